@@ -1,0 +1,107 @@
+"""The composition root: builds the python-telegram-bot Application and runs it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services import Services
+from handlers import register_handlers
+from handlers.context import AppContext, BotData
+from handlers.menu import set_default_commands
+
+log = logging.getLogger(__name__)
+
+# Sent explicitly: Telegram remembers the last list when it is omitted.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+RATE_LIMITER_RETRIES = 3
+
+BotApplication = Application[Any, AppContext, Any, Any, BotData, Any]
+
+
+class MissingToken(Exception):
+    """No Telegram token: the operator must get one from @BotFather (or run the sandbox)."""
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> BotApplication:
+    """An Application with our handlers, opening storage in post_init and closing it after."""
+    if settings.telegram.token is None:
+        raise MissingToken
+    tg = settings.telegram
+
+    async def open_services(app: BotApplication) -> None:
+        services = await Services.open(settings, clock=clock)
+        services.bot_username = app.bot.username
+        app.bot_data.services = services
+        await set_default_commands(app.bot)
+        log.info(
+            "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
+        )
+
+    async def close_services(app: BotApplication) -> None:
+        services = getattr(app.bot_data, "services", None)
+        if services is not None:
+            await services.close()
+
+    app: BotApplication = (
+        ApplicationBuilder()
+        .token(tg.token.get_secret_value())  # type: ignore[union-attr]
+        .base_url(tg.base_url)
+        .base_file_url(tg.base_file_url)
+        .context_types(ContextTypes(context=AppContext, bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        .concurrent_updates(False)
+        .connect_timeout(tg.connect_timeout)
+        .get_updates_read_timeout(tg.read_timeout)
+        .post_init(open_services)
+        .post_shutdown(close_services)
+        .build()
+    )
+    register_handlers(app)
+    return app
+
+
+def run_polling(app: BotApplication, settings: Settings) -> None:
+    """Run until interrupted; python-telegram-bot owns the event loop here."""
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=settings.telegram.poll_timeout)
+
+
+@asynccontextmanager
+async def running(app: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[BotApplication]:
+    """Run the bot inside an event loop someone else owns (tests, the sandbox, benchmarks).
+
+    ``post_init`` and ``post_shutdown`` only run by themselves under ``run_polling``, so
+    they are called here explicitly.
+    """
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+def services_of(app: BotApplication) -> Services:
+    return app.bot_data.services
+
+
+__all__ = ["ALLOWED_UPDATES", "BotApplication", "MissingToken", "Update", "build_application"]

@@ -1,0 +1,183 @@
+"""``python -m bot``: run the bot, manage the database, create invite links."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.invites import issue_invite
+from bot.logs import configure_logging
+from storage.db import Database
+from storage.enterprises import EnterpriseRepository
+from storage.invites import InviteRepository
+from storage.models import InviteKind
+from storage.officials import OfficialRepository
+
+EXIT_USAGE = 2
+
+BOTFATHER_HELP = (
+    "No Telegram token is configured.\n"
+    "  1. In Telegram, open @BotFather, send /newbot and follow the steps;"
+    " it answers with a token.\n"
+    '  2. Put it in config.toml under [telegram] token = "...", or export BOT_TELEGRAM__TOKEN.\n'
+    "  Without a token, `python -m bot sandbox` runs everything locally in a browser."
+)
+
+
+class CommandError(Exception):
+    """A command that cannot go on; the message is for the operator."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (default: $BOT_CONFIG or ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the bot against Telegram (long polling)")
+    sub.add_parser("migrate", help="apply pending database migrations and exit")
+    backup = sub.add_parser(
+        "backup", help="write an online backup of the database (safe while running)"
+    )
+    backup.add_argument("dest", type=Path)
+    invite = sub.add_parser("invite", help="create a one-time invite link")
+    who = invite.add_mutually_exclusive_group(required=True)
+    who.add_argument("--official", metavar="OFFICIAL_ID", help="the official's roster id")
+    who.add_argument("--enterprise", metavar="CREDIT_CODE", help="a contact of this enterprise")
+    official = sub.add_parser("add-official", help="add one official to the roster")
+    official.add_argument("external_id")
+    official.add_argument("name")
+    official.add_argument("--title", default="")
+    official.add_argument("--body", default="")
+    official.add_argument("--city", default="")
+    official.add_argument("--level", default="city", choices=["province", "city", "county"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=[token])
+    command = args.command or "run"
+    try:
+        return COMMANDS[command](settings, args)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_application, run_polling
+
+    if settings.telegram.token is None:
+        print(BOTFATHER_HELP, file=sys.stderr)
+        return EXIT_USAGE
+    run_polling(build_application(settings), settings)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    async def migrate(db: Database) -> None:
+        print(f"schema version {await db.schema_version()}")
+
+    return _with_db(settings, migrate)
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    dest: Path = args.dest
+    if dest.exists():
+        raise CommandError(f"{dest} already exists; choose a new file name")
+
+    async def backup(db: Database) -> None:
+        await db.backup(dest)
+        print(f"backup written to {dest}")
+
+    return _with_db(settings, backup)
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    async def invite(db: Database) -> None:
+        now = SystemClock().now()
+        ttl = timedelta(hours=settings.security.invite_ttl_hours)
+        repo = InviteRepository(db)
+        if args.official:
+            official = await OfficialRepository(db).by_external_id(args.official)
+            if official is None:
+                raise CommandError(f"no official with roster id {args.official!r}")
+            issued = await issue_invite(
+                repo, kind=InviteKind.OFFICIAL, official_id=official.id, now=now, ttl=ttl
+            )
+        else:
+            enterprise = await EnterpriseRepository(db).by_credit_code(args.enterprise.upper())
+            if enterprise is None:
+                raise CommandError(f"no enterprise with credit code {args.enterprise!r}")
+            issued = await issue_invite(
+                repo, kind=InviteKind.CONTACT, enterprise_id=enterprise.id, now=now, ttl=ttl
+            )
+        print(issued.link(settings_bot_username(settings)))
+        print(
+            f"valid until {issued.expires_at.astimezone(settings.locale.tz):%Y-%m-%d %H:%M}, once"
+        )
+
+    return _with_db(settings, invite)
+
+
+def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
+    async def add(db: Database) -> None:
+        repo = OfficialRepository(db)
+        if await repo.by_external_id(args.external_id) is not None:
+            raise CommandError(f"official {args.external_id!r} already exists")
+        official = await repo.add(
+            external_id=args.external_id,
+            name=args.name,
+            title=args.title,
+            body=args.body,
+            city=args.city,
+            level=args.level,
+            now=SystemClock().now(),
+        )
+        print(f"added official {official.external_id}: {official.name}")
+
+    return _with_db(settings, add)
+
+
+def settings_bot_username(settings: Settings) -> str:
+    """The bot's username for links printed offline; asked of Telegram when the bot runs."""
+    return settings.telegram.username or "your_bot"
+
+
+def _with_db(settings: Settings, action: Callable[[Database], Coroutine[Any, Any, None]]) -> int:
+    async def go() -> None:
+        db = await Database.open(
+            settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
+        )
+        try:
+            await action(db)
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "migrate": cmd_migrate,
+    "backup": cmd_backup,
+    "invite": cmd_invite,
+    "add-official": cmd_add_official,
+}

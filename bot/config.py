@@ -1,0 +1,231 @@
+"""Settings: one TOML file, validated once at start, overridable key by key from the environment.
+
+An environment variable ``BOT_<SECTION>__<KEY>`` replaces one key, for example
+``BOT_TELEGRAM__TOKEN`` for ``[telegram] token``. A bad value stops the program with one
+line that names the key (see :class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "BOT_"
+ENV_CONFIG_PATH = "BOT_CONFIG"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+Language = Literal["zh", "en"]
+CATEGORIES = ("policy", "factors", "approval", "payments", "ip", "chain")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator: key, value and what is wrong."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(Section):
+    token: SecretStr | None = None
+    username: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    poll_timeout: int = Field(default=30, ge=0, le=60)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=40.0, gt=0)
+
+
+class WebhookSettings(Section):
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    url: str = ""
+    path: str = "telegram"
+    secret_token: SecretStr | None = None
+
+
+class StorageSettings(Section):
+    path: Path = Path("data/liaison.sqlite3")
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    backup_dir: Path = Path("data/backups")
+    backup_interval_hours: float = Field(default=24.0, ge=0)
+    backups_kept: int = Field(default=7, ge=1)
+
+
+class AdminSettings(Section):
+    telegram_ids: tuple[int, ...] = ()
+
+
+class LocaleSettings(Section):
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = "zh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SecuritySettings(Section):
+    """Secrets that protect stored data; generated per deployment."""
+
+    hash_key: SecretStr = SecretStr("change-me-in-production")
+    invite_ttl_hours: float = Field(default=72.0, gt=0)
+
+
+class VerificationSettings(Section):
+    code_digits: int = Field(default=8, ge=6, le=12)
+    code_ttl_minutes: float = Field(default=5.0, gt=0, le=60)
+    failures_per_window: int = Field(default=5, ge=1)
+    failure_window_minutes: float = Field(default=15.0, gt=0)
+    failures_per_day: int = Field(default=10, ge=1)
+    cooldown_minutes: float = Field(default=15.0, gt=0)
+    global_alert_failures: int = Field(default=50, ge=1)
+    global_alert_window_minutes: float = Field(default=10.0, gt=0)
+    notice_window_max_hours: float = Field(default=24.0, gt=0)
+
+
+class CategoryDeadline(Section):
+    acknowledge_days: int = Field(ge=1)
+    resolve_days: int = Field(ge=1)
+
+
+def _default_deadlines() -> dict[str, CategoryDeadline]:
+    return {
+        category: CategoryDeadline(acknowledge_days=1, resolve_days=15) for category in CATEGORIES
+    }
+
+
+class DeadlineSettings(Section):
+    categories: dict[str, CategoryDeadline] = Field(default_factory=_default_deadlines)
+    urgent_acknowledge_days: int = Field(default=1, ge=1)
+    urgent_resolve_days: int = Field(default=7, ge=1)
+    confirm_reminder_days: int = Field(default=3, ge=1)
+    auto_close_days: int = Field(default=7, ge=1)
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: dict[str, CategoryDeadline]) -> dict[str, CategoryDeadline]:
+        unknown = sorted(set(value) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; use {list(CATEGORIES)}")
+        return {**_default_deadlines(), **value}
+
+
+class QuietHoursSettings(Section):
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+    weekends: bool = False
+    digest_time: time = time(8, 30)
+
+
+class BroadcastSettings(Section):
+    messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(default=3, ge=1)
+    progress_interval_seconds: float = Field(default=2.0, gt=0)
+    max_retry_after_seconds: float = Field(default=600.0, gt=0)
+
+
+class RoutingRule(Section):
+    category: str | None = None
+    city: str | None = None
+    official: str
+
+
+class RoutingSettings(Section):
+    rules: tuple[RoutingRule, ...] = ()
+
+
+class SandboxSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class Settings(Section):
+    telegram: TelegramSettings = TelegramSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    storage: StorageSettings = StorageSettings()
+    admins: AdminSettings = AdminSettings()
+    locale: LocaleSettings = LocaleSettings()
+    security: SecuritySettings = SecuritySettings()
+    verification: VerificationSettings = VerificationSettings()
+    deadlines: DeadlineSettings = DeadlineSettings()
+    quiet_hours: QuietHoursSettings = QuietHoursSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
+    routing: RoutingSettings = RoutingSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any), apply environment overrides, validate."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get(ENV_CONFIG_PATH):
+        path = Path(environ[ENV_CONFIG_PATH])
+    raw = _read_toml(path) if path is not None else _read_default_toml()
+    _apply_env_overrides(raw, environ)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, raw)) from None
+
+
+def _read_default_toml() -> dict[str, Any]:
+    return _read_toml(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        target = raw.setdefault(section, {})
+        if isinstance(target, dict):
+            target[key] = _env_value(value)
+
+
+def _env_value(value: str) -> Any:
+    """Parse a TOML literal (numbers, booleans, arrays); anything else stays a string."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    value: Any = raw
+    for part in error["loc"]:
+        value = value.get(str(part)) if isinstance(value, Mapping) else None
+    shown = "" if value is None or "token" in key or "secret" in key else f" (got {value!r})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"config key {key}: {message}{shown}"

@@ -1,0 +1,41 @@
+"""Everything a handler or job needs, opened once at start and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.accounts import Accounts
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from storage.audit import AuditLog
+from storage.db import Database
+from storage.enterprises import EnterpriseRepository
+from storage.invites import InviteRepository
+from storage.officials import OfficialRepository
+from storage.users import UserRepository
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    bot_username: str = "liaison_bot"
+
+    def __post_init__(self) -> None:
+        self.users = UserRepository(self.db)
+        self.officials = OfficialRepository(self.db)
+        self.enterprises = EnterpriseRepository(self.db)
+        self.invites = InviteRepository(self.db)
+        self.audit = AuditLog(self.db)
+        self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+
+    @classmethod
+    async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
+        db = await Database.open(
+            settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
+        )
+        return cls(settings=settings, db=db, clock=clock or SystemClock())
+
+    async def close(self) -> None:
+        await self.db.close()

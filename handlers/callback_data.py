@@ -1,0 +1,85 @@
+"""Callback data as typed, prefixed classes that pack and parse themselves.
+
+Callback data comes from the client and is never trusted: :meth:`CallbackData.parse`
+rejects anything malformed, and handlers still check who may press the button.
+Packed data stays within Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from enum import Enum
+from typing import Any, ClassVar, Self, get_type_hints
+
+SEPARATOR = ":"
+MAX_BYTES = 64
+
+
+class BadCallback(ValueError):
+    """Callback data that does not parse: forged, corrupted or from an old version."""
+
+
+class CallbackData:
+    prefix: ClassVar[str]
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if prefix:
+            if SEPARATOR in prefix:
+                raise ValueError(f"prefix {prefix!r} may not contain {SEPARATOR!r}")
+            cls.prefix = prefix
+
+    def pack(self) -> str:
+        values = [_dump(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        data = SEPARATOR.join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data too long: {data!r}")
+        return data
+
+    @classmethod
+    def parse(cls, data: str) -> Self:
+        parts = data.split(SEPARATOR)
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
+            raise BadCallback(data)
+        hints = get_type_hints(cls)
+        try:
+            values = {
+                f.name: _load(hints[f.name], raw) for f, raw in zip(fields, parts[1:], strict=True)
+            }
+            return cls(**values)
+        except (ValueError, TypeError) as exc:
+            raise BadCallback(data) from exc
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """For ``CallbackQueryHandler(pattern=...)``: data that starts with this prefix."""
+        return re.compile(f"^{re.escape(cls.prefix)}({SEPARATOR}|$)")
+
+
+def _dump(value: object) -> str:
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = str(value)
+    if SEPARATOR in text:
+        raise ValueError(f"callback value {text!r} may not contain {SEPARATOR!r}")
+    return text
+
+
+def _load(kind: Any, raw: str) -> object:
+    if kind is bool:
+        if raw not in ("0", "1"):
+            raise ValueError(raw)
+        return raw == "1"
+    if kind is int:
+        if not re.fullmatch(r"-?\d{1,19}", raw):
+            raise ValueError(raw)
+        return int(raw)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(raw)
+    if kind is str:
+        return raw
+    raise TypeError(f"unsupported callback field type {kind!r}")

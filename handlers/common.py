@@ -1,0 +1,95 @@
+"""Commands every user has: /help, /language and /cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
+
+from bot.i18n import LANGUAGES, Translator
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.context import AppContext
+from handlers.menu import menu_keyboard, menu_pattern, set_user_commands
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageChoice(CallbackData, prefix="lang"):
+    language: str
+
+
+async def show_help(update: Update, context: AppContext) -> None:
+    """Explain what this user's roles can do, with their menu."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    text = "\n\n".join(texts(f"help.{role}") for role in sorted(actor.roles))
+    await _answer_query(update)
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id, text, reply_markup=menu_keyboard(actor, texts)
+    )
+
+
+async def ask_language(update: Update, context: AppContext) -> None:
+    """Offer the two languages as buttons."""
+    texts = await context.texts(update)
+    await _answer_query(update)
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id, texts("language.ask"), reply_markup=language_keyboard()
+    )
+
+
+async def choose_language(update: Update, context: AppContext) -> None:
+    """Store the chosen language and confirm in it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    await query.answer()
+    try:
+        choice = LanguageChoice.parse(query.data)
+    except BadCallback:
+        return
+    if choice.language not in LANGUAGES:
+        return
+    await context.services.accounts.set_language(update.effective_user.id, choice.language)
+    context.forget_user()
+    texts = Translator(choice.language)
+    await query.edit_message_text(texts("language.set"))
+    await set_user_commands(context.bot, await context.actor(update), texts)
+
+
+async def cancel(update: Update, context: AppContext) -> int:
+    """Leave whatever the user was doing; nothing is left half-done."""
+    texts = await context.texts(update)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts("common.cancelled"))
+    return ConversationHandler.END
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    labels = {"zh": "中文", "en": "English"}
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(labels[code], callback_data=LanguageChoice(code).pack())
+                for code in LANGUAGES
+            ]
+        ]
+    )
+
+
+async def _answer_query(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("help", show_help),
+    CallbackQueryHandler(show_help, pattern=menu_pattern("help")),
+    CommandHandler("language", ask_language),
+    CallbackQueryHandler(ask_language, pattern=menu_pattern("language")),
+    CallbackQueryHandler(choose_language, pattern=LanguageChoice.pattern()),
+    # Outside any conversation /cancel still answers, so the user knows where they are.
+    CommandHandler("cancel", cancel),
+]

@@ -1,0 +1,1 @@
+"""Persistence: SQL lives here and nowhere else; repositories return frozen models."""

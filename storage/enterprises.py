@@ -1,0 +1,125 @@
+"""Enterprises and their contacts (the people who speak for them in the bot)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bot.clock import to_epoch
+from storage.db import Database
+from storage.models import Contact, Enterprise, EnterpriseStatus, Stage
+
+_COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
+_CONTACT_COLUMNS = "id, enterprise_id, name, phone_last4, telegram_id"
+
+
+def enterprise_from_row(row: sqlite3.Row) -> Enterprise:
+    return Enterprise(
+        id=row["id"],
+        name=row["name"],
+        credit_code=row["credit_code"],
+        city=row["city"],
+        stage=Stage(row["stage"]),
+        industry=row["industry"],
+        status=EnterpriseStatus(row["status"]),
+        registered_by=row["registered_by"],
+    )
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    return Contact(
+        id=row["id"],
+        enterprise_id=row["enterprise_id"],
+        name=row["name"],
+        phone_last4=row["phone_last4"],
+        telegram_id=row["telegram_id"],
+    )
+
+
+class EnterpriseRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        name: str,
+        credit_code: str,
+        city: str,
+        stage: Stage,
+        industry: str = "",
+        status: EnterpriseStatus = EnterpriseStatus.ACTIVE,
+        registered_by: int | None = None,
+        now: datetime,
+    ) -> Enterprise:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+                f" registered_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (name, credit_code, city, stage, industry, status, registered_by, to_epoch(now)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return enterprise_from_row(row)
+
+    async def get(self, enterprise_id: int) -> Enterprise | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
+        )
+        return None if row is None else enterprise_from_row(row)
+
+    async def by_credit_code(self, credit_code: str) -> Enterprise | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM enterprises WHERE credit_code = ?", (credit_code,)
+        )
+        return None if row is None else enterprise_from_row(row)
+
+    async def of_user(self, telegram_id: int) -> list[Enterprise]:
+        """The active enterprises this Telegram user speaks for."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM enterprises WHERE status = 'active' AND id IN"
+            " (SELECT enterprise_id FROM enterprise_contacts WHERE telegram_id = ?) ORDER BY id",
+            (telegram_id,),
+        )
+        return [enterprise_from_row(row) for row in rows]
+
+    async def set_status(self, enterprise_id: int, status: EnterpriseStatus) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE enterprises SET status = ? WHERE id = ?", (status, enterprise_id)
+            )
+
+    async def add_contact(
+        self,
+        enterprise_id: int,
+        *,
+        name: str = "",
+        telegram_id: int | None = None,
+        phone_hash: str | None = None,
+        phone_last4: str | None = None,
+        now: datetime,
+    ) -> Contact:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, phone_hash,"
+                f" phone_last4, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLUMNS}",
+                (enterprise_id, name, telegram_id, phone_hash, phone_last4, to_epoch(now)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return _contact(row)
+
+    async def contacts(self, enterprise_id: int) -> list[Contact]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = ?"
+            " ORDER BY id",
+            (enterprise_id,),
+        )
+        return [_contact(row) for row in rows]
+
+    async def is_contact(self, telegram_id: int, enterprise_id: int) -> bool:
+        value = await self._db.fetch_value(
+            "SELECT 1 FROM enterprise_contacts WHERE telegram_id = ? AND enterprise_id = ?",
+            (telegram_id, enterprise_id),
+        )
+        return value is not None

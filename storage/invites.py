@@ -1,0 +1,112 @@
+"""One-time invite links, stored by the hash of their token."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from bot.clock import to_epoch
+from storage.db import Database
+from storage.models import InviteKind
+
+
+class Redemption(StrEnum):
+    OFFICIAL = "official"
+    CONTACT = "contact"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class InviteRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        token_hash: str,
+        kind: InviteKind,
+        official_id: int | None = None,
+        enterprise_id: int | None = None,
+        contact_id: int | None = None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> int:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token_hash,
+                    kind,
+                    official_id,
+                    enterprise_id,
+                    contact_id,
+                    to_epoch(now),
+                    to_epoch(expires_at),
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def redeem(
+        self, token_hash: str, *, telegram_id: int, name: str, now: datetime
+    ) -> tuple[Redemption, int | None]:
+        """Use the invite once and bind the user; returns the outcome and the bound id."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "SELECT id, kind, official_id, enterprise_id, contact_id, expires_at, used_at"
+                " FROM invites WHERE token_hash = ?",
+                (token_hash,),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return Redemption.UNKNOWN, None
+            if row["used_at"] is not None:
+                return Redemption.USED, None
+            if row["expires_at"] <= to_epoch(now):
+                return Redemption.EXPIRED, None
+            await tx.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
+                (to_epoch(now), telegram_id, row["id"]),
+            )
+            if row["kind"] == InviteKind.OFFICIAL:
+                await _bind_official(tx, row["official_id"], telegram_id)
+                return Redemption.OFFICIAL, row["official_id"]
+            await _bind_contact(tx, row, telegram_id, name, now)
+            return Redemption.CONTACT, row["enterprise_id"]
+
+
+async def _bind_official(tx: aiosqlite.Connection, official_id: int, telegram_id: int) -> None:
+    await tx.execute(
+        "UPDATE officials SET telegram_id = NULL WHERE telegram_id = ?", (telegram_id,)
+    )
+    await tx.execute(
+        "UPDATE officials SET telegram_id = ? WHERE id = ?", (telegram_id, official_id)
+    )
+
+
+async def _bind_contact(
+    tx: aiosqlite.Connection, invite: sqlite3.Row, telegram_id: int, name: str, now: datetime
+) -> None:
+    enterprise_id = invite["enterprise_id"]
+    if invite["contact_id"] is not None:
+        await tx.execute(
+            "DELETE FROM enterprise_contacts WHERE enterprise_id = ? AND telegram_id = ?"
+            " AND id != ?",
+            (enterprise_id, telegram_id, invite["contact_id"]),
+        )
+        await tx.execute(
+            "UPDATE enterprise_contacts SET telegram_id = ? WHERE id = ?",
+            (telegram_id, invite["contact_id"]),
+        )
+        return
+    await tx.execute(
+        "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (enterprise_id, telegram_id) DO NOTHING",
+        (enterprise_id, name, telegram_id, to_epoch(now)),
+    )

@@ -1,0 +1,155 @@
+"""Officials, their phones (hashed) and their portfolios of enterprises."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bot.clock import to_epoch
+from storage.db import Database
+from storage.models import Official
+
+_COLUMNS = (
+    "id, external_id, name, title, body, level, city, responsibilities, supervisor_id,"
+    " telegram_id, card_token, card_revoked_at, active"
+)
+
+
+def official_from_row(row: sqlite3.Row) -> Official:
+    return Official(
+        id=row["id"],
+        external_id=row["external_id"],
+        name=row["name"],
+        title=row["title"],
+        body=row["body"],
+        level=row["level"],
+        city=row["city"],
+        responsibilities=row["responsibilities"],
+        supervisor_id=row["supervisor_id"],
+        telegram_id=row["telegram_id"],
+        card_token=row["card_token"],
+        card_revoked=row["card_revoked_at"] is not None,
+        active=bool(row["active"]),
+    )
+
+
+class OfficialRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        external_id: str,
+        name: str,
+        title: str = "",
+        body: str = "",
+        level: str = "city",
+        city: str = "",
+        responsibilities: str = "",
+        now: datetime,
+    ) -> Official:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO officials (external_id, name, title, body, level, city,"
+                " responsibilities, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                f" RETURNING {_COLUMNS}",
+                (external_id, name, title, body, level, city, responsibilities, to_epoch(now)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return official_from_row(row)
+
+    async def get(self, official_id: int) -> Official | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE id = ?", (official_id,)
+        )
+        return None if row is None else official_from_row(row)
+
+    async def by_external_id(self, external_id: str) -> Official | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE external_id = ?", (external_id,)
+        )
+        return None if row is None else official_from_row(row)
+
+    async def by_telegram_id(self, telegram_id: int) -> Official | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE telegram_id = ? AND active = 1",
+            (telegram_id,),
+        )
+        return None if row is None else official_from_row(row)
+
+    async def by_phone_hash(self, phone_hash: str) -> Official | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE active = 1 AND id ="
+            " (SELECT official_id FROM official_phones WHERE phone_hash = ?)",
+            (phone_hash,),
+        )
+        return None if row is None else official_from_row(row)
+
+    async def add_phone(self, official_id: int, *, phone_hash: str, last4: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO official_phones (phone_hash, official_id, last4) VALUES (?, ?, ?)"
+                " ON CONFLICT (phone_hash) DO UPDATE SET official_id = excluded.official_id,"
+                " last4 = excluded.last4",
+                (phone_hash, official_id, last4),
+            )
+
+    async def phone_last4(self, official_id: int) -> str | None:
+        value = await self._db.fetch_value(
+            "SELECT last4 FROM official_phones WHERE official_id = ? ORDER BY rowid LIMIT 1",
+            (official_id,),
+        )
+        return None if value is None else str(value)
+
+    async def set_supervisor(self, official_id: int, supervisor_id: int | None) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE officials SET supervisor_id = ? WHERE id = ?", (supervisor_id, official_id)
+            )
+
+    async def assign(
+        self, official_id: int, enterprise_id: int, *, primary: bool = True, now: datetime
+    ) -> None:
+        """Link an enterprise to an official; a primary link replaces any earlier primary one."""
+        async with self._db.transaction() as tx:
+            if primary:
+                await tx.execute(
+                    "UPDATE assignments SET is_primary = 0 WHERE enterprise_id = ?",
+                    (enterprise_id,),
+                )
+            await tx.execute(
+                "INSERT INTO assignments (official_id, enterprise_id, is_primary, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (official_id, enterprise_id)"
+                " DO UPDATE SET is_primary = excluded.is_primary",
+                (official_id, enterprise_id, int(primary), to_epoch(now)),
+            )
+
+    async def designated_for(self, enterprise_id: int) -> Official | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE active = 1 AND id ="
+            " (SELECT official_id FROM assignments WHERE enterprise_id = ? AND is_primary = 1)",
+            (enterprise_id,),
+        )
+        return None if row is None else official_from_row(row)
+
+    async def portfolio_ids(self, official_id: int) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT enterprise_id FROM assignments WHERE official_id = ? ORDER BY enterprise_id",
+            (official_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def is_assigned(self, official_id: int, enterprise_id: int) -> bool:
+        value = await self._db.fetch_value(
+            "SELECT 1 FROM assignments WHERE official_id = ? AND enterprise_id = ?",
+            (official_id, enterprise_id),
+        )
+        return value is not None
+
+    async def all_active(self) -> list[Official]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM officials WHERE active = 1 ORDER BY id"
+        )
+        return [official_from_row(row) for row in rows]
