@@ -1,0 +1,79 @@
+"""Shared fixtures: the local Telegram stand-in, the real bot running against it, a fake clock.
+
+End-to-end tests act as Telegram users on the stand-in (over HTTP on loopback, exactly as
+the bot talks to Telegram) and assert what each user sees and what is stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import BotApplication, build_application, running
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.services import Services
+from tests.roster import ADMIN_ID
+
+if TYPE_CHECKING:
+    from standin import TelegramStandin
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+TOKEN = "123456789:TEST-token-never-logged"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Monday, a working day, mid-morning in Shenyang.
+START = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[TelegramStandin]:
+    from standin import TelegramStandin
+
+    server = TelegramStandin(bot_username="liaison_bot")
+    await server.start(host="127.0.0.1", port=0)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
+    return Settings.model_validate(
+        {
+            "telegram": {
+                "token": TOKEN,
+                "base_url": standin.api_base_url,
+                "base_file_url": standin.file_base_url,
+                "poll_timeout": 1,
+            },
+            "storage": {"path": str(tmp_path / "bot.sqlite3")},
+            "admins": {"telegram_ids": [ADMIN_ID]},
+            "security": {"hash_key": "test-hash-key"},
+        }
+    )
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
+    app = build_application(settings, clock=clock)
+    async with running(app, poll_timeout=1):
+        yield app
+
+
+@pytest.fixture
+def services(bot: BotApplication) -> Services:
+    return bot.bot_data.services
