@@ -25,12 +25,11 @@ from standin.limits import Faults, RateLimiter, RateLimits
 from standin.profile import command_key
 from standin.spec import Spec
 from standin.state import Account, Chat, World
-from standin.waiting import wait_for
 from standin.webhook import stop_delivery
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 SHUTDOWN_SECONDS = 1.0
-ASYNC_CHECK_SECONDS = 0.05
+CHECK_SECONDS = 0.05
 
 
 class TelegramStandin:
@@ -134,11 +133,16 @@ class TelegramStandin:
     async def wait_for(
         self, predicate: Callable[[], object], timeout: float = 5.0  # noqa: ASYNC109
     ) -> None:
-        """Wait until ``predicate()`` is true, checking again after every Bot API call."""
-        found = await wait_for(self.api.signal, lambda: True if predicate() else None, timeout)
-        if found is None:
-            recent = "\n".join(f"  {c.method} {c.status} {c.params}" for c in self.calls[-10:])
-            raise AssertionError(f"condition not met within {timeout}s; last calls:\n{recent}")
+        """Wait until ``predicate()`` is true.
+
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since the
+        predicate may read what the bot's handlers change without calling the Bot API.
+        """
+
+        async def check() -> object:
+            return predicate()
+
+        await self.wait_for_async(check, timeout)
 
     async def wait_for_async(
         self, predicate: Callable[[], Awaitable[object]],
@@ -146,16 +150,17 @@ class TelegramStandin:
     ) -> None:
         """Wait until ``await predicate()`` is true (e.g. a database row the bot writes).
 
-        Checked after every Bot API call and at least every ``ASYNC_CHECK_SECONDS``, since
-        what the predicate reads cannot signal the stand-in.
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since what
+        the predicate reads cannot signal the stand-in.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not await predicate():
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(f"async condition not met within {timeout}s")
-            await self.api.signal.wait(min(remaining, ASYNC_CHECK_SECONDS))
+                recent = "\n".join(f"  {c.method} {c.status} {c.params}" for c in self.calls[-10:])
+                raise AssertionError(f"condition not met within {timeout}s; last calls:\n{recent}")
+            await self.api.signal.wait(min(remaining, CHECK_SECONDS))
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.api.calls if call.method.lower() == method.lower()]
