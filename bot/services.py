@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from bot.accounts import Accounts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.requests import RequestDesk
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
+from storage.requests import RequestRepository
 from storage.users import UserRepository
 
 
@@ -28,6 +30,10 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.requests = RequestRepository(self.db)
+        self.desk = RequestDesk(
+            self.requests, self.officials, self.enterprises, self.settings, self.clock
+        )
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
 
     @classmethod

@@ -35,17 +35,17 @@ def menu_pattern(action: str) -> str:
 # Menu buttons per role, in display order; every action has a handler in handlers/.
 MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
-    Role.ENTREPRENEUR: ("language", "help"),
-    Role.OFFICIAL: ("language", "help"),
-    Role.ADMIN: ("language", "help"),
+    Role.ENTREPRENEUR: ("new", "my", "language", "help"),
+    Role.OFFICIAL: ("inbox", "language", "help"),
+    Role.ADMIN: ("queue", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
-    Role.ENTREPRENEUR: COMMON_COMMANDS,
-    Role.OFFICIAL: COMMON_COMMANDS,
-    Role.ADMIN: COMMON_COMMANDS,
+    Role.ENTREPRENEUR: (*COMMON_COMMANDS, "new", "my", "open"),
+    Role.OFFICIAL: (*COMMON_COMMANDS, "inbox", "open"),
+    Role.ADMIN: (*COMMON_COMMANDS, "queue", "open"),
 }
 
 
