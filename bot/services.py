@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from bot.accounts import Accounts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.users import UserRepository
+from storage.verification import VerificationRepository
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.verification = VerificationRepository(self.db)
+        self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
 
     @classmethod

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, errors, fallback, start
+from handlers import chats, common, errors, fallback, start, verification
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -17,6 +17,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
+    # Verifying an official: typing a code, checking a number or an account.
+    app.add_handlers(verification.HANDLERS)
 
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)

@@ -35,16 +35,16 @@ def menu_pattern(action: str) -> str:
 # Menu buttons per role, in display order; every action has a handler in handlers/.
 MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
-    Role.ENTREPRENEUR: ("language", "help"),
-    Role.OFFICIAL: ("language", "help"),
+    Role.ENTREPRENEUR: ("verify", "who", "check", "report", "language", "help"),
+    Role.OFFICIAL: ("code", "notice", "card", "language", "help"),
     Role.ADMIN: ("language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
-    Role.ENTREPRENEUR: COMMON_COMMANDS,
-    Role.OFFICIAL: COMMON_COMMANDS,
+    Role.ENTREPRENEUR: ("verify", "who", "check", "report", *COMMON_COMMANDS),
+    Role.OFFICIAL: ("code", "notice", "card", *COMMON_COMMANDS),
     Role.ADMIN: COMMON_COMMANDS,
 }
 
