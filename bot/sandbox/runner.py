@@ -18,7 +18,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot import demo
-from bot.app import build_application, running
+from bot.app import BotApplication, build_application, running
 from bot.clock import Clock
 from bot.config import Settings
 from bot.sandbox.page import page_app
@@ -84,6 +84,7 @@ class Sandbox:
             valid_tokens=[FAKE_TOKEN],
         )
         self.settings = settings
+        self.application: BotApplication | None = None
         self.url = ""
 
     async def start(self) -> None:
@@ -101,8 +102,10 @@ class Sandbox:
             )
             self._add_personas()
             await self._seed()
-            app = build_application(self.settings, clock=self._clock)
-            await self._stack.enter_async_context(running(app, poll_timeout=POLL_TIMEOUT))
+            self.application = build_application(self.settings, clock=self._clock)
+            await self._stack.enter_async_context(
+                running(self.application, poll_timeout=POLL_TIMEOUT)
+            )
         except BaseException:
             await self.stop()
             raise
