@@ -115,6 +115,8 @@ async def test_data_keeps_the_database_between_runs(tmp_path: Path, clock: FakeC
             count = await _count_officials(sandbox.settings, clock)
         assert count == len(demo.OFFICIALS), "seeded once, not twice"
     assert data.exists()
+    async with Sandbox(sandbox_settings(tmp_path), data=data.parent, clock=clock) as sandbox:
+        assert sandbox.database == data, "a directory means the sandbox file inside it"
 
 
 async def _count_officials(settings: Settings, clock: FakeClock) -> int:

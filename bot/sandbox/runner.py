@@ -131,7 +131,7 @@ class Sandbox:
 
     def _database(self) -> Path:
         if self._data is not None:
-            return self._data
+            return self._data / DATABASE_NAME if self._data.is_dir() else self._data
         tmp = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="liaison-sandbox-"))
         return Path(tmp) / DATABASE_NAME
 
