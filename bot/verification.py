@@ -217,7 +217,7 @@ class Verifier:
         self._audit = audit
         self._settings = settings.verification
         self._key = settings.security.hash_key.get_secret_value()
-        self.phones = PhoneHasher(self._key)
+        self.phones = PhoneHasher(self._key.encode())
         self._policy = ThrottlePolicy.from_settings(settings.verification)
 
     async def issue(
@@ -280,7 +280,7 @@ class Verifier:
     async def lookup_phone(self, telegram_id: int, e164: str, now: datetime) -> LookupResult:
         """Whose registered number this is, if anybody's."""
         return await self._lookup(
-            telegram_id, "phone", now, lambda: self._officials.by_phone_hash(self.phones.hash(e164))
+            telegram_id, "phone", now, lambda: self._officials.by_phone_hash(self.phones.digest(e164))
         )
 
     async def lookup_account(

@@ -83,7 +83,9 @@ async def set_default_commands(bot: ExtBot[None]) -> None:
     """The guests' command list, in Chinese by default and in English for English clients."""
     guest = list(COMMANDS[Role.GUEST])
     for language in LANGUAGES:
-        code = "" if language == "zh" else language
+        # The default list has no language code (python-telegram-bot with Defaults sends an
+        # empty string as "[]", which Telegram refuses).
+        code = None if language == "zh" else language
         await bot.set_my_commands(
             bot_commands(guest, Translator(language)),
             scope=BotCommandScopeDefault(),

@@ -29,7 +29,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.i18n import Html, Translator
-from bot.phones import normalize_phone
+from bot.phones import InvalidPhone, normalize_phone
 from bot.roles import Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code
 from handlers.callback_data import BadCallback, CallbackData
@@ -284,8 +284,9 @@ async def check_number(update: Update, context: AppContext) -> int:
     assert message is not None and message.text is not None and update.effective_user is not None
     services = context.services
     texts = await context.texts(update)
-    e164 = normalize_phone(message.text)
-    if e164 is None:
+    try:
+        e164 = normalize_phone(message.text)
+    except InvalidPhone:
         await message.reply_text(texts("verification.bad_number"))
         return CHECKING
     result = await services.verifier.lookup_phone(
