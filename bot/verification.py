@@ -280,7 +280,10 @@ class Verifier:
     async def lookup_phone(self, telegram_id: int, e164: str, now: datetime) -> LookupResult:
         """Whose registered number this is, if anybody's."""
         return await self._lookup(
-            telegram_id, "phone", now, lambda: self._officials.by_phone_hash(self.phones.digest(e164))
+            telegram_id,
+            "phone",
+            now,
+            lambda: self._officials.by_phone_hash(self.phones.digest(e164)),
         )
 
     async def lookup_account(

@@ -17,6 +17,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.error import Forbidden as BlockedByUser
 from telegram.ext import (
     BaseHandler,
@@ -101,6 +102,9 @@ async def notify(
         await context.bot.send_message(telegram_id, texts(key, **params), reply_markup=reply_markup)
     except BlockedByUser:
         await services.accounts.mark_unreachable(telegram_id, services.clock.now())
+        return False
+    except BadRequest as exc:  # "chat not found": they never started the bot
+        log.info("could not notify a user: %s", exc)
         return False
     return True
 
@@ -368,6 +372,4 @@ HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     CommandHandler("code", ask_code_scope),
     CallbackQueryHandler(ask_code_scope, pattern=menu_pattern("code")),
     CallbackQueryHandler(issue_code, pattern=CodeFor.pattern()),
-    # A shared account outside the conversation (an old keyboard) is still answered.
-    MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
 ]

@@ -128,16 +128,21 @@ async def test_failures_are_throttled_and_bursts_alert_admins(
 ) -> None:
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/start")
+    await admin.expect_message()
     for guess in range(5):
         assert "未能核验" in await type_code(alice, f"1234 {guess:04d}")
     assert "失败次数过多" in await type_code(alice, "1234 9999")
     assert "10:15" in alice.messages[-1].text  # type: ignore[operator]
     clock.advance(timedelta(minutes=16))
     assert "未能核验" in await type_code(alice, "1234 8888")
-    # A burst across users (threshold lowered for the test) alerts the admins once.
-    for _ in range(44):
+    # A burst across users (50 within 10 minutes by default) alerts the admins once.
+    for _ in range(48):
         await services.verification.record_failure(BOB_ID, "code", clock.now())
     assert "未能核验" in await type_code(alice, "1234 7777")
     alert = await admin.expect_message()
     assert "核验异常" in (alert.text or "")
     assert standin.errors == []
+    # Once is enough: the next failure does not alert again.
+    assert "未能核验" in await type_code(alice, "1234 6666")
+    await admin.expect_no_message(within=0.2)
