@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, dialogues, errors, fallback, requests, start
+from handlers import chats, common, dialogues, errors, fallback, requests, start, verification
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -17,6 +17,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
+    # Verifying an official: typing a code, checking a number or an account.
+    app.add_handlers(verification.HANDLERS)
     # Requests: the intake (/new) and writing on a request (reply, note, ask, resolve, return).
     app.add_handlers(dialogues.HANDLERS)
 

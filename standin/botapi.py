@@ -88,7 +88,7 @@ class BotApi:
             self._authorize(token)
             if method is None:
                 raise ApiError(404, "Not Found")
-            params = self.spec.decode(method, resolve_attachments(await read_params(request)))
+            params = resolve_attachments(self.spec.decode(method, await read_params(request)))
             body: JSON = {"ok": True, "result": await self._run(method, params)}
             status = 200
         except ApiError as error:
