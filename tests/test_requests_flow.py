@@ -41,7 +41,7 @@ async def submit_payments_request(alice: TestUser) -> str:
 async def test_intake_to_close_out(standin: TelegramStandin, services: Services) -> None:
     cast = await make_cast(services)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
-    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans")
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
 
     received = await submit_payments_request(alice)
     assert "LN-20260302-0001" in received and "王建国" in received and "2026-03-03" in received
