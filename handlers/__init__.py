@@ -20,7 +20,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
     # Requests: the intake (/new) and writing on a request (reply, note, ask, resolve, return).
-    app.add_handlers(dialogues.HANDLERS)
+    app.add_handlers(dialogues.handlers())
 
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)

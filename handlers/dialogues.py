@@ -36,26 +36,28 @@ async def off_script(update: Update, context: AppContext) -> None:
         await intake.off_script(update, context)
 
 
-# per_message=False on purpose: the states take typed messages as well as button presses,
-# which a per-message conversation cannot see. Buttons are matched by their prefix and step
-# instead, and each callback checks them again; PTB's warning about this is expected.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-    CONVERSATION = ConversationHandler(
-        entry_points=[*intake.ENTRY_POINTS, *thread.ENTRY_POINTS],
-        states={
-            **intake.STATES,
-            **thread.STATES,
-            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, intake.timed_out)],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, off_script),
-        ],
-        per_message=False,
-        allow_reentry=True,
-        conversation_timeout=TIMEOUT_SECONDS,
-        name="requests",
-    )
-
-HANDLERS: list[BaseHandler[Any, Any, Any]] = [CONVERSATION]
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """A fresh conversation per Application: it keeps who is where in memory, which must not
+    outlive the Application (a restart forgets it; the drafts in the database remain)."""
+    # per_message=False on purpose: the states take typed messages as well as button presses,
+    # which a per-message conversation cannot see. Buttons are matched by their prefix and
+    # step instead, and each callback checks them again; PTB's warning about it is expected.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        conversation: ConversationHandler[Any] = ConversationHandler(
+            entry_points=[*intake.ENTRY_POINTS, *thread.ENTRY_POINTS],
+            states={
+                **intake.STATES,
+                **thread.STATES,
+                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, intake.timed_out)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, off_script),
+            ],
+            per_message=False,
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT_SECONDS,
+            name="requests",
+        )
+    return [conversation]
