@@ -17,6 +17,7 @@ from storage.officials import OfficialRepository
 from storage.requests import RequestRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
+from storage.visits import VisitRepository
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Services:
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
         self.requests = RequestRepository(self.db)
+        self.visits = VisitRepository(self.db)
         self.desk = RequestDesk(
             self.requests, self.officials, self.enterprises, self.settings, self.clock
         )

@@ -6,7 +6,17 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, dialogues, errors, fallback, requests, start, verification
+from handlers import (
+    chats,
+    common,
+    dialogues,
+    errors,
+    fallback,
+    registration,
+    requests,
+    start,
+    verification,
+)
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -19,7 +29,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # generic does.
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
-    # Requests: the intake (/new) and writing on a request (reply, note, ask, resolve, return).
+    # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
+    # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(dialogues.handlers())
 
     # Deep links and greetings (the invite link before plain /start).
@@ -29,6 +40,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(chats.HANDLERS)
     # Request buttons that act at once, the lists (/my, /inbox, /queue) and /open.
     app.add_handlers(requests.HANDLERS)
+    # Admins approve or reject registered enterprises.
+    app.add_handlers(registration.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
