@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -13,13 +14,18 @@ from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import Translator
+from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
 from bot.logs import configure_logging
+from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
+from bot.tables import UnreadableFile
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.models import InviteKind
 from storage.officials import OfficialRepository
+from storage.rosters import RosterRepository
 
 EXIT_USAGE = 2
 
@@ -60,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     official.add_argument("--body", default="")
     official.add_argument("--city", default="")
     official.add_argument("--level", default="city", choices=["province", "city", "county"])
+    kinds = [kind.value for kind in RosterKind]
+    roster_in = sub.add_parser("import", help="import a roster (.xlsx or .csv); all or nothing")
+    roster_in.add_argument("kind", choices=kinds)
+    roster_in.add_argument("file", type=Path)
+    roster_out = sub.add_parser("export", help="export a roster to .xlsx or .csv")
+    roster_out.add_argument("kind", choices=kinds)
+    roster_out.add_argument("file", type=Path)
+    invites = sub.add_parser(
+        "invites", help="invite links for a whole roster (.xlsx/.csv) plus a printable QR sheet"
+    )
+    whom = invites.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--all-officials", action="store_true", help="officials not joined yet")
+    whom.add_argument("--all-enterprises", action="store_true", help="one per enterprise")
+    invites.add_argument("out", type=Path)
     return parser
 
 
@@ -155,6 +175,59 @@ def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
     return _with_db(settings, add)
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    texts = Translator("en")
+    outcome: list[Report] = []
+
+    async def run(db: Database) -> None:
+        try:
+            report = await import_roster(
+                RosterRepository(db),
+                RosterKind(args.kind),
+                data,
+                path.name,
+                hash_key=settings.security.hash_key.get_secret_value(),
+                now=SystemClock().now(),
+            )
+        except UnreadableFile as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from None
+        print(html.unescape(describe_report(report, texts, limit=10_000)))
+        outcome.append(report)
+
+    _with_db(settings, run)
+    return 0 if outcome and outcome[0].ok else 1
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(db: Database) -> None:
+        count = await export_roster(RosterRepository(db), RosterKind(args.kind), args.file)
+        print(f"{count} {args.kind} written to {args.file}")
+
+    return _with_db(settings, run)
+
+
+def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
+    kind = InviteKind.OFFICIAL if args.all_officials else InviteKind.CONTACT
+
+    async def run(db: Database) -> None:
+        lines = await issue_roster_invites(
+            db,
+            kind,
+            bot_username=settings_bot_username(settings),
+            now=SystemClock().now(),
+            ttl=timedelta(hours=settings.security.invite_ttl_hours),
+        )
+        written = write_invites(lines, args.out, settings.locale.tz)
+        print(f"{len(lines)} invite links written to " + " and ".join(map(str, written)))
+
+    return _with_db(settings, run)
+
+
 def settings_bot_username(settings: Settings) -> str:
     """The bot's username for links printed offline; asked of Telegram when the bot runs."""
     return settings.telegram.username or "your_bot"
@@ -180,4 +253,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "backup": cmd_backup,
     "invite": cmd_invite,
     "add-official": cmd_add_official,
+    "import": cmd_import,
+    "export": cmd_export,
+    "invites": cmd_invites,
 }
