@@ -12,6 +12,8 @@ from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
+from storage.rosters import RosterRepository
+from storage.stats import StatsRepository
 from storage.users import UserRepository
 
 
@@ -28,6 +30,8 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.rosters = RosterRepository(self.db)
+        self.stats = StatsRepository(self.db)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
 
     @classmethod

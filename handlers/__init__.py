@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, errors, fallback, start
+from handlers import chats, common, errors, fallback, start, stats
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -23,6 +23,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Help, language, cancel and who is reachable.
     app.add_handlers(common.HANDLERS)
     app.add_handlers(chats.HANDLERS)
+    # The ledger: counts and rates.
+    app.add_handlers(stats.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

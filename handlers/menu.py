@@ -36,16 +36,16 @@ def menu_pattern(action: str) -> str:
 MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
     Role.ENTREPRENEUR: ("language", "help"),
-    Role.OFFICIAL: ("language", "help"),
-    Role.ADMIN: ("language", "help"),
+    Role.OFFICIAL: ("stats", "language", "help"),
+    Role.ADMIN: ("stats", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
     Role.ENTREPRENEUR: COMMON_COMMANDS,
-    Role.OFFICIAL: COMMON_COMMANDS,
-    Role.ADMIN: COMMON_COMMANDS,
+    Role.OFFICIAL: (*COMMON_COMMANDS, "stats"),
+    Role.ADMIN: (*COMMON_COMMANDS, "stats"),
 }
 
 

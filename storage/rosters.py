@@ -138,6 +138,14 @@ class RosterRepository:
         rows = await self._db.fetch_all("SELECT credit_code FROM enterprises")
         return {row[0] for row in rows}
 
+    async def ids_by_credit_code(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT credit_code, id FROM enterprises")
+        return {row[0]: row[1] for row in rows}
+
+    async def ids_by_external_id(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT external_id, id FROM officials")
+        return {row[0]: row[1] for row in rows}
+
     async def primary_assignments(self) -> dict[str, str]:
         """Credit code → external id of the designated official."""
         rows = await self._db.fetch_all(
