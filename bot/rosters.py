@@ -15,9 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from bot import credit_code, phones
 from bot.cities import parse_city
+from bot.credit_code import InvalidCreditCode, normalise, validate_credit_code
 from bot.i18n import Translator
+from bot.phones import InvalidPhone, PhoneHasher, mask_last4, normalize_phone
 from bot.tables import Table, read_table, write_table
 from storage.rosters import (
     AssignmentRecord,
@@ -205,16 +206,16 @@ def _city(row: _Row, *, required: bool) -> str:
     return code
 
 
-def _phone(row: _Row, column: str, raw: str, hash_key: str) -> PhoneRecord | None:
+def _phone(row: _Row, column: str, raw: str, hasher: PhoneHasher) -> PhoneRecord | None:
     try:
-        e164 = phones.normalize(raw)
-    except phones.InvalidPhone:
-        row.problem(column, "bad_phone", phones.mask(raw[-4:]))
+        e164 = normalize_phone(raw)
+    except InvalidPhone:
+        row.problem(column, "bad_phone", mask_last4(raw[-4:]))
         return None
-    return PhoneRecord(phones.phone_hash(e164, hash_key), phones.last4(e164))
+    return PhoneRecord(hasher.digest(e164), hasher.last4(e164))
 
 
-def _official(row: _Row, hash_key: str) -> OfficialRecord:
+def _official(row: _Row, hasher: PhoneHasher) -> OfficialRecord:
     external_id = _required(row, "external_id", 40)
     if external_id and not EXTERNAL_ID.fullmatch(external_id):
         row.problem("external_id", "bad_external_id", external_id)
@@ -223,7 +224,7 @@ def _official(row: _Row, hash_key: str) -> OfficialRecord:
     if level is None:
         row.problem("level", "bad_level", row.get("level"))
     numbers = [p.strip() for p in LIST_SEPARATORS.split(row.get("phones")) if p.strip()]
-    found = [_phone(row, "phones", number, hash_key) for number in numbers]
+    found = [_phone(row, "phones", number, hasher) for number in numbers]
     return OfficialRecord(
         external_id=external_id,
         name=name,
@@ -237,21 +238,24 @@ def _official(row: _Row, hash_key: str) -> OfficialRecord:
     )
 
 
-def _contact(row: _Row, entry: str, hash_key: str) -> ContactRecord:
+def _contact(row: _Row, entry: str, hasher: PhoneHasher) -> ContactRecord:
     """``张三 13912345678``, ``张三:139…`` or just a name."""
     match = re.fullmatch(r"(.*?)[\s:：]*([+\d][\d\s\-()]{6,})", entry)
     if match is None:
         return ContactRecord(name=entry[:100], phone=None)
-    phone = _phone(row, "contacts", match.group(2), hash_key)
+    phone = _phone(row, "contacts", match.group(2), hasher)
     return ContactRecord(name=match.group(1).strip()[:100], phone=phone)
 
 
-def _enterprise(row: _Row, hash_key: str) -> EnterpriseRecord:
-    code = credit_code.normalize(row.get("credit_code"))
+def _enterprise(row: _Row, hasher: PhoneHasher) -> EnterpriseRecord:
+    code = normalise(row.get("credit_code"))
     if not code:
         row.problem("credit_code", "required")
-    elif (why := credit_code.problem(code)) is not None:
-        row.problem("credit_code", f"credit_code_{why}", code)
+    else:
+        try:
+            validate_credit_code(code)
+        except InvalidCreditCode as exc:
+            row.problem("credit_code", f"credit_code_{exc.reason}", code)
     stage = STAGES.get(row.get("stage").lower())
     if stage is None and row.get("stage"):
         row.problem("stage", "bad_stage", row.get("stage"))
@@ -264,7 +268,7 @@ def _enterprise(row: _Row, hash_key: str) -> EnterpriseRecord:
         city=_city(row, required=True),
         stage=stage or "",
         industry=row.get("industry"),
-        contacts=tuple(_contact(row, entry, hash_key) for entry in entries),
+        contacts=tuple(_contact(row, entry, hasher) for entry in entries),
     )
 
 
@@ -272,7 +276,7 @@ def _assignment(row: _Row, known: Known) -> AssignmentRecord:
     official = _required(row, "official", 40)
     if official and official not in known.official_ids:
         row.problem("official", "unknown_official", official)
-    code = credit_code.normalize(row.get("credit_code"))
+    code = normalise(row.get("credit_code"))
     if not code:
         row.problem("credit_code", "required")
     elif code not in known.credit_codes:
@@ -301,7 +305,7 @@ class Parsed:
     problems: tuple[Problem, ...]
 
 
-def parse_roster(kind: RosterKind, table: Table, *, known: Known, hash_key: str) -> Parsed:
+def parse_roster(kind: RosterKind, table: Table, *, known: Known, hasher: PhoneHasher) -> Parsed:
     """Every row checked; the records are only usable when there are no problems."""
     mapping, problems = map_columns(kind, table.header)
     if problems:
@@ -309,7 +313,7 @@ def parse_roster(kind: RosterKind, table: Table, *, known: Known, hash_key: str)
     rows = _rows(table, mapping, problems)
     records: list[OfficialRecord | EnterpriseRecord | AssignmentRecord]
     if kind is RosterKind.OFFICIALS:
-        officials = [_official(row, hash_key) for row in rows]
+        officials = [_official(row, hasher) for row in rows]
         _check_duplicates(rows, [o.external_id for o in officials], "external_id")
         ids = {o.external_id for o in officials} | known.official_ids
         for row, o in zip(rows, officials, strict=True):
@@ -318,7 +322,7 @@ def parse_roster(kind: RosterKind, table: Table, *, known: Known, hash_key: str)
                 row.problem("supervisor", "unknown_supervisor", o.supervisor)
         records = list(officials)
     elif kind is RosterKind.ENTERPRISES:
-        enterprises = [_enterprise(row, hash_key) for row in rows]
+        enterprises = [_enterprise(row, hasher) for row in rows]
         _check_duplicates(rows, [e.credit_code for e in enterprises], "credit_code")
         records = list(enterprises)
     else:
@@ -340,7 +344,7 @@ async def import_roster(
     data: bytes,
     filename: str,
     *,
-    hash_key: str,
+    hasher: PhoneHasher,
     now: datetime,
 ) -> Report:
     """Read, check and (only if every row is good) store one roster file.
@@ -349,7 +353,7 @@ async def import_roster(
     """
     table = read_table(data, filename)
     known = Known(official_ids=await repo.official_ids(), credit_codes=await repo.credit_codes())
-    parsed = parse_roster(kind, table, known=known, hash_key=hash_key)
+    parsed = parse_roster(kind, table, known=known, hasher=hasher)
     if parsed.problems:
         return Report(kind, len(table.rows), parsed.problems)
     records = parsed.records

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.cities import CITIES
 from bot.clock import to_epoch
-from bot.credit_code import check_character
+from bot.credit_code import make_credit_code
 from bot.services import Services
 from storage.bulk import RequestRow, insert_requests, insert_visits
 from storage.models import Stage
@@ -19,8 +19,7 @@ DAY = 86400
 
 
 def credit_code(n: int) -> str:
-    body = f"91210100MA{n:07d}"
-    return body + check_character(body)
+    return make_credit_code(f"91210100MA{n:07d}")
 
 
 async def load_provincial_round(services: Services, *, now: datetime) -> None:
