@@ -8,15 +8,17 @@ import html
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
+from bot.ledger import write_ledger
 from bot.logs import configure_logging
 from bot.phones import PhoneHasher
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
@@ -24,6 +26,7 @@ from bot.tables import UnreadableFile
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
+from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import InviteKind
 from storage.officials import OfficialRepository
 from storage.rosters import RosterRepository
@@ -91,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     whom.add_argument("--all-officials", action="store_true", help="officials not joined yet")
     whom.add_argument("--all-enterprises", action="store_true", help="one per enterprise")
     invites.add_argument("out", type=Path)
+    ledger = sub.add_parser("ledger", help="write the ledger (.xlsx or .csv), one row per request")
+    ledger.add_argument("out", type=Path)
+    ledger.add_argument("--from", dest="since", type=date.fromisoformat, help="YYYY-MM-DD")
+    ledger.add_argument("--to", dest="until", type=date.fromisoformat, help="YYYY-MM-DD, excluded")
+    ledger.add_argument("--city", help="city code or name")
+    ledger.add_argument("--official", help="the official's roster id")
+    ledger.add_argument("--language", choices=["zh", "en"], default="zh")
     return parser
 
 
@@ -261,6 +271,30 @@ def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
     return _with_db(settings, run)
 
 
+def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
+    tz = settings.locale.tz
+    city = None
+    if args.city:
+        city = parse_city(args.city)
+        if city is None:
+            raise CommandError(f"unknown city {args.city!r}")
+    where = LedgerFilter(
+        since=None if args.since is None else datetime.combine(args.since, time(), tz),
+        until=None if args.until is None else datetime.combine(args.until, time(), tz),
+        city=city,
+        official=args.official,
+    )
+
+    async def run(db: Database) -> None:
+        count = await write_ledger(
+            LedgerRepository(db), args.out, where, Translator(args.language),
+            tz=tz, now=SystemClock().now(),
+        )  # fmt: skip
+        print(f"{count} requests written to {args.out}")
+
+    return _with_db(settings, run)
+
+
 def settings_bot_username(settings: Settings) -> str:
     """The bot's username for links printed offline; asked of Telegram when the bot runs."""
     return settings.telegram.username or "your_bot"
@@ -290,4 +324,5 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "import": cmd_import,
     "export": cmd_export,
     "invites": cmd_invites,
+    "ledger": cmd_ledger,
 }

@@ -12,6 +12,7 @@ from handlers import (
     dialogues,
     errors,
     fallback,
+    ledger,
     requests,
     start,
     stats,
@@ -41,6 +42,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(requests.HANDLERS)
     # The ledger: counts and rates.
     app.add_handlers(stats.HANDLERS)
+    app.add_handlers(ledger.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

@@ -37,7 +37,7 @@ MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
     Role.ENTREPRENEUR: ("new", "my", "verify", "who", "check", "report", "language", "help"),
     Role.OFFICIAL: ("inbox", "code", "notice", "card", "stats", "language", "help"),
-    Role.ADMIN: ("queue", "stats", "language", "help"),
+    Role.ADMIN: ("queue", "stats", "ledger", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
@@ -45,7 +45,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
     Role.ENTREPRENEUR: ("new", "my", "open", "verify", "who", "check", "report", *COMMON_COMMANDS),
     Role.OFFICIAL: ("inbox", "open", "code", "notice", "card", "stats", *COMMON_COMMANDS),
-    Role.ADMIN: ("queue", "open", "stats", *COMMON_COMMANDS),
+    Role.ADMIN: ("queue", "open", "stats", "ledger", *COMMON_COMMANDS),
 }
 
 

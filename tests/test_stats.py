@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import Translator
 from bot.services import Services
 from bot.stats import Tally, compute_stats, percent, render_stats
+from bot.tables import read_table
 from standin import TelegramStandin
 from tests.ledger_data import load_provincial_round
 from tests.roster import ADMIN_ID, OFFICIAL_ID, make_cast
@@ -59,4 +60,24 @@ async def test_admin_and_official_see_stats(services: Services, standin: Telegra
     stranger = standin.user(123, first_name="X")
     await stranger.send("/stats")
     assert "没有权限" in ((await stranger.expect_message()).text or "")
+    assert standin.errors == []
+
+
+async def test_admin_gets_the_ledger_files(services: Services, standin: TelegramStandin) -> None:
+    await load_provincial_round(services, now=services.clock.now())
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/ledger 2025-10-01 2026-04-01 沈阳")
+    xlsx = await admin.expect_message()
+    csv_file = await admin.expect_message()
+    assert xlsx.document is not None and csv_file.document is not None
+    table = read_table(csv_file.document, "ledger.csv")
+    assert table.header[:3] == ("诉求编号", "企业名称", "统一社会信用代码")
+    assert len(table.rows) == 46  # the requests of Shenyang's enterprises
+    assert all(row[1][3] == "沈阳市" for row in table.rows)
+    workbook = read_table(xlsx.document, "ledger.xlsx")
+    assert [r[1][:13] for r in workbook.rows] == [r[1][:13] for r in table.rows]
+    assert csv_file.caption == f"台账：{len(table.rows)} 件诉求"
+    official = standin.user(OFFICIAL_ID, first_name="X")
+    await official.send("/ledger")
+    assert "没有权限" in ((await official.expect_message()).text or "")
     assert standin.errors == []
