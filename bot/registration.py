@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.cities import BY_SLUG
+from bot.cities import BY_CODE
 from bot.credit_code import InvalidCreditCode, validate_credit_code
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, EnterpriseStatus, Stage
@@ -41,7 +41,7 @@ def check_code(raw: str) -> str:
 
 
 def check_city(slug: str) -> str:
-    if slug not in BY_SLUG:
+    if slug not in BY_CODE:
         raise BadField("city")
     return slug
 

@@ -15,6 +15,8 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.requests import RequestRepository
+from storage.rosters import RosterRepository
+from storage.stats import StatsRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
 from storage.visits import VisitRepository
@@ -33,6 +35,8 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.rosters = RosterRepository(self.db)
+        self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
         self.visits = VisitRepository(self.db)
         self.desk = RequestDesk(

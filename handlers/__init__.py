@@ -12,9 +12,11 @@ from handlers import (
     dialogues,
     errors,
     fallback,
+    ledger,
     registration,
     requests,
     start,
+    stats,
     verification,
 )
 
@@ -42,6 +44,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(requests.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)
+    # The ledger: counts and rates.
+    app.add_handlers(stats.HANDLERS)
+    app.add_handlers(ledger.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

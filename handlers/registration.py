@@ -83,7 +83,7 @@ async def take_code(update: Update, context: AppContext) -> int | None:
     """Take the credit code (checked); offer the cities."""
     texts = await context.texts(update)
     rows = [
-        [_button(city_name(c.slug, texts.language), "city", c.slug) for c in CITIES[i : i + 3]]
+        [_button(city_name(c.code, texts.language), "city", c.code) for c in CITIES[i : i + 3]]
         for i in range(0, len(CITIES), 3)
     ]
     return await _take_text(

@@ -61,13 +61,13 @@ async def test_registration_with_a_wrong_code_then_approval(
     await carol.send(ALICE_CODE)
     cities = await carol.expect_message()
     assert "沈抚示范区" in str(cities.reply_markup)
-    await carol.press(cities, "营口")
+    await carol.press(cities, "营口市")
     stage = await carol.expect_message()
     await carol.press(stage, "成熟期")
     await carol.expect_message()
     await carol.send("港口物流")
     summary = await carol.expect_message()
-    assert "营口" in summary.text and "成熟期" in summary.text
+    assert "营口市" in summary.text and "成熟期" in summary.text
     await carol.press(summary, "✅ 提交审核")
     # The code belongs to Alice's firm already: refused with the reason.
     assert "已经登记过" in (await carol.expect_message()).text
@@ -79,7 +79,7 @@ async def test_registration_with_a_wrong_code_then_approval(
     await carol.expect_message()
     await carol.send(fresh.lower())
     cities = await carol.expect_message()
-    await carol.press(cities, "营口")
+    await carol.press(cities, "营口市")
     await carol.press(await carol.expect_message(), "成熟期")
     await carol.expect_message()
     await carol.send("港口物流")
