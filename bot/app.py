@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from handlers import register_handlers
 from handlers.context import AppContext, BotData
@@ -59,7 +60,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
-        .concurrent_updates(False)
+        # One user's updates in order (conversations need it), different users at once.
+        .concurrent_updates(PerUserUpdateProcessor())
         .connect_timeout(tg.connect_timeout)
         .get_updates_read_timeout(tg.read_timeout)
         .post_init(open_services)
