@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, errors, fallback, start, verification
+from handlers import cards, chats, common, errors, fallback, impostors, notices, start, verification
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -19,6 +19,12 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # generic does.
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
+    # Reporting an impostor, and the admins' warning to the official's portfolio.
+    app.add_handlers(impostors.HANDLERS)
+    # Contact notices and "who is contacting me?".
+    app.add_handlers(notices.HANDLERS)
+    # Business cards; their /start deep link must come before the plain /start below.
+    app.add_handlers(cards.HANDLERS)
 
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)
