@@ -6,7 +6,22 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import cards, chats, common, errors, fallback, impostors, notices, start, verification
+from handlers import (
+    business_cards,
+    chats,
+    common,
+    dialogues,
+    errors,
+    fallback,
+    impostors,
+    ledger,
+    notices,
+    registration,
+    requests,
+    start,
+    stats,
+    verification,
+)
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -21,16 +36,26 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(verification.HANDLERS)
     # Reporting an impostor, and the admins' warning to the official's portfolio.
     app.add_handlers(impostors.HANDLERS)
+    # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
+    # site visits (/visit) and registering an enterprise (/register): one conversation.
+    app.add_handlers(dialogues.handlers())
+
     # Contact notices and "who is contacting me?".
     app.add_handlers(notices.HANDLERS)
     # Business cards; their /start deep link must come before the plain /start below.
-    app.add_handlers(cards.HANDLERS)
-
+    app.add_handlers(business_cards.HANDLERS)
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)
     # Help, language, cancel and who is reachable.
     app.add_handlers(common.HANDLERS)
     app.add_handlers(chats.HANDLERS)
+    # Request buttons that act at once, the lists (/my, /inbox, /queue) and /open.
+    app.add_handlers(requests.HANDLERS)
+    # Admins approve or reject registered enterprises.
+    app.add_handlers(registration.HANDLERS)
+    # The ledger: counts and rates.
+    app.add_handlers(stats.HANDLERS)
+    app.add_handlers(ledger.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
