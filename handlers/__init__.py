@@ -7,12 +7,15 @@ from typing import Any
 from telegram.ext import Application
 
 from handlers import (
+    business_cards,
     chats,
     common,
     dialogues,
     errors,
     fallback,
+    impostors,
     ledger,
+    notices,
     registration,
     request_lists,
     requests,
@@ -32,10 +35,16 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # generic does.
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
+    # Reporting an impostor, and the admins' warning to the official's portfolio.
+    app.add_handlers(impostors.HANDLERS)
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(dialogues.handlers())
 
+    # Contact notices and "who is contacting me?".
+    app.add_handlers(notices.HANDLERS)
+    # Business cards; their /start deep link must come before the plain /start below.
+    app.add_handlers(business_cards.HANDLERS)
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)
     # Help, language, cancel and who is reachable.
