@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
+from bot.broadcasts import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from storage.audit import AuditLog
+from storage.broadcasts import BroadcastStore
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -29,6 +31,13 @@ class Services:
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.broadcasts = Broadcaster(
+            BroadcastStore(self.db),
+            self.accounts,
+            settings=self.settings.broadcast,
+            clock=self.clock,
+            default_language=self.settings.locale.default_language,
+        )
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
