@@ -1,0 +1,128 @@
+"""The Bot API endpoint: ``/bot<token>/<method>`` and ``/file/bot<token>/<path>``.
+
+Each call goes through the same steps as at Telegram: token, method name, parameters,
+(injected faults), required parameters, flood control, the method itself; the answer is the
+usual ``{"ok": ...}`` envelope with the HTTP status equal to ``error_code``. Every call is
+recorded in :attr:`BotApi.calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from aiohttp import web
+
+from standin.errors import ApiError
+from standin.limits import Faults, RateLimiter
+from standin.methods import METHODS, lookup
+from standin.spec import Spec
+from standin.state import World
+from standin.waiting import Signal
+from standin.wire import dumps, read_params, resolve_attachments
+
+logger = logging.getLogger(__name__)
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Bot API call: decoded parameters, HTTP status and the answer exactly as sent."""
+
+    method: str
+    params: JSON
+    status: int
+    body: str
+    token: str
+
+    @cached_property
+    def response(self) -> JSON:
+        """The answer envelope (parsed on first use; the log keeps the text)."""
+        parsed: JSON = json.loads(self.body)
+        return parsed
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def result(self) -> Any:
+        return self.response.get("result")
+
+    @property
+    def description(self) -> str | None:
+        return self.response.get("description")
+
+
+class BotApi:
+    """Serves the Bot API over a :class:`World`."""
+
+    def __init__(self, world: World, *, spec: Spec, limiter: RateLimiter, faults: Faults,
+                 valid_tokens: Collection[str] | None) -> None:
+        self.world = world
+        self.spec = spec
+        self.limiter = limiter
+        self.faults = faults
+        self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
+        self.calls: list[ApiCall] = []
+        self.tokens: set[str] = set()
+        self.signal = Signal()  # fires after every call
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.route("*", "/bot{token}/{method}", self.handle),
+            web.get("/file/bot{token}/{path:.+}", self.download),
+        ]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one Bot API call."""
+        token = request.match_info["token"]
+        self.tokens.add(token)
+        method = lookup(request.match_info["method"])
+        params: JSON = {}
+        try:
+            self._authorize(token)
+            if method is None:
+                raise ApiError(404, "Not Found")
+            params = resolve_attachments(self.spec.decode(method, await read_params(request)))
+            body: JSON = {"ok": True, "result": await self._run(method, params)}
+            status = 200
+        except ApiError as error:
+            status, body = error.error_code, error.envelope()
+        except Exception as error:
+            logger.exception("stand-in failed on %s", method)
+            status = 500
+            body = ApiError(500, f"Internal Server Error: {error!r}").envelope()
+        text = dumps(body)
+        name = method or request.match_info["method"]
+        if status != 200:
+            logger.info("%s answered %s %s (params %r)", name, status, body["description"], params)
+        self.calls.append(ApiCall(name, params, status, text, token))
+        self.signal.notify()
+        return web.Response(text=text, status=status, content_type="application/json")
+
+    async def _run(self, method: str, params: JSON) -> Any:
+        await self.faults.apply(method, params, self.world.closing)
+        self.spec.check_required(method, params)
+        self.limiter.check(method, params.get("chat_id"))
+        return await METHODS[method](self.world, params)
+
+    def _authorize(self, token: str) -> None:
+        if self.valid_tokens is not None and token not in self.valid_tokens:
+            raise ApiError(401, "Unauthorized")
+
+    async def download(self, request: web.Request) -> web.Response:
+        """Serve a stored file by its file_path."""
+        try:
+            self._authorize(request.match_info["token"])
+        except ApiError as error:
+            return web.json_response(error.envelope(), status=error.error_code)
+        stored = self.world.files.by_path(request.match_info["path"])
+        if stored is None:
+            return web.json_response(ApiError(404, "Not Found").envelope(), status=404)
+        content_type = stored.mime_type or "application/octet-stream"
+        return web.Response(body=stored.data, content_type=content_type)

@@ -1,0 +1,211 @@
+"""TelegramStandin: the local Telegram, started in-process for tests, benchmarks and the sandbox.
+
+    standin = TelegramStandin(bot_username="liaison_bot")
+    await standin.start()                      # loopback, a free port
+    app = (ApplicationBuilder().token("123:ABC").base_url(standin.api_base_url)
+           .base_file_url(standin.file_base_url).build())
+    alice = standin.user(1001, first_name="Alice")
+    await alice.send("/start")
+    reply = await alice.expect_message()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
+
+from aiohttp import web
+
+from standin.botapi import ApiCall, BotApi
+from standin.client import TestGroup, TestUser
+from standin.control import ControlApi
+from standin.limits import Faults, RateLimiter, RateLimits
+from standin.profile import command_key
+from standin.spec import Spec
+from standin.state import Account, Chat, World
+from standin.webhook import stop_delivery
+
+UPLOAD_LIMIT = 50 * 1024 * 1024
+SHUTDOWN_SECONDS = 1.0
+CHECK_SECONDS = 0.05
+
+
+class TelegramStandin:
+    """An HTTP server speaking the Bot API, plus the API tests use to play the users."""
+
+    def __init__(self, *, bot_id: int = 7000000001, bot_username: str = "liaison_bot",
+                 bot_first_name: str = "Liaison", limits: RateLimits | None = None,
+                 valid_tokens: Collection[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 strict_ampersand: bool = True) -> None:
+        bot = Account(bot_id, bot_first_name, username=bot_username, is_bot=True)
+        self.world = World(bot=bot, clock=clock, strict_ampersand=strict_ampersand)
+        self.limiter = RateLimiter(limits, clock)
+        self.faults = Faults()
+        self.api = BotApi(self.world, spec=Spec.load(), limiter=self.limiter,
+                          faults=self.faults, valid_tokens=valid_tokens)
+        self._users: dict[int, TestUser] = {}
+        self._groups: dict[int, TestGroup] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host:port`` (port 0 picks a free one)."""
+        app = web.Application(client_max_size=UPLOAD_LIMIT)
+        app.add_routes(self.api.routes() + ControlApi(self).routes())
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
+
+    async def stop(self) -> None:
+        """Release long polls and delays, stop webhook delivery, close the server."""
+        self.world.closing.set()
+        self.world.updates.close()
+        for chat in self.world.chats.values():
+            chat.signal.notify()
+        await stop_delivery(self.world)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> TelegramStandin:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def api_base_url(self) -> str:
+        """python-telegram-bot's ``base_url`` (it appends the token)."""
+        return f"{self.base_url}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        """python-telegram-bot's ``base_file_url``."""
+        return f"{self.base_url}/file/bot"
+
+    # -- simulated people -------------------------------------------------------------------
+
+    def user(self, user_id: int, *, first_name: str | None = None, last_name: str | None = None,
+             username: str | None = None, language_code: str | None = None,
+             started: bool = False) -> TestUser:
+        """Create the user, or return the existing one (updating the fields given)."""
+        account = self.world.accounts.get(user_id)
+        if account is None:
+            account = self.world.accounts[user_id] = Account(user_id, first_name or "User")
+            self._users[user_id] = TestUser(self.world, account)
+        fields = {"first_name": first_name, "last_name": last_name, "username": username,
+                  "language_code": language_code}
+        for name, value in fields.items():
+            if value is not None:
+                setattr(account, name, value)
+        account.started = account.started or started
+        return self._users[user_id]
+
+    def group(self, chat_id: int, *, title: str = "Group") -> TestGroup:
+        """Create the group (a supergroup when the id starts with -100), or return it."""
+        if chat_id not in self._groups:
+            kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+            chat = self.world.chats[chat_id] = Chat(chat_id, kind, title=title)
+            chat.bot_member = False
+            self._groups[chat_id] = TestGroup(self.world, chat)
+        return self._groups[chat_id]
+
+    # -- what the bot did -------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        """Every Bot API call so far, in order."""
+        return self.api.calls
+
+    @property
+    def errors(self) -> list[ApiCall]:
+        """The calls that were answered with an error."""
+        return [call for call in self.api.calls if not call.ok]
+
+    async def wait_for(
+        self, predicate: Callable[[], object], timeout: float = 5.0  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``predicate()`` is true.
+
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since the
+        predicate may read what the bot's handlers change without calling the Bot API.
+        """
+
+        async def check() -> object:
+            return predicate()
+
+        await self.wait_for_async(check, timeout)
+
+    async def wait_for_async(
+        self, predicate: Callable[[], Awaitable[object]],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``await predicate()`` is true (e.g. a database row the bot writes).
+
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since what
+        the predicate reads cannot signal the stand-in.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                recent = "\n".join(f"  {c.method} {c.status} {c.params}" for c in self.calls[-10:])
+                raise AssertionError(f"condition not met within {timeout}s; last calls:\n{recent}")
+            await self.api.signal.wait(min(remaining, CHECK_SECONDS))
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [call for call in self.api.calls if call.method.lower() == method.lower()]
+
+    @property
+    def tokens(self) -> set[str]:
+        """Every token the bot used."""
+        return self.api.tokens
+
+    @property
+    def rate_limited(self) -> int:
+        """How many calls flood control refused with 429."""
+        return self.limiter.refused
+
+    def commands(self, scope: str = "default", chat_id: int | None = None,
+                 language_code: str = "", user_id: int | None = None) -> list[dict[str, Any]]:
+        """The command list setMyCommands stored for that scope and language."""
+        scope_json: dict[str, Any] = {"type": scope, "chat_id": chat_id, "user_id": user_id}
+        key = command_key(self.world, {k: v for k, v in scope_json.items() if v is not None},
+                          language_code)
+        return list(self.world.commands.get(key, []))
+
+    def description(self, language_code: str = "", *, short: bool = False) -> str:
+        """What setMyDescription (or setMyShortDescription) stored."""
+        kind = "short_description" if short else "description"
+        return self.world.descriptions.get((kind, language_code), "")
+
+    # -- flood control and faults -----------------------------------------------------------
+
+    def set_limits(self, limits: RateLimits | None) -> None:
+        """Switch flood control on (or off with None) at runtime."""
+        self.limiter.limits = limits
+
+    def inject_error(self, method: str | None = None, *, chat_id: int | str | None = None,
+                     error_code: int = 400, description: str | None = None,
+                     retry_after: int | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` matching calls with this error instead of running them."""
+        self.faults.add_error(method, chat_id=chat_id, error_code=error_code,
+                              description=description, retry_after=retry_after, times=times)
+
+    def inject_delay(self, method: str | None = None, seconds: float = 1.0, times: int = 1,
+                     *, chat_id: int | str | None = None) -> None:
+        """Hold the next ``times`` matching calls for ``seconds`` before running them.
+
+        The call still takes effect afterwards, like a request whose answer was lost to a
+        client-side time-out.
+        """
+        self.faults.add_delay(method, seconds=seconds, chat_id=chat_id, times=times)
