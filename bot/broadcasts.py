@@ -9,6 +9,7 @@ shows progress. :class:`Delivery` paces the sends with a token bucket, keeps at 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096  # Telegram's limits, in characters after the markup is parsed
 CAPTION_LIMIT = 1024
 PAGE = 500  # pending recipients read from storage at a time
+HALT_CHECK = 0.5  # seconds between checks, in long waits, that the application still runs
 
 
 class AudienceKind(StrEnum):
@@ -60,7 +62,9 @@ class Audience:
 
     def __post_init__(self) -> None:
         if self.kind.needs_value != bool(self.value):
-            raise ValueError(f"audience {self.kind} {'needs' if self.kind.needs_value else 'takes no'} value")
+            raise ValueError(
+                f"audience {self.kind} {'needs' if self.kind.needs_value else 'takes no'} value"
+            )
         if self.kind is AudienceKind.STAGE and self.value not in set(Stage):
             raise ValueError(f"unknown stage {self.value!r}")
         if self.kind is AudienceKind.CATEGORY and self.value not in CATEGORIES:
@@ -224,6 +228,7 @@ class Outcome(StrEnum):
     DONE = "done"
     CANCELLED = "cancelled"
     PAUSED = "paused"
+    HALTED = "halted"  # the application is stopping; the next start resumes it
 
 
 class Delivery:
@@ -239,9 +244,11 @@ class Delivery:
         clock: Clock,
         sender: Sender,
         cancelled: asyncio.Event,
+        keep_going: Callable[[], bool],
         default_language: str,
     ) -> None:
         self.broadcast = broadcast
+        self._keep_going = keep_going
         self._store = store
         self._accounts = accounts
         self._settings = settings
@@ -256,7 +263,7 @@ class Delivery:
 
     @property
     def stopping(self) -> bool:
-        return self._cancelled.is_set() or self.resume_at is not None
+        return self._cancelled.is_set() or self.resume_at is not None or not self._keep_going()
 
     async def run(self) -> Outcome:
         async for page in self._store.pending(self.broadcast.id, page=PAGE):
@@ -268,7 +275,9 @@ class Delivery:
             await asyncio.gather(*self._tasks)
         if self._cancelled.is_set():
             return Outcome.CANCELLED
-        return Outcome.PAUSED if self.resume_at is not None else Outcome.DONE
+        if self.resume_at is not None:
+            return Outcome.PAUSED
+        return Outcome.DONE if self._keep_going() else Outcome.HALTED
 
     async def _start(self, recipient: Recipient) -> None:
         await self._slots.acquire()
@@ -327,13 +336,19 @@ class Delivery:
         self._pacer.pause(retry_after)
         return True
 
+    async def sleep(self, seconds: float) -> bool:
+        """Wait like the delivery does: woken by a cancel or a halt."""
+        return await self._wait(seconds)
+
     async def _wait(self, seconds: float) -> bool:
-        """Sleep, but wake up at once when cancelled; False if the broadcast is stopping."""
-        if seconds > 0 and not self.stopping:
-            try:
-                await asyncio.wait_for(self._cancelled.wait(), timeout=seconds)
-            except TimeoutError:
-                pass
+        """Sleep, but wake up when cancelled or halted; False if the broadcast is stopping."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self.stopping:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cancelled.wait(), timeout=min(remaining, HALT_CHECK))
         return not self.stopping
 
     def _message_for(self, recipient: Recipient) -> Outgoing:
@@ -349,7 +364,12 @@ class Delivery:
         self, chat_id: int, status: RecipientStatus, attempts: int, error: str | None = None
     ) -> None:
         await self._store.finish(
-            self.broadcast.id, chat_id, status, attempts=attempts, now=self._clock.now(), error=error
+            self.broadcast.id,
+            chat_id,
+            status,
+            attempts=attempts,
+            now=self._clock.now(),
+            error=error,
         )
 
 
@@ -414,8 +434,19 @@ class Broadcaster:
             event.set()
         return cancelled
 
-    async def run(self, broadcast_id: int, sender: Sender, reporter: Reporter) -> Outcome | None:
-        """Deliver a reserved broadcast to the end, reporting progress every few seconds."""
+    async def run(
+        self,
+        broadcast_id: int,
+        sender: Sender,
+        reporter: Reporter,
+        *,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> Outcome | None:
+        """Deliver a reserved broadcast to the end, reporting progress every few seconds.
+
+        ``keep_going`` turning false (the application stopping) halts it without a trace
+        other than the database: the next start resumes it.
+        """
         cancelled = self._running.setdefault(broadcast_id, asyncio.Event())
         try:
             broadcast = await self.store.get(broadcast_id)
@@ -429,6 +460,7 @@ class Broadcaster:
                 clock=self._clock,
                 sender=sender,
                 cancelled=cancelled,
+                keep_going=keep_going,
                 default_language=self._default_language,
             )
             watcher = asyncio.create_task(self._watch(delivery, reporter, cancelled))
@@ -441,24 +473,25 @@ class Broadcaster:
         finally:
             self._running.pop(broadcast_id, None)
 
-    async def _watch(self, delivery: Delivery, reporter: Reporter, cancelled: asyncio.Event) -> None:
+    async def _watch(
+        self, delivery: Delivery, reporter: Reporter, cancelled: asyncio.Event
+    ) -> None:
         """Every progress interval: notice a cancel made elsewhere, and report progress."""
         broadcast = delivery.broadcast
         while not delivery.stopping:
             tally = await self.store.tally(broadcast.id)
             eta = tally.remaining / self.settings.messages_per_second
             await _quietly(reporter.progress(broadcast, tally, eta))
-            try:
-                await asyncio.wait_for(
-                    cancelled.wait(), timeout=self.settings.progress_interval_seconds
-                )
-            except TimeoutError:
-                if await self.store.status(broadcast.id) is BroadcastStatus.CANCELLED:
-                    cancelled.set()
+            await delivery.sleep(self.settings.progress_interval_seconds)
+            if await self.store.status(broadcast.id) is BroadcastStatus.CANCELLED:
+                cancelled.set()
 
     async def _conclude(self, delivery: Delivery, outcome: Outcome, reporter: Reporter) -> None:
         broadcast_id = delivery.broadcast.id
         now = self._clock.now()
+        if outcome is Outcome.HALTED:
+            log.info("broadcast %s halted; it resumes at the next start", broadcast_id)
+            return
         if outcome is Outcome.PAUSED and delivery.resume_at is not None:
             await self.store.pause_until(broadcast_id, delivery.resume_at)
         elif outcome is Outcome.DONE:

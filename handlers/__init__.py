@@ -6,7 +6,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, errors, fallback, start
+from bot.config import Settings
+from handlers import broadcasts, chats, common, errors, fallback, start
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -18,6 +19,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
 
+    # Announcements: the composer conversation, its buttons and /broadcasts (admins only).
+    app.add_handlers(broadcasts.HANDLERS)
+
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)
     # Help, language, cancel and who is reachable.
@@ -27,3 +31,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
     app.add_error_handler(errors.on_error)
+
+
+def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    """Repeating alarm clocks; each asks the database what is due."""
+    broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)

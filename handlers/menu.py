@@ -37,7 +37,7 @@ MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
     Role.ENTREPRENEUR: ("language", "help"),
     Role.OFFICIAL: ("language", "help"),
-    Role.ADMIN: ("language", "help"),
+    Role.ADMIN: ("broadcast", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
@@ -45,7 +45,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
     Role.ENTREPRENEUR: COMMON_COMMANDS,
     Role.OFFICIAL: COMMON_COMMANDS,
-    Role.ADMIN: COMMON_COMMANDS,
+    Role.ADMIN: (*COMMON_COMMANDS, "broadcast", "broadcasts"),
 }
 
 

@@ -105,7 +105,9 @@ class BroadcastStore:
 
     async def count_audience(self, audience: Audience) -> int:
         sql, params = _reachable(audience)
-        return int(await self._db.fetch_value(f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql})", params))
+        return int(
+            await self._db.fetch_value(f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql})", params)
+        )
 
     async def choices(self, kind: AudienceKind) -> list[tuple[str, str]]:
         """The values an audience of this kind can take now, as (value, label) pairs."""
@@ -239,9 +241,7 @@ class BroadcastStore:
             )
             if not rows:
                 return
-            yield [
-                Recipient(row[0], row[1], row[2], row[3] is not None) for row in rows
-            ]
+            yield [Recipient(row[0], row[1], row[2], row[3] is not None) for row in rows]
             after = rows[-1][0]
 
     async def claim(self, broadcast_id: int, telegram_id: int) -> bool:
