@@ -8,13 +8,20 @@ from bot.accounts import Accounts
 from bot.broadcasts import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.requests import RequestDesk
+from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
+from storage.requests import RequestRepository
+from storage.rosters import RosterRepository
+from storage.stats import StatsRepository
 from storage.users import UserRepository
+from storage.verification import VerificationRepository
+from storage.visits import VisitRepository
 
 
 @dataclass
@@ -30,6 +37,15 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.rosters = RosterRepository(self.db)
+        self.stats = StatsRepository(self.db)
+        self.requests = RequestRepository(self.db)
+        self.visits = VisitRepository(self.db)
+        self.desk = RequestDesk(
+            self.requests, self.officials, self.enterprises, self.settings, self.clock
+        )
+        self.verification = VerificationRepository(self.db)
+        self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),

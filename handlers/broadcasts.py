@@ -618,8 +618,10 @@ def _composer() -> ConversationHandler[Any]:
         )
 
 
-HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    _composer(),
-    CallbackQueryHandler(on_action, pattern=BroadcastAction.pattern()),
-    CommandHandler("broadcasts", list_broadcasts),
-]
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Fresh per Application: the composer keeps who is where in memory."""
+    return [
+        _composer(),
+        CallbackQueryHandler(on_action, pattern=BroadcastAction.pattern()),
+        CommandHandler("broadcasts", list_broadcasts),
+    ]

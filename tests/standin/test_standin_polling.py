@@ -26,7 +26,7 @@ async def test_start_command_is_answered_through_long_polling(
     assert sent["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
     assert reply.text == "Hello, Alice <3!"
     assert reply.entities == [{"type": "bold", "offset": 7, "length": 8}]
-    assert reply.source == "Hello, <b>Alice &lt;3</b>!"
+    assert reply.html == "Hello, <b>Alice &lt;3</b>!"
     assert standin.errors == []
 
 
