@@ -7,6 +7,7 @@ second press, or a second admin, cannot start it twice).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import warnings
@@ -373,6 +374,7 @@ class ProgressReporter:
         self._context = context
         self._broadcast_id = broadcast_id
         self._texts: Translator | None = None
+        self._last_shown = -float("inf")
 
     async def progress(self, broadcast: Broadcast, tally: Tally, eta_seconds: float) -> None:
         texts = await self._translator(broadcast)
@@ -410,8 +412,17 @@ class ProgressReporter:
     async def _show(
         self, broadcast: Broadcast, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:
-        """Edit the progress message, or send it first if this broadcast has none yet."""
-        store = self._context.services.broadcasts.store
+        """Edit the progress message, or send it first if this broadcast has none yet.
+
+        Never more often than once per ``per_chat_interval_seconds``, Telegram's pace for
+        one chat, so that the final report right after a progress update causes no 429.
+        """
+        services = self._context.services
+        loop = asyncio.get_running_loop()
+        wait = self._last_shown + services.settings.broadcast.per_chat_interval_seconds
+        await asyncio.sleep(max(0.0, wait - loop.time()))
+        self._last_shown = loop.time()
+        store = services.broadcasts.store
         current = await store.get(broadcast.id) or broadcast
         bot = self._context.bot
         if current.progress_message_id is None or current.progress_chat_id is None:
