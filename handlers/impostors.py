@@ -22,6 +22,7 @@ from handlers.common import cancel
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from handlers.verification import conversation, notify
+from storage.verification import Report
 
 log = logging.getLogger(__name__)
 
@@ -244,34 +245,36 @@ async def warn_portfolio(update: Update, context: AppContext) -> None:
     if not actor.is_admin or report is None or report.claimed_official_id is None:
         log.warning("refused a warn button from user %s", actor.telegram_id)
         return
+    recipients = await services.verification.portfolio_contacts(report.claimed_official_id)
     if report.warned_at is not None:
         await query.edit_message_reply_markup(None)
         await context.bot.send_message(actor.telegram_id, texts("report.already_warned"))
-        return
-    recipients = await services.verification.portfolio_contacts(report.claimed_official_id)
-    if not choice.confirmed:
-        yes = InlineKeyboardButton(
-            texts("report.confirm"), callback_data=WarnPortfolio(report.id, True).pack()
-        )
+    elif not choice.confirmed:
+        data = WarnPortfolio(report.id, True).pack()
+        yes = InlineKeyboardButton(texts("report.confirm"), callback_data=data)
         await query.edit_message_reply_markup(InlineKeyboardMarkup([[yes]]))
-        await context.bot.send_message(
-            actor.telegram_id, texts("report.confirm_ask", count=len(recipients))
-        )
-        return
-    if not await services.verification.mark_warned(report.id, services.clock.now()):
-        return
-    await query.edit_message_reply_markup(None)
+        ask = texts("report.confirm_ask", count=len(recipients))
+        await context.bot.send_message(actor.telegram_id, ask)
+    elif await services.verification.mark_warned(report.id, services.clock.now()):
+        await query.edit_message_reply_markup(None)
+        sent = await _warn(context, actor.telegram_id, report, recipients)
+        await context.bot.send_message(actor.telegram_id, texts("report.warned", count=sent))
+
+
+async def _warn(context: AppContext, admin_id: int, report: Report, recipients: list[int]) -> int:
+    """Send the impostor warning to each contact; audit how many it reached."""
+    services = context.services
     sent = 0
     for telegram_id in recipients:
         sent += await notify(context, telegram_id, "report.warning", name=report.claimed_name)
     await services.audit.record(
         now=services.clock.now(),
-        actor_id=actor.telegram_id,
+        actor_id=admin_id,
         action="impostor.warn",
         subject=f"report:{report.id}",
         result=f"sent:{sent}",
     )
-    await context.bot.send_message(actor.telegram_id, texts("report.warned", count=sent))
+    return sent
 
 
 REPORT = conversation(

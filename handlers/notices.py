@@ -17,6 +17,8 @@ from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from handlers.verification import local_time, notify, official_card, report_button
+from storage.models import Official
+from storage.verification import Notice
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ async def draft_step(update: Update, context: AppContext) -> None:
 
 
 async def _send_notice(update: Update, context: AppContext, draft: NoticeDraft) -> None:
+    """Store the notice, message the enterprise's contacts, and tell the official how many."""
     query = update.callback_query
     assert query is not None
     actor = await context.actor(update)
@@ -122,34 +125,31 @@ async def _send_notice(update: Update, context: AppContext, draft: NoticeDraft) 
     )
     sent = 0
     for contact in await services.enterprises.contacts(draft.enterprise_id):
-        if contact.telegram_id is None:
-            continue
-        contact_texts = await _texts_of(context, contact.telegram_id)
-        card = Html(
-            await official_card(
-                context, actor.official, Actor(telegram_id=contact.telegram_id), contact_texts
-            )
-        )
-        answers = _rows(
-            [
-                InlineKeyboardButton(
-                    contact_texts(f"notice.answer_{a}"),
-                    callback_data=NoticeAnswer(notice.id, a).pack(),
-                )
-                for a in ANSWERS
-            ]
-        )
-        sent += await notify(
-            context,
-            contact.telegram_id,
-            "notice.incoming",
-            card=card,
-            channel=contact_texts(f"notice.channel_{draft.channel}"),
-            number=mask_last4(last4) if last4 and draft.channel == "phone" else "—",
-            until=local_time(context, notice.window_end),
-            reply_markup=answers,
-        )
+        if contact.telegram_id is not None:
+            sent += await _announce(context, actor.official, notice, contact.telegram_id)
     await query.edit_message_text(texts("notice.sent", count=sent))
+
+
+async def _announce(context: AppContext, official: Official, notice: Notice, to: int) -> bool:
+    """One contact's copy of the notice: the card, masked number, window, answer buttons."""
+    texts = await _texts_of(context, to)
+    card = await official_card(context, official, Actor(telegram_id=to), texts)
+    answers = [
+        InlineKeyboardButton(
+            texts(f"notice.answer_{a}"), callback_data=NoticeAnswer(notice.id, a).pack()
+        )
+        for a in ANSWERS
+    ]
+    return await notify(
+        context,
+        to,
+        "notice.incoming",
+        card=Html(card),
+        channel=texts(f"notice.channel_{notice.channel}"),
+        number=mask_last4(notice.phone_last4) if notice.phone_last4 else "—",
+        until=local_time(context, notice.window_end),
+        reply_markup=_rows(answers),
+    )
 
 
 async def _texts_of(context: AppContext, telegram_id: int) -> Translator:

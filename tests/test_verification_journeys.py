@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.services import Services
 from standin import TelegramStandin
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, Cast, make_cast
+from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 
@@ -166,3 +166,40 @@ async def test_impostor_report_alerts_and_one_confirmed_warning(
     assert stored is not None and stored["asked_for"] == "money" and stored["warned_at"]
     assert stored["claimed_official_id"] == cast.official.id
     assert standin.errors == []
+
+
+async def test_unknown_lookups_count_towards_the_throttle(
+    standin: TelegramStandin, services: Services, cast: Cast
+) -> None:
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
+    for last in range(5):
+        await alice.send("/check")
+        await alice.expect_message()
+        await alice.send(f"139 0000 000{last}")
+        assert "不是任何已登记官员" in ((await alice.expect_message()).text or "")
+        await alice.expect_message()
+    await alice.send("/check")
+    await alice.expect_message()
+    await alice.send("138 0013 8000")
+    assert "失败次数过多" in ((await alice.expect_message()).text or "")
+    results = await services.db.fetch_all(
+        "SELECT result FROM audit_log WHERE action = 'verification.lookup_phone' ORDER BY id"
+    )
+    assert [r["result"] for r in results] == ["unknown"] * 5 + ["throttled"]
+
+
+async def test_card_names_the_enterprise_when_the_user_has_several(
+    standin: TelegramStandin, services: Services, cast: Cast
+) -> None:
+    await services.enterprises.add_contact(
+        cast.bob_enterprise.id, name="Alice", telegram_id=ALICE_ID, now=services.clock.now()
+    )
+    other = standin.user(OTHER_OFFICIAL_ID, first_name="李娜", language_code="zh-hans")
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
+    await other.send("/card")
+    card = await other.expect_message()
+    found = re.search(r"start=(card_[A-Za-z0-9_-]+)", card.caption or "")
+    assert found is not None
+    await alice.send(f"/start {found.group(1)}")
+    shown = (await alice.expect_message()).text or ""
+    assert "是贵企业（大连海湾新材料科技有限公司）的对接官员" in shown
