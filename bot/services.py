@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
+from bot.broadcasts import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.requests import RequestDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
+from storage.broadcasts import BroadcastStore
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -45,6 +47,13 @@ class Services:
         self.verification = VerificationRepository(self.db)
         self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.broadcasts = Broadcaster(
+            BroadcastStore(self.db),
+            self.accounts,
+            settings=self.settings.broadcast,
+            clock=self.clock,
+            default_language=self.settings.locale.default_language,
+        )
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:

@@ -6,7 +6,9 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot.config import Settings
 from handlers import (
+    broadcasts,
     business_cards,
     chats,
     common,
@@ -33,6 +35,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
+    # Announcements (admins only): first, so that while an admin composes one, what they type
+    # goes to the composer; then its buttons and /broadcasts.
+    app.add_handlers(broadcasts.handlers())
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
     # Reporting an impostor, and the admins' warning to the official's portfolio.
@@ -40,7 +45,6 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(dialogues.handlers())
-
     # Contact notices and "who is contacting me?".
     app.add_handlers(notices.HANDLERS)
     # Business cards; their /start deep link must come before the plain /start below.
@@ -63,3 +67,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
     app.add_error_handler(errors.on_error)
+
+
+def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    """Repeating alarm clocks; each asks the database what is due."""
+    broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)
