@@ -66,18 +66,15 @@ class Database:
             await self._writer.commit()
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        # One trip to the connection's thread (execute, fetch and close together), not three.
         async with self._read_lock:
-            cursor = await self._reader.execute(sql, params)
-            rows = await cursor.fetchall()
-            await cursor.close()
+            rows = await self._reader.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._read_lock:
-            cursor = await self._reader.execute(sql, params)
-            row = await cursor.fetchone()
-            await cursor.close()
-        return row
+        """The first row; meant for queries of at most one row (it reads them all)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)
