@@ -231,8 +231,9 @@ async def rate(update: Update, context: AppContext) -> None:
     assert query is not None and query.data is not None
     try:
         button = RateButton.parse(query.data)
-        assert 1 <= button.stars <= 5
-    except (BadCallback, AssertionError):
+    except BadCallback:
+        button = None
+    if button is None or not 1 <= button.stars <= 5:
         await refuse_forged(update, context)
         return
     actor = await context.actor(update)
@@ -249,7 +250,7 @@ async def rate(update: Update, context: AppContext) -> None:
         texts("requests.skip"), callback_data=RequestButton(button.request_id, "skip").pack()
     )
     comment = InlineKeyboardButton(
-        texts("thread.ask_comment"),
+        texts("requests.button.comment"),
         callback_data=RequestButton(button.request_id, "comment").pack(),
     )
     await query.edit_message_text(

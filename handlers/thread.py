@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
-from bot.lifecycle import Action, Party, TransitionRefused, check
+from bot.lifecycle import FINAL, Action, Party, TransitionRefused, check
 from bot.requests import NotFound, parties
 from bot.roles import Actor
 from handlers import dialogue_state
@@ -89,6 +89,8 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
     }
     if not permitted.get(kind, False):
         raise TransitionRefused("forbidden", request.status)
+    if kind == "reply" and request.status in FINAL:
+        raise TransitionRefused("final", request.status)
 
 
 async def write(update: Update, context: AppContext) -> int | None:

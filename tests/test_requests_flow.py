@@ -88,11 +88,19 @@ async def test_intake_to_close_out(standin: TelegramStandin, services: Services)
     await alice.press(ask, "👍 已解决")
     rating = await alice.expect_message()
     await alice.press(rating, "⭐⭐⭐⭐⭐")
-    await alice.expect_edit(rating)
+    rated = await alice.expect_edit(rating)
+    await alice.press(rated, "✍️ 写意见")
+    await alice.expect_message()
+    await alice.send("办得很快，谢谢！")
+    assert "意见已记录" in (await alice.expect_message()).text
+    # The thread is closed now: replying to an old message says so.
+    query = await alice.press(delivered, "💬 回复")
+    assert "已销号" in (await alice.expect_callback_answer(query))["text"]
 
     closed = await services.requests.by_number("LN-20260302-0001")
     assert closed is not None and closed.status is Status.CLOSED
     assert closed.outcome == "solved" and closed.rating == 5
+    assert closed.rating_comment == "办得很快，谢谢！"
     steps = [h.to_status for h in await services.requests.history(closed.id)]
     assert steps == ["submitted", "assigned", "acknowledged", "in_progress", "resolved", "closed"]
     thread = await services.requests.messages(closed.id, internal=True)
