@@ -111,7 +111,10 @@ async def choose_kind(update: Update, context: AppContext) -> int:
     assert query is not None and query.data is not None and context.user_data is not None
     await query.answer()
     texts = await context.texts(update)
-    kind = AudienceChoice.parse(query.data).kind
+    try:
+        kind = AudienceChoice.parse(query.data).kind
+    except BadCallback:
+        return AUDIENCE
     if not kind.needs_value:
         return await _preview(update, context, Audience(kind))
     choices = await _choices(context, kind, texts)
@@ -135,7 +138,10 @@ async def choose_value(update: Update, context: AppContext) -> int:
     assert query is not None and query.data is not None and context.user_data is not None
     await query.answer()
     kind, values = context.user_data.get("choices", (None, []))
-    index = ValueChoice.parse(query.data).index
+    try:
+        index = ValueChoice.parse(query.data).index
+    except BadCallback:
+        return VALUE
     if kind is None or not 0 <= index < len(values):
         return AUDIENCE
     return await _preview(update, context, Audience(kind, values[index]))
