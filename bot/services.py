@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
-from bot.broadcasts import Broadcaster
+from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.requests import RequestDesk

@@ -7,17 +7,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.broadcast_delivery import Pacer
 from bot.broadcasts import (
     Audience,
     AudienceKind,
-    Pacer,
     RecipientStatus,
     Tally,
     fits,
     render,
     visible_length,
 )
-from handlers.broadcasts import parse_time
+from handlers.broadcast_composer import parse_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
