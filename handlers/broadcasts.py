@@ -100,9 +100,11 @@ async def send_now(
     if not await broadcaster.store.begin(broadcast.id, now=context.services.clock.now()):
         await _show_state(message, broadcast, texts)
         return
+    # Reserved before any await, so that a tick in between does not resume it as orphaned.
+    ours = broadcaster.reserve(broadcast.id)
     await broadcaster.store.set_progress_message(broadcast.id, message.chat_id, message.message_id)
     await message.edit_text(texts("broadcasts.starting", id=broadcast.id))
-    if broadcaster.reserve(broadcast.id):
+    if ours:
         launch(context.application, broadcast.id)
 
 
