@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.outbox import Outbox, QuietHours, Sender
+from bot.workdays import WorkCalendar
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
+from storage.outbox import OutboxRepository
+from storage.reminders import ReminderRepository
 from storage.users import UserRepository
+
+
+@dataclass
+class AlarmState:
+    """The scheduler's wake-ups never overlap; recovery after a restart runs once."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    recovered: bool = False
 
 
 @dataclass
@@ -21,6 +35,7 @@ class Services:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = "liaison_bot"
+    sender: Sender | None = None
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -29,6 +44,23 @@ class Services:
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        deadlines = self.settings.deadlines
+        self.calendar = WorkCalendar(
+            self.settings.locale.tz,
+            extra_holidays=deadlines.extra_holidays,
+            extra_workdays=deadlines.extra_workdays,
+        )
+        self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
+        self.outbox = Outbox(
+            OutboxRepository(self.db),
+            quiet=self.quiet,
+            settings=self.settings.reminders,
+            accounts=self.accounts,
+            admin_ids=self.settings.admins.telegram_ids,
+        )
+        self.reminders = ReminderRepository(self.db)
+        self.digests = DigestRepository(self.db)
+        self.alarm = AlarmState()
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
