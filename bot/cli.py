@@ -22,6 +22,7 @@ from storage.models import InviteKind
 from storage.officials import OfficialRepository
 
 EXIT_USAGE = 2
+MAX_PORT = 65535
 
 BOTFATHER_HELP = (
     "No Telegram token is configured.\n"
@@ -44,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the bot against Telegram (long polling)")
+    sandbox = sub.add_parser(
+        "sandbox", help="try the bot in a browser: local Telegram stand-in, demo data, no token"
+    )
+    sandbox.add_argument(
+        "--data", type=Path, help="keep the sandbox database in this file (default: a fresh one)"
+    )
+    sandbox.add_argument(
+        "--port", type=int, help="the page's port on 127.0.0.1 (default: [sandbox] port)"
+    )
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     backup = sub.add_parser(
         "backup", help="write an online backup of the database (safe while running)"
@@ -72,12 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
     configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=[token])
-    command = args.command or "run"
+    command = args.command or default_command(settings)
     try:
         return COMMANDS[command](settings, args)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def default_command(settings: Settings) -> str:
+    """With a token the bot runs for real; without one, the sandbox shows what it does."""
+    return "run" if settings.telegram.token is not None else "sandbox"
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -87,6 +102,23 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(BOTFATHER_HELP, file=sys.stderr)
         return EXIT_USAGE
     run_polling(build_application(settings), settings)
+    return 0
+
+
+def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox import serve
+
+    data: Path | None = getattr(args, "data", None)
+    port: int | None = getattr(args, "port", None)
+    if port is not None and not 0 <= port <= MAX_PORT:
+        raise CommandError(f"--port {port}: use a port between 0 and {MAX_PORT}")
+    try:
+        asyncio.run(serve(settings, data=data, port=port))
+    except OSError as exc:
+        where = f"{settings.sandbox.host}:{settings.sandbox.port if port is None else port}"
+        raise CommandError(
+            f"cannot start the sandbox on {where}: {exc.strerror or exc}; try --port N"
+        ) from None
     return 0
 
 
@@ -176,6 +208,7 @@ def _with_db(settings: Settings, action: Callable[[Database], Coroutine[Any, Any
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": cmd_run,
+    "sandbox": cmd_sandbox,
     "migrate": cmd_migrate,
     "backup": cmd_backup,
     "invite": cmd_invite,

@@ -165,6 +165,11 @@ class RoutingSettings(Section):
     rules: tuple[RoutingRule, ...] = ()
 
 
+class RequestSettings(Section):
+    page_size: int = Field(default=5, ge=1, le=20)
+    max_message_length: int = Field(default=3000, ge=100, le=4000)
+
+
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -183,6 +188,7 @@ class Settings(Section):
     reminders: ReminderSettings = ReminderSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
+    requests: RequestSettings = RequestSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
+from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
-from bot.services import Services
 from storage.reminders import RequestState
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 # Reminders to the official that the digest replaces when they fall on the same morning.
 FOLDABLE = ("ack_half", "ack_last", "resolve_half", "resolve_last")
@@ -30,7 +33,7 @@ async def send_digests(services: Services, now: datetime) -> int:
     start = calendar.at(today, services.settings.quiet_hours.digest_time)
     if now < start or not calendar.is_workday(today) or services.quiet.is_quiet(now):
         return 0
-    soon = calendar.at(calendar.add_workdays(today, 1), time(0)) + timedelta(days=1)
+    soon = calendar.add_workdays(now, 1)  # the end of the next working day
     fold_until = max(now, calendar.at(today, MORNING_ENDS))
     queued = 0
     for official_id, chat_id in await services.digests.recipients(today):

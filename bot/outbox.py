@@ -22,7 +22,8 @@ from typing import Protocol
 from bot.accounts import Accounts
 from bot.config import QuietHoursSettings, ReminderSettings
 from bot.i18n import catalog, translate
-from bot.workdays import DAY, WorkCalendar
+from bot.workdays import ONE_DAY as DAY
+from bot.workdays import WorkCalendar
 from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)

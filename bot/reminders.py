@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from bot.digests import send_digests
+from bot.digests import FOLDABLE, active_deadline, send_digests
 from bot.i18n import translate
-from bot.services import Services
-from bot.workdays import DAY
+from bot.lifecycle import Action, Party, TransitionRefused
+from bot.workdays import ONE_DAY as DAY
 from storage.outbox import NewMessage
 from storage.reminders import Planned, Reminder, RequestState
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 ACKNOWLEDGE = ("submitted", "assigned")
 RESOLVE = ("acknowledged", "in_progress", "reopened")
 DAY_SECONDS = 86400.0
+SYSTEM = frozenset({Party.SYSTEM})
 ALWAYS_DUE = frozenset({"ack_overdue", "resolve_overdue", "confirm", "auto_close"})
 
 
@@ -83,7 +88,9 @@ def official_moment(services: Services, moment: datetime) -> datetime:
 def _close_out(services: Services, resolved_at: datetime) -> list[Planned]:
     calendar, deadlines = services.calendar, services.settings.deadlines
     local = calendar.local(resolved_at)
-    confirm_day = calendar.add_workdays(local.date(), deadlines.confirm_reminder_days)
+    confirm_day = calendar.local_day(
+        calendar.add_workdays(resolved_at, deadlines.confirm_reminder_days)
+    )
     return [
         Planned("confirm", calendar.at(confirm_day, local.time().replace(microsecond=0))),
         Planned("auto_close", resolved_at + timedelta(days=deadlines.auto_close_days)),
@@ -125,14 +132,19 @@ async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
     """Re-check the request, then queue the reminder's messages (or cancel it)."""
     repo = services.reminders
     request = await repo.request(reminder.request_id)
+    if request is not None and reminder.kind == "auto_close":
+        await _auto_close(services, request, reminder, now)
+        return
     applies = request is not None and any(
         p.kind == reminder.kind and p.due_at == reminder.due_at for p in plan(services, request)
     )
     if request is None or not applies:
         await repo.fire(reminder, [], now=now, status="cancelled", error="no longer applies")
         return
-    if reminder.kind == "auto_close":
-        await repo.auto_close(reminder, await _closed_messages(services, request, now), now=now)
+    deadline = active_deadline(request)
+    if reminder.kind in FOLDABLE and deadline is not None and deadline <= now:
+        # Caught up after a long stop: the overdue notice says it better.
+        await repo.fire(reminder, [], now=now, status="cancelled", error="deadline passed")
         return
     if reminder.kind.endswith("_overdue"):
         messages = await _overdue_messages(services, request, reminder, now)
@@ -143,6 +155,33 @@ async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
     await repo.fire(
         reminder, messages, now=now, status="done" if messages else "failed", error=error
     )
+
+
+async def _auto_close(
+    services: Services, request: RequestState, reminder: Reminder, now: datetime
+) -> None:
+    """Close a resolved request nobody confirmed, through the lifecycle, and tell both sides.
+
+    A restart between the close and queuing the notices loses the notices (not the close);
+    see docs/reminders.md.
+    """
+    current = await services.requests.get(request.id)
+    if current is not None and current.status == "resolved":
+        try:
+            await services.desk.transition(
+                current, Action.AUTO_CLOSE, parties=SYSTEM, actor_id=None, note="auto-closed"
+            )
+        except TransitionRefused:
+            log.info("request %s moved on before its auto-close", request.id)
+        request = await services.reminders.request(request.id) or request
+    if request.status != "closed" or not request.auto_closed:
+        await services.reminders.fire(
+            reminder, [], now=now, status="cancelled", error="no longer applies"
+        )
+        return
+    messages = await _closed_messages(services, request, now)
+    # Closing re-planned the request, which cancelled this very reminder: finish it anyway.
+    await services.reminders.fire(reminder, messages, now=now, still=("pending", "cancelled"))
 
 
 async def _text(services: Services, recipient: int, key: str, **params: object) -> str:

@@ -9,7 +9,9 @@ from bot.accounts import Accounts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
-from bot.workdays import WorkCalendar
+from bot.reminders import replan
+from bot.requests import RequestDesk
+from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.digests import DigestRepository
@@ -18,7 +20,9 @@ from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
 from storage.reminders import ReminderRepository
+from storage.requests import RequestRepository
 from storage.users import UserRepository
+from storage.verification import VerificationRepository
 
 
 @dataclass
@@ -43,13 +47,14 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
-        self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
-        deadlines = self.settings.deadlines
-        self.calendar = WorkCalendar(
-            self.settings.locale.tz,
-            extra_holidays=deadlines.extra_holidays,
-            extra_workdays=deadlines.extra_workdays,
+        self.requests = RequestRepository(self.db)
+        self.desk = RequestDesk(
+            self.requests, self.officials, self.enterprises, self.settings, self.clock
         )
+        self.verification = VerificationRepository(self.db)
+        self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
+        self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.calendar = self.desk.calendar
         self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
         self.outbox = Outbox(
             OutboxRepository(self.db),
@@ -61,6 +66,11 @@ class Services:
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
+        self.desk.after_change.append(self._replan)
+
+    async def _replan(self, request_id: int) -> None:
+        """Every change of a request re-plans its reminders at once."""
+        await replan(self, request_id)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:

@@ -35,17 +35,17 @@ def menu_pattern(action: str) -> str:
 # Menu buttons per role, in display order; every action has a handler in handlers/.
 MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("language", "help"),
-    Role.ENTREPRENEUR: ("language", "help"),
-    Role.OFFICIAL: ("language", "help"),
-    Role.ADMIN: ("language", "help"),
+    Role.ENTREPRENEUR: ("new", "my", "verify", "who", "check", "report", "language", "help"),
+    Role.OFFICIAL: ("inbox", "code", "notice", "card", "language", "help"),
+    Role.ADMIN: ("queue", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: COMMON_COMMANDS,
-    Role.ENTREPRENEUR: COMMON_COMMANDS,
-    Role.OFFICIAL: COMMON_COMMANDS,
-    Role.ADMIN: COMMON_COMMANDS,
+    Role.ENTREPRENEUR: ("new", "my", "open", "verify", "who", "check", "report", *COMMON_COMMANDS),
+    Role.OFFICIAL: ("inbox", "open", "code", "notice", "card", *COMMON_COMMANDS),
+    Role.ADMIN: ("queue", "open", *COMMON_COMMANDS),
 }
 
 
@@ -83,7 +83,9 @@ async def set_default_commands(bot: ExtBot[None]) -> None:
     """The guests' command list, in Chinese by default and in English for English clients."""
     guest = list(COMMANDS[Role.GUEST])
     for language in LANGUAGES:
-        code = "" if language == "zh" else language
+        # The default list has no language code (python-telegram-bot with Defaults sends an
+        # empty string as "[]", which Telegram refuses).
+        code = None if language == "zh" else language
         await bot.set_my_commands(
             bot_commands(guest, Translator(language)),
             scope=BotCommandScopeDefault(),

@@ -22,6 +22,7 @@ from standin.limits import Faults, RateLimiter
 from standin.methods import METHODS, lookup
 from standin.spec import Spec
 from standin.state import World
+from standin.waiting import Signal
 from standin.wire import dumps, read_params, resolve_attachments
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class BotApi:
         self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
         self.calls: list[ApiCall] = []
         self.tokens: set[str] = set()
+        self.signal = Signal()  # fires after every call
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -86,7 +88,7 @@ class BotApi:
             self._authorize(token)
             if method is None:
                 raise ApiError(404, "Not Found")
-            params = self.spec.decode(method, resolve_attachments(await read_params(request)))
+            params = resolve_attachments(self.spec.decode(method, await read_params(request)))
             body: JSON = {"ok": True, "result": await self._run(method, params)}
             status = 200
         except ApiError as error:
@@ -97,7 +99,10 @@ class BotApi:
             body = ApiError(500, f"Internal Server Error: {error!r}").envelope()
         text = dumps(body)
         name = method or request.match_info["method"]
+        if status != 200:
+            logger.info("%s answered %s %s (params %r)", name, status, body["description"], params)
         self.calls.append(ApiCall(name, params, status, text, token))
+        self.signal.notify()
         return web.Response(text=text, status=status, content_type="application/json")
 
     async def _run(self, method: str, params: JSON) -> Any:

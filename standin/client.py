@@ -7,6 +7,7 @@ an expectation returns as soon as the bot has acted.
 from __future__ import annotations
 
 import copy
+from collections.abc import Generator
 from typing import Any
 
 from standin import incoming
@@ -16,6 +17,13 @@ from standin.state import Account, CallbackQuery, Chat, StoredMessage, World
 from standin.waiting import wait_for
 
 JSON = dict[str, Any]
+
+
+class Done:
+    """Already done, but awaitable: ``user.block()`` and ``await user.block()`` both work."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
 
 
 class ChatView:
@@ -179,23 +187,38 @@ class TestUser(ChatView):
 
     async def press(self, message: StoredMessage | int, label: str) -> str:
         """Press an inline button (matched by text, then callback_data); the query id."""
-        chat = self.world.chats[message.chat_id] if isinstance(message, StoredMessage) \
-            else self.chat
-        message_id = message.message_id if isinstance(message, StoredMessage) else message
-        current = chat.find(message_id)
-        if current is None:
-            raise AssertionError(f"message #{message_id} is gone\n{self.dump()}")
+        chat, current = self._current(message)
+        message_id = current.message_id
         button = find_inline_button(current.reply_markup, label)
         if button is None or "callback_data" not in button:
             raise AssertionError(f"no callback button {label!r} on #{message_id}: "
                                  f"{describe(current)}")
+        return self._callback_query(chat, current, str(button["callback_data"]))
+
+    async def press_data(self, message: StoredMessage | int, data: str) -> str:
+        """Send a callback query with any ``data`` for that message: a forged or stale button."""
+        chat, current = self._current(message)
+        return self._callback_query(chat, current, data)
+
+    def _current(self, message: StoredMessage | int) -> tuple[Chat, StoredMessage]:
+        """The chat of ``message`` and its current version (a bare id means this chat)."""
+        if isinstance(message, StoredMessage):
+            chat, message_id = self.world.chats[message.chat_id], message.message_id
+        else:
+            chat, message_id = self.chat, message
+        current = chat.find(message_id)
+        if current is None:
+            raise AssertionError(f"message #{message_id} is gone\n{self.dump()}")
+        return chat, current
+
+    def _callback_query(self, chat: Chat, message: StoredMessage, data: str) -> str:
         query_id = str(4_000_000_000_000 + len(self.world.callback_queries) + 1)
         self.world.callback_queries[query_id] = CallbackQuery(
-            query_id, self.id, chat.id, message_id, button["callback_data"], self.world.clock()
+            query_id, self.id, chat.id, message.message_id, data, self.world.clock()
         )
         self.world.updates.put("callback_query", {
-            "id": query_id, "from": self.account.as_user(), "message": copy.deepcopy(current.data),
-            "chat_instance": f"{chat.id}{self.world.bot.id}", "data": button["callback_data"],
+            "id": query_id, "from": self.account.as_user(), "message": copy.deepcopy(message.data),
+            "chat_instance": f"{chat.id}{self.world.bot.id}", "data": data,
         })
         return query_id
 
@@ -209,22 +232,26 @@ class TestUser(ChatView):
             raise AssertionError(f"callback query {query_id} not answered within {timeout}s")
         return answer
 
-    def block(self) -> None:
+    def block(self) -> Done:
         """Block the bot: later sends get 403; the bot gets my_chat_member "kicked"."""
         if not self.account.blocked:
             set_bot_membership(self.world, self.chat, self.account, "kicked")
+        return Done()
 
-    def unblock(self) -> None:
+    def unblock(self) -> Done:
         """Unblock the bot: my_chat_member "member"."""
         if self.account.blocked:
             set_bot_membership(self.world, self.chat, self.account, "member")
+        return Done()
 
-    def deactivate(self) -> None:
+    def deactivate(self) -> Done:
         """Delete the account: later sends get 403 "user is deactivated"."""
         self.account.deactivated = True
+        return Done()
 
-    def set_language(self, language_code: str | None) -> None:
+    def set_language(self, language_code: str | None) -> Done:
         self.account.language_code = language_code
+        return Done()
 
 
 class TestGroup(ChatView):

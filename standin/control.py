@@ -43,7 +43,7 @@ ACTIONS: dict[str, Action] = {
     "share_user": lambda user, body: user.share_user(int(body["request_id"]),
                                                      int(body["user_id"])),
 }
-SETTINGS: dict[str, Callable[[TestUser, JSON], None]] = {
+SETTINGS: dict[str, Callable[[TestUser, JSON], object]] = {
     "set_language": lambda user, body: user.set_language(body.get("language_code")),
     "block": lambda user, body: user.block(),
     "unblock": lambda user, body: user.unblock(),

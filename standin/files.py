@@ -103,7 +103,8 @@ class FileStore:
     def resolve(self, value: Any, *, kind: str) -> StoredFile:
         """An uploaded file becomes a new stored file; a string must be a known file_id."""
         if isinstance(value, Upload):
-            return self.add(value.data, kind=kind, filename=value.filename,
+            filename = value.filename if kind != "photos" else None  # photos keep no name
+            return self.add(value.data, kind=kind, filename=filename,
                             mime_type=_useful_mime(value.content_type))
         found = self.get(value) if isinstance(value, str) else None
         if found is None:

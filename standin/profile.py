@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from standin.errors import bad_request
 from standin.state import World
+
+if TYPE_CHECKING:
+    from standin.methods import Handler
 
 JSON = dict[str, Any]
 CommandKey = tuple[str, int | None, int | None, str]
@@ -77,7 +80,9 @@ async def delete_my_commands(world: World, params: JSON) -> bool:
     return True
 
 
-def _description_setter(kind: str) -> Any:
+def _description_setter(kind: str) -> Handler:
+    """setMyDescription or setMyShortDescription, stored per language."""
+
     async def set_description(world: World, params: JSON) -> bool:
         text = str(params.get(kind) or "")
         if len(text) > DESCRIPTION_LIMITS[kind]:
@@ -89,7 +94,7 @@ def _description_setter(kind: str) -> Any:
     return set_description
 
 
-def _description_getter(kind: str) -> Any:
+def _description_getter(kind: str) -> Handler:
     async def get_description(world: World, params: JSON) -> JSON:
         language = str(params.get("language_code") or "")
         return {kind: world.descriptions.get((kind, language), "")}

@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from standin.webhook import stop_delivery
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 SHUTDOWN_SECONDS = 1.0
+CHECK_SECONDS = 0.05
 
 
 class TelegramStandin:
@@ -127,6 +129,38 @@ class TelegramStandin:
     def errors(self) -> list[ApiCall]:
         """The calls that were answered with an error."""
         return [call for call in self.api.calls if not call.ok]
+
+    async def wait_for(
+        self, predicate: Callable[[], object], timeout: float = 5.0  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``predicate()`` is true.
+
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since the
+        predicate may read what the bot's handlers change without calling the Bot API.
+        """
+
+        async def check() -> object:
+            return predicate()
+
+        await self.wait_for_async(check, timeout)
+
+    async def wait_for_async(
+        self, predicate: Callable[[], Awaitable[object]],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``await predicate()`` is true (e.g. a database row the bot writes).
+
+        Checked after every Bot API call and at least every ``CHECK_SECONDS``, since what
+        the predicate reads cannot signal the stand-in.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                recent = "\n".join(f"  {c.method} {c.status} {c.params}" for c in self.calls[-10:])
+                raise AssertionError(f"condition not met within {timeout}s; last calls:\n{recent}")
+            await self.api.signal.wait(min(remaining, CHECK_SECONDS))
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [call for call in self.api.calls if call.method.lower() == method.lower()]

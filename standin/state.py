@@ -58,6 +58,11 @@ class StoredMessage:
     version: int = 0
 
     @property
+    def html(self) -> str | None:
+        """The text or caption as the bot sent it (same as ``source``)."""
+        return self.source
+
+    @property
     def text(self) -> str | None:
         return self.data.get("text")
 

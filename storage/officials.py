@@ -79,6 +79,13 @@ class OfficialRepository:
         )
         return None if row is None else official_from_row(row)
 
+    async def by_card_token(self, token: str) -> Official | None:
+        """The official whose business card this token is, revoked or not."""
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE card_token = ? AND active = 1", (token,)
+        )
+        return None if row is None else official_from_row(row)
+
     async def by_phone_hash(self, phone_hash: str) -> Official | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM officials WHERE active = 1 AND id ="

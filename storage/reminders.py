@@ -155,15 +155,6 @@ class ReminderRepository:
         )
         return [_reminder(row) for row in rows]
 
-    async def history(self, request_id: int) -> list[tuple[str | None, str, str]]:
-        """(from, to, note) of each recorded transition, oldest first."""
-        rows = await self._db.fetch_all(
-            "SELECT from_status, to_status, note FROM request_history WHERE request_id = ?"
-            " ORDER BY id",
-            (request_id,),
-        )
-        return [(row[0], row[1], row[2]) for row in rows]
-
     async def count_pending(self) -> int:
         return int(
             await self._db.fetch_value("SELECT COUNT(*) FROM reminders WHERE status = 'pending'")
@@ -178,10 +169,14 @@ class ReminderRepository:
         status: str = "done",
         error: str | None = None,
         escalate: bool = False,
+        still: tuple[str, ...] = ("pending",),
     ) -> bool:
-        """Finish the reminder and queue its messages atomically; False if it was already done."""
+        """Finish the reminder and queue its messages atomically; False if it was already done.
+
+        ``still`` lists the states the reminder may be in to be finished now.
+        """
         async with self._db.transaction() as tx:
-            if not await _finish(tx, reminder.id, status, now, error):
+            if not await _finish(tx, reminder.id, status, now, error, still):
                 return False
             await enqueue(tx, messages, now=now)
             if escalate:
@@ -191,35 +186,20 @@ class ReminderRepository:
                 )
         return True
 
-    async def auto_close(
-        self, reminder: Reminder, messages: list[NewMessage], *, now: datetime
-    ) -> bool:
-        """Close a resolved request nobody confirmed (marked auto-closed), with its messages."""
-        async with self._db.transaction() as tx:
-            if not await _finish(tx, reminder.id, "done", now, None):
-                return False
-            closed = await transition(
-                tx,
-                reminder.request_id,
-                expected=("resolved",),
-                to_status="closed",
-                actor_id=None,
-                note="auto-closed",
-                now=now,
-                auto_closed=True,
-            )
-            if closed:
-                await enqueue(tx, messages, now=now)
-        return closed
-
 
 async def _finish(
-    tx: aiosqlite.Connection, reminder_id: int, status: str, now: datetime, error: str | None
+    tx: aiosqlite.Connection,
+    reminder_id: int,
+    status: str,
+    now: datetime,
+    error: str | None,
+    still: tuple[str, ...],
 ) -> bool:
+    marks = ", ".join("?" for _ in still)
     cursor = await tx.execute(
         "UPDATE reminders SET status = ?, done_at = ?, last_error = ?, attempts = attempts + 1"
-        " WHERE id = ? AND status = 'pending'",
-        (status, to_epoch(now), error, reminder_id),
+        f" WHERE id = ? AND status IN ({marks})",
+        (status, to_epoch(now), error, reminder_id, *still),
     )
     return cursor.rowcount == 1
 
@@ -235,126 +215,3 @@ async def fold_into_digest(
         f" WHERE status = 'pending' AND recipient_id = ? AND due_at <= ? AND kind IN ({marks})",
         (to_epoch(now), official_id, to_epoch(until), *names),
     )
-
-
-# -- Request transitions ----------------------------------------------------------------------
-# A minimal stand-in until storage/requests.py (issue 4) lands with the one transition
-# function; auto-close and the tests go through here, and will call that one instead.
-
-
-async def transition(
-    tx: aiosqlite.Connection,
-    request_id: int,
-    *,
-    expected: tuple[str, ...],
-    to_status: str,
-    actor_id: int | None,
-    note: str,
-    now: datetime,
-    auto_closed: bool = False,
-) -> bool:
-    """Move a request from one of ``expected`` to ``to_status`` with a history row."""
-    marks = ", ".join("?" for _ in expected)
-    stamp = {"acknowledged": "acknowledged_at", "resolved": "resolved_at", "closed": "closed_at"}
-    column = stamp.get(to_status)
-    setting = f", {column} = :now" if column else ""
-    cursor = await tx.execute(
-        f"SELECT status FROM requests WHERE id = ? AND status IN ({marks})",
-        (request_id, *expected),
-    )
-    row = await cursor.fetchone()
-    if row is None:
-        return False
-    await tx.execute(
-        f"UPDATE requests SET status = :to, version = version + 1{setting},"
-        " auto_closed = MAX(auto_closed, :auto) WHERE id = :id",
-        {"to": to_status, "now": to_epoch(now), "auto": int(auto_closed), "id": request_id},
-    )
-    await tx.execute(
-        "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status, note)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (request_id, to_epoch(now), actor_id, row[0], to_status, note),
-    )
-    return True
-
-
-async def move_request(
-    db: Database,
-    request_id: int,
-    *,
-    expected: tuple[str, ...],
-    to_status: str,
-    now: datetime,
-    actor_id: int | None = None,
-    note: str = "",
-) -> bool:
-    async with db.transaction() as tx:
-        return await transition(
-            tx,
-            request_id,
-            expected=expected,
-            to_status=to_status,
-            actor_id=actor_id,
-            note=note,
-            now=now,
-        )
-
-
-async def add_request(
-    db: Database,
-    *,
-    number: str,
-    enterprise_id: int,
-    submitted_by: int,
-    category: str,
-    summary: str,
-    official_id: int | None,
-    now: datetime,
-    acknowledge_due_at: datetime,
-    resolve_due_at: datetime,
-    status: str = "assigned",
-    urgent: bool = False,
-) -> int:
-    """Insert a request as intake would (tests and the benchmark, until issue 4 lands)."""
-    async with db.transaction() as tx:
-        cursor = await tx.execute(
-            "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
-            " summary, status, official_id, created_at, acknowledge_due_at, resolve_due_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                number,
-                enterprise_id,
-                submitted_by,
-                category,
-                "urgent" if urgent else "normal",
-                summary,
-                status,
-                official_id,
-                to_epoch(now),
-                to_epoch(acknowledge_due_at),
-                to_epoch(resolve_due_at),
-            ),
-        )
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def set_deadlines(
-    db: Database,
-    request_id: int,
-    *,
-    acknowledge_due_at: datetime | None = None,
-    resolve_due_at: datetime | None = None,
-) -> None:
-    """Set a request's deadlines (tests and the benchmark, until issue 4 lands)."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE requests SET acknowledge_due_at = COALESCE(?, acknowledge_due_at),"
-            " resolve_due_at = COALESCE(?, resolve_due_at) WHERE id = ?",
-            (
-                None if acknowledge_due_at is None else to_epoch(acknowledge_due_at),
-                None if resolve_due_at is None else to_epoch(resolve_due_at),
-                request_id,
-            ),
-        )

@@ -62,7 +62,7 @@ def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
             },
             "storage": {"path": str(tmp_path / "bot.sqlite3")},
             "admins": {"telegram_ids": [ADMIN_ID]},
-            "security": {"hash_key": "test-hash-key"},
+            "security": {"hash_key": "test-hash-key-0123456789"},
         }
     )
 

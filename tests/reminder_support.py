@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.deadlines import due_dates
+from bot.lifecycle import Action, Party
 from bot.outbox import DeliveryError
 from bot.reminders import replan
 from bot.services import Services
-from storage.reminders import add_request, move_request, set_deadlines
+from storage.requests import NewRequest
 from tests.roster import ADMIN_ID
 
-_numbers = itertools.count(1)
+EVERYONE = frozenset(Party)
 
 
 class RecordingSender:
@@ -44,7 +44,7 @@ def domain_settings(tmp_path: Path, **sections: Any) -> Settings:
         {
             "storage": {"path": str(tmp_path / "bot.sqlite3")},
             "admins": {"telegram_ids": [ADMIN_ID]},
-            "security": {"hash_key": "test-hash-key"},
+            "security": {"hash_key": "test-hash-key-of-32-bytes-long!"},
             **sections,
         }
     )
@@ -61,58 +61,47 @@ def recorder(services: Services) -> RecordingSender:
     return services.sender
 
 
-def deadline(services: Services, start: datetime, days: int) -> datetime:
-    """Same clock time ``days`` working days later (how the tests set deadlines)."""
-    calendar = services.calendar
-    local = calendar.local(start)
-    return calendar.at(calendar.add_workdays(local.date(), days), local.time())
-
-
 async def new_request(
     services: Services,
     *,
     enterprise_id: int,
     official_id: int | None,
     submitted_by: int,
-    ack_days: int = 1,
-    resolve_days: int = 15,
     urgent: bool = False,
     category: str = "policy",
 ) -> int:
-    """A request just assigned to the official, with its deadlines, reminders planned."""
+    """A request stored and routed as intake does (deadlines included), reminders planned."""
     now = services.clock.now()
-    request_id = await add_request(
-        services.db,
-        number=f"LN-{services.calendar.local(now):%Y%m%d}-{next(_numbers):04d}",
+    due = due_dates(
+        services.settings.deadlines,
+        services.calendar,
+        category=category,
+        urgent=urgent,
+        start=now,
+    )
+    new = NewRequest(
         enterprise_id=enterprise_id,
         submitted_by=submitted_by,
         category=category,
-        summary="厂区用电增容审批 <加急>",
-        official_id=official_id,
-        now=now,
-        acknowledge_due_at=deadline(services, now, ack_days),
-        resolve_due_at=deadline(services, now, resolve_days),
         urgent=urgent,
+        summary="厂区用电增容审批 <加急>",
+        description="",
+        details={},
     )
-    await replan(services, request_id)
-    return request_id
-
-
-async def move(services: Services, request_id: int, frm: tuple[str, ...], to: str) -> None:
-    assert await move_request(
-        services.db, request_id, expected=frm, to_status=to, now=services.clock.now()
+    request = await services.requests.create(
+        new,
+        day=services.calendar.local(now).strftime("%Y%m%d"),
+        official_id=official_id,
+        due=(due.acknowledge, due.resolve),
+        route_note="",
+        now=now,
     )
-    await replan(services, request_id)
+    await replan(services, request.id)
+    return request.id
 
 
-async def set_resolve_due(services: Services, request_id: int, due: datetime) -> None:
-    """What the lifecycle does when the request is acknowledged (deadline from that moment)."""
-    await set_deadlines(services.db, request_id, resolve_due_at=due)
-    await replan(services, request_id)
-
-
-def at(clock: FakeClock, moment: datetime) -> None:
-    clock.set(moment)
-
-
-HOUR = timedelta(hours=1)
+async def act(services: Services, request_id: int, action: Action, note: str = "") -> None:
+    """Move the request through the lifecycle (which re-plans its reminders)."""
+    request = await services.requests.get(request_id)
+    assert request is not None
+    await services.desk.transition(request, action, parties=EVERYONE, actor_id=None, note=note)

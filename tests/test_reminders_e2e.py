@@ -35,7 +35,7 @@ async def test_digest_escalation_and_entrepreneur_told(
     digest = await official.expect_message()
     assert digest.text is not None and "今日诉求提醒" in digest.text
     assert "厂区用电增容审批 <加急>" in digest.text
-    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=SH))
+    clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=SH))  # missed at midnight, told after quiet hours
     await tick(services)
     overdue = await official.expect_message()
     assert overdue.text is not None and "已超过受理期限" in overdue.text
@@ -64,7 +64,7 @@ async def test_blocked_entrepreneur_is_recorded(
         official_id=cast.official.id,
         submitted_by=ALICE_ID,
     )
-    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=SH))
+    clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=SH))
     await tick(services)
     escalation = await admin.expect_message()
     report = await admin.expect_message()

@@ -1,0 +1,62 @@
+"""When a request must be acknowledged and resolved, counted in China's working days.
+
+The days come from ``settings.deadlines``: per category, with a shorter pair for urgent
+requests. While a request waits for the enterprise the clock stops: when it runs again,
+both due dates move by the working days the wait lasted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import DeadlineSettings, Settings
+from bot.workdays import WorkCalendar
+
+
+@dataclass(frozen=True, slots=True)
+class DueDates:
+    acknowledge: datetime
+    resolve: datetime
+
+
+def calendar_for(settings: Settings) -> WorkCalendar:
+    """The working-day calendar of the config: its time zone and the admins' extra days."""
+    deadlines = settings.deadlines
+    return WorkCalendar(
+        extra_holidays=deadlines.extra_holidays,
+        extra_workdays=deadlines.extra_workdays,
+        tz=settings.locale.tz,
+    )
+
+
+def due_dates(
+    settings: DeadlineSettings,
+    calendar: WorkCalendar,
+    *,
+    category: str,
+    urgent: bool,
+    start: datetime,
+) -> DueDates:
+    """The due dates of a request submitted (or assigned) at ``start``."""
+    if urgent:
+        days = (settings.urgent_acknowledge_days, settings.urgent_resolve_days)
+    else:
+        rule = settings.categories[category]
+        days = (rule.acknowledge_days, rule.resolve_days)
+    return DueDates(
+        acknowledge=calendar.add_workdays(start, days[0]),
+        resolve=calendar.add_workdays(start, days[1]),
+    )
+
+
+def paused_workdays(calendar: WorkCalendar, since: datetime, until: datetime) -> int:
+    """Working days a wait from ``since`` to ``until`` gives back to the official."""
+    return max(0, calendar.workdays_between(since, until))
+
+
+def extend(calendar: WorkCalendar, due: datetime, workdays: int) -> datetime:
+    """``due`` moved ``workdays`` working days later (unchanged for 0)."""
+    if workdays <= 0:
+        return due
+    return calendar.add_workdays(due, workdays)

@@ -1,0 +1,277 @@
+"""A fictional cast for the sandbox: officials, enterprises, the demo users and their roles.
+
+Everyone here is invented. The numbers are chosen to look like the real thing: credit codes
+carry valid check characters and the administrative division of their city, and the officials
+form a chain of supervision (county → city → province) as the 督办 path needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from bot.credit_code import make_credit_code
+from bot.invites import issue_invite, redeem_invite
+from bot.services import Services
+from storage.models import InviteKind, Stage
+
+PersonaRole = Literal["entrepreneur", "official", "admin"]
+DEMO_LANGUAGE = "zh-hans"
+BIND_TTL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    """A demo Telegram user the sandbox page acts as."""
+
+    telegram_id: int
+    first_name: str
+    username: str
+    role: PersonaRole
+    label_zh: str
+    label_en: str
+
+
+ENTREPRENEUR = Persona(
+    5100000001, "张伟", "zhang_wei_demo", "entrepreneur", "企业家 张伟", "Entrepreneur Zhang Wei"
+)
+SECOND_ENTREPRENEUR = Persona(
+    5100000002, "刘洋", "liu_yang_demo", "entrepreneur", "企业家 刘洋", "Entrepreneur Liu Yang"
+)
+OFFICIAL = Persona(
+    5200000001,
+    "周明远",
+    "zhou_mingyuan_demo",
+    "official",
+    "副省长 周明远",
+    "Vice-governor Zhou Mingyuan",
+)
+ADMIN = Persona(
+    5300000001, "营商办", "ln_office_demo", "admin", "管理员 营商办", "Admin (business office)"
+)
+PERSONAS = (ENTREPRENEUR, SECOND_ENTREPRENEUR, OFFICIAL, ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOfficial:
+    external_id: str
+    name: str
+    title: str
+    body: str
+    level: str
+    city: str
+    responsibilities: str
+    supervisor: str | None = None
+    telegram_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEnterprise:
+    name: str
+    credit_prefix: str  # the first 17 characters; the check character is computed
+    city: str
+    stage: Stage
+    industry: str
+    official: str  # external id of the designated official
+    contact: int | None = None  # the demo user who speaks for it
+
+    @property
+    def credit_code(self) -> str:
+        return make_credit_code(self.credit_prefix)
+
+
+# Supervisors come before the officials they supervise.
+OFFICIALS = (
+    DemoOfficial(
+        "LN-PROV-01",
+        "周明远",
+        "副省长",
+        "辽宁省人民政府",
+        "province",
+        "shenyang",
+        "营商环境、工业和信息化",
+        telegram_id=OFFICIAL.telegram_id,
+    ),
+    DemoOfficial(
+        "LN-PROV-02", "林晓梅", "副省长", "辽宁省人民政府", "province", "shenyang", "科技、商务"
+    ),
+    DemoOfficial(
+        "SY-01",
+        "赵国栋",
+        "副市长",
+        "沈阳市人民政府",
+        "city",
+        "shenyang",
+        "工业、民营经济",
+        supervisor="LN-PROV-01",
+    ),
+    DemoOfficial(
+        "DL-01",
+        "孙丽华",
+        "副市长",
+        "大连市人民政府",
+        "city",
+        "dalian",
+        "港口物流、对外开放",
+        supervisor="LN-PROV-02",
+    ),
+    DemoOfficial(
+        "AS-01",
+        "王海涛",
+        "副市长",
+        "鞍山市人民政府",
+        "city",
+        "anshan",
+        "钢铁产业链",
+        supervisor="LN-PROV-01",
+    ),
+    DemoOfficial(
+        "JZ-01",
+        "马春燕",
+        "副市长",
+        "锦州市人民政府",
+        "city",
+        "jinzhou",
+        "新能源、农产品加工",
+        supervisor="LN-PROV-02",
+    ),
+    DemoOfficial(
+        "DL-GXQ-01",
+        "吴建平",
+        "管委会副主任",
+        "大连高新区管委会",
+        "county",
+        "dalian",
+        "科技企业服务",
+        supervisor="DL-01",
+    ),
+)
+
+ENTERPRISES = (
+    DemoEnterprise(
+        "沈阳远航精密机械有限公司",
+        "91210100MA0DEMY01",
+        "shenyang",
+        Stage.GROWTH,
+        "装备制造",
+        "LN-PROV-01",
+        contact=ENTREPRENEUR.telegram_id,
+    ),
+    DemoEnterprise(
+        "大连蓝湾新材料科技有限公司",
+        "91210200MA0DEMY02",
+        "dalian",
+        Stage.STARTUP,
+        "新材料",
+        "LN-PROV-01",
+        contact=SECOND_ENTREPRENEUR.telegram_id,
+    ),
+    DemoEnterprise(
+        "鞍山恒钢特种钢材股份有限公司",
+        "91210300MA0DEMY03",
+        "anshan",
+        Stage.MATURE,
+        "冶金",
+        "LN-PROV-01",
+    ),
+    DemoEnterprise(
+        "沈阳启明智能科技有限公司",
+        "91210100MA0DEMY04",
+        "shenyang",
+        Stage.STARTUP,
+        "工业软件",
+        "SY-01",
+    ),
+    DemoEnterprise(
+        "大连港湾冷链物流有限公司", "91210200MA0DEMY05", "dalian", Stage.MATURE, "物流", "DL-01"
+    ),
+    DemoEnterprise(
+        "大连星海生物医药有限公司",
+        "91210200MA0DEMY06",
+        "dalian",
+        Stage.GROWTH,
+        "生物医药",
+        "DL-GXQ-01",
+    ),
+    DemoEnterprise(
+        "锦州光谷新能源有限公司", "91210700MA0DEMY07", "jinzhou", Stage.GROWTH, "光伏", "JZ-01"
+    ),
+    DemoEnterprise(
+        "营口鲅鱼圈粮油食品有限公司",
+        "91210800MA0DEMY08",
+        "yingkou",
+        Stage.MATURE,
+        "农产品加工",
+        "LN-PROV-02",
+    ),
+)
+
+
+async def is_seeded(services: Services) -> bool:
+    """True once the cast is in the database (a kept sandbox database is not seeded twice)."""
+    return await services.officials.by_external_id(OFFICIALS[0].external_id) is not None
+
+
+async def seed(services: Services) -> None:
+    """Create the whole cast through the real repositories, as an operator would."""
+    now = services.clock.now()
+    for persona in PERSONAS:
+        await services.accounts.seen(
+            persona.telegram_id,
+            first_name=persona.first_name,
+            username=persona.username,
+            telegram_language=DEMO_LANGUAGE,
+            now=now,
+        )
+    ids: dict[str, int] = {}
+    for item in OFFICIALS:
+        official = await services.officials.add(
+            external_id=item.external_id,
+            name=item.name,
+            title=item.title,
+            body=item.body,
+            level=item.level,
+            city=item.city,
+            responsibilities=item.responsibilities,
+            now=now,
+        )
+        ids[item.external_id] = official.id
+        if item.supervisor is not None:
+            await services.officials.set_supervisor(official.id, ids[item.supervisor])
+        if item.telegram_id is not None:
+            await _bind_official(services, official.id, item.telegram_id)
+    for entry in ENTERPRISES:
+        enterprise = await services.enterprises.add(
+            name=entry.name,
+            credit_code=entry.credit_code,
+            city=entry.city,
+            stage=entry.stage,
+            industry=entry.industry,
+            now=now,
+        )
+        await services.officials.assign(ids[entry.official], enterprise.id, now=now)
+        if entry.contact is not None:
+            persona = next(p for p in PERSONAS if p.telegram_id == entry.contact)
+            await services.enterprises.add_contact(
+                enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
+            )
+    await seed_requests(services)
+
+
+async def _bind_official(services: Services, official_id: int, telegram_id: int) -> None:
+    """Bind through a one-time invite, exactly as a real official joins."""
+    now = services.clock.now()
+    invite = await issue_invite(
+        services.invites, kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
+    )
+    await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
+
+
+async def seed_requests(services: Services) -> None:
+    """A few requests in different states.
+
+    HOOK (issue 4, branch feat/requests): the requests storage is not in main yet. Once it
+    lands, create here through its repository: one submitted (awaiting acknowledgement), one
+    in progress, one resolved awaiting the entrepreneur's confirmation, one closed and rated.
+    """

@@ -1,0 +1,164 @@
+"""The intake of a request as data: a draft that fills up step by step and is saved each time.
+
+The next step is always the first part still missing, so editing a part of the summary is just
+clearing it: the conversation asks for it again and comes back to the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.config import CATEGORIES
+from storage.requests import Attachment, NewRequest
+
+# What each category must say besides the description, in asking order.
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "payments": ("debtor", "amount", "since"),
+    "approval": ("item", "office"),
+    "ip": ("registration",),
+}
+STEPS = ("enterprise", "category", "question", "description", "urgency", "confirm")
+EDITABLE = ("category", "answers", "description", "urgency")
+MAX_ANSWER = 200
+MAX_DESCRIPTION = 6000
+MAX_ATTACHMENTS = 10
+SUMMARY_LENGTH = 60
+_AMOUNT = re.compile(r"\d")
+
+
+class BadAnswer(ValueError):
+    """An answer the draft cannot take; ``reason`` is a catalog key suffix."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Draft:
+    enterprise_id: int | None = None
+    category: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    description: list[str] = field(default_factory=list)
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    described: bool = False
+    urgent: bool | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Draft:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        draft = cls(**known)
+        if draft.category not in (None, *CATEGORIES):
+            draft.category = None
+        return draft
+
+    def to_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def next_step(self) -> str:
+        """The first part still missing; "confirm" once everything is there."""
+        if self.enterprise_id is None:
+            return "enterprise"
+        if self.category is None:
+            return "category"
+        if self.next_question() is not None:
+            return "question"
+        if not self.described:
+            return "description"
+        if self.urgent is None:
+            return "urgency"
+        return "confirm"
+
+    def next_question(self) -> str | None:
+        for question in QUESTIONS.get(self.category or "", ()):
+            if question not in self.answers:
+                return question
+        return None
+
+    def choose_category(self, category: str) -> None:
+        if category not in CATEGORIES:
+            raise BadAnswer("category")
+        if category != self.category:
+            self.answers = {}
+        self.category = category
+
+    def answer(self, text: str) -> None:
+        question = self.next_question()
+        if question is None:
+            raise BadAnswer("no_question")
+        text = text.strip()
+        if not text:
+            raise BadAnswer("empty")
+        if len(text) > MAX_ANSWER:
+            raise BadAnswer("too_long")
+        if question == "amount" and not _AMOUNT.search(text):
+            raise BadAnswer("amount")
+        self.answers[question] = text
+
+    def describe(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise BadAnswer("empty")
+        if sum(map(len, self.description)) + len(text) > MAX_DESCRIPTION:
+            raise BadAnswer("description_too_long")
+        self.description.append(text)
+
+    def attach(self, attachment: Attachment) -> None:
+        if len(self.attachments) >= MAX_ATTACHMENTS:
+            raise BadAnswer("too_many_files")
+        self.attachments.append(
+            {
+                "kind": attachment.kind,
+                "file_id": attachment.file_id,
+                "file_name": attachment.file_name or "",
+                "caption": attachment.caption,
+            }
+        )
+        if attachment.caption:
+            self.describe(attachment.caption)
+
+    def finish_description(self) -> None:
+        if not self.description and not self.attachments:
+            raise BadAnswer("describe_first")
+        self.described = True
+
+    def edit(self, part: str) -> None:
+        """Clear one part so that the conversation asks for it again."""
+        if part == "category":
+            self.category, self.answers = None, {}
+        elif part == "answers":
+            self.answers = {}
+        elif part == "description":
+            self.description, self.attachments, self.described = [], [], False
+        elif part == "urgency":
+            self.urgent = None
+        else:
+            raise BadAnswer("edit")
+
+    def to_new_request(self, submitted_by: int) -> NewRequest:
+        assert self.next_step() == "confirm" and self.enterprise_id is not None
+        assert self.category is not None and self.urgent is not None
+        text = "\n\n".join(self.description)
+        return NewRequest(
+            enterprise_id=self.enterprise_id,
+            submitted_by=submitted_by,
+            category=self.category,
+            urgent=self.urgent,
+            summary=summary_of(text) or self.category,
+            description=text,
+            details=dict(self.answers),
+            attachments=[
+                Attachment(a["kind"], a["file_id"], a["file_name"] or None, a["caption"])
+                for a in self.attachments
+            ],
+        )
+
+
+def summary_of(text: str) -> str:
+    """The first line of the description, shortened: what lists show."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if len(first) <= SUMMARY_LENGTH:
+        return first
+    return first[: SUMMARY_LENGTH - 1] + "…"

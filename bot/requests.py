@@ -1,0 +1,285 @@
+"""Requests (诉求) as the domain sees them: submit, act on, talk about, and who may do what.
+
+Every change of status goes through :meth:`RequestDesk.transition`, which checks the lifecycle
+table, computes the columns that change with it (timestamps, the paused deadline clock, the
+holder), writes it with optimistic concurrency and then runs the ``after_change`` hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock, to_epoch
+from bot.config import Settings
+from bot.deadlines import calendar_for, due_dates, extend, paused_workdays
+from bot.lifecycle import (
+    FINAL,
+    Action,
+    Party,
+    Status,
+    TransitionRefused,
+    allowed,
+    check,
+)
+from bot.roles import Actor
+from bot.routing import Route, route
+from storage.enterprises import EnterpriseRepository
+from storage.officials import OfficialRepository
+from storage.requests import Attachment, Message, NewRequest, Request, RequestRepository
+
+ChangeHook = Callable[[int], Awaitable[None]]
+
+
+class NotFound(Exception):
+    """No such request, or not one this user may see: both look the same to the user."""
+
+
+class Stale(TransitionRefused):
+    """Somebody else changed the request first; nothing was written."""
+
+    def __init__(self, status: Status) -> None:
+        super().__init__("stale", status)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    request: Request
+    route: Route
+
+
+def parties(actor: Actor, request: Request) -> frozenset[Party]:
+    """How ``actor`` relates to ``request``: owner, holder, admin, or nothing at all."""
+    found = set()
+    if actor.speaks_for(request.enterprise_id):
+        found.add(Party.OWNER)
+    if actor.official is not None and actor.official.id == request.official_id:
+        found.add(Party.HOLDER)
+    if actor.is_admin:
+        found.add(Party.ADMIN)
+    return frozenset(found)
+
+
+@dataclass
+class RequestDesk:
+    repo: RequestRepository
+    officials: OfficialRepository
+    enterprises: EnterpriseRepository
+    settings: Settings
+    clock: Clock
+    after_change: list[ChangeHook] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.calendar = calendar_for(self.settings)
+
+    # -- intake -----------------------------------------------------------------------------
+
+    async def submit(self, actor: Actor, new: NewRequest) -> Submitted:
+        """Store a new request, numbered and routed; the caller says "received" after this."""
+        if not actor.speaks_for(new.enterprise_id):
+            raise NotFound(new.enterprise_id)
+        enterprise = await self.enterprises.get(new.enterprise_id)
+        assert enterprise is not None
+        now = self.clock.now()
+        found = await route(
+            enterprise, new.category, officials=self.officials, rules=self.settings.routing.rules
+        )
+        due = due_dates(
+            self.settings.deadlines,
+            self.calendar,
+            category=new.category,
+            urgent=new.urgent,
+            start=now,
+        )
+        request = await self.repo.create(
+            new,
+            day=now.astimezone(self.settings.locale.tz).strftime("%Y%m%d"),
+            official_id=None if found.official is None else found.official.id,
+            due=(due.acknowledge, due.resolve),
+            route_note=found.reason,
+            now=now,
+        )
+        await self._changed(request.id)
+        return Submitted(request, found)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def find(
+        self, actor: Actor, *, request_id: int | None = None, number: str = ""
+    ) -> Request:
+        """The request if ``actor`` may see it (owner, holder or admin); NotFound otherwise."""
+        if request_id is not None:
+            request = await self.repo.get(request_id)
+        else:
+            request = await self.repo.by_number(number.strip().upper())
+        if request is None or not parties(actor, request):
+            raise NotFound(request_id or number)
+        return request
+
+    def actions(self, actor: Actor, request: Request) -> list[Action]:
+        return allowed(request.status, parties(actor, request))
+
+    # -- acting -----------------------------------------------------------------------------
+
+    async def act(
+        self,
+        actor: Actor,
+        request_id: int,
+        action: Action,
+        *,
+        note: str = "",
+        official_id: int | None = None,
+    ) -> Request:
+        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale."""
+        request = await self.find(actor, request_id=request_id)
+        return await self.transition(
+            request,
+            action,
+            parties=parties(actor, request),
+            actor_id=actor.telegram_id,
+            note=note,
+            official_id=official_id,
+        )
+
+    async def transition(
+        self,
+        request: Request,
+        action: Action,
+        *,
+        parties: frozenset[Party],
+        actor_id: int | None,
+        note: str = "",
+        official_id: int | None = None,
+    ) -> Request:
+        """THE way a request changes status: checked, stored with its history, hooks run."""
+        target = check(request.status, action, parties)
+        now = self.clock.now()
+        changes = self._changes(request, action, target, now, official_id)
+        changed = await self.repo.transition(
+            request, target, actor_id=actor_id, note=note, changes=changes, now=now
+        )
+        if changed is None:
+            current = await self.repo.get(request.id)
+            raise Stale(current.status if current is not None else request.status)
+        await self._changed(changed.id)
+        return changed
+
+    def _changes(
+        self,
+        request: Request,
+        action: Action,
+        target: Status,
+        now: datetime,
+        official_id: int | None,
+    ) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        at = to_epoch(now)
+        if request.status is Status.WAITING and target is not Status.WAITING:
+            changes.update(self._resume(request, now))
+        if action is Action.ASSIGN:
+            if official_id is None:
+                raise ValueError("assigning needs an official")
+            changes["official_id"] = official_id
+        elif action is Action.RETURN:
+            changes["official_id"] = None
+        elif action in (Action.ACKNOWLEDGE, Action.START) and request.acknowledged_at is None:
+            changes["acknowledged_at"] = at
+        elif action is Action.ASK_INFO:
+            changes["waiting_since"] = at
+        elif action is Action.RESOLVE:
+            changes["resolved_at"] = at
+        elif action is Action.CONFIRM:
+            changes.update(closed_at=at, outcome="solved")
+        elif action is Action.REJECT:
+            changes.update(outcome="not_solved", flagged=1)
+        elif action is Action.AUTO_CLOSE:
+            changes.update(closed_at=at, auto_closed=1)
+        if target in FINAL and "closed_at" not in changes:
+            changes["closed_at"] = at
+        return changes
+
+    def _resume(self, request: Request, now: datetime) -> dict[str, Any]:
+        """The deadline clock runs again: both due dates move by the working days paused."""
+        changes: dict[str, Any] = {"waiting_since": None}
+        if request.waiting_since is None:
+            return changes
+        paused = paused_workdays(self.calendar, request.waiting_since, now)
+        for column in ("acknowledge_due_at", "resolve_due_at"):
+            due = getattr(request, column)
+            if due is not None:
+                changes[column] = to_epoch(extend(self.calendar, due, paused))
+        return changes
+
+    async def _changed(self, request_id: int) -> None:
+        for hook in self.after_change:
+            await hook(request_id)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    async def post(
+        self,
+        actor: Actor,
+        request_id: int,
+        *,
+        text: str,
+        attachment: Attachment | None = None,
+        internal: bool = False,
+    ) -> tuple[Request, Message]:
+        """Add a message to the thread (or an internal note); the status follows:
+        an official's first answer starts the work, the enterprise's answer ends a wait."""
+        request = await self.find(actor, request_id=request_id)
+        who = parties(actor, request)
+        role = _sender_role(who, request.status, internal=internal)
+        if request.status in FINAL and not internal:
+            raise TransitionRefused("final", request.status)
+        message = await self.repo.add_message(
+            request.id,
+            sender_id=actor.telegram_id,
+            sender_role=role,
+            text=text,
+            attachment=attachment,
+            internal=internal,
+            now=self.clock.now(),
+        )
+        follow = _follow_up(request.status, role, internal=internal)
+        if follow is not None:
+            request = await self.transition(
+                request, follow, parties=who, actor_id=actor.telegram_id
+            )
+        return request, message
+
+    async def rate(
+        self, actor: Actor, request_id: int, *, rating: int | None, comment: str | None
+    ) -> Request:
+        request = await self.find(actor, request_id=request_id)
+        if Party.OWNER not in parties(actor, request) or request.outcome is None:
+            raise TransitionRefused("forbidden", request.status)
+        await self.repo.rate(request.id, rating=rating, comment=comment)
+        return request
+
+
+def _sender_role(who: frozenset[Party], status: Status, *, internal: bool) -> str:
+    """Who the message is from; internal notes are for officials and admins only."""
+    if internal:
+        if not who & {Party.HOLDER, Party.ADMIN}:
+            raise TransitionRefused("forbidden", status)
+        return "official" if Party.HOLDER in who else "admin"
+    if Party.HOLDER in who:
+        return "official"
+    if Party.OWNER in who:
+        return "enterprise"
+    if Party.ADMIN in who:
+        return "admin"
+    raise TransitionRefused("forbidden", status)
+
+
+def _follow_up(status: Status, role: str, *, internal: bool) -> Action | None:
+    if internal:
+        return None
+    if role == "official" and status in (Status.ASSIGNED, Status.ACKNOWLEDGED, Status.REOPENED):
+        return Action.START
+    if role == "enterprise" and status is Status.WAITING:
+        return Action.PROVIDE_INFO
+    return None

@@ -1,0 +1,245 @@
+"""How a request looks in a chat, its buttons, and telling the people around it what happened.
+
+A card is rendered for one viewer: the buttons are those the viewer's relation to the request
+(owner, holder, admin) allows now. Messages to other users go out in their own language; a
+user who blocked the bot is marked unreachable instead of failing the update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ExtBot
+
+from bot.i18n import Html, Translator
+from bot.lifecycle import FINAL, Action, Party, allowed
+from bot.requests import parties
+from bot.roles import Actor, identify
+from bot.services import Services
+from handlers.callback_data import CallbackData
+from storage.models import Official
+from storage.requests import Attachment, Request
+
+log = logging.getLogger(__name__)
+
+MAX_CARD_DESCRIPTION = 2500
+
+
+@dataclass(frozen=True, slots=True)
+class RequestButton(CallbackData, prefix="rq"):
+    request_id: int
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignButton(CallbackData, prefix="ra"):
+    request_id: int
+    official_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateButton(CallbackData, prefix="rr"):
+    request_id: int
+    stars: int
+
+
+# Buttons besides the lifecycle's own actions: they open a dialogue or a view.
+REPLY, NOTE, OPEN, HISTORY = "reply", "note", "open", "history"
+# The lifecycle actions that get a button (the others happen by themselves).
+BUTTON_ACTIONS = (
+    Action.ACKNOWLEDGE,
+    Action.ASK_INFO,
+    Action.RESOLVE,
+    Action.RETURN,
+    Action.CONFIRM,
+    Action.REJECT,
+    Action.ASSIGN,
+    Action.WITHDRAW,
+)
+
+
+def local_date(services: Services, moment: datetime | None) -> str:
+    """A moment as the local date users read (due dates are the end of a working day)."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(services.settings.locale.tz).strftime("%Y-%m-%d")
+
+
+def official_label(official: Official | None, texts: Translator) -> str:
+    """The verified name an official appears under: name, title, body."""
+    if official is None:
+        return texts("requests.nobody")
+    role = "，".join(part for part in (official.title, official.body) if part)
+    return f"{official.name}（{role}）" if role else official.name
+
+
+async def card_text(services: Services, request: Request, texts: Translator) -> str:
+    """The request as its card shows it, for any viewer."""
+    enterprise = await services.enterprises.get(request.enterprise_id)
+    holder = (
+        None if request.official_id is None else await services.officials.get(request.official_id)
+    )
+    details = "".join(
+        texts("requests.detail_line", question=texts(f"intake.question_label.{key}"), answer=value)
+        for key, value in request.details.items()
+    )
+    description = request.description
+    if len(description) > MAX_CARD_DESCRIPTION:
+        description = description[:MAX_CARD_DESCRIPTION] + "…"
+    return texts(
+        "requests.card",
+        number=request.number,
+        enterprise=enterprise.name if enterprise else "",
+        category=texts(f"intake.category.{request.category}"),
+        urgency=texts(f"intake.urgency.{'urgent' if request.urgent else 'normal'}"),
+        status=texts(f"requests.status.{request.status}"),
+        holder=official_label(holder, texts),
+        details=Html(details),
+        description=description,
+        acknowledge_due=local_date(services, request.acknowledge_due_at),
+        resolve_due=local_date(services, request.resolve_due_at),
+        flag=Html(texts("requests.flagged") if request.flagged else ""),
+    )
+
+
+def keyboard(
+    request: Request, who: frozenset[Party], texts: Translator
+) -> InlineKeyboardMarkup | None:
+    """The buttons this viewer may press now."""
+    names: list[str] = []
+    if request.status not in FINAL and who & {Party.OWNER, Party.HOLDER}:
+        names.append(REPLY)
+    names += [a.value for a in allowed(request.status, who) if a in BUTTON_ACTIONS]
+    if who & {Party.HOLDER, Party.ADMIN}:
+        names.append(NOTE)
+    names.append(HISTORY)
+    buttons = [
+        InlineKeyboardButton(
+            texts(f"requests.button.{name}"), callback_data=RequestButton(request.id, name).pack()
+        )
+        for name in names
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def actor_of(services: Services, telegram_id: int) -> Actor:
+    return await identify(
+        telegram_id,
+        admin_ids=services.settings.admins.telegram_ids,
+        officials=services.officials,
+        enterprises=services.enterprises,
+    )
+
+
+async def send_card(
+    bot: ExtBot[None],
+    services: Services,
+    telegram_id: int,
+    request: Request,
+    headline: Callable[[Translator], str],
+) -> None:
+    """Send ``request``'s card to one user, under a headline, with that user's buttons."""
+    texts = Translator(await services.accounts.language_of(telegram_id))
+    viewer = await actor_of(services, telegram_id)
+    text = headline(texts) + "\n\n" + await card_text(services, request, texts)
+    markup = keyboard(request, parties(viewer, request), texts)
+    await safe_send(bot, services, telegram_id, text, markup)
+
+
+async def safe_send(
+    bot: ExtBot[None],
+    services: Services,
+    telegram_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    attachment: Attachment | None = None,
+) -> bool:
+    """Send one message to another user; a blocked user is marked unreachable, not an error."""
+    try:
+        if attachment is None:
+            await bot.send_message(telegram_id, text, reply_markup=markup)
+        elif attachment.kind == "photo":
+            await bot.send_photo(telegram_id, attachment.file_id, caption=text, reply_markup=markup)
+        else:
+            await bot.send_document(
+                telegram_id, attachment.file_id, caption=text, reply_markup=markup
+            )
+    except Forbidden:
+        await services.accounts.mark_unreachable(telegram_id, services.clock.now())
+        return False
+    except BadRequest as exc:
+        log.warning("could not deliver to a user: %s", exc.message)
+        return False
+    return True
+
+
+async def owners(services: Services, request: Request) -> list[int]:
+    """The Telegram users who speak for the request's enterprise."""
+    contacts = await services.enterprises.contacts(request.enterprise_id)
+    return [c.telegram_id for c in contacts if c.telegram_id is not None]
+
+
+async def holder_id(services: Services, request: Request) -> int | None:
+    if request.official_id is None:
+        return None
+    official = await services.officials.get(request.official_id)
+    return None if official is None else official.telegram_id
+
+
+async def tell(
+    bot: ExtBot[None],
+    services: Services,
+    recipients: Iterable[int],
+    request: Request,
+    headline: Callable[[Translator], str],
+    *,
+    skip: int | None = None,
+) -> None:
+    """Send the card with a headline to each recipient but ``skip`` (the one who acted)."""
+    for telegram_id in dict.fromkeys(recipients):
+        if telegram_id != skip:
+            await send_card(bot, services, telegram_id, request, headline)
+
+
+async def tell_new(bot: ExtBot[None], services: Services, request: Request) -> None:
+    """A new (or reassigned, or returned) request: to its holder, or to the admins' queue."""
+    holder = await holder_id(services, request)
+    if holder is not None:
+
+        def headline(texts: Translator) -> str:
+            return texts("requests.new_for_official", number=request.number)
+
+        await send_card(bot, services, holder, request, headline)
+        return
+
+    def queued(texts: Translator) -> str:
+        return texts("requests.new_for_admins", number=request.number)
+
+    await tell(bot, services, services.settings.admins.telegram_ids, request, queued)
+
+
+def status_line(request: Request) -> Callable[[Translator], str]:
+    """A headline saying what the request's status is now."""
+
+    def headline(texts: Translator) -> str:
+        return texts(
+            "requests.now", number=request.number, status=texts(f"requests.status.{request.status}")
+        )
+
+    return headline
+
+
+def attachment_of(message: Message) -> Attachment | None:
+    """A photo (largest size) or a document of a message, with its caption."""
+    caption = message.caption or ""
+    if message.photo:
+        return Attachment("photo", message.photo[-1].file_id, None, caption)
+    if message.document is not None:
+        return Attachment("document", message.document.file_id, message.document.file_name, caption)
+    return None

@@ -1,0 +1,398 @@
+"""/new: an entrepreneur tells the bot what blocks the business, step by step, and submits it.
+
+The draft is saved to the database after every step, so a timeout or a restart loses nothing:
+the next /new offers to resume it. The user hears "received" only after the request is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import CATEGORIES
+from bot.i18n import Html, Translator
+from bot.intake import EDITABLE, BadAnswer, Draft
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import attachment_of, local_date, official_label, tell_new
+from handlers.context import AppContext
+from handlers.menu import menu_pattern
+from handlers.thread import stop_composing
+from storage.models import Enterprise
+
+# Conversation states: one per step of the draft, plus the resume question.
+ENTERPRISE, CATEGORY, QUESTION, DESCRIPTION, URGENCY, CONFIRM, RESUME = range(7)
+STATE_OF_STEP = {
+    "enterprise": ENTERPRISE,
+    "category": CATEGORY,
+    "question": QUESTION,
+    "description": DESCRIPTION,
+    "urgency": URGENCY,
+    "confirm": CONFIRM,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeButton(CallbackData, prefix="in"):
+    step: str
+    value: str
+
+
+def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> InlineKeyboardMarkup:
+    """Rows of (label key or text, step, value) as an inline keyboard."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=IntakeButton(step, value).pack())]
+            for row in rows
+            for label, step, value in row
+        ]
+    )
+
+
+async def start(update: Update, context: AppContext) -> int:
+    """Begin a request, or offer to resume the saved draft."""
+    await _answer(update)
+    stop_composing(context)
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    if not actor.enterprises:
+        await _reply(update, context, texts("intake.only_enterprises"))
+        return ConversationHandler.END
+    saved = await context.services.requests.draft(actor.telegram_id)
+    if saved is not None:
+        keyboard = _buttons(
+            texts,
+            [
+                [(texts("intake.resume"), "resume", "yes")],
+                [(texts("intake.discard"), "resume", "no")],
+            ],
+        )
+        await _reply(update, context, texts("intake.draft_found"), keyboard)
+        return RESUME
+    draft = Draft()
+    if len(actor.enterprises) == 1:
+        draft.enterprise_id = actor.enterprises[0].id
+    return await _advance(update, context, draft)
+
+
+async def resume(update: Update, context: AppContext) -> int:
+    """Continue the saved draft where it stopped, or throw it away and start afresh."""
+    choice = await _choice(update, "resume")
+    actor = await context.actor(update)
+    saved = await context.services.requests.draft(actor.telegram_id)
+    if choice is None or choice.value != "yes" or saved is None:
+        await context.services.requests.delete_draft(actor.telegram_id)
+        saved = {}
+    draft = Draft.from_data(saved)
+    if draft.enterprise_id not in actor.enterprise_ids:
+        draft.enterprise_id = actor.enterprises[0].id if len(actor.enterprises) == 1 else None
+    return await _advance(update, context, draft)
+
+
+async def choose_enterprise(update: Update, context: AppContext) -> int | None:
+    """Take the enterprise the request is for (only one the user speaks for)."""
+    choice = await _choice(update, "enterprise")
+    actor = await context.actor(update)
+    if (
+        choice is None
+        or not choice.value.isdigit()
+        or int(choice.value) not in actor.enterprise_ids
+    ):
+        return None
+    draft = await _draft(context, actor.telegram_id)
+    draft.enterprise_id = int(choice.value)
+    return await _advance(update, context, draft)
+
+
+async def choose_category(update: Update, context: AppContext) -> int | None:
+    """Take the category and go on to its questions."""
+    choice = await _choice(update, "category")
+    if choice is None or choice.value not in CATEGORIES:
+        return None
+    actor = await context.actor(update)
+    draft = await _draft(context, actor.telegram_id)
+    draft.choose_category(choice.value)
+    return await _advance(update, context, draft)
+
+
+async def answer_question(update: Update, context: AppContext) -> int | None:
+    """Take the answer to the category's current question."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    actor = await context.actor(update)
+    draft = await _draft(context, actor.telegram_id)
+    try:
+        draft.answer(message.text)
+    except BadAnswer as exc:
+        texts = await context.texts(update)
+        await message.reply_text(texts(f"intake.bad.{exc.reason}"))
+        return None
+    return await _advance(update, context, draft)
+
+
+async def add_description(update: Update, context: AppContext) -> int | None:
+    """Add a text, photo or document to the description; ask for more or "done"."""
+    message = update.effective_message
+    assert message is not None
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    draft = await _draft(context, actor.telegram_id)
+    try:
+        attachment = attachment_of(message)
+        if attachment is None:
+            draft.describe(message.text or "")
+        else:
+            draft.attach(attachment)
+    except BadAnswer as exc:
+        await message.reply_text(texts(f"intake.bad.{exc.reason}"))
+        return None
+    await context.services.requests.save_draft(actor.telegram_id, draft.to_data(), _now(context))
+    done = _buttons(texts, [[(texts("intake.done"), "description", "done")]])
+    await message.reply_text(texts("intake.description_added"), reply_markup=done)
+    return None
+
+
+async def finish_description(update: Update, context: AppContext) -> int | None:
+    """The description is complete: go on to urgency."""
+    await _choice(update, "description")
+    actor = await context.actor(update)
+    draft = await _draft(context, actor.telegram_id)
+    try:
+        draft.finish_description()
+    except BadAnswer as exc:
+        texts = await context.texts(update)
+        await _reply(update, context, texts(f"intake.bad.{exc.reason}"))
+        return None
+    return await _advance(update, context, draft)
+
+
+async def choose_urgency(update: Update, context: AppContext) -> int | None:
+    """Take the urgency and show the summary."""
+    choice = await _choice(update, "urgency")
+    if choice is None or choice.value not in ("normal", "urgent"):
+        return None
+    actor = await context.actor(update)
+    draft = await _draft(context, actor.telegram_id)
+    draft.urgent = choice.value == "urgent"
+    return await _advance(update, context, draft)
+
+
+async def confirm(update: Update, context: AppContext) -> int | None:
+    """Submit, edit one part, or cancel, from the summary."""
+    choice = await _choice(update, "confirm")
+    actor = await context.actor(update)
+    if choice is None:
+        return None
+    if choice.value == "submit":
+        return await submit(update, context)
+    if choice.value == "cancel":
+        await context.services.requests.delete_draft(actor.telegram_id)
+        texts = await context.texts(update)
+        await _reply(update, context, texts("intake.cancelled"))
+        return ConversationHandler.END
+    draft = await _draft(context, actor.telegram_id)
+    if choice.value == "edit":
+        return await _ask_what_to_edit(update, context)
+    if choice.value in EDITABLE:
+        draft.edit(choice.value)
+    return await _advance(update, context, draft)
+
+
+async def submit(update: Update, context: AppContext) -> int:
+    """Store the request, then tell the entrepreneur its number, holder and dates."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    services = context.services
+    draft = await _draft(context, actor.telegram_id)
+    if draft.next_step() != "confirm" or draft.enterprise_id not in actor.enterprise_ids:
+        return await _advance(update, context, draft)
+    submitted = await services.desk.submit(actor, draft.to_new_request(actor.telegram_id))
+    await services.requests.delete_draft(actor.telegram_id)
+    request = submitted.request
+    await _reply(
+        update,
+        context,
+        texts(
+            f"intake.received_{submitted.route.reason}",
+            number=request.number,
+            official=official_label(submitted.route.official, texts),
+            acknowledge_due=local_date(services, request.acknowledge_due_at),
+            resolve_due=local_date(services, request.resolve_due_at),
+        ),
+    )
+    await tell_new(context.bot, services, request)
+    return ConversationHandler.END
+
+
+async def off_script(update: Update, context: AppContext) -> None:
+    """Stickers, voice, locations, or text where a button is expected: say what to do."""
+    texts = await context.texts(update)
+    assert update.effective_message is not None
+    key = "intake.use_buttons" if update.effective_message.text else "intake.unsupported"
+    await update.effective_message.reply_text(texts(key))
+
+
+async def cancel(update: Update, context: AppContext) -> int:
+    """Leave the intake; the draft is thrown away."""
+    actor = await context.actor(update)
+    await context.services.requests.delete_draft(actor.telegram_id)
+    texts = await context.texts(update)
+    await _reply(update, context, texts("intake.cancelled"))
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: AppContext) -> None:
+    """The conversation expired: the draft stays saved for the next /new."""
+    texts = await context.texts(update)
+    if not stop_composing(context) and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, texts("intake.timed_out"))
+
+
+# -- asking for the next step -------------------------------------------------------------------
+
+
+async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
+    """Save the draft and ask for its first missing part."""
+    actor = await context.actor(update)
+    await context.services.requests.save_draft(actor.telegram_id, draft.to_data(), _now(context))
+    texts = await context.texts(update)
+    step = draft.next_step()
+    text, keyboard = await _prompt(context, step, draft, texts, actor.enterprises)
+    await _reply(update, context, text, keyboard)
+    return STATE_OF_STEP[step]
+
+
+async def _prompt(
+    context: AppContext,
+    step: str,
+    draft: Draft,
+    texts: Translator,
+    enterprises: tuple[Enterprise, ...],
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if step == "enterprise":
+        rows = [[(e.name, "enterprise", str(e.id))] for e in enterprises]
+        return texts("intake.ask_enterprise"), _buttons(texts, rows)
+    if step == "category":
+        rows = [[(texts(f"intake.category.{c}"), "category", c)] for c in CATEGORIES]
+        explained = "\n".join(
+            texts(
+                "intake.category_line",
+                name=texts(f"intake.category.{c}"),
+                hint=texts(f"intake.category_hint.{c}"),
+            )
+            for c in CATEGORIES
+        )
+        return texts("intake.ask_category", categories=Html(explained)), _buttons(texts, rows)
+    if step == "question":
+        return texts(f"intake.question.{draft.next_question()}"), None
+    if step == "description":
+        return texts("intake.ask_description"), None
+    if step == "urgency":
+        rows = [[(texts(f"intake.urgency.{u}"), "urgency", u)] for u in ("normal", "urgent")]
+        return texts("intake.ask_urgency"), _buttons(texts, rows)
+    return await _summary(context, draft, texts)
+
+
+async def _summary(
+    context: AppContext, draft: Draft, texts: Translator
+) -> tuple[str, InlineKeyboardMarkup]:
+    enterprise = await context.services.enterprises.get(draft.enterprise_id or 0)
+    details = "".join(
+        texts("requests.detail_line", question=texts(f"intake.question_label.{k}"), answer=v)
+        for k, v in draft.answers.items()
+    )
+    text = texts(
+        "intake.summary",
+        enterprise=enterprise.name if enterprise else "",
+        category=texts(f"intake.category.{draft.category}"),
+        details=Html(details),
+        description="\n\n".join(draft.description)[:2500],
+        files=len(draft.attachments),
+        urgency=texts(f"intake.urgency.{'urgent' if draft.urgent else 'normal'}"),
+    )
+    rows = [
+        [(texts("intake.submit"), "confirm", "submit")],
+        [(texts("intake.edit"), "confirm", "edit")],
+        [(texts("intake.cancel"), "confirm", "cancel")],
+    ]
+    return text, _buttons(texts, rows)
+
+
+async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
+    texts = await context.texts(update)
+    rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in EDITABLE]
+    await _reply(update, context, texts("intake.ask_edit"), _buttons(texts, rows))
+    return CONFIRM
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+async def _draft(context: AppContext, telegram_id: int) -> Draft:
+    return Draft.from_data(await context.services.requests.draft(telegram_id) or {})
+
+
+def _now(context: AppContext) -> Any:
+    return context.services.clock.now()
+
+
+async def _answer(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def _choice(update: Update, step: str) -> IntakeButton | None:
+    """The pressed intake button of ``step``; None (logged by nobody) if it is another one."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    try:
+        choice = IntakeButton.parse(query.data)
+    except BadCallback:
+        return None
+    return choice if choice.step == step else None
+
+
+async def _reply(
+    update: Update,
+    context: AppContext,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> Message:
+    assert update.effective_chat is not None
+    return await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+
+
+def _on(step: str) -> str:
+    return f"^{IntakeButton.prefix}:{step}:"
+
+
+MEDIA = filters.PHOTO | filters.Document.ALL
+TEXT = filters.TEXT & ~filters.COMMAND
+OTHER = ~filters.COMMAND & ~filters.StatusUpdate.ALL
+
+ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("new", start),
+    CallbackQueryHandler(start, pattern=menu_pattern("new")),
+]
+STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+    RESUME: [CallbackQueryHandler(resume, pattern=_on("resume"))],
+    ENTERPRISE: [CallbackQueryHandler(choose_enterprise, pattern=_on("enterprise"))],
+    CATEGORY: [CallbackQueryHandler(choose_category, pattern=_on("category"))],
+    QUESTION: [MessageHandler(TEXT, answer_question)],
+    DESCRIPTION: [
+        MessageHandler(TEXT | MEDIA, add_description),
+        CallbackQueryHandler(finish_description, pattern=_on("description")),
+    ],
+    URGENCY: [CallbackQueryHandler(choose_urgency, pattern=_on("urgency"))],
+    CONFIRM: [CallbackQueryHandler(confirm, pattern=_on("confirm"))],
+}

@@ -1,0 +1,375 @@
+"""Verifying an official: spoken codes (/code, /verify) and number or account checks (/check)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    KeyboardButtonRequestUsers,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.error import Forbidden as BlockedByUser
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.i18n import Html, Translator
+from bot.phones import InvalidPhone, normalize_phone
+from bot.roles import Actor
+from bot.verification import CheckResult, LookupResult, Verdict, parse_code
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.common import cancel
+from handlers.context import AppContext
+from handlers.menu import MenuAction, menu_pattern
+from storage.models import Official
+
+log = logging.getLogger(__name__)
+
+TYPING_CODE, CHECKING = range(2)
+SHARE_REQUEST_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFor(CallbackData, prefix="code"):
+    enterprise_id: int  # 0: a code for any of the official's enterprises
+
+
+def local_time(context: AppContext, moment: datetime) -> str:
+    return moment.astimezone(context.services.settings.locale.tz).strftime("%H:%M")
+
+
+async def official_card(
+    context: AppContext, official: Official, actor: Actor, texts: Translator
+) -> str:
+    """The official's card as the bot's records have it, with their tie to the user's firms."""
+    lines = [
+        texts("verification.card", name=official.name, title=official.title, body=official.body),
+    ]
+    if official.responsibilities:
+        lines.append(texts("verification.responsibilities", text=official.responsibilities))
+    ours = [
+        e.name
+        for e in actor.enterprises
+        if (d := await context.services.officials.designated_for(e.id)) and d.id == official.id
+    ]
+    if ours:
+        lines.append(texts("verification.designated", enterprises="、".join(ours)))
+    elif actor.enterprises:
+        lines.append(texts("verification.not_designated"))
+    return "\n".join(lines)
+
+
+def report_button(texts: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts("verification.report"), callback_data=MenuAction("report").pack()
+                )
+            ]
+        ]
+    )
+
+
+async def notify(
+    context: AppContext,
+    telegram_id: int,
+    key: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    **params: object,
+) -> bool:
+    """Send one text to another user in their language; False if they cannot be reached."""
+    services = context.services
+    texts = Translator(await services.accounts.language_of(telegram_id))
+    try:
+        await context.bot.send_message(telegram_id, texts(key, **params), reply_markup=reply_markup)
+    except BlockedByUser:
+        await services.accounts.mark_unreachable(telegram_id, services.clock.now())
+        return False
+    except BadRequest as exc:  # "chat not found": they never started the bot
+        log.info("could not notify a user: %s", exc)
+        return False
+    return True
+
+
+async def alert_burst(context: AppContext) -> None:
+    settings = context.services.settings
+    for admin_id in settings.admins.telegram_ids:
+        await notify(
+            context,
+            admin_id,
+            "verification.burst_alert",
+            count=settings.verification.global_alert_failures,
+            minutes=int(settings.verification.global_alert_window_minutes),
+        )
+
+
+# Officials: a spoken code ----------------------------------------------------------------
+
+
+async def ask_code_scope(update: Update, context: AppContext) -> None:
+    """Offer a code for one of the official's enterprises, or for any of them."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if actor.official is None:
+        await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
+        return
+    rows = [[InlineKeyboardButton(texts("verification.code_any"), callback_data=CodeFor(0).pack())]]
+    for enterprise_id in await context.services.officials.portfolio_ids(actor.official.id):
+        enterprise = await context.services.enterprises.get(enterprise_id)
+        if enterprise is not None:
+            rows.append(
+                [InlineKeyboardButton(enterprise.name, callback_data=CodeFor(enterprise.id).pack())]
+            )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        texts("verification.code_scope"),
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+async def issue_code(update: Update, context: AppContext) -> None:
+    """Show the official a fresh code to read out, and until when it works."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    try:
+        choice = CodeFor.parse(query.data)
+    except BadCallback:
+        log.warning("forged code button from user %s", actor.telegram_id)
+        return
+    services = context.services
+    official = actor.official
+    scope = (
+        None if choice.enterprise_id == 0 else await services.enterprises.get(choice.enterprise_id)
+    )
+    if official is None or (
+        choice.enterprise_id
+        and (scope is None or not await services.officials.is_assigned(official.id, scope.id))
+    ):
+        log.warning("refused a code button from user %s", actor.telegram_id)
+        await query.edit_message_text(texts("common.not_allowed"))
+        return
+    issued = await services.verifier.issue(
+        official, choice.enterprise_id or None, services.clock.now()
+    )
+    await query.edit_message_text(
+        texts(
+            "verification.code_issued",
+            code=issued.display,
+            until=local_time(context, issued.expires_at),
+            scope=scope.name if scope is not None else texts("verification.code_any"),
+        )
+    )
+
+
+# Entrepreneurs: check a spoken code ------------------------------------------------------
+
+
+async def ask_for_code(update: Update, context: AppContext) -> int:
+    """Ask the user to type the code the caller reads out."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if not actor.enterprises and actor.official is None:
+        await context.bot.send_message(
+            update.effective_chat.id, texts("verification.contacts_only")
+        )
+        return ConversationHandler.END
+    await context.bot.send_message(update.effective_chat.id, texts("verification.ask_code"))
+    return TYPING_CODE
+
+
+async def check_code(update: Update, context: AppContext) -> int:
+    """Say whether the typed code proves the caller is the official, and tell the official."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    services = context.services
+    texts = await context.texts(update)
+    code = parse_code(message.text, services.settings.verification.code_digits)
+    if code is None:
+        await message.reply_text(
+            texts("verification.malformed", digits=services.settings.verification.code_digits)
+        )
+        return TYPING_CODE
+    actor = await context.actor(update)
+    result = await services.verifier.check(actor, code, services.clock.now())
+    await message.reply_text(**await _verdict(context, actor, texts, result))
+    if result.official is not None and result.code is not None:
+        await _tell_official(context, actor, result)
+    if result.burst:
+        await alert_burst(context)
+    return ConversationHandler.END
+
+
+async def _verdict(
+    context: AppContext, actor: Actor, texts: Translator, result: CheckResult
+) -> dict[str, Any]:
+    if result.retry_at is not None:
+        return {"text": texts("verification.throttled", until=local_time(context, result.retry_at))}
+    if result.verdict is Verdict.OWN_CODE:
+        return {"text": texts("verification.own_code")}
+    if result.official is None or result.code is None:
+        return {"text": texts("verification.not_verified"), "reply_markup": report_button(texts)}
+    card = await official_card(context, result.official, actor, texts)
+    issued = local_time(context, result.code.issued_at)
+    return {"text": texts("verification.verified", card=Html(card), issued=issued)}
+
+
+async def _tell_official(context: AppContext, actor: Actor, result: CheckResult) -> None:
+    assert result.official is not None and result.code is not None
+    if result.official.telegram_id is None:
+        return
+    names = [e.name for e in actor.enterprises if result.code.enterprise_id in (None, e.id)]
+    await notify(
+        context,
+        result.official.telegram_id,
+        "verification.code_checked",
+        issued=local_time(context, result.code.issued_at),
+        enterprise="、".join(names),
+    )
+
+
+# Entrepreneurs: check a number or an account ---------------------------------------------
+
+
+async def ask_number(update: Update, context: AppContext) -> int:
+    """Ask for the number that called, or offer to pick the Telegram account."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if not actor.enterprises:
+        await context.bot.send_message(
+            update.effective_chat.id, texts("verification.contacts_only")
+        )
+        return ConversationHandler.END
+    pick = KeyboardButton(
+        texts("verification.pick_account"),
+        request_users=KeyboardButtonRequestUsers(
+            SHARE_REQUEST_ID, user_is_bot=False, max_quantity=1
+        ),
+    )
+    keyboard = ReplyKeyboardMarkup([[pick]], resize_keyboard=True, one_time_keyboard=True)
+    await context.bot.send_message(
+        update.effective_chat.id, texts("verification.ask_number"), reply_markup=keyboard
+    )
+    return CHECKING
+
+
+async def check_number(update: Update, context: AppContext) -> int:
+    """Say whether a typed number belongs to a registered official."""
+    message = update.effective_message
+    assert message is not None and message.text is not None and update.effective_user is not None
+    services = context.services
+    texts = await context.texts(update)
+    try:
+        e164 = normalize_phone(message.text)
+    except InvalidPhone:
+        await message.reply_text(texts("verification.bad_number"))
+        return CHECKING
+    result = await services.verifier.lookup_phone(
+        update.effective_user.id, e164, services.clock.now()
+    )
+    await _lookup_answer(update, context, texts, result, "phone")
+    return ConversationHandler.END
+
+
+async def check_account(update: Update, context: AppContext) -> int:
+    """Say whether a shared Telegram account is a registered official's."""
+    message = update.effective_message
+    assert (
+        message is not None
+        and message.users_shared is not None
+        and update.effective_user is not None
+    )
+    services = context.services
+    texts = await context.texts(update)
+    shared = message.users_shared.users[0].user_id
+    result = await services.verifier.lookup_account(
+        update.effective_user.id, shared, services.clock.now()
+    )
+    await _lookup_answer(update, context, texts, result, "account")
+    return ConversationHandler.END
+
+
+async def _lookup_answer(
+    update: Update, context: AppContext, texts: Translator, result: LookupResult, what: str
+) -> None:
+    assert update.effective_message is not None
+    actor = await context.actor(update)
+    if result.retry_at is not None:
+        text = texts("verification.throttled", until=local_time(context, result.retry_at))
+        await update.effective_message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    elif result.official is not None:
+        card = await official_card(context, result.official, actor, texts)
+        text = texts(f"verification.{what}_known", card=Html(card))
+        await update.effective_message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    else:
+        await update.effective_message.reply_text(
+            texts(f"verification.{what}_unknown"), reply_markup=ReplyKeyboardRemove()
+        )
+        await update.effective_message.reply_text(
+            texts("verification.report_hint"), reply_markup=report_button(texts)
+        )
+    if result.burst:
+        await alert_burst(context)
+
+
+def _conversation(**kwargs: Any) -> ConversationHandler[Any]:
+    # Conversations are per user and chat, not per message: its buttons only enter it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(per_message=False, **kwargs)
+
+
+VERIFY = _conversation(
+    entry_points=[
+        CommandHandler("verify", ask_for_code),
+        CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
+        CommandHandler("check", ask_number),
+        CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
+    ],
+    states={
+        TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
+        CHECKING: [
+            MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
+            MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+        ],
+    },
+    fallbacks=[CommandHandler("cancel", cancel)],
+    allow_reentry=True,
+    name="verification",
+)
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    VERIFY,
+    CommandHandler("code", ask_code_scope),
+    CallbackQueryHandler(ask_code_scope, pattern=menu_pattern("code")),
+    CallbackQueryHandler(issue_code, pattern=CodeFor.pattern()),
+]

@@ -1,0 +1,447 @@
+"""Requests (诉求), their append-only history, their message thread and intake drafts.
+
+A state change is one transaction: ``UPDATE … WHERE id = ? AND version = ?`` and the history
+row together. When the version moved on meanwhile, nothing is written and the caller learns
+that it lost the race.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import from_epoch, to_epoch
+from bot.lifecycle import Status
+from storage.db import Database
+
+_COLUMNS = (
+    "id, number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
+    " status, official_id, created_at, acknowledged_at, resolved_at, closed_at,"
+    " acknowledge_due_at, resolve_due_at, waiting_since, flagged, outcome, rating,"
+    " rating_comment, version"
+)
+_MESSAGE_COLUMNS = (
+    "id, request_id, at, sender_id, sender_role, internal, text, media_kind, file_id, file_name"
+)
+# Columns a transition may change besides status and version.
+CHANGEABLE = frozenset(
+    {
+        "official_id",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "acknowledge_due_at",
+        "resolve_due_at",
+        "waiting_since",
+        "flagged",
+        "auto_closed",
+        "outcome",
+    }
+)
+
+
+def _moment(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: int
+    number: str
+    enterprise_id: int
+    submitted_by: int
+    category: str
+    urgent: bool
+    summary: str
+    description: str
+    details: Mapping[str, str]
+    status: Status
+    official_id: int | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    acknowledge_due_at: datetime | None
+    resolve_due_at: datetime | None
+    waiting_since: datetime | None
+    flagged: bool
+    outcome: str | None
+    rating: int | None
+    rating_comment: str | None
+    version: int
+
+
+def _request(row: sqlite3.Row) -> Request:
+    return Request(
+        id=row["id"],
+        number=row["number"],
+        enterprise_id=row["enterprise_id"],
+        submitted_by=row["submitted_by"],
+        category=row["category"],
+        urgent=row["urgency"] == "urgent",
+        summary=row["summary"],
+        description=row["description"],
+        details=json.loads(row["details"]),
+        status=Status(row["status"]),
+        official_id=row["official_id"],
+        created_at=from_epoch(row["created_at"]),
+        acknowledged_at=_moment(row["acknowledged_at"]),
+        resolved_at=_moment(row["resolved_at"]),
+        closed_at=_moment(row["closed_at"]),
+        acknowledge_due_at=_moment(row["acknowledge_due_at"]),
+        resolve_due_at=_moment(row["resolve_due_at"]),
+        waiting_since=_moment(row["waiting_since"]),
+        flagged=bool(row["flagged"]),
+        outcome=row["outcome"],
+        rating=row["rating"],
+        rating_comment=row["rating_comment"],
+        version=row["version"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str  # "photo" or "document"
+    file_id: str
+    file_name: str | None = None
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    request_id: int
+    at: datetime
+    sender_id: int | None
+    sender_role: str
+    internal: bool
+    text: str
+    media_kind: str | None
+    file_id: str | None
+    file_name: str | None
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        request_id=row["request_id"],
+        at=from_epoch(row["at"]),
+        sender_id=row["sender_id"],
+        sender_role=row["sender_role"],
+        internal=bool(row["internal"]),
+        text=row["text"],
+        media_kind=row["media_kind"],
+        file_id=row["file_id"],
+        file_name=row["file_name"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: datetime
+    actor_id: int | None
+    from_status: Status | None
+    to_status: Status
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    enterprise_id: int
+    submitted_by: int
+    category: str
+    urgent: bool
+    summary: str
+    description: str
+    details: Mapping[str, str]
+    attachments: Sequence[Attachment] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Request]
+    total: int
+
+
+class RequestRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        new: NewRequest,
+        *,
+        day: str,
+        official_id: int | None,
+        due: tuple[datetime, datetime] | None,
+        route_note: str,
+        now: datetime,
+    ) -> Request:
+        """Number, store and (if an official was found) assign a request in one transaction.
+
+        ``day`` is the local date ``YYYYMMDD`` of the number (LN-YYYYMMDD-NNNN).
+        """
+        at = to_epoch(now)
+        status = Status.SUBMITTED if official_id is None else Status.ASSIGNED
+        ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
+                " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+                (day,),
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            number = f"LN-{day}-{row[0]:04d}"
+            cursor = await tx.execute(
+                "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
+                " summary, description, details, status, official_id, created_at,"
+                " acknowledge_due_at, resolve_due_at)"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (
+                    number,
+                    new.enterprise_id,
+                    new.submitted_by,
+                    new.category,
+                    "urgent" if new.urgent else "normal",
+                    new.summary,
+                    new.description,
+                    json.dumps(dict(new.details), ensure_ascii=False),
+                    status,
+                    official_id,
+                    at,
+                    ack_due,
+                    resolve_due,
+                ),
+            )
+            created = await cursor.fetchone()
+            assert created is not None
+            request_id = created["id"]
+            history: list[tuple[Any, ...]] = [
+                (request_id, at, new.submitted_by, None, Status.SUBMITTED, "")
+            ]
+            if official_id is not None:
+                history.append(
+                    (request_id, at, None, Status.SUBMITTED, Status.ASSIGNED, route_note)
+                )
+            await tx.executemany(
+                "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
+                " note) VALUES (?, ?, ?, ?, ?, ?)",
+                history,
+            )
+            await tx.executemany(
+                "INSERT INTO request_messages (request_id, at, sender_id, sender_role, text,"
+                " media_kind, file_id, file_name) VALUES (?, ?, ?, 'enterprise', ?, ?, ?, ?)",
+                [
+                    (request_id, at, new.submitted_by, a.caption, a.kind, a.file_id, a.file_name)
+                    for a in new.attachments
+                ],
+            )
+        return _request(created)
+
+    async def transition(
+        self,
+        request: Request,
+        to: Status,
+        *,
+        actor_id: int | None,
+        note: str,
+        changes: Mapping[str, Any],
+        now: datetime,
+    ) -> Request | None:
+        """Move ``request`` (as read, at its version) to ``to``; None if it changed meanwhile."""
+        unknown = set(changes) - CHANGEABLE
+        if unknown:
+            raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
+        assignments = "".join(f", {column} = ?" for column in changes)
+        at = to_epoch(now)
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                f"UPDATE requests SET status = ?, version = version + 1{assignments}"
+                f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+                (to, *changes.values(), request.id, request.version),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            await tx.execute(
+                "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
+                " note) VALUES (?, ?, ?, ?, ?, ?)",
+                (request.id, at, actor_id, request.status, to, note),
+            )
+        return _request(row)
+
+    async def rate(self, request_id: int, *, rating: int | None, comment: str | None) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE requests SET rating = COALESCE(?, rating),"
+                " rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
+                (rating, comment, request_id),
+            )
+
+    async def get(self, request_id: int) -> Request | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+        )
+        return None if row is None else _request(row)
+
+    async def by_number(self, number: str) -> Request | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM requests WHERE number = ?", (number,)
+        )
+        return None if row is None else _request(row)
+
+    async def history(self, request_id: int) -> list[HistoryEntry]:
+        rows = await self._db.fetch_all(
+            "SELECT at, actor_id, from_status, to_status, note FROM request_history"
+            " WHERE request_id = ? ORDER BY id",
+            (request_id,),
+        )
+        return [
+            HistoryEntry(
+                at=from_epoch(r["at"]),
+                actor_id=r["actor_id"],
+                from_status=None if r["from_status"] is None else Status(r["from_status"]),
+                to_status=Status(r["to_status"]),
+                note=r["note"],
+            )
+            for r in rows
+        ]
+
+    async def add_message(
+        self,
+        request_id: int,
+        *,
+        sender_id: int | None,
+        sender_role: str,
+        text: str,
+        attachment: Attachment | None = None,
+        internal: bool = False,
+        now: datetime,
+    ) -> Message:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
+                " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" RETURNING {_MESSAGE_COLUMNS}",
+                (
+                    request_id,
+                    to_epoch(now),
+                    sender_id,
+                    sender_role,
+                    int(internal),
+                    text,
+                    None if attachment is None else attachment.kind,
+                    None if attachment is None else attachment.file_id,
+                    None if attachment is None else attachment.file_name,
+                ),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return _message(row)
+
+    async def messages(self, request_id: int, *, internal: bool) -> list[Message]:
+        """The thread; internal notes only when ``internal`` (officials and admins)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE request_id = ?"
+            " AND (internal = 0 OR ?) ORDER BY id",
+            (request_id, int(internal)),
+        )
+        return [_message(row) for row in rows]
+
+    async def of_enterprises(
+        self, enterprise_ids: Sequence[int], *, limit: int, offset: int
+    ) -> Page:
+        """An entrepreneur's requests, newest first."""
+        marks = ",".join("?" * len(enterprise_ids)) or "NULL"
+        where = f"enterprise_id IN ({marks})"
+        return await self._page(
+            where, tuple(enterprise_ids), "created_at DESC, id DESC", limit, offset
+        )
+
+    async def held_by(self, official_id: int, *, limit: int, offset: int) -> Page:
+        """An official's open requests, what is due first at the top."""
+        where = f"official_id = ? AND status IN ({_held_marks()})"
+        return await self._page(
+            where,
+            (official_id, *_HELD),
+            "COALESCE(resolve_due_at, 9e18), id",
+            limit,
+            offset,
+        )
+
+    async def queue(self, *, limit: int, offset: int) -> Page:
+        """The admins' queue: open requests nobody holds, oldest first."""
+        where = "official_id IS NULL AND status IN ('submitted', 'returned')"
+        return await self._page(where, (), "created_at, id", limit, offset)
+
+    async def _page(
+        self, where: str, params: tuple[Any, ...], order: str, limit: int, offset: int
+    ) -> Page:
+        total = await self._db.fetch_value(f"SELECT COUNT(*) FROM requests WHERE {where}", params)
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM requests WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return Page([_request(row) for row in rows], int(total))
+
+    # -- drafts of the intake conversation ------------------------------------------------
+
+    async def save_draft(self, telegram_id: int, data: Mapping[str, Any], now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data,"
+                " updated_at = excluded.updated_at",
+                (telegram_id, json.dumps(dict(data), ensure_ascii=False), to_epoch(now)),
+            )
+
+    async def draft(self, telegram_id: int) -> dict[str, Any] | None:
+        value = await self._db.fetch_value(
+            "SELECT data FROM drafts WHERE telegram_id = ?", (telegram_id,)
+        )
+        return None if value is None else dict(json.loads(value))
+
+    async def delete_draft(self, telegram_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+
+    # -- site visits ------------------------------------------------------------------------
+
+    async def add_visit(
+        self, *, official_id: int, enterprise_id: int, visited_on: str, notes: str, now: datetime
+    ) -> int:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO site_visits (official_id, enterprise_id, visited_on, notes,"
+                " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (official_id, enterprise_id, visited_on, notes, to_epoch(now)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def visits(self, enterprise_id: int) -> list[tuple[int, str, str]]:
+        rows = await self._db.fetch_all(
+            "SELECT official_id, visited_on, notes FROM site_visits WHERE enterprise_id = ?"
+            " ORDER BY visited_on, id",
+            (enterprise_id,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+_HELD = (
+    Status.ASSIGNED,
+    Status.ACKNOWLEDGED,
+    Status.IN_PROGRESS,
+    Status.WAITING,
+    Status.REOPENED,
+)
+
+
+def _held_marks() -> str:
+    return ",".join("?" * len(_HELD))
