@@ -9,14 +9,16 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
-from handlers import register_handlers
+from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.menu import set_default_commands
+from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .base_file_url(tg.base_file_url)
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
-        .concurrent_updates(False)
+        .rate_limiter(RateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        # One user's updates in order (conversations need it), different users at once.
+        .concurrent_updates(PerUserUpdateProcessor())
         .connect_timeout(tg.connect_timeout)
         .get_updates_read_timeout(tg.read_timeout)
         .post_init(open_services)
@@ -69,6 +72,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .build()
     )
     register_handlers(app)
+    schedule_jobs(app, settings)
     return app
 
 

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import Translator
+from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
+from bot.ledger import write_ledger
 from bot.logs import configure_logging
+from bot.phones import PhoneHasher
+from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
+from bot.tables import UnreadableFile
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
+from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import InviteKind
 from storage.officials import OfficialRepository
+from storage.rosters import RosterRepository
 
 EXIT_USAGE = 2
 MAX_PORT = 65535
@@ -70,6 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     official.add_argument("--body", default="")
     official.add_argument("--city", default="")
     official.add_argument("--level", default="city", choices=["province", "city", "county"])
+    kinds = [kind.value for kind in RosterKind]
+    roster_in = sub.add_parser("import", help="import a roster (.xlsx or .csv); all or nothing")
+    roster_in.add_argument("kind", choices=kinds)
+    roster_in.add_argument("file", type=Path)
+    roster_out = sub.add_parser("export", help="export a roster to .xlsx or .csv")
+    roster_out.add_argument("kind", choices=kinds)
+    roster_out.add_argument("file", type=Path)
+    invites = sub.add_parser(
+        "invites", help="invite links for a whole roster (.xlsx/.csv) plus a printable QR sheet"
+    )
+    whom = invites.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--all-officials", action="store_true", help="officials not joined yet")
+    whom.add_argument("--all-enterprises", action="store_true", help="one per enterprise")
+    invites.add_argument("out", type=Path)
+    ledger = sub.add_parser("ledger", help="write the ledger (.xlsx or .csv), one row per request")
+    ledger.add_argument("out", type=Path)
+    ledger.add_argument("--from", dest="since", type=date.fromisoformat, help="YYYY-MM-DD")
+    ledger.add_argument("--to", dest="until", type=date.fromisoformat, help="YYYY-MM-DD, excluded")
+    ledger.add_argument("--city", help="city code or name")
+    ledger.add_argument("--official", help="the official's roster id")
+    ledger.add_argument("--language", choices=["zh", "en"], default="zh")
     return parser
 
 
@@ -187,6 +218,83 @@ def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
     return _with_db(settings, add)
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    texts = Translator("en")
+    outcome: list[Report] = []
+
+    async def run(db: Database) -> None:
+        try:
+            report = await import_roster(
+                RosterRepository(db),
+                RosterKind(args.kind),
+                data,
+                path.name,
+                hasher=PhoneHasher(settings.security.hash_key.get_secret_value().encode()),
+                now=SystemClock().now(),
+            )
+        except UnreadableFile as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from None
+        print(html.unescape(describe_report(report, texts, limit=10_000)))
+        outcome.append(report)
+
+    _with_db(settings, run)
+    return 0 if outcome and outcome[0].ok else 1
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(db: Database) -> None:
+        count = await export_roster(RosterRepository(db), RosterKind(args.kind), args.file)
+        print(f"{count} {args.kind} written to {args.file}")
+
+    return _with_db(settings, run)
+
+
+def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
+    kind = InviteKind.OFFICIAL if args.all_officials else InviteKind.CONTACT
+
+    async def run(db: Database) -> None:
+        lines = await issue_roster_invites(
+            db,
+            kind,
+            bot_username=settings_bot_username(settings),
+            now=SystemClock().now(),
+            ttl=timedelta(hours=settings.security.invite_ttl_hours),
+        )
+        written = write_invites(lines, args.out, settings.locale.tz)
+        print(f"{len(lines)} invite links written to " + " and ".join(map(str, written)))
+
+    return _with_db(settings, run)
+
+
+def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
+    tz = settings.locale.tz
+    city = None
+    if args.city:
+        city = parse_city(args.city)
+        if city is None:
+            raise CommandError(f"unknown city {args.city!r}")
+    where = LedgerFilter(
+        since=None if args.since is None else datetime.combine(args.since, time(), tz),
+        until=None if args.until is None else datetime.combine(args.until, time(), tz),
+        city=city,
+        official=args.official,
+    )
+
+    async def run(db: Database) -> None:
+        count = await write_ledger(
+            LedgerRepository(db), args.out, where, Translator(args.language),
+            tz=tz, now=SystemClock().now(),
+        )  # fmt: skip
+        print(f"{count} requests written to {args.out}")
+
+    return _with_db(settings, run)
+
+
 def settings_bot_username(settings: Settings) -> str:
     """The bot's username for links printed offline; asked of Telegram when the bot runs."""
     return settings.telegram.username or "your_bot"
@@ -213,4 +321,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "backup": cmd_backup,
     "invite": cmd_invite,
     "add-official": cmd_add_official,
+    "import": cmd_import,
+    "export": cmd_export,
+    "invites": cmd_invites,
+    "ledger": cmd_ledger,
 }

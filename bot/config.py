@@ -153,6 +153,9 @@ class BroadcastSettings(Section):
     max_attempts: int = Field(default=3, ge=1)
     progress_interval_seconds: float = Field(default=2.0, gt=0)
     max_retry_after_seconds: float = Field(default=600.0, gt=0)
+    max_in_flight: int = Field(default=8, ge=1, le=100)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    tick_seconds: float = Field(default=5.0, gt=0)
 
 
 class RoutingRule(Section):

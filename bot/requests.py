@@ -270,8 +270,7 @@ def _sender_role(who: frozenset[Party], status: Status, *, internal: bool) -> st
         return "official"
     if Party.OWNER in who:
         return "enterprise"
-    if Party.ADMIN in who:
-        return "admin"
+    # Admins write internal notes; the thread is between the official and the enterprise.
     raise TransitionRefused("forbidden", status)
 
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
+from bot.broadcasts import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
@@ -13,6 +14,7 @@ from bot.reminders import replan
 from bot.requests import RequestDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
+from storage.broadcasts import BroadcastStore
 from storage.db import Database
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
@@ -21,8 +23,11 @@ from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
+from storage.rosters import RosterRepository
+from storage.stats import StatsRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
+from storage.visits import VisitRepository
 
 
 @dataclass
@@ -47,7 +52,10 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.rosters = RosterRepository(self.db)
+        self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
+        self.visits = VisitRepository(self.db)
         self.desk = RequestDesk(
             self.requests, self.officials, self.enterprises, self.settings, self.clock
         )
@@ -67,6 +75,13 @@ class Services:
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
         self.desk.after_change.append(self._replan)
+        self.broadcasts = Broadcaster(
+            BroadcastStore(self.db),
+            self.accounts,
+            settings=self.settings.broadcast,
+            clock=self.clock,
+            default_language=self.settings.locale.default_language,
+        )
 
     async def _replan(self, request_id: int) -> None:
         """Every change of a request re-plans its reminders at once."""

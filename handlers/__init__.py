@@ -6,7 +6,25 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import chats, common, dialogues, errors, fallback, requests, start, verification
+from bot.config import Settings
+from handlers import (
+    broadcasts,
+    business_cards,
+    chats,
+    common,
+    dialogues,
+    errors,
+    fallback,
+    impostors,
+    ledger,
+    notices,
+    registration,
+    request_lists,
+    requests,
+    start,
+    stats,
+    verification,
+)
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -17,19 +35,40 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
+    # Announcements (admins only): first, so that while an admin composes one, what they type
+    # goes to the composer; then its buttons and /broadcasts.
+    app.add_handlers(broadcasts.handlers())
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
-    # Requests: the intake (/new) and writing on a request (reply, note, ask, resolve, return).
-    app.add_handlers(dialogues.HANDLERS)
-
+    # Reporting an impostor, and the admins' warning to the official's portfolio.
+    app.add_handlers(impostors.HANDLERS)
+    # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
+    # site visits (/visit) and registering an enterprise (/register): one conversation.
+    app.add_handlers(dialogues.handlers())
+    # Contact notices and "who is contacting me?".
+    app.add_handlers(notices.HANDLERS)
+    # Business cards; their /start deep link must come before the plain /start below.
+    app.add_handlers(business_cards.HANDLERS)
     # Deep links and greetings (the invite link before plain /start).
     app.add_handlers(start.HANDLERS)
     # Help, language, cancel and who is reachable.
     app.add_handlers(common.HANDLERS)
     app.add_handlers(chats.HANDLERS)
-    # Request buttons that act at once, the lists (/my, /inbox, /queue) and /open.
+    # Requests: the lists (/my, /inbox, /queue), /open and a bare number; then the buttons
+    # on cards that act at once (after the conversation, which takes the ones that ask for text).
+    app.add_handlers(request_lists.HANDLERS)
     app.add_handlers(requests.HANDLERS)
+    # Admins approve or reject registered enterprises.
+    app.add_handlers(registration.HANDLERS)
+    # The ledger: counts and rates.
+    app.add_handlers(stats.HANDLERS)
+    app.add_handlers(ledger.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
     app.add_error_handler(errors.on_error)
+
+
+def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    """Repeating alarm clocks; each asks the database what is due."""
+    broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)

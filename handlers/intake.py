@@ -22,11 +22,11 @@ from telegram.ext import (
 from bot.config import CATEGORIES
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
+from handlers import dialogue_state
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import attachment_of, local_date, official_label, tell_new
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
-from handlers.thread import stop_composing
 from storage.models import Enterprise
 
 # Conversation states: one per step of the draft, plus the resume question.
@@ -61,7 +61,7 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    stop_composing(context)
+    dialogue_state.forget(context)
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
@@ -253,7 +253,7 @@ async def cancel(update: Update, context: AppContext) -> int:
 async def timed_out(update: Update, context: AppContext) -> None:
     """The conversation expired: the draft stays saved for the next /new."""
     texts = await context.texts(update)
-    if not stop_composing(context) and update.effective_chat is not None:
+    if not dialogue_state.forget(context) and update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, texts("intake.timed_out"))
 
 

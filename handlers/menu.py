@@ -34,18 +34,18 @@ def menu_pattern(action: str) -> str:
 
 # Menu buttons per role, in display order; every action has a handler in handlers/.
 MENU: dict[Role, tuple[str, ...]] = {
-    Role.GUEST: ("language", "help"),
+    Role.GUEST: ("register", "language", "help"),
     Role.ENTREPRENEUR: ("new", "my", "verify", "who", "check", "report", "language", "help"),
-    Role.OFFICIAL: ("inbox", "code", "notice", "card", "language", "help"),
-    Role.ADMIN: ("queue", "language", "help"),
+    Role.OFFICIAL: ("inbox", "visit", "code", "notice", "card", "stats", "language", "help"),
+    Role.ADMIN: ("queue", "stats", "ledger", "broadcast", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.GUEST: COMMON_COMMANDS,
+    Role.GUEST: ("register", *COMMON_COMMANDS),
     Role.ENTREPRENEUR: ("new", "my", "open", "verify", "who", "check", "report", *COMMON_COMMANDS),
-    Role.OFFICIAL: ("inbox", "open", "code", "notice", "card", *COMMON_COMMANDS),
-    Role.ADMIN: ("queue", "open", *COMMON_COMMANDS),
+    Role.OFFICIAL: ("inbox", "open", "visit", "code", "notice", "card", "stats", *COMMON_COMMANDS),
+    Role.ADMIN: ("queue", "open", "stats", "ledger", "broadcast", "broadcasts", *COMMON_COMMANDS),
 }
 
 

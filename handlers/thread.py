@@ -20,24 +20,26 @@ from bot.i18n import Translator
 from bot.lifecycle import Action, Party, TransitionRefused, check
 from bot.requests import NotFound, parties
 from bot.roles import Actor
+from handlers import dialogue_state
 from handlers.callback_data import BadCallback
 from handlers.cards import (
     RequestButton,
     attachment_of,
     holder_id,
+    notify,
     official_label,
     owners,
+    refuse_forged,
     safe_send,
     send_card,
     tell,
 )
 from handlers.context import AppContext
-from handlers.requests import notify, perform, refuse_forged
+from handlers.requests import perform
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)
 
-COMPOSE = "compose"
 WRITING = 100  # apart from the intake's states: both share one conversation
 KINDS = ("reply", "note", "ask", "resolve", "return", "comment")
 # The words these actions need become the transition's note.
@@ -205,24 +207,19 @@ async def cancel(update: Update, context: AppContext) -> int:
 # -- who is writing what (per user, in memory: a restart ends the dialogue) -------------
 
 
-def _user_data(context: AppContext) -> dict[Any, Any]:
-    assert context.user_data is not None
-    return context.user_data
-
-
 def composing_of(context: AppContext) -> tuple[int, str] | None:
     """The request and kind of text this user is writing, if any."""
-    value = _user_data(context).get(COMPOSE)
+    value = dialogue_state.user_data(context).get(dialogue_state.COMPOSE)
     return None if value is None else (int(value[0]), str(value[1]))
 
 
 def start_composing(context: AppContext, request_id: int, kind: str) -> None:
-    _user_data(context)[COMPOSE] = (request_id, kind)
+    dialogue_state.enter(context, dialogue_state.COMPOSE, (request_id, kind))
 
 
 def stop_composing(context: AppContext) -> bool:
     """Forget what the user was writing; whether they were writing anything."""
-    return _user_data(context).pop(COMPOSE, None) is not None
+    return dialogue_state.forget(context)
 
 
 # -- delivering -------------------------------------------------------------------------------

@@ -341,14 +341,14 @@ async def _lookup_answer(
         await alert_burst(context)
 
 
-def _conversation(**kwargs: Any) -> ConversationHandler[Any]:
+def conversation(**kwargs: Any) -> ConversationHandler[Any]:
     # Conversations are per user and chat, not per message: its buttons only enter it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(per_message=False, **kwargs)
 
 
-VERIFY = _conversation(
+VERIFY = conversation(
     entry_points=[
         CommandHandler("verify", ask_for_code),
         CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),

@@ -89,6 +89,15 @@ class EnterpriseRepository:
                 "UPDATE enterprises SET status = ? WHERE id = ?", (status, enterprise_id)
             )
 
+    async def decide(self, enterprise_id: int, status: EnterpriseStatus) -> bool:
+        """Settle a pending enterprise; False when it was not pending (someone decided first)."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE enterprises SET status = ? WHERE id = ? AND status = 'pending'",
+                (status, enterprise_id),
+            )
+            return cursor.rowcount == 1
+
     async def add_contact(
         self,
         enterprise_id: int,

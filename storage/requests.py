@@ -410,29 +410,6 @@ class RequestRepository:
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
 
-    # -- site visits ------------------------------------------------------------------------
-
-    async def add_visit(
-        self, *, official_id: int, enterprise_id: int, visited_on: str, notes: str, now: datetime
-    ) -> int:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO site_visits (official_id, enterprise_id, visited_on, notes,"
-                " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (official_id, enterprise_id, visited_on, notes, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
-
-    async def visits(self, enterprise_id: int) -> list[tuple[int, str, str]]:
-        rows = await self._db.fetch_all(
-            "SELECT official_id, visited_on, notes FROM site_visits WHERE enterprise_id = ?"
-            " ORDER BY visited_on, id",
-            (enterprise_id,),
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
-
 
 _HELD = (
     Status.ASSIGNED,

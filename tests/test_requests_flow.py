@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import pytest
 
+from bot.app import build_application, running
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.credit_code import make_credit_code
 from bot.lifecycle import Status
 from bot.services import Services
+from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
-from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
-
-pytestmark = pytest.mark.usefixtures("bot")
+from storage.models import Stage
+from storage.requests import NewRequest
+from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
 
 async def submit_payments_request(alice: TestUser) -> str:
@@ -38,6 +46,7 @@ async def submit_payments_request(alice: TestUser) -> str:
     return (await alice.expect_message()).text
 
 
+@pytest.mark.usefixtures("bot")
 async def test_intake_to_close_out(standin: TelegramStandin, services: Services) -> None:
     cast = await make_cast(services)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
@@ -88,4 +97,286 @@ async def test_intake_to_close_out(standin: TelegramStandin, services: Services)
     assert steps == ["submitted", "assigned", "acknowledged", "in_progress", "resolved", "closed"]
     thread = await services.requests.messages(closed.id, internal=True)
     assert [m.sender_role for m in thread] == ["enterprise", "official", "enterprise", "official"]
+    assert standin.errors == []
+
+
+async def file_request(
+    services: Services, *, category: str = "policy", text: str = "补贴没兑现"
+) -> int:
+    """A request by Alice straight through the desk (the intake has its own tests)."""
+    alice = await actor_of(services, ALICE_ID)
+    new = NewRequest(
+        enterprise_id=alice.enterprises[0].id,
+        submitted_by=ALICE_ID,
+        category=category,
+        urgent=False,
+        summary=text,
+        description=text,
+        details={},
+    )
+    return (await services.desk.submit(alice, new)).request.id
+
+
+@pytest.mark.usefixtures("bot")
+async def test_return_goes_to_admins_who_reassign(
+    standin: TelegramStandin, services: Services
+) -> None:
+    cast = await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    other = standin.user(
+        OTHER_OFFICIAL_ID, first_name="李娜", language_code="zh-hans", started=True
+    )
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    request_id = await file_request(services)
+    await official.send("/inbox")
+    listing = await official.expect_message()
+    assert "LN-20260302-0001" in listing.text
+    await official.press(listing, "LN-20260302-0001")
+    card = await official.expect_message()
+    await official.press(card, "↩️ 退回")
+    await official.expect_message()
+    await official.send("这是知识产权问题，应由大连负责")
+    assert "退回" in (await official.expect_message()).text
+
+    returned = await admin.expect_message()
+    assert "退回了诉求 LN-20260302-0001" in returned.text and "大连负责" in returned.text
+    assert "重新安排" in (await alice.expect_message()).text
+    await admin.press(returned, "👤 分派")
+    choose = await admin.expect_message()
+    await admin.press(choose, "李娜（副市长，大连市人民政府）")
+    await admin.expect_edit(choose)
+    assert "新诉求" in (await other.expect_message()).text
+    assert "李娜" in (await alice.expect_message()).text
+    request = await services.requests.get(request_id)
+    assert request is not None and request.official_id == cast.other_official.id
+    assert request.status is Status.ASSIGNED
+
+    # The first official's card is stale now: pressing it changes nothing.
+    query = await official.press(card, "✅ 受理")
+    answer = await official.expect_callback_answer(query)
+    assert "没有找到" in answer["text"] or "状态" in answer["text"]
+    assert (await services.requests.get(request_id)).status is Status.ASSIGNED  # type: ignore[union-attr]
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_waiting_for_the_enterprise_and_not_solved(
+    standin: TelegramStandin, services: Services, clock: FakeClock
+) -> None:
+    await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="en", started=True)
+    await services.accounts.set_language(ALICE_ID, "en")  # she reads English
+    request_id = await file_request(services)
+    await official.send("LN-20260302-0001")
+    card = await official.expect_message()
+    await official.press(card, "❓ 请企业补充")
+    await official.expect_message()
+    await official.send("请提供补贴申报回执")
+    assert "暂停" in (await official.expect_message()).text
+    question = await alice.expect_message()
+    assert "LN-20260302-0001" in question.text and "补贴申报回执" in question.text
+    assert "王建国" in question.text
+    waiting = await services.requests.get(request_id)
+    assert waiting is not None and waiting.status is Status.WAITING
+
+    clock.advance(timedelta(days=2))
+    await alice.press(question, "💬 Reply")
+    await alice.expect_message()
+    await alice.send_document(b"%PDF-1.4 receipt", filename="回执.pdf", caption="回执见附件")
+    assert "Sent" in (await alice.expect_message()).text
+    forwarded = await official.expect_message()
+    assert forwarded.caption is not None and "回执见附件" in forwarded.caption
+    resumed = await services.requests.get(request_id)
+    assert resumed is not None and resumed.status is Status.IN_PROGRESS
+    assert waiting.resolve_due_at is not None and resumed.resolve_due_at is not None
+    assert resumed.resolve_due_at > waiting.resolve_due_at
+
+    await official.press(card, "🗒 内部备注")
+    await official.expect_message()
+    await official.send("企业材料齐全，下周答复")
+    assert "备注" in (await official.expect_message()).text
+    await alice.expect_no_message(within=0.2)
+
+    await official.press(card, "🏁 办结")
+    await official.expect_message()
+    await official.send("已兑现")
+    await official.expect_message()
+    ask = await alice.expect_message()
+    assert "Is the problem solved?" in ask.text
+    await alice.press(ask, "👎 Not solved")
+    assert "reopened" in (await alice.expect_message()).text
+    assert "未解决" in (await official.expect_message()).text
+    reopened = await services.requests.get(request_id)
+    assert reopened is not None and reopened.status is Status.REOPENED and reopened.flagged
+    notes = await services.requests.messages(request_id, internal=False)
+    assert "企业材料齐全，下周答复" not in [m.text for m in notes]
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_my_requests_paging_and_withdraw(
+    standin: TelegramStandin, services: Services
+) -> None:
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    for n in range(7):
+        await file_request(services, text=f"第{n}件事")
+    await alice.send("/my")
+    first = await alice.expect_message()
+    assert "共 7 条" in first.text and "第 1/2 页" in first.text and "第6件事" in first.text
+    await alice.press(first, "下一页 ➡️")
+    second = await alice.expect_edit(first)
+    assert "第 2/2 页" in second.text and "第0件事" in second.text
+    await alice.press(second, "LN-20260302-0001")
+    card = await alice.expect_message()
+    assert "王建国" in card.text
+    await alice.press(card, "🗑 撤回")
+    withdrawn = await alice.expect_edit(card)
+    assert "已撤回" in withdrawn.text
+    await standin.wait_for(lambda: any("撤回了诉求" in (m.text or "") for m in official.messages))
+    again = await alice.press(withdrawn, "🕘 记录")
+    await alice.expect_callback_answer(again)
+    assert "办理记录" in (await alice.expect_message()).text
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_bad_input_stale_forged_and_foreign(
+    standin: TelegramStandin, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    bob = standin.user(BOB_ID, first_name="Bob", language_code="zh-hans", started=True)
+    request_id = await file_request(services)
+    await bob.send("LN-20260302-0001")
+    assert "没有找到" in (await bob.expect_message()).text
+    await bob.send("/open LN-20260302-0001")
+    assert "没有找到" in (await bob.expect_message()).text
+    await bob.send("/my")
+    menu = await bob.expect_message()
+    with caplog.at_level(logging.WARNING):
+        forged = await bob.press_data(menu, f"rq:{request_id}:ack")
+        answer = await bob.expect_callback_answer(forged)
+        assert "没有找到" in answer["text"]
+        nonsense = await bob.press_data(menu, "rq:1:drop-table")
+        assert "无效" in (await bob.expect_callback_answer(nonsense))["text"]
+    assert any("forged" in r.getMessage() for r in caplog.records)
+    assert any("cannot see" in r.getMessage() for r in caplog.records)
+    request = await services.requests.get(request_id)
+    assert request is not None and request.status is Status.ASSIGNED and request.version == 1
+
+    await alice.send("/new")
+    ask = await alice.expect_message()
+    await alice.send_sticker()
+    assert "文字、图片和文件" in (await alice.expect_message()).text
+    await alice.send("随便打几个字")
+    assert "按钮" in (await alice.expect_message()).text
+    await alice.press(ask, "政策落实")
+    assert "描述" in (await alice.expect_message()).text
+    await alice.send_voice()
+    assert "文字、图片和文件" in (await alice.expect_message()).text
+    await alice.send_location(41.8, 123.4)
+    assert "文字、图片和文件" in (await alice.expect_message()).text
+    await alice.send("还在继续")
+    assert "已记下" in (await alice.expect_message()).text
+    draft = await services.requests.draft(ALICE_ID)
+    assert draft is not None and draft["description"] == ["还在继续"]
+    assert standin.errors == []
+
+
+async def test_draft_survives_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    app = build_application(settings, clock=clock)
+    async with running(app, poll_timeout=1):
+        await make_cast(app.bot_data.services)
+        alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+        await alice.send("/new")
+        ask = await alice.expect_message()
+        await alice.press(ask, "行政审批")
+        await alice.expect_message()
+        await alice.send("食品经营许可证")
+        await alice.expect_message()
+    app = build_application(settings, clock=clock)
+    async with running(app, poll_timeout=1):
+        await alice.send("/new")
+        offer = await alice.expect_message()
+        assert "草稿" in offer.text
+        await alice.press(offer, "继续填写")
+        assert "部门" in (await alice.expect_message()).text
+        await alice.send("市政务服务中心")
+        assert "描述" in (await alice.expect_message()).text
+        draft = await app.bot_data.services.requests.draft(ALICE_ID)
+        assert draft is not None
+        assert draft["answers"] == {"item": "食品经营许可证", "office": "市政务服务中心"}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_two_enterprises_edit_and_the_admins_queue(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """Alice also speaks for a firm without an official: she picks it, edits the urgency,
+    and the request lands in the admins' queue."""
+    await make_cast(services)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    now = services.clock.now()
+    firm = await services.enterprises.add(
+        name="抚顺新兴化工有限公司",
+        credit_code=make_credit_code("91210400MA0Y1234X"),
+        city="fushun",
+        stage=Stage.STARTUP,
+        now=now,
+    )
+    await services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    await alice.send("/new")
+    which = await alice.expect_message()
+    assert "哪家企业" in which.text
+    await alice.press(which, "抚顺新兴化工有限公司")
+    await alice.press(await alice.expect_message(), "产业链协同")
+    assert "描述" in (await alice.expect_message()).text
+    await alice.send("寻找本地的催化剂供应商")
+    await alice.press(await alice.expect_message(), "✅ 写完了")
+    await alice.press(await alice.expect_message(), "一般")
+    summary = await alice.expect_message()
+    assert "一般" in summary.text
+    await alice.press(summary, "✏️ 修改")
+    parts = await alice.expect_message()
+    await alice.press(parts, "紧急程度")
+    await alice.press(await alice.expect_message(), "紧急")
+    summary = await alice.expect_message()
+    assert "紧急程度：紧急" in summary.text and "催化剂" in summary.text
+    await alice.press(summary, "✅ 提交")
+    received = await alice.expect_message()
+    assert "正在为您安排办理官员" in received.text
+    queued = await admin.expect_message()
+    assert "需要分派" in queued.text and "👤 分派" in str(queued.reply_markup)
+    await admin.send("/queue")
+    assert "LN-20260302-0001" in (await admin.expect_message()).text
+    request = await services.requests.by_number("LN-20260302-0001")
+    assert request is not None and request.status is Status.SUBMITTED and request.urgent
+    assert request.enterprise_id == firm.id
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_overlong_reply_is_refused_and_kept_asking(
+    standin: TelegramStandin, services: Services
+) -> None:
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    await file_request(services)
+    await alice.send("LN-20260302-0001")
+    card = await alice.expect_message()
+    await alice.press(card, "💬 回复")
+    await alice.expect_message()
+    await alice.send("长" * 3500)
+    assert "太长" in (await alice.expect_message()).text
+    await alice.send_sticker()
+    assert "只能发送文字" in (await alice.expect_message()).text
+    await alice.send("短一点的补充")
+    assert "已发送" in (await alice.expect_message()).text
     assert standin.errors == []

@@ -1,0 +1,187 @@
+"""The counts and the three rates (三率) the program is judged by, and how they read.
+
+Definitions (also in docs/ledger.md):
+
+- received: every request except those withdrawn by the enterprise;
+- resolved (办结): the official marked it resolved (it may since be closed);
+- solved (解决): the entrepreneur answered "solved" — only this counts as solved;
+- response rate (响应率): acknowledged within its deadline ÷ requests whose acknowledge
+  deadline has passed or that were acknowledged;
+- resolution rate (解决率): solved ÷ received;
+- satisfaction rate (满意率): ratings of 4 or 5 ÷ requests rated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TypeVar
+
+from bot.cities import city_name
+from bot.i18n import Translator
+from storage.stats import CubeRow, OverdueRow, StatsRepository
+
+_K = TypeVar("_K")
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    received: int = 0
+    resolved: int = 0
+    solved: int = 0
+    response_due: int = 0
+    responded_on_time: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    overdue: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return rate(self.solved, self.received)
+
+    @property
+    def response_rate(self) -> float | None:
+        return rate(self.responded_on_time, self.response_due)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return rate(self.satisfied, self.rated)
+
+
+def rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _tally(row: CubeRow) -> Tally:
+    return Tally(
+        received=row.received,
+        resolved=row.resolved,
+        solved=row.solved,
+        response_due=row.response_due,
+        responded_on_time=row.responded_on_time,
+        rated=row.rated,
+        satisfied=row.satisfied,
+        overdue=row.overdue,
+    )
+
+
+def group(rows: Iterable[CubeRow], key: Callable[[CubeRow], _K]) -> dict[_K, Tally]:
+    totals: dict[_K, Tally] = defaultdict(Tally)
+    for row in rows:
+        totals[key(row)] += _tally(row)
+    return dict(totals)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    official_id: int
+    name: str
+    tally: Tally
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    officials: int
+    enterprises_linked: int
+    enterprises_visited: int
+    total: Tally
+    by_category: dict[str, Tally]
+    by_city: dict[str, Tally]
+    by_stage: dict[str, Tally]
+    ranking: tuple[Ranked, ...]
+    overdue: tuple[OverdueRow, ...]
+
+
+async def compute_stats(
+    repo: StatsRepository, *, now: datetime, official_id: int | None = None
+) -> Stats:
+    """Everything /stats shows, for the whole program or for one official."""
+    cube = await repo.cube(now=now, official_id=official_id)
+    names = await repo.official_names()
+    by_official = group(cube, lambda r: r.official_id)
+    ranking = sorted(
+        (Ranked(oid, names.get(oid, "?"), t) for oid, t in by_official.items() if oid is not None),
+        key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
+    )
+    return Stats(
+        officials=1 if official_id is not None else await repo.officials_taking_part(),
+        enterprises_linked=await repo.enterprises_linked(official_id),
+        enterprises_visited=await repo.enterprises_visited(official_id),
+        total=sum((_tally(r) for r in cube), Tally()),
+        by_category=group(cube, lambda r: r.category),
+        by_city=group(cube, lambda r: r.city),
+        by_stage=group(cube, lambda r: r.stage),
+        ranking=tuple(ranking),
+        overdue=tuple(await repo.overdue(now=now, official_id=official_id)),
+    )
+
+
+def _line(texts: Translator, label: str, tally: Tally) -> str:
+    return texts(
+        "stats.line",
+        label=label,
+        received=tally.received,
+        solved=tally.solved,
+        rate=percent(tally.resolution_rate),
+    )
+
+
+def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: int = 10) -> str:
+    """The /stats message: counts, the three rates, breakdowns, ranking and overdue list."""
+    t = stats.total
+    parts = [
+        texts("stats.title_own" if for_official else "stats.title"),
+        texts(
+            "stats.counts",
+            officials=stats.officials,
+            linked=stats.enterprises_linked,
+            visited=stats.enterprises_visited,
+            received=t.received,
+            resolved=t.resolved,
+            solved=t.solved,
+        ),
+        texts(
+            "stats.rates",
+            response=percent(t.response_rate),
+            resolution=percent(t.resolution_rate),
+            satisfaction=percent(t.satisfaction_rate),
+            overdue=t.overdue,
+        ),
+    ]
+    sections: list[tuple[str, dict[str, Tally], Callable[[str], str]]] = [
+        ("stats.by_category", stats.by_category, lambda k: texts(f"ledger.category.{k}")),
+        ("stats.by_city", stats.by_city, lambda k: city_name(k, texts.language)),
+        ("stats.by_stage", stats.by_stage, lambda k: texts(f"ledger.stage.{k}")),
+    ]
+    for title, table, label in sections:
+        if table:
+            rows = sorted(table.items(), key=lambda item: -item[1].received)
+            parts.append(
+                texts(title) + "\n" + "\n".join(_line(texts, label(k), v) for k, v in rows[:top])
+            )
+    if stats.ranking and not for_official:
+        lines = [
+            f"{i}. " + _line(texts, r.name, r.tally) for i, r in enumerate(stats.ranking[:top], 1)
+        ]
+        parts.append(texts("stats.ranking") + "\n" + "\n".join(lines))
+    if stats.overdue:
+        lines = [
+            texts(
+                "stats.overdue_line",
+                number=o.number,
+                enterprise=o.enterprise,
+                official=o.official or "—",
+            )
+            for o in stats.overdue
+        ]
+        parts.append(texts("stats.overdue") + "\n" + "\n".join(lines))
+    return "\n\n".join(parts)

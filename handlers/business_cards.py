@@ -1,0 +1,115 @@
+"""Business cards: an official's revocable deep link and QR code that open their verified card."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import qrcode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.i18n import Html
+from bot.verification import CARD_PAYLOAD_PREFIX, card_payload, new_card_token
+from bot.verification import token_from_card_payload as card_token
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.context import AppContext
+from handlers.menu import menu_pattern
+from handlers.verification import official_card, report_button
+
+log = logging.getLogger(__name__)
+
+CARD_PAYLOAD = filters.Regex(f"^/start(@\\w+)? {CARD_PAYLOAD_PREFIX}")
+
+
+@dataclass(frozen=True, slots=True)
+class CardAction(CallbackData, prefix="card"):
+    action: str  # "revoke" or "new"
+
+
+def qr_png(link: str) -> bytes:
+    """The link as a QR code image."""
+    buffer = io.BytesIO()
+    qrcode.make(link).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def show_card(update: Update, context: AppContext) -> None:
+    """Send the official their card link and QR code, making a link if they have none."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    official = actor.official
+    if official is None:
+        await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
+        return
+    token = official.card_token
+    if token is None or official.card_revoked:
+        token = new_card_token()
+        await context.services.verification.set_card_token(official.id, token)
+    link = f"https://t.me/{context.services.bot_username}?start={card_payload(token)}"
+    revoke = InlineKeyboardButton(texts("card.revoke"), callback_data=CardAction("revoke").pack())
+    await context.bot.send_photo(
+        update.effective_chat.id,
+        qr_png(link),
+        caption=texts("card.yours", link=link),
+        reply_markup=InlineKeyboardMarkup([[revoke]]),
+    )
+
+
+async def card_action(update: Update, context: AppContext) -> None:
+    """Revoke the official's card link (old QR codes then say so)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    try:
+        CardAction.parse(query.data)
+    except BadCallback:
+        return
+    if actor.official is None:
+        log.warning("refused a card button from user %s", actor.telegram_id)
+        return
+    services = context.services
+    await services.verification.revoke_card(actor.official.id, services.clock.now())
+    await services.audit.record(
+        now=services.clock.now(),
+        actor_id=actor.telegram_id,
+        action="card.revoke",
+        subject=f"official:{actor.official.id}",
+    )
+    await query.edit_message_caption(texts("card.revoked_done"))
+
+
+async def open_card(update: Update, context: AppContext) -> None:
+    """Show whoever opened a card link the official's card from the bot's records."""
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    texts = await context.texts(update)
+    actor = await context.actor(update)
+    services = context.services
+    token = card_token(context.args[0] if context.args else "") or ""
+    official = await services.officials.by_card_token(token)
+    result = "unknown" if official is None else "revoked" if official.card_revoked else "shown"
+    await services.audit.record(
+        now=services.clock.now(), actor_id=actor.telegram_id, action="card.open", result=result
+    )
+    if official is None or official.card_revoked:
+        await message.reply_text(texts(f"card.{result}"), reply_markup=report_button(texts))
+        return
+    card = await official_card(context, official, actor, texts)
+    await message.reply_text(texts("card.shown", card=Html(card)))
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    # Before the plain /start (registered ahead of start.HANDLERS).
+    CommandHandler("start", open_card, filters=CARD_PAYLOAD),
+    CommandHandler("card", show_card),
+    CallbackQueryHandler(show_card, pattern=menu_pattern("card")),
+    CallbackQueryHandler(card_action, pattern=CardAction.pattern()),
+]

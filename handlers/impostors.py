@@ -1,0 +1,305 @@
+"""Reporting an impostor: a short conversation, alerts, and the admins' portfolio warning."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import Translator
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.common import cancel
+from handlers.context import AppContext
+from handlers.menu import menu_pattern
+from handlers.verification import conversation, notify
+from storage.verification import Report
+
+log = logging.getLogger(__name__)
+
+CLAIMED, CHANNEL, CONTACT, ASKED, DETAILS = range(5)
+CHANNELS = ("phone", "wechat", "visit", "telegram", "other")
+ASKED_FOR = ("money", "personal_data", "link", "other")
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStep(CallbackData, prefix="rpt"):
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarnPortfolio(CallbackData, prefix="warn"):
+    report_id: int
+    confirmed: bool
+
+
+def _buttons(texts: Translator, field: str, values: tuple[str, ...]) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(
+            texts(f"report.{field}_{v}"), callback_data=ReportStep(field, v).pack()
+        )
+        for v in values
+    ]
+    return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
+
+
+def _draft(context: AppContext) -> dict[str, Any]:
+    assert context.user_data is not None
+    return context.user_data.setdefault("impostor_report", {})  # type: ignore[no-any-return]
+
+
+async def ask_claimed(update: Update, context: AppContext) -> int:
+    """Ask who the impostor claimed to be: pick an official or type a name."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    assert update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if not actor.enterprises:
+        await context.bot.send_message(
+            update.effective_chat.id, texts("verification.contacts_only")
+        )
+        return ConversationHandler.END
+    _draft(context).clear()
+    rows = []
+    for enterprise in actor.enterprises:
+        official = await context.services.officials.designated_for(enterprise.id)
+        if official is not None:
+            data = ReportStep("official", str(official.id)).pack()
+            rows.append([InlineKeyboardButton(official.name, callback_data=data)])
+    markup = InlineKeyboardMarkup(rows)
+    await context.bot.send_message(
+        update.effective_chat.id, texts("report.ask_claimed"), reply_markup=markup
+    )
+    return CLAIMED
+
+
+async def claimed_official(update: Update, context: AppContext) -> int:
+    """Take a picked official and ask for the channel."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    texts = await context.texts(update)
+    try:
+        step = ReportStep.parse(query.data)
+        official = await context.services.officials.get(int(step.value))
+    except (BadCallback, ValueError):
+        return CLAIMED
+    if official is None:
+        return CLAIMED
+    _draft(context).update(official_id=official.id, name=official.name)
+    await query.edit_message_text(
+        texts("report.ask_channel"), reply_markup=_buttons(texts, "channel", CHANNELS)
+    )
+    return CHANNEL
+
+
+async def claimed_name(update: Update, context: AppContext) -> int:
+    """Take a typed name and ask for the channel."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    texts = await context.texts(update)
+    _draft(context).update(official_id=None, name=message.text.strip()[:100])
+    await message.reply_text(
+        texts("report.ask_channel"), reply_markup=_buttons(texts, "channel", CHANNELS)
+    )
+    return CHANNEL
+
+
+async def channel(update: Update, context: AppContext) -> int:
+    """Take the channel and ask for the number or account."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    texts = await context.texts(update)
+    try:
+        step = ReportStep.parse(query.data)
+    except BadCallback:
+        return CHANNEL
+    if step.field != "channel" or step.value not in CHANNELS:
+        return CHANNEL
+    _draft(context)["channel"] = step.value
+    await query.edit_message_text(texts("report.ask_contact"))
+    return CONTACT
+
+
+async def contact(update: Update, context: AppContext) -> int:
+    """Take the number or account they used and ask what they asked for."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    texts = await context.texts(update)
+    _draft(context)["contact"] = message.text.strip()[:100]
+    await message.reply_text(
+        texts("report.ask_asked"), reply_markup=_buttons(texts, "asked", ASKED_FOR)
+    )
+    return ASKED
+
+
+async def asked(update: Update, context: AppContext) -> int:
+    """Take what they asked for and ask for details."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    texts = await context.texts(update)
+    try:
+        step = ReportStep.parse(query.data)
+    except BadCallback:
+        return ASKED
+    if step.field != "asked" or step.value not in ASKED_FOR:
+        return ASKED
+    _draft(context)["asked"] = step.value
+    await query.edit_message_text(texts("report.ask_details"))
+    return DETAILS
+
+
+async def details(update: Update, context: AppContext) -> int:
+    """Store the report, then tell the user, the admins and the impersonated official."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    services = context.services
+    draft = _draft(context)
+    text = "" if message.text.strip() == "/skip" else message.text.strip()[:MAX_TEXT]
+    report = await services.verification.add_report(
+        reporter_id=actor.telegram_id,
+        enterprise_id=actor.enterprises[0].id if actor.enterprises else None,
+        claimed_official_id=draft.get("official_id"),
+        claimed_name=draft.get("name", ""),
+        channel=draft.get("channel", ""),
+        contact=draft.get("contact", ""),
+        asked_for=draft.get("asked", "other"),
+        details=text,
+        now=services.clock.now(),
+    )
+    await services.audit.record(
+        now=services.clock.now(),
+        actor_id=actor.telegram_id,
+        action="impostor.report",
+        subject=f"report:{report.id}",
+        result="stored",
+    )
+    draft.clear()
+    await message.reply_text(texts("report.received"))
+    await _alert(context, report.id)
+    return ConversationHandler.END
+
+
+async def _alert(context: AppContext, report_id: int) -> None:
+    services = context.services
+    report = await services.verification.report(report_id)
+    assert report is not None
+    enterprise = (
+        await services.enterprises.get(report.enterprise_id) if report.enterprise_id else None
+    )
+    params: dict[str, Any] = {
+        "name": report.claimed_name,
+        "enterprise": enterprise.name if enterprise else "—",
+        "channel": report.channel,
+        "contact": report.contact or "—",
+        "asked": report.asked_for,
+        "details": report.details or "—",
+    }
+    for admin_id in services.settings.admins.telegram_ids:
+        admin_texts = Translator(await services.accounts.language_of(admin_id))
+        markup = None
+        if report.claimed_official_id is not None:
+            button = InlineKeyboardButton(
+                admin_texts("report.warn"), callback_data=WarnPortfolio(report.id, False).pack()
+            )
+            markup = InlineKeyboardMarkup([[button]])
+        await notify(context, admin_id, "report.admin_alert", reply_markup=markup, **params)
+    official = (
+        await services.officials.get(report.claimed_official_id)
+        if report.claimed_official_id
+        else None
+    )
+    if official is not None and official.telegram_id is not None:
+        await notify(context, official.telegram_id, "report.official_alert", **params)
+
+
+async def warn_portfolio(update: Update, context: AppContext) -> None:
+    """Ask the admin to confirm, then warn every enterprise in the official's portfolio."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    services = context.services
+    try:
+        choice = WarnPortfolio.parse(query.data)
+    except BadCallback:
+        return
+    report = await services.verification.report(choice.report_id)
+    if not actor.is_admin or report is None or report.claimed_official_id is None:
+        log.warning("refused a warn button from user %s", actor.telegram_id)
+        return
+    recipients = await services.verification.portfolio_contacts(report.claimed_official_id)
+    if report.warned_at is not None:
+        await query.edit_message_reply_markup(None)
+        await context.bot.send_message(actor.telegram_id, texts("report.already_warned"))
+    elif not choice.confirmed:
+        data = WarnPortfolio(report.id, True).pack()
+        yes = InlineKeyboardButton(texts("report.confirm"), callback_data=data)
+        await query.edit_message_reply_markup(InlineKeyboardMarkup([[yes]]))
+        ask = texts("report.confirm_ask", count=len(recipients))
+        await context.bot.send_message(actor.telegram_id, ask)
+    elif await services.verification.mark_warned(report.id, services.clock.now()):
+        await query.edit_message_reply_markup(None)
+        sent = await _warn(context, actor.telegram_id, report, recipients)
+        await context.bot.send_message(actor.telegram_id, texts("report.warned", count=sent))
+
+
+async def _warn(context: AppContext, admin_id: int, report: Report, recipients: list[int]) -> int:
+    """Send the impostor warning to each contact; audit how many it reached."""
+    services = context.services
+    sent = 0
+    for telegram_id in recipients:
+        sent += await notify(context, telegram_id, "report.warning", name=report.claimed_name)
+    await services.audit.record(
+        now=services.clock.now(),
+        actor_id=admin_id,
+        action="impostor.warn",
+        subject=f"report:{report.id}",
+        result=f"sent:{sent}",
+    )
+    return sent
+
+
+REPORT = conversation(
+    entry_points=[
+        CommandHandler("report", ask_claimed),
+        CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
+    ],
+    states={
+        CLAIMED: [
+            CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+        ],
+        CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
+        CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
+        ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
+        DETAILS: [
+            MessageHandler(filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details)
+        ],
+    },
+    fallbacks=[CommandHandler("cancel", cancel)],
+    allow_reentry=True,
+    name="impostor_report",
+)
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    REPORT,
+    CallbackQueryHandler(warn_portfolio, pattern=WarnPortfolio.pattern()),
+]

@@ -1,0 +1,49 @@
+"""/ledger: admins get the ledger (台账) as an Excel file and a CSV file."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.ledger import BadFilter, parse_filter, write_ledger
+from handlers.context import AppContext
+from handlers.menu import menu_pattern
+from storage.ledger import LedgerRepository
+
+
+async def send_ledger(update: Update, context: AppContext) -> None:
+    """Send the ledger, filtered by the dates and city given, as .xlsx and .csv."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    assert update.effective_chat is not None
+    chat = update.effective_chat.id
+    if not actor.is_admin:
+        await context.bot.send_message(chat, texts("common.not_allowed"))
+        return
+    services = context.services
+    try:
+        where = parse_filter(list(context.args or []), services.settings.locale.tz)
+    except BadFilter as exc:
+        await context.bot.send_message(chat, texts("ledger.bad_filter", value=str(exc)))
+        return
+    repo, now = LedgerRepository(services.db), services.clock.now()
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("ledger.xlsx", "ledger.csv"):
+            path = Path(folder) / name
+            count = await write_ledger(
+                repo, path, where, texts, tz=services.settings.locale.tz, now=now
+            )
+            caption = texts("ledger.caption", count=count)
+            await context.bot.send_document(chat, path.read_bytes(), filename=name, caption=caption)
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("ledger", send_ledger),
+    CallbackQueryHandler(send_ledger, pattern=menu_pattern("ledger")),
+]

@@ -1,0 +1,313 @@
+"""/register: a user who was not invited registers their enterprise; an admin approves it.
+
+Name → unified social credit code (checked, with the reason when wrong) → city → stage →
+industry → confirm. The enterprise is stored as pending with the user as its contact; the
+admins get buttons to approve or reject, and the user is told either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.cities import CITIES, city_name
+from bot.i18n import Translator
+from bot.registration import (
+    Application,
+    BadField,
+    check_city,
+    check_code,
+    check_industry,
+    check_name,
+    decide,
+    register,
+)
+from handlers import dialogue_state
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import safe_send
+from handlers.context import AppContext
+from handlers.dialogue_state import REGISTRATION
+from handlers.menu import menu_pattern
+from storage.models import Enterprise, Stage
+
+log = logging.getLogger(__name__)
+
+REG_NAME, REG_CODE, REG_CITY, REG_STAGE, REG_INDUSTRY, REG_CONFIRM = range(200, 206)
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterButton(CallbackData, prefix="rg"):
+    step: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecideButton(CallbackData, prefix="rd"):
+    enterprise_id: int
+    approve: bool
+
+
+def _state(context: AppContext) -> dict[str, Any]:
+    state: dict[str, Any] = dialogue_state.user_data(context).setdefault(REGISTRATION, {})
+    return state
+
+
+async def start(update: Update, context: AppContext) -> int:
+    """Ask for the enterprise's registered name."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    dialogue_state.enter(context, REGISTRATION, {})
+    texts = await context.texts(update)
+    await _send(update, context, texts("registration.ask_name"))
+    return REG_NAME
+
+
+async def take_name(update: Update, context: AppContext) -> int | None:
+    """Take the name; ask for the credit code."""
+    return await _take_text(update, context, "name", check_name, "ask_code", REG_CODE)
+
+
+async def take_code(update: Update, context: AppContext) -> int | None:
+    """Take the credit code (checked); offer the cities."""
+    texts = await context.texts(update)
+    rows = [
+        [_button(city_name(c.code, texts.language), "city", c.code) for c in CITIES[i : i + 3]]
+        for i in range(0, len(CITIES), 3)
+    ]
+    return await _take_text(
+        update, context, "credit_code", check_code, "ask_city", REG_CITY, InlineKeyboardMarkup(rows)
+    )
+
+
+async def take_city(update: Update, context: AppContext) -> int | None:
+    """Take the city; offer the stages."""
+    choice = await _choice(update, "city")
+    if choice is None:
+        return None
+    try:
+        _state(context)["city"] = check_city(choice.value)
+    except BadField:
+        return None
+    texts = await context.texts(update)
+    rows = [[_button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage]
+    await _send(update, context, texts("registration.ask_stage"), InlineKeyboardMarkup(rows))
+    return REG_STAGE
+
+
+async def take_stage(update: Update, context: AppContext) -> int | None:
+    """Take the stage; ask for the industry."""
+    choice = await _choice(update, "stage")
+    if choice is None or choice.value not in {s.value for s in Stage}:
+        return None
+    _state(context)["stage"] = choice.value
+    texts = await context.texts(update)
+    await _send(update, context, texts("registration.ask_industry"))
+    return REG_INDUSTRY
+
+
+async def take_industry(update: Update, context: AppContext) -> int | None:
+    """Take the industry; show everything to confirm."""
+    state = await _take_text(update, context, "industry", check_industry, "", REG_CONFIRM)
+    if state is None:
+        return None
+    texts = await context.texts(update)
+    application = _application(context)
+    rows = [
+        [_button(texts("registration.submit"), "confirm", "yes")],
+        [_button(texts("registration.cancel"), "confirm", "no")],
+    ]
+    await _send(update, context, _describe(application, texts), InlineKeyboardMarkup(rows))
+    return REG_CONFIRM
+
+
+async def confirm(update: Update, context: AppContext) -> int | None:
+    """Store the pending enterprise, then tell the user and the admins."""
+    choice = await _choice(update, "confirm")
+    texts = await context.texts(update)
+    if choice is None:
+        return None
+    application = _application(context)
+    dialogue_state.forget(context)
+    if choice.value != "yes":
+        await _send(update, context, texts("registration.cancelled"))
+        return ConversationHandler.END
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    try:
+        enterprise = await register(
+            services.enterprises,
+            application,
+            user_id=user.id,
+            name=user.full_name,
+            now=services.clock.now(),
+        )
+    except BadField as exc:
+        await _send(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
+        return ConversationHandler.END
+    await _send(update, context, texts("registration.pending", name=enterprise.name))
+    await _tell_admins(context, enterprise)
+    return ConversationHandler.END
+
+
+async def on_decision(update: Update, context: AppContext) -> None:
+    """An admin approves or rejects a pending enterprise; the registrant is told."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    try:
+        button = DecideButton.parse(query.data)
+    except BadCallback:
+        button = None
+    if button is None or not actor.is_admin:
+        log.warning("refused a registration decision from user %s", actor.telegram_id)
+        await query.answer(texts("requests.forged"), show_alert=True)
+        return
+    services = context.services
+    enterprise = await decide(services.enterprises, button.enterprise_id, approve=button.approve)
+    if enterprise is None:
+        await query.answer(texts("registration.already_decided"), show_alert=True)
+        return
+    await query.answer()
+    outcome = "approved" if button.approve else "rejected"
+    await query.edit_message_text(texts(f"registration.{outcome}_admin", name=enterprise.name))
+    if enterprise.registered_by is not None:
+        user_texts = Translator(await services.accounts.language_of(enterprise.registered_by))
+        await safe_send(
+            context.bot,
+            services,
+            enterprise.registered_by,
+            user_texts(f"registration.{outcome}_user", name=enterprise.name),
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+async def _take_text(
+    update: Update,
+    context: AppContext,
+    field: str,
+    check: Any,
+    next_key: str,
+    next_state: int,
+    markup: InlineKeyboardMarkup | None = None,
+) -> int | None:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    texts = await context.texts(update)
+    try:
+        _state(context)[field] = check(message.text)
+    except BadField as exc:
+        await message.reply_text(texts(f"registration.bad.{exc.reason}", **exc.params))
+        return None
+    if next_key:
+        await _send(update, context, texts(f"registration.{next_key}"), markup)
+    return next_state
+
+
+def _application(context: AppContext) -> Application:
+    state = _state(context)
+    return Application(
+        name=state["name"],
+        credit_code=state["credit_code"],
+        city=state["city"],
+        stage=Stage(state["stage"]),
+        industry=state["industry"],
+    )
+
+
+def _describe(application: Application, texts: Translator) -> str:
+    return texts(
+        "registration.summary",
+        name=application.name,
+        code=application.credit_code,
+        city=city_name(application.city, texts.language),
+        stage=texts(f"registration.stage.{application.stage.value}"),
+        industry=application.industry,
+    )
+
+
+async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
+    services = context.services
+    application = Application(
+        enterprise.name,
+        enterprise.credit_code,
+        enterprise.city,
+        enterprise.stage,
+        enterprise.industry,
+    )
+    for admin_id in services.settings.admins.telegram_ids:
+        texts = Translator(await services.accounts.language_of(admin_id))
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts("registration.approve"),
+                        callback_data=DecideButton(enterprise.id, True).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        texts("registration.reject"),
+                        callback_data=DecideButton(enterprise.id, False).pack(),
+                    ),
+                ]
+            ]
+        )
+        text = texts("registration.for_admins") + "\n\n" + _describe(application, texts)
+        await safe_send(context.bot, services, admin_id, text, markup)
+
+
+def _button(label: str, step: str, value: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=RegisterButton(step, value).pack())
+
+
+async def _choice(update: Update, step: str) -> RegisterButton | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    try:
+        choice = RegisterButton.parse(query.data)
+    except BadCallback:
+        return None
+    return choice if choice.step == step else None
+
+
+async def _send(
+    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def _on(step: str) -> str:
+    return f"^{RegisterButton.prefix}:{step}:"
+
+
+ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("register", start),
+    CallbackQueryHandler(start, pattern=menu_pattern("register")),
+]
+STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+    REG_NAME: [MessageHandler(TEXT, take_name)],
+    REG_CODE: [MessageHandler(TEXT, take_code)],
+    REG_CITY: [CallbackQueryHandler(take_city, pattern=_on("city"))],
+    REG_STAGE: [CallbackQueryHandler(take_stage, pattern=_on("stage"))],
+    REG_INDUSTRY: [MessageHandler(TEXT, take_industry)],
+    REG_CONFIRM: [CallbackQueryHandler(confirm, pattern=_on("confirm"))],
+}
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CallbackQueryHandler(on_decision, pattern=DecideButton.pattern()),
+]

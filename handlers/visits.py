@@ -1,0 +1,184 @@
+"""/visit: an official records a site visit (实地走访) to one of their enterprises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import dialogue_state
+from handlers.callback_data import BadCallback, CallbackData
+from handlers.context import AppContext
+from handlers.dialogue_state import VISIT
+from handlers.menu import menu_pattern
+
+VISIT_ENTERPRISE, VISIT_DATE, VISIT_NOTES = 300, 301, 302
+MAX_NOTES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class VisitButton(CallbackData, prefix="vs"):
+    step: str
+    value: str
+
+
+def _state(context: AppContext) -> dict[str, Any]:
+    state: dict[str, Any] = dialogue_state.user_data(context).setdefault(VISIT, {})
+    return state
+
+
+async def start(update: Update, context: AppContext) -> int:
+    """Offer the official's enterprises to choose the visited one."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    dialogue_state.enter(context, VISIT, {})
+    services = context.services
+    if actor.official is None:
+        await _send(update, context, texts("visits.officials_only"))
+        return ConversationHandler.END
+    ids = await services.officials.portfolio_ids(actor.official.id)
+    enterprises = [e for e in [await services.enterprises.get(i) for i in ids] if e is not None]
+    if not enterprises:
+        await _send(update, context, texts("visits.no_enterprises"))
+        return ConversationHandler.END
+    rows = [[_button(e.name, "enterprise", str(e.id))] for e in enterprises]
+    await _send(update, context, texts("visits.ask_enterprise"), InlineKeyboardMarkup(rows))
+    return VISIT_ENTERPRISE
+
+
+async def choose_enterprise(update: Update, context: AppContext) -> int | None:
+    """Take the enterprise (only one of the official's own); ask for the date."""
+    choice = await _choice(update, "enterprise")
+    actor = await context.actor(update)
+    if choice is None or not choice.value.isdigit() or actor.official is None:
+        return None
+    if not await context.services.officials.is_assigned(actor.official.id, int(choice.value)):
+        return None
+    _state(context)["enterprise_id"] = int(choice.value)
+    texts = await context.texts(update)
+    rows = [
+        [
+            _button(texts("visits.today"), "date", "0"),
+            _button(texts("visits.yesterday"), "date", "1"),
+        ]
+    ]
+    await _send(update, context, texts("visits.ask_date"), InlineKeyboardMarkup(rows))
+    return VISIT_DATE
+
+
+async def date_button(update: Update, context: AppContext) -> int | None:
+    """Today or yesterday, from the buttons."""
+    choice = await _choice(update, "date")
+    if choice is None or choice.value not in ("0", "1"):
+        return None
+    return await _take_date(update, context, _today(context) - timedelta(days=int(choice.value)))
+
+
+async def date_text(update: Update, context: AppContext) -> int | None:
+    """A typed date (YYYY-MM-DD), not in the future."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    try:
+        visited = date.fromisoformat(message.text.strip())
+    except ValueError:
+        visited = None
+    if visited is None or visited > _today(context):
+        texts = await context.texts(update)
+        await message.reply_text(texts("visits.bad_date"))
+        return None
+    return await _take_date(update, context, visited)
+
+
+async def _take_date(update: Update, context: AppContext, visited: date) -> int:
+    _state(context)["visited_on"] = visited.isoformat()
+    texts = await context.texts(update)
+    await _send(update, context, texts("visits.ask_notes"))
+    return VISIT_NOTES
+
+
+async def notes(update: Update, context: AppContext) -> int | None:
+    """Store the visit with its notes; confirm after it is stored."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    texts = await context.texts(update)
+    if len(message.text) > MAX_NOTES:
+        await message.reply_text(texts("visits.too_long"))
+        return None
+    actor = await context.actor(update)
+    state = _state(context)
+    services = context.services
+    if actor.official is None or "enterprise_id" not in state:
+        return ConversationHandler.END
+    visit = await services.visits.add(
+        official_id=actor.official.id,
+        enterprise_id=state["enterprise_id"],
+        visited_on=date.fromisoformat(state["visited_on"]),
+        notes=message.text.strip(),
+        now=services.clock.now(),
+    )
+    enterprise = await services.enterprises.get(visit.enterprise_id)
+    dialogue_state.forget(context)
+    await message.reply_text(
+        texts(
+            "visits.recorded",
+            enterprise=enterprise.name if enterprise else "",
+            date=visit.visited_on.isoformat(),
+        )
+    )
+    return ConversationHandler.END
+
+
+def _today(context: AppContext) -> date:
+    return context.services.clock.now().astimezone(context.services.settings.locale.tz).date()
+
+
+def _button(label: str, step: str, value: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=VisitButton(step, value).pack())
+
+
+async def _choice(update: Update, step: str) -> VisitButton | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    try:
+        choice = VisitButton.parse(query.data)
+    except BadCallback:
+        return None
+    return choice if choice.step == step else None
+
+
+async def _send(
+    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def _on(step: str) -> str:
+    return f"^{VisitButton.prefix}:{step}:"
+
+
+ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("visit", start),
+    CallbackQueryHandler(start, pattern=menu_pattern("visit")),
+]
+STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+    VISIT_ENTERPRISE: [CallbackQueryHandler(choose_enterprise, pattern=_on("enterprise"))],
+    VISIT_DATE: [
+        CallbackQueryHandler(date_button, pattern=_on("date")),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, date_text),
+    ],
+    VISIT_NOTES: [MessageHandler(filters.TEXT & ~filters.COMMAND, notes)],
+}

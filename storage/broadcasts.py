@@ -1,0 +1,330 @@
+"""Announcements and each recipient's delivery state.
+
+Recipients are snapshotted with one ``INSERT … SELECT`` when sending starts. A recipient is
+marked ``sending`` in a committed transaction before the message goes out and ``sent`` after,
+so a crash leaves at most the in-flight recipients in ``sending`` (see docs/broadcasts.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.broadcasts import Audience, AudienceKind, BroadcastStatus, RecipientStatus, Tally
+from bot.clock import from_epoch, to_epoch
+from storage.db import Database
+
+_COLUMNS = (
+    "id, created_by, text_html, media_kind, media_file_id, audience, status, scheduled_at,"
+    " started_at, finished_at, progress_chat_id, progress_message_id, created_at"
+)
+OPEN_REQUEST = "status NOT IN ('resolved', 'closed', 'withdrawn')"
+ACTIVE_CONTACTS = (
+    "SELECT c.telegram_id FROM enterprise_contacts c JOIN enterprises e ON e.id = c.enterprise_id"
+    " WHERE e.status = 'active' AND c.telegram_id IS NOT NULL"
+)
+OFFICIALS = "SELECT telegram_id FROM officials WHERE active = 1 AND telegram_id IS NOT NULL"
+# One SELECT of Telegram ids per kind of audience; ``?`` is the audience's value.
+AUDIENCE_SQL: dict[AudienceKind, str] = {
+    AudienceKind.ENTREPRENEURS: ACTIVE_CONTACTS,
+    AudienceKind.OFFICIALS: OFFICIALS,
+    AudienceKind.EVERYONE: f"{ACTIVE_CONTACTS} UNION {OFFICIALS}",
+    AudienceKind.CITY: f"{ACTIVE_CONTACTS} AND e.city = ?",
+    AudienceKind.STAGE: f"{ACTIVE_CONTACTS} AND e.stage = ?",
+    AudienceKind.INDUSTRY: f"{ACTIVE_CONTACTS} AND e.industry = ?",
+    AudienceKind.CATEGORY: f"{ACTIVE_CONTACTS} AND e.id IN (SELECT enterprise_id FROM requests"
+    f" WHERE category = ? AND {OPEN_REQUEST})",
+    AudienceKind.PORTFOLIO: f"{ACTIVE_CONTACTS} AND e.id IN"
+    " (SELECT enterprise_id FROM assignments WHERE official_id = ?)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    created_by: int
+    text_html: str
+    media_kind: str | None
+    media_file_id: str | None
+    audience: Audience
+    status: BroadcastStatus
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    telegram_id: int
+    language: str | None
+    telegram_language: str | None
+    unreachable: bool
+
+
+def _time(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+def _broadcast(row: sqlite3.Row) -> Broadcast:
+    return Broadcast(
+        id=row["id"],
+        created_by=row["created_by"],
+        text_html=row["text_html"],
+        media_kind=row["media_kind"],
+        media_file_id=row["media_file_id"],
+        audience=Audience.loads(row["audience"]),
+        status=BroadcastStatus(row["status"]),
+        scheduled_at=_time(row["scheduled_at"]),
+        started_at=_time(row["started_at"]),
+        finished_at=_time(row["finished_at"]),
+        progress_chat_id=row["progress_chat_id"],
+        progress_message_id=row["progress_message_id"],
+        created_at=from_epoch(row["created_at"]),
+    )
+
+
+def _reachable(audience: Audience) -> tuple[str, tuple[Any, ...]]:
+    """The audience's Telegram ids, without users who blocked the bot."""
+    params: tuple[Any, ...] = (audience.value,) if audience.kind.needs_value else ()
+    sql = (
+        f"SELECT telegram_id FROM ({AUDIENCE_SQL[audience.kind]}) AS a WHERE telegram_id IN"
+        " (SELECT telegram_id FROM users WHERE unreachable_at IS NULL)"
+    )
+    return sql, params
+
+
+class BroadcastStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def count_audience(self, audience: Audience) -> int:
+        sql, params = _reachable(audience)
+        return int(
+            await self._db.fetch_value(f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql})", params)
+        )
+
+    async def choices(self, kind: AudienceKind) -> list[tuple[str, str]]:
+        """The values an audience of this kind can take now, as (value, label) pairs."""
+        if kind is AudienceKind.PORTFOLIO:
+            rows = await self._db.fetch_all(
+                "SELECT id, name FROM officials WHERE active = 1 ORDER BY name, id"
+            )
+            return [(str(row[0]), row[1]) for row in rows]
+        column = {AudienceKind.CITY: "city", AudienceKind.INDUSTRY: "industry"}[kind]
+        rows = await self._db.fetch_all(
+            f"SELECT DISTINCT {column} FROM enterprises WHERE status = 'active' AND {column} != ''"
+            f" ORDER BY {column}"
+        )
+        return [(row[0], row[0]) for row in rows]
+
+    async def create(
+        self,
+        *,
+        created_by: int,
+        text_html: str,
+        media_kind: str | None,
+        media_file_id: str | None,
+        audience: Audience,
+        now: datetime,
+    ) -> Broadcast:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO broadcasts (created_by, text_html, media_kind, media_file_id,"
+                f" audience, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (created_by, text_html, media_kind, media_file_id, audience.dumps(), to_epoch(now)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return _broadcast(row)
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return None if row is None else _broadcast(row)
+
+    async def recent(self, limit: int) -> list[Broadcast]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status != 'draft' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def set_schedule(self, broadcast_id: int, at: datetime) -> None:
+        """Remember the chosen time on a draft; it is scheduled only once confirmed."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcasts SET scheduled_at = ? WHERE id = ? AND status = 'draft'",
+                (to_epoch(at), broadcast_id),
+            )
+
+    async def schedule(self, broadcast_id: int) -> bool:
+        """draft → scheduled; False if it is no longer a draft (a second press)."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcasts SET status = 'scheduled' WHERE id = ? AND status = 'draft'"
+                " AND scheduled_at IS NOT NULL",
+                (broadcast_id,),
+            )
+            return cursor.rowcount == 1
+
+    async def begin(self, broadcast_id: int, *, now: datetime) -> bool:
+        """draft → sending, snapshotting the recipients; only the first caller gets True."""
+        return await self._begin(broadcast_id, "status = 'draft'", (), now=now)
+
+    async def begin_due(self, now: datetime) -> list[int]:
+        """Every scheduled broadcast that is due, moved to sending with its recipients."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?"
+            " ORDER BY scheduled_at, id",
+            (to_epoch(now),),
+        )
+        started = []
+        for row in rows:
+            condition = "status = 'scheduled' AND scheduled_at <= ?"
+            if await self._begin(row[0], condition, (to_epoch(now),), now=now):
+                started.append(row[0])
+        return started
+
+    async def _begin(
+        self, broadcast_id: int, condition: str, params: tuple[Any, ...], *, now: datetime
+    ) -> bool:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcasts SET status = 'sending', started_at = COALESCE(started_at, ?)"
+                f" WHERE id = ? AND {condition} RETURNING audience",
+                (to_epoch(now), broadcast_id, *params),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return False
+            sql, audience_params = _reachable(Audience.loads(row[0]))
+            await tx.execute(
+                "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
+                f" SELECT DISTINCT ?, telegram_id FROM ({sql})",
+                (broadcast_id, *audience_params),
+            )
+        return True
+
+    async def sending_ids(self) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT id FROM broadcasts WHERE status = 'sending' ORDER BY id"
+        )
+        return [row[0] for row in rows]
+
+    async def requeue_in_flight(self, broadcast_id: int) -> int:
+        """After a crash: recipients left in ``sending`` go back to ``pending``."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcast_recipients SET status = 'pending'"
+                " WHERE broadcast_id = ? AND status = 'sending'",
+                (broadcast_id,),
+            )
+            return cursor.rowcount
+
+    async def pending(self, broadcast_id: int, *, page: int) -> AsyncIterator[list[Recipient]]:
+        """Pending recipients in pages, with what is needed to address them."""
+        after = -(2**63)
+        while True:
+            rows = await self._db.fetch_all(
+                "SELECT r.telegram_id, u.language, u.telegram_language, u.unreachable_at"
+                " FROM broadcast_recipients r LEFT JOIN users u ON u.telegram_id = r.telegram_id"
+                " WHERE r.broadcast_id = ? AND r.status = 'pending' AND r.telegram_id > ?"
+                " ORDER BY r.telegram_id LIMIT ?",
+                (broadcast_id, after, page),
+            )
+            if not rows:
+                return
+            yield [Recipient(row[0], row[1], row[2], row[3] is not None) for row in rows]
+            after = rows[-1][0]
+
+    async def claim(self, broadcast_id: int, telegram_id: int) -> bool:
+        """pending → sending, committed before the message goes out."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcast_recipients SET status = 'sending'"
+                " WHERE broadcast_id = ? AND telegram_id = ? AND status = 'pending'",
+                (broadcast_id, telegram_id),
+            )
+            return cursor.rowcount == 1
+
+    async def finish(
+        self,
+        broadcast_id: int,
+        telegram_id: int,
+        status: RecipientStatus,
+        *,
+        attempts: int,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        """Record how one delivery ended (``pending`` puts it back for later)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcast_recipients SET status = ?, attempts = attempts + ?,"
+                " sent_at = ?, error = ? WHERE broadcast_id = ? AND telegram_id = ?",
+                (
+                    status,
+                    attempts,
+                    to_epoch(now) if status is RecipientStatus.SENT else None,
+                    error,
+                    broadcast_id,
+                    telegram_id,
+                ),
+            )
+
+    async def tally(self, broadcast_id: int) -> Tally:
+        rows = await self._db.fetch_all(
+            "SELECT status, COUNT(*) FROM broadcast_recipients WHERE broadcast_id = ?"
+            " GROUP BY status",
+            (broadcast_id,),
+        )
+        return Tally.of({RecipientStatus(row[0]): row[1] for row in rows})
+
+    async def status(self, broadcast_id: int) -> BroadcastStatus | None:
+        value = await self._db.fetch_value(
+            "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return None if value is None else BroadcastStatus(value)
+
+    async def cancel(self, broadcast_id: int, *, now: datetime) -> bool:
+        """Stop a draft, scheduled or sending broadcast; False if it had already ended."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?"
+                " AND status IN ('draft', 'scheduled', 'sending')",
+                (to_epoch(now), broadcast_id),
+            )
+            return cursor.rowcount == 1
+
+    async def complete(self, broadcast_id: int, *, now: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcasts SET status = 'done', finished_at = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (to_epoch(now), broadcast_id),
+            )
+            return cursor.rowcount == 1
+
+    async def pause_until(self, broadcast_id: int, at: datetime) -> bool:
+        """sending → scheduled again: Telegram asked for a long wait; the tick resumes it."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE broadcasts SET status = 'scheduled', scheduled_at = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (to_epoch(at), broadcast_id),
+            )
+            return cursor.rowcount == 1
+
+    async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ? WHERE id = ?",
+                (chat_id, message_id, broadcast_id),
+            )

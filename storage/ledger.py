@@ -1,0 +1,53 @@
+"""The ledger (台账) rows: one per request, read in pages so a large export stays small."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import to_epoch
+from storage.db import Database
+
+PAGE = 5000
+
+_SELECT = """
+SELECT r.id, r.number, e.name, e.credit_code, e.city, e.stage, r.category, r.summary,
+       o.name, r.created_at, r.acknowledged_at, r.resolved_at, r.closed_at, r.status,
+       r.resolve_due_at, r.rating, r.outcome, r.auto_closed
+FROM requests r JOIN enterprises e ON e.id = r.enterprise_id
+LEFT JOIN officials o ON o.id = r.official_id
+WHERE r.id > ?1
+  AND (?2 IS NULL OR r.created_at >= ?2) AND (?3 IS NULL OR r.created_at < ?3)
+  AND (?4 IS NULL OR e.city = ?4) AND (?5 IS NULL OR o.external_id = ?5)
+ORDER BY r.id LIMIT ?6
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    city: str | None = None
+    official: str | None = None  # the official's roster id
+
+
+class LedgerRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def rows(self, where: LedgerFilter) -> AsyncIterator[sqlite3.Row]:
+        """Every matching request in number order, fetched a page at a time."""
+        last = 0
+        since = None if where.since is None else to_epoch(where.since)
+        until = None if where.until is None else to_epoch(where.until)
+        while True:
+            page = await self._db.fetch_all(
+                _SELECT, (last, since, until, where.city, where.official, PAGE)
+            )
+            for row in page:
+                yield row
+            if len(page) < PAGE:
+                return
+            last = page[-1][0]

@@ -1,0 +1,199 @@
+"""The request desk without Telegram: numbering, routing, authorization, races, the paused clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.credit_code import make_credit_code
+from bot.lifecycle import Action, NotPermitted, Status, TransitionRefused
+from bot.requests import NotFound, Stale, parties
+from bot.roles import Actor
+from bot.services import Services
+from handlers.cards import actor_of
+from storage.models import Stage
+from storage.requests import NewRequest, Request
+from tests.conftest import SHANGHAI, START
+from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
+
+
+@pytest.fixture
+async def desk_services(tmp_path: Path) -> AsyncIterator[Services]:
+    settings = Settings.model_validate(
+        {
+            "storage": {"path": str(tmp_path / "d.sqlite3")},
+            "admins": {"telegram_ids": [ADMIN_ID]},
+            "routing": {"rules": [{"category": "ip", "city": "anshan", "official": "DL-002"}]},
+        }
+    )
+    services = await Services.open(settings, clock=FakeClock(START))
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def actor(services: Services, telegram_id: int) -> Actor:
+    return await actor_of(services, telegram_id)
+
+
+def new(cast: Cast, *, category: str = "policy", enterprise_id: int | None = None) -> NewRequest:
+    return NewRequest(
+        enterprise_id=enterprise_id or cast.alice_enterprise.id,
+        submitted_by=ALICE_ID,
+        category=category,
+        urgent=False,
+        summary="补贴没有兑现",
+        description="补贴没有兑现",
+        details={},
+    )
+
+
+async def submitted(services: Services, cast: Cast) -> Request:
+    alice = await actor(services, ALICE_ID)
+    return (await services.desk.submit(alice, new(cast))).request
+
+
+async def test_numbers_count_per_local_day(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    first = await submitted(desk_services, cast)
+    second = await submitted(desk_services, cast)
+    assert (first.number, second.number) == ("LN-20260302-0001", "LN-20260302-0002")
+    clock = desk_services.clock
+    assert isinstance(clock, FakeClock)
+    # 23:30 in Shenyang is still 2 March in UTC, but the number follows the local date.
+    clock.set(datetime(2026, 3, 3, 0, 30, tzinfo=SHANGHAI))
+    assert (await submitted(desk_services, cast)).number == "LN-20260303-0001"
+
+
+async def test_routing_designated_rule_then_queue(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    assert (await submitted(desk_services, cast)).official_id == cast.official.id
+    now = desk_services.clock.now()
+    firm = await desk_services.enterprises.add(
+        name="鞍山某厂",
+        credit_code=make_credit_code("91210300MA0Y0000X"),
+        city="anshan",
+        stage=Stage.MATURE,
+        now=now,
+    )
+    await desk_services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    alice = await actor(desk_services, ALICE_ID)
+    by_rule = await desk_services.desk.submit(
+        alice, new(cast, category="ip", enterprise_id=firm.id)
+    )
+    assert by_rule.route.reason == "rule"
+    assert by_rule.request.official_id == cast.other_official.id
+    queued = await desk_services.desk.submit(
+        alice, new(cast, category="chain", enterprise_id=firm.id)
+    )
+    assert queued.route.reason == "queue"
+    assert queued.request.status is Status.SUBMITTED and queued.request.official_id is None
+    page = await desk_services.requests.queue(limit=5, offset=0)
+    assert [r.id for r in page.items] == [queued.request.id]
+
+
+async def test_everyone_else_is_refused_everything(desk_services: Services) -> None:
+    """Another official, another enterprise and a guest cannot even see Alice's request;
+    an admin sees it but may only assign it."""
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    desk = desk_services.desk
+    for stranger_id in (OTHER_OFFICIAL_ID, BOB_ID, 123456):
+        stranger = await actor(desk_services, stranger_id)
+        for action in Action:
+            with pytest.raises(NotFound):
+                await desk.act(
+                    stranger, request.id, action, note="x", official_id=cast.other_official.id
+                )
+        with pytest.raises(NotFound):
+            await desk.post(stranger, request.id, text="hello")
+        with pytest.raises(NotFound):
+            await desk.find(stranger, number=request.number)
+    admin = await actor(desk_services, ADMIN_ID)
+    for action in Action:
+        if action is Action.ASSIGN:
+            continue
+        with pytest.raises(NotPermitted):
+            await desk.act(admin, request.id, action, note="x")
+    with pytest.raises(TransitionRefused):
+        await desk.post(admin, request.id, text="hi", internal=False)
+    unchanged = await desk_services.requests.get(request.id)
+    assert unchanged is not None and unchanged.version == request.version
+    assert [m.text for m in await desk_services.requests.messages(request.id, internal=True)] == []
+
+
+async def test_two_officials_at_once_exactly_one_wins(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    holder = await actor(desk_services, OFFICIAL_ID)
+    admin = await actor(desk_services, ADMIN_ID)
+    results = await asyncio.gather(
+        desk_services.desk.act(holder, request.id, Action.RETURN, note="不归我管"),
+        desk_services.desk.act(
+            admin, request.id, Action.ASSIGN, official_id=cast.other_official.id
+        ),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    losses = [r for r in results if isinstance(r, TransitionRefused)]
+    assert len(wins) == 1 and len(losses) == 1
+    history = await desk_services.requests.history(request.id)
+    assert len(history) == 3  # submitted, assigned, and exactly one more
+
+
+async def test_a_stale_version_writes_nothing(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    repo = desk_services.requests
+    now = desk_services.clock.now()
+    first = await repo.transition(
+        request, Status.ACKNOWLEDGED, actor_id=1, note="", changes={}, now=now
+    )
+    second = await repo.transition(
+        request, Status.RETURNED, actor_id=2, note="", changes={}, now=now
+    )
+    assert first is not None and second is None
+    holder = await actor(desk_services, OFFICIAL_ID)
+    with pytest.raises(Stale) as lost:
+        await desk_services.desk.transition(
+            request, Action.START, parties=parties(holder, request), actor_id=OFFICIAL_ID
+        )
+    assert lost.value.status is Status.ACKNOWLEDGED
+
+
+async def test_waiting_pauses_the_clock(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    clock = desk_services.clock
+    assert isinstance(clock, FakeClock)
+    holder = await actor(desk_services, OFFICIAL_ID)
+    alice = await actor(desk_services, ALICE_ID)
+    waiting = await desk_services.desk.act(holder, request.id, Action.ASK_INFO, note="请补充合同")
+    assert waiting.status is Status.WAITING and waiting.waiting_since == clock.now()
+    clock.advance(timedelta(days=3))  # Monday to Thursday: 3 working days
+    resumed, _ = await desk_services.desk.post(alice, request.id, text="合同已上传")
+    assert resumed.status is Status.IN_PROGRESS and resumed.waiting_since is None
+    assert request.resolve_due_at is not None and resumed.resolve_due_at is not None
+    calendar = desk_services.desk.calendar
+    assert calendar.workdays_between(request.resolve_due_at, resumed.resolve_due_at) == 3
+
+
+async def test_hooks_run_after_every_change(desk_services: Services) -> None:
+    cast = await make_cast(desk_services)
+    seen: list[int] = []
+
+    async def replan(request_id: int) -> None:
+        seen.append(request_id)
+
+    desk_services.desk.after_change.append(replan)
+    request = await submitted(desk_services, cast)
+    holder = await actor(desk_services, OFFICIAL_ID)
+    await desk_services.desk.act(holder, request.id, Action.ACKNOWLEDGE)
+    assert seen == [request.id, request.id]

@@ -1,0 +1,215 @@
+"""Rosters: every row checked, all or nothing, idempotent, exported in the same columns."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from bot.cities import CITIES, parse_city
+from bot.clock import FakeClock
+from bot.i18n import Translator
+from bot.phones import PhoneHasher
+from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
+from bot.tables import UnreadableFile, read_table
+from storage.db import Database
+from storage.rosters import RosterRepository
+from tests.conftest import START
+from tests.roster import ALICE_CODE, BOB_CODE
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = PhoneHasher(b"test-hash-key-0123456789")
+
+OFFICIALS_CSV = """编号,姓名,职务,单位,层级,城市,分管领域,电话,上级编号
+LN-001,王建国,副省长,辽宁省人民政府,省级,沈阳,营商环境,139 1234 5678,
+SY-002,张伟,副市长,沈阳市人民政府,市级,沈阳市,工业,024-23456789,LN-001
+"""
+ENTERPRISES_CSV = f"""credit_code,name,city,stage,industry,contacts
+{ALICE_CODE},沈阳北方精密机械有限公司,shenyang,成长期,装备制造,刘总:13800001111
+{BOB_CODE},大连海湾新材料科技有限公司,大连,初创型,新材料,王经理 13900002222; 小李
+"""
+ASSIGNMENTS_CSV = f"""官员编号,统一社会信用代码,主责
+LN-001,{ALICE_CODE},是
+SY-002,{BOB_CODE},是
+LN-001,{BOB_CODE},否
+"""
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "r.sqlite3")
+    yield database
+    await database.close()
+
+
+async def load(db: Database, kind: RosterKind, data: str | bytes, name: str = "f.csv") -> Report:
+    raw = data.encode() if isinstance(data, str) else data
+    return await import_roster(
+        RosterRepository(db), kind, raw, name, hasher=KEY, now=FakeClock(START).now()
+    )
+
+
+async def dump(db: Database) -> list[tuple[object, ...]]:
+    rows = []
+    for table in (
+        "officials",
+        "official_phones",
+        "enterprises",
+        "enterprise_contacts",
+        "assignments",
+    ):
+        rows += [(table, *r) for r in await db.fetch_all(f"SELECT * FROM {table} ORDER BY 1, 2")]
+    return rows
+
+
+def test_cities() -> None:
+    assert len(CITIES) == 15
+    assert parse_city("沈阳") == parse_city("沈阳市") == parse_city("Shenyang") == "shenyang"
+    assert parse_city("沈抚示范区") == "shenfu"
+    assert parse_city("北京") is None
+
+
+async def test_full_rosters_import_and_are_idempotent(db: Database) -> None:
+    for kind, text in (
+        (RosterKind.OFFICIALS, OFFICIALS_CSV),
+        (RosterKind.ENTERPRISES, ENTERPRISES_CSV),
+        (RosterKind.ASSIGNMENTS, ASSIGNMENTS_CSV),
+    ):
+        report = await load(db, kind, text)
+        assert report.ok, report.problems
+    before = await dump(db)
+    assert len([r for r in before if r[0] == "enterprise_contacts"]) == 3
+    assert len([r for r in before if r[0] == "official_phones"]) == 2
+    supervisor = await db.fetch_value(
+        "SELECT s.external_id FROM officials o JOIN officials s ON s.id = o.supervisor_id"
+    )
+    assert supervisor == "LN-001"
+    for kind, text in (
+        (RosterKind.OFFICIALS, OFFICIALS_CSV),
+        (RosterKind.ENTERPRISES, ENTERPRISES_CSV),
+        (RosterKind.ASSIGNMENTS, ASSIGNMENTS_CSV),
+    ):
+        again = await load(db, kind, text)
+        assert again.counts is not None and (again.counts.added, again.counts.changed) == (0, 0)
+    assert await dump(db) == before
+
+
+async def test_gbk_and_utf8_bom_csv_and_xlsx_read_alike(db: Database) -> None:
+    gbk = read_table(OFFICIALS_CSV.encode("gbk"), "o.csv")
+    bom = read_table(OFFICIALS_CSV.encode("utf-8-sig"), "o.csv")
+    workbook = Workbook()
+    for line in OFFICIALS_CSV.strip().splitlines():
+        workbook.active.append(line.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    xlsx = read_table(buffer.getvalue(), "o.xlsx")
+    assert gbk == bom == xlsx
+    assert gbk.header[0] == "编号" and gbk.rows[0][0] == 2
+
+
+async def test_bad_rows_import_nothing_and_are_each_reported(db: Database) -> None:
+    bad = f"""credit_code,name,city,stage
+{ALICE_CODE},甲公司,沈阳,成长期
+{ALICE_CODE[:-1]}X,乙公司,大连,成长期
+{ALICE_CODE},甲公司,沈阳,成长期
+{BOB_CODE},,北京,巨头
+"""
+    report = await load(db, RosterKind.ENTERPRISES, bad)
+    assert not report.ok
+    found = {(p.line, p.column, p.reason) for p in report.problems}
+    assert found == {
+        (3, "credit_code", "credit_code_check"),
+        (4, "credit_code", "duplicate_row"),
+        (5, "name", "required"),
+        (5, "city", "unknown_city"),
+        (5, "stage", "bad_stage"),
+    }
+    assert await db.fetch_value("SELECT COUNT(*) FROM enterprises") == 0
+    text = describe_report(report, Translator("zh"))
+    assert "第 3 行 · credit_code：统一社会信用代码校验位不对" in text
+    assert "与第 2 行重复" in text
+
+
+async def test_wrong_columns_are_reported(db: Database) -> None:
+    report = await load(db, RosterKind.OFFICIALS, "id,full name\nA,B\n")
+    assert {(p.line, p.column, p.reason) for p in report.problems} == {
+        (1, "id", "unknown_column"),
+        (1, "full name", "unknown_column"),
+        (1, "external_id", "missing_column"),
+        (1, "name", "missing_column"),
+    }
+
+
+async def test_assignment_needs_a_known_official_and_enterprise(db: Database) -> None:
+    await load(db, RosterKind.OFFICIALS, OFFICIALS_CSV)
+    await load(db, RosterKind.ENTERPRISES, ENTERPRISES_CSV)
+    text = f"official,credit_code,primary\nNOPE-9,{ALICE_CODE},yes\nLN-001,{BOB_CODE},maybe\n"
+    report = await load(db, RosterKind.ASSIGNMENTS, text)
+    assert {(p.line, p.column, p.reason) for p in report.problems} == {
+        (2, "official", "unknown_official"),
+        (3, "primary", "bad_flag"),
+    }
+    assert await db.fetch_value("SELECT COUNT(*) FROM assignments") == 0
+
+
+async def test_an_xlsx_that_is_really_something_else(db: Database) -> None:
+    with pytest.raises(UnreadableFile, match="not a real Excel"):
+        await load(db, RosterKind.OFFICIALS, "%PDF-1.4 not a workbook", name="roster.xlsx")
+    with pytest.raises(UnreadableFile):
+        read_table(b"\x00\x01\x02binary", "roster.csv")
+
+
+async def test_export_then_import_changes_nothing(db: Database, tmp_path: Path) -> None:
+    await load(db, RosterKind.OFFICIALS, OFFICIALS_CSV)
+    await load(db, RosterKind.ENTERPRISES, ENTERPRISES_CSV)
+    await load(db, RosterKind.ASSIGNMENTS, ASSIGNMENTS_CSV)
+    before = await dump(db)
+    repo = RosterRepository(db)
+    for kind in RosterKind:
+        path = tmp_path / f"{kind}.xlsx"
+        await export_roster(repo, kind, path)
+        report = await load(db, kind, path.read_bytes(), name=path.name)
+        assert report.ok, report.problems
+    assert await dump(db) == before
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "BOT_STORAGE__PATH": str(tmp_path / "cli.sqlite3"),
+        "PATH": "/usr/bin:/bin",
+        "BOT_SECURITY__HASH_KEY": "test-hash-key-0123456789",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_import_export_and_invites(tmp_path: Path) -> None:
+    (tmp_path / "o.csv").write_text(OFFICIALS_CSV, encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("credit_code,name,city,stage\n123,甲,沈阳,成长期\n", encoding="gbk")
+    done = run_cli(tmp_path, "import", "officials", str(tmp_path / "o.csv"))
+    assert done.returncode == 0 and "2 rows, 2 added" in done.stdout
+    refused = run_cli(tmp_path, "import", "enterprises", str(bad))
+    assert refused.returncode == 1
+    assert "Line 2 · credit_code: a credit code has 18 characters (123)" in refused.stdout
+    out = tmp_path / "officials.xlsx"
+    assert run_cli(tmp_path, "export", "officials", str(out)).returncode == 0
+    assert read_table(out.read_bytes(), out.name).rows[1][1][:2] == ("SY-002", "张伟")
+    invites = run_cli(tmp_path, "invites", "--all-officials", str(tmp_path / "inv.csv"))
+    assert "2 invite links" in invites.stdout
+    sheet = (tmp_path / "inv.html").read_text(encoding="utf-8")
+    assert sheet.count("data:image/png;base64,") == 2 and "王建国" in sheet
+    links = read_table((tmp_path / "inv.csv").read_bytes(), "inv.csv")
+    assert all("?start=inv_" in row[1][3] for row in links.rows)
