@@ -13,11 +13,13 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
+from handlers.reminders import start_alarm
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         services.bot_username = app.bot.username
         app.bot_data.services = services
         await set_default_commands(app.bot)
+        start_alarm(app)
         log.info(
             "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
         )
@@ -60,7 +63,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
         .rate_limiter(RateLimiter(max_retries=RATE_LIMITER_RETRIES))
-        .concurrent_updates(False)
+        # One user's updates in order (conversations need it), different users at once.
+        .concurrent_updates(PerUserUpdateProcessor())
         .connect_timeout(tg.connect_timeout)
         .get_updates_read_timeout(tg.read_timeout)
         .post_init(open_services)

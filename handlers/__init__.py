@@ -20,6 +20,7 @@ from handlers import (
     ledger,
     notices,
     registration,
+    request_lists,
     requests,
     start,
     stats,
@@ -55,7 +56,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Help, language, cancel and who is reachable.
     app.add_handlers(common.HANDLERS)
     app.add_handlers(chats.HANDLERS)
-    # Request buttons that act at once, the lists (/my, /inbox, /queue) and /open.
+    # Requests: the lists (/my, /inbox, /queue), /open and a bare number; then the buttons
+    # on cards that act at once (after the conversation, which takes the ones that ask for text).
+    app.add_handlers(request_lists.HANDLERS)
     app.add_handlers(requests.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
@@ -22,6 +22,7 @@ from bot.requests import parties
 from bot.roles import Actor, identify
 from bot.services import Services
 from handlers.callback_data import CallbackData
+from handlers.context import AppContext
 from storage.models import Official
 from storage.requests import Attachment, Request
 
@@ -243,3 +244,36 @@ def attachment_of(message: Message) -> Attachment | None:
     if message.document is not None:
         return Attachment("document", message.document.file_id, message.document.file_name, caption)
     return None
+
+
+# -- answering the user who acted ---------------------------------------------------------------
+
+
+async def notify(update: Update, context: AppContext, text: str) -> None:
+    """An alert on a button press, a message otherwise."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, text)
+
+
+async def answer_query(update: Update) -> None:
+    """Stop the button's spinner (every press is answered once)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def send_here(
+    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A new message in the chat the update came from."""
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def refuse_forged(update: Update, context: AppContext) -> None:
+    """Callback data we never made: refuse and log who sent it (not what it said)."""
+    texts = await context.texts(update)
+    user = update.effective_user
+    log.warning("forged or unknown button from user %s", user.id if user else None)
+    await notify(update, context, texts("requests.forged"))

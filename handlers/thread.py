@@ -26,14 +26,16 @@ from handlers.cards import (
     RequestButton,
     attachment_of,
     holder_id,
+    notify,
     official_label,
     owners,
+    refuse_forged,
     safe_send,
     send_card,
     tell,
 )
 from handlers.context import AppContext
-from handlers.requests import notify, perform, refuse_forged
+from handlers.requests import perform
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)

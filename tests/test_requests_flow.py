@@ -10,10 +10,12 @@ import pytest
 from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.credit_code import make_credit_code
 from bot.lifecycle import Status
 from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
+from storage.models import Stage
 from storage.requests import NewRequest
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
@@ -262,6 +264,7 @@ async def test_bad_input_stale_forged_and_foreign(
         nonsense = await bob.press_data(menu, "rq:1:drop-table")
         assert "无效" in (await bob.expect_callback_answer(nonsense))["text"]
     assert any("forged" in r.getMessage() for r in caplog.records)
+    assert any("cannot see" in r.getMessage() for r in caplog.records)
     request = await services.requests.get(request_id)
     assert request is not None and request.status is Status.ASSIGNED and request.version == 1
 
@@ -309,3 +312,71 @@ async def test_draft_survives_a_restart(
         draft = await app.bot_data.services.requests.draft(ALICE_ID)
         assert draft is not None
         assert draft["answers"] == {"item": "食品经营许可证", "office": "市政务服务中心"}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_two_enterprises_edit_and_the_admins_queue(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """Alice also speaks for a firm without an official: she picks it, edits the urgency,
+    and the request lands in the admins' queue."""
+    await make_cast(services)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    now = services.clock.now()
+    firm = await services.enterprises.add(
+        name="抚顺新兴化工有限公司",
+        credit_code=make_credit_code("91210400MA0Y1234X"),
+        city="fushun",
+        stage=Stage.STARTUP,
+        now=now,
+    )
+    await services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    await alice.send("/new")
+    which = await alice.expect_message()
+    assert "哪家企业" in which.text
+    await alice.press(which, "抚顺新兴化工有限公司")
+    await alice.press(await alice.expect_message(), "产业链协同")
+    assert "描述" in (await alice.expect_message()).text
+    await alice.send("寻找本地的催化剂供应商")
+    await alice.press(await alice.expect_message(), "✅ 写完了")
+    await alice.press(await alice.expect_message(), "一般")
+    summary = await alice.expect_message()
+    assert "一般" in summary.text
+    await alice.press(summary, "✏️ 修改")
+    parts = await alice.expect_message()
+    await alice.press(parts, "紧急程度")
+    await alice.press(await alice.expect_message(), "紧急")
+    summary = await alice.expect_message()
+    assert "紧急程度：紧急" in summary.text and "催化剂" in summary.text
+    await alice.press(summary, "✅ 提交")
+    received = await alice.expect_message()
+    assert "正在为您安排办理官员" in received.text
+    queued = await admin.expect_message()
+    assert "需要分派" in queued.text and "👤 分派" in str(queued.reply_markup)
+    await admin.send("/queue")
+    assert "LN-20260302-0001" in (await admin.expect_message()).text
+    request = await services.requests.by_number("LN-20260302-0001")
+    assert request is not None and request.status is Status.SUBMITTED and request.urgent
+    assert request.enterprise_id == firm.id
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_overlong_reply_is_refused_and_kept_asking(
+    standin: TelegramStandin, services: Services
+) -> None:
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    await file_request(services)
+    await alice.send("LN-20260302-0001")
+    card = await alice.expect_message()
+    await alice.press(card, "💬 回复")
+    await alice.expect_message()
+    await alice.send("长" * 3500)
+    assert "太长" in (await alice.expect_message()).text
+    await alice.send_sticker()
+    assert "只能发送文字" in (await alice.expect_message()).text
+    await alice.send("短一点的补充")
+    assert "已发送" in (await alice.expect_message()).text
+    assert standin.errors == []
