@@ -19,6 +19,7 @@ from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
+from handlers.reminders import start_alarm
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         services.bot_username = app.bot.username
         app.bot_data.services = services
         await set_default_commands(app.bot)
+        start_alarm(app)
         log.info(
             "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
         )

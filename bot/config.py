@@ -137,6 +137,16 @@ class QuietHoursSettings(Section):
     digest_time: time = time(8, 30)
 
 
+class ReminderSettings(Section):
+    tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    batch_size: int = Field(default=200, ge=1)
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    critical_retry_hours: float = Field(default=12.0, gt=0)
+    digest_max_items: int = Field(default=20, ge=1)
+
+
 class BroadcastSettings(Section):
     messages_per_second: float = Field(default=25.0, gt=0, le=30)
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
@@ -178,6 +188,7 @@ class Settings(Section):
     verification: VerificationSettings = VerificationSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
+    reminders: ReminderSettings = ReminderSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()

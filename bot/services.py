@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from bot.accounts import Accounts
-from bot.broadcasts import Broadcaster
+from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.outbox import Outbox, QuietHours, Sender
+from bot.reminders import replan
 from bot.requests import RequestDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
+from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
+from storage.outbox import OutboxRepository
+from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
 from storage.rosters import RosterRepository
 from storage.stats import StatsRepository
@@ -25,11 +31,20 @@ from storage.visits import VisitRepository
 
 
 @dataclass
+class AlarmState:
+    """The scheduler's wake-ups never overlap; recovery after a restart runs once."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    recovered: bool = False
+
+
+@dataclass
 class Services:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = "liaison_bot"
+    sender: Sender | None = None
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -47,6 +62,19 @@ class Services:
         self.verification = VerificationRepository(self.db)
         self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.calendar = self.desk.calendar
+        self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
+        self.outbox = Outbox(
+            OutboxRepository(self.db),
+            quiet=self.quiet,
+            settings=self.settings.reminders,
+            accounts=self.accounts,
+            admin_ids=self.settings.admins.telegram_ids,
+        )
+        self.reminders = ReminderRepository(self.db)
+        self.digests = DigestRepository(self.db)
+        self.alarm = AlarmState()
+        self.desk.after_change.append(self._replan)
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
             self.accounts,
@@ -54,6 +82,10 @@ class Services:
             clock=self.clock,
             default_language=self.settings.locale.default_language,
         )
+
+    async def _replan(self, request_id: int) -> None:
+        """Every change of a request re-plans its reminders at once."""
+        await replan(self, request_id)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:

@@ -93,6 +93,35 @@ class WorkCalendar:
             raise ValueError(f"an aware datetime is needed, got naive {moment.isoformat()}")
         return moment.astimezone(self.tz).date()
 
+    def local(self, moment: datetime) -> datetime:
+        """An aware ``moment`` in this calendar's timezone."""
+        return moment.astimezone(self.tz)
+
+    def at(self, day: date, clock_time: time) -> datetime:
+        """``clock_time`` on ``day`` in this calendar's timezone."""
+        return datetime.combine(day, clock_time, tzinfo=self.tz)
+
+    def previous_workday(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the last working day before it."""
+        while not self.is_workday(day):
+            day -= ONE_DAY
+        return day
+
+    def working_seconds_before(self, moment: datetime, seconds: float) -> datetime:
+        """The moment ``seconds`` of working time (working days count whole) before ``moment``."""
+        end = self.local(moment)
+        day = end.date()
+        remaining = seconds
+        while True:
+            start = self.at(day, time(0))
+            if self.is_workday(day):
+                available = (end - start).total_seconds()
+                if available >= remaining:
+                    return end - timedelta(seconds=remaining)
+                remaining -= available
+            day -= ONE_DAY
+            end = start
+
     def _official_is_workday(self, day: date) -> bool:
         try:
             return bool(chinese_calendar.is_workday(day))

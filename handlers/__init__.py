@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from handlers import (
+    broadcast_composer,
     broadcasts,
     business_cards,
     chats,
@@ -36,8 +37,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
     # Announcements (admins only): first, so that while an admin composes one, what they type
-    # goes to the composer; then its buttons and /broadcasts.
-    app.add_handlers(broadcasts.handlers())
+    # goes to the composer; then the buttons of stored broadcasts and /broadcasts.
+    app.add_handlers(broadcast_composer.handlers())
+    app.add_handlers(broadcasts.HANDLERS)
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.HANDLERS)
     # Reporting an impostor, and the admins' warning to the official's portfolio.

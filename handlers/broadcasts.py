@@ -1,16 +1,14 @@
-"""/broadcast: compose an announcement, choose its audience, preview, confirm, watch it go out.
+"""Announcements once stored: the confirm, send, schedule and cancel buttons, /broadcasts,
+and delivery through Telegram with one progress message.
 
-The conversation only collects the text and the audience; from the preview on, every button
-acts on the broadcast row in the database (status changes are conditional updates, so a
-second press, or a second admin, cannot start it twice).
+Status changes are conditional updates, so a second press, or a second admin, cannot start
+a broadcast twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,209 +20,37 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     ExtBot,
-    MessageHandler,
-    filters,
 )
-from telegram.warnings import PTBUserWarning
 
+from bot.broadcast_delivery import DeliveryFailed, RateLimited, RecipientGone
 from bot.broadcasts import (
     Audience,
     AudienceKind,
     BroadcastStatus,
-    DeliveryFailed,
     Outgoing,
-    RateLimited,
-    RecipientGone,
     Tally,
-    fits,
-    render,
 )
-from bot.config import CATEGORIES
 from bot.i18n import Translator
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
-from handlers.menu import menu_pattern
 from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER
 from storage.broadcasts import Broadcast
-from storage.models import Stage
 
 log = logging.getLogger(__name__)
 
-COMPOSE, AUDIENCE, VALUE, TIME = range(4)
-DRAFT = "broadcast"  # user_data key of the announcement being composed
-MAX_CHOICES = 40  # buttons offered for a city, an industry or an official
+
+log = logging.getLogger(__name__)
+
+
 LISTED = 10  # past broadcasts shown by /broadcasts
-
-
-@dataclass(frozen=True, slots=True)
-class AudienceChoice(CallbackData, prefix="bca"):
-    kind: AudienceKind
-
-
-@dataclass(frozen=True, slots=True)
-class ValueChoice(CallbackData, prefix="bcv"):
-    index: int
 
 
 @dataclass(frozen=True, slots=True)
 class BroadcastAction(CallbackData, prefix="bc"):
     broadcast_id: int
     action: str  # confirm, send, time, schedule, discard, cancel
-
-
-# --- Composing -----------------------------------------------------------------------------
-
-
-async def ask_text(update: Update, context: AppContext) -> int:
-    """Ask the admin for the announcement (text, or a photo or file with a caption)."""
-    texts = await context.texts(update)
-    if not await _is_admin(update, context):
-        return ConversationHandler.END
-    assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
-    return COMPOSE
-
-
-async def take_text(update: Update, context: AppContext) -> int:
-    """Keep the announcement exactly as formatted and offer the audiences."""
-    message = update.effective_message
-    assert message is not None and context.user_data is not None
-    texts = await context.texts(update)
-    draft = _draft_of(message)
-    if not draft["text_html"].strip():
-        await message.reply_text(texts("broadcasts.empty"))
-        return COMPOSE
-    if not fits(draft["text_html"], with_media=draft["media_kind"] is not None):
-        await message.reply_text(texts("broadcasts.too_long"))
-        return COMPOSE
-    context.user_data[DRAFT] = draft
-    await message.reply_text(texts("broadcasts.ask_audience"), reply_markup=_kinds(texts))
-    return AUDIENCE
-
-
-async def choose_kind(update: Update, context: AppContext) -> int:
-    """An audience that needs no value goes to the preview; others offer their values."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
-    await query.answer()
-    texts = await context.texts(update)
-    kind = AudienceChoice.parse(query.data).kind
-    if not kind.needs_value:
-        return await _preview(update, context, Audience(kind))
-    choices = await _choices(context, kind, texts)
-    if not choices:
-        await query.edit_message_text(texts("broadcasts.no_choices"), reply_markup=_kinds(texts))
-        return AUDIENCE
-    context.user_data["choices"] = (kind, [value for value, _ in choices])
-    buttons = [
-        [InlineKeyboardButton(label, callback_data=ValueChoice(i).pack())]
-        for i, (_, label) in enumerate(choices)
-    ]
-    await query.edit_message_text(
-        texts(f"broadcasts.ask_{kind}"), reply_markup=InlineKeyboardMarkup(buttons)
-    )
-    return VALUE
-
-
-async def choose_value(update: Update, context: AppContext) -> int:
-    """The city, stage, industry, category or official chosen: show the preview."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
-    await query.answer()
-    kind, values = context.user_data.get("choices", (None, []))
-    index = ValueChoice.parse(query.data).index
-    if kind is None or not 0 <= index < len(values):
-        return AUDIENCE
-    return await _preview(update, context, Audience(kind, values[index]))
-
-
-async def _preview(update: Update, context: AppContext, audience: Audience) -> int:
-    """Store the draft, show it exactly as recipients will see it, and the recipient count."""
-    assert context.user_data is not None and update.effective_user is not None
-    draft = context.user_data.pop(DRAFT, None)
-    texts = await context.texts(update)
-    if draft is None:
-        return ConversationHandler.END
-    store = context.services.broadcasts.store
-    broadcast = await store.create(
-        created_by=update.effective_user.id,
-        audience=audience,
-        now=context.services.clock.now(),
-        **draft,
-    )
-    chat_id = update.effective_user.id
-    await send_announcement(
-        context.bot,
-        Outgoing(
-            chat_id,
-            render(broadcast.text_html, texts.language),
-            broadcast.media_kind,
-            broadcast.media_file_id,
-        ),
-    )
-    count = await store.count_audience(audience)
-    await context.bot.send_message(
-        chat_id,
-        texts("broadcasts.preview", audience=describe_audience(audience, texts), count=count),
-        reply_markup=_actions(broadcast.id, texts, "confirm", "time", "discard"),
-    )
-    return ConversationHandler.END
-
-
-async def ask_time(update: Update, context: AppContext) -> int:
-    """Ask when to send: HH:MM today (or tomorrow once past) or YYYY-MM-DD HH:MM."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
-    await query.answer()
-    texts = await context.texts(update)
-    if not await _is_admin(update, context):
-        return ConversationHandler.END
-    context.user_data["schedule"] = BroadcastAction.parse(query.data).broadcast_id
-    await query.edit_message_reply_markup(None)
-    await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))
-    return TIME
-
-
-async def take_time(update: Update, context: AppContext) -> int:
-    """Remember the time on the draft and ask for the second confirmation."""
-    message = update.effective_message
-    assert message is not None and message.text is not None and context.user_data is not None
-    texts = await context.texts(update)
-    services = context.services
-    at = parse_time(message.text, services.clock.now(), services.settings.locale.tz)
-    if at is None or at <= services.clock.now():
-        await message.reply_text(texts("broadcasts.bad_time"))
-        return TIME
-    broadcast_id = context.user_data.pop("schedule", 0)
-    await services.broadcasts.store.set_schedule(broadcast_id, at)
-    broadcast = await services.broadcasts.store.get(broadcast_id)
-    if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
-        await message.reply_text(texts("common.stale_button"))
-        return ConversationHandler.END
-    await message.reply_text(
-        texts(
-            "broadcasts.confirm_schedule",
-            at=_local(at, context),
-            count=await services.broadcasts.store.count_audience(broadcast.audience),
-        ),
-        reply_markup=_actions(broadcast_id, texts, "schedule", "discard"),
-    )
-    return ConversationHandler.END
-
-
-async def stop_composing(update: Update, context: AppContext) -> int:
-    """Leave the composer; nothing was stored."""
-    assert update.effective_message is not None and context.user_data is not None
-    context.user_data.pop(DRAFT, None)
-    texts = await context.texts(update)
-    await update.effective_message.reply_text(texts("common.cancelled"))
-    return ConversationHandler.END
-
-
-# --- Buttons on a stored broadcast --------------------------------------------------------------
 
 
 async def on_action(update: Update, context: AppContext) -> None:
@@ -238,7 +64,7 @@ async def on_action(update: Update, context: AppContext) -> None:
         log.warning("forged broadcast button from user %s", query.from_user.id)
         await query.answer(texts("common.stale_button"), show_alert=True)
         return
-    if not await _is_admin(update, context):
+    if not await is_admin(update, context):
         return
     broadcast = await context.services.broadcasts.store.get(action.broadcast_id)
     if broadcast is None:
@@ -262,7 +88,7 @@ async def confirm(
     count = await context.services.broadcasts.store.count_audience(broadcast.audience)
     await message.edit_text(
         texts("broadcasts.confirm_now", count=count),
-        reply_markup=_actions(broadcast.id, texts, "send", "discard"),
+        reply_markup=action_buttons(broadcast.id, texts, "send", "discard"),
     )
 
 
@@ -274,9 +100,11 @@ async def send_now(
     if not await broadcaster.store.begin(broadcast.id, now=context.services.clock.now()):
         await _show_state(message, broadcast, texts)
         return
+    # Reserved before any await, so that a tick in between does not resume it as orphaned.
+    ours = broadcaster.reserve(broadcast.id)
     await broadcaster.store.set_progress_message(broadcast.id, message.chat_id, message.message_id)
     await message.edit_text(texts("broadcasts.starting", id=broadcast.id))
-    if broadcaster.reserve(broadcast.id):
+    if ours:
         launch(context.application, broadcast.id)
 
 
@@ -288,9 +116,10 @@ async def schedule(
         await _show_state(message, broadcast, texts)
         return
     assert broadcast.scheduled_at is not None
+    at = local_time(broadcast.scheduled_at, context)
     await message.edit_text(
-        texts("broadcasts.scheduled", id=broadcast.id, at=_local(broadcast.scheduled_at, context)),
-        reply_markup=_actions(broadcast.id, texts, "cancel"),
+        texts("broadcasts.scheduled", id=broadcast.id, at=at),
+        reply_markup=action_buttons(broadcast.id, texts, "cancel"),
     )
 
 
@@ -318,7 +147,7 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
     """The latest announcements with their reports."""
     assert update.effective_message is not None
     texts = await context.texts(update)
-    if not await _is_admin(update, context):
+    if not await is_admin(update, context):
         return
     store = context.services.broadcasts.store
     lines = [
@@ -327,9 +156,6 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
     await update.effective_message.reply_text(
         "\n\n".join(lines) if lines else texts("broadcasts.none_yet")
     )
-
-
-# --- Delivery through Telegram --------------------------------------------------------------
 
 
 class TelegramSender:
@@ -387,7 +213,7 @@ class ProgressReporter:
             remaining=tally.remaining,
             eta=_duration(eta_seconds, texts),
         )
-        await self._show(broadcast, text, _actions(broadcast.id, texts, "cancel"))
+        await self._show(broadcast, text, action_buttons(broadcast.id, texts, "cancel"))
 
     async def finished(self, broadcast: Broadcast, tally: Tally) -> None:
         texts = await self._translator(broadcast)
@@ -398,10 +224,10 @@ class ProgressReporter:
         text = texts(
             "broadcasts.paused",
             id=broadcast.id,
-            at=_local(resume_at, self._context),
+            at=local_time(resume_at, self._context),
             remaining=tally.remaining,
         )
-        await self._show(broadcast, text, _actions(broadcast.id, texts, "cancel"))
+        await self._show(broadcast, text, action_buttons(broadcast.id, texts, "cancel"))
 
     async def _translator(self, broadcast: Broadcast) -> Translator:
         if self._texts is None:
@@ -465,9 +291,6 @@ def schedule_ticks(app: Application[Any, Any, Any, Any, Any, Any], interval: flo
     app.job_queue.run_repeating(tick, interval=interval, first=0, name="broadcasts")
 
 
-# --- Rendering -------------------------------------------------------------------------------
-
-
 def describe_audience(audience: Audience, texts: Translator) -> str:
     label = texts(f"broadcasts.audience.{audience.kind}")
     if audience.kind is AudienceKind.STAGE:
@@ -478,8 +301,8 @@ def describe_audience(audience: Audience, texts: Translator) -> str:
 
 
 def report_text(broadcast: Broadcast, tally: Tally, texts: Translator, context: AppContext) -> str:
-    started = _local(broadcast.started_at, context) if broadcast.started_at else "-"
-    finished = _local(broadcast.finished_at, context) if broadcast.finished_at else "-"
+    started = local_time(broadcast.started_at, context) if broadcast.started_at else "-"
+    finished = local_time(broadcast.finished_at, context) if broadcast.finished_at else "-"
     return texts(
         "broadcasts.report",
         id=broadcast.id,
@@ -495,26 +318,7 @@ def report_text(broadcast: Broadcast, tally: Tally, texts: Translator, context: 
     )
 
 
-_TIME = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})-(\d{1,2})\s+)?(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_time(text: str, now: datetime, tz: Any) -> datetime | None:
-    """HH:MM (today, or tomorrow if already past) or YYYY-MM-DD HH:MM, in the local zone."""
-    match = _TIME.match(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute = match.groups()
-    local_now = now.astimezone(tz)
-    try:
-        if year is None:
-            at = local_now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-            return at if at > local_now else at + timedelta(days=1)
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=tz)
-    except ValueError:
-        return None
-
-
-def _local(moment: datetime, context: AppContext) -> str:
+def local_time(moment: datetime, context: AppContext) -> str:
     return f"{moment.astimezone(context.services.settings.locale.tz):%Y-%m-%d %H:%M}"
 
 
@@ -531,43 +335,7 @@ def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _draft_of(message: Message) -> dict[str, Any]:
-    if message.photo:
-        return {
-            "text_html": message.caption_html or "",
-            "media_kind": "photo",
-            "media_file_id": message.photo[-1].file_id,
-        }
-    if message.document is not None:
-        return {
-            "text_html": message.caption_html or "",
-            "media_kind": "document",
-            "media_file_id": message.document.file_id,
-        }
-    return {"text_html": message.text_html or "", "media_kind": None, "media_file_id": None}
-
-
-async def _choices(
-    context: AppContext, kind: AudienceKind, texts: Translator
-) -> list[tuple[str, str]]:
-    if kind is AudienceKind.STAGE:
-        return [(s.value, texts(f"broadcasts.stage.{s.value}")) for s in Stage]
-    if kind is AudienceKind.CATEGORY:
-        return [(c, texts(f"broadcasts.category.{c}")) for c in CATEGORIES]
-    return (await context.services.broadcasts.store.choices(kind))[:MAX_CHOICES]
-
-
-def _kinds(texts: Translator) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(
-            texts(f"broadcasts.audience.{k}"), callback_data=AudienceChoice(k).pack()
-        )
-        for k in AudienceKind
-    ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
-
-
-def _actions(broadcast_id: int, texts: Translator, *actions: str) -> InlineKeyboardMarkup:
+def action_buttons(broadcast_id: int, texts: Translator, *actions: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
@@ -589,7 +357,7 @@ async def _show_state(message: Message, broadcast: Broadcast, texts: Translator)
     )
 
 
-async def _is_admin(update: Update, context: AppContext) -> bool:
+async def is_admin(update: Update, context: AppContext) -> bool:
     actor: Actor = await context.actor(update)
     if actor.is_admin:
         return True
@@ -601,38 +369,7 @@ async def _is_admin(update: Update, context: AppContext) -> bool:
     return False
 
 
-def _composer() -> ConversationHandler[Any]:
-    # per_message=False on purpose: one composer per admin in their private chat; the
-    # buttons it tracks are the ones it just sent. PTB warns about that choice; we made it.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("broadcast", ask_text),
-                CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
-                CallbackQueryHandler(ask_time, pattern=r"^bc:\d+:time$"),
-            ],
-            states={
-                COMPOSE: [
-                    MessageHandler(
-                        (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                        take_text,
-                    )
-                ],
-                AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
-                VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
-                TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
-            },
-            fallbacks=[CommandHandler("cancel", stop_composing)],
-            allow_reentry=True,
-            name="broadcast",
-        )
-
-
-def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """Fresh per Application: the composer keeps who is where in memory."""
-    return [
-        _composer(),
-        CallbackQueryHandler(on_action, pattern=BroadcastAction.pattern()),
-        CommandHandler("broadcasts", list_broadcasts),
-    ]
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CallbackQueryHandler(on_action, pattern=BroadcastAction.pattern()),
+    CommandHandler("broadcasts", list_broadcasts),
+]

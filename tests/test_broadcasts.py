@@ -142,6 +142,9 @@ async def test_admin_previews_and_sends_to_all_enterprises(
     report = await admin.expect_edit(progress)
     await standin.wait_for(lambda: "已完成" in (admin.messages[-1].text or ""))
     assert report.message_id == admin.messages[-1].message_id
+    await admin.send("/broadcasts")
+    listed = (await admin.expect_message()).text or ""
+    assert "公告 #1：已完成" in listed and "已发送 2" in listed
     assert standin.errors == []
 
 

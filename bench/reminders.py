@@ -1,0 +1,224 @@
+"""Benchmark: 100,000 pending reminders across 10,000 requests; start time, memory, lateness.
+
+The database is seeded with 10,000 requests and 100,000 pending reminders. A few hundred of
+the requests (``--due``) miss their deadline to acknowledge during the measurement, spread
+over ``--window`` seconds after the start; their overdue reminders are what gets sent (to the
+request's official, through the local Telegram stand-in with its flood limits on: 30 messages
+a second overall, 1 a second per chat with a burst of 3). The others are due in years.
+
+Figures: time from building the application to the end of its first wake-up (which is when
+everything that fell due while it was down has been handled), against the same start on an
+empty database (the baseline, measured in the same run); RSS after start; and how late each
+due reminder is handed to Telegram (median, max).
+
+    python -m bench.reminders [--requests 10000] [--per-request 10] [--due 300] [--window 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import build_application, running
+from bot.clock import to_epoch
+from bot.config import Settings
+from bot.reminders import tick
+from bot.services import Services
+from standin import TelegramStandin
+from standin.limits import RateLimits
+from storage.db import Database
+
+TOKEN = "123456789:BENCH-token"
+OFFICIALS = 100
+FAR = datetime(2031, 1, 1, tzinfo=UTC)
+NUMBER = re.compile(r"LN-\d{8}-\d{6}")
+
+
+class TimingSender:
+    """Wraps the real sender and notes when each message was handed over."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.sent: list[tuple[float, str]] = []
+
+    async def send(self, chat_id: int, text: str) -> None:
+        await self.inner.send(chat_id, text)  # type: ignore[attr-defined]
+        self.sent.append((time.time(), text))
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def settings_for(path: Path, standin: TelegramStandin) -> Settings:
+    return Settings.model_validate(
+        {
+            "telegram": {
+                "token": TOKEN,
+                "base_url": standin.api_base_url,
+                "base_file_url": standin.file_base_url,
+                "poll_timeout": 1,
+            },
+            "storage": {"path": str(path)},
+            "security": {"hash_key": "bench-hash-key-0123456789abcdef"},
+            # Quiet hours off, so that lateness is measured whatever the time of day.
+            "quiet_hours": {"start": "00:00:00", "end": "00:00:00"},
+            "reminders": {"tick_seconds": 0.5},
+        }
+    )
+
+
+async def seed(path: Path, requests: int, per_request: int, due: int, window: float) -> float:
+    """Fill the database (bulk statements: this is set-up, not what is measured)."""
+    db = await Database.open(path)
+    now = datetime.now(UTC)
+    at = to_epoch(now)
+    official_rows = [(i, f"B-{i:04d}", f"官员{i}", 810000 + i, at) for i in range(1, OFFICIALS + 1)]
+    await db.execute_many(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'b', ?, ?)",
+        [(r[3], at, at) for r in official_rows],
+    )
+    await db.execute_many(
+        "INSERT INTO officials (id, external_id, name, telegram_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        official_rows,
+    )
+    await db.execute_many(
+        "INSERT INTO enterprises (id, name, credit_code, city, stage, created_at)"
+        " VALUES (1, '基准企业', '91210100MA0QC0QX3P', 'shenyang', 'growth', ?)",
+        [(at,)],
+    )
+    start = now + timedelta(seconds=8)
+    rows = []
+    for i in range(1, requests + 1):
+        ack_due = start + timedelta(seconds=window * i / due) if i <= due else FAR
+        rows.append(
+            (
+                i,
+                f"LN-{now:%Y%m%d}-{i:06d}",
+                1,
+                700001,
+                "policy",
+                "摘要",
+                "assigned",
+                1 + i % OFFICIALS,
+                at,
+                to_epoch(ack_due),
+                to_epoch(FAR + timedelta(days=30)),
+            )
+        )
+    await db.execute_many(
+        "INSERT INTO requests (id, number, enterprise_id, submitted_by, category, summary,"
+        " status, official_id, created_at, acknowledge_due_at, resolve_due_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    reminders = []
+    for request_id, *_rest, ack_due, _resolve in rows:
+        reminders.append((request_id, "ack_overdue", None, ack_due))
+        for k in range(per_request - 1):
+            reminders.append((request_id, f"bench_{k}", None, to_epoch(FAR) + k))
+    await db.execute_many(
+        "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)",
+        reminders,
+    )
+    # Today's digests are out already: the figures are about reminders.
+    await db.execute_many(
+        "INSERT INTO digests (official_id, day, sent_at) VALUES (?, ?, ?)",
+        [
+            (i, now.astimezone(Settings().locale.tz).date().isoformat(), at)
+            for i in range(1, OFFICIALS + 1)
+        ],
+    )
+    await db.close()
+    return start.timestamp()
+
+
+async def measure_start(settings: Settings) -> tuple[float, object, Services]:
+    """Build and start the application; seconds until its first wake-up is done."""
+    begin = time.perf_counter()
+    app = build_application(settings)
+    context = running(app, poll_timeout=1)
+    await context.__aenter__()
+    services: Services = app.bot_data.services
+    await tick(services)
+    return time.perf_counter() - begin, context, services
+
+
+async def main(requests: int, per_request: int, due: int, window: float) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    with tempfile.TemporaryDirectory() as tmp:
+        standin = TelegramStandin(bot_username="liaison_bot", limits=RateLimits())
+        await standin.start()
+        for i in range(1, OFFICIALS + 1):
+            standin.user(810000 + i, first_name=f"官员{i}", started=True)
+        empty = settings_for(Path(tmp) / "empty.sqlite3", standin)
+        baseline, context, _ = await measure_start(empty)
+        await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+        path = Path(tmp) / "bench.sqlite3"
+        seeded_at = time.perf_counter()
+        first_due = await seed(path, requests, per_request, due, window)
+        seeding = time.perf_counter() - seeded_at
+        settings = settings_for(path, standin)
+        started, context, services = await measure_start(settings)
+        rss = rss_mb()
+        pending = await services.reminders.count_pending()
+        timing = TimingSender(services.sender)
+        services.sender = timing
+        deadline = first_due + window + 60
+        while len(timing.sent) < due and time.time() < deadline:  # noqa: ASYNC110 (a poll)
+            await asyncio.sleep(0.2)
+        await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
+        await standin.stop()
+
+    # Due moments as stored: whole Unix seconds.
+    dues = {
+        f"LN-{datetime.fromtimestamp(first_due, UTC):%Y%m%d}-{i:06d}": float(
+            int(first_due + window * i / due)
+        )
+        for i in range(1, due + 1)
+    }
+    late = sorted(
+        sent - dues[m.group(0)]
+        for sent, text in timing.sent
+        if (m := NUMBER.search(text)) and m.group(0) in dues
+    )
+    print(f"seeded {requests} requests, {pending} pending reminders in {seeding:.1f} s")
+    print(
+        f"start (build, migrate, open, first wake-up): {started:.2f} s"
+        f"  (empty database: {baseline:.2f} s, ratio {started / baseline:.2f})"
+    )
+    print(f"RSS after start: {rss:.0f} MB")
+    if late:
+        print(
+            f"due reminders sent: {len(late)}/{due} over {window:.0f} s;"
+            f" lateness median {statistics.median(late):.2f} s, max {max(late):.2f} s"
+        )
+    print(f"standin refused (429): {standin.rate_limited}")
+    print(
+        "reproduce: python -m bench.reminders"
+        f" --requests {requests} --per-request {per_request} --due {due} --window {window:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--due", type=int, default=300)
+    parser.add_argument("--window", type=float, default=30.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.per_request, args.due, args.window))

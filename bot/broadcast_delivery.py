@@ -1,0 +1,394 @@
+"""Delivering an announcement at a steady pace, once to each recipient, across crashes.
+
+The domain does not know Telegram: a :class:`Sender` delivers one message and raises
+:class:`RecipientGone`, :class:`RateLimited` or :class:`DeliveryFailed`; a :class:`Reporter`
+shows progress. :class:`Delivery` paces the sends with a token bucket, keeps at most
+``max_in_flight`` recipients in the ``sending`` state, and records each outcome;
+:class:`Broadcaster` starts, cancels and resumes broadcasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from bot.broadcasts import BroadcastStatus, Outgoing, RecipientStatus, Tally, render
+from bot.config import BroadcastSettings
+from bot.i18n import pick_language
+
+if TYPE_CHECKING:
+    from bot.accounts import Accounts
+    from bot.clock import Clock
+    from storage.broadcasts import Broadcast, BroadcastStore, Recipient
+
+log = logging.getLogger(__name__)
+
+PAGE = 500  # pending recipients read from storage at a time
+HALT_CHECK = 0.5  # seconds between checks, in long waits, that the application still runs
+
+
+class RecipientGone(Exception):
+    """The user blocked the bot, deleted the account, or never started the bot."""
+
+
+class RateLimited(Exception):
+    """Flood control: nothing may be sent for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class DeliveryFailed(Exception):
+    """Anything else; retried a bounded number of times with backoff."""
+
+
+class Sender(Protocol):
+    async def send(self, message: Outgoing) -> None: ...
+
+
+class Reporter(Protocol):
+    async def progress(self, broadcast: Broadcast, tally: Tally, eta_seconds: float) -> None: ...
+
+    async def finished(self, broadcast: Broadcast, tally: Tally) -> None: ...
+
+    async def paused(self, broadcast: Broadcast, tally: Tally, resume_at: datetime) -> None: ...
+
+
+class Pacer:
+    """A token bucket for all sends plus a minimum interval per chat; flood control pauses it.
+
+    ``reserve`` books the next free slot and returns how long to wait for it, so the rate
+    holds however long each send takes. ``burst`` slots may be caught up after a stall.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per_chat_interval: float,
+        *,
+        burst: int = 2,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._per_chat = per_chat_interval
+        self._burst = burst
+        self._now = now
+        self._next = now()
+        self._paused_until = 0.0
+        self._last_by_chat: dict[int, float] = {}
+
+    def reserve(self, chat_id: int) -> float:
+        now = self._now()
+        slot = max(
+            self._next,
+            now - (self._burst - 1) * self._interval,
+            self._paused_until,
+            self._last_by_chat.get(chat_id, -self._per_chat) + self._per_chat,
+        )
+        self._next = slot + self._interval
+        self._last_by_chat[chat_id] = slot
+        if len(self._last_by_chat) > 1024:
+            self._forget_before(now - self._per_chat)
+        return max(0.0, slot - now)
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._now() + seconds)
+
+    def _forget_before(self, moment: float) -> None:
+        self._last_by_chat = {c: t for c, t in self._last_by_chat.items() if t >= moment}
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
+    HALTED = "halted"  # the application is stopping; the next start resumes it
+
+
+class Delivery:
+    """Sends one broadcast to its pending recipients until done, cancelled or paused."""
+
+    def __init__(
+        self,
+        broadcast: Broadcast,
+        *,
+        store: BroadcastStore,
+        accounts: Accounts,
+        settings: BroadcastSettings,
+        clock: Clock,
+        sender: Sender,
+        cancelled: asyncio.Event,
+        keep_going: Callable[[], bool],
+        default_language: str,
+    ) -> None:
+        self.broadcast = broadcast
+        self._keep_going = keep_going
+        self._store = store
+        self._accounts = accounts
+        self._settings = settings
+        self._clock = clock
+        self._sender = sender
+        self._cancelled = cancelled
+        self._default_language = default_language
+        self._pacer = Pacer(settings.messages_per_second, settings.per_chat_interval_seconds)
+        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.resume_at: datetime | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._cancelled.is_set() or self.resume_at is not None or not self._keep_going()
+
+    async def run(self) -> Outcome:
+        async for page in self._store.pending(self.broadcast.id, page=PAGE):
+            for recipient in page:
+                if self.stopping:
+                    break
+                await self._start(recipient)
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
+        if self._cancelled.is_set():
+            return Outcome.CANCELLED
+        if self.resume_at is not None:
+            return Outcome.PAUSED
+        return Outcome.DONE if self._keep_going() else Outcome.HALTED
+
+    async def _start(self, recipient: Recipient) -> None:
+        await self._slots.acquire()
+        if self.stopping or not await self._store.claim(self.broadcast.id, recipient.telegram_id):
+            self._slots.release()
+            return
+        task = asyncio.create_task(self._deliver(recipient))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._slots.release())
+
+    async def _deliver(self, recipient: Recipient) -> None:
+        """Send to one recipient; whatever happens, record it and let the others go on."""
+        chat_id = recipient.telegram_id
+        if recipient.unreachable:
+            await self._finish(chat_id, RecipientStatus.UNREACHABLE, 0, "unreachable")
+            return
+        message = self._message_for(recipient)
+        attempts = 0
+        while attempts < self._settings.max_attempts:
+            if not await self._wait(self._pacer.reserve(chat_id)):
+                await self._finish(chat_id, RecipientStatus.PENDING, attempts)
+                return
+            attempts += 1
+            try:
+                await self._sender.send(message)
+            except RecipientGone as exc:
+                await self._accounts.mark_unreachable(chat_id, self._clock.now())
+                await self._finish(chat_id, RecipientStatus.UNREACHABLE, attempts, str(exc))
+                return
+            except RateLimited as exc:
+                attempts -= 1  # not the recipient's fault
+                if not self._obey(exc.retry_after):
+                    await self._finish(chat_id, RecipientStatus.PENDING, attempts)
+                    return
+                continue
+            except DeliveryFailed as exc:
+                error = str(exc)[:200]
+                log.info("broadcast %s: attempt %d failed: %s", self.broadcast.id, attempts, error)
+                if attempts >= self._settings.max_attempts:
+                    await self._finish(chat_id, RecipientStatus.FAILED, attempts, error)
+                    return
+                await self._wait(self._settings.retry_backoff_seconds * 2 ** (attempts - 1))
+                continue
+            await self._finish(chat_id, RecipientStatus.SENT, attempts)
+            return
+
+    def _obey(self, retry_after: float) -> bool:
+        """Pause every send for ``retry_after``; a wait too long to sleep pauses the broadcast."""
+        if retry_after > self._settings.max_retry_after_seconds:
+            log.warning("broadcast %s: asked to wait %s s; pausing", self.broadcast.id, retry_after)
+            if self.resume_at is None:
+                self.resume_at = self._clock.now() + timedelta(seconds=retry_after)
+            return False
+        log.info("broadcast %s: flood control, waiting %s s", self.broadcast.id, retry_after)
+        self._pacer.pause(retry_after)
+        return True
+
+    async def sleep(self, seconds: float) -> bool:
+        """Wait like the delivery does: woken by a cancel or a halt."""
+        return await self._wait(seconds)
+
+    async def _wait(self, seconds: float) -> bool:
+        """Sleep, but wake up when cancelled or halted; False if the broadcast is stopping."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self.stopping:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cancelled.wait(), timeout=min(remaining, HALT_CHECK))
+        return not self.stopping
+
+    def _message_for(self, recipient: Recipient) -> Outgoing:
+        language = pick_language(
+            recipient.language, recipient.telegram_language, self._default_language
+        )
+        b = self.broadcast
+        return Outgoing(
+            recipient.telegram_id, render(b.text_html, language), b.media_kind, b.media_file_id
+        )
+
+    async def _finish(
+        self, chat_id: int, status: RecipientStatus, attempts: int, error: str | None = None
+    ) -> None:
+        await self._store.finish(
+            self.broadcast.id,
+            chat_id,
+            status,
+            attempts=attempts,
+            now=self._clock.now(),
+            error=error,
+        )
+
+
+# --- Running broadcasts ---------------------------------------------------------------------
+
+
+class Broadcaster:
+    """Starts, watches, cancels and resumes broadcasts; the database remembers their state."""
+
+    def __init__(
+        self,
+        store: BroadcastStore,
+        accounts: Accounts,
+        *,
+        settings: BroadcastSettings,
+        clock: Clock,
+        default_language: str,
+    ) -> None:
+        self.store = store
+        self._accounts = accounts
+        self.settings = settings
+        self._clock = clock
+        self._default_language = default_language
+        self._running: dict[int, asyncio.Event] = {}
+
+    def is_running(self, broadcast_id: int) -> bool:
+        return broadcast_id in self._running
+
+    def reserve(self, broadcast_id: int) -> bool:
+        """Mark a broadcast as run by this process; False if it already is."""
+        if broadcast_id in self._running:
+            return False
+        self._running[broadcast_id] = asyncio.Event()
+        return True
+
+    async def to_resume(self) -> list[int]:
+        """Broadcasts left ``sending`` by an earlier process, reserved for this one.
+
+        Their in-flight recipients go back to ``pending``: each may have received the
+        message already, which is the documented duplicate bound.
+        """
+        resumed = []
+        for broadcast_id in await self.store.sending_ids():
+            if self.reserve(broadcast_id):
+                requeued = await self.store.requeue_in_flight(broadcast_id)
+                log.info("resuming broadcast %s (%d were in flight)", broadcast_id, requeued)
+                resumed.append(broadcast_id)
+        return resumed
+
+    async def due(self) -> list[int]:
+        """Scheduled broadcasts whose time has come, started and reserved for this process."""
+        return [
+            broadcast_id
+            for broadcast_id in await self.store.begin_due(self._clock.now())
+            if self.reserve(broadcast_id)
+        ]
+
+    async def cancel(self, broadcast_id: int) -> bool:
+        cancelled = await self.store.cancel(broadcast_id, now=self._clock.now())
+        event = self._running.get(broadcast_id)
+        if event is not None:
+            event.set()
+        return cancelled
+
+    async def run(
+        self,
+        broadcast_id: int,
+        sender: Sender,
+        reporter: Reporter,
+        *,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> Outcome | None:
+        """Deliver a reserved broadcast to the end, reporting progress every few seconds.
+
+        ``keep_going`` turning false (the application stopping) halts it without a trace
+        other than the database: the next start resumes it.
+        """
+        cancelled = self._running.setdefault(broadcast_id, asyncio.Event())
+        try:
+            broadcast = await self.store.get(broadcast_id)
+            if broadcast is None or broadcast.status is not BroadcastStatus.SENDING:
+                return None
+            delivery = Delivery(
+                broadcast,
+                store=self.store,
+                accounts=self._accounts,
+                settings=self.settings,
+                clock=self._clock,
+                sender=sender,
+                cancelled=cancelled,
+                keep_going=keep_going,
+                default_language=self._default_language,
+            )
+            watcher = asyncio.create_task(self._watch(delivery, reporter, cancelled))
+            try:
+                outcome = await delivery.run()
+            finally:
+                watcher.cancel()
+            await self._conclude(delivery, outcome, reporter)
+            return outcome
+        finally:
+            self._running.pop(broadcast_id, None)
+
+    async def _watch(
+        self, delivery: Delivery, reporter: Reporter, cancelled: asyncio.Event
+    ) -> None:
+        """Every progress interval: notice a cancel made elsewhere, and report progress."""
+        broadcast = delivery.broadcast
+        while not delivery.stopping:
+            tally = await self.store.tally(broadcast.id)
+            eta = tally.remaining / self.settings.messages_per_second
+            await _quietly(reporter.progress(broadcast, tally, eta))
+            await delivery.sleep(self.settings.progress_interval_seconds)
+            if await self.store.status(broadcast.id) is BroadcastStatus.CANCELLED:
+                cancelled.set()
+
+    async def _conclude(self, delivery: Delivery, outcome: Outcome, reporter: Reporter) -> None:
+        broadcast_id = delivery.broadcast.id
+        now = self._clock.now()
+        if outcome is Outcome.HALTED:
+            log.info("broadcast %s halted; it resumes at the next start", broadcast_id)
+            return
+        if outcome is Outcome.PAUSED and delivery.resume_at is not None:
+            await self.store.pause_until(broadcast_id, delivery.resume_at)
+        elif outcome is Outcome.DONE:
+            await self.store.complete(broadcast_id, now=now)
+        final = await self.store.get(broadcast_id)
+        assert final is not None
+        tally = await self.store.tally(broadcast_id)
+        if outcome is Outcome.PAUSED and delivery.resume_at is not None:
+            await _quietly(reporter.paused(final, tally, delivery.resume_at))
+        else:
+            await _quietly(reporter.finished(final, tally))
+
+
+async def _quietly(report: object) -> None:
+    """Progress reports are best effort: a failed one must not stop the delivery."""
+    try:
+        await report  # type: ignore[misc]
+    except Exception:
+        log.exception("could not report broadcast progress")

@@ -1,0 +1,245 @@
+"""Delivery of messages the bot sends on its own: queued in the database, sent once, never lost.
+
+A row goes pending → sending (committed before the send) → sent. What happens when a send
+fails depends on the kind of message (see :data:`POLICIES` and docs/reminders.md):
+
+- the recipient blocked the bot or deleted the account: ``failed``, the user is marked
+  unreachable, critical kinds are reported to the admins;
+- a temporary failure (network error, flood control): retried with exponential backoff,
+  for hours for critical kinds, a few times for the others, then ``failed``;
+- a time-out (Telegram may or may not have delivered it): kinds where a duplicate is
+  harmless (reminders) are retried; the others become ``unknown`` and are reported, never
+  sent blindly a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Protocol
+
+from bot.accounts import Accounts
+from bot.config import QuietHoursSettings, ReminderSettings
+from bot.i18n import catalog, translate
+from bot.workdays import ONE_DAY as DAY
+from bot.workdays import WorkCalendar
+from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class DeliveryError(Exception):
+    """A message could not be handed to Telegram."""
+
+
+class RecipientUnreachable(DeliveryError):
+    """The user blocked the bot, deleted the account, or never started it: permanent."""
+
+
+class DeliveryRejected(DeliveryError):
+    """Telegram refused the message itself (bad request): sending it again will not help."""
+
+
+class TemporaryFailure(DeliveryError):
+    """A network error or flood control: worth trying again later."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class DeliveryUncertain(DeliveryError):
+    """The send timed out: Telegram may or may not have delivered it."""
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: int, text: str) -> None:
+        """Send one HTML message, or raise a :class:`DeliveryError`."""
+
+
+@dataclass(frozen=True, slots=True)
+class KindPolicy:
+    critical: bool  # retried for hours, then reported to the admins
+    retry_uncertain: bool  # a duplicate is harmless, so a time-out is retried
+
+
+POLICIES: dict[str, KindPolicy] = {
+    "reminder": KindPolicy(critical=False, retry_uncertain=True),
+    "overdue": KindPolicy(critical=False, retry_uncertain=True),
+    "confirm": KindPolicy(critical=False, retry_uncertain=True),
+    "closed": KindPolicy(critical=False, retry_uncertain=False),
+    "digest": KindPolicy(critical=False, retry_uncertain=False),
+    "escalation": KindPolicy(critical=True, retry_uncertain=False),
+    "escalated": KindPolicy(critical=True, retry_uncertain=False),
+    "new_request": KindPolicy(critical=True, retry_uncertain=False),
+    "report": KindPolicy(critical=False, retry_uncertain=False),
+}
+DEFAULT_POLICY = KindPolicy(critical=True, retry_uncertain=False)
+
+
+def policy_of(kind: str) -> KindPolicy:
+    return POLICIES.get(kind, DEFAULT_POLICY)
+
+
+class QuietHours:
+    """When non-urgent messages may go out: not from start to end, optionally not on days off."""
+
+    def __init__(self, settings: QuietHoursSettings, calendar: WorkCalendar) -> None:
+        self.settings = settings
+        self.calendar = calendar
+
+    def is_quiet(self, moment: datetime) -> bool:
+        local = self.calendar.local(moment)
+        if self.settings.weekends and not self.calendar.is_workday(local.date()):
+            return True
+        start, end, now = self.settings.start, self.settings.end, local.time()
+        if start == end:
+            return False
+        if start < end:
+            return start <= now < end
+        return now >= start or now < end
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        """``moment`` itself when it is not quiet, else the next moment that is not."""
+        if not self.is_quiet(moment):
+            return moment
+        local = self.calendar.local(moment)
+        day = local.date() if local.time() < self.settings.end else local.date() + DAY
+        candidate = self.calendar.at(day, self.settings.end)
+        while self.is_quiet(candidate):
+            day += DAY
+            candidate = self.calendar.at(day, self._first_allowed_time())
+        return candidate
+
+    def _first_allowed_time(self) -> time:
+        return self.settings.end if self.settings.start != self.settings.end else time(0)
+
+
+class Outbox:
+    """Queues messages (respecting quiet hours) and delivers what is due through a Sender."""
+
+    def __init__(
+        self,
+        repository: OutboxRepository,
+        *,
+        quiet: QuietHours,
+        settings: ReminderSettings,
+        accounts: Accounts,
+        admin_ids: tuple[int, ...],
+    ) -> None:
+        self.repository = repository
+        self.quiet = quiet
+        self.settings = settings
+        self.accounts = accounts
+        self.admin_ids = admin_ids
+
+    def message(
+        self,
+        recipient_id: int,
+        kind: str,
+        text: str,
+        *,
+        at: datetime,
+        urgent: bool = False,
+        dedupe_key: str | None = None,
+    ) -> NewMessage:
+        """A row to queue: non-urgent ones wait for the end of quiet hours."""
+        not_before = at if urgent else self.quiet.next_allowed(at)
+        return NewMessage(recipient_id, kind, text, not_before, urgent, dedupe_key)
+
+    async def send_later(self, messages: list[NewMessage], *, now: datetime) -> None:
+        await self.repository.add(messages, now=now)
+
+    async def recover(self, now: datetime) -> None:
+        """After a crash: rows caught mid-send go back to the queue or become 'unknown'."""
+        for message in await self.repository.interrupted():
+            if policy_of(message.kind).retry_uncertain:
+                await self.repository.release(message.id)
+            else:
+                await self.repository.mark_unknown(message.id, "interrupted by a restart")
+                await self._report(message, "interrupted by a restart", now)
+
+    async def deliver_due(self, sender: Sender, now: datetime) -> int:
+        """Send every due row, a batch at a time; return how many were handed over."""
+        sent = 0
+        while batch := await self.repository.claim_due(now, self.settings.batch_size):
+            for message in batch:
+                sent += await self._deliver(sender, message, now)
+        return sent
+
+    async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:
+        try:
+            await sender.send(message.recipient_id, message.text)
+        except RecipientUnreachable as exc:
+            await self.accounts.mark_unreachable(message.recipient_id, now)
+            await self._fail(message, f"unreachable: {exc}", now)
+        except DeliveryRejected as exc:
+            await self._fail(message, f"rejected: {exc}", now)
+        except TemporaryFailure as exc:
+            await self._retry_or_fail(message, str(exc), now, retry_after=exc.retry_after)
+        except DeliveryUncertain as exc:
+            if policy_of(message.kind).retry_uncertain:
+                await self._retry_or_fail(message, f"timed out: {exc}", now)
+            else:
+                await self.repository.mark_unknown(message.id, f"timed out: {exc}")
+                await self._report(message, "timed out", now)
+        else:
+            await self.repository.mark_sent(message.id, now)
+            return 1
+        return 0
+
+    async def _retry_or_fail(
+        self, message: OutboxMessage, error: str, now: datetime, *, retry_after: float | None = None
+    ) -> None:
+        delay = min(
+            timedelta(seconds=self.settings.retry_base_seconds * 2 ** (message.attempts - 1)),
+            MAX_BACKOFF,
+        )
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        if policy_of(message.kind).critical:
+            give_up = now - message.created_at >= timedelta(
+                hours=self.settings.critical_retry_hours
+            )
+        else:
+            give_up = message.attempts >= self.settings.max_attempts
+        if give_up:
+            await self._fail(message, error, now)
+            return
+        log.info("outbox %s: retrying in %s (%s)", message.id, delay, error)
+        not_before = now + delay
+        if not message.urgent:
+            not_before = self.quiet.next_allowed(not_before)
+        await self.repository.retry_at(message.id, not_before, error)
+
+    async def _fail(self, message: OutboxMessage, error: str, now: datetime) -> None:
+        log.warning("outbox %s (%s) failed: %s", message.id, message.kind, error)
+        await self.repository.mark_failed(message.id, error)
+        if policy_of(message.kind).critical:
+            await self._report(message, error, now)
+
+    async def _report(self, message: OutboxMessage, error: str, now: datetime) -> None:
+        """Tell the admins a message did not (surely) arrive; reports are never reported."""
+        if message.kind == "report":
+            return
+        rows = []
+        for admin_id in self.admin_ids:
+            language = await self.accounts.language_of(admin_id)
+            text = translate(
+                language,
+                "outbox.report",
+                kind=translate(language, _kind_key(language, message.kind)),
+                recipient=message.recipient_id,
+                error=error,
+            )
+            key = f"report:{message.id}:{admin_id}"
+            rows.append(self.message(admin_id, "report", text, at=now, urgent=True, dedupe_key=key))
+        await self.repository.add(rows, now=now)
+
+
+def _kind_key(language: str, kind: str) -> str:
+    key = f"outbox.kinds.{kind}"
+    return key if key in catalog(language) else "outbox.kinds.other"

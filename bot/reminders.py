@@ -1,0 +1,289 @@
+"""Reminders before each deadline, escalation when one is missed, close-out of silent requests.
+
+Reminders are rows in the database, planned from a request's current state by :func:`replan`
+(call it after every change of a request) and fired by :func:`tick`, which the scheduler calls
+every few seconds. At fire time each reminder is checked against the request again: one that
+no longer applies is cancelled, never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.digests import FOLDABLE, active_deadline, send_digests
+from bot.i18n import translate
+from bot.lifecycle import Action, Party, TransitionRefused
+from bot.workdays import ONE_DAY as DAY
+from storage.outbox import NewMessage
+from storage.reminders import Planned, Reminder, RequestState
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+ACKNOWLEDGE = ("submitted", "assigned")
+RESOLVE = ("acknowledged", "in_progress", "reopened")
+DAY_SECONDS = 86400.0
+SYSTEM = frozenset({Party.SYSTEM})
+ALWAYS_DUE = frozenset({"ack_overdue", "resolve_overdue", "confirm", "auto_close"})
+
+
+def plan(services: Services, request: RequestState) -> list[Planned]:
+    """Every reminder that applies to the request in its current state, past ones included."""
+    if request.status in ACKNOWLEDGE and request.acknowledge_due_at is not None:
+        days = _deadline_days(services, request, "acknowledge")
+        return _deadline(services, request, "ack", request.acknowledge_due_at, days)
+    if request.status in RESOLVE and request.resolve_due_at is not None:
+        days = _deadline_days(services, request, "resolve")
+        return _deadline(services, request, "resolve", request.resolve_due_at, days)
+    if request.status == "resolved" and request.resolved_at is not None:
+        return _close_out(services, request.resolved_at)
+    return []
+
+
+def _deadline_days(services: Services, request: RequestState, which: str) -> int:
+    deadlines = services.settings.deadlines
+    if request.urgent:
+        return int(getattr(deadlines, f"urgent_{which}_days"))
+    category = deadlines.categories[request.category]
+    return int(getattr(category, f"{which}_days"))
+
+
+def _deadline(
+    services: Services, request: RequestState, prefix: str, due: datetime, days: int
+) -> list[Planned]:
+    calendar = services.calendar
+    planned = [Planned(f"{prefix}_overdue", due)]
+    if request.official_id is None:
+        return planned
+    digest_time = services.settings.quiet_hours.digest_time
+    last_day = calendar.previous_workday(calendar.local(due - timedelta(seconds=1)).date())
+    last = calendar.at(last_day, digest_time)
+    if last >= due:
+        last = calendar.at(calendar.previous_workday(last_day - DAY), digest_time)
+    half = official_moment(services, calendar.working_seconds_before(due, days * DAY_SECONDS / 2))
+    planned.append(Planned(f"{prefix}_last", last, request.official_id))
+    if calendar.local(half).date() < last_day and half < last:
+        planned.append(Planned(f"{prefix}_half", half, request.official_id))
+    return planned
+
+
+def official_moment(services: Services, moment: datetime) -> datetime:
+    """When to remind an official: on a working day after quiet hours, a morning one with
+    the digest."""
+    calendar = services.calendar
+    moment = services.quiet.next_allowed(moment)
+    local = calendar.local(moment)
+    digest_time = services.settings.quiet_hours.digest_time
+    if not calendar.is_workday(local.date()):
+        return calendar.at(calendar.next_workday(local.date()), digest_time)
+    if local.time() < digest_time:
+        return calendar.at(local.date(), digest_time)
+    return moment
+
+
+def _close_out(services: Services, resolved_at: datetime) -> list[Planned]:
+    calendar, deadlines = services.calendar, services.settings.deadlines
+    local = calendar.local(resolved_at)
+    confirm_day = calendar.local_day(
+        calendar.add_workdays(resolved_at, deadlines.confirm_reminder_days)
+    )
+    return [
+        Planned("confirm", calendar.at(confirm_day, local.time().replace(microsecond=0))),
+        Planned("auto_close", resolved_at + timedelta(days=deadlines.auto_close_days)),
+    ]
+
+
+async def replan(services: Services, request_id: int) -> None:
+    """Make the request's pending reminders match its current state (idempotent)."""
+    request = await services.reminders.request(request_id)
+    wanted = [] if request is None else plan(services, request)
+    now = services.clock.now()
+    keep = [p for p in wanted if p.kind in ALWAYS_DUE or p.due_at > now]
+    await services.reminders.replace_pending(request_id, keep)
+
+
+async def tick(services: Services, now: datetime | None = None) -> None:
+    """Wake up: send the digests, fire due reminders, deliver due messages (catching up once)."""
+    now = now or services.clock.now()
+    alarm = services.alarm
+    async with alarm.lock:
+        if not alarm.recovered:
+            await services.outbox.recover(now)
+            alarm.recovered = True
+        await send_digests(services, now)
+        while await fire_due(services, now) == services.settings.reminders.batch_size:
+            pass
+        if services.sender is not None:
+            await services.outbox.deliver_due(services.sender, now)
+
+
+async def fire_due(services: Services, now: datetime) -> int:
+    due = await services.reminders.due(now, services.settings.reminders.batch_size)
+    for reminder in due:
+        await fire(services, reminder, now)
+    return len(due)
+
+
+async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
+    """Re-check the request, then queue the reminder's messages (or cancel it)."""
+    repo = services.reminders
+    request = await repo.request(reminder.request_id)
+    if request is not None and reminder.kind == "auto_close":
+        await _auto_close(services, request, reminder, now)
+        return
+    applies = request is not None and any(
+        p.kind == reminder.kind and p.due_at == reminder.due_at for p in plan(services, request)
+    )
+    if request is None or not applies:
+        await repo.fire(reminder, [], now=now, status="cancelled", error="no longer applies")
+        return
+    deadline = active_deadline(request)
+    if reminder.kind in FOLDABLE and deadline is not None and deadline <= now:
+        # Caught up after a long stop: the overdue notice says it better.
+        await repo.fire(reminder, [], now=now, status="cancelled", error="deadline passed")
+        return
+    if reminder.kind.endswith("_overdue"):
+        messages = await _overdue_messages(services, request, reminder, now)
+        await repo.fire(reminder, messages, now=now, escalate=True)
+        return
+    messages = await _reminder_messages(services, request, reminder, now)
+    error = None if messages else "no recipient"
+    await repo.fire(
+        reminder, messages, now=now, status="done" if messages else "failed", error=error
+    )
+
+
+async def _auto_close(
+    services: Services, request: RequestState, reminder: Reminder, now: datetime
+) -> None:
+    """Close a resolved request nobody confirmed, through the lifecycle, and tell both sides.
+
+    A restart between the close and queuing the notices loses the notices (not the close);
+    see docs/reminders.md.
+    """
+    current = await services.requests.get(request.id)
+    if current is not None and current.status == "resolved":
+        try:
+            await services.desk.transition(
+                current, Action.AUTO_CLOSE, parties=SYSTEM, actor_id=None, note="auto-closed"
+            )
+        except TransitionRefused:
+            log.info("request %s moved on before its auto-close", request.id)
+        request = await services.reminders.request(request.id) or request
+    if request.status != "closed" or not request.auto_closed:
+        await services.reminders.fire(
+            reminder, [], now=now, status="cancelled", error="no longer applies"
+        )
+        return
+    messages = await _closed_messages(services, request, now)
+    # Closing re-planned the request, which cancelled this very reminder: finish it anyway.
+    await services.reminders.fire(reminder, messages, now=now, still=("pending", "cancelled"))
+
+
+async def _text(services: Services, recipient: int, key: str, **params: object) -> str:
+    return translate(await services.accounts.language_of(recipient), key, **params)
+
+
+def _due_text(services: Services, moment: datetime | None) -> str:
+    return "" if moment is None else f"{services.calendar.local(moment):%Y-%m-%d %H:%M}"
+
+
+async def _official_chat(services: Services, official_id: int | None) -> int | None:
+    official = None if official_id is None else await services.officials.get(official_id)
+    return None if official is None else official.telegram_id
+
+
+async def _reminder_messages(
+    services: Services, request: RequestState, reminder: Reminder, now: datetime
+) -> list[NewMessage]:
+    if reminder.kind == "confirm":
+        recipients = await services.reminders.contacts(request.enterprise_id)
+        key, kind = "reminders.confirm", "confirm"
+    else:
+        chat = await _official_chat(services, request.official_id)
+        recipients = [] if chat is None else [chat]
+        key, kind = f"reminders.{reminder.kind}", "reminder"
+    due = request.acknowledge_due_at if reminder.kind.startswith("ack") else request.resolve_due_at
+    messages = []
+    for chat_id in recipients:
+        text = await _text(
+            services,
+            chat_id,
+            key,
+            number=request.number,
+            summary=request.summary,
+            due=_due_text(services, due),
+        )
+        messages.append(
+            services.outbox.message(
+                chat_id, kind, text, at=now, dedupe_key=f"rem:{reminder.id}:{chat_id}"
+            )
+        )
+    return messages
+
+
+async def _overdue_messages(
+    services: Services, request: RequestState, reminder: Reminder, now: datetime
+) -> list[NewMessage]:
+    """The official is told it is overdue; admins and the supervisor (督办); the enterprise."""
+    which = reminder.kind.removesuffix("_overdue")
+    official = (
+        None if request.official_id is None else await services.officials.get(request.official_id)
+    )
+    name = "" if official is None else official.name
+    params = {
+        "number": request.number,
+        "summary": request.summary,
+        "official": name,
+        "due": _due_text(services, reminder.due_at),
+    }
+    targets: list[tuple[int, str, str]] = []
+    if official is not None and official.telegram_id is not None:
+        targets.append((official.telegram_id, "overdue", f"reminders.{which}_overdue"))
+    supervisors = []
+    if official is not None and official.supervisor_id is not None:
+        supervisors.append(await _official_chat(services, official.supervisor_id))
+    for chat_id in dict.fromkeys([*services.settings.admins.telegram_ids, *supervisors]):
+        if chat_id is not None:
+            targets.append((chat_id, "escalation", f"reminders.{which}_escalation"))
+    for chat_id in await services.reminders.contacts(request.enterprise_id):
+        targets.append((chat_id, "escalated", "reminders.escalated"))
+    messages = []
+    for chat_id, kind, key in targets:
+        text = await _text(services, chat_id, key, **params)
+        messages.append(
+            services.outbox.message(
+                chat_id,
+                kind,
+                text,
+                at=now,
+                urgent=request.urgent,
+                dedupe_key=f"rem:{reminder.id}:{chat_id}",
+            )
+        )
+    return messages
+
+
+async def _closed_messages(
+    services: Services, request: RequestState, now: datetime
+) -> list[NewMessage]:
+    recipients = await services.reminders.contacts(request.enterprise_id)
+    official_chat = await _official_chat(services, request.official_id)
+    if official_chat is not None:
+        recipients.append(official_chat)
+    messages = []
+    for chat_id in recipients:
+        text = await _text(
+            services,
+            chat_id,
+            "reminders.auto_closed",
+            number=request.number,
+            summary=request.summary,
+        )
+        key = f"closed:{request.id}:{chat_id}"
+        messages.append(services.outbox.message(chat_id, "closed", text, at=now, dedupe_key=key))
+    return messages

@@ -1,0 +1,73 @@
+"""The alarm clock and the Telegram side of the outbox: what the bot sends on its own."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable, TemporaryFailure
+from bot.reminders import tick
+from handlers.context import AppContext
+
+log = logging.getLogger(__name__)
+
+ALARM_JOB = "alarm"
+
+
+class TelegramSender:
+    """Sends one outbox message, translating Telegram's errors into the outbox's terms."""
+
+    def __init__(self, bot: Bot, *, timeout: float) -> None:
+        self._bot = bot
+        self._timeout = timeout
+
+    async def send(self, chat_id: int, text: str) -> None:
+        try:
+            await self._bot.send_message(
+                chat_id, text, read_timeout=self._timeout, write_timeout=self._timeout
+            )
+        except Forbidden as exc:
+            raise RecipientUnreachable(exc.message) from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise RecipientUnreachable(exc.message) from exc
+            raise DeliveryRejected(exc.message) from exc
+        except RetryAfter as exc:
+            raise TemporaryFailure(exc.message, retry_after=_seconds(exc)) from exc
+        except TimedOut as exc:
+            raise DeliveryUncertain(exc.message) from exc
+        except NetworkError as exc:
+            raise TemporaryFailure(exc.message) from exc
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def wake(context: AppContext) -> None:
+    """Every few seconds: send what fell due (the first wake-up also catches up after a restart)."""
+    await tick(context.services)
+
+
+def start_alarm(app: Any) -> None:
+    """Give the domain a Telegram sender and start the repeating wake-up job."""
+    services = app.bot_data.services
+    services.sender = TelegramSender(
+        app.bot, timeout=services.settings.reminders.send_timeout_seconds
+    )
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        wake,
+        interval=services.settings.reminders.tick_seconds,
+        first=0,
+        name=ALARM_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )

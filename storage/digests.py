@@ -1,0 +1,68 @@
+"""Officials' daily digests: at most one per official per day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from storage.db import Database
+from storage.outbox import NewMessage, enqueue
+from storage.reminders import _REQUEST_COLUMNS, OPEN_STATUSES, RequestState, fold_into_digest
+from storage.reminders import request_from_row as _request
+
+_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+
+
+class DigestRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def recipients(self, day: date) -> list[tuple[int, int]]:
+        """(official id, Telegram id) of bound officials with open requests and no digest today."""
+        rows = await self._db.fetch_all(
+            "SELECT o.id, o.telegram_id FROM officials o WHERE o.active = 1"
+            " AND o.telegram_id IS NOT NULL"
+            f" AND EXISTS (SELECT 1 FROM requests r WHERE r.official_id = o.id"
+            f"  AND r.status IN ({_OPEN}))"
+            " AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.official_id = o.id AND d.day = ?)"
+            " ORDER BY o.id",
+            (day.isoformat(),),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def open_requests(self, official_id: int) -> list[RequestState]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE official_id = ?"
+            f" AND status IN ({_OPEN}) ORDER BY COALESCE(resolve_due_at, acknowledge_due_at), id",
+            (official_id,),
+        )
+        return [_request(row) for row in rows]
+
+    async def record(
+        self,
+        official_id: int,
+        day: date,
+        message: NewMessage,
+        *,
+        fold_kinds: Iterable[str],
+        fold_until: datetime,
+        now: datetime,
+    ) -> bool:
+        """Queue the digest and fold the morning's reminders into it, once per day."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO digests (official_id, day, sent_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (official_id, day.isoformat(), int(now.timestamp())),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await enqueue(tx, [message], now=now)
+            await fold_into_digest(tx, official_id, fold_kinds, fold_until, now)
+        return True
+
+    async def sent_on(self, day: date) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT official_id FROM digests WHERE day = ? ORDER BY official_id", (day.isoformat(),)
+        )
+        return [row[0] for row in rows]

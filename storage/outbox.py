@@ -1,0 +1,162 @@
+"""Durable outgoing messages: each row is sent once, retried with backoff, or recorded as failed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.clock import from_epoch, to_epoch
+from storage.db import Database
+
+_COLUMNS = (
+    "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
+    " dedupe_key, created_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    recipient_id: int
+    kind: str
+    text: str
+    urgent: bool
+    not_before: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    dedupe_key: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to queue: who, what kind, the HTML text, and the earliest moment to send it."""
+
+    recipient_id: int
+    kind: str
+    text: str
+    not_before: datetime
+    urgent: bool = False
+    dedupe_key: str | None = None
+
+
+def _message(row: sqlite3.Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        recipient_id=row["recipient_id"],
+        kind=row["kind"],
+        text=json.loads(row["payload"])["text"],
+        urgent=bool(row["urgent"]),
+        not_before=from_epoch(row["not_before"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        dedupe_key=row["dedupe_key"],
+        created_at=from_epoch(row["created_at"]),
+    )
+
+
+async def enqueue(tx: aiosqlite.Connection, messages: list[NewMessage], *, now: datetime) -> None:
+    """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
+    await tx.executemany(
+        "INSERT INTO outbox (recipient_id, kind, payload, urgent, not_before, created_at,"
+        " dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        [
+            (
+                m.recipient_id,
+                m.kind,
+                json.dumps({"text": m.text}, ensure_ascii=False),
+                int(m.urgent),
+                to_epoch(m.not_before),
+                to_epoch(now),
+                m.dedupe_key,
+            )
+            for m in messages
+        ],
+    )
+
+
+class OutboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, messages: list[NewMessage], *, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await enqueue(tx, messages, now=now)
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Move due rows from pending to sending (committed) and return them, urgent first."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN"
+                " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+                "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
+                f" RETURNING {_COLUMNS}",
+                (to_epoch(now), limit),
+            )
+            rows = await cursor.fetchall()
+        return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self._finish(message_id, "sent", None, sent_at=now)
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        await self._finish(message_id, "failed", error)
+
+    async def mark_unknown(self, message_id: int, error: str) -> None:
+        await self._finish(message_id, "unknown", error)
+
+    async def retry_at(self, message_id: int, not_before: datetime, error: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (to_epoch(not_before), error, message_id),
+            )
+
+    async def _finish(
+        self, message_id: int, status: str, error: str | None, *, sent_at: datetime | None = None
+    ) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (status, error, None if sent_at is None else to_epoch(sent_at), message_id),
+            )
+
+    async def interrupted(self) -> list[OutboxMessage]:
+        """Rows left in 'sending' by a crash: whether Telegram got them is unknown."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' ORDER BY id"
+        )
+        return [_message(row) for row in rows]
+
+    async def release(self, message_id: int) -> None:
+        """Put an interrupted row back in the queue."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'",
+                (message_id,),
+            )
+
+    async def to_recipient(self, recipient_id: int) -> list[OutboxMessage]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM outbox WHERE recipient_id = ? ORDER BY id", (recipient_id,)
+        )
+        return [_message(row) for row in rows]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {row[0]: row[1] for row in rows}
+
+    async def next_due(self) -> datetime | None:
+        value: Any = await self._db.fetch_value(
+            "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"
+        )
+        return None if value is None else from_epoch(int(value))

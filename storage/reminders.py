@@ -1,0 +1,217 @@
+"""Scheduled reminders and escalations on requests: planned rows, fired once, or cancelled."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.clock import from_epoch, to_epoch
+from storage.db import Database
+from storage.outbox import NewMessage, enqueue
+
+_REQUEST_COLUMNS = (
+    "id, number, enterprise_id, category, urgency, summary, status, official_id, created_at,"
+    " acknowledged_at, resolved_at, acknowledge_due_at, resolve_due_at, waiting_since,"
+    " escalated_at, auto_closed"
+)
+_REMINDER_COLUMNS = "id, request_id, kind, recipient_id, due_at, status, attempts, last_error"
+OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
+
+
+def _moment(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestState:
+    """What reminders need to know about a request."""
+
+    id: int
+    number: str
+    enterprise_id: int
+    category: str
+    urgent: bool
+    summary: str
+    status: str
+    official_id: int | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    acknowledge_due_at: datetime | None
+    resolve_due_at: datetime | None
+    waiting_since: datetime | None
+    escalated_at: datetime | None
+    auto_closed: bool
+
+
+def request_from_row(row: sqlite3.Row) -> RequestState:
+    return RequestState(
+        id=row["id"],
+        number=row["number"],
+        enterprise_id=row["enterprise_id"],
+        category=row["category"],
+        urgent=row["urgency"] == "urgent",
+        summary=row["summary"],
+        status=row["status"],
+        official_id=row["official_id"],
+        created_at=from_epoch(row["created_at"]),
+        acknowledged_at=_moment(row["acknowledged_at"]),
+        resolved_at=_moment(row["resolved_at"]),
+        acknowledge_due_at=_moment(row["acknowledge_due_at"]),
+        resolve_due_at=_moment(row["resolve_due_at"]),
+        waiting_since=_moment(row["waiting_since"]),
+        escalated_at=_moment(row["escalated_at"]),
+        auto_closed=bool(row["auto_closed"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    kind: str
+    due_at: datetime
+    recipient_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    request_id: int
+    kind: str
+    recipient_id: int | None
+    due_at: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+def _reminder(row: sqlite3.Row) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        request_id=row["request_id"],
+        kind=row["kind"],
+        recipient_id=row["recipient_id"],
+        due_at=from_epoch(row["due_at"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
+
+
+class ReminderRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def request(self, request_id: int) -> RequestState | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+        )
+        return None if row is None else request_from_row(row)
+
+    async def contacts(self, enterprise_id: int) -> list[int]:
+        """Telegram ids of the enterprise's contacts who can receive messages."""
+        rows = await self._db.fetch_all(
+            "SELECT telegram_id FROM enterprise_contacts WHERE enterprise_id = ?"
+            " AND telegram_id IS NOT NULL ORDER BY id",
+            (enterprise_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def replace_pending(self, request_id: int, planned: Iterable[Planned]) -> None:
+        """Cancel pending rows not in ``planned``; add (or revive) those that are."""
+        wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "SELECT id, kind, due_at FROM reminders"
+                " WHERE request_id = ? AND status = 'pending'",
+                (request_id,),
+            )
+            stale = [r[0] for r in await cursor.fetchall() if (r[1], r[2]) not in wanted]
+            await tx.executemany(
+                "UPDATE reminders SET status = 'cancelled' WHERE id = ?", [(i,) for i in stale]
+            )
+            await tx.executemany(
+                "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
+                " recipient_id = excluded.recipient_id WHERE status = 'cancelled'",
+                [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
+            )
+
+    async def due(self, now: datetime, limit: int) -> list[Reminder]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE status = 'pending' AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?",
+            (to_epoch(now), limit),
+        )
+        return [_reminder(row) for row in rows]
+
+    async def of_request(self, request_id: int) -> list[Reminder]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE request_id = ? ORDER BY due_at, id",
+            (request_id,),
+        )
+        return [_reminder(row) for row in rows]
+
+    async def count_pending(self) -> int:
+        return int(
+            await self._db.fetch_value("SELECT COUNT(*) FROM reminders WHERE status = 'pending'")
+        )
+
+    async def fire(
+        self,
+        reminder: Reminder,
+        messages: list[NewMessage],
+        *,
+        now: datetime,
+        status: str = "done",
+        error: str | None = None,
+        escalate: bool = False,
+        still: tuple[str, ...] = ("pending",),
+    ) -> bool:
+        """Finish the reminder and queue its messages atomically; False if it was already done.
+
+        ``still`` lists the states the reminder may be in to be finished now.
+        """
+        async with self._db.transaction() as tx:
+            if not await _finish(tx, reminder.id, status, now, error, still):
+                return False
+            await enqueue(tx, messages, now=now)
+            if escalate:
+                await tx.execute(
+                    "UPDATE requests SET escalated_at = ? WHERE id = ?",
+                    (to_epoch(now), reminder.request_id),
+                )
+        return True
+
+
+async def _finish(
+    tx: aiosqlite.Connection,
+    reminder_id: int,
+    status: str,
+    now: datetime,
+    error: str | None,
+    still: tuple[str, ...],
+) -> bool:
+    marks = ", ".join("?" for _ in still)
+    cursor = await tx.execute(
+        "UPDATE reminders SET status = ?, done_at = ?, last_error = ?, attempts = attempts + 1"
+        f" WHERE id = ? AND status IN ({marks})",
+        (status, to_epoch(now), error, reminder_id, *still),
+    )
+    return cursor.rowcount == 1
+
+
+async def fold_into_digest(
+    tx: aiosqlite.Connection, official_id: int, kinds: Iterable[str], until: datetime, now: datetime
+) -> None:
+    """Mark the official's pending reminders due by ``until`` as told through the digest."""
+    names = tuple(kinds)
+    marks = ", ".join("?" for _ in names)
+    await tx.execute(
+        "UPDATE reminders SET status = 'done', done_at = ?, last_error = 'folded into digest'"
+        f" WHERE status = 'pending' AND recipient_id = ? AND due_at <= ? AND kind IN ({marks})",
+        (to_epoch(now), official_id, to_epoch(until), *names),
+    )
