@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.logs import quiet_http_loggers
 from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from handlers import register_handlers, schedule_jobs
@@ -38,6 +39,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
     """An Application with our handlers, opening storage in post_init and closing it after."""
     if settings.telegram.token is None:
         raise MissingToken
+    quiet_http_loggers()
     tg = settings.telegram
 
     async def open_services(app: BotApplication) -> None:

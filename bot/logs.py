@@ -29,10 +29,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> RedactSecrets:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def quiet_http_loggers() -> None:
+    """httpx logs every request URL at INFO, and the URL carries the bot token."""
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> RedactSecrets:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_http_loggers()
     redactor = RedactSecrets(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)

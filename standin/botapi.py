@@ -61,8 +61,15 @@ class ApiCall:
 class BotApi:
     """Serves the Bot API over a :class:`World`."""
 
-    def __init__(self, world: World, *, spec: Spec, limiter: RateLimiter, faults: Faults,
-                 valid_tokens: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        spec: Spec,
+        limiter: RateLimiter,
+        faults: Faults,
+        valid_tokens: Collection[str] | None,
+    ) -> None:
         self.world = world
         self.spec = spec
         self.limiter = limiter

@@ -8,15 +8,24 @@ from standin.errors import bad_request
 from standin.state import Account, Chat, World
 
 JSON = dict[str, Any]
-ACCEPTED_GIFTS = {"unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                  "premium_subscription": False, "gifts_from_channels": False}
+ACCEPTED_GIFTS = {
+    "unlimited_gifts": False,
+    "limited_gifts": False,
+    "unique_gifts": False,
+    "premium_subscription": False,
+    "gifts_from_channels": False,
+}
 
 
 async def get_chat(world: World, params: JSON) -> JSON:
     """getChat: a ChatFullInfo with the fields python-telegram-bot requires."""
     chat = world.known_chat(params["chat_id"])
-    return {**chat.as_chat(), "accent_color_id": 0, "max_reaction_count": 11,
-            "accepted_gift_types": ACCEPTED_GIFTS}
+    return {
+        **chat.as_chat(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": ACCEPTED_GIFTS,
+    }
 
 
 async def leave_chat(world: World, params: JSON) -> bool:
@@ -49,13 +58,16 @@ def set_bot_membership(world: World, chat: Chat, by: Account, status: str) -> No
         chat.account.blocked = status == "kicked"
     else:
         chat.bot_member = status == "member"
-    world.updates.put("my_chat_member", {
-        "chat": chat.as_chat(),
-        "from": by.as_user(),
-        "date": world.now(),
-        "old_chat_member": _member(world, old),
-        "new_chat_member": _member(world, status),
-    })
+    world.updates.put(
+        "my_chat_member",
+        {
+            "chat": chat.as_chat(),
+            "from": by.as_user(),
+            "date": world.now(),
+            "old_chat_member": _member(world, old),
+            "new_chat_member": _member(world, status),
+        },
+    )
 
 
 def _member(world: World, status: str) -> JSON:

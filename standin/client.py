@@ -51,7 +51,8 @@ class ChatView:
         return None
 
     async def expect_message(
-        self, timeout: float = 5.0  # noqa: ASYNC109 (the test API names it so)
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the test API names it so)
     ) -> StoredMessage:
         """The next bot message not read yet; AssertionError with the chat dump on timeout."""
         found = await wait_for(self.chat.signal, self._next_unread, timeout)
@@ -67,7 +68,9 @@ class ChatView:
             raise AssertionError(f"unexpected bot message #{found.message_id}\n{self.dump()}")
 
     async def expect_edit(
-        self, message: StoredMessage, timeout: float = 5.0  # noqa: ASYNC109 (the test API names it so)
+        self,
+        message: StoredMessage,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the test API names it so)
     ) -> StoredMessage:
         """The new version of ``message`` once the bot has edited it (again)."""
         chat = self.world.chats[message.chat_id]
@@ -94,11 +97,16 @@ def describe(message: StoredMessage) -> str:
     """One line about a message: who, what, which buttons, what happened to it."""
     who = "bot " if message.from_bot else "user"
     body = message.text if message.text is not None else message.caption
-    kinds = [kind for kind in ("photo", "document", "sticker", "voice", "location", "contact",
-                               "users_shared") if kind in message.data]
+    kinds = [
+        kind
+        for kind in ("photo", "document", "sticker", "voice", "location", "contact", "users_shared")
+        if kind in message.data
+    ]
     line = f"#{message.message_id} {who}: {body!r}" + (f" [{', '.join(kinds)}]" if kinds else "")
-    buttons = [b.get("text", "") + f"({b.get('callback_data') or b.get('url') or ''})"
-               for b in inline_buttons(message.reply_markup)]
+    buttons = [
+        b.get("text", "") + f"({b.get('callback_data') or b.get('url') or ''})"
+        for b in inline_buttons(message.reply_markup)
+    ]
     if buttons:
         line += " buttons: " + " | ".join(buttons)
     if message.edit_count:
@@ -132,8 +140,13 @@ class TestUser(ChatView):
         content, files = incoming.photo(self.world.files, data, caption)
         return self._post(content, files)
 
-    async def send_document(self, data: bytes, filename: str = "document.pdf",
-                            caption: str | None = None, mime_type: str | None = None) -> JSON:
+    async def send_document(
+        self,
+        data: bytes,
+        filename: str = "document.pdf",
+        caption: str | None = None,
+        mime_type: str | None = None,
+    ) -> JSON:
         content, files = incoming.document(self.world.files, data, filename, caption, mime_type)
         return self._post(content, files)
 
@@ -146,14 +159,21 @@ class TestUser(ChatView):
     async def send_location(self, latitude: float, longitude: float) -> JSON:
         return self._post(incoming.location(latitude, longitude))
 
-    async def send_contact(self, phone_number: str, first_name: str,
-                           user_id: int | None = None) -> JSON:
+    async def send_contact(
+        self, phone_number: str, first_name: str, user_id: int | None = None
+    ) -> JSON:
         return self._post(incoming.contact(phone_number, first_name, user_id))
 
     async def share_user(self, request_id: int, user_id: int) -> JSON:
         """Answer the bot's request_users keyboard button with ``request_id``."""
-        button = next((b["request_users"] for b in keyboard_buttons(self.reply_keyboard)
-                       if b.get("request_users", {}).get("request_id") == request_id), None)
+        button = next(
+            (
+                b["request_users"]
+                for b in keyboard_buttons(self.reply_keyboard)
+                if b.get("request_users", {}).get("request_id") == request_id
+            ),
+            None,
+        )
         if button is None:
             raise AssertionError(f"no request_users button {request_id} shown\n{self.dump()}")
         shared: JSON = {"user_id": user_id}
@@ -191,8 +211,9 @@ class TestUser(ChatView):
         message_id = current.message_id
         button = find_inline_button(current.reply_markup, label)
         if button is None or "callback_data" not in button:
-            raise AssertionError(f"no callback button {label!r} on #{message_id}: "
-                                 f"{describe(current)}")
+            raise AssertionError(
+                f"no callback button {label!r} on #{message_id}: {describe(current)}"
+            )
         return self._callback_query(chat, current, str(button["callback_data"]))
 
     async def press_data(self, message: StoredMessage | int, data: str) -> str:
@@ -216,14 +237,22 @@ class TestUser(ChatView):
         self.world.callback_queries[query_id] = CallbackQuery(
             query_id, self.id, chat.id, message.message_id, data, self.world.clock()
         )
-        self.world.updates.put("callback_query", {
-            "id": query_id, "from": self.account.as_user(), "message": copy.deepcopy(message.data),
-            "chat_instance": f"{chat.id}{self.world.bot.id}", "data": data,
-        })
+        self.world.updates.put(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self.account.as_user(),
+                "message": copy.deepcopy(message.data),
+                "chat_instance": f"{chat.id}{self.world.bot.id}",
+                "data": data,
+            },
+        )
         return query_id
 
     async def expect_callback_answer(
-        self, query_id: str, timeout: float = 5.0  # noqa: ASYNC109 (the test API names it so)
+        self,
+        query_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the test API names it so)
     ) -> JSON:
         """The answerCallbackQuery parameters the bot gave for ``query_id``."""
         query = self.world.callback_queries[query_id]

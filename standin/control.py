@@ -36,12 +36,14 @@ ACTIONS: dict[str, Action] = {
     "send_text": lambda user, body: user.send(str(body["text"])),
     "press": lambda user, body: user.press(int(body["message_id"]), str(body["callback_data"])),
     "send_photo": lambda user, body: user.send_photo(
-        base64.b64decode(body["data_base64"]), caption=body.get("caption")),
+        base64.b64decode(body["data_base64"]), caption=body.get("caption")
+    ),
     "send_document": lambda user, body: user.send_document(
-        base64.b64decode(body["data_base64"]), filename=str(body.get("filename", "file.bin")),
-        caption=body.get("caption")),
-    "share_user": lambda user, body: user.share_user(int(body["request_id"]),
-                                                     int(body["user_id"])),
+        base64.b64decode(body["data_base64"]),
+        filename=str(body.get("filename", "file.bin")),
+        caption=body.get("caption"),
+    ),
+    "share_user": lambda user, body: user.share_user(int(body["request_id"]), int(body["user_id"])),
 }
 SETTINGS: dict[str, Callable[[TestUser, JSON], object]] = {
     "set_language": lambda user, body: user.set_language(body.get("language_code")),
@@ -67,8 +69,9 @@ def message_json(message: StoredMessage) -> JSON:
         "html": render_html(text or "", entities),
         "reply_markup": message.markup,
         "photo": f"{PREFIX}/files/{photo.file_path}" if photo else None,
-        "document": {"url": f"{PREFIX}/files/{document.file_path}",
-                     "filename": document.filename} if document else None,
+        "document": {"url": f"{PREFIX}/files/{document.file_path}", "filename": document.filename}
+        if document
+        else None,
         "edited": message.edit_count,
         "deleted": message.deleted,
         "version": message.version,
@@ -97,9 +100,12 @@ class ControlApi:
     async def create_user(self, request: web.Request) -> web.Response:
         body = await request.json()
         try:
-            user = self.standin.user(int(body["id"]), first_name=str(body["first_name"]),
-                                     username=body.get("username"),
-                                     language_code=body.get("language_code"))
+            user = self.standin.user(
+                int(body["id"]),
+                first_name=str(body["first_name"]),
+                username=body.get("username"),
+                language_code=body.get("language_code"),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise web.HTTPBadRequest(text=f"bad user: {error!r}") from error
         return web.json_response(account_json(user.account))
@@ -131,8 +137,9 @@ class ControlApi:
         since = int(request.query.get("since", 0))
         timeout = min(float(request.query.get("timeout", 0)), MAX_POLL_SECONDS)
         closing = self.standin.world.closing
-        await wait_for(chat.signal, lambda: True if chat.version > since or closing.is_set()
-                       else None, timeout)
+        await wait_for(
+            chat.signal, lambda: True if chat.version > since or closing.is_set() else None, timeout
+        )
         changed = [message_json(m) for m in chat.messages.values() if m.version > since]
         return web.json_response({"version": chat.version, "messages": changed})
 
@@ -140,5 +147,6 @@ class ControlApi:
         stored = self.standin.world.files.by_path(request.match_info["path"])
         if stored is None:
             raise web.HTTPNotFound()
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or "application/octet-stream")
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )

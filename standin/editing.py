@@ -32,8 +32,9 @@ def _bot_message(world: World, params: JSON) -> tuple[Chat, StoredMessage]:
     return chat, message
 
 
-def _apply(world: World, chat: Chat, message: StoredMessage, params: JSON,
-           changes: dict[str, Any]) -> JSON:
+def _apply(
+    world: World, chat: Chat, message: StoredMessage, params: JSON, changes: dict[str, Any]
+) -> JSON:
     """Apply ``changes`` (None removes a field) and the new keyboard, or refuse a no-op."""
     markup = checked_markup(params.get("reply_markup"), inline_only=True)
     data = message.data
@@ -69,8 +70,7 @@ async def edit_message_caption(world: World, params: JSON) -> JSON:
     if not message.files:
         raise bad_request("there is no caption in the message to edit")
     fields = formatting.caption(params, strict_ampersand=world.strict_ampersand)
-    changes = {"caption": fields.get("caption"),
-               "caption_entities": fields.get("caption_entities")}
+    changes = {"caption": fields.get("caption"), "caption_entities": fields.get("caption_entities")}
     data = _apply(world, chat, message, params, changes)
     message.source = params.get("caption")
     return data

@@ -75,8 +75,9 @@ class FileStore:
         self._by_id: dict[str, StoredFile] = {}
         self._by_path: dict[str, StoredFile] = {}
 
-    def add(self, data: bytes, *, kind: str, filename: str | None = None,
-            mime_type: str | None = None) -> StoredFile:
+    def add(
+        self, data: bytes, *, kind: str, filename: str | None = None, mime_type: str | None = None
+    ) -> StoredFile:
         """Store ``data`` as a new file of ``kind`` ("photos", "documents", "voice"...)."""
         number = len(self._by_id) + 1
         suffix = _extension(filename, mime_type, kind)
@@ -104,8 +105,9 @@ class FileStore:
         """An uploaded file becomes a new stored file; a string must be a known file_id."""
         if isinstance(value, Upload):
             filename = value.filename if kind != "photos" else None  # photos keep no name
-            return self.add(value.data, kind=kind, filename=filename,
-                            mime_type=_useful_mime(value.content_type))
+            return self.add(
+                value.data, kind=kind, filename=filename, mime_type=_useful_mime(value.content_type)
+            )
         found = self.get(value) if isinstance(value, str) else None
         if found is None:
             raise bad_request(WRONG_FILE)

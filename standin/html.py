@@ -101,8 +101,10 @@ class _Parser:
         if decoded is None:
             if self.strict_ampersand:
                 offset = len(self.source[: self.pos].encode())
-                raise self.fail(f'Unescaped "&" at byte offset {offset} (stricter than '
-                                "Telegram, which shows it as text: write &amp;)")
+                raise self.fail(
+                    f'Unescaped "&" at byte offset {offset} (stricter than '
+                    "Telegram, which shows it as text: write &amp;)"
+                )
             decoded, end = "&", self.pos + 1
         self.emit(decoded)
         self.pos = end
@@ -171,7 +173,7 @@ class _Parser:
         expected = self.stack[-1].name
         if name != expected:
             raise self.fail(
-                f'Unmatched end tag at byte offset {len(self.source[:begin].encode())}, '
+                f"Unmatched end tag at byte offset {len(self.source[:begin].encode())}, "
                 f'expected "</{expected}>", found "</{name}>"'
             )
         self.pos = close + 1

@@ -38,8 +38,9 @@ def photo(files: FileStore, data: bytes, caption_text: str | None) -> tuple[JSON
     return {"photo": stored.as_photo(), **caption(caption_text)}, {"photo": stored}
 
 
-def document(files: FileStore, data: bytes, filename: str, caption_text: str | None,
-             mime_type: str | None) -> tuple[JSON, JSON]:
+def document(
+    files: FileStore, data: bytes, filename: str, caption_text: str | None, mime_type: str | None
+) -> tuple[JSON, JSON]:
     """A document message and the stored file."""
     stored = files.add(data, kind="documents", filename=filename, mime_type=mime_type)
     return {"document": stored.as_document(), **caption(caption_text)}, {"document": stored}
@@ -48,20 +49,33 @@ def document(files: FileStore, data: bytes, filename: str, caption_text: str | N
 def sticker(files: FileStore, emoji: str) -> JSON:
     """A regular static sticker."""
     stored = files.add(WEBP_STUB, kind="stickers", mime_type="image/webp")
-    return {"sticker": {
-        "file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "type": "regular",
-        "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": emoji,
-        "file_size": len(stored.data),
-    }}
+    return {
+        "sticker": {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "file_size": len(stored.data),
+        }
+    }
 
 
 def voice(files: FileStore, data: bytes | None, duration: int) -> JSON:
     """A voice note (an OGG stub unless ``data`` is given)."""
     stored = files.add(data or OGG_STUB, kind="voice", mime_type="audio/ogg")
-    return {"voice": {
-        "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-        "duration": duration, "mime_type": "audio/ogg", "file_size": len(stored.data),
-    }}
+    return {
+        "voice": {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.data),
+        }
+    }
 
 
 def location(latitude: float, longitude: float) -> JSON:

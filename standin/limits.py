@@ -16,15 +16,36 @@ from typing import Any
 
 from standin.errors import ApiError, too_many_requests
 
-SENDING = frozenset({
-    "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage",
-    "forwardMessage", "sendSticker", "sendVoice", "sendAudio", "sendVideo", "sendAnimation",
-    "sendLocation", "sendContact", "sendPoll", "sendDice", "copyMessages", "forwardMessages",
-})
-EDITING = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
-                     "editMessageMedia"})
-DEFAULT_DESCRIPTIONS = {400: "Bad Request: injected error", 403: "Forbidden: injected error",
-                        500: "Internal Server Error", 502: "Bad Gateway"}
+SENDING = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "sendSticker",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendLocation",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "copyMessages",
+        "forwardMessages",
+    }
+)
+EDITING = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"}
+)
+DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request: injected error",
+    403: "Forbidden: injected error",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 @dataclass(frozen=True)
@@ -107,8 +128,16 @@ class Faults:
     def __init__(self) -> None:
         self.pending: list[Fault] = []
 
-    def add_error(self, method: str | None, *, chat_id: Any, error_code: int,
-                  description: str | None, retry_after: int | None, times: int) -> None:
+    def add_error(
+        self,
+        method: str | None,
+        *,
+        chat_id: Any,
+        error_code: int,
+        description: str | None,
+        retry_after: int | None,
+        times: int,
+    ) -> None:
         if error_code == 429:
             retry_after = retry_after or 1
             description = description or f"Too Many Requests: retry after {retry_after}"

@@ -8,11 +8,20 @@ from standin import errors
 from standin.errors import bad_request
 
 JSON = dict[str, Any]
-INLINE_ACTIONS = frozenset({
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
-})
+INLINE_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
 URL_SCHEMES = ("http://", "https://", "tg://")
 MARKUP_INVALID = "can't parse reply keyboard markup JSON object"
 
@@ -44,8 +53,9 @@ def _check_inline(rows: Any) -> None:
     for row in _rows(rows):
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise bad_request("can't parse inline keyboard button: Field \"text\" must "
-                                  "be of type String")
+                raise bad_request(
+                    'can\'t parse inline keyboard button: Field "text" must be of type String'
+                )
             actions = INLINE_ACTIONS & button.keys()
             if len(actions) != 1:
                 raise bad_request("text buttons are unallowed in the inline keyboard")
@@ -67,14 +77,16 @@ def _check_keyboard(rows: Any) -> None:
             if isinstance(button, str):
                 continue
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise bad_request("can't parse keyboard button: Field \"text\" must be of type "
-                                  "String")
+                raise bad_request(
+                    'can\'t parse keyboard button: Field "text" must be of type String'
+                )
             request = button.get("request_users")
             if request is not None and not isinstance(
                 request.get("request_id") if isinstance(request, dict) else None, int
             ):
-                raise bad_request("can't parse keyboard button: Field \"request_id\" must be of "
-                                  "type Integer")
+                raise bad_request(
+                    'can\'t parse keyboard button: Field "request_id" must be of type Integer'
+                )
 
 
 def inline_part(markup: JSON | None) -> JSON | None:

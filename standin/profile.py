@@ -14,8 +14,17 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 CommandKey = tuple[str, int | None, int | None, str]
 COMMAND = re.compile(r"[a-z0-9_]{1,32}")
-SCOPES = frozenset({"default", "all_private_chats", "all_group_chats",
-                    "all_chat_administrators", "chat", "chat_administrators", "chat_member"})
+SCOPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
 LANGUAGE = re.compile(r"[a-z]{2}")
 DESCRIPTION_LIMITS = {"description": 512, "short_description": 120}
 
@@ -63,8 +72,9 @@ async def set_my_commands(world: World, params: JSON) -> bool:
         if not 1 <= len(str(command.get("description") or "")) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
     key = command_key(world, params.get("scope"), params.get("language_code"))
-    world.commands[key] = [{"command": c["command"], "description": c["description"]}
-                           for c in commands]
+    world.commands[key] = [
+        {"command": c["command"], "description": c["description"]} for c in commands
+    ]
     return True
 
 
@@ -107,8 +117,7 @@ async def set_chat_menu_button(world: World, params: JSON) -> bool:
     chat_id = params.get("chat_id")
     key = world.known_chat(chat_id).id if chat_id is not None else None
     button = params.get("menu_button") or {"type": "default"}
-    if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app",
-                                                                   "default"):
+    if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
         raise bad_request("can't parse menu button JSON object")
     world.menu_buttons[key] = button
     return True

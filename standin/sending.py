@@ -13,30 +13,64 @@ from standin.markup import checked_markup, inline_part
 from standin.state import Chat, StoredMessage, World
 
 JSON = dict[str, Any]
-CONTENT_KEYS = ("text", "entities", "photo", "document", "caption", "caption_entities",
-                "has_media_spoiler", "sticker", "voice", "location", "contact")
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+CONTENT_KEYS = (
+    "text",
+    "entities",
+    "photo",
+    "document",
+    "caption",
+    "caption_entities",
+    "has_media_spoiler",
+    "sticker",
+    "voice",
+    "location",
+    "contact",
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _media_groups = itertools.count(13000000000000000)
 
 
-def deliver(world: World, chat: Chat, params: JSON, content: JSON, *,
-            source: str | None = None, files: dict[str, StoredFile] | None = None
-            ) -> StoredMessage:
+def deliver(
+    world: World,
+    chat: Chat,
+    params: JSON,
+    content: JSON,
+    *,
+    source: str | None = None,
+    files: dict[str, StoredFile] | None = None,
+) -> StoredMessage:
     """Store a bot message built from ``content`` plus the common sending parameters."""
     markup = checked_markup(params.get("reply_markup"))
     data: JSON = {"from": world.bot.as_user(), **content}
     replied = _replied(chat, params)
     if replied is not None:
-        data["reply_to_message"] = {k: v for k, v in replied.data.items()
-                                    if k != "reply_to_message"}
+        data["reply_to_message"] = {
+            k: v for k, v in replied.data.items() if k != "reply_to_message"
+        }
     if inline_part(markup) is not None:
         data["reply_markup"] = markup
-    message = chat.add(copy.deepcopy(data), from_bot=True, date=world.now(), source=source,
-                       markup=markup, files=files or {})
+    message = chat.add(
+        copy.deepcopy(data),
+        from_bot=True,
+        date=world.now(),
+        source=source,
+        markup=markup,
+        files=files or {},
+    )
     if markup is not None and "keyboard" in markup:
         chat.reply_keyboard = markup
     elif markup is not None and markup.get("remove_keyboard"):
@@ -48,13 +82,15 @@ def _replied(chat: Chat, params: JSON) -> StoredMessage | None:
     """The message being replied to (reply_parameters or the old reply_to_message_id)."""
     reply = params.get("reply_parameters")
     if not isinstance(reply, dict):
-        reply = {"message_id": params["reply_to_message_id"]} if params.get(
-            "reply_to_message_id") else None
+        reply = (
+            {"message_id": params["reply_to_message_id"]}
+            if params.get("reply_to_message_id")
+            else None
+        )
     if reply is None:
         return None
     found = chat.find(reply.get("message_id"))
-    allowed = reply.get("allow_sending_without_reply") or params.get(
-        "allow_sending_without_reply")
+    allowed = reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")
     if found is None and not allowed:
         raise bad_request("message to be replied not found")
     return found
@@ -78,8 +114,9 @@ async def send_document(world: World, params: JSON) -> JSON:
     return _send_media(world, params, field="document", kind="documents")
 
 
-def _send_media(world: World, params: JSON, *, field: str, kind: str,
-                extra: JSON | None = None) -> JSON:
+def _send_media(
+    world: World, params: JSON, *, field: str, kind: str, extra: JSON | None = None
+) -> JSON:
     chat = world.target_chat(params["chat_id"])
     caption = formatting.caption(params, strict_ampersand=world.strict_ampersand)
     stored = world.files.resolve(params[field], kind=kind)
@@ -96,15 +133,21 @@ async def send_media_group(world: World, params: JSON) -> list[JSON]:
     media = params["media"]
     if not isinstance(media, list) or not 2 <= len(media) <= 10:
         raise bad_request("wrong number of media items, 2-10 expected")
-    if not all(isinstance(item, dict) and item.get("type") in ("photo", "document")
-               for item in media):
+    if not all(
+        isinstance(item, dict) and item.get("type") in ("photo", "document") for item in media
+    ):
         raise bad_request("the stand-in sends media groups of photos and documents only")
     group = {"media_group_id": str(next(_media_groups))}
     common = {k: v for k, v in params.items() if k in ("chat_id", "reply_parameters")}
     kinds = {"photo": "photos", "document": "documents"}
     return [
-        _send_media(world, {**common, **item, item["type"]: item["media"]},
-                    field=item["type"], kind=kinds[item["type"]], extra=group)
+        _send_media(
+            world,
+            {**common, **item, item["type"]: item["media"]},
+            field=item["type"],
+            kind=kinds[item["type"]],
+            extra=group,
+        )
         for item in media
     ]
 
@@ -139,11 +182,15 @@ async def forward_message(world: World, params: JSON) -> JSON:
     original = _source_message(world, params, "forward")
     chat = world.target_chat(params["chat_id"])
     content = {k: copy.deepcopy(v) for k, v in original.data.items() if k in CONTENT_KEYS}
-    content["forward_origin"] = {"type": "user", "sender_user": original.data["from"],
-                                 "date": original.data["date"]}
+    content["forward_origin"] = {
+        "type": "user",
+        "sender_user": original.data["from"],
+        "date": original.data["date"],
+    }
     forwarded = {k: v for k, v in params.items() if k != "reply_markup"}
-    return deliver(world, chat, forwarded, content, source=original.source,
-                   files=dict(original.files)).data
+    return deliver(
+        world, chat, forwarded, content, source=original.source, files=dict(original.files)
+    ).data
 
 
 async def send_chat_action(world: World, params: JSON) -> bool:

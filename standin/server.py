@@ -1,12 +1,12 @@
 """TelegramStandin: the local Telegram, started in-process for tests, benchmarks and the sandbox.
 
-    standin = TelegramStandin(bot_username="liaison_bot")
-    await standin.start()                      # loopback, a free port
-    app = (ApplicationBuilder().token("123:ABC").base_url(standin.api_base_url)
-           .base_file_url(standin.file_base_url).build())
-    alice = standin.user(1001, first_name="Alice")
-    await alice.send("/start")
-    reply = await alice.expect_message()
+standin = TelegramStandin(bot_username="liaison_bot")
+await standin.start()                      # loopback, a free port
+app = (ApplicationBuilder().token("123:ABC").base_url(standin.api_base_url)
+       .base_file_url(standin.file_base_url).build())
+alice = standin.user(1001, first_name="Alice")
+await alice.send("/start")
+reply = await alice.expect_message()
 """
 
 from __future__ import annotations
@@ -35,17 +35,28 @@ CHECK_SECONDS = 0.05
 class TelegramStandin:
     """An HTTP server speaking the Bot API, plus the API tests use to play the users."""
 
-    def __init__(self, *, bot_id: int = 7000000001, bot_username: str = "liaison_bot",
-                 bot_first_name: str = "Liaison", limits: RateLimits | None = None,
-                 valid_tokens: Collection[str] | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 strict_ampersand: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        bot_id: int = 7000000001,
+        bot_username: str = "liaison_bot",
+        bot_first_name: str = "Liaison",
+        limits: RateLimits | None = None,
+        valid_tokens: Collection[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        strict_ampersand: bool = True,
+    ) -> None:
         bot = Account(bot_id, bot_first_name, username=bot_username, is_bot=True)
         self.world = World(bot=bot, clock=clock, strict_ampersand=strict_ampersand)
         self.limiter = RateLimiter(limits, clock)
         self.faults = Faults()
-        self.api = BotApi(self.world, spec=Spec.load(), limiter=self.limiter,
-                          faults=self.faults, valid_tokens=valid_tokens)
+        self.api = BotApi(
+            self.world,
+            spec=Spec.load(),
+            limiter=self.limiter,
+            faults=self.faults,
+            valid_tokens=valid_tokens,
+        )
         self._users: dict[int, TestUser] = {}
         self._groups: dict[int, TestGroup] = {}
         self._runner: web.AppRunner | None = None
@@ -93,16 +104,27 @@ class TelegramStandin:
 
     # -- simulated people -------------------------------------------------------------------
 
-    def user(self, user_id: int, *, first_name: str | None = None, last_name: str | None = None,
-             username: str | None = None, language_code: str | None = None,
-             started: bool = False) -> TestUser:
+    def user(
+        self,
+        user_id: int,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        started: bool = False,
+    ) -> TestUser:
         """Create the user, or return the existing one (updating the fields given)."""
         account = self.world.accounts.get(user_id)
         if account is None:
             account = self.world.accounts[user_id] = Account(user_id, first_name or "User")
             self._users[user_id] = TestUser(self.world, account)
-        fields = {"first_name": first_name, "last_name": last_name, "username": username,
-                  "language_code": language_code}
+        fields = {
+            "first_name": first_name,
+            "last_name": last_name,
+            "username": username,
+            "language_code": language_code,
+        }
         for name, value in fields.items():
             if value is not None:
                 setattr(account, name, value)
@@ -131,7 +153,9 @@ class TelegramStandin:
         return [call for call in self.api.calls if not call.ok]
 
     async def wait_for(
-        self, predicate: Callable[[], object], timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        predicate: Callable[[], object],
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
         """Wait until ``predicate()`` is true.
 
@@ -145,7 +169,8 @@ class TelegramStandin:
         await self.wait_for_async(check, timeout)
 
     async def wait_for_async(
-        self, predicate: Callable[[], Awaitable[object]],
+        self,
+        predicate: Callable[[], Awaitable[object]],
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
         """Wait until ``await predicate()`` is true (e.g. a database row the bot writes).
@@ -175,12 +200,18 @@ class TelegramStandin:
         """How many calls flood control refused with 429."""
         return self.limiter.refused
 
-    def commands(self, scope: str = "default", chat_id: int | None = None,
-                 language_code: str = "", user_id: int | None = None) -> list[dict[str, Any]]:
+    def commands(
+        self,
+        scope: str = "default",
+        chat_id: int | None = None,
+        language_code: str = "",
+        user_id: int | None = None,
+    ) -> list[dict[str, Any]]:
         """The command list setMyCommands stored for that scope and language."""
         scope_json: dict[str, Any] = {"type": scope, "chat_id": chat_id, "user_id": user_id}
-        key = command_key(self.world, {k: v for k, v in scope_json.items() if v is not None},
-                          language_code)
+        key = command_key(
+            self.world, {k: v for k, v in scope_json.items() if v is not None}, language_code
+        )
         return list(self.world.commands.get(key, []))
 
     def description(self, language_code: str = "", *, short: bool = False) -> str:
@@ -194,15 +225,34 @@ class TelegramStandin:
         """Switch flood control on (or off with None) at runtime."""
         self.limiter.limits = limits
 
-    def inject_error(self, method: str | None = None, *, chat_id: int | str | None = None,
-                     error_code: int = 400, description: str | None = None,
-                     retry_after: int | None = None, times: int = 1) -> None:
+    def inject_error(
+        self,
+        method: str | None = None,
+        *,
+        chat_id: int | str | None = None,
+        error_code: int = 400,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next ``times`` matching calls with this error instead of running them."""
-        self.faults.add_error(method, chat_id=chat_id, error_code=error_code,
-                              description=description, retry_after=retry_after, times=times)
+        self.faults.add_error(
+            method,
+            chat_id=chat_id,
+            error_code=error_code,
+            description=description,
+            retry_after=retry_after,
+            times=times,
+        )
 
-    def inject_delay(self, method: str | None = None, seconds: float = 1.0, times: int = 1,
-                     *, chat_id: int | str | None = None) -> None:
+    def inject_delay(
+        self,
+        method: str | None = None,
+        seconds: float = 1.0,
+        times: int = 1,
+        *,
+        chat_id: int | str | None = None,
+    ) -> None:
         """Hold the next ``times`` matching calls for ``seconds`` before running them.
 
         The call still takes effect afterwards, like a request whose answer was lost to a

@@ -102,8 +102,9 @@ class StoredMessage:
 class Chat:
     """A private chat with one account, or a group; message ids count per chat."""
 
-    def __init__(self, chat_id: int, kind: str, *, title: str | None = None,
-                 account: Account | None = None) -> None:
+    def __init__(
+        self, chat_id: int, kind: str, *, title: str | None = None, account: Account | None = None
+    ) -> None:
         self.id = chat_id
         self.type = kind
         self.title = title
@@ -161,8 +162,7 @@ class CallbackQuery:
 class World:
     """Everything the stand-in knows; the methods and the test API both work on it."""
 
-    def __init__(self, *, bot: Account, clock: Callable[[], float],
-                 strict_ampersand: bool) -> None:
+    def __init__(self, *, bot: Account, clock: Callable[[], float], strict_ampersand: bool) -> None:
         self.bot = bot
         self.clock = clock
         self.strict_ampersand = strict_ampersand

@@ -67,8 +67,9 @@ async def standin(clock: FakeClock) -> AsyncIterator[TelegramStandin]:
 @pytest.fixture
 async def tg(standin: TelegramStandin) -> AsyncIterator[Bot]:
     """A plain Bot for calling methods directly."""
-    async with Bot(TOKEN, base_url=standin.api_base_url,
-                   base_file_url=standin.file_base_url) as bot:
+    async with Bot(
+        TOKEN, base_url=standin.api_base_url, base_file_url=standin.file_base_url
+    ) as bot:
         yield bot
 
 
@@ -89,11 +90,15 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer two choices and a link."""
     assert update.message is not None
-    keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton("Yes", callback_data="choice:yes"),
-         InlineKeyboardButton("No", callback_data="choice:no")],
-        [InlineKeyboardButton("Docs", url="https://example.org/docs")],
-    ])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Yes", callback_data="choice:yes"),
+                InlineKeyboardButton("No", callback_data="choice:no"),
+            ],
+            [InlineKeyboardButton("Docs", url="https://example.org/docs")],
+        ]
+    )
     await update.message.reply_text("Pick one", reply_markup=keyboard)
 
 
@@ -114,8 +119,11 @@ async def note_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 def build_app(standin: TelegramStandin) -> AnyApp:
     app = (
-        ApplicationBuilder().token(TOKEN).base_url(standin.api_base_url)
-        .base_file_url(standin.file_base_url).build()
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(standin.api_base_url)
+        .base_file_url(standin.file_base_url)
+        .build()
     )
     app.add_handler(CommandHandler("start", greet))
     app.add_handler(CommandHandler("menu", show_menu))

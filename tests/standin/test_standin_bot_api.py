@@ -43,10 +43,12 @@ async def test_method_names_are_case_insensitive_and_get_works(standin: Telegram
 async def test_missing_required_parameter_is_refused(standin: TelegramStandin) -> None:
     standin.user(1001, started=True)
     async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{standin.api_base_url}{TOKEN}/sendMessage",
-                                   data={"chat_id": "1001"})
+        answer = await client.post(
+            f"{standin.api_base_url}{TOKEN}/sendMessage", data={"chat_id": "1001"}
+        )
     assert (answer.status_code, answer.json()["description"]) == (
-        400, "Bad Request: text is required"
+        400,
+        "Bad Request: text is required",
     )
 
 
@@ -56,13 +58,15 @@ async def test_json_body_and_form_values_decode_alike(standin: TelegramStandin) 
     markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
     async with httpx.AsyncClient() as client:
         await client.post(url, json={"chat_id": 1001, "text": "123", "reply_markup": markup})
-        await client.post(url, data={"chat_id": "1001", "text": "456",
-                                     "reply_markup": json.dumps(markup)})
+        await client.post(
+            url, data={"chat_id": "1001", "text": "456", "reply_markup": json.dumps(markup)}
+        )
     assert [(m.text, m.reply_markup) for m in alice.messages] == [("123", markup), ("456", markup)]
 
 
-async def test_chat_not_found_until_the_user_starts_the_bot(tg: Bot,
-                                                            standin: TelegramStandin) -> None:
+async def test_chat_not_found_until_the_user_starts_the_bot(
+    tg: Bot, standin: TelegramStandin
+) -> None:
     alice = standin.user(1001, first_name="Alice")
     with pytest.raises(BadRequest, match="Chat not found"):
         await tg.send_message(1001, "hi")
@@ -73,8 +77,9 @@ async def test_chat_not_found_until_the_user_starts_the_bot(tg: Bot,
     assert (sent.chat.first_name, sent.from_user and sent.from_user.id) == ("Alice", 7000000001)
 
 
-async def test_blocked_and_deactivated_users_are_forbidden(tg: Bot,
-                                                           standin: TelegramStandin) -> None:
+async def test_blocked_and_deactivated_users_are_forbidden(
+    tg: Bot, standin: TelegramStandin
+) -> None:
     bob = standin.user(1002, started=True)
     bob.block()
     with pytest.raises(Forbidden, match="bot was blocked by the user"):
@@ -111,12 +116,16 @@ async def test_edit_and_delete(tg: Bot, standin: TelegramStandin) -> None:
         await tg.delete_message(1001, sent.message_id)
     [message] = alice.messages
     assert (message.text, message.source, message.edit_count, message.deleted) == (
-        "two", "<b>two</b>", 1, True
+        "two",
+        "<b>two</b>",
+        1,
+        True,
     )
 
 
-async def test_commands_are_stored_per_scope_and_language(tg: Bot,
-                                                          standin: TelegramStandin) -> None:
+async def test_commands_are_stored_per_scope_and_language(
+    tg: Bot, standin: TelegramStandin
+) -> None:
     standin.user(1001, started=True)
     await tg.set_my_commands([BotCommand("start", "Start")])
     await tg.set_my_commands([BotCommand("help", "帮助")], language_code="zh")

@@ -25,7 +25,9 @@ async def test_pressing_a_button_answers_and_edits(
     await alice.send("/menu")
     menu = await alice.expect_message()
     assert [b["text"] for row in menu.reply_markup["inline_keyboard"] for b in row] == [
-        "Yes", "No", "Docs"
+        "Yes",
+        "No",
+        "Docs",
     ]
     query_id = await alice.press(menu, "Yes")
     assert await alice.expect_callback_answer(query_id) == {"text": "You chose yes"}
@@ -101,8 +103,10 @@ async def test_reply_keyboard_asks_for_a_user(tg: Bot, standin: TelegramStandin)
     assert sent.reply_markup is None  # Telegram echoes inline keyboards only
     assert alice.messages[0].markup is not None
     shared = await alice.share_user(7, 1002)
-    assert shared["users_shared"] == {"request_id": 7,
-                                      "users": [{"user_id": 1002, "first_name": "Bob"}]}
+    assert shared["users_shared"] == {
+        "request_id": 7,
+        "users": [{"user_id": 1002, "first_name": "Bob"}],
+    }
     [update] = await tg.get_updates(timeout=0)
     assert update.message and update.message.users_shared
     assert update.message.users_shared.users[0].user_id == 1002

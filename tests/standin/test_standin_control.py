@@ -14,36 +14,42 @@ from standin import TelegramStandin
 async def test_users_act_and_watch_their_chat(tg: Bot, standin: TelegramStandin) -> None:
     control = f"{standin.base_url}/_standin"
     async with httpx.AsyncClient() as client:
-        created = await client.post(f"{control}/users",
-                                    json={"id": 1001, "first_name": "Alice",
-                                          "language_code": "zh-hans"})
+        created = await client.post(
+            f"{control}/users", json={"id": 1001, "first_name": "Alice", "language_code": "zh-hans"}
+        )
         assert created.json()["first_name"] == "Alice"
-        sent = await client.post(f"{control}/users/1001/actions",
-                                 json={"action": "send_text", "text": "/start"})
+        sent = await client.post(
+            f"{control}/users/1001/actions", json={"action": "send_text", "text": "/start"}
+        )
         assert sent.json()["result"]["entities"][0]["type"] == "bot_command"
-        poll = asyncio.create_task(client.get(f"{control}/chats/1001/messages",
-                                              params={"since": 1, "timeout": 5}))
+        poll = asyncio.create_task(
+            client.get(f"{control}/chats/1001/messages", params={"since": 1, "timeout": 5})
+        )
         await asyncio.sleep(0.05)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("OK", callback_data="ok")]])
-        await tg.send_message(1001, "<b>Hi</b> &lt;script&gt;", parse_mode="HTML",
-                              reply_markup=markup)
+        await tg.send_message(
+            1001, "<b>Hi</b> &lt;script&gt;", parse_mode="HTML", reply_markup=markup
+        )
         [message] = (await poll).json()["messages"]
         assert message["html"] == "<b>Hi</b> &lt;script&gt;"
         assert (message["from_bot"], message["reply_markup"]) == (True, markup.to_dict())
-        pressed = await client.post(f"{control}/users/1001/actions",
-                                    json={"action": "press", "message_id": 2,
-                                          "callback_data": "ok"})
+        pressed = await client.post(
+            f"{control}/users/1001/actions",
+            json={"action": "press", "message_id": 2, "callback_data": "ok"},
+        )
         assert pressed.json()["ok"]
         photo = base64.b64encode(b"\xff\xd8fake jpeg").decode()
-        await client.post(f"{control}/users/1001/actions",
-                          json={"action": "send_photo", "data_base64": photo})
+        await client.post(
+            f"{control}/users/1001/actions", json={"action": "send_photo", "data_base64": photo}
+        )
         listing = await client.get(f"{control}/chats/1001/messages", params={"since": 2})
         [uploaded] = listing.json()["messages"]
         image = await client.get(f"{standin.base_url}{uploaded['photo']}")
         assert image.content == b"\xff\xd8fake jpeg"
         users = await client.get(f"{control}/users")
         assert users.json()["users"][0]["started"] is True
-        refused = await client.post(f"{control}/users/1001/actions",
-                                    json={"action": "press", "message_id": 2,
-                                          "callback_data": "nope"})
+        refused = await client.post(
+            f"{control}/users/1001/actions",
+            json={"action": "press", "message_id": 2, "callback_data": "nope"},
+        )
         assert refused.status_code == 400

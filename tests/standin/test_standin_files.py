@@ -16,8 +16,12 @@ def png(width: int, height: int) -> bytes:
     """A tiny valid PNG header, enough for the stand-in to read the size."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + header
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk
-            + struct.pack(">I", zlib.crc32(chunk)))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(header))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+    )
 
 
 async def test_the_bot_downloads_what_a_user_sent(tg: Bot, standin: TelegramStandin) -> None:
@@ -31,8 +35,10 @@ async def test_the_bot_downloads_what_a_user_sent(tg: Bot, standin: TelegramStan
     photo_file = await tg.get_file(photo.file_id)
     assert bytes(await photo_file.download_as_bytearray()) == png(640, 480)
     document = document_update.message.document
-    assert document and (document.file_name, document.mime_type) == ("licence.pdf",
-                                                                     "application/pdf")
+    assert document and (document.file_name, document.mime_type) == (
+        "licence.pdf",
+        "application/pdf",
+    )
     document_file = await tg.get_file(document.file_id)
     assert bytes(await document_file.download_as_bytearray()) == b"%PDF-1.4 licence"
     with pytest.raises(BadRequest, match="Invalid file_id"):
@@ -46,10 +52,15 @@ async def test_users_receive_what_the_bot_uploads(tg: Bot, standin: TelegramStan
     await tg.send_photo(1001, sent.photo[-1].file_id)  # the same file again, by file_id
     chart, report, again = alice.messages
     assert (chart.photo, chart.caption, chart.caption_entities) == (
-        png(10, 20), "chart", [{"type": "italic", "offset": 0, "length": 5}]
+        png(10, 20),
+        "chart",
+        [{"type": "italic", "offset": 0, "length": 5}],
     )
-    assert (report.document, report.filename, report.caption) == (b"a,b\n1,2\n", "report.csv",
-                                                                   "report")
+    assert (report.document, report.filename, report.caption) == (
+        b"a,b\n1,2\n",
+        "report.csv",
+        "report",
+    )
     assert again.photo == png(10, 20)
     with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
         await tg.send_photo(1001, "no-such-file-id")
@@ -61,10 +72,13 @@ async def test_caption_edit_and_media_group(tg: Bot, standin: TelegramStandin) -
     alice = standin.user(1001, started=True)
     sent = await tg.send_photo(1001, png(1, 1), caption="before")
     await tg.edit_message_caption(1001, sent.message_id, caption="after")
-    group = await tg.send_media_group(1001, [
-        InputMediaPhoto(png(2, 2), caption="first"),
-        InputMediaDocument(b"doc", filename="notes.txt"),
-    ])
+    group = await tg.send_media_group(
+        1001,
+        [
+            InputMediaPhoto(png(2, 2), caption="first"),
+            InputMediaDocument(b"doc", filename="notes.txt"),
+        ],
+    )
     assert len({m.media_group_id for m in group}) == 1
     assert [m.caption for m in alice.messages] == ["after", "first", None]
     assert alice.messages[2].filename == "notes.txt"

@@ -11,7 +11,9 @@ from standin.render import render_html
 
 
 def test_tags_become_entities_with_utf16_offsets() -> None:
-    text, entities = parse_html('😀 <b>bold <i>both</i></b> <a href="https://x.org/?a=1&amp;b">l</a>')
+    text, entities = parse_html(
+        '😀 <b>bold <i>both</i></b> <a href="https://x.org/?a=1&amp;b">l</a>'
+    )
     assert text == "😀 bold both l"
     assert entities == [
         {"type": "bold", "offset": 3, "length": 9},
@@ -28,13 +30,23 @@ def test_tags_become_entities_with_utf16_offsets() -> None:
         ('<span class="tg-spoiler">x</span>', {"type": "spoiler", "offset": 0, "length": 1}),
         ("<tg-spoiler>x</tg-spoiler>", {"type": "spoiler", "offset": 0, "length": 1}),
         ("<code>x</code>", {"type": "code", "offset": 0, "length": 1}),
-        ('<pre><code class="language-python">x</code></pre>',
-         {"type": "pre", "offset": 0, "length": 1, "language": "python"}),
-        ("<blockquote expandable>x</blockquote>",
-         {"type": "expandable_blockquote", "offset": 0, "length": 1}),
-        ('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>',
-         {"type": "custom_emoji", "offset": 0, "length": 2,
-          "custom_emoji_id": "5368324170671202286"}),
+        (
+            '<pre><code class="language-python">x</code></pre>',
+            {"type": "pre", "offset": 0, "length": 1, "language": "python"},
+        ),
+        (
+            "<blockquote expandable>x</blockquote>",
+            {"type": "expandable_blockquote", "offset": 0, "length": 1},
+        ),
+        (
+            '<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>',
+            {
+                "type": "custom_emoji",
+                "offset": 0,
+                "length": 2,
+                "custom_emoji_id": "5368324170671202286",
+            },
+        ),
     ],
 )
 def test_every_allowed_tag(source: str, entity: dict[str, object]) -> None:
@@ -71,7 +83,8 @@ def test_bare_ampersand_passes_when_not_strict() -> None:
 
 def test_whitespace_is_trimmed_and_entities_follow() -> None:
     assert strip("  <x> ", [{"type": "bold", "offset": 0, "length": 5}]) == (
-        "<x>", [{"type": "bold", "offset": 0, "length": 3}]
+        "<x>",
+        [{"type": "bold", "offset": 0, "length": 3}],
     )
 
 
@@ -93,9 +106,7 @@ def test_rendering_escapes_text_and_keeps_only_safe_links() -> None:
     text, entities = parse_html(
         '<b>&lt;script&gt;</b> <a href="javascript:alert(1)">x</a> <a href="https://a.b">y</a>'
     )
-    assert render_html(text, entities) == (
-        '<b>&lt;script&gt;</b> x <a href="https://a.b">y</a>'
-    )
+    assert render_html(text, entities) == ('<b>&lt;script&gt;</b> x <a href="https://a.b">y</a>')
 
 
 def test_rendering_adjacent_and_nested_entities() -> None:

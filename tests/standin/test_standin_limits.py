@@ -24,8 +24,7 @@ async def test_per_chat_limit_answers_429_until_time_passes(
 ) -> None:
     standin.user(1001, started=True)
     standin.user(1002, started=True)
-    standin.set_limits(RateLimits(global_per_second=None, per_chat_per_second=1,
-                                  per_chat_burst=2))
+    standin.set_limits(RateLimits(global_per_second=None, per_chat_per_second=1, per_chat_burst=2))
     await tg.send_message(1001, "one")
     await tg.send_message(1001, "two")
     with pytest.raises(RetryAfter) as caught:
@@ -36,9 +35,12 @@ async def test_per_chat_limit_answers_429_until_time_passes(
     await tg.send_message(1001, "three")
     assert standin.rate_limited == 1
     [refused] = standin.errors
-    assert refused.response == {"ok": False, "error_code": 429,
-                                "description": "Too Many Requests: retry after 1",
-                                "parameters": {"retry_after": 1}}
+    assert refused.response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
 
 
 async def test_global_limit_and_switching_off(

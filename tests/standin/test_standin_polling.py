@@ -79,8 +79,9 @@ async def test_allowed_updates_filters_new_updates(tg: Bot, standin: TelegramSta
 async def test_long_poll_waits_then_returns_nothing(standin: TelegramStandin) -> None:
     started = time.perf_counter()
     async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{standin.api_base_url}{TOKEN}/getUpdates",
-                                   data={"timeout": "0.3"})
+        answer = await client.post(
+            f"{standin.api_base_url}{TOKEN}/getUpdates", data={"timeout": "0.3"}
+        )
     assert answer.json() == {"ok": True, "result": []}
     assert time.perf_counter() - started >= 0.3
 
@@ -95,8 +96,9 @@ async def test_blocking_and_unblocking_tell_the_bot(
     await standin.wait_for(lambda: len(echo_app.bot_data.get("members", [])) == 1)
     await bob.send("I'm back")  # the app unblocks the bot first
     await standin.wait_for(lambda: len(echo_app.bot_data["members"]) == 2)
-    statuses = [(m.old_chat_member.status, m.new_chat_member.status)
-                for m in echo_app.bot_data["members"]]
+    statuses = [
+        (m.old_chat_member.status, m.new_chat_member.status) for m in echo_app.bot_data["members"]
+    ]
     assert statuses == [("member", "kicked"), ("kicked", "member")]
     assert (await bob.expect_message()).text == "I'm back"
 
@@ -121,7 +123,8 @@ async def test_bot_leaves_a_group(tg: Bot, standin: TelegramStandin) -> None:
     assert await tg.leave_chat(-42)
     updates = await tg.get_updates(timeout=0)
     assert [u.my_chat_member and u.my_chat_member.new_chat_member.status for u in updates] == [
-        "member", "left"
+        "member",
+        "left",
     ]
 
 

@@ -17,7 +17,8 @@ API_JSON = Path("/work/shared/botapi/api.json")
 def test_every_implemented_method_has_its_parameters() -> None:
     assert set(Spec.load().methods) == set(METHODS)
     assert Spec.load().methods["sendMessage"]["chat_id"] == {
-        "required": True, "types": ["Integer", "String"]
+        "required": True,
+        "types": ["Integer", "String"],
     }
 
 
@@ -27,12 +28,21 @@ def test_lookup_is_case_insensitive() -> None:
 
 
 def test_form_strings_decode_by_parameter_type() -> None:
-    decoded = Spec.load().decode("sendMessage", {
-        "chat_id": "42", "text": "123", "reply_markup": '{"remove_keyboard": true}',
+    decoded = Spec.load().decode(
+        "sendMessage",
+        {
+            "chat_id": "42",
+            "text": "123",
+            "reply_markup": '{"remove_keyboard": true}',
+            "parse_mode": "HTML",
+        },
+    )
+    assert decoded == {
+        "chat_id": 42,
+        "text": "123",
+        "reply_markup": {"remove_keyboard": True},
         "parse_mode": "HTML",
-    })
-    assert decoded == {"chat_id": 42, "text": "123", "reply_markup": {"remove_keyboard": True},
-                       "parse_mode": "HTML"}
+    }
 
 
 @pytest.mark.skipif(not API_JSON.exists(), reason="the shared Bot API description is absent")
