@@ -92,7 +92,11 @@ class Services:
         db = await Database.open(
             settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
         )
-        return cls(settings=settings, db=db, clock=clock or SystemClock())
+        try:
+            return cls(settings=settings, db=db, clock=clock or SystemClock())
+        except BaseException:
+            await db.close()  # an open connection would keep the process from exiting
+            raise
 
     async def close(self) -> None:
         await self.db.close()

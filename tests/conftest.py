@@ -24,6 +24,7 @@ from tests.roster import ADMIN_ID
 if TYPE_CHECKING:
     from standin import TelegramStandin
 
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
