@@ -177,3 +177,16 @@ async def test_blocking_marks_user_unreachable(
         return row is not None and row.unreachable_at is not None
 
     await standin.wait_for_async(unreachable)
+
+
+async def test_a_failing_handler_is_reported_and_the_bot_keeps_running(
+    standin: TelegramStandin,
+) -> None:
+    user = standin.user(620005, first_name="Err", language_code="en")
+    standin.inject_error(
+        "sendMessage", chat_id=620005, error_code=400, description="Bad Request: boom"
+    )
+    await user.send("/help")
+    assert "something went wrong" in (await user.expect_message()).text
+    await user.send("/help")
+    assert "Guest" in (await user.expect_message()).text
