@@ -117,20 +117,30 @@ async def claimed_name(update: Update, context: AppContext) -> int:
     return CHANNEL
 
 
-async def channel(update: Update, context: AppContext) -> int:
-    """Take the channel and ask for the number or account."""
+async def _picked(update: Update, field: str, allowed: tuple[str, ...]) -> str | None:
+    """The value of a pressed report button for ``field``, or None if it is not one of ours."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    texts = await context.texts(update)
     try:
         step = ReportStep.parse(query.data)
     except BadCallback:
+        return None
+    if step.field != field or step.value not in allowed:
+        return None
+    return step.value
+
+
+async def channel(update: Update, context: AppContext) -> int:
+    """Take the channel and ask for the number or account."""
+    value = await _picked(update, "channel", CHANNELS)
+    if value is None:
         return CHANNEL
-    if step.field != "channel" or step.value not in CHANNELS:
-        return CHANNEL
-    _draft(context)["channel"] = step.value
-    await query.edit_message_text(texts("report.ask_contact"))
+    _draft(context)["channel"] = value
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(
+        (await context.texts(update))("report.ask_contact")
+    )
     return CONTACT
 
 
@@ -148,18 +158,14 @@ async def contact(update: Update, context: AppContext) -> int:
 
 async def asked(update: Update, context: AppContext) -> int:
     """Take what they asked for and ask for details."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    texts = await context.texts(update)
-    try:
-        step = ReportStep.parse(query.data)
-    except BadCallback:
+    value = await _picked(update, "asked", ASKED_FOR)
+    if value is None:
         return ASKED
-    if step.field != "asked" or step.value not in ASKED_FOR:
-        return ASKED
-    _draft(context)["asked"] = step.value
-    await query.edit_message_text(texts("report.ask_details"))
+    _draft(context)["asked"] = value
+    assert update.callback_query is not None
+    await update.callback_query.edit_message_text(
+        (await context.texts(update))("report.ask_details")
+    )
     return DETAILS
 
 
