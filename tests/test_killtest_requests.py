@@ -12,6 +12,6 @@ from bench.killtest import run
 
 
 async def test_a_few_sigkills_lose_no_acknowledged_request(tmp_path: Path) -> None:
-    seen, lost, integrity = await run(3, 4, random.Random(7), tmp_path)
+    _seen, lost, integrity = await run(3, 4, random.Random(7), tmp_path)
     assert lost == 0
     assert integrity == "ok"
