@@ -13,8 +13,11 @@ from typing import Literal
 
 from bot.credit_code import make_credit_code
 from bot.invites import issue_invite, redeem_invite
+from bot.lifecycle import Action
+from bot.roles import Actor, identify
 from bot.services import Services
 from storage.models import InviteKind, Stage
+from storage.requests import NewRequest
 
 PersonaRole = Literal["entrepreneur", "official", "admin"]
 DEMO_LANGUAGE = "zh-hans"
@@ -269,9 +272,76 @@ async def _bind_official(services: Services, official_id: int, telegram_id: int)
 
 
 async def seed_requests(services: Services) -> None:
-    """A few requests in different states.
+    """A few requests of the first demo enterprise in different states, through the real desk.
 
-    HOOK (issue 4, branch feat/requests): the requests storage is not in main yet. Once it
-    lands, create here through its repository: one submitted (awaiting acknowledgement), one
-    in progress, one resolved awaiting the entrepreneur's confirmation, one closed and rated.
+    Each entry is the request and the steps it has been through, so /my and /inbox show one
+    awaiting acknowledgement, one in progress with a reply, one waiting for the enterprise,
+    one resolved awaiting confirmation and one closed and rated.
     """
+    entrepreneur = await _actor(services, ENTREPRENEUR.telegram_id)
+    official = await _actor(services, OFFICIAL.telegram_id)
+    if not entrepreneur.enterprises or official.official is None:
+        return
+    enterprise_id = entrepreneur.enterprises[0].id
+    for request in DEMO_REQUESTS:
+        submitted = await services.desk.submit(
+            entrepreneur,
+            NewRequest(
+                enterprise_id=enterprise_id,
+                submitted_by=ENTREPRENEUR.telegram_id,
+                category=request.category,
+                urgent=False,
+                summary=request.summary,
+                description=request.summary,
+                details={},
+            ),
+        )
+        request_id = submitted.request.id
+        for step in request.steps:
+            if isinstance(step, Action):
+                by = entrepreneur if step in ENTERPRISE_ACTIONS else official
+                await services.desk.act(by, request_id, step, note=STEP_NOTES.get(step, ""))
+            else:
+                await services.desk.post(official, request_id, text=step)
+
+
+async def _actor(services: Services, telegram_id: int) -> Actor:
+    return await identify(
+        telegram_id,
+        admin_ids=services.settings.admins.telegram_ids,
+        officials=services.officials,
+        enterprises=services.enterprises,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRequest:
+    category: str
+    summary: str
+    steps: tuple[Action | str, ...] = ()
+
+
+ENTERPRISE_ACTIONS = frozenset({Action.CONFIRM, Action.REJECT, Action.PROVIDE_INFO})
+STEP_NOTES = {
+    Action.RESOLVE: "已协调市人社局，补贴已于本周拨付。",
+    Action.ASK_INFO: "请补充 2025 年度用电量清单。",
+}
+DEMO_REQUESTS = (
+    DemoRequest("payments", "某国企拖欠设备款 186 万元，已逾期 9 个月"),
+    DemoRequest(
+        "approval",
+        "新厂房施工许可审批超过承诺时限",
+        (Action.ACKNOWLEDGE, "已转市住建局，本周内给出办理时间表。"),
+    ),
+    DemoRequest("factors", "扩产需要增容用电 2000 千伏安", (Action.ACKNOWLEDGE, Action.ASK_INFO)),
+    DemoRequest(
+        "policy",
+        "稳岗补贴申请后一直未到账",
+        (Action.ACKNOWLEDGE, "正在核实。", Action.RESOLVE),
+    ),
+    DemoRequest(
+        "ip",
+        "专利被仿冒，请求协调市场监管部门",
+        (Action.ACKNOWLEDGE, "已联系市场监管局执法支队。", Action.RESOLVE, Action.CONFIRM),
+    ),
+)

@@ -160,3 +160,27 @@ def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert out.strip().endswith("Sandbox stopped.")
+
+
+async def test_demo_requests_cover_the_lifecycle(tmp_path: Path, clock: FakeClock) -> None:
+    settings = Settings.model_validate(
+        {
+            "storage": {"path": str(tmp_path / "demo.sqlite3")},
+            "admins": {"telegram_ids": [demo.ADMIN.telegram_id]},
+        }
+    )
+    services = await Services.open(settings, clock=clock)
+    try:
+        await demo.seed(services)
+        (firm,) = await services.enterprises.of_user(demo.ENTREPRENEUR.telegram_id)
+        page = await services.requests.of_enterprises([firm.id], limit=20, offset=0)
+        by_status = {r.status: r for r in page.items}
+        assert set(by_status) == {
+            "assigned", "in_progress", "waiting", "resolved", "closed"
+        }  # fmt: skip
+        replied = by_status["in_progress"]
+        assert [m.text for m in await services.requests.messages(replied.id, internal=False)]
+        history = await services.requests.history(by_status["closed"].id)
+        assert [h.to_status for h in history][-1] == "closed"
+    finally:
+        await services.close()
