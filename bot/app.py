@@ -73,7 +73,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .post_shutdown(close_services)
         .build()
     )
-    register_handlers(app)
+    register_handlers(app, settings)
     schedule_jobs(app, settings)
     return app
 

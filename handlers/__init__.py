@@ -29,7 +29,7 @@ from handlers import (
 )
 
 
-def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     """The whole routing table, in order. Earlier groups run first; within a group the first
     matching handler wins."""
     # Group -1: record the user, keep the bot out of group chats.
@@ -47,7 +47,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(impostors.HANDLERS)
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
-    app.add_handlers(dialogues.handlers())
+    app.add_handlers(dialogues.handlers(settings.requests.conversation_timeout_seconds))
     # Contact notices and "who is contacting me?".
     app.add_handlers(notices.HANDLERS)
     # Business cards; their /start deep link must come before the plain /start below.

@@ -18,9 +18,6 @@ from telegram.warnings import PTBUserWarning
 from handlers import dialogue_state, intake, registration, thread, visits
 from handlers.context import AppContext
 
-# Minutes without an answer after which the conversation ends; the draft stays saved.
-TIMEOUT_SECONDS = 60 * 60
-
 
 async def cancel(update: Update, context: AppContext) -> int:
     """Leave what the user was doing: stop writing, a visit or a registration, or drop the
@@ -46,9 +43,10 @@ async def off_script(update: Update, context: AppContext) -> None:
         await update.effective_message.reply_text(texts("registration.off_script"))
 
 
-def handlers() -> list[BaseHandler[Any, Any, Any]]:
+def handlers(timeout_seconds: float) -> list[BaseHandler[Any, Any, Any]]:
     """A fresh conversation per Application: it keeps who is where in memory, which must not
-    outlive the Application (a restart forgets it; the drafts in the database remain)."""
+    outlive the Application (a restart forgets it; the drafts in the database remain).
+    After timeout_seconds without an answer the conversation ends; the draft stays saved."""
     # per_message=False on purpose: the states take typed messages as well as button presses,
     # which a per-message conversation cannot see. Buttons are matched by their prefix and
     # step instead, and each callback checks them again; PTB's warning about it is expected.
@@ -74,7 +72,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             ],
             per_message=False,
             allow_reentry=True,
-            conversation_timeout=TIMEOUT_SECONDS,
+            conversation_timeout=timeout_seconds,
             name="requests",
         )
     return [conversation]

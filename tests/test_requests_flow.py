@@ -388,3 +388,32 @@ async def test_overlong_reply_is_refused_and_kept_asking(
     await alice.send("短一点的补充")
     assert "已发送" in (await alice.expect_message()).text
     assert standin.errors == []
+
+
+async def test_conversation_timeout_is_configured_and_keeps_the_draft(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    """[requests] conversation_timeout_seconds ends a silent conversation: the user is told,
+    and the intake draft stays saved for the next /new."""
+    quick = settings.model_copy(
+        update={
+            "requests": settings.requests.model_copy(update={"conversation_timeout_seconds": 1.0})
+        }
+    )
+    app = build_application(quick, clock=clock)
+    async with running(app, poll_timeout=1):
+        await make_cast(app.bot_data.services)
+        alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+        await alice.send("/new")
+        ask = await alice.expect_message()
+        await alice.press(ask, "行政审批")
+        await alice.expect_message()
+        await alice.send("食品经营许可证")
+        await alice.expect_message()
+        told = await alice.expect_message(timeout=5)
+        assert "草稿" in told.text and "/new" in told.text
+        draft = await app.bot_data.services.requests.draft(ALICE_ID)
+        assert draft is not None and draft["answers"] == {"item": "食品经营许可证"}
+        await alice.send("/new")
+        assert "草稿" in (await alice.expect_message()).text
+    assert standin.errors == []
