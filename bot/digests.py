@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
@@ -11,9 +11,8 @@ from storage.reminders import RequestState
 if TYPE_CHECKING:
     from bot.services import Services
 
-# Reminders to the official that the digest replaces when they fall on the same morning.
+# Reminders to the official that the digest replaces when they are due by the time it is sent.
 FOLDABLE = ("ack_half", "ack_last", "resolve_half", "resolve_last")
-MORNING_ENDS = time(12, 0)
 SUMMARY_CHARS = 40
 
 
@@ -34,7 +33,9 @@ async def send_digests(services: Services, now: datetime) -> int:
     if now < start or not calendar.is_workday(today) or services.quiet.is_quiet(now):
         return 0
     soon = calendar.add_workdays(now, 1)  # the end of the next working day
-    fold_until = max(now, calendar.at(today, MORNING_ENDS))
+    # Only reminders already due when the digest goes out are folded into it; a later one
+    # the same morning (e.g. half time at 11:59) is sent on its own, on time.
+    fold_until = now
     queued = 0
     for official_id, chat_id in await services.digests.recipients(today):
         requests = await services.digests.open_requests(official_id)

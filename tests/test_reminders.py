@@ -116,6 +116,24 @@ async def test_spring_festival_and_make_up_saturday(domain: Services, clock: Fak
     assert (half[0].status, half[0].last_error) == ("done", "folded into digest")
 
 
+async def test_half_time_later_the_same_morning_is_sent_on_its_own(
+    domain: Services, clock: FakeClock
+) -> None:
+    cast = await make_cast(domain)
+    clock.set(local(2026, 2, 13, 10, 0))
+    request_id = await request_for(domain, cast)
+    clock.set(local(2026, 2, 14, 9, 0))
+    await act(domain, request_id, Action.ACKNOWLEDGE)
+    await run_at(domain, clock, local(2026, 3, 3, 8, 30))  # the digest, half time not yet due
+    assert len(recorder(domain).to(OFFICIAL_ID)) == 1
+    await run_at(domain, clock, local(2026, 3, 3, 11, 59, 58))
+    assert len(recorder(domain).to(OFFICIAL_ID)) == 1
+    await run_at(domain, clock, local(2026, 3, 3, 11, 59, 59))
+    assert len(recorder(domain).to(OFFICIAL_ID)) == 2  # its own, timely reminder
+    half = [r for r in await domain.reminders.of_request(request_id) if r.kind == "resolve_half"]
+    assert half[0].status == "done" and half[0].last_error != "folded into digest"
+
+
 async def test_national_day_resolve_deadline(tmp_path: Path, clock: FakeClock) -> None:
     categories = {"policy": {"acknowledge_days": 1, "resolve_days": 3}}
     settings = domain_settings(tmp_path, deadlines={"categories": categories})

@@ -1,0 +1,60 @@
+"""SIGKILL of the whole bot process mid-broadcast: it resumes by itself on restart.
+
+The bot runs as a real subprocess (``python -m bot run``) against the stand-in with Telegram's
+flood limits; the broadcast is killed part-way, a new process is started on the same database,
+and each recipient must have the announcement at most twice, with at most
+``broadcast.max_in_flight`` recipients twice (the documented in-flight bound) and none missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+from bench.broadcasts import FIRST_RECIPIENT, delivered, seed, start_bot, status_of, write_config
+from bot.broadcasts import BroadcastStatus
+from bot.config import BroadcastSettings
+from standin import RateLimits, TelegramStandin
+
+RECIPIENTS = 200
+DEADLINE_SECONDS = 40.0
+
+
+async def test_sigkill_mid_broadcast_resumes_without_duplicates(tmp_path: Path) -> None:
+    standin = TelegramStandin(limits=RateLimits())
+    await standin.start()
+    db_path = tmp_path / "kill.sqlite3"
+    broadcast_id = await seed(db_path, RECIPIENTS)
+    ids = range(FIRST_RECIPIENT, FIRST_RECIPIENT + RECIPIENTS)
+    for user_id in ids:
+        standin.user(user_id, started=True, language_code="zh-hans")
+    config = write_config(tmp_path, standin, db_path)
+    with config.open("a", encoding="utf-8") as out:  # resume on the first tick, not 5 s later
+        out.write("[broadcast]\ntick_seconds = 0.5\n")
+    bot = start_bot(config, tmp_path / "bot.log")
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    try:
+        while sum(delivered(standin, ids)) < RECIPIENTS * 0.3:
+            assert bot.poll() is None, (tmp_path / "bot.log").read_text()
+            assert time.monotonic() < deadline, "the broadcast did not start"
+            await asyncio.sleep(0.05)
+        bot.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(bot.wait, 10)
+        before = sum(delivered(standin, ids))
+        assert before < RECIPIENTS
+        bot = start_bot(config, tmp_path / "bot.log")
+        while await status_of(db_path, broadcast_id) is not BroadcastStatus.DONE:
+            assert bot.poll() is None, (tmp_path / "bot.log").read_text()
+            assert time.monotonic() < deadline, "the broadcast did not resume"
+            await asyncio.sleep(0.2)
+    finally:
+        bot.send_signal(signal.SIGINT)
+        await asyncio.to_thread(bot.wait, 30)
+        await standin.stop()
+    counts = delivered(standin, ids)
+    assert counts.count(0) == 0
+    assert max(counts) <= 2
+    assert counts.count(2) <= BroadcastSettings().max_in_flight
+    assert standin.rate_limited == 0
