@@ -28,7 +28,14 @@ from bot.roles import Actor
 from bot.routing import Route, route
 from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
-from storage.requests import Attachment, Message, NewRequest, Request, RequestRepository
+from storage.requests import (
+    Attachment,
+    Message,
+    NewMessage,
+    NewRequest,
+    Request,
+    RequestRepository,
+)
 
 ChangeHook = Callable[[int], Awaitable[None]]
 
@@ -234,21 +241,31 @@ class RequestDesk:
         role = _sender_role(who, request.status, internal=internal)
         if request.status in FINAL and not internal:
             raise TransitionRefused("final", request.status)
-        message = await self.repo.add_message(
-            request.id,
-            sender_id=actor.telegram_id,
-            sender_role=role,
-            text=text,
-            attachment=attachment,
-            internal=internal,
-            now=self.clock.now(),
-        )
+        post = NewMessage(actor.telegram_id, role, text, attachment, internal)
+        now = self.clock.now()
         follow = _follow_up(request.status, role, internal=internal)
-        if follow is not None:
-            request = await self.transition(
-                request, follow, parties=who, actor_id=actor.telegram_id
+        if follow is None:
+            message = await self.repo.add_message(
+                request.id,
+                sender_id=post.sender_id,
+                sender_role=role,
+                text=text,
+                attachment=attachment,
+                internal=internal,
+                now=now,
             )
-        return request, message
+            return request, message
+        # The message and the change of status it brings are stored together or not at all.
+        target = check(request.status, follow, who)
+        changes = self._changes(request, follow, target, now, None)
+        stored = await self.repo.post_and_transition(
+            request, post, target, note="", changes=changes, now=now
+        )
+        if stored is None:
+            current = await self.repo.get(request.id)
+            raise Stale(current.status if current is not None else request.status)
+        await self._changed(request.id)
+        return stored
 
     async def rate(
         self, actor: Actor, request_id: int, *, rating: int | None, comment: str | None

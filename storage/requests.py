@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import Status
 from storage.db import Database
@@ -254,26 +256,30 @@ class RequestRepository:
         now: datetime,
     ) -> Request | None:
         """Move ``request`` (as read, at its version) to ``to``; None if it changed meanwhile."""
-        unknown = set(changes) - CHANGEABLE
-        if unknown:
-            raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
-        assignments = "".join(f", {column} = ?" for column in changes)
-        at = to_epoch(now)
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                f"UPDATE requests SET status = ?, version = version + 1{assignments}"
-                f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
-                (to, *changes.values(), request.id, request.version),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            await tx.execute(
-                "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
-                " note) VALUES (?, ?, ?, ?, ?, ?)",
-                (request.id, at, actor_id, request.status, to, note),
-            )
-        return _request(row)
+            return await _transition(tx, request, to, actor_id, note, changes, now)
+
+    async def post_and_transition(
+        self,
+        request: Request,
+        post: NewMessage,
+        to: Status,
+        *,
+        note: str,
+        changes: Mapping[str, Any],
+        now: datetime,
+    ) -> tuple[Request, Message] | None:
+        """Add a message to the thread and move ``request`` to ``to`` in one transaction:
+        both are stored or neither (None if the request changed meanwhile)."""
+        try:
+            async with self._db.transaction() as tx:
+                message = await _insert_message(tx, request.id, post, now)
+                changed = await _transition(tx, request, to, post.sender_id, note, changes, now)
+                if changed is None:
+                    raise _Changed
+        except _Changed:
+            return None
+        return changed, message
 
     async def rate(self, request_id: int, *, rating: int | None, comment: str | None) -> None:
         async with self._db.transaction() as tx:
@@ -323,26 +329,9 @@ class RequestRepository:
         internal: bool = False,
         now: datetime,
     ) -> Message:
+        post = NewMessage(sender_id, sender_role, text, attachment, internal)
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
-                " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                f" RETURNING {_MESSAGE_COLUMNS}",
-                (
-                    request_id,
-                    to_epoch(now),
-                    sender_id,
-                    sender_role,
-                    int(internal),
-                    text,
-                    None if attachment is None else attachment.kind,
-                    None if attachment is None else attachment.file_id,
-                    None if attachment is None else attachment.file_name,
-                ),
-            )
-            row = await cursor.fetchone()
-        assert row is not None
-        return _message(row)
+            return await _insert_message(tx, request_id, post, now)
 
     async def messages(self, request_id: int, *, internal: bool) -> list[Message]:
         """The thread; internal notes only when ``internal`` (officials and admins)."""
@@ -422,3 +411,72 @@ _HELD = (
 
 def _held_marks() -> str:
     return ",".join("?" * len(_HELD))
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message about to be added to a request's thread."""
+
+    sender_id: int | None
+    sender_role: str
+    text: str
+    attachment: Attachment | None = None
+    internal: bool = False
+
+
+class _Changed(Exception):
+    """The request changed meanwhile: roll the whole transaction back."""
+
+
+async def _transition(
+    tx: aiosqlite.Connection,
+    request: Request,
+    to: Status,
+    actor_id: int | None,
+    note: str,
+    changes: Mapping[str, Any],
+    now: datetime,
+) -> Request | None:
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
+    assignments = "".join(f", {column} = ?" for column in changes)
+    cursor = await tx.execute(
+        f"UPDATE requests SET status = ?, version = version + 1{assignments}"
+        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+        (to, *changes.values(), request.id, request.version),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    await tx.execute(
+        "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
+        " note) VALUES (?, ?, ?, ?, ?, ?)",
+        (request.id, to_epoch(now), actor_id, request.status, to, note),
+    )
+    return _request(row)
+
+
+async def _insert_message(
+    tx: aiosqlite.Connection, request_id: int, post: NewMessage, now: datetime
+) -> Message:
+    attachment = post.attachment
+    cursor = await tx.execute(
+        "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
+        " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" RETURNING {_MESSAGE_COLUMNS}",
+        (
+            request_id,
+            to_epoch(now),
+            post.sender_id,
+            post.sender_role,
+            int(post.internal),
+            post.text,
+            None if attachment is None else attachment.kind,
+            None if attachment is None else attachment.file_id,
+            None if attachment is None else attachment.file_name,
+        ),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return _message(row)

@@ -18,7 +18,7 @@ from bot.roles import Actor
 from bot.services import Services
 from handlers.cards import actor_of
 from storage.models import Stage
-from storage.requests import NewRequest, Request
+from storage.requests import NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
@@ -197,3 +197,30 @@ async def test_hooks_run_after_every_change(desk_services: Services) -> None:
     holder = await actor(desk_services, OFFICIAL_ID)
     await desk_services.desk.act(holder, request.id, Action.ACKNOWLEDGE)
     assert seen == [request.id, request.id]
+
+
+async def test_a_reply_and_its_status_change_are_stored_together(
+    desk_services: Services,
+) -> None:
+    """The official's first reply starts the work: message, status and history in one
+    transaction; a reply on a request that changed meanwhile stores neither."""
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    repo = desk_services.requests
+    official = await actor(desk_services, OFFICIAL_ID)
+    replied, message = await desk_services.desk.post(official, request.id, text="已收到")
+    assert replied.status is Status.IN_PROGRESS and replied.acknowledged_at is not None
+    assert [m.text for m in await repo.messages(request.id, internal=True)] == ["已收到"]
+    assert (await repo.history(request.id))[-1].to_status is Status.IN_PROGRESS
+    assert message.sender_id == OFFICIAL_ID
+
+    before = await repo.history(request.id)
+    post = NewMessage(OFFICIAL_ID, message.sender_role, "晚到的回复")
+    now = desk_services.clock.now()
+    stale = await repo.post_and_transition(
+        request, post, Status.ACKNOWLEDGED, note="", changes={}, now=now
+    )
+    assert stale is None
+    assert [m.text for m in await repo.messages(request.id, internal=True)] == ["已收到"]
+    assert await repo.history(request.id) == before
+    assert (await repo.get(request.id)) == replied
