@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.cities import city_name, parse_city
 from bot.clock import from_epoch
 from bot.i18n import Translator
-from bot.tables import write_table
+from bot.tables import TableWriter
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.stats import OPEN_STATUSES
 
@@ -53,9 +53,11 @@ async def write_ledger(
     tz: ZoneInfo,
     now: datetime,
 ) -> int:
-    """Write the ledger as .xlsx (streamed) or .csv, by suffix; the number of rows."""
-    rows = [row async for row in _lines(repo, where, texts, tz, int(now.timestamp()))]
-    return write_table(path, [texts(f"ledger.column.{c}") for c in COLUMNS], rows)
+    """Write the ledger as .xlsx or .csv, by suffix, one row at a time; the number of rows."""
+    with TableWriter(path, [texts(f"ledger.column.{c}") for c in COLUMNS]) as table:
+        async for row in _lines(repo, where, texts, tz, int(now.timestamp())):
+            table.append(row)
+    return table.count
 
 
 async def _lines(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -98,30 +98,55 @@ def _decode(data: bytes) -> str:
     raise UnreadableFile("not a CSV file in UTF-8 or GBK")
 
 
+class TableWriter:
+    """Rows appended one at a time to .xlsx (openpyxl write-only) or CSV with a BOM.
+
+    A context manager, so a caller that produces rows asynchronously (the ledger, read a page at
+    a time from the database) never holds more than one row; ``count`` is the rows written.
+    """
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        self.path = path
+        self.count = 0
+        self._workbook: Workbook | None = None
+        self._fh: IO[str] | None = None
+        if is_xlsx_name(path.name):
+            self._workbook = Workbook(write_only=True)
+            self._sheet = self._workbook.create_sheet()
+            self._sheet.append(list(header))
+        else:
+            self._fh = path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(header)
+
+    def append(self, row: Sequence[Any]) -> None:
+        if self._workbook is not None:
+            self._sheet.append(list(row))
+        else:
+            self._csv.writerow(row)
+        self.count += 1
+
+    def close(self) -> None:
+        if self._workbook is not None:
+            self._workbook.save(self.path)
+            self._workbook = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write .xlsx (by suffix) or CSV with a BOM so Excel shows Chinese; the number of rows."""
-    if is_xlsx_name(path.name):
-        return _write_xlsx(path, header, rows)
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        count = 0
+    with TableWriter(path, header) as table:
         for row in rows:
-            writer.writerow(row)
-            count += 1
-    return count
-
-
-def _write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(list(header))
-    count = 0
-    for row in rows:
-        sheet.append(list(row))
-        count += 1
-    workbook.save(path)
-    return count
+            table.append(row)
+    return table.count
 
 
 def iter_chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
