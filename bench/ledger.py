@@ -1,0 +1,277 @@
+"""Benchmark: a province-scale ledger: /stats answer time, ledger export, roster import.
+
+The database holds ``--enterprises`` enterprises (default 100,000) linked to officials 30 each,
+and ``--requests`` requests (default 1,000,000) spread over two years, half of them closed.
+It is built once with ``executemany`` and cached under the system temp directory, keyed by size.
+
+Figures:
+- ``compute_stats`` for the whole program (what an admin's /stats computes), median of runs,
+  against the same call on the 681-request provincial round (the baseline, same run);
+- the ledger export of the most recent ``--export`` requests (default 100,000) as .xlsx and
+  .csv, each in a fresh process so that its peak RSS (ru_maxrss) is the export's own;
+- the import of a ``--roster``-row (default 10,000) enterprise roster from CSV into a fresh DB.
+
+Targets (issue #7): stats under 0.5 s, export under 15 s, memory under 500 MB.
+
+    python -m bench.ledger [--enterprises 100000] [--requests 1000000] [--export 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.cities import CITIES
+from bot.clock import to_epoch
+from bot.credit_code import make_credit_code
+from bot.i18n import Translator
+from bot.ledger import write_ledger
+from bot.phones import PhoneHasher
+from bot.rosters import RosterKind, import_roster
+from bot.stats import compute_stats
+from bot.tables import write_table
+from storage.bulk import RequestRow, insert_requests
+from storage.db import Database
+from storage.ledger import LedgerFilter, LedgerRepository
+from storage.models import Stage
+from storage.rosters import AssignmentRecord, EnterpriseRecord, OfficialRecord, RosterRepository
+from storage.stats import StatsRepository
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = 86400
+SPAN_DAYS = 730
+PER_OFFICIAL = 30
+BATCH = 50_000
+STATS_RUNS = 5
+CATEGORIES = ("policy", "factors", "approval", "payments", "ip", "chain")
+STAGES = tuple(Stage)
+HASH_KEY = b"bench-ledger-key"
+
+
+def credit_code(n: int) -> str:
+    return make_credit_code(f"91210100M{n:08d}")
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def build(path: Path, enterprises: int, requests: int) -> None:
+    db = await Database.open(path)
+    try:
+        repo = RosterRepository(db)
+        officials = (enterprises + PER_OFFICIAL - 1) // PER_OFFICIAL
+        await repo.import_officials(
+            [
+                OfficialRecord(
+                    f"B-{i:05d}",
+                    f"官员{i:05d}",
+                    "局长",
+                    "辽宁省",
+                    "city",
+                    CITIES[i % len(CITIES)].code,
+                    "",
+                )
+                for i in range(officials)
+            ],
+            now=NOW,
+        )
+        await repo.import_enterprises(
+            [
+                EnterpriseRecord(
+                    credit_code(n),
+                    f"企业{n:06d}",
+                    CITIES[n % len(CITIES)].code,
+                    STAGES[n % 3].value,
+                    "制造",
+                )
+                for n in range(enterprises)
+            ],
+            now=NOW,
+        )
+        await repo.import_assignments(
+            [
+                AssignmentRecord(f"B-{n // PER_OFFICIAL:05d}", credit_code(n), True)
+                for n in range(enterprises)
+            ],
+            now=NOW,
+        )
+        enterprise_ids = [row[0] for row in await db.fetch_all("SELECT id FROM enterprises")]
+        official_ids = [row[0] for row in await db.fetch_all("SELECT id FROM officials")]
+        start = to_epoch(NOW) - SPAN_DAYS * DAY
+        for first in range(0, requests, BATCH):
+            await insert_requests(
+                db,
+                (
+                    _request(i, start, requests, enterprise_ids, official_ids)
+                    for i in range(first, min(first + BATCH, requests))
+                ),
+            )
+    finally:
+        await db.close()
+
+
+def _request(
+    i: int, start: int, total: int, enterprise_ids: list[int], official_ids: list[int]
+) -> RequestRow:
+    n = (i * 7919) % len(enterprise_ids)
+    created = start + i * (SPAN_DAYS * DAY // total)
+    solved = i % 2 == 0
+    return RequestRow(
+        number=f"LN-B-{i:08d}",
+        enterprise_id=enterprise_ids[n],
+        submitted_by=1,
+        category=CATEGORIES[i % 6],
+        summary=f"诉求 {i}",
+        status="closed" if solved else ("in_progress" if i % 3 else "acknowledged"),
+        official_id=official_ids[min(n // PER_OFFICIAL, len(official_ids) - 1)],
+        created_at=created,
+        acknowledged_at=created + DAY // 2,
+        resolved_at=created + 10 * DAY if solved else None,
+        closed_at=created + 12 * DAY if solved else None,
+        acknowledge_due_at=created + DAY,
+        resolve_due_at=created + 21 * DAY,
+        outcome="solved" if solved else None,
+        rating=(5 if i % 4 else 3) if solved else None,
+    )
+
+
+async def cached_db(enterprises: int, requests: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"bench-ledger-{enterprises}-{requests}.sqlite3"
+    if not path.exists():
+        began = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        await build(partial, enterprises, requests)
+        partial.rename(path)
+        print(f"built {path} in {time.perf_counter() - began:.1f} s")
+    return path
+
+
+async def time_stats(path: Path) -> list[float]:
+    db = await Database.open(path)
+    try:
+        repo = StatsRepository(db)
+        times = []
+        for _ in range(STATS_RUNS):
+            began = time.perf_counter()
+            await compute_stats(repo, now=NOW)
+            times.append(time.perf_counter() - began)
+        return times
+    finally:
+        await db.close()
+
+
+async def export(path: Path, out: Path, since_days: int) -> dict[str, float]:
+    """One export in this process; its time, rows and the process's peak RSS."""
+    db = await Database.open(path)
+    try:
+        since = NOW - timedelta(days=since_days)
+        began = time.perf_counter()
+        rows = await write_ledger(
+            LedgerRepository(db), out, LedgerFilter(since=since), Translator("zh"), tz=TZ, now=NOW
+        )
+        return {"seconds": time.perf_counter() - began, "rows": rows, "rss_mb": rss_mb()}
+    finally:
+        await db.close()
+
+
+def export_in_child(path: Path, suffix: str, since_days: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"ledger{suffix}"
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.ledger", "--export-child", str(path), str(out),
+             str(since_days)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+        figures["size_mb"] = out.stat().st_size / 2**20
+        return figures
+
+
+async def time_import(rows: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "enterprises.csv"
+        write_table(
+            csv_path,
+            ["credit_code", "name", "city", "stage", "industry"],
+            (
+                [credit_code(n), f"导入企业{n:05d}", CITIES[n % len(CITIES)].code,
+                 STAGES[n % 3].value, "制造"]
+                for n in range(rows)
+            ),
+        )  # fmt: skip
+        db = await Database.open(Path(tmp) / "import.sqlite3")
+        try:
+            began = time.perf_counter()
+            report = await import_roster(
+                RosterRepository(db), RosterKind.ENTERPRISES, csv_path.read_bytes(),
+                csv_path.name, hasher=PhoneHasher(HASH_KEY), now=NOW,
+            )  # fmt: skip
+            elapsed = time.perf_counter() - began
+        finally:
+            await db.close()
+        if report.problems:
+            raise SystemExit(f"import refused: {report.problems[:3]}")
+        return elapsed
+
+
+def days_for(export_rows: int, requests: int) -> int:
+    return max(1, round(SPAN_DAYS * export_rows / requests))
+
+
+async def main(args: argparse.Namespace) -> None:
+    baseline = await cached_db(660, 681)
+    big = await cached_db(args.enterprises, args.requests)
+    small_stats = statistics.median(await time_stats(baseline))
+    big_stats = statistics.median(await time_stats(big))
+    since_days = days_for(args.export, args.requests)
+    print(f"ledger benchmark: {args.enterprises:,} enterprises, {args.requests:,} requests")
+    print(
+        f"/stats (compute_stats, median of {STATS_RUNS}): {big_stats * 1000:.0f} ms"
+        f"  [baseline 681 requests: {small_stats * 1000:.1f} ms; target < 500 ms]"
+    )
+    for suffix in (".xlsx", ".csv"):
+        fig = export_in_child(big, suffix, since_days)
+        print(
+            f"ledger export {suffix}: {fig['rows']:,.0f} rows in {fig['seconds']:.1f} s,"
+            f" peak RSS {fig['rss_mb']:.0f} MB, file {fig['size_mb']:.1f} MB"
+            "  [targets < 15 s, < 500 MB]"
+        )
+    imported = await time_import(args.roster)
+    print(f"roster import, {args.roster:,} enterprises from CSV: {imported:.2f} s")
+    print(
+        "reproduce: python -m bench.ledger"
+        f" --enterprises {args.enterprises} --requests {args.requests}"
+        f" --export {args.export} --roster {args.roster}"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--export", type=int, default=100_000)
+    parser.add_argument("--roster", type=int, default=10_000)
+    parser.add_argument("--export-child", nargs=3, metavar=("DB", "OUT", "DAYS"))
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.export_child:
+        db_path, out_path, days = arguments.export_child
+        print(json.dumps(asyncio.run(export(Path(db_path), Path(out_path), int(days)))))
+    else:
+        asyncio.run(main(arguments))
