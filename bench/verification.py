@@ -8,6 +8,10 @@ the real Application (handlers, SQLite with synchronous=FULL, rate limiter), as 
 Baseline, measured in the same run on the same stand-in: a bare python-telegram-bot
 Application with one echo handler (one message in, one reply out).
 
+A second part times `Verifier.check` alone (domain + SQLite, no Telegram) for each failure
+kind -- unknown, expired, used, foreign (another enterprise's code) -- and a valid code, each
+check by a fresh user so throttling never kicks in: medians and p95 per kind.
+
     python -m bench.verification [--iterations 200]
 """
 
@@ -21,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from telegram import Update
@@ -28,6 +33,9 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Messa
 
 from bot.app import build_application, running
 from bot.config import Settings
+from bot.roles import Actor
+from bot.services import Services
+from bot.verification import Verdict
 from standin import TelegramStandin
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
@@ -87,6 +95,55 @@ async def bench_verification(
     return samples, wall
 
 
+KINDS = ("valid", "unknown", "expired", "used", "foreign")
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+async def bench_check_kinds(db_dir: Path, n: int) -> dict[str, list[float]]:
+    """Time Verifier.check per outcome kind, interleaved so drift hits every kind alike."""
+    settings = Settings.model_validate(
+        {
+            "telegram": {"token": TOKEN},
+            "storage": {"path": str(db_dir / "kinds.sqlite3")},
+            "admins": {"telegram_ids": [ADMIN_ID]},
+            "security": {"hash_key": "bench-hash-key-0123456789"},
+        }
+    )
+    services = await Services.open(settings)
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    try:
+        cast = await make_cast(services)
+        verifier = services.verifier
+        now = services.clock.now()
+        alice = Actor(ALICE_ID, enterprises=(cast.alice_enterprise,))
+        for i in range(n):
+            codes = {
+                "valid": await verifier.issue(cast.official, cast.alice_enterprise.id, now),
+                "expired": await verifier.issue(cast.official, None, now - timedelta(days=1)),
+                "used": await verifier.issue(cast.official, None, now),
+                "foreign": await verifier.issue(cast.official, cast.bob_enterprise.id, now),
+            }
+            used = await verifier.check(alice, codes["used"].code, now)
+            assert used.verdict is Verdict.VERIFIED
+            for kind in KINDS:
+                code = "00000000" if kind == "unknown" else codes[kind].code
+                actor = Actor(
+                    7_000_000_000 + i * 10 + KINDS.index(kind),
+                    enterprises=(cast.alice_enterprise,),
+                )
+                t0 = time.perf_counter()
+                result = await verifier.check(actor, code, now)
+                samples[kind].append(time.perf_counter() - t0)
+                assert (result.verdict is Verdict.VERIFIED) == (kind == "valid"), kind
+    finally:
+        await services.close()
+    return samples
+
+
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message is not None and update.effective_message.text is not None
     await update.effective_message.reply_text(update.effective_message.text)
@@ -132,6 +189,7 @@ async def main(n: int) -> None:
         limited_samples, limited_wall = await bench_echo(standin, n, rate_limited=True)
         with tempfile.TemporaryDirectory() as tmp:
             check_samples, check_wall = await bench_verification(standin, Path(tmp), n)
+            kinds = await bench_check_kinds(Path(tmp), n)
     print(f"python {sys.version.split()[0]}, {n} iterations each, stand-in on loopback")
     print(summary("echo (bare PTB, 1 message)", echo_samples, echo_wall))
     print(summary("echo + AIORateLimiter", limited_samples, limited_wall))
@@ -141,6 +199,15 @@ async def main(n: int) -> None:
         f"median ratio issue+check / echo: {ratio:.1f}x  (one issue+check is 4 user actions"
         " and 6 bot calls: 3 messages, 1 edit, 1 callback answer, 1 notice)"
     )
+    print("Verifier.check alone, per outcome (fresh user each check, no throttling):")
+    for kind, values in kinds.items():
+        print(
+            f"  {kind:<8} median {statistics.median(values) * 1000:6.2f} ms"
+            f"   p95 {p95(values) * 1000:6.2f} ms"
+        )
+    base = statistics.median(kinds["unknown"])
+    ratios = ", ".join(f"{k} {statistics.median(v) / base:.2f}x" for k, v in kinds.items())
+    print(f"median ratio to unknown: {ratios}")
     print(f"reproduce: python -m bench.verification --iterations {n}")
 
 
