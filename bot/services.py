@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.accounts import Accounts
+from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -52,6 +54,14 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        storage = self.settings.storage
+        self.backups = BackupJob(
+            self.db,
+            self.clock,
+            storage.backup_dir,
+            timedelta(hours=storage.backup_interval_hours),
+            storage.backups_kept,
+        )
         self.rosters = RosterRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)

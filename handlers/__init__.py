@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from handlers import (
+    backups,
     broadcast_composer,
     broadcasts,
     business_cards,
@@ -74,3 +75,4 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
 def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     """Repeating alarm clocks; each asks the database what is due."""
     broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)
+    backups.schedule_backups(app, settings.storage.backup_interval_hours)
