@@ -12,6 +12,7 @@ no update reached the global error handler, the stand-in answered no call with a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import time
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from standin import TelegramStandin
     from standin.client import TestUser
 
-FUZZ_UPDATES = int(os.environ.get("FUZZ_UPDATES", "2000"))
+FUZZ_UPDATES = int(os.environ.get("FUZZ_UPDATES", "1000"))
 BATCH = 50
 STRANGER_ID = 600900
-GROUP_ID = -1001234567
+# Each group message comes from a new group: the bot answers there and leaves, and the
+# bot-side limit of 20 messages a minute per group would otherwise pace the whole run.
+groups = itertools.count(-1001000000000, -1)
 PREFIXES = (
     "lang", "rg", "rd", "menu", "vs", "ntc", "nta", "in", "rq", "ra", "rr", "bc", "rpt",
     "warn", "code", "card", "bca", "bcv", "pg",
@@ -50,9 +53,7 @@ HTML_BITS = (
 
 text = st.one_of(
     st.text(max_size=60),
-    st.lists(st.one_of(st.sampled_from(HTML_BITS), st.text(max_size=8)), max_size=12).map(
-        "".join
-    ),
+    st.lists(st.one_of(st.sampled_from(HTML_BITS), st.text(max_size=8)), max_size=12).map("".join),
     st.integers(4000, 5000).map(lambda n: "長" * n),
     st.just(""),
 )
@@ -108,7 +109,9 @@ def generate(count: int) -> list[tuple[int, tuple[str, Any]]]:
     return drawn[:count]
 
 
-async def perform(user: TestUser, group: Any, anchor: int, act: tuple[str, Any]) -> None:
+async def perform(
+    standin: TelegramStandin, user: TestUser, anchor: int, act: tuple[str, Any]
+) -> None:
     kind, value = act
     if kind == "text":
         await user.send(value)
@@ -118,6 +121,8 @@ async def perform(user: TestUser, group: Any, anchor: int, act: tuple[str, Any])
         sent = await user.send("x")
         await user.edit(sent["message_id"], value or "y")
     elif kind == "group":
+        group = standin.group(next(groups), title="<b>Fuzz & co")
+        await group.add_bot(user)
         await group.send(user, value or "z")
     elif kind == "photo":
         await user.send_photo(b"\x89PNG fuzz", caption=value)
@@ -156,8 +161,7 @@ async def test_hostile_updates_never_break_the_bot(
     await make_cast(services)
     ids = (ADMIN_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, ALICE_ID, BOB_ID, STRANGER_ID)
     users = [standin.user(i, first_name=f"U{i}", language_code="zh-hans") for i in ids]
-    group = standin.group(GROUP_ID, title="<b>Fuzz & co")
-    await group.add_bot(users[0])
+    standin.set_limits(None)  # Telegram's flood limits would only make the bot wait
     anchors = []
     for user in users:
         await user.send("/start")
@@ -166,7 +170,7 @@ async def test_hostile_updates_never_break_the_bot(
     started = time.perf_counter()
     sent = 0
     for who, act in steps:
-        await perform(users[who], group, anchors[who], act)
+        await perform(standin, users[who], anchors[who], act)
         sent += 1
         if sent % BATCH == 0:
             await settle(standin, bot)
@@ -175,11 +179,14 @@ async def test_hostile_updates_never_break_the_bot(
     print(f"fuzz: {sent} updates in {elapsed:.1f} s, {sent / elapsed:.0f} updates/s")
     failures = [r for r in caplog.records if r.name == "handlers.errors"]
     assert failures == [], failures[0].getMessage() + str(failures[0].exc_info)
-    private = [e for e in standin.errors if e.params.get("chat_id") != GROUP_ID]
+    private = [e for e in standin.errors if e.params.get("chat_id", 0) > 0]
     assert private == [], private[:3]
-    # The bot leaves groups; the stand-in still delivers the group's messages, so leaving again
-    # and answering there fail with "not a participant" / "not a member": not a bot error.
-    assert all(e.method in ("leaveChat", "sendMessage") for e in standin.errors)
+    # The bot answers a group it was just added to and leaves; messages written before it left
+    # then get 403 "not a member" on answering and "USER_NOT_PARTICIPANT" on leaving again (as
+    # on Telegram), which the bot catches and logs.
+    expected = ("not a member", "USER_NOT_PARTICIPANT")
+    odd = [e for e in standin.errors if not any(m in e.body for m in expected)]
+    assert odd == [], odd[:3]
     newcomer = standin.user(600901, first_name="Guest", language_code="zh-hans")
     await newcomer.send("/start")
     assert "政企直通" in (await newcomer.expect_message()).text
