@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the bot against Telegram (long polling)")
+    run = sub.add_parser("run", help="run the bot against Telegram (long polling or webhook)")
+    run.add_argument(
+        "--webhook", action="store_true", help="receive updates by webhook ([webhook] settings)"
+    )
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a browser: local Telegram stand-in, demo data, no token"
     )
@@ -132,6 +135,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram.token is None:
         print(BOTFATHER_HELP, file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "webhook", False) or settings.webhook.enabled:
+        from bot.webhook import run_webhook
+
+        hook = settings.webhook
+        if not hook.url or hook.secret_token is None:
+            raise CommandError("webhook mode needs [webhook] url and secret_token")
+        run_webhook(build_application(settings), settings)
+        return 0
     run_polling(build_application(settings), settings)
     return 0
 

@@ -23,6 +23,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
 from storage.rosters import RosterRepository
@@ -54,6 +55,7 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
         self.backups = BackupJob(
             self.db,
