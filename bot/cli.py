@@ -115,7 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
-    configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=[token])
+    hook_secret = settings.webhook.secret_token
+    secrets = [token, hook_secret.get_secret_value() if hook_secret else ""]
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=secrets)
     command = args.command or default_command(settings)
     try:
         return COMMANDS[command](settings, args)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
 from bot.app import BotApplication, build_application
+from bot.cli import EXIT_USAGE, main
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.webhook import SECRET_HEADER, running_webhook
@@ -71,7 +73,7 @@ async def _post(url: str, body: dict[str, Any], secret: str | None) -> tuple[int
 
 
 async def test_good_secret_user_gets_the_answer_through_the_webhook(
-    standin: TelegramStandin, hooked: tuple[BotApplication, str]
+    standin: TelegramStandin, hooked: tuple[BotApplication, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     (set_call,) = standin.calls_to("setWebhook")
     assert set_call.params["secret_token"] == SECRET
@@ -82,6 +84,7 @@ async def test_good_secret_user_gets_the_answer_through_the_webhook(
     assert "Enterprise Liaison" in reply.text
     assert standin.calls_to("getUpdates") == []
     assert standin.errors == []
+    assert SECRET not in caplog.text
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])
@@ -147,3 +150,16 @@ async def test_old_update_ids_are_pruned(
     assert await seen.claim(2, clock.now())
     assert await seen.prune(clock.now() - timedelta(hours=48)) == 1
     assert await seen.claim(1, clock.now())
+
+
+def test_run_webhook_without_url_or_secret_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123456789:TEST-token-never-logged"\n'
+        f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run", "--webhook"]) == EXIT_USAGE
+    assert "url and secret_token" in capsys.readouterr().err
