@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.reminders import replan
 from bot.requests import RequestDesk
+from bot.roles import Actor, identify
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
@@ -91,6 +92,15 @@ class Services:
             settings=self.settings.broadcast,
             clock=self.clock,
             default_language=self.settings.locale.default_language,
+        )
+
+    async def actor(self, telegram_id: int) -> Actor:
+        """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
+        return await identify(
+            telegram_id,
+            admin_ids=self.settings.admins.telegram_ids,
+            officials=self.officials,
+            enterprises=self.enterprises,
         )
 
     async def _replan(self, request_id: int) -> None:
