@@ -42,7 +42,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(broadcast_composer.handlers())
     app.add_handlers(broadcasts.HANDLERS)
     # Verifying an official: typing a code, checking a number or an account.
-    app.add_handlers(verification.HANDLERS)
+    app.add_handlers(verification.handlers())
     # Reporting an impostor, and the admins' warning to the official's portfolio.
     app.add_handlers(impostors.HANDLERS)
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),

@@ -348,28 +348,32 @@ def conversation(**kwargs: Any) -> ConversationHandler[Any]:
         return ConversationHandler(per_message=False, **kwargs)
 
 
-VERIFY = conversation(
-    entry_points=[
-        CommandHandler("verify", ask_for_code),
-        CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
-        CommandHandler("check", ask_number),
-        CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
-    ],
-    states={
-        TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
-        CHECKING: [
-            MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
-            MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+def verify_conversation() -> ConversationHandler[Any]:
+    """Fresh per Application: the conversation keeps who is where in memory."""
+    return conversation(
+        entry_points=[
+            CommandHandler("verify", ask_for_code),
+            CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
+            CommandHandler("check", ask_number),
+            CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
         ],
-    },
-    fallbacks=[CommandHandler("cancel", cancel)],
-    allow_reentry=True,
-    name="verification",
-)
+        states={
+            TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
+            CHECKING: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
+                MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        allow_reentry=True,
+        name="verification",
+    )
 
-HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    VERIFY,
-    CommandHandler("code", ask_code_scope),
-    CallbackQueryHandler(ask_code_scope, pattern=menu_pattern("code")),
-    CallbackQueryHandler(issue_code, pattern=CodeFor.pattern()),
-]
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        verify_conversation(),
+        CommandHandler("code", ask_code_scope),
+        CallbackQueryHandler(ask_code_scope, pattern=menu_pattern("code")),
+        CallbackQueryHandler(issue_code, pattern=CodeFor.pattern()),
+    ]
