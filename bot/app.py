@@ -79,8 +79,16 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
 
 
 def run_polling(app: BotApplication, settings: Settings) -> None:
-    """Run until interrupted; python-telegram-bot owns the event loop here."""
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=settings.telegram.poll_timeout)
+    """Run until interrupted; python-telegram-bot owns the event loop here.
+
+    ``run_polling`` calls deleteWebhook first (a webhook left by webhook mode would make
+    getUpdates fail with 409), keeping pending updates.
+    """
+    app.run_polling(
+        drop_pending_updates=False,
+        allowed_updates=ALLOWED_UPDATES,
+        timeout=settings.telegram.poll_timeout,
+    )
 
 
 @asynccontextmanager

@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the bot against Telegram (long polling)")
+    run = sub.add_parser("run", help="run the bot against Telegram (long polling or webhook)")
+    run.add_argument(
+        "--webhook", action="store_true", help="receive updates by webhook ([webhook] settings)"
+    )
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a browser: local Telegram stand-in, demo data, no token"
     )
@@ -112,7 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     token = settings.telegram.token.get_secret_value() if settings.telegram.token else ""
-    configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=[token])
+    hook_secret = settings.webhook.secret_token
+    secrets = [token, hook_secret.get_secret_value() if hook_secret else ""]
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=secrets)
     command = args.command or default_command(settings)
     try:
         return COMMANDS[command](settings, args)
@@ -132,6 +137,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram.token is None:
         print(BOTFATHER_HELP, file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "webhook", False) or settings.webhook.enabled:
+        from bot.webhook import run_webhook
+
+        hook = settings.webhook
+        if not hook.url or hook.secret_token is None:
+            raise CommandError("webhook mode needs [webhook] url and secret_token")
+        run_webhook(build_application(settings), settings)
+        return 0
     run_polling(build_application(settings), settings)
     return 0
 

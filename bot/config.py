@@ -46,10 +46,12 @@ class TelegramSettings(Section):
 class WebhookSettings(Section):
     enabled: bool = False
     listen: str = "127.0.0.1"
-    port: int = Field(default=8443, ge=1, le=65535)
+    port: int = Field(default=8443, ge=0, le=65535)  # 0: any free port (tests)
     url: str = ""
     path: str = "telegram"
     secret_token: SecretStr | None = None
+    keep_update_ids_hours: float = Field(default=48.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
 
 class StorageSettings(Section):

@@ -14,7 +14,6 @@ from typing import Literal
 from bot.credit_code import make_credit_code
 from bot.invites import issue_invite, redeem_invite
 from bot.lifecycle import Action
-from bot.roles import Actor, identify
 from bot.services import Services
 from storage.models import InviteKind, Stage
 from storage.requests import NewRequest
@@ -278,8 +277,8 @@ async def seed_requests(services: Services) -> None:
     awaiting acknowledgement, one in progress with a reply, one waiting for the enterprise,
     one resolved awaiting confirmation and one closed and rated.
     """
-    entrepreneur = await _actor(services, ENTREPRENEUR.telegram_id)
-    official = await _actor(services, OFFICIAL.telegram_id)
+    entrepreneur = await services.actor(ENTREPRENEUR.telegram_id)
+    official = await services.actor(OFFICIAL.telegram_id)
     if not entrepreneur.enterprises or official.official is None:
         return
     enterprise_id = entrepreneur.enterprises[0].id
@@ -303,15 +302,6 @@ async def seed_requests(services: Services) -> None:
                 await services.desk.act(by, request_id, step, note=STEP_NOTES.get(step, ""))
             else:
                 await services.desk.post(official, request_id, text=step)
-
-
-async def _actor(services: Services, telegram_id: int) -> Actor:
-    return await identify(
-        telegram_id,
-        admin_ids=services.settings.admins.telegram_ids,
-        officials=services.officials,
-        enterprises=services.enterprises,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.reminders import replan
 from bot.requests import RequestDesk
+from bot.roles import Actor, identify
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
@@ -23,6 +24,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
 from storage.rosters import RosterRepository
@@ -54,6 +56,7 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
         self.backups = BackupJob(
             self.db,
@@ -91,6 +94,15 @@ class Services:
             settings=self.settings.broadcast,
             clock=self.clock,
             default_language=self.settings.locale.default_language,
+        )
+
+    async def actor(self, telegram_id: int) -> Actor:
+        """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
+        return await identify(
+            telegram_id,
+            admin_ids=self.settings.admins.telegram_ids,
+            officials=self.officials,
+            enterprises=self.enterprises,
         )
 
     async def _replan(self, request_id: int) -> None:

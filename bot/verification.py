@@ -77,6 +77,23 @@ def new_card_token() -> str:
     return token
 
 
+def hash_card_token(token: str, key: str) -> str:
+    """The keyed hash under which a revoked or replaced card token is kept."""
+    return hmac.new(key.encode(), b"card:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+class CardState(StrEnum):
+    SHOWN = "shown"
+    REVOKED = "revoked"  # revoked, or replaced by a newer link
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CardLookup:
+    state: CardState
+    official: Official | None = None
+
+
 def card_payload(token: str) -> str:
     return f"{CARD_PAYLOAD_PREFIX}{token}"
 
@@ -338,3 +355,31 @@ class Verifier:
         await self._audit.record(
             now=now, actor_id=actor_id, action=action, subject=subject, result=result
         )
+
+    # Business cards --------------------------------------------------------------------
+
+    async def card_token(self, official: Official, now: datetime) -> str:
+        """The official's live card token, making a new one if they have none or it is revoked.
+
+        A replaced token's hash is kept as revoked, so its old link says "revoked".
+        """
+        if official.card_token is not None and not official.card_revoked:
+            return official.card_token
+        token = new_card_token()
+        old = official.card_token
+        retired = None if old is None else (old, hash_card_token(old, self._key))
+        await self._repo.set_card_token(official.id, token, retired=retired, now=now)
+        return token
+
+    async def open_card(self, token: str) -> CardLookup:
+        """What a card link with this token shows: the card, "revoked", or "unknown"."""
+        official = await self._officials.by_card_token(token) if token else None
+        if official is not None:
+            state = CardState.REVOKED if official.card_revoked else CardState.SHOWN
+            return CardLookup(state, official)
+        if not token:
+            return CardLookup(CardState.UNKNOWN)
+        retired = await self._repo.retired_card_official(hash_card_token(token, self._key))
+        if retired is not None:
+            return CardLookup(CardState.REVOKED)
+        return CardLookup(CardState.UNKNOWN)

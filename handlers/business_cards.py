@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import Html
-from bot.verification import CARD_PAYLOAD_PREFIX, card_payload, new_card_token
+from bot.verification import CARD_PAYLOAD_PREFIX, CardState, card_payload
 from bot.verification import token_from_card_payload as card_token
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
@@ -47,10 +47,7 @@ async def show_card(update: Update, context: AppContext) -> None:
     if official is None:
         await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
         return
-    token = official.card_token
-    if token is None or official.card_revoked:
-        token = new_card_token()
-        await context.services.verification.set_card_token(official.id, token)
+    token = await context.services.verifier.card_token(official, context.services.clock.now())
     link = f"https://t.me/{context.services.bot_username}?start={card_payload(token)}"
     revoke = InlineKeyboardButton(texts("card.revoke"), callback_data=CardAction("revoke").pack())
     await context.bot.send_photo(
@@ -94,15 +91,14 @@ async def open_card(update: Update, context: AppContext) -> None:
     actor = await context.actor(update)
     services = context.services
     token = card_token(context.args[0] if context.args else "") or ""
-    official = await services.officials.by_card_token(token)
-    result = "unknown" if official is None else "revoked" if official.card_revoked else "shown"
+    found = await services.verifier.open_card(token)
     await services.audit.record(
-        now=services.clock.now(), actor_id=actor.telegram_id, action="card.open", result=result
+        now=services.clock.now(), actor_id=actor.telegram_id, action="card.open", result=found.state
     )
-    if official is None or official.card_revoked:
-        await message.reply_text(texts(f"card.{result}"), reply_markup=report_button(texts))
+    if found.state is not CardState.SHOWN or found.official is None:
+        await message.reply_text(texts(f"card.{found.state}"), reply_markup=report_button(texts))
         return
-    card = await official_card(context, official, actor, texts)
+    card = await official_card(context, found.official, actor, texts)
     await message.reply_text(texts("card.shown", card=Html(card)))
 
 

@@ -19,7 +19,7 @@ from telegram.ext import ExtBot
 from bot.i18n import Html, Translator
 from bot.lifecycle import FINAL, Action, Party, allowed
 from bot.requests import parties
-from bot.roles import Actor, identify
+from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
@@ -130,12 +130,7 @@ def keyboard(
 
 
 async def actor_of(services: Services, telegram_id: int) -> Actor:
-    return await identify(
-        telegram_id,
-        admin_ids=services.settings.admins.telegram_ids,
-        officials=services.officials,
-        enterprises=services.enterprises,
-    )
+    return await services.actor(telegram_id)
 
 
 async def send_card(

@@ -8,6 +8,7 @@ downloads a browser. Scenes of features the bot does not offer yet are listed, n
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -28,10 +29,9 @@ TIMEOUT_MS = 10_000
 # Walk-through scenes waiting for their features (issues 3, 4 and 6), by the menu text that
 # will start them; taken automatically once the bot shows that button.
 PENDING = {
-    "official-issues-code.png": (demo.OFFICIAL, "核验码"),
-    "entrepreneur-submits-request.png": (demo.ENTREPRENEUR, "诉求"),
     "admin-broadcasts.png": (demo.ADMIN, "公告"),
 }
+CODE = re.compile(r"核验码：\s*([\d ]+)")
 
 
 def chat(page: Page, persona: demo.Persona) -> Locator:
@@ -76,6 +76,8 @@ async def scenes(page: Page) -> list[str]:
     await chat(page, demo.SECOND_ENTREPRENEUR).locator("button[data-lang='en']").click()
     await send(page, demo.SECOND_ENTREPRENEUR, "/start")
     await shot(chat(page, demo.SECOND_ENTREPRENEUR), "english.png")
+    await verification(page)
+    await requests(page)
     missing = []
     for name, (persona, label) in PENDING.items():
         if await press(page, persona, label):
@@ -85,6 +87,29 @@ async def scenes(page: Page) -> list[str]:
     await page.set_viewport_size(PHONE)
     await shot(page, "phone.png")
     return missing
+
+
+async def verification(page: Page) -> None:
+    """The vice-governor issues a spoken code; the entrepreneur checks it and sees the card."""
+    await press(page, demo.OFFICIAL, "生成核验码")
+    box = chat(page, demo.OFFICIAL)
+    await box.locator(".inline-keyboard .button", has_text="沈阳远航").last.click()
+    issued = box.locator(".message.bot", has_text="核验码：").last
+    await issued.wait_for()
+    await shot(box, "official-issues-code.png")
+    found = CODE.search(await issued.inner_text())
+    if found is None:
+        raise SystemExit("the official's code message has no code in it")
+    await press(page, demo.ENTREPRENEUR, "核验官员")
+    await send(page, demo.ENTREPRENEUR, found.group(1).strip())
+    await shot(page, "verification-walkthrough.png")
+
+
+async def requests(page: Page) -> None:
+    """The demo requests as the entrepreneur (/my) and the vice-governor (/inbox) see them."""
+    await send(page, demo.ENTREPRENEUR, "/my")
+    await send(page, demo.OFFICIAL, "/inbox")
+    await shot(page, "requests-my-and-inbox.png")
 
 
 async def main() -> int:

@@ -185,12 +185,41 @@ class VerificationRepository:
 
     # Business cards --------------------------------------------------------------------
 
-    async def set_card_token(self, official_id: int, token: str) -> None:
+    async def set_card_token(
+        self,
+        official_id: int,
+        token: str,
+        *,
+        retired: tuple[str, str] | None = None,
+        now: datetime,
+    ) -> None:
+        """Make ``token`` the official's card token.
+
+        ``retired`` is the (token, hash) pair of the token being replaced: its hash is kept as
+        revoked (at the time it was revoked, or now if it was still live), in the same
+        transaction, provided it is still the official's current token.
+        """
         async with self._db.transaction() as tx:
+            if retired is not None:
+                old_token, old_hash = retired
+                await tx.execute(
+                    "INSERT OR IGNORE INTO retired_card_tokens"
+                    " (token_hash, official_id, revoked_at)"
+                    " SELECT ?, id, COALESCE(card_revoked_at, ?) FROM officials"
+                    " WHERE id = ? AND card_token = ?",
+                    (old_hash, to_epoch(now), official_id, old_token),
+                )
             await tx.execute(
                 "UPDATE officials SET card_token = ?, card_revoked_at = NULL WHERE id = ?",
                 (token, official_id),
             )
+
+    async def retired_card_official(self, token_hash: str) -> int | None:
+        """The official whose revoked or replaced card token has this hash, if any."""
+        value = await self._db.fetch_value(
+            "SELECT official_id FROM retired_card_tokens WHERE token_hash = ?", (token_hash,)
+        )
+        return None if value is None else int(value)
 
     async def revoke_card(self, official_id: int, now: datetime) -> bool:
         async with self._db.transaction() as tx:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.services import Services
-from standin import TelegramStandin
+from standin import StoredMessage, TelegramStandin, TestUser
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
@@ -123,9 +123,79 @@ async def test_card_link_opens_the_card_until_revoked(
     await official.press(card, "作废此链接")
     await official.expect_edit(card)
     await alice.send(f"/start {found.group(1)}")
-    assert "已被官员作废" in ((await alice.expect_message()).text or "")
+    assert "该名片链接已作废" in ((await alice.expect_message()).text or "")
     await alice.send("/start card_nonsense")
-    assert "无效或已作废" in ((await alice.expect_message()).text or "")
+    assert "该名片链接无效" in ((await alice.expect_message()).text or "")
+    assert standin.errors == []
+
+
+async def _card_link(official: TestUser) -> tuple[StoredMessage, str]:
+    await official.send("/card")
+    card = await official.expect_message()
+    found = re.search(r"start=(card_[A-Za-z0-9_-]+)", card.caption or "")
+    assert found is not None
+    return card, found.group(1)
+
+
+async def test_revoked_and_replaced_card_links_say_revoked_unknown_says_invalid(
+    standin: TelegramStandin, services: Services, cast: Cast
+) -> None:
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans")
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
+    guest = standin.user(600011, first_name="Guest", language_code="en")
+    card, first = await _card_link(official)
+    await official.press(card, "作废此链接")
+    await official.expect_edit(card)
+    # Revoked, before any new link: both languages say revoked and point to /verify.
+    await alice.send(f"/start {first}")
+    revoked_zh = await alice.expect_message()
+    assert "该名片链接已作废" in (revoked_zh.text or "") and "/verify" in (revoked_zh.text or "")
+    assert "无效" not in (revoked_zh.text or "")
+    assert "举报" in str(revoked_zh.data.get("reply_markup"))
+    await guest.send(f"/start {first}")
+    revoked_en = (await guest.expect_message()).text or ""
+    assert "This card link was revoked" in revoked_en and "/verify" in revoked_en
+    assert "new card link" in revoked_en and "not valid" not in revoked_en
+    # A new link replaces it: the new one shows the card, the old one still says revoked.
+    card2, second = await _card_link(official)
+    assert second != first
+    await alice.send(f"/start {second}")
+    assert "经本机器人核实" in ((await alice.expect_message()).text or "")
+    await alice.send(f"/start {first}")
+    assert "该名片链接已作废" in ((await alice.expect_message()).text or "")
+    await guest.send(f"/start {first}")
+    assert "This card link was revoked" in ((await guest.expect_message()).text or "")
+    # Revoking the second and issuing a third: both old links say revoked.
+    await official.press(card2, "作废此链接")
+    await official.expect_edit(card2)
+    _, third = await _card_link(official)
+    for old in (first, second):
+        await alice.send(f"/start {old}")
+        assert "该名片链接已作废" in ((await alice.expect_message()).text or "")
+    await alice.send(f"/start {third}")
+    assert "经本机器人核实" in ((await alice.expect_message()).text or "")
+    # An unknown token is invalid, not revoked, in both languages.
+    await alice.send("/start card_nonsense")
+    unknown_zh = (await alice.expect_message()).text or ""
+    assert "该名片链接无效" in unknown_zh and "已作废" not in unknown_zh
+    await guest.send("/start card_AAAAAAAAAAAAAAAA")
+    unknown_en = (await guest.expect_message()).text or ""
+    assert "not valid" in unknown_en and "revoked" not in unknown_en
+    # Stored: the live token, and only hashes of the two old ones, each with a revoked_at.
+    rows = await services.db.fetch_all(
+        "SELECT token_hash, official_id, revoked_at FROM retired_card_tokens"
+    )
+    assert len(rows) == 2 and all(row["official_id"] == cast.official.id for row in rows)
+    assert all(row["revoked_at"] is not None for row in rows)
+    dumped = " ".join(row["token_hash"] for row in rows)
+    for token in (first, second, third):
+        assert token.removeprefix("card_") not in dumped
+    stored = await services.officials.get(cast.official.id)
+    assert stored is not None and stored.card_token == third.removeprefix("card_")
+    results = await services.db.fetch_all(
+        "SELECT result FROM audit_log WHERE action = 'card.open' ORDER BY id"
+    )
+    assert [row["result"] for row in results].count("revoked") == 6
     assert standin.errors == []
 
 

@@ -1,0 +1,155 @@
+"""Webhook mode: a small aiohttp server behind a reverse proxy that feeds the Application.
+
+HTTP glue only: the secret header is checked in constant time (403 with an empty body
+otherwise), each ``update_id`` is recorded at receipt so a re-delivery is answered 200 and
+dropped, and the update goes onto the Application's queue like a polled one. ``GET /healthz``
+answers 200 "ok" while the database answers a trivial read, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from telegram import Update
+
+from bot.config import Settings, WebhookSettings
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+PRUNE_EVERY = 100  # receipts between two prunes of old update ids
+
+
+class WebhookReceiver:
+    """The request handlers, bound to one running Application."""
+
+    def __init__(self, app: BotApplication, settings: WebhookSettings) -> None:
+        self._app = app
+        secret = settings.secret_token
+        self._secret = b"" if secret is None else secret.get_secret_value().encode()
+        self._keep = timedelta(hours=settings.keep_update_ids_hours)
+        self._receipts = 0
+
+    def routes(self, path: str) -> list[web.RouteDef]:
+        return [
+            web.post("/" + path.strip("/"), self.receive),
+            web.get("/healthz", self.health),
+        ]
+
+    def _authorized(self, request: web.Request) -> bool:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        # Without a configured secret nobody is let in: anyone could post forged updates.
+        return bool(self._secret) and hmac.compare_digest(given, self._secret)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=403)
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self._app.bot)
+        except (ValueError, TypeError, KeyError):
+            log.warning("webhook: a body that is not an update was refused")
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        services = self._app.bot_data.services
+        now = services.clock.now()
+        if not await services.processed_updates.claim(update.update_id, now):
+            log.info("webhook: update %s delivered again, dropped", update.update_id)
+            return web.Response(status=200)
+        self._receipts += 1
+        if self._receipts % PRUNE_EVERY == 0:
+            await services.processed_updates.prune(now - self._keep)
+        await self._app.update_queue.put(update)
+        return web.Response(status=200)
+
+    async def health(self, request: web.Request) -> web.Response:
+        services = getattr(self._app.bot_data, "services", None)
+        try:
+            ok = services is not None and await services.processed_updates.healthy()
+        except Exception:  # any failure to read means unhealthy; the probe must not crash
+            log.exception("webhook: health check failed")
+            ok = False
+        if ok:
+            return web.Response(status=200, text="ok")
+        return web.Response(status=503, text="unavailable")
+
+
+def webhook_url(settings: WebhookSettings, port: int) -> str:
+    """The configured public URL, or (tests, local use) the listening address itself."""
+    if settings.url:
+        return settings.url
+    return f"http://{settings.listen}:{port}/{settings.path.strip('/')}"
+
+
+@asynccontextmanager
+async def running_webhook(app: BotApplication, settings: Settings) -> AsyncIterator[int]:
+    """Serve the webhook, register it with Telegram, run the Application; yields the port."""
+    from bot.app import ALLOWED_UPDATES
+
+    hook = settings.webhook
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    receiver = WebhookReceiver(app, hook)
+    server = web.Application(client_max_size=hook.max_body_bytes)
+    server.add_routes(receiver.routes(hook.path))
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, hook.listen, hook.port)
+    try:
+        await site.start()
+        port = _bound_port(site, hook.port)
+        await app.start()
+        secret = hook.secret_token.get_secret_value() if hook.secret_token else None
+        await app.bot.set_webhook(
+            webhook_url(hook, port),
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("webhook mode: listening on %s:%s", hook.listen, port)
+        yield port
+    finally:
+        await runner.cleanup()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+def _bound_port(site: web.TCPSite, configured: int) -> int:
+    server = site._server  # aiohttp exposes the bound socket only here
+    sockets = getattr(server, "sockets", None)
+    if sockets:
+        return int(sockets[0].getsockname()[1])
+    return configured
+
+
+def run_webhook(app: BotApplication, settings: Settings) -> None:
+    """Run in webhook mode until SIGINT/SIGTERM (the CLI's ``run --webhook``)."""
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        async with running_webhook(app, settings):
+            await stop.wait()
+
+    asyncio.run(serve())

@@ -1,0 +1,165 @@
+"""Webhook mode over real HTTP on loopback: the stand-in posts updates to our aiohttp server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import pytest
+
+from bot.app import BotApplication, build_application
+from bot.cli import EXIT_USAGE, main
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.webhook import SECRET_HEADER, running_webhook
+
+if TYPE_CHECKING:
+    from standin import TelegramStandin
+
+SECRET = "webhook-secret-never-logged_42"
+EVE_ID = 770001
+
+
+@pytest.fixture
+def hook_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "webhook": settings.webhook.model_copy(
+                update={"enabled": True, "port": 0, "secret_token": _secret(SECRET)}
+            )
+        }
+    )
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+@pytest.fixture
+async def hooked(
+    hook_settings: Settings, clock: FakeClock
+) -> AsyncIterator[tuple[BotApplication, str]]:
+    app = build_application(hook_settings, clock=clock)
+    async with running_webhook(app, hook_settings) as port:
+        yield app, f"http://127.0.0.1:{port}"
+
+
+def _update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    sender = {"id": user_id, "is_bot": False, "first_name": "Eve", "language_code": "en"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_772_416_800,
+            "chat": {"id": user_id, "type": "private", "first_name": "Eve"},
+            "from": sender,
+            "text": text,
+        },
+    }
+
+
+async def _post(url: str, body: dict[str, Any], secret: str | None) -> tuple[int, str]:
+    headers = {} if secret is None else {SECRET_HEADER: secret}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def test_good_secret_user_gets_the_answer_through_the_webhook(
+    standin: TelegramStandin, hooked: tuple[BotApplication, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    (set_call,) = standin.calls_to("setWebhook")
+    assert set_call.params["secret_token"] == SECRET
+    assert set_call.params["url"] == hooked[1] + "/telegram"
+    guest = standin.user(EVE_ID, first_name="Eve", language_code="en")
+    await guest.send("/start")
+    reply = await guest.expect_message()
+    assert "Enterprise Liaison" in reply.text
+    assert standin.calls_to("getUpdates") == []
+    assert standin.errors == []
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])
+async def test_wrong_or_missing_secret_is_refused_and_nothing_handled(
+    standin: TelegramStandin, hooked: tuple[BotApplication, str], secret: str | None
+) -> None:
+    eve = standin.user(EVE_ID, first_name="Eve", language_code="en")
+    await eve.send("/start")  # the chat exists, so a handled forgery would show
+    await eve.expect_message()
+    update = _update(10_000_001, EVE_ID, "/help")
+    assert await _post(hooked[1] + "/telegram", update, secret) == (403, "")
+    await eve.expect_no_message(within=0.3)
+    services = hooked[0].bot_data.services
+    assert await services.db.fetch_value("SELECT count(*) FROM processed_updates") == 1
+
+
+async def test_same_update_id_twice_is_answered_once(
+    standin: TelegramStandin, hooked: tuple[BotApplication, str]
+) -> None:
+    eve = standin.user(EVE_ID, first_name="Eve", language_code="en")
+    message = await eve.send("/start")
+    assert "Enterprise Liaison" in (await eve.expect_message()).text
+    services = hooked[0].bot_data.services
+    update_id = await services.db.fetch_value("SELECT max(update_id) FROM processed_updates")
+    again = {"update_id": update_id, "message": message}  # Telegram delivering it again
+    assert await _post(hooked[1] + "/telegram", again, SECRET) == (200, "")
+    await eve.expect_no_message(within=0.3)
+    fresh = {"update_id": update_id + 1, "message": message}
+    assert await _post(hooked[1] + "/telegram", fresh, SECRET) == (200, "")
+    assert "Enterprise Liaison" in (await eve.expect_message()).text  # a new id is handled
+    assert standin.errors == []
+
+
+async def test_a_body_that_is_not_json_gets_400(hooked: tuple[BotApplication, str]) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            hooked[1] + "/telegram", data=b"not json", headers={SECRET_HEADER: SECRET}
+        ) as response,
+    ):
+        assert response.status == 400
+
+
+async def test_healthz_answers_ok(hooked: tuple[BotApplication, str]) -> None:
+    async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/healthz") as resp:
+        assert (resp.status, await resp.text()) == (200, "ok")
+
+
+async def test_polling_deletes_the_webhook_first(
+    standin: TelegramStandin, bot: BotApplication
+) -> None:
+    assert len(standin.calls_to("deleteWebhook")) >= 1
+    assert standin.calls_to("deleteWebhook")[0].params.get("drop_pending_updates") in (None, False)
+
+
+async def test_old_update_ids_are_pruned(
+    hooked: tuple[BotApplication, str], clock: FakeClock
+) -> None:
+    seen = hooked[0].bot_data.services.processed_updates
+    assert await seen.claim(1, clock.now())
+    assert not await seen.claim(1, clock.now())
+    clock.advance(timedelta(hours=49))
+    assert await seen.claim(2, clock.now())
+    assert await seen.prune(clock.now() - timedelta(hours=48)) == 1
+    assert await seen.claim(1, clock.now())
+
+
+def test_run_webhook_without_url_or_secret_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123456789:TEST-token-never-logged"\n'
+        f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run", "--webhook"]) == EXIT_USAGE
+    assert "url and secret_token" in capsys.readouterr().err
