@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -125,11 +126,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.getLogger().removeHandler(_HANDLER)
+    started = time.perf_counter()
     leaks = GUARD.leaks()
+    elapsed_ms = (time.perf_counter() - started) * 1000
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     summary = (
         f"secrets guard: {len(GUARD.lines)} log lines checked, "
-        f"{len(GUARD.secrets)} secrets registered, {len(leaks)} leaks"
+        f"{len(GUARD.secrets)} secrets registered, {len(leaks)} leaks ({elapsed_ms:.0f} ms)"
     )
     if reporter is not None:
         reporter.ensure_newline()
