@@ -166,3 +166,12 @@ def test_run_webhook_without_url_or_secret_is_refused(
     )
     assert main(["--config", str(config), "run", "--webhook"]) == EXIT_USAGE
     assert "url and secret_token" in capsys.readouterr().err
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(
+    hooked: tuple[BotApplication, str],
+) -> None:
+    services = hooked[0].bot_data.services
+    await services.db.close()
+    async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/healthz") as resp:
+        assert resp.status == 503
