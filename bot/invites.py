@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.logs import secret_issued
 from storage.invites import InviteRepository, Redemption
 from storage.models import InviteKind
 
@@ -51,6 +52,7 @@ async def issue_invite(
     ttl: timedelta,
 ) -> IssuedInvite:
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    secret_issued("invite token", token)
     expires_at = now + ttl
     await repo.create(
         token_hash=hash_token(token),

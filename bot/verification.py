@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.config import Settings, VerificationSettings
+from bot.logs import secret_issued
 from bot.phones import PhoneHasher
 from bot.roles import Actor
 from storage.audit import AuditLog
@@ -71,7 +72,9 @@ def same_hash(stored: str, computed: str) -> bool:
 
 def new_card_token() -> str:
     """A revocable business-card token, safe in a deep-link payload (``A-Za-z0-9_-``)."""
-    return secrets.token_urlsafe(CARD_TOKEN_BYTES)
+    token = secrets.token_urlsafe(CARD_TOKEN_BYTES)
+    secret_issued("card token", token)
+    return token
 
 
 def hash_card_token(token: str, key: str) -> str:
@@ -115,6 +118,8 @@ class IssuedCode:
 
 def issue_code(settings: VerificationSettings, key: str, now: datetime) -> IssuedCode:
     code = generate_code(settings.code_digits)
+    secret_issued("verification code", code)
+    secret_issued("verification code (as displayed)", display_code(code))
     return IssuedCode(
         code=code,
         code_hash=hash_code(code, key),

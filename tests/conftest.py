@@ -20,6 +20,9 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.services import Services
 from tests.roster import ADMIN_ID
+from tests.secrets_guard import GUARD
+from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
+from tests.secrets_guard import pytest_sessionstart as pytest_sessionstart
 
 if TYPE_CHECKING:
     from standin import TelegramStandin
@@ -51,20 +54,35 @@ async def standin() -> AsyncIterator[TelegramStandin]:
         await server.stop()
 
 
+def register_settings_secrets(settings: Settings) -> Settings:
+    """Tell the suite's log guard (tests/secrets_guard.py) the secrets these settings carry."""
+    if settings.telegram.token is not None:
+        token = settings.telegram.token.get_secret_value()
+        GUARD.register("bot token", token)
+        GUARD.register("bot token (secret part)", token.partition(":")[2])
+    GUARD.register("security hash key", settings.security.hash_key.get_secret_value())
+    webhook_secret = settings.webhook.secret_token
+    if webhook_secret is not None:
+        GUARD.register("webhook secret", webhook_secret.get_secret_value())
+    return settings
+
+
 @pytest.fixture
 def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
-    return Settings.model_validate(
-        {
-            "telegram": {
-                "token": TOKEN,
-                "base_url": standin.api_base_url,
-                "base_file_url": standin.file_base_url,
-                "poll_timeout": 1,
-            },
-            "storage": {"path": str(tmp_path / "bot.sqlite3")},
-            "admins": {"telegram_ids": [ADMIN_ID]},
-            "security": {"hash_key": "test-hash-key-0123456789"},
-        }
+    return register_settings_secrets(
+        Settings.model_validate(
+            {
+                "telegram": {
+                    "token": TOKEN,
+                    "base_url": standin.api_base_url,
+                    "base_file_url": standin.file_base_url,
+                    "poll_timeout": 1,
+                },
+                "storage": {"path": str(tmp_path / "bot.sqlite3")},
+                "admins": {"telegram_ids": [ADMIN_ID]},
+                "security": {"hash_key": "test-hash-key-0123456789"},
+            }
+        )
     )
 
 

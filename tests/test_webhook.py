@@ -15,6 +15,7 @@ from bot.cli import EXIT_USAGE, main
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.webhook import SECRET_HEADER, running_webhook
+from tests.conftest import register_settings_secrets
 
 if TYPE_CHECKING:
     from standin import TelegramStandin
@@ -25,12 +26,14 @@ EVE_ID = 770001
 
 @pytest.fixture
 def hook_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "webhook": settings.webhook.model_copy(
-                update={"enabled": True, "port": 0, "secret_token": _secret(SECRET)}
-            )
-        }
+    return register_settings_secrets(
+        settings.model_copy(
+            update={
+                "webhook": settings.webhook.model_copy(
+                    update={"enabled": True, "port": 0, "secret_token": _secret(SECRET)}
+                )
+            }
+        )
     )
 
 
@@ -163,3 +166,12 @@ def test_run_webhook_without_url_or_secret_is_refused(
     )
     assert main(["--config", str(config), "run", "--webhook"]) == EXIT_USAGE
     assert "url and secret_token" in capsys.readouterr().err
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(
+    hooked: tuple[BotApplication, str],
+) -> None:
+    services = hooked[0].bot_data.services
+    await services.db.close()
+    async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/healthz") as resp:
+        assert resp.status == 503
