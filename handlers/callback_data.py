@@ -12,6 +12,8 @@ import re
 from enum import Enum
 from typing import Any, ClassVar, Self, get_type_hints
 
+from telegram import InlineKeyboardButton, Update
+
 SEPARATOR = ":"
 MAX_BYTES = 64
 
@@ -56,6 +58,35 @@ class CallbackData:
     def pattern(cls) -> re.Pattern[str]:
         """For ``CallbackQueryHandler(pattern=...)``: data that starts with this prefix."""
         return re.compile(f"^{re.escape(cls.prefix)}({SEPARATOR}|$)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepButton(CallbackData):
+    """A button of one step of a conversation: the step it answers and the value chosen."""
+
+    step: str
+    value: str
+
+    @classmethod
+    def button(cls, label: str, step: str, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=cls(step, value).pack())
+
+    @classmethod
+    def on(cls, step: str) -> str:
+        """The ``CallbackQueryHandler`` pattern for the buttons of ``step``."""
+        return f"^{cls.prefix}{SEPARATOR}{step}{SEPARATOR}"
+
+    @classmethod
+    async def pressed(cls, update: Update, step: str) -> Self | None:
+        """Answer the press; the button if it is one of ``step``, else None."""
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        await query.answer()
+        try:
+            choice = cls.parse(query.data)
+        except BadCallback:
+            return None
+        return choice if choice.step == step else None
 
 
 def _dump(value: object) -> str:

@@ -23,7 +23,7 @@ from bot.config import CATEGORIES
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
 from handlers import dialogue_state
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.callback_data import StepButton
 from handlers.cards import attachment_of, local_date, official_label, tell_new
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
@@ -42,9 +42,8 @@ STATE_OF_STEP = {
 
 
 @dataclass(frozen=True, slots=True)
-class IntakeButton(CallbackData, prefix="in"):
-    step: str
-    value: str
+class IntakeButton(StepButton, prefix="in"):
+    """A button of the intake conversation."""
 
 
 def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> InlineKeyboardMarkup:
@@ -86,7 +85,7 @@ async def start(update: Update, context: AppContext) -> int:
 
 async def resume(update: Update, context: AppContext) -> int:
     """Continue the saved draft where it stopped, or throw it away and start afresh."""
-    choice = await _choice(update, "resume")
+    choice = await IntakeButton.pressed(update, "resume")
     actor = await context.actor(update)
     saved = await context.services.requests.draft(actor.telegram_id)
     if choice is None or choice.value != "yes" or saved is None:
@@ -100,7 +99,7 @@ async def resume(update: Update, context: AppContext) -> int:
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise the request is for (only one the user speaks for)."""
-    choice = await _choice(update, "enterprise")
+    choice = await IntakeButton.pressed(update, "enterprise")
     actor = await context.actor(update)
     if (
         choice is None
@@ -115,7 +114,7 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def choose_category(update: Update, context: AppContext) -> int | None:
     """Take the category and go on to its questions."""
-    choice = await _choice(update, "category")
+    choice = await IntakeButton.pressed(update, "category")
     if choice is None or choice.value not in CATEGORIES:
         return None
     actor = await context.actor(update)
@@ -163,7 +162,7 @@ async def add_description(update: Update, context: AppContext) -> int | None:
 
 async def finish_description(update: Update, context: AppContext) -> int | None:
     """The description is complete: go on to urgency."""
-    await _choice(update, "description")
+    await IntakeButton.pressed(update, "description")
     actor = await context.actor(update)
     draft = await _draft(context, actor.telegram_id)
     try:
@@ -177,7 +176,7 @@ async def finish_description(update: Update, context: AppContext) -> int | None:
 
 async def choose_urgency(update: Update, context: AppContext) -> int | None:
     """Take the urgency and show the summary."""
-    choice = await _choice(update, "urgency")
+    choice = await IntakeButton.pressed(update, "urgency")
     if choice is None or choice.value not in ("normal", "urgent"):
         return None
     actor = await context.actor(update)
@@ -188,7 +187,7 @@ async def choose_urgency(update: Update, context: AppContext) -> int | None:
 
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Submit, edit one part, or cancel, from the summary."""
-    choice = await _choice(update, "confirm")
+    choice = await IntakeButton.pressed(update, "confirm")
     actor = await context.actor(update)
     if choice is None:
         return None
@@ -350,18 +349,6 @@ async def _answer(update: Update) -> None:
         await update.callback_query.answer()
 
 
-async def _choice(update: Update, step: str) -> IntakeButton | None:
-    """The pressed intake button of ``step``; None (logged by nobody) if it is another one."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    try:
-        choice = IntakeButton.parse(query.data)
-    except BadCallback:
-        return None
-    return choice if choice.step == step else None
-
-
 async def _reply(
     update: Update,
     context: AppContext,
@@ -370,10 +357,6 @@ async def _reply(
 ) -> Message:
     assert update.effective_chat is not None
     return await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
-
-
-def _on(step: str) -> str:
-    return f"^{IntakeButton.prefix}:{step}:"
 
 
 MEDIA = filters.PHOTO | filters.Document.ALL
@@ -385,14 +368,14 @@ ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
     CallbackQueryHandler(start, pattern=menu_pattern("new")),
 ]
 STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-    RESUME: [CallbackQueryHandler(resume, pattern=_on("resume"))],
-    ENTERPRISE: [CallbackQueryHandler(choose_enterprise, pattern=_on("enterprise"))],
-    CATEGORY: [CallbackQueryHandler(choose_category, pattern=_on("category"))],
+    RESUME: [CallbackQueryHandler(resume, pattern=IntakeButton.on("resume"))],
+    ENTERPRISE: [CallbackQueryHandler(choose_enterprise, pattern=IntakeButton.on("enterprise"))],
+    CATEGORY: [CallbackQueryHandler(choose_category, pattern=IntakeButton.on("category"))],
     QUESTION: [MessageHandler(TEXT, answer_question)],
     DESCRIPTION: [
         MessageHandler(TEXT | MEDIA, add_description),
-        CallbackQueryHandler(finish_description, pattern=_on("description")),
+        CallbackQueryHandler(finish_description, pattern=IntakeButton.on("description")),
     ],
-    URGENCY: [CallbackQueryHandler(choose_urgency, pattern=_on("urgency"))],
-    CONFIRM: [CallbackQueryHandler(confirm, pattern=_on("confirm"))],
+    URGENCY: [CallbackQueryHandler(choose_urgency, pattern=IntakeButton.on("urgency"))],
+    CONFIRM: [CallbackQueryHandler(confirm, pattern=IntakeButton.on("confirm"))],
 }

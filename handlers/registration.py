@@ -34,7 +34,7 @@ from bot.registration import (
     register,
 )
 from handlers import dialogue_state
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.callback_data import BadCallback, CallbackData, StepButton
 from handlers.cards import safe_send
 from handlers.context import AppContext
 from handlers.dialogue_state import REGISTRATION
@@ -48,9 +48,8 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 
 @dataclass(frozen=True, slots=True)
-class RegisterButton(CallbackData, prefix="rg"):
-    step: str
-    value: str
+class RegisterButton(StepButton, prefix="rg"):
+    """A button of the enterprise registration conversation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,10 @@ async def take_code(update: Update, context: AppContext) -> int | None:
     """Take the credit code (checked); offer the cities."""
     texts = await context.texts(update)
     rows = [
-        [_button(city_name(c.code, texts.language), "city", c.code) for c in CITIES[i : i + 3]]
+        [
+            RegisterButton.button(city_name(c.code, texts.language), "city", c.code)
+            for c in CITIES[i : i + 3]
+        ]
         for i in range(0, len(CITIES), 3)
     ]
     return await _take_text(
@@ -93,7 +95,7 @@ async def take_code(update: Update, context: AppContext) -> int | None:
 
 async def take_city(update: Update, context: AppContext) -> int | None:
     """Take the city; offer the stages."""
-    choice = await _choice(update, "city")
+    choice = await RegisterButton.pressed(update, "city")
     if choice is None:
         return None
     try:
@@ -101,14 +103,16 @@ async def take_city(update: Update, context: AppContext) -> int | None:
     except BadField:
         return None
     texts = await context.texts(update)
-    rows = [[_button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage]
+    rows = [
+        [RegisterButton.button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage
+    ]
     await _send(update, context, texts("registration.ask_stage"), InlineKeyboardMarkup(rows))
     return REG_STAGE
 
 
 async def take_stage(update: Update, context: AppContext) -> int | None:
     """Take the stage; ask for the industry."""
-    choice = await _choice(update, "stage")
+    choice = await RegisterButton.pressed(update, "stage")
     if choice is None or choice.value not in {s.value for s in Stage}:
         return None
     _state(context)["stage"] = choice.value
@@ -125,8 +129,8 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
     texts = await context.texts(update)
     application = _application(context)
     rows = [
-        [_button(texts("registration.submit"), "confirm", "yes")],
-        [_button(texts("registration.cancel"), "confirm", "no")],
+        [RegisterButton.button(texts("registration.submit"), "confirm", "yes")],
+        [RegisterButton.button(texts("registration.cancel"), "confirm", "no")],
     ]
     await _send(update, context, _describe(application, texts), InlineKeyboardMarkup(rows))
     return REG_CONFIRM
@@ -134,7 +138,7 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
 
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Store the pending enterprise, then tell the user and the admins."""
-    choice = await _choice(update, "confirm")
+    choice = await RegisterButton.pressed(update, "confirm")
     texts = await context.texts(update)
     if choice is None:
         return None
@@ -270,30 +274,11 @@ async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
         await safe_send(context.bot, services, admin_id, text, markup)
 
 
-def _button(label: str, step: str, value: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=RegisterButton(step, value).pack())
-
-
-async def _choice(update: Update, step: str) -> RegisterButton | None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    try:
-        choice = RegisterButton.parse(query.data)
-    except BadCallback:
-        return None
-    return choice if choice.step == step else None
-
-
 async def _send(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
-
-
-def _on(step: str) -> str:
-    return f"^{RegisterButton.prefix}:{step}:"
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
@@ -303,10 +288,10 @@ ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
 STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
     REG_NAME: [MessageHandler(TEXT, take_name)],
     REG_CODE: [MessageHandler(TEXT, take_code)],
-    REG_CITY: [CallbackQueryHandler(take_city, pattern=_on("city"))],
-    REG_STAGE: [CallbackQueryHandler(take_stage, pattern=_on("stage"))],
+    REG_CITY: [CallbackQueryHandler(take_city, pattern=RegisterButton.on("city"))],
+    REG_STAGE: [CallbackQueryHandler(take_stage, pattern=RegisterButton.on("stage"))],
     REG_INDUSTRY: [MessageHandler(TEXT, take_industry)],
-    REG_CONFIRM: [CallbackQueryHandler(confirm, pattern=_on("confirm"))],
+    REG_CONFIRM: [CallbackQueryHandler(confirm, pattern=RegisterButton.on("confirm"))],
 }
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     CallbackQueryHandler(on_decision, pattern=DecideButton.pattern()),

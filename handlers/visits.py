@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from handlers import dialogue_state
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.callback_data import StepButton
 from handlers.context import AppContext
 from handlers.dialogue_state import VISIT
 from handlers.menu import menu_pattern
@@ -27,9 +27,8 @@ MAX_NOTES = 2000
 
 
 @dataclass(frozen=True, slots=True)
-class VisitButton(CallbackData, prefix="vs"):
-    step: str
-    value: str
+class VisitButton(StepButton, prefix="vs"):
+    """A button of the site-visit conversation."""
 
 
 def _state(context: AppContext) -> dict[str, Any]:
@@ -53,14 +52,14 @@ async def start(update: Update, context: AppContext) -> int:
     if not enterprises:
         await _send(update, context, texts("visits.no_enterprises"))
         return ConversationHandler.END
-    rows = [[_button(e.name, "enterprise", str(e.id))] for e in enterprises]
+    rows = [[VisitButton.button(e.name, "enterprise", str(e.id))] for e in enterprises]
     await _send(update, context, texts("visits.ask_enterprise"), InlineKeyboardMarkup(rows))
     return VISIT_ENTERPRISE
 
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise (only one of the official's own); ask for the date."""
-    choice = await _choice(update, "enterprise")
+    choice = await VisitButton.pressed(update, "enterprise")
     actor = await context.actor(update)
     if choice is None or not choice.value.isdigit() or actor.official is None:
         return None
@@ -70,8 +69,8 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     texts = await context.texts(update)
     rows = [
         [
-            _button(texts("visits.today"), "date", "0"),
-            _button(texts("visits.yesterday"), "date", "1"),
+            VisitButton.button(texts("visits.today"), "date", "0"),
+            VisitButton.button(texts("visits.yesterday"), "date", "1"),
         ]
     ]
     await _send(update, context, texts("visits.ask_date"), InlineKeyboardMarkup(rows))
@@ -80,7 +79,7 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def date_button(update: Update, context: AppContext) -> int | None:
     """Today or yesterday, from the buttons."""
-    choice = await _choice(update, "date")
+    choice = await VisitButton.pressed(update, "date")
     if choice is None or choice.value not in ("0", "1"):
         return None
     return await _take_date(update, context, _today(context) - timedelta(days=int(choice.value)))
@@ -144,21 +143,6 @@ def _today(context: AppContext) -> date:
     return context.services.clock.now().astimezone(context.services.settings.locale.tz).date()
 
 
-def _button(label: str, step: str, value: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=VisitButton(step, value).pack())
-
-
-async def _choice(update: Update, step: str) -> VisitButton | None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    try:
-        choice = VisitButton.parse(query.data)
-    except BadCallback:
-        return None
-    return choice if choice.step == step else None
-
-
 async def _send(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -166,18 +150,16 @@ async def _send(
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
-def _on(step: str) -> str:
-    return f"^{VisitButton.prefix}:{step}:"
-
-
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
     CommandHandler("visit", start),
     CallbackQueryHandler(start, pattern=menu_pattern("visit")),
 ]
 STATES: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-    VISIT_ENTERPRISE: [CallbackQueryHandler(choose_enterprise, pattern=_on("enterprise"))],
+    VISIT_ENTERPRISE: [
+        CallbackQueryHandler(choose_enterprise, pattern=VisitButton.on("enterprise"))
+    ],
     VISIT_DATE: [
-        CallbackQueryHandler(date_button, pattern=_on("date")),
+        CallbackQueryHandler(date_button, pattern=VisitButton.on("date")),
         MessageHandler(filters.TEXT & ~filters.COMMAND, date_text),
     ],
     VISIT_NOTES: [MessageHandler(filters.TEXT & ~filters.COMMAND, notes)],
