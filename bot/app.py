@@ -47,7 +47,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         services.bot_username = app.bot.username
         app.bot_data.services = services
         await set_default_commands(app.bot)
-        start_alarm(app)
+        await start_alarm(app)
         log.info(
             "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
         )
