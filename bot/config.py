@@ -176,6 +176,20 @@ class RequestSettings(Section):
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 
 
+class ChartSettings(Section):
+    """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
+
+    font_path: Path | None = None
+    weeks: int = Field(default=12, ge=2, le=104)
+
+    @field_validator("font_path")
+    @classmethod
+    def _font_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no font file at {value}")
+        return value
+
+
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -195,6 +209,7 @@ class Settings(Section):
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
+    charts: ChartSettings = ChartSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
 

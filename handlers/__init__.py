@@ -12,6 +12,7 @@ from handlers import (
     broadcast_composer,
     broadcasts,
     business_cards,
+    charts,
     chats,
     common,
     dialogues,
@@ -63,8 +64,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(requests.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)
-    # The ledger: counts and rates.
+    # The ledger: counts and rates, charts, the ledger file.
     app.add_handlers(stats.HANDLERS)
+    app.add_handlers(charts.HANDLERS)
     app.add_handlers(ledger.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
