@@ -176,6 +176,13 @@ class RequestSettings(Section):
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 
 
+class SystemicSettings(Section):
+    max_suggestions: int = Field(default=3, ge=1, le=10)
+    min_similarity: float = Field(default=0.1, gt=0, le=1)
+    max_candidates: int = Field(default=2000, ge=1)
+    page_size: int = Field(default=8, ge=1, le=20)
+
+
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -195,6 +202,7 @@ class Settings(Section):
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
+    systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
 
