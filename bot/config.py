@@ -141,6 +141,7 @@ class QuietHoursSettings(Section):
 
 class ReminderSettings(Section):
     tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    last_day_time: time = time(14, 0)
     batch_size: int = Field(default=200, ge=1)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=30.0, gt=0)
