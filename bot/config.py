@@ -141,6 +141,7 @@ class QuietHoursSettings(Section):
 
 class ReminderSettings(Section):
     tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    last_day_time: time = time(14, 0)
     batch_size: int = Field(default=200, ge=1)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=30.0, gt=0)
@@ -190,6 +191,13 @@ class ChartSettings(Section):
         return value
 
 
+class SystemicSettings(Section):
+    max_suggestions: int = Field(default=3, ge=1, le=10)
+    min_similarity: float = Field(default=0.1, gt=0, le=1)
+    max_candidates: int = Field(default=2000, ge=1)
+    page_size: int = Field(default=8, ge=1, le=20)
+
+
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -210,6 +218,7 @@ class Settings(Section):
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
     charts: ChartSettings = ChartSettings()
+    systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
 
