@@ -177,6 +177,15 @@ class RequestSettings(Section):
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 
 
+class RosterSettings(Section):
+    # Telegram lets bots download files of at most 20 MB.
+    max_file_mb: float = Field(default=5.0, gt=0, le=20)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
 class ChartSettings(Section):
     """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
 
@@ -217,6 +226,7 @@ class Settings(Section):
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
+    rosters: RosterSettings = RosterSettings()
     charts: ChartSettings = ChartSettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()

@@ -24,6 +24,7 @@ from handlers import (
     registration,
     request_lists,
     requests,
+    rosters,
     start,
     stats,
     verification,
@@ -68,6 +69,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(stats.HANDLERS)
     app.add_handlers(charts.HANDLERS)
     app.add_handlers(ledger.HANDLERS)
+    # Rosters sent as files; after the conversations, which take the files sent in them.
+    app.add_handlers(rosters.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
