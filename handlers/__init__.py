@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from handlers import (
+    audit,
     backups,
     broadcast_composer,
     broadcasts,
@@ -69,6 +70,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(stats.HANDLERS)
     app.add_handlers(charts.HANDLERS)
     app.add_handlers(ledger.HANDLERS)
+    # The audit: a request's full history, what one user did (admins).
+    app.add_handlers(audit.HANDLERS)
     # Rosters sent as files; after the conversations, which take the files sent in them.
     app.add_handlers(rosters.HANDLERS)
 

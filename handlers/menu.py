@@ -73,6 +73,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "ledger",
         "broadcast",
         "broadcasts",
+        "history",
+        "audit",
         *COMMON_COMMANDS,
     ),
 }
