@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
@@ -50,7 +50,7 @@ class RateButton(CallbackData, prefix="rr"):
 
 
 # Buttons besides the lifecycle's own actions: they open a dialogue or a view.
-REPLY, NOTE, OPEN, HISTORY = "reply", "note", "open", "history"
+REPLY, NOTE, OPEN, HISTORY, GROUP = "reply", "note", "open", "history", "group"
 # The lifecycle actions that get a button (the others happen by themselves).
 BUTTON_ACTIONS = (
     Action.ACKNOWLEDGE,
@@ -119,6 +119,8 @@ def keyboard(
     if who & {Party.HOLDER, Party.ADMIN}:
         names.append(NOTE)
     names.append(HISTORY)
+    if Party.ADMIN in who:
+        names.append(GROUP)
     buttons = [
         InlineKeyboardButton(
             texts(f"requests.button.{name}"), callback_data=RequestButton(request.id, name).pack()
@@ -256,6 +258,17 @@ async def answer_query(update: Update) -> None:
     """Stop the button's spinner (every press is answered once)."""
     if update.callback_query is not None:
         await update.callback_query.answer()
+
+
+async def edit_in_place(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show ``text`` in place of the pressed message; the same text again is not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
 
 
 async def send_here(

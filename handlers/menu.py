@@ -37,7 +37,7 @@ MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("register", "language", "help"),
     Role.ENTREPRENEUR: ("new", "my", "verify", "who", "check", "report", "language", "help"),
     Role.OFFICIAL: ("inbox", "visit", "code", "notice", "card", "stats", "language", "help"),
-    Role.ADMIN: ("queue", "stats", "ledger", "broadcast", "language", "help"),
+    Role.ADMIN: ("queue", "issues", "stats", "ledger", "broadcast", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
@@ -45,7 +45,16 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("register", *COMMON_COMMANDS),
     Role.ENTREPRENEUR: ("new", "my", "open", "verify", "who", "check", "report", *COMMON_COMMANDS),
     Role.OFFICIAL: ("inbox", "open", "visit", "code", "notice", "card", "stats", *COMMON_COMMANDS),
-    Role.ADMIN: ("queue", "open", "stats", "ledger", "broadcast", "broadcasts", *COMMON_COMMANDS),
+    Role.ADMIN: (
+        "queue",
+        "open",
+        "issues",
+        "stats",
+        "ledger",
+        "broadcast",
+        "broadcasts",
+        *COMMON_COMMANDS,
+    ),
 }
 
 
