@@ -12,6 +12,7 @@ from handlers import (
     broadcast_composer,
     broadcasts,
     business_cards,
+    charts,
     chats,
     common,
     dialogues,
@@ -23,6 +24,7 @@ from handlers import (
     registration,
     request_lists,
     requests,
+    rosters,
     start,
     stats,
     systemic_issues,
@@ -66,9 +68,12 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(systemic_issues.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)
-    # The ledger: counts and rates.
+    # The ledger: counts and rates, charts, the ledger file.
     app.add_handlers(stats.HANDLERS)
+    app.add_handlers(charts.HANDLERS)
     app.add_handlers(ledger.HANDLERS)
+    # Rosters sent as files; after the conversations, which take the files sent in them.
+    app.add_handlers(rosters.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

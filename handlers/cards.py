@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.i18n import Html, Translator
@@ -158,7 +158,12 @@ async def safe_send(
     markup: InlineKeyboardMarkup | None = None,
     attachment: Attachment | None = None,
 ) -> bool:
-    """Send one message to another user; a blocked user is marked unreachable, not an error."""
+    """Send one message to another user; False if it was not (surely) delivered.
+
+    A blocked user is marked unreachable (by the transport too), not an error; a time-out is
+    not repeated (the transport audits it as unknown); flood control beyond the wait the
+    transport accepts drops this one message.
+    """
     try:
         if attachment is None:
             await bot.send_message(telegram_id, text, reply_markup=markup)
@@ -171,8 +176,8 @@ async def safe_send(
     except Forbidden:
         await services.accounts.mark_unreachable(telegram_id, services.clock.now())
         return False
-    except BadRequest as exc:
-        log.warning("could not deliver to a user: %s", exc.message)
+    except (BadRequest, RetryAfter, TimedOut) as exc:
+        log.warning("could not (surely) deliver to a user: %s", exc.message)
         return False
     return True
 
@@ -258,17 +263,6 @@ async def answer_query(update: Update) -> None:
     """Stop the button's spinner (every press is answered once)."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-
-
-async def edit_in_place(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Show ``text`` in place of the pressed message; the same text again is not an error."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
 
 
 async def send_here(

@@ -27,7 +27,6 @@ from handlers.cards import (
     RequestButton,
     answer_query,
     card_text,
-    edit_in_place,
     keyboard,
     notify,
     official_label,
@@ -40,6 +39,7 @@ from handlers.cards import (
     tell_new,
 )
 from handlers.context import AppContext
+from handlers.errors import edit_pressed
 from storage.requests import Request
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ async def refresh(update: Update, context: AppContext, request: Request) -> None
     texts = await context.texts(update)
     actor = await context.actor(update)
     text = status_line(request)(texts) + "\n\n" + await card_text(context.services, request, texts)
-    await edit_in_place(query, text, keyboard(request, parties(actor, request), texts))
+    await edit_pressed(query, text, keyboard(request, parties(actor, request), texts))
 
 
 async def on_button(update: Update, context: AppContext) -> None:

@@ -19,8 +19,9 @@ from bot.i18n import Html, Translator
 from bot.roles import Actor
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
 from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import answer_query, edit_in_place, notify, refuse_forged, send_here
+from handlers.cards import answer_query, notify, refuse_forged, send_here
 from handlers.context import AppContext
+from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
 from storage.systemic_issues import Issue, IssueStatus
@@ -138,7 +139,7 @@ async def _show(update: Update, context: AppContext, issue_id: int, *, edit: boo
     view = await context.services.systemic.view(actor, issue_id)
     text, markup = _card(context, view, texts), _card_keyboard(view, texts)
     if edit and update.callback_query is not None:
-        await edit_in_place(update.callback_query, text, markup)
+        await edit_pressed(update.callback_query, text, markup)
     else:
         await send_here(update, context, text, markup)
 
@@ -168,7 +169,7 @@ async def _send_page(
     markup = _list_keyboard(found.items, texts, resolved=resolved, page=page, more=more)
     await answer_query(update)
     if edit and update.callback_query is not None:
-        await edit_in_place(update.callback_query, text, markup)
+        await edit_pressed(update.callback_query, text, markup)
     else:
         await send_here(update, context, text, markup)
 
