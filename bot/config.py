@@ -41,6 +41,8 @@ class TelegramSettings(Section):
     poll_timeout: int = Field(default=30, ge=0, le=60)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=40.0, gt=0)
+    send_timeout: float = Field(default=5.0, gt=0)
+    max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
 
 class WebhookSettings(Section):

@@ -28,6 +28,7 @@ from handlers import (
     rosters,
     start,
     stats,
+    systemic_issues,
     verification,
 )
 
@@ -64,6 +65,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # on cards that act at once (after the conversation, which takes the ones that ask for text).
     app.add_handlers(request_lists.HANDLERS)
     app.add_handlers(requests.HANDLERS)
+    # Systemic issues (admins): /issues and the other /issue… commands, their buttons.
+    app.add_handlers(systemic_issues.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)
     # The ledger: counts and rates, charts, the ledger file.

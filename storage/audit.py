@@ -44,10 +44,16 @@ class AuditLog:
             )
 
     async def by_actor(self, actor_id: int, limit: int = 50) -> list[AuditEntry]:
+        return await self._entries("actor_id", actor_id, limit)
+
+    async def by_action(self, action: str, limit: int = 50) -> list[AuditEntry]:
+        return await self._entries("action", action, limit)
+
+    async def _entries(self, column: str, value: object, limit: int) -> list[AuditEntry]:
         rows = await self._db.fetch_all(
             "SELECT at, actor_id, action, subject, result, detail FROM audit_log"
-            " WHERE actor_id = ? ORDER BY id DESC LIMIT ?",
-            (actor_id, limit),
+            f" WHERE {column} = ? ORDER BY id DESC LIMIT ?",
+            (value, limit),
         )
         return [
             AuditEntry(

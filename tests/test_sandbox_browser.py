@@ -46,7 +46,7 @@ async def test_entrepreneur_starts_and_presses_a_button(tmp_path: Path, clock: F
         assert "核验官员身份" in await help_text.inner_text()
 
         other = page.locator(f"#chat-{demo.OFFICIAL.telegram_id}")
-        assert await other.locator(".message").count() == 0, "each chat is its own user"
+        assert await other.locator(".message.user").count() == 0, "each chat is its own user"
         assert problems == []
         assert sandbox.standin.errors == []
 
