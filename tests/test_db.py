@@ -71,7 +71,8 @@ async def test_a_single_statement_write_stays_out_of_an_open_transaction(db: Dat
     async def single() -> list[sqlite3.Row]:
         await opened.wait()
         return await db.execute(
-            "INSERT INTO audit_log (at, actor_id, action) VALUES (0, 2, 'single') RETURNING actor_id"
+            "INSERT INTO audit_log (at, actor_id, action) VALUES (0, 2, 'single')"
+            " RETURNING actor_id"
         )
 
     outcome, returned = await asyncio.gather(
