@@ -104,8 +104,9 @@ class RequestDesk:
 
     # -- intake -----------------------------------------------------------------------------
 
-    async def submit(self, actor: Actor, new: NewRequest) -> Submitted:
-        """Store a new request, numbered and routed; the caller says "received" after this."""
+    async def submit(self, actor: Actor, new: NewRequest, *, from_draft: bool = False) -> Submitted:
+        """Store a new request, numbered and routed; the caller says "received" after this.
+        ``from_draft``: the submitter's intake draft is used up in the same transaction."""
         if not actor.speaks_for(new.enterprise_id):
             raise NotFound(new.enterprise_id)
         enterprise = await self.enterprises.get(new.enterprise_id)
@@ -130,6 +131,7 @@ class RequestDesk:
             route_note=found.reason,
             now=now,
             effects=self._effects(None, None, "", now, queued),
+            drop_draft=from_draft,
         )
         await self._changed(request.id, queued)
         return Submitted(request, found)

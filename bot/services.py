@@ -18,6 +18,7 @@ from bot.outbox import Outbox, QuietHours, Sender
 from bot.reminders import deliver_now, replan_in
 from bot.requests import Change, RequestDesk
 from bot.roles import Actor, identify
+from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
@@ -32,6 +33,7 @@ from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
 from storage.rosters import RosterRepository
 from storage.stats import StatsRepository
+from storage.systemic_issues import SystemicIssueRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
 from storage.visits import VisitRepository
@@ -86,6 +88,13 @@ class Services:
             settings=self.settings.reminders,
             accounts=self.accounts,
             admin_ids=self.settings.admins.telegram_ids,
+        )
+        self.systemic = SystemicDesk(
+            SystemicIssueRepository(self.db),
+            self.outbox,
+            self.accounts,
+            self.settings.systemic,
+            self.clock,
         )
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
