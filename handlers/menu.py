@@ -73,6 +73,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "ledger",
         "broadcast",
         "broadcasts",
+        "export_user",
+        "delete_user",
         *COMMON_COMMANDS,
     ),
 }
