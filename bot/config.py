@@ -188,6 +188,10 @@ class RosterSettings(Section):
         return int(self.max_file_mb * 1024 * 1024)
 
 
+class AuditSettings(Section):
+    page_size: int = Field(default=15, ge=1, le=40)
+
+
 class ChartSettings(Section):
     """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
 
@@ -230,6 +234,7 @@ class Settings(Section):
     requests: RequestSettings = RequestSettings()
     rosters: RosterSettings = RosterSettings()
     charts: ChartSettings = ChartSettings()
+    audit: AuditSettings = AuditSettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 

@@ -50,7 +50,7 @@ class RateButton(CallbackData, prefix="rr"):
 
 
 # Buttons besides the lifecycle's own actions: they open a dialogue or a view.
-REPLY, NOTE, OPEN, HISTORY = "reply", "note", "open", "history"
+REPLY, NOTE, OPEN, HISTORY, GROUP = "reply", "note", "open", "history", "group"
 # The lifecycle actions that get a button (the others happen by themselves).
 BUTTON_ACTIONS = (
     Action.ACKNOWLEDGE,
@@ -119,6 +119,8 @@ def keyboard(
     if who & {Party.HOLDER, Party.ADMIN}:
         names.append(NOTE)
     names.append(HISTORY)
+    if Party.ADMIN in who:
+        names.append(GROUP)
     buttons = [
         InlineKeyboardButton(
             texts(f"requests.button.{name}"), callback_data=RequestButton(request.id, name).pack()

@@ -17,9 +17,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.i18n import Translator
 from bot.lifecycle import Action, NotPermitted, TransitionRefused
 from bot.requests import NotFound, parties
-from handlers import request_lists
+from handlers import request_lists, systemic_issues
 from handlers.callback_data import BadCallback
 from handlers.cards import (
+    GROUP,
     HISTORY,
     AssignButton,
     RateButton,
@@ -279,6 +280,7 @@ ACTIONS = {
     "withdraw": withdraw,
     "assign": choose_official,
     HISTORY: request_lists.show_history,
+    GROUP: systemic_issues.show_suggestions,
     "open": request_lists.open_card,
     "skip": skip_comment,
 }
