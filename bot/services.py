@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatch import queue_notices
 from bot.outbox import Outbox, QuietHours, Sender
+from bot.privacy import Privacy
 from bot.reminders import deliver_now, replan_in
 from bot.requests import Change, RequestDesk
 from bot.roles import Actor, identify
@@ -28,6 +29,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
@@ -102,6 +104,14 @@ class Services:
         self.desk.effects += [self._replan, self._queue_notices]
         self.desk.after_queued.append(self._deliver_soon)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self.privacy = Privacy(
+            PrivacyRepository(self.db),
+            audit=self.audit,
+            accounts=self.accounts,
+            clock=self.clock,
+            hash_key=self.settings.security.hash_key.get_secret_value().encode(),
+            tz=self.settings.locale.tz,
+        )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
             self.accounts,
