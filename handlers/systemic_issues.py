@@ -19,11 +19,12 @@ from bot.i18n import Html, Translator
 from bot.roles import Actor
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
 from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import answer_query, notify, refuse_forged, send_here
+from handlers.cards import answer_query, notify, refuse_forged, safe_send, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
+from storage.requests import Request
 from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,40 @@ async def intake_suggestions(
         for s in found.issues
     )
     return texts("systemic.intake_suggestions", lines=Html(lines))
+
+
+async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
+    """Right after a submission: the admins hear that the new request looks like unresolved
+    systemic issues, with a button to put it in each (nothing when none matches)."""
+    services = context.services
+    found = await services.systemic.issues_like(f"{request.summary} {request.description}")
+    if not found:
+        return
+    for admin_id in services.settings.admins.telegram_ids:
+        texts = Translator(await services.accounts.language_of(admin_id))
+        lines = [
+            texts(
+                "systemic.suggest_issue_line",
+                id=s.item.id,
+                title=s.item.title,
+                status=_status(texts, s.item.status),
+                linked=s.item.linked,
+                score=f"{s.score:.2f}",
+            )
+            for s in found
+        ]
+        text = texts(
+            "systemic.new_request_matches", number=request.number, lines=Html("\n".join(lines))
+        )
+        rows = [
+            [
+                _button(
+                    texts("systemic.button.link", id=s.item.id), "link", s.item.id, str(request.id)
+                )
+            ]
+            for s in found
+        ]
+        await safe_send(context.bot, services, admin_id, text, InlineKeyboardMarkup(rows))
 
 
 # -- buttons -------------------------------------------------------------------------------------

@@ -64,6 +64,10 @@ async def test_group_two_enterprises_and_resolve_for_both(
     assert "相似共性问题" in summary and "工业用电增容审批慢（待处理）" in summary
     assert bobs_number not in summary and "供电公司审批一直没有结果" not in summary
     alices_number = "LN-20260302-0002"
+    # Right after the submission the admins hear that it looks like issue #1.
+    matches = await admin.expect_message()
+    assert f"新诉求 {alices_number} 可能属于" in matches.text
+    assert "#1 工业用电增容审批慢" in matches.text
 
     # The admin opens Alice's request and groups it from the suggestions.
     await admin.send(f"/open {alices_number}")
@@ -71,9 +75,11 @@ async def test_group_two_enterprises_and_resolve_for_both(
     await admin.press(card, "🧩 归类")
     suggestions = await admin.expect_message()
     assert "#1 工业用电增容审批慢" in suggestions.text
-    assert bobs_number in suggestions.text and "大连海湾新材料" in suggestions.text
+    assert f"{bobs_number} · 大连海湾新材料" in suggestions.text and "已归入 #1" in suggestions.text
     await admin.press(suggestions, "➕ 归入 #1")
     assert f"已将 {alices_number} 归入系统性问题 #1" in (await admin.expect_message()).text
+    query = await admin.press(matches, "➕ 归入 #1")
+    assert "已在该系统性问题中" in (await admin.expect_callback_answer(query))["text"]
 
     await admin.send("/issue_note 1 省电力公司已开通增容绿色通道 & 限时办结")
     assert "备注已记录" in (await admin.expect_message()).text
