@@ -29,6 +29,11 @@ from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
 
+# A card stays within Telegram's 4096 characters: so many requests, so much of each note.
+CARD_REQUESTS = 20
+CARD_DETAIL = 200
+BUTTON_TITLE = 40
+
 
 @dataclass(frozen=True, slots=True)
 class IssueButton(CallbackData, prefix="si"):
@@ -70,12 +75,14 @@ def _card(context: AppContext, view: IssueView, texts: Translator) -> str:
             summary=r.summary,
             status=texts(f"requests.status.{r.status}"),
         )
-        for r in view.requests
+        for r in view.requests[:CARD_REQUESTS]
     ]
+    if len(view.requests) > CARD_REQUESTS:
+        lines.append(texts("systemic.more", count=len(view.requests) - CARD_REQUESTS))
     if view.events:
         lines += ["", texts("systemic.events")]
     for event in view.events:
-        detail = event.detail
+        detail = _shorten(event.detail, CARD_DETAIL)
         if event.kind == "status":
             detail = " → ".join(_status(texts, s) for s in detail.split(">"))
         what = texts(f"systemic.event.{event.kind}", detail=detail, number=event.request_number)
@@ -96,7 +103,7 @@ def _card_keyboard(view: IssueView, texts: Translator) -> InlineKeyboardMarkup:
                     texts("systemic.button.unlink", number=r.number), "unlink", issue.id, str(r.id)
                 )
             ]
-            for r in view.requests
+            for r in view.requests[:CARD_REQUESTS]
         ]
     return InlineKeyboardMarkup(rows)
 
@@ -106,7 +113,13 @@ def _list_keyboard(
 ) -> InlineKeyboardMarkup:
     """A button per issue, then paging and the switch between unresolved and resolved."""
     rows = [
-        [_button(texts("systemic.button.show", id=i.id, title=i.title), "show", i.id)]
+        [
+            _button(
+                texts("systemic.button.show", id=i.id, title=_shorten(i.title, BUTTON_TITLE)),
+                "show",
+                i.id,
+            )
+        ]
         for i in items
     ]
     kind = "r" if resolved else "o"
@@ -118,6 +131,10 @@ def _list_keyboard(
     switch = "systemic.show_open" if resolved else "systemic.show_resolved"
     nav.append(_button(texts(switch), "list", 0, "o0" if resolved else "r0"))
     return InlineKeyboardMarkup([*rows, nav])
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- answering -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bot.reminders import tick
 from bot.services import Services
 from handlers.systemic_issues import IssueButton
 from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
 from storage.systemic_issues import IssueStatus
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from tests.test_systemic_issues_domain import file
@@ -131,3 +132,22 @@ async def test_non_admins_are_refused(standin: TelegramStandin, services: Servic
     assert unchanged is not None and unchanged.status is IssueStatus.OPEN
     events = await services.systemic.repo.events(issue.id, limit=10)
     assert [e.kind for e in events] == ["created"]
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_large_issue_fits_in_one_card(standin: TelegramStandin, services: Services) -> None:
+    await make_cast(services)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    issue = await services.systemic.create(await services.actor(ADMIN_ID), "用电增容")
+    for n in range(25):
+        request_id = await file(services, ALICE_ID, f"第{n}号车间用电增容 <{'长' * 50}>")
+        await services.systemic.link(await services.actor(ADMIN_ID), issue.id, request_id)
+    await services.systemic.note(await services.actor(ADMIN_ID), issue.id, "备" * 1000)
+
+    await admin.send(f"/issue {issue.id}")
+    card = await admin.expect_message()
+    assert "涉及 1 家企业、25 件诉求" in card.text and "…… 另有 5 件" in card.text
+    assert len(card.text) < 4096 and "备" * 199 + "…" in card.text
+    unlink = [b for b in inline_buttons(card.reply_markup) if "移出" in b["text"]]
+    assert len(unlink) == 20
+    assert standin.errors == []
