@@ -214,8 +214,9 @@ async def submit(update: Update, context: AppContext) -> int:
     draft = await _draft(context, actor.telegram_id)
     if draft.next_step() != "confirm" or draft.enterprise_id not in actor.enterprise_ids:
         return await _advance(update, context, draft)
-    submitted = await services.desk.submit(actor, draft.to_new_request(actor.telegram_id))
-    await services.requests.delete_draft(actor.telegram_id)
+    submitted = await services.desk.submit(
+        actor, draft.to_new_request(actor.telegram_id), from_draft=True
+    )
     request = submitted.request
     await _reply(
         update,

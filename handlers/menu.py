@@ -74,6 +74,10 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "ledger",
         "broadcast",
         "broadcasts",
+        "history",
+        "audit",
+        "export_user",
+        "delete_user",
         *COMMON_COMMANDS,
     ),
 }

@@ -46,6 +46,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
             message.caption or "",
             hasher=PhoneHasher(services.settings.security.hash_key.get_secret_value().encode()),
             now=services.clock.now(),
+            max_unpacked=limits.max_unpacked_bytes,
         )
     except UnreadableFile as exc:
         detail = texts(f"roster.unreadable_reason.{exc.reason}")
@@ -57,7 +58,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
     await services.audit.record(
         now=services.clock.now(),
         actor_id=actor.telegram_id,
-        action="roster_import",
+        action="roster.import",
         subject=report.kind,
         result="imported" if report.ok else "rejected",
         detail=name,

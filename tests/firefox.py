@@ -112,6 +112,9 @@ class FirefoxPage:
     async def open(self, width: int, height: int) -> None:
         await self.command("session.subscribe", {"events": ["log.entryAdded"]})
         self.context = (await self.command("browsingContext.create", {"type": "tab"}))["context"]
+        await self.resize(width, height)
+
+    async def resize(self, width: int, height: int) -> None:
         viewport = {"width": width, "height": height}
         await self.command(
             "browsingContext.setViewport", {"context": self.context, "viewport": viewport}

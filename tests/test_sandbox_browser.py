@@ -10,7 +10,7 @@ from bot import demo
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.sandbox import Sandbox
-from tests.browser import chromium, chromium_path
+from tests.browser import PHONE_LAYOUT, chromium, chromium_path
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
@@ -80,6 +80,7 @@ async def test_page_shows_what_the_bot_sends_and_acts_as_the_user(
         await page.click(f"#tab-{user_id}")
         chat = page.locator(f"#chat-{user_id}")
         assert await chat.is_visible() and not await page.locator(".chat").first.is_visible()
+        assert await page.evaluate(PHONE_LAYOUT) == "[]"
 
         formatted = await bot.send_message(user_id, FORMATTED)
         text = chat.locator(".message.bot .text").first

@@ -10,6 +10,7 @@ from bot import demo
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.sandbox import Sandbox
+from tests.browser import PHONE_LAYOUT
 from tests.firefox import ENTER, firefox, firefox_path
 
 pytestmark = pytest.mark.skipif(
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 
 async def test_entrepreneur_starts_and_presses_a_button(tmp_path: Path, clock: FakeClock) -> None:
+    """Then, at phone width, one chat shows at a time with its composer on screen."""
     settings = Settings.model_validate(
         {"sandbox": {"port": 0}, "storage": {"path": str(tmp_path / "unused.sqlite3")}}
     )
@@ -38,8 +40,14 @@ async def test_entrepreneur_starts_and_presses_a_button(tmp_path: Path, clock: F
         help_text = f"{chat} .message.bot:nth-child(3) .text"
         assert await page.text(f"{help_text} b") == "企业"
         assert "核验官员身份" in await page.text(help_text)
-
         other = f"#chat-{demo.OFFICIAL.telegram_id}"
         assert await page.count(f"{other} .message.user") == 0, "each chat is its own user"
+
+        await page.resize(390, 780)
+        await page.click(f"#tab-{demo.OFFICIAL.telegram_id}")
+        await page.wait_for(f"{other}.active")
+        shown = "() => [...document.querySelectorAll('.chat')].filter((c) => c.offsetParent).length"
+        assert (await page.call(shown))["value"] == 1
+        assert (await page.call(PHONE_LAYOUT))["value"] == "[]"
         assert page.errors == []
         assert sandbox.standin.errors == []
