@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
 from bot.roles import Actor
+from bot.similarity import Scored
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import answer_query, notify, refuse_forged, safe_send, send_here
@@ -292,15 +293,36 @@ async def show_suggestions(update: Update, context: AppContext, request_id: int)
     full = await services.requests.get(request_id)
     text = request.summary if full is None else f"{full.summary} {full.description}"
     found = await services.systemic.suggest(actor, text, exclude=request_id)
-    rows = [
-        [_button(texts("systemic.button.link", id=s.item.id), "link", s.item.id, str(request_id))]
-        for s in found.issues
-        if s.item.id != request.systemic_issue_id
-    ]
+    others = [s for s in found.issues if s.item.id != request.systemic_issue_id]
+    rows = _link_rows(others, request_id, texts)
     rows.append([_button(texts("systemic.button.new"), "new", 0, str(request_id))])
     body = _suggestions_text(found, texts)
     heading = texts("systemic.suggest_title", number=request.number)
     await send_here(update, context, f"{heading}\n\n{body}", InlineKeyboardMarkup(rows))
+
+
+def _issue_lines(issues: list[Scored[Issue]], texts: Translator) -> list[str]:
+    return [
+        texts(
+            "systemic.suggest_issue_line",
+            id=s.item.id,
+            title=s.item.title,
+            status=_status(texts, s.item.status),
+            linked=s.item.linked,
+            score=f"{s.score:.2f}",
+        )
+        for s in issues
+    ]
+
+
+def _link_rows(
+    issues: list[Scored[Issue]], request_id: int, texts: Translator
+) -> list[list[InlineKeyboardButton]]:
+    """A button per issue that puts the request in it."""
+    label = "systemic.button.link"
+    return [
+        [_button(texts(label, id=s.item.id), "link", s.item.id, str(request_id))] for s in issues
+    ]
 
 
 def _suggestions_text(found: Suggestions, texts: Translator) -> str:
@@ -309,17 +331,7 @@ def _suggestions_text(found: Suggestions, texts: Translator) -> str:
     lines = []
     if found.issues:
         lines.append(texts("systemic.suggest_issues"))
-        lines += [
-            texts(
-                "systemic.suggest_issue_line",
-                id=s.item.id,
-                title=s.item.title,
-                status=_status(texts, s.item.status),
-                linked=s.item.linked,
-                score=f"{s.score:.2f}",
-            )
-            for s in found.issues
-        ]
+        lines += _issue_lines(found.issues, texts)
     if found.requests:
         lines.append(texts("systemic.suggest_requests"))
         for s in found.requests:
@@ -361,29 +373,10 @@ async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
         return
     for admin_id in services.settings.admins.telegram_ids:
         texts = Translator(await services.accounts.language_of(admin_id))
-        lines = [
-            texts(
-                "systemic.suggest_issue_line",
-                id=s.item.id,
-                title=s.item.title,
-                status=_status(texts, s.item.status),
-                linked=s.item.linked,
-                score=f"{s.score:.2f}",
-            )
-            for s in found
-        ]
-        text = texts(
-            "systemic.new_request_matches", number=request.number, lines=Html("\n".join(lines))
-        )
-        rows = [
-            [
-                _button(
-                    texts("systemic.button.link", id=s.item.id), "link", s.item.id, str(request.id)
-                )
-            ]
-            for s in found
-        ]
-        await safe_send(context.bot, services, admin_id, text, InlineKeyboardMarkup(rows))
+        lines = Html("\n".join(_issue_lines(found, texts)))
+        text = texts("systemic.new_request_matches", number=request.number, lines=lines)
+        markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
+        await safe_send(context.bot, services, admin_id, text, markup)
 
 
 # -- buttons -------------------------------------------------------------------------------------
