@@ -19,14 +19,20 @@ from bot.i18n import Html, Translator
 from bot.roles import Actor
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
 from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import answer_query, notify, refuse_forged, send_here
+from handlers.cards import answer_query, notify, refuse_forged, safe_send, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
+from storage.requests import Request
 from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
+
+# A card stays within Telegram's 4096 characters: so many requests, so much of each note.
+CARD_REQUESTS = 20
+CARD_DETAIL = 200
+BUTTON_TITLE = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +75,14 @@ def _card(context: AppContext, view: IssueView, texts: Translator) -> str:
             summary=r.summary,
             status=texts(f"requests.status.{r.status}"),
         )
-        for r in view.requests
+        for r in view.requests[:CARD_REQUESTS]
     ]
+    if len(view.requests) > CARD_REQUESTS:
+        lines.append(texts("systemic.more", count=len(view.requests) - CARD_REQUESTS))
     if view.events:
         lines += ["", texts("systemic.events")]
     for event in view.events:
-        detail = event.detail
+        detail = _shorten(event.detail, CARD_DETAIL)
         if event.kind == "status":
             detail = " → ".join(_status(texts, s) for s in detail.split(">"))
         what = texts(f"systemic.event.{event.kind}", detail=detail, number=event.request_number)
@@ -95,7 +103,7 @@ def _card_keyboard(view: IssueView, texts: Translator) -> InlineKeyboardMarkup:
                     texts("systemic.button.unlink", number=r.number), "unlink", issue.id, str(r.id)
                 )
             ]
-            for r in view.requests
+            for r in view.requests[:CARD_REQUESTS]
         ]
     return InlineKeyboardMarkup(rows)
 
@@ -105,7 +113,13 @@ def _list_keyboard(
 ) -> InlineKeyboardMarkup:
     """A button per issue, then paging and the switch between unresolved and resolved."""
     rows = [
-        [_button(texts("systemic.button.show", id=i.id, title=i.title), "show", i.id)]
+        [
+            _button(
+                texts("systemic.button.show", id=i.id, title=_shorten(i.title, BUTTON_TITLE)),
+                "show",
+                i.id,
+            )
+        ]
         for i in items
     ]
     kind = "r" if resolved else "o"
@@ -117,6 +131,10 @@ def _list_keyboard(
     switch = "systemic.show_open" if resolved else "systemic.show_resolved"
     nav.append(_button(texts(switch), "list", 0, "o0" if resolved else "r0"))
     return InlineKeyboardMarkup([*rows, nav])
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- answering -----------------------------------------------------------------------------------
@@ -332,6 +350,40 @@ async def intake_suggestions(
         for s in found.issues
     )
     return texts("systemic.intake_suggestions", lines=Html(lines))
+
+
+async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
+    """Right after a submission: the admins hear that the new request looks like unresolved
+    systemic issues, with a button to put it in each (nothing when none matches)."""
+    services = context.services
+    found = await services.systemic.issues_like(f"{request.summary} {request.description}")
+    if not found:
+        return
+    for admin_id in services.settings.admins.telegram_ids:
+        texts = Translator(await services.accounts.language_of(admin_id))
+        lines = [
+            texts(
+                "systemic.suggest_issue_line",
+                id=s.item.id,
+                title=s.item.title,
+                status=_status(texts, s.item.status),
+                linked=s.item.linked,
+                score=f"{s.score:.2f}",
+            )
+            for s in found
+        ]
+        text = texts(
+            "systemic.new_request_matches", number=request.number, lines=Html("\n".join(lines))
+        )
+        rows = [
+            [
+                _button(
+                    texts("systemic.button.link", id=s.item.id), "link", s.item.id, str(request.id)
+                )
+            ]
+            for s in found
+        ]
+        await safe_send(context.bot, services, admin_id, text, InlineKeyboardMarkup(rows))
 
 
 # -- buttons -------------------------------------------------------------------------------------
