@@ -105,6 +105,12 @@ async def test_group_two_enterprises_and_resolve_for_both(
     await alice.expect_no_message(within=0.2)
     issue = await services.systemic.repo.get(1)
     assert issue is not None and issue.status is IssueStatus.RESOLVED
+    # What the admin did is in their audit trail too.
+    await admin.send(f"/audit {ADMIN_ID}")
+    audit = (await admin.expect_message()).text
+    assert (
+        "systemic_issue.status #1" in audit and f"systemic_issue.link #1 {alices_number}" in audit
+    )
     assert standin.errors == []
 
 
