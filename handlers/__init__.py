@@ -22,6 +22,7 @@ from handlers import (
     impostors,
     ledger,
     notices,
+    privacy,
     registration,
     request_lists,
     requests,
@@ -77,6 +78,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(audit.HANDLERS)
     # Rosters sent as files; after the conversations, which take the files sent in them.
     app.add_handlers(rosters.HANDLERS)
+    # Personal data (admins only): export one user's, or erase it after a confirmation.
+    app.add_handlers(privacy.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
