@@ -231,6 +231,7 @@ async def submit(update: Update, context: AppContext) -> int:
             resolve_due=local_date(services, request.resolve_due_at),
         ),
     )
+    await systemic_issues.tell_admins_of_matches(context, request)
     return ConversationHandler.END
 
 
