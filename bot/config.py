@@ -41,6 +41,8 @@ class TelegramSettings(Section):
     poll_timeout: int = Field(default=30, ge=0, le=60)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=40.0, gt=0)
+    send_timeout: float = Field(default=5.0, gt=0)
+    max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
 
 class WebhookSettings(Section):
@@ -186,6 +188,10 @@ class RosterSettings(Section):
         return int(self.max_file_mb * 1024 * 1024)
 
 
+class AuditSettings(Section):
+    page_size: int = Field(default=15, ge=1, le=40)
+
+
 class ChartSettings(Section):
     """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
 
@@ -228,6 +234,7 @@ class Settings(Section):
     requests: RequestSettings = RequestSettings()
     rosters: RosterSettings = RosterSettings()
     charts: ChartSettings = ChartSettings()
+    audit: AuditSettings = AuditSettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 

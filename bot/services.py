@@ -12,6 +12,7 @@ from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
+from bot.privacy import Privacy
 from bot.reminders import replan
 from bot.requests import RequestDesk
 from bot.roles import Actor, identify
@@ -25,6 +26,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
@@ -97,6 +99,14 @@ class Services:
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
         self.desk.after_change.append(self._replan)
+        self.privacy = Privacy(
+            PrivacyRepository(self.db),
+            audit=self.audit,
+            accounts=self.accounts,
+            clock=self.clock,
+            hash_key=self.settings.security.hash_key.get_secret_value().encode(),
+            tz=self.settings.locale.tz,
+        )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
             self.accounts,

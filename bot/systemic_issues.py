@@ -163,9 +163,12 @@ class SystemicDesk:
         await self.repo.add_note(issue.id, text, actor_id=actor.telegram_id, now=self.clock.now())
         return issue
 
-    async def set_status(self, actor: Actor, issue_id: int, status: IssueStatus) -> Issue:
+    async def set_status(
+        self, actor: Actor, issue_id: int, status: IssueStatus
+    ) -> tuple[Issue, int]:
         """Change the issue's status; resolving it queues a notice to every contact of every
-        enterprise with a request in it, in the same transaction (durable, quiet hours kept)."""
+        enterprise with a request in it, in the same transaction (durable, quiet hours kept).
+        Returns the issue now and how many notices were queued."""
         for _ in range(ATTEMPTS):
             issue = await self._issue(actor, issue_id)
             if issue.status is status:
@@ -182,7 +185,7 @@ class SystemicDesk:
             except IssueChanged:
                 log.info("systemic issue %s changed while its status was set; again", issue.id)
                 continue
-            return await self._issue(actor, issue.id)
+            return await self._issue(actor, issue.id), len(notices)
         raise IssueRefused("changed")
 
     # -- helpers ------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ MENU: dict[Role, tuple[str, ...]] = {
         "language",
         "help",
     ),
-    Role.ADMIN: ("queue", "stats", "charts", "ledger", "broadcast", "language", "help"),
+    Role.ADMIN: ("queue", "issues", "stats", "charts", "ledger", "broadcast", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
@@ -68,11 +68,16 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: (
         "queue",
         "open",
+        "issues",
         "stats",
         "charts",
         "ledger",
         "broadcast",
         "broadcasts",
+        "history",
+        "audit",
+        "export_user",
+        "delete_user",
         *COMMON_COMMANDS,
     ),
 }

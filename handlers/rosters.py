@@ -57,7 +57,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
     await services.audit.record(
         now=services.clock.now(),
         actor_id=actor.telegram_id,
-        action="roster_import",
+        action="roster.import",
         subject=report.kind,
         result="imported" if report.ok else "rejected",
         detail=name,

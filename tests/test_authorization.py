@@ -33,7 +33,9 @@ from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL
 
 STRANGER_ID = 600100
 REGISTRANT_ID = 600200
-ALICES_NUMBER = "LN-20260302-0001"  # the request make_world files for Alice
+# What the commands that take an object are given: Alice's request (make_world files it), and
+# Alice herself.
+OBJECTS = {"open": "LN-20260302-0001", "export_user": str(ALICE_ID), "delete_user": str(ALICE_ID)}
 # Tables that record that something happened rather than what is: a refused press may add to
 # them (the update id, a throttle count, an audit line).
 VOLATILE = frozenset({"processed_updates", "throttle_events", "audit_log"})
@@ -46,6 +48,7 @@ REFUSALS = (
     "verification.contacts_only",
     "visits.officials_only",
     "intake.only_enterprises",
+    "systemic.refused.forbidden",
 )
 # Every request button action, the ones that open a dialogue included (handlers/thread.py).
 REQUEST_ACTIONS = (
@@ -68,6 +71,7 @@ class World:
     pending: int
     broadcast: int
     report: int
+    issue: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,15 @@ def request_attempts(world: World) -> list[Attempt]:
         for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID)
         for action in REQUEST_ACTIONS
     ]
+
+
+def issue_actions(world: World) -> list[tuple[str, str]]:
+    """Every systemic-issue button action, with its argument."""
+    request = str(world.request)
+    return [
+        ("list", "o0"), ("show", ""), ("status", "resolved"), ("note", ""),
+        ("unlink", request), ("link", request), ("new", request),
+    ]  # fmt: skip
 
 
 CASES: dict[str, Callable[[World], list[Attempt]]] = {
@@ -155,6 +168,16 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "bca": lambda w: [Attempt(BOB_ID, "bca:everyone")],
     "bcv": lambda w: [Attempt(OFFICIAL_ID, "bcv:0")],
     "lang": lambda w: [Attempt(STRANGER_ID, "lang:xx")],
+    "audit": lambda w: [
+        Attempt(BOB_ID, f"audit:request:{w.request}:0"),
+        Attempt(OFFICIAL_ID, f"audit:user:{ALICE_ID}:0"),
+    ],
+    "si": lambda w: [
+        Attempt(who, f"si:{action}:{w.issue}:{arg}")
+        for who in (OFFICIAL_ID, BOB_ID)
+        for action, arg in issue_actions(w)
+    ],
+    "pd": lambda w: [Attempt(BOB_ID, f"pd:{ALICE_ID}:1"), Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1")],
 }
 
 
@@ -200,7 +223,10 @@ async def make_world(services: Services) -> World:
         claimed_official_id=cast.official.id, claimed_name=cast.official.name, channel="phone",
         contact="13800000000", asked_for="money", details="", now=now,
     )  # fmt: skip
-    return World(cast, request.id, notice.id, pending.id, broadcast.id, report.id)
+    issue = await services.systemic.create(
+        await services.actor(ADMIN_ID), "补贴兑现慢", request_id=request.id
+    )
+    return World(cast, request.id, notice.id, pending.id, broadcast.id, report.id, issue.id)
 
 
 def refusal_texts() -> set[str]:
@@ -260,7 +286,8 @@ async def test_a_press_without_rights_is_refused_and_changes_nothing(
 
 
 def command_attempts(role: Role) -> list[Attempt]:
-    """Every command the bot handles that is not on this kind of user's command list."""
+    """Every command the bot handles that is not on this kind of user's command list, with
+    someone else's object where it takes one; and /open on Alice's request."""
     who = USERS[role]
     # Beyond their list, officials may type a code a caller reads out, as entrepreneurs do.
     allowed = {
@@ -268,9 +295,8 @@ def command_attempts(role: Role) -> list[Attempt]:
         *COMMANDS[Role.GUEST],
         *({"verify"} if role is Role.OFFICIAL else ()),
     }
-    by_role = [Attempt(who, f"/{name}") for name in sorted(command_names() - allowed - {"open"})]
-    # /open takes an object: Alice's request, which none of them may see.
-    return [*by_role, Attempt(who, f"/open {ALICES_NUMBER}")]
+    names = sorted(command_names() - allowed | {"open"})
+    return [Attempt(who, f"/{name} {OBJECTS.get(name, '')}".rstrip()) for name in names]
 
 
 @pytest.mark.parametrize("role", list(USERS))

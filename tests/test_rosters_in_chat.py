@@ -51,7 +51,7 @@ async def test_admin_imports_the_three_rosters(
     audit = await services.db.fetch_all(
         "SELECT actor_id, action, subject, result, detail FROM audit_log ORDER BY id"
     )
-    assert tuple(audit[0]) == (ADMIN_ID, "roster_import", "officials", "imported", "名单.xlsx")
+    assert tuple(audit[0]) == (ADMIN_ID, "roster.import", "officials", "imported", "名单.xlsx")
     assert standin.errors == []
 
 

@@ -119,8 +119,12 @@ async def test_resolving_tells_every_linked_enterprise_once(
     assert (issue.linked, issue.enterprises) == (2, 2)
     await domain.systemic.note(admin, issue.id, "省电力公司已开通增容绿色通道")
     await domain.systemic.set_status(admin, issue.id, IssueStatus.IN_PROGRESS)
-    resolved = await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
-    assert resolved.status is IssueStatus.RESOLVED and resolved.resolved_at == clock.now()
+    resolved, told = await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
+    assert (
+        told == 3
+        and resolved.status is IssueStatus.RESOLVED
+        and resolved.resolved_at == clock.now()
+    )
 
     await tick(domain)
     sent = recorder(domain)
