@@ -182,10 +182,15 @@ class RequestSettings(Section):
 class RosterSettings(Section):
     # Telegram lets bots download files of at most 20 MB.
     max_file_mb: float = Field(default=5.0, gt=0, le=20)
+    max_unpacked_mb: float = Field(default=100.0, gt=0, le=2000)
 
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
 
 
 class AuditSettings(Section):

@@ -50,9 +50,16 @@ def is_table_name(filename: str) -> bool:
     return is_xlsx_name(filename) or filename.lower().endswith(".csv")
 
 
-def read_table(data: bytes, filename: str) -> Table:
-    """The first sheet of an .xlsx, or a CSV file; the first non-empty row is the header."""
+def read_table(data: bytes, filename: str, *, max_unpacked: int | None = None) -> Table:
+    """The first sheet of an .xlsx, or a CSV file; the first non-empty row is the header.
+
+    ``max_unpacked`` refuses an .xlsx whose zipped parts add up to more bytes than that
+    unpacked (a small file can unpack to gigabytes).
+    """
     if is_xlsx_name(filename) or data.startswith(b"PK\x03\x04"):
+        if max_unpacked is not None and _unpacked_size(data) > max_unpacked:
+            message = f"{filename} unpacks to more than {max_unpacked} bytes"
+            raise UnreadableFile(message, reason="too_big_unpacked")
         lines = _xlsx_lines(data, filename)
     else:
         lines = _csv_lines(data)
@@ -61,6 +68,14 @@ def read_table(data: bytes, filename: str) -> Table:
         raise UnreadableFile("the file is empty", reason="empty")
     (_, header), *body = rows
     return Table(header=tuple(cell.strip() for cell in header), rows=tuple(body))
+
+
+def _unpacked_size(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        return 0  # not a zip at all: load_workbook says so
 
 
 def _xlsx_lines(data: bytes, filename: str) -> list[tuple[int, tuple[str, ...]]]:

@@ -230,6 +230,7 @@ async def submit(update: Update, context: AppContext) -> int:
         ),
     )
     await tell_new(context.bot, services, request)
+    await systemic_issues.tell_admins_of_matches(context, request)
     return ConversationHandler.END
 
 
