@@ -48,7 +48,7 @@ SELECT r.official_id, r.category, e.city, e.stage,
     SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < ?1
         OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < ?1)))
 FROM requests r JOIN enterprises e ON e.id = r.enterprise_id
-WHERE r.status != 'withdrawn' AND (?2 IS NULL OR r.official_id = ?2)
+WHERE r.status != 'withdrawn' {{mine}}
 GROUP BY r.official_id, r.category, e.city, e.stage
 """
 
@@ -72,10 +72,10 @@ class AxisRow:
 # Acknowledge deadlines still ahead leave a request out of response_due, and deadlines still
 # ahead keep an open request from being overdue: those few requests are taken off the tallies.
 # One statement, so that the tallies and the correction are read from the same snapshot.
+_AHEAD = "0, 0, 0, 0, 0, 0, 0, 0, SUM(ack_ahead), SUM(deadline_ahead) FROM ahead GROUP BY"
 _AXES = f"""
 WITH ahead AS (
-    SELECT r.official_id, r.category, e.city, e.stage, SUM(r.ack_ahead) AS ack_ahead,
-        SUM(r.deadline_ahead) AS deadline_ahead
+    SELECT r.official_id, r.category, e.city, e.stage, r.ack_ahead, r.deadline_ahead
     FROM (SELECT official_id, category, enterprise_id, 1 AS ack_ahead, 0 AS deadline_ahead
           FROM requests INDEXED BY requests_unacknowledged_by_deadline
           WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= ?1
@@ -84,7 +84,6 @@ WITH ahead AS (
           FROM requests INDEXED BY requests_open_by_deadline
           WHERE status IN ({_OPEN}) AND overdue_at >= ?1) AS r
     JOIN enterprises e ON e.id = r.enterprise_id
-    GROUP BY r.official_id, r.category, e.city, e.stage
 )
 SELECT axis, key, SUM(received), SUM(resolved), SUM(solved), SUM(ack_tracked) - SUM(ack_ahead),
     SUM(responded_on_time), SUM(rated), SUM(satisfied),
@@ -93,11 +92,10 @@ FROM (
     SELECT axis, key, received, resolved, solved, ack_tracked, responded_on_time, rated,
         satisfied, open_with_deadline, 0 AS ack_ahead, 0 AS deadline_ahead
     FROM request_tallies WHERE received > 0
-    UNION ALL
-    SELECT a.axis, CASE a.axis WHEN 'category' THEN category WHEN 'city' THEN city
-            WHEN 'stage' THEN stage ELSE CAST(IFNULL(official_id, '') AS TEXT) END,
-        0, 0, 0, 0, 0, 0, 0, 0, ack_ahead, deadline_ahead
-    FROM ahead CROSS JOIN tally_axes a
+    UNION ALL SELECT 'category', category, {_AHEAD} category
+    UNION ALL SELECT 'city', city, {_AHEAD} city
+    UNION ALL SELECT 'stage', stage, {_AHEAD} stage
+    UNION ALL SELECT 'official', CAST(IFNULL(official_id, '') AS TEXT), {_AHEAD} official_id
 )
 GROUP BY axis, key
 """
@@ -122,7 +120,12 @@ class StatsRepository:
         self._db = db
 
     async def cube(self, *, now: datetime, official_id: int | None = None) -> list[CubeRow]:
-        rows = await self._db.fetch_all(_CUBE, (to_epoch(now), official_id))
+        """Counted from the requests themselves (one official's, through requests_by_official)."""
+        if official_id is None:
+            rows = await self._db.fetch_all(_CUBE.format(mine=""), (to_epoch(now),))
+        else:
+            sql = _CUBE.format(mine="AND r.official_id = ?2")
+            rows = await self._db.fetch_all(sql, (to_epoch(now), official_id))
         return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
@@ -133,8 +136,8 @@ class StatsRepository:
     async def officials_taking_part(self) -> int:
         return int(
             await self._db.fetch_value(
-                "SELECT COUNT(DISTINCT a.official_id) FROM assignments a"
-                " JOIN officials o ON o.id = a.official_id WHERE o.active = 1"
+                "SELECT COUNT(*) FROM officials o WHERE o.active = 1"
+                " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)"
             )
         )
 
