@@ -227,5 +227,9 @@ async def test_an_upgraded_database_gets_its_tallies(tmp_path: Path) -> None:
                               responded_on_time=1, rated=1, satisfied=1),
             "dalian": Tally(received=2, response_due=1, overdue=1),
         }  # fmt: skip
+        # Nothing in the bot deletes requests, but a deletion by hand is counted out too.
+        await db.execute_many("DELETE FROM requests WHERE number = ?", [("N2",)])
+        stats = await recounted(StatsRepository(db), START)
+        assert stats.by_city["dalian"] == Tally(received=1)
     finally:
         await db.close()

@@ -37,46 +37,44 @@ CREATE TABLE request_tallies (
     PRIMARY KEY (axis, key)
 ) WITHOUT ROWID;
 
-CREATE VIEW tally_axes (axis) AS
-SELECT 'category' UNION ALL SELECT 'city' UNION ALL SELECT 'stage' UNION ALL SELECT 'official';
-
-INSERT INTO request_tallies
-SELECT a.axis, CASE a.axis WHEN 'category' THEN r.category WHEN 'city' THEN e.city
-        WHEN 'stage' THEN e.stage ELSE IFNULL(r.official_id, '') END AS key,
-    COUNT(*), SUM(resolved_at IS NOT NULL), SUM(outcome IS 'solved'),
-    SUM(acknowledge_due_at IS NOT NULL), SUM(IFNULL(acknowledged_at <= acknowledge_due_at, 0)),
-    SUM(rating IS NOT NULL), SUM(IFNULL(rating >= 4, 0)),
-    SUM(overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
-        'in_progress', 'waiting', 'reopened'))
+-- What one stored request counts for, under each axis: every counted column is defined here
+-- once, for the triggers and the backfill alike.
+CREATE VIEW request_tally_rows AS
+SELECT r.id, a.axis,
+    CASE a.axis WHEN 'category' THEN r.category WHEN 'city' THEN e.city
+        WHEN 'stage' THEN e.stage ELSE CAST(IFNULL(r.official_id, '') AS TEXT) END AS key,
+    1 AS received,
+    r.resolved_at IS NOT NULL AS resolved,
+    r.outcome IS 'solved' AS solved,
+    r.acknowledge_due_at IS NOT NULL AS ack_tracked,
+    IFNULL(r.acknowledged_at <= r.acknowledge_due_at, 0) AS responded_on_time,
+    r.rating IS NOT NULL AS rated,
+    IFNULL(r.rating >= 4, 0) AS satisfied,
+    r.overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
+        'in_progress', 'waiting', 'reopened') AS open_with_deadline
 FROM requests r
 JOIN enterprises e ON e.id = r.enterprise_id
-CROSS JOIN tally_axes a
-WHERE r.status != 'withdrawn'
-GROUP BY a.axis, key;
+CROSS JOIN (SELECT 'category' AS axis UNION ALL SELECT 'city' UNION ALL SELECT 'stage'
+            UNION ALL SELECT 'official') AS a
+WHERE r.status != 'withdrawn';
 
--- Every trigger upserts, per (axis, key), the difference a write makes: the old row's counts
--- with sign -1 and the new row's with sign +1.
-CREATE TRIGGER request_tallies_on_insert AFTER INSERT ON requests
+INSERT INTO request_tallies
+SELECT axis, key, SUM(received), SUM(resolved), SUM(solved), SUM(ack_tracked),
+    SUM(responded_on_time), SUM(rated), SUM(satisfied), SUM(open_with_deadline)
+FROM request_tally_rows
+GROUP BY axis, key;
+
+-- Inserting (sign, request id) here adds (+1) or takes away (-1) what that request, as stored
+-- now, counts for. Triggers take a row's counts away before it changes and add them back after.
+CREATE VIEW request_tally_changes (sign, request_id) AS SELECT 0, 0 WHERE false;
+
+CREATE TRIGGER request_tally_change INSTEAD OF INSERT ON request_tally_changes
 BEGIN
     INSERT INTO request_tallies
-    SELECT a.axis, CASE a.axis WHEN 'category' THEN r.category WHEN 'city' THEN e.city
-            WHEN 'stage' THEN e.stage ELSE IFNULL(r.official_id, '') END AS key,
-        SUM(sign), SUM(sign * (resolved_at IS NOT NULL)), SUM(sign * (outcome IS 'solved')),
-        SUM(sign * (acknowledge_due_at IS NOT NULL)),
-        SUM(sign * IFNULL(acknowledged_at <= acknowledge_due_at, 0)),
-        SUM(sign * (rating IS NOT NULL)), SUM(sign * IFNULL(rating >= 4, 0)),
-        SUM(sign * (overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
-            'in_progress', 'waiting', 'reopened')))
-    FROM (SELECT 1 AS sign, NEW.official_id AS official_id, NEW.enterprise_id AS enterprise_id,
-             NEW.category AS category, NEW.status AS status,
-             NEW.resolved_at AS resolved_at, NEW.outcome AS outcome,
-             NEW.acknowledge_due_at AS acknowledge_due_at,
-             NEW.acknowledged_at AS acknowledged_at, NEW.rating AS rating,
-             NEW.overdue_at AS overdue_at) AS r
-    JOIN enterprises e ON e.id = r.enterprise_id
-    CROSS JOIN tally_axes a
-    WHERE r.status != 'withdrawn'
-    GROUP BY a.axis, key
+    SELECT axis, key, NEW.sign * received, NEW.sign * resolved, NEW.sign * solved,
+        NEW.sign * ack_tracked, NEW.sign * responded_on_time, NEW.sign * rated,
+        NEW.sign * satisfied, NEW.sign * open_with_deadline
+    FROM request_tally_rows WHERE id = NEW.request_id
     ON CONFLICT (axis, key) DO UPDATE SET
         received = received + excluded.received, resolved = resolved + excluded.resolved,
         solved = solved + excluded.solved, ack_tracked = ack_tracked + excluded.ack_tracked,
@@ -85,93 +83,39 @@ BEGIN
         open_with_deadline = open_with_deadline + excluded.open_with_deadline;
 END;
 
-CREATE TRIGGER request_tallies_on_delete AFTER DELETE ON requests
+CREATE TRIGGER request_tallies_after_insert AFTER INSERT ON requests
 BEGIN
-    INSERT INTO request_tallies
-    SELECT a.axis, CASE a.axis WHEN 'category' THEN r.category WHEN 'city' THEN e.city
-            WHEN 'stage' THEN e.stage ELSE IFNULL(r.official_id, '') END AS key,
-        SUM(sign), SUM(sign * (resolved_at IS NOT NULL)), SUM(sign * (outcome IS 'solved')),
-        SUM(sign * (acknowledge_due_at IS NOT NULL)),
-        SUM(sign * IFNULL(acknowledged_at <= acknowledge_due_at, 0)),
-        SUM(sign * (rating IS NOT NULL)), SUM(sign * IFNULL(rating >= 4, 0)),
-        SUM(sign * (overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
-            'in_progress', 'waiting', 'reopened')))
-    FROM (SELECT -1 AS sign, OLD.official_id AS official_id, OLD.enterprise_id AS enterprise_id,
-             OLD.category AS category, OLD.status AS status,
-             OLD.resolved_at AS resolved_at, OLD.outcome AS outcome,
-             OLD.acknowledge_due_at AS acknowledge_due_at,
-             OLD.acknowledged_at AS acknowledged_at, OLD.rating AS rating,
-             OLD.overdue_at AS overdue_at) AS r
-    JOIN enterprises e ON e.id = r.enterprise_id
-    CROSS JOIN tally_axes a
-    WHERE r.status != 'withdrawn'
-    GROUP BY a.axis, key
-    ON CONFLICT (axis, key) DO UPDATE SET
-        received = received + excluded.received, resolved = resolved + excluded.resolved,
-        solved = solved + excluded.solved, ack_tracked = ack_tracked + excluded.ack_tracked,
-        responded_on_time = responded_on_time + excluded.responded_on_time,
-        rated = rated + excluded.rated, satisfied = satisfied + excluded.satisfied,
-        open_with_deadline = open_with_deadline + excluded.open_with_deadline;
+    INSERT INTO request_tally_changes VALUES (1, NEW.id);
 END;
 
-CREATE TRIGGER request_tallies_on_update AFTER UPDATE OF
+CREATE TRIGGER request_tallies_before_delete BEFORE DELETE ON requests
+BEGIN
+    INSERT INTO request_tally_changes VALUES (-1, OLD.id);
+END;
+
+CREATE TRIGGER request_tallies_before_update BEFORE UPDATE OF
     status, official_id, enterprise_id, category, acknowledged_at, resolved_at,
     acknowledge_due_at, resolve_due_at, outcome, rating ON requests
 BEGIN
-    INSERT INTO request_tallies
-    SELECT a.axis, CASE a.axis WHEN 'category' THEN r.category WHEN 'city' THEN e.city
-            WHEN 'stage' THEN e.stage ELSE IFNULL(r.official_id, '') END AS key,
-        SUM(sign), SUM(sign * (resolved_at IS NOT NULL)), SUM(sign * (outcome IS 'solved')),
-        SUM(sign * (acknowledge_due_at IS NOT NULL)),
-        SUM(sign * IFNULL(acknowledged_at <= acknowledge_due_at, 0)),
-        SUM(sign * (rating IS NOT NULL)), SUM(sign * IFNULL(rating >= 4, 0)),
-        SUM(sign * (overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
-            'in_progress', 'waiting', 'reopened')))
-    FROM (SELECT -1 AS sign, OLD.official_id AS official_id, OLD.enterprise_id AS enterprise_id,
-             OLD.category AS category, OLD.status AS status,
-             OLD.resolved_at AS resolved_at, OLD.outcome AS outcome,
-             OLD.acknowledge_due_at AS acknowledge_due_at,
-             OLD.acknowledged_at AS acknowledged_at, OLD.rating AS rating,
-             OLD.overdue_at AS overdue_at
-          UNION ALL
-          SELECT 1, NEW.official_id, NEW.enterprise_id, NEW.category, NEW.status,
-                 NEW.resolved_at, NEW.outcome, NEW.acknowledge_due_at, NEW.acknowledged_at,
-                 NEW.rating, NEW.overdue_at) AS r
-    JOIN enterprises e ON e.id = r.enterprise_id
-    CROSS JOIN tally_axes a
-    WHERE r.status != 'withdrawn'
-    GROUP BY a.axis, key
-    ON CONFLICT (axis, key) DO UPDATE SET
-        received = received + excluded.received, resolved = resolved + excluded.resolved,
-        solved = solved + excluded.solved, ack_tracked = ack_tracked + excluded.ack_tracked,
-        responded_on_time = responded_on_time + excluded.responded_on_time,
-        rated = rated + excluded.rated, satisfied = satisfied + excluded.satisfied,
-        open_with_deadline = open_with_deadline + excluded.open_with_deadline;
+    INSERT INTO request_tally_changes VALUES (-1, OLD.id);
+END;
+
+CREATE TRIGGER request_tallies_after_update AFTER UPDATE OF
+    status, official_id, enterprise_id, category, acknowledged_at, resolved_at,
+    acknowledge_due_at, resolve_due_at, outcome, rating ON requests
+BEGIN
+    INSERT INTO request_tally_changes VALUES (1, NEW.id);
 END;
 
 -- An enterprise that moves to another city or stage takes its requests' counts along.
-CREATE TRIGGER request_tallies_on_enterprise_update AFTER UPDATE OF city, stage ON enterprises
+CREATE TRIGGER request_tallies_before_enterprise_move BEFORE UPDATE OF city, stage ON enterprises
 WHEN OLD.city IS NOT NEW.city OR OLD.stage IS NOT NEW.stage
 BEGIN
-    INSERT INTO request_tallies
-    SELECT m.axis, m.key,
-        SUM(sign), SUM(sign * (resolved_at IS NOT NULL)), SUM(sign * (outcome IS 'solved')),
-        SUM(sign * (acknowledge_due_at IS NOT NULL)),
-        SUM(sign * IFNULL(acknowledged_at <= acknowledge_due_at, 0)),
-        SUM(sign * (rating IS NOT NULL)), SUM(sign * IFNULL(rating >= 4, 0)),
-        SUM(sign * (overdue_at IS NOT NULL AND r.status IN ('submitted', 'assigned', 'acknowledged',
-            'in_progress', 'waiting', 'reopened')))
-    FROM requests r
-    CROSS JOIN (SELECT 'city' AS axis, OLD.city AS key, -1 AS sign
-                UNION ALL SELECT 'city', NEW.city, 1
-                UNION ALL SELECT 'stage', OLD.stage, -1
-                UNION ALL SELECT 'stage', NEW.stage, 1) AS m
-    WHERE r.enterprise_id = NEW.id AND r.status != 'withdrawn'
-    GROUP BY m.axis, m.key
-    ON CONFLICT (axis, key) DO UPDATE SET
-        received = received + excluded.received, resolved = resolved + excluded.resolved,
-        solved = solved + excluded.solved, ack_tracked = ack_tracked + excluded.ack_tracked,
-        responded_on_time = responded_on_time + excluded.responded_on_time,
-        rated = rated + excluded.rated, satisfied = satisfied + excluded.satisfied,
-        open_with_deadline = open_with_deadline + excluded.open_with_deadline;
+    INSERT INTO request_tally_changes SELECT -1, id FROM requests WHERE enterprise_id = OLD.id;
+END;
+
+CREATE TRIGGER request_tallies_after_enterprise_move AFTER UPDATE OF city, stage ON enterprises
+WHEN OLD.city IS NOT NEW.city OR OLD.stage IS NOT NEW.stage
+BEGIN
+    INSERT INTO request_tally_changes SELECT 1, id FROM requests WHERE enterprise_id = NEW.id;
 END;
