@@ -1,24 +1,36 @@
-"""Kill test: SIGKILL the whole bot at random moments under a load of entrepreneurs filing requests.
+"""Kill test: SIGKILL the whole bot at random moments while entrepreneurs file requests and
+officials acknowledge, answer and resolve them.
 
 The bot runs as a subprocess (``python -m bot run``) against the stand-in in this process, on
-one SQLite database kept across restarts. Simulated entrepreneurs go through the intake
-conversation (tests/test_requests_flow.py); whoever gets no answer in time starts again with
-/new, as a real user would. Every request number any user was shown ("received") must exist in
-the database with its history rows and an assigned state; ``PRAGMA integrity_check`` must be ok.
+one SQLite database kept across restarts, under Telegram's flood limits. Simulated users act as
+people do: they read what the bot last said and answer it after a short pause; whoever gets no
+answer in time starts again (``/new``, which offers the saved draft, or ``/inbox``). Every
+receipt any user was shown must be in the database afterwards:
 
-    python -m bench.killtest [--kills 200] [--users 20] [--seed 1]
+- "received, number LN-…": the request, with its history rows;
+- an official's card turning to "acknowledged": the ``acknowledged`` history row;
+- "sent to LN-…" after a reply: the reply in ``request_messages``;
+- "LN-… marked resolved": the ``resolved`` history row;
+
+and ``PRAGMA integrity_check`` must be ok.
+
+    python -m bench.killtest [--kills 200] [--users 20] [--officials 4] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import logging
 import random
 import re
 import signal
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.broadcasts import start_bot, write_config
@@ -27,140 +39,337 @@ from bot.config import load_settings
 from bot.credit_code import make_credit_code
 from bot.services import Services
 from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
+from standin.state import StoredMessage
 from storage.db import Database
 from storage.models import Stage
 from tests.roster import add_contact, bind_official
 
 FIRST_USER = 20_000_000
-OFFICIAL_TG = 700_001
+FIRST_OFFICIAL = 21_000_000
 NUMBER = re.compile(r"LN-\d{8}-\d{4}")
+ANSWER_WITHIN = 5.0  # seconds a simulated user waits for the bot before starting again
+# What the bot says to a press or a message it has no conversation for (after a restart).
+STALE = "这个按钮已失效，请重新打开菜单。"
+WHAT_NEXT = "请选择您要做的事："
+replies = itertools.count(1)
 
 
-async def seed(config: Path, users: int) -> None:
+@dataclass
+class Receipts:
+    """What users were told was done, to be found in the database afterwards."""
+
+    requests: list[str] = field(default_factory=list)
+    acks: list[str] = field(default_factory=list)
+    replies: list[tuple[str, str]] = field(default_factory=list)
+    resolves: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Result:
+    kills: int
+    receipts: Receipts
+    lost: dict[str, list[str]]
+    integrity: str
+    attempts: int
+
+    @property
+    def lost_total(self) -> int:
+        return sum(len(v) for v in self.lost.values())
+
+
+async def seed(config: Path, users: int, officials: int) -> None:
+    """``officials`` officials, each designated for an equal share of ``users`` enterprises."""
     services = await Services.open(load_settings(config), SystemClock())
     try:
         now = services.clock.now()
-        official = await services.officials.add(
-            external_id="LN-K01", name="王建国", title="副省长", body="辽宁省人民政府",
-            level="province", city="shenyang", responsibilities="营商环境", now=now,
-        )  # fmt: skip
-        await bind_official(services, official, OFFICIAL_TG)
+        holders = []
+        for k in range(officials):
+            official = await services.officials.add(
+                external_id=f"LN-K{k:02d}", name=f"官员{k}", title="副省长", body="辽宁省人民政府",
+                level="province", city="shenyang", responsibilities="营商环境", now=now,
+            )  # fmt: skip
+            await bind_official(services, official, FIRST_OFFICIAL + k)
+            holders.append(official)
         for i in range(users):
             firm = await services.enterprises.add(
                 name=f"压测企业{i}", credit_code=make_credit_code(f"9121010000{i:07d}"),
                 city="shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
             )  # fmt: skip
-            await services.officials.assign(official.id, firm.id, now=now)
+            await services.officials.assign(holders[i % officials].id, firm.id, now=now)
             await add_contact(services, firm, FIRST_USER + i)
     finally:
         await services.close()
 
 
-async def intake(user: TestUser, timeout: float) -> str:  # noqa: ASYNC109 (the test API's name)
-    """One pass of the intake conversation; the "received" text (raises on a missing answer)."""
+def labels(message: StoredMessage) -> list[str]:
+    return [str(b.get("text", "")) for b in inline_buttons(message.reply_markup)]
+
+
+async def expect(
+    user: TestUser,
+    wanted: Callable[[StoredMessage], bool],
+    within: float = ANSWER_WITHIN,
+) -> StoredMessage:
+    """The next message ``wanted`` matches, skipping others (notices, late answers)."""
+    deadline = time.monotonic() + within
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no answer in time")
+        message = await user.expect_message(timeout=left)
+        if wanted(message):
+            return message
+
+
+async def press(user: TestUser, message: StoredMessage, label: str) -> None:
+    """Press a button; a button the restarted bot no longer knows means starting again."""
+    answer = await user.expect_callback_answer(await user.press(message, label), ANSWER_WITHIN)
+    if answer.get("text") == STALE:
+        raise AssertionError("the conversation was lost with the bot")
+
+
+async def pause(rng: random.Random) -> None:
+    """A person reads and types: Telegram's one message a second per chat is kept."""
+    await asyncio.sleep(rng.uniform(0.5, 1.5))
+
+
+async def file_request(user: TestUser, receipts: Receipts, rng: random.Random) -> None:
+    """Answer whatever the intake asks, resuming a saved draft, until the receipt comes."""
     await user.send("/new")
-    ask = await user.expect_message(timeout=timeout)
-    await user.press(ask, "拖欠账款")
-    for text in ("沈阳某国企", "120万元", "2025年6月", "货款至今未付"):
-        await user.expect_message(timeout=timeout)
-        await user.send(text)
-    added = await user.expect_message(timeout=timeout)
-    await user.press(added, "✅ 写完了")
-    urgency = await user.expect_message(timeout=timeout)
-    await user.press(urgency, "紧急")
-    summary = await user.expect_message(timeout=timeout)
-    await user.press(summary, "✅ 提交")
-    return (await user.expect_message(timeout=timeout)).text or ""
+    while True:
+        message = await user.expect_message(timeout=ANSWER_WITHIN)
+        text, buttons = message.text or "", labels(message)
+        if "已收到您的诉求" in text:
+            receipts.requests.extend(NUMBER.findall(text))
+            return
+        if text == WHAT_NEXT:
+            raise AssertionError("the conversation was lost with the bot")
+        step = next(
+            (b for b in ("继续填写", "政策落实", "✅ 写完了", "一般", "✅ 提交") if b in buttons),
+            None,
+        )
+        if step is None and not text.startswith("请描述遇到的问题"):
+            continue  # a notice about an earlier request, or a late answer
+        await pause(rng)
+        if step is None:
+            await user.send(f"补贴至今未兑现（{user.id}）")
+        else:
+            await press(user, message, step)
 
 
-async def entrepreneur(user: TestUser, shown: list[str], stop: asyncio.Event) -> int:
-    """Files requests until stopped; re-sends whatever was not acknowledged. Attempts made."""
+async def handle_one(user: TestUser, receipts: Receipts, rng: random.Random) -> None:
+    """Open a request from the inbox, acknowledge it if needed, reply, then resolve it."""
+    await user.send("/inbox")
+    listing = await expect(
+        user, lambda m: "待办诉求" in (m.text or "") or "没有待办" in (m.text or "")
+    )
+    numbers = [b for b in labels(listing) if NUMBER.fullmatch(b)]
+    if not numbers:
+        await asyncio.sleep(2)
+        return
+    number = rng.choice(numbers)
+    await pause(rng)
+    await press(user, listing, number)
+    card = await expect(user, lambda m: number in (m.text or "") and "💬 回复" in labels(m))
+    if "✅ 受理" in labels(card):
+        await pause(rng)
+        await press(user, card, "✅ 受理")
+        card = await user.expect_edit(card, timeout=ANSWER_WITHIN)
+        if "已受理" in (card.text or ""):
+            receipts.acks.append(number)
+    reply = f"答复{next(replies)}：已协调相关部门（{number}）"
+    await write_on(user, card, number, "💬 回复", reply, f"已发送到 {number}", rng)
+    receipts.replies.append((number, reply))
+    await write_on(user, card, number, "🏁 办结", f"办结：{reply}", f"{number} 已标记为办结", rng)
+    receipts.resolves.append(number)
+
+
+async def write_on(
+    user: TestUser,
+    card: StoredMessage,
+    number: str,
+    button: str,
+    words: str,
+    done: str,
+    rng: random.Random,
+) -> None:
+    """Press a card's button that asks for words, send them, and wait for ``done``."""
+    await pause(rng)
+    await press(user, card, button)
+    await expect(user, lambda m: number in (m.text or "") and (m.text or "").startswith("请"))
+    await pause(rng)
+    await user.send(words)
+    await expect(user, lambda m: done in (m.text or ""))
+
+
+async def keep_working(
+    job: Callable[[TestUser, Receipts, random.Random], Awaitable[None]],
+    user: TestUser,
+    receipts: Receipts,
+    stop: asyncio.Event,
+    rng: random.Random,
+) -> int:
+    """Repeat ``job`` until stopped; a missing answer means the bot died: start again."""
     attempts = 0
     while not stop.is_set():
         attempts += 1
         try:
-            received = await intake(user, timeout=3.0)
-        except Exception:  # no answer in time: the bot was killed; start again
+            await job(user, receipts, rng)
+        except AssertionError:
             await asyncio.sleep(0.2)
-            continue
-        shown.extend(NUMBER.findall(received))
     return attempts
 
 
-async def run(kills: int, users: int, rng: random.Random, directory: Path) -> tuple[int, int, str]:
-    """Prints the figures; (receipts seen, lost, integrity_check)."""
-    standin = TelegramStandin()
-    await standin.start()
-    db_path = directory / "kill.sqlite3"
-    config = write_config(directory, standin, db_path)
-    await seed(config, users)
-    log = directory / "bot.log"
-    people = [
-        standin.user(FIRST_USER + i, first_name=f"用户{i}", language_code="zh-hans", started=True)
-        for i in range(users)
-    ]
-    standin.user(OFFICIAL_TG, first_name="王建国", language_code="zh-hans", started=True)
-    shown: list[str] = []
-    stop = asyncio.Event()
-    restarts: list[float] = []
+async def kill_and_restart(
+    kills: int,
+    gaps: tuple[float, float],
+    settle: float,
+    config: Path,
+    log: Path,
+    standin: TelegramStandin,
+    rng: random.Random,
+) -> list[float]:
+    """SIGKILL the bot ``kills`` times, ``gaps`` seconds apart, then let it run ``settle``
+    seconds; the seconds from each restart to its first poll."""
+    restarts = []
     bot = start_bot(config, log)
-    tasks = [asyncio.create_task(entrepreneur(p, shown, stop)) for p in people]
     try:
         for _ in range(kills):
-            await asyncio.sleep(rng.uniform(0.5, 3.0))
+            await asyncio.sleep(rng.uniform(*gaps))
             bot.send_signal(signal.SIGKILL)
             await asyncio.to_thread(bot.wait)
             started = time.perf_counter()
             bot = start_bot(config, log)
-            before = len(standin.calls)
-            while len(standin.calls) == before:  # noqa: ASYNC110 (first call: the bot is up)
+            starts, polls = len(standin.calls_to("getMe")), len(standin.calls_to("getUpdates"))
+            while len(standin.calls_to("getMe")) == starts:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            while len(standin.calls_to("getUpdates")) == polls:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             restarts.append(time.perf_counter() - started)
-        await asyncio.sleep(5)
-        stop.set()
-        attempts = sum(await asyncio.gather(*tasks))
+        await asyncio.sleep(settle)
     finally:
         bot.send_signal(signal.SIGINT)
         await asyncio.to_thread(bot.wait, 30)
+    return restarts
+
+
+async def lost_receipts(db: Database, receipts: Receipts) -> dict[str, list[str]]:
+    """Every receipt whose row is not in the database, by kind."""
+
+    async def has(sql: str, *params: object) -> bool:
+        return bool(await db.fetch_value(sql, params))
+
+    history = (
+        "SELECT count(*) FROM request_history h JOIN requests r ON r.id = h.request_id"
+        " WHERE r.number = ?"
+    )
+    lost: dict[str, list[str]] = {"requests": [], "acks": [], "replies": [], "resolves": []}
+    for number in set(receipts.requests):
+        if not await has(history, number):
+            lost["requests"].append(number)
+    for kind, status in (("acks", "acknowledged"), ("resolves", "resolved")):
+        for number in set(getattr(receipts, kind)):
+            if not await has(history + " AND h.to_status = ?", number, status):
+                lost[kind].append(number)
+    for number, text in set(receipts.replies):
+        if not await has(
+            "SELECT count(*) FROM request_messages m JOIN requests r ON r.id = m.request_id"
+            " WHERE r.number = ? AND m.text = ? AND m.sender_role = 'official'",
+            number,
+            text,
+        ):
+            lost["replies"].append(number)
+    return lost
+
+
+async def run(
+    kills: int,
+    users: int,
+    officials: int,
+    rng: random.Random,
+    directory: Path,
+    gaps: tuple[float, float] = (2.0, 10.0),
+    settle: float = 10.0,
+) -> Result:
+    """Prints the figures and returns them."""
+    standin = TelegramStandin()
+    await standin.start()
+    db_path = directory / "kill.sqlite3"
+    config = write_config(directory, standin, db_path)
+    await seed(config, users, officials)
+    people = [
+        standin.user(FIRST_USER + i, first_name=f"用户{i}", language_code="zh-hans", started=True)
+        for i in range(users)
+    ]
+    holders = [
+        standin.user(
+            FIRST_OFFICIAL + k, first_name=f"官员{k}", language_code="zh-hans", started=True
+        )
+        for k in range(officials)
+    ]
+    receipts = Receipts()
+    stop = asyncio.Event()
+    load = [
+        *(
+            keep_working(file_request, p, receipts, stop, random.Random(rng.random()))
+            for p in people
+        ),
+        *(
+            keep_working(handle_one, h, receipts, stop, random.Random(rng.random()))
+            for h in holders
+        ),
+    ]
+    tasks = [asyncio.create_task(job) for job in load]
+    try:
+        restarts = await kill_and_restart(
+            kills, gaps, settle, config, directory / "bot.log", standin, rng
+        )
+    finally:
+        stop.set()
+        attempts = sum(await asyncio.gather(*tasks))
         await standin.stop()
     db = await Database.open(db_path)
     try:
-        integrity = await db.fetch_value("PRAGMA integrity_check")
-        lost = []
-        for number in set(shown):
-            row = await db.fetch_one("SELECT id, status FROM requests WHERE number = ?", (number,))
-            if row is None:
-                lost.append(number)
-                continue
-            history = await db.fetch_value(
-                "SELECT count(*) FROM request_history WHERE request_id = ?", (row[0],)
-            )
-            if not history:
-                lost.append(number)
+        integrity = str(await db.fetch_value("PRAGMA integrity_check"))
+        lost = await lost_receipts(db, receipts)
         stored = await db.fetch_value("SELECT count(*) FROM requests")
+        rows = await db.fetch_value("SELECT count(*) FROM request_history")
     finally:
         await db.close()
-    print(f"kills: {kills}, users: {users}, intake attempts: {attempts}")
-    print(f"updates sent: {sum(1 for c in standin.calls if c.method == 'getUpdates')} polls")
-    print(f"receipts seen: {len(shown)} ({len(set(shown))} distinct), requests stored: {stored}")
-    print(f"duplicate receipts (same number shown twice): {len(shown) - len(set(shown))}")
-    print(f"lost: {len(lost)} {lost[:5]} (target 0); integrity_check: {integrity}")
-    print(f"restart to first poll: median {statistics.median(restarts):.3f} s")
-    return len(shown), len(lost), str(integrity)
+    result = Result(kills, receipts, lost, integrity, attempts)
+    print(f"kills: {kills}, entrepreneurs: {users}, officials: {officials}, attempts: {attempts}")
+    print(
+        f"receipts seen: {len(set(receipts.requests))} requests, {len(set(receipts.acks))} acks,"
+        f" {len(receipts.replies)} replies, {len(set(receipts.resolves))} resolutions"
+    )
+    print(f"stored: {stored} requests, {rows} history rows")
+    print(f"lost: {result.lost_total} {lost} (target 0); integrity_check: {integrity}")
+    print(f"429s from the stand-in: {standin.rate_limited}")
+    if restarts:
+        print(f"restart to first poll: median {statistics.median(restarts):.2f} s")
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--officials", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # resets when the bot dies
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run(args.kills, args.users, random.Random(args.seed), Path(tmp)))
+        result = asyncio.run(
+            run(args.kills, args.users, args.officials, random.Random(args.seed), Path(tmp))
+        )
+    print(f"wall time: {time.perf_counter() - started:.0f} s")
     print(
         f"reproduce: python -m bench.killtest --kills {args.kills} --users {args.users}"
-        f" --seed {args.seed}"
+        f" --officials {args.officials} --seed {args.seed}"
     )
+    raise SystemExit(1 if result.lost_total or result.integrity != "ok" else 0)
 
 
 if __name__ == "__main__":

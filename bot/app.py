@@ -18,6 +18,7 @@ from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
+from handlers.errors import record_transport_failures
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
@@ -41,11 +42,15 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         raise MissingToken
     quiet_http_loggers()
     tg = settings.telegram
+    limiter = RateLimiter(
+        max_retries=RATE_LIMITER_RETRIES, max_retry_after=tg.max_retry_after_seconds
+    )
 
     async def open_services(app: BotApplication) -> None:
         services = await Services.open(settings, clock=clock)
         services.bot_username = app.bot.username
         app.bot_data.services = services
+        record_transport_failures(limiter, services)
         await set_default_commands(app.bot)
         start_alarm(app)
         log.info(
@@ -64,10 +69,11 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .base_file_url(tg.base_file_url)
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
-        .rate_limiter(RateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        .rate_limiter(limiter)
         # One user's updates in order (conversations need it), different users at once.
         .concurrent_updates(PerUserUpdateProcessor())
         .connect_timeout(tg.connect_timeout)
+        .read_timeout(tg.send_timeout)
         .get_updates_read_timeout(tg.read_timeout)
         .post_init(open_services)
         .post_shutdown(close_services)

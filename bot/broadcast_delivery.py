@@ -1,7 +1,8 @@
 """Delivering an announcement at a steady pace, once to each recipient, across crashes.
 
 The domain does not know Telegram: a :class:`Sender` delivers one message and raises
-:class:`RecipientGone`, :class:`RateLimited` or :class:`DeliveryFailed`; a :class:`Reporter`
+:class:`RecipientGone`, :class:`RateLimited`, :class:`DeliveryUnknown` or
+:class:`DeliveryFailed`; a :class:`Reporter`
 shows progress. :class:`Delivery` paces the sends with a token bucket, keeps at most
 ``max_in_flight`` recipients in the ``sending`` state, and records each outcome;
 :class:`Broadcaster` starts, cancels and resumes broadcasts.
@@ -43,6 +44,10 @@ class RateLimited(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class DeliveryUnknown(Exception):
+    """The send timed out: it may have arrived, so it is recorded, never sent a second time."""
 
 
 class DeliveryFailed(Exception):
@@ -195,6 +200,10 @@ class Delivery:
                     await self._finish(chat_id, RecipientStatus.PENDING, attempts)
                     return
                 continue
+            except DeliveryUnknown as exc:
+                error = f"unknown: {exc}"[:200]
+                await self._finish(chat_id, RecipientStatus.FAILED, attempts, error)
+                return
             except DeliveryFailed as exc:
                 error = str(exc)[:200]
                 log.info("broadcast %s: attempt %d failed: %s", self.broadcast.id, attempts, error)

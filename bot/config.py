@@ -41,6 +41,8 @@ class TelegramSettings(Section):
     poll_timeout: int = Field(default=30, ge=0, le=60)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=40.0, gt=0)
+    send_timeout: float = Field(default=5.0, gt=0)
+    max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
 
 class WebhookSettings(Section):
@@ -141,6 +143,7 @@ class QuietHoursSettings(Section):
 
 class ReminderSettings(Section):
     tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    last_day_time: time = time(14, 0)
     batch_size: int = Field(default=200, ge=1)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=30.0, gt=0)
@@ -176,6 +179,45 @@ class RequestSettings(Section):
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 
 
+class RosterSettings(Section):
+    # Telegram lets bots download files of at most 20 MB.
+    max_file_mb: float = Field(default=5.0, gt=0, le=20)
+    max_unpacked_mb: float = Field(default=100.0, gt=0, le=2000)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
+
+
+class AuditSettings(Section):
+    page_size: int = Field(default=15, ge=1, le=40)
+
+
+class ChartSettings(Section):
+    """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
+
+    font_path: Path | None = None
+    weeks: int = Field(default=12, ge=2, le=104)
+
+    @field_validator("font_path")
+    @classmethod
+    def _font_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no font file at {value}")
+        return value
+
+
+class SystemicSettings(Section):
+    max_suggestions: int = Field(default=3, ge=1, le=10)
+    min_similarity: float = Field(default=0.1, gt=0, le=1)
+    max_candidates: int = Field(default=2000, ge=1)
+    page_size: int = Field(default=8, ge=1, le=20)
+
+
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -195,6 +237,10 @@ class Settings(Section):
     broadcast: BroadcastSettings = BroadcastSettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
+    rosters: RosterSettings = RosterSettings()
+    charts: ChartSettings = ChartSettings()
+    audit: AuditSettings = AuditSettings()
+    systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
 

@@ -9,7 +9,7 @@ no longer applies is cancelled, never sent.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digests import FOLDABLE, active_deadline, send_digests
@@ -59,16 +59,27 @@ def _deadline(
     planned = [Planned(f"{prefix}_overdue", due)]
     if request.official_id is None:
         return planned
-    digest_time = services.settings.quiet_hours.digest_time
     last_day = calendar.previous_workday(calendar.local(due - timedelta(seconds=1)).date())
-    last = calendar.at(last_day, digest_time)
+    last = _last_day_moment(services, last_day, due)
     if last >= due:
-        last = calendar.at(calendar.previous_workday(last_day - DAY), digest_time)
+        last_day = calendar.previous_workday(last_day - DAY)
+        last = _last_day_moment(services, last_day, due)
     half = official_moment(services, calendar.working_seconds_before(due, days * DAY_SECONDS / 2))
     planned.append(Planned(f"{prefix}_last", last, request.official_id))
     if calendar.local(half).date() < last_day and half < last:
         planned.append(Planned(f"{prefix}_half", half, request.official_id))
     return planned
+
+
+def _last_day_moment(services: Services, day: date, due: datetime) -> datetime:
+    """``reminders.last_day_time`` on ``day``; digest time when that is earlier, quiet, or
+    not before the deadline (then the digest carries the reminder)."""
+    calendar, settings = services.calendar, services.settings
+    digest = calendar.at(day, settings.quiet_hours.digest_time)
+    moment = max(calendar.at(day, settings.reminders.last_day_time), digest)
+    if services.quiet.is_quiet(moment) or moment >= due:
+        return digest
+    return moment
 
 
 def official_moment(services: Services, moment: datetime) -> datetime:

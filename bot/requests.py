@@ -83,8 +83,9 @@ class RequestDesk:
 
     # -- intake -----------------------------------------------------------------------------
 
-    async def submit(self, actor: Actor, new: NewRequest) -> Submitted:
-        """Store a new request, numbered and routed; the caller says "received" after this."""
+    async def submit(self, actor: Actor, new: NewRequest, *, from_draft: bool = False) -> Submitted:
+        """Store a new request, numbered and routed; the caller says "received" after this.
+        ``from_draft``: the submitter's intake draft is used up in the same transaction."""
         if not actor.speaks_for(new.enterprise_id):
             raise NotFound(new.enterprise_id)
         enterprise = await self.enterprises.get(new.enterprise_id)
@@ -107,6 +108,7 @@ class RequestDesk:
             due=(due.acknowledge, due.resolve),
             route_note=found.reason,
             now=now,
+            drop_draft=from_draft,
         )
         await self._changed(request.id)
         return Submitted(request, found)

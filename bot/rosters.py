@@ -7,6 +7,7 @@ enterprises by their credit code, assignments by the pair.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -351,7 +352,65 @@ async def import_roster(
 
     Raises :class:`bot.tables.UnreadableFile` for a file that is not a spreadsheet at all.
     """
-    table = read_table(data, filename)
+    return await import_table(repo, kind, read_table(data, filename), hasher=hasher, now=now)
+
+
+async def import_sent_roster(
+    repo: RosterRepository,
+    data: bytes,
+    filename: str,
+    caption: str,
+    *,
+    hasher: PhoneHasher,
+    now: datetime,
+    max_unpacked: int,
+) -> Report:
+    """A roster sent to the bot: its kind named in the caption or told by its columns.
+
+    The file is read off the event loop. Raises :class:`bot.tables.UnreadableFile`, or
+    :class:`UnknownKind` when neither tells.
+    """
+    table = await asyncio.to_thread(read_table, data, filename, max_unpacked=max_unpacked)
+    kind = roster_kind(caption, table.header)
+    if kind is None:
+        raise UnknownKind(filename)
+    return await import_table(repo, kind, table, hasher=hasher, now=now)
+
+
+class UnknownKind(ValueError):
+    """Neither the caption nor the columns tell which roster a file is."""
+
+
+KIND_WORDS = {
+    RosterKind.OFFICIALS: ("officials", "official", "官员", "干部"),
+    RosterKind.ENTERPRISES: ("enterprises", "enterprise", "企业"),
+    RosterKind.ASSIGNMENTS: ("assignments", "assignment", "分工", "包联"),
+}
+
+
+def roster_kind(caption: str, header: Sequence[str]) -> RosterKind | None:
+    """The one kind the caption names, else the one kind whose required columns all appear."""
+    words = caption.lower()
+    named = [kind for kind, names in KIND_WORDS.items() if any(n in words for n in names)]
+    if len(named) == 1:
+        return named[0]
+    titles = {title.strip().lower() for title in header}
+    fitting = [
+        kind
+        for kind, columns in COLUMNS.items()
+        if all({c.key, c.zh} & titles for c in columns if c.required)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+async def import_table(
+    repo: RosterRepository,
+    kind: RosterKind,
+    table: Table,
+    *,
+    hasher: PhoneHasher,
+    now: datetime,
+) -> Report:
     known = Known(official_ids=await repo.official_ids(), credit_codes=await repo.credit_codes())
     parsed = parse_roster(kind, table, known=known, hasher=hasher)
     if parsed.problems:

@@ -12,9 +12,11 @@ from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.outbox import Outbox, QuietHours, Sender
+from bot.privacy import Privacy
 from bot.reminders import replan
 from bot.requests import RequestDesk
 from bot.roles import Actor, identify
+from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
@@ -24,11 +26,13 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
 from storage.rosters import RosterRepository
 from storage.stats import StatsRepository
+from storage.systemic_issues import SystemicIssueRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
 from storage.visits import VisitRepository
@@ -84,10 +88,25 @@ class Services:
             accounts=self.accounts,
             admin_ids=self.settings.admins.telegram_ids,
         )
+        self.systemic = SystemicDesk(
+            SystemicIssueRepository(self.db),
+            self.outbox,
+            self.accounts,
+            self.settings.systemic,
+            self.clock,
+        )
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
         self.desk.after_change.append(self._replan)
+        self.privacy = Privacy(
+            PrivacyRepository(self.db),
+            audit=self.audit,
+            accounts=self.accounts,
+            clock=self.clock,
+            hash_key=self.settings.security.hash_key.get_secret_value().encode(),
+            tz=self.settings.locale.tz,
+        )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
             self.accounts,

@@ -26,10 +26,18 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_ENCODINGS = ("utf-8-sig", "gbk")
+# What openpyxl raises for a file that is not a workbook: not a zip, a zip without a
+# workbook in it, broken XML (xml.etree's ParseError is a SyntaxError), bad values.
+NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError)
 
 
 class UnreadableFile(ValueError):
-    """The file is not a spreadsheet we can read; the message says why, for the user."""
+    """The file is not a spreadsheet we can read; the message says why (in English, for the
+    command line) and ``reason`` names it for the catalogs (``roster.unreadable_reason.*``)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,32 +50,53 @@ def is_xlsx_name(filename: str) -> bool:
     return filename.lower().endswith(XLSX_SUFFIXES)
 
 
-def read_table(data: bytes, filename: str) -> Table:
-    """The first sheet of an .xlsx, or a CSV file; the first non-empty row is the header."""
+def is_table_name(filename: str) -> bool:
+    """An .xlsx or a .csv, by its name."""
+    return is_xlsx_name(filename) or filename.lower().endswith(".csv")
+
+
+def read_table(data: bytes, filename: str, *, max_unpacked: int | None = None) -> Table:
+    """The first sheet of an .xlsx, or a CSV file; the first non-empty row is the header.
+
+    ``max_unpacked`` refuses an .xlsx whose zipped parts add up to more bytes than that
+    unpacked (a small file can unpack to gigabytes).
+    """
     if is_xlsx_name(filename) or data.startswith(b"PK\x03\x04"):
+        if max_unpacked is not None and _unpacked_size(data) > max_unpacked:
+            message = f"{filename} unpacks to more than {max_unpacked} bytes"
+            raise UnreadableFile(message, reason="too_big_unpacked")
         lines = _xlsx_lines(data, filename)
     else:
         lines = _csv_lines(data)
     rows = [(number, cells) for number, cells in lines if any(cells)]
     if not rows:
-        raise UnreadableFile("the file is empty")
+        raise UnreadableFile("the file is empty", reason="empty")
     (_, header), *body = rows
     return Table(header=tuple(cell.strip() for cell in header), rows=tuple(body))
+
+
+def _unpacked_size(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        return 0  # not a zip at all: load_workbook says so
 
 
 def _xlsx_lines(data: bytes, filename: str) -> list[tuple[int, tuple[str, ...]]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise UnreadableFile(f"{filename} is not a real Excel .xlsx file") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [
-            (number, tuple(_cell_text(value) for value in values))
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
+        try:
+            sheet = workbook.worksheets[0]
+            return [
+                (number, tuple(_cell_text(value) for value in values))
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+        finally:
+            workbook.close()
+    except NOT_XLSX as exc:
+        message = f"{filename} is not a real Excel .xlsx file"
+        raise UnreadableFile(message, reason="not_xlsx") from exc
 
 
 def _cell_text(value: Any) -> str:
@@ -88,19 +117,19 @@ def _csv_lines(data: bytes) -> list[tuple[int, tuple[str, ...]]]:
         for cells in reader:
             lines.append((reader.line_num, tuple(cell.strip() for cell in cells)))
     except csv.Error as exc:
-        raise UnreadableFile(f"not a valid CSV file: {exc}") from exc
+        raise UnreadableFile(f"not a valid CSV file: {exc}", reason="bad_csv") from exc
     return lines
 
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:4096]:
-        raise UnreadableFile("not a text CSV file (binary content)")
+        raise UnreadableFile("not a text CSV file (binary content)", reason="binary")
     for encoding in CSV_ENCODINGS:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("not a CSV file in UTF-8 or GBK")
+    raise UnreadableFile("not a CSV file in UTF-8 or GBK", reason="encoding")
 
 
 class TableWriter:

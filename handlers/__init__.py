@@ -8,10 +8,12 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from handlers import (
+    audit,
     backups,
     broadcast_composer,
     broadcasts,
     business_cards,
+    charts,
     chats,
     common,
     dialogues,
@@ -20,11 +22,14 @@ from handlers import (
     impostors,
     ledger,
     notices,
+    privacy,
     registration,
     request_lists,
     requests,
+    rosters,
     start,
     stats,
+    systemic_issues,
     verification,
 )
 
@@ -61,11 +66,20 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # on cards that act at once (after the conversation, which takes the ones that ask for text).
     app.add_handlers(request_lists.HANDLERS)
     app.add_handlers(requests.HANDLERS)
+    # Systemic issues (admins): /issues and the other /issue… commands, their buttons.
+    app.add_handlers(systemic_issues.HANDLERS)
     # Admins approve or reject registered enterprises.
     app.add_handlers(registration.HANDLERS)
-    # The ledger: counts and rates.
+    # The ledger: counts and rates, charts, the ledger file.
     app.add_handlers(stats.HANDLERS)
+    app.add_handlers(charts.HANDLERS)
     app.add_handlers(ledger.HANDLERS)
+    # The audit: a request's full history, what one user did (admins).
+    app.add_handlers(audit.HANDLERS)
+    # Rosters sent as files; after the conversations, which take the files sent in them.
+    app.add_handlers(rosters.HANDLERS)
+    # Personal data (admins only): export one user's, or erase it after a confirmation.
+    app.add_handlers(privacy.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

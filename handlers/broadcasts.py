@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -23,7 +23,7 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot.broadcast_delivery import DeliveryFailed, RateLimited, RecipientGone
+from bot.broadcast_delivery import DeliveryFailed, DeliveryUnknown, RateLimited, RecipientGone
 from bot.broadcasts import (
     Audience,
     AudienceKind,
@@ -37,9 +37,6 @@ from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
 from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER
 from storage.broadcasts import Broadcast
-
-log = logging.getLogger(__name__)
-
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +172,8 @@ class TelegramSender:
             if "chat not found" in exc.message.lower():
                 raise RecipientGone(exc.message) from exc
             raise DeliveryFailed(exc.message) from exc
+        except TimedOut as exc:
+            raise DeliveryUnknown(exc.message) from exc
         except TelegramError as exc:
             raise DeliveryFailed(exc.message) from exc
 

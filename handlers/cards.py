@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.i18n import Html, Translator
@@ -50,7 +50,7 @@ class RateButton(CallbackData, prefix="rr"):
 
 
 # Buttons besides the lifecycle's own actions: they open a dialogue or a view.
-REPLY, NOTE, OPEN, HISTORY = "reply", "note", "open", "history"
+REPLY, NOTE, OPEN, HISTORY, GROUP = "reply", "note", "open", "history", "group"
 # The lifecycle actions that get a button (the others happen by themselves).
 BUTTON_ACTIONS = (
     Action.ACKNOWLEDGE,
@@ -119,6 +119,8 @@ def keyboard(
     if who & {Party.HOLDER, Party.ADMIN}:
         names.append(NOTE)
     names.append(HISTORY)
+    if Party.ADMIN in who:
+        names.append(GROUP)
     buttons = [
         InlineKeyboardButton(
             texts(f"requests.button.{name}"), callback_data=RequestButton(request.id, name).pack()
@@ -156,7 +158,12 @@ async def safe_send(
     markup: InlineKeyboardMarkup | None = None,
     attachment: Attachment | None = None,
 ) -> bool:
-    """Send one message to another user; a blocked user is marked unreachable, not an error."""
+    """Send one message to another user; False if it was not (surely) delivered.
+
+    A blocked user is marked unreachable (by the transport too), not an error; a time-out is
+    not repeated (the transport audits it as unknown); flood control beyond the wait the
+    transport accepts drops this one message.
+    """
     try:
         if attachment is None:
             await bot.send_message(telegram_id, text, reply_markup=markup)
@@ -169,8 +176,8 @@ async def safe_send(
     except Forbidden:
         await services.accounts.mark_unreachable(telegram_id, services.clock.now())
         return False
-    except BadRequest as exc:
-        log.warning("could not deliver to a user: %s", exc.message)
+    except (BadRequest, RetryAfter, TimedOut) as exc:
+        log.warning("could not (surely) deliver to a user: %s", exc.message)
         return False
     return True
 

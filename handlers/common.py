@@ -11,6 +11,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 from bot.i18n import LANGUAGES, Translator
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
+from handlers.errors import edit_pressed
 from handlers.menu import menu_keyboard, menu_pattern, set_user_commands
 
 
@@ -55,7 +56,7 @@ async def choose_language(update: Update, context: AppContext) -> None:
     await context.services.accounts.set_language(update.effective_user.id, choice.language)
     context.forget_user()
     texts = Translator(choice.language)
-    await query.edit_message_text(texts("language.set"))
+    await edit_pressed(query, texts("language.set"))
     await set_user_commands(context.bot, await context.actor(update), texts)
 
 

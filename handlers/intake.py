@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot.config import CATEGORIES
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
-from handlers import dialogue_state
+from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
 from handlers.cards import attachment_of, local_date, official_label, tell_new
 from handlers.context import AppContext
@@ -214,8 +214,9 @@ async def submit(update: Update, context: AppContext) -> int:
     draft = await _draft(context, actor.telegram_id)
     if draft.next_step() != "confirm" or draft.enterprise_id not in actor.enterprise_ids:
         return await _advance(update, context, draft)
-    submitted = await services.desk.submit(actor, draft.to_new_request(actor.telegram_id))
-    await services.requests.delete_draft(actor.telegram_id)
+    submitted = await services.desk.submit(
+        actor, draft.to_new_request(actor.telegram_id), from_draft=True
+    )
     request = submitted.request
     await _reply(
         update,
@@ -229,6 +230,7 @@ async def submit(update: Update, context: AppContext) -> int:
         ),
     )
     await tell_new(context.bot, services, request)
+    await systemic_issues.tell_admins_of_matches(context, request)
     return ConversationHandler.END
 
 
@@ -266,6 +268,9 @@ async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
     texts = await context.texts(update)
     step = draft.next_step()
     text, keyboard = await _prompt(context, step, draft, texts, actor.enterprises)
+    if step == "confirm":
+        description = "\n".join(draft.description)
+        text += await systemic_issues.intake_suggestions(context, actor, description, texts)
     await _reply(update, context, text, keyboard)
     return STATE_OF_STEP[step]
 

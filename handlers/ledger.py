@@ -12,20 +12,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.ledger import BadFilter, parse_filter, write_ledger
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
+from handlers.stats import ledger_reader
 from storage.ledger import LedgerRepository
 
 
 async def send_ledger(update: Update, context: AppContext) -> None:
     """Send the ledger, filtered by the dates and city given, as .xlsx and .csv."""
-    actor = await context.actor(update)
-    texts = await context.texts(update)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    assert update.effective_chat is not None
-    chat = update.effective_chat.id
-    if not actor.is_admin:
-        await context.bot.send_message(chat, texts("common.not_allowed"))
+    reader = await ledger_reader(update, context, officials=False)
+    if reader is None:
         return
+    chat, texts = reader.chat, reader.texts
     services = context.services
     try:
         where = parse_filter(list(context.args or []), services.settings.locale.tz)

@@ -36,16 +36,50 @@ def menu_pattern(action: str) -> str:
 MENU: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("register", "language", "help"),
     Role.ENTREPRENEUR: ("new", "my", "verify", "who", "check", "report", "language", "help"),
-    Role.OFFICIAL: ("inbox", "visit", "code", "notice", "card", "stats", "language", "help"),
-    Role.ADMIN: ("queue", "stats", "ledger", "broadcast", "language", "help"),
+    Role.OFFICIAL: (
+        "inbox",
+        "visit",
+        "code",
+        "notice",
+        "card",
+        "stats",
+        "charts",
+        "language",
+        "help",
+    ),
+    Role.ADMIN: ("queue", "issues", "stats", "charts", "ledger", "broadcast", "language", "help"),
 }
 
 COMMON_COMMANDS = ("start", "help", "language", "cancel")
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("register", *COMMON_COMMANDS),
     Role.ENTREPRENEUR: ("new", "my", "open", "verify", "who", "check", "report", *COMMON_COMMANDS),
-    Role.OFFICIAL: ("inbox", "open", "visit", "code", "notice", "card", "stats", *COMMON_COMMANDS),
-    Role.ADMIN: ("queue", "open", "stats", "ledger", "broadcast", "broadcasts", *COMMON_COMMANDS),
+    Role.OFFICIAL: (
+        "inbox",
+        "open",
+        "visit",
+        "code",
+        "notice",
+        "card",
+        "stats",
+        "charts",
+        *COMMON_COMMANDS,
+    ),
+    Role.ADMIN: (
+        "queue",
+        "open",
+        "issues",
+        "stats",
+        "charts",
+        "ledger",
+        "broadcast",
+        "broadcasts",
+        "history",
+        "audit",
+        "export_user",
+        "delete_user",
+        *COMMON_COMMANDS,
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from handlers.cards import (
     send_here,
 )
 from handlers.context import AppContext
+from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from storage.requests import Page, Request
 
@@ -146,7 +147,7 @@ async def show_page(
     text, markup = await _render_page(context, texts, view, page, found)
     query = update.callback_query
     if edit and query is not None:
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_pressed(query, text, markup)
     else:
         await send_here(update, context, text, markup)
 

@@ -12,15 +12,15 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.i18n import Translator
 from bot.lifecycle import Action, NotPermitted, TransitionRefused
 from bot.requests import NotFound, parties
-from handlers import request_lists
+from handlers import request_lists, systemic_issues
 from handlers.callback_data import BadCallback
 from handlers.cards import (
+    GROUP,
     HISTORY,
     AssignButton,
     RateButton,
@@ -39,6 +39,7 @@ from handlers.cards import (
     tell_new,
 )
 from handlers.context import AppContext
+from handlers.errors import edit_pressed
 from storage.requests import Request
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,7 @@ async def refresh(update: Update, context: AppContext, request: Request) -> None
     texts = await context.texts(update)
     actor = await context.actor(update)
     text = status_line(request)(texts) + "\n\n" + await card_text(context.services, request, texts)
-    try:
-        await query.edit_message_text(
-            text, reply_markup=keyboard(request, parties(actor, request), texts)
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    await edit_pressed(query, text, keyboard(request, parties(actor, request), texts))
 
 
 async def on_button(update: Update, context: AppContext) -> None:
@@ -285,6 +280,7 @@ ACTIONS = {
     "withdraw": withdraw,
     "assign": choose_official,
     HISTORY: request_lists.show_history,
+    GROUP: systemic_issues.show_suggestions,
     "open": request_lists.open_card,
     "skip": skip_comment,
 }

@@ -2,33 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.i18n import Translator
 from bot.stats import compute_stats, render_stats
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
+from storage.models import Official
 
 
-async def show_stats(update: Update, context: AppContext) -> None:
-    """Send the ledger's counts, rates, breakdowns, ranking and overdue list."""
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads the ledger, where, in which language; ``own`` is None for an admin."""
+
+    chat: int
+    texts: Translator
+    own: Official | None
+
+
+async def ledger_reader(update: Update, context: AppContext, *, officials: bool) -> Reader | None:
+    """An admin reads the program, an official (where ``officials``) their own; others are
+    refused here and get None."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     if update.callback_query is not None:
         await update.callback_query.answer()
     assert update.effective_chat is not None
-    if not actor.is_admin and actor.official is None:
-        await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
+    chat = update.effective_chat.id
+    if not actor.is_admin and (actor.official is None or not officials):
+        await context.bot.send_message(chat, texts("common.not_allowed"))
+        return None
+    return Reader(chat, texts, None if actor.is_admin else actor.official)
+
+
+async def show_stats(update: Update, context: AppContext) -> None:
+    """Send the ledger's counts, rates, breakdowns, ranking and overdue list."""
+    reader = await ledger_reader(update, context, officials=True)
+    if reader is None:
         return
-    own = None if actor.is_admin else actor.official
     services = context.services
     stats = await compute_stats(
-        services.stats, now=services.clock.now(), official_id=own.id if own else None
+        services.stats,
+        now=services.clock.now(),
+        official_id=reader.own.id if reader.own else None,
     )
-    text = render_stats(stats, texts, for_official=own is not None)
-    await context.bot.send_message(update.effective_chat.id, text[:4096])
+    text = render_stats(stats, reader.texts, for_official=reader.own is not None)
+    await context.bot.send_message(reader.chat, text[:4096])
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -17,8 +17,6 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest
-from telegram.error import Forbidden as BlockedByUser
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -34,6 +32,7 @@ from bot.phones import InvalidPhone, normalize_phone
 from bot.roles import Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code
 from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
 from handlers.menu import MenuAction, menu_pattern
@@ -98,15 +97,7 @@ async def notify(
     """Send one text to another user in their language; False if they cannot be reached."""
     services = context.services
     texts = Translator(await services.accounts.language_of(telegram_id))
-    try:
-        await context.bot.send_message(telegram_id, texts(key, **params), reply_markup=reply_markup)
-    except BlockedByUser:
-        await services.accounts.mark_unreachable(telegram_id, services.clock.now())
-        return False
-    except BadRequest as exc:  # "chat not found": they never started the bot
-        log.info("could not notify a user: %s", exc)
-        return False
-    return True
+    return await safe_send(context.bot, services, telegram_id, texts(key, **params), reply_markup)
 
 
 async def alert_burst(context: AppContext) -> None:

@@ -38,6 +38,7 @@ class ApiCall:
     status: int
     body: str
     token: str
+    at: float = 0.0  # when it was answered, on the stand-in's clock
 
     @cached_property
     def response(self) -> JSON:
@@ -108,7 +109,7 @@ class BotApi:
         name = method or request.match_info["method"]
         if status != 200:
             logger.info("%s answered %s %s (params %r)", name, status, body["description"], params)
-        self.calls.append(ApiCall(name, params, status, text, token))
+        self.calls.append(ApiCall(name, params, status, text, token, self.world.clock()))
         self.signal.notify()
         return web.Response(text=text, status=status, content_type="application/json")
 

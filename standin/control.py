@@ -7,6 +7,11 @@
     GET  /_standin/chats/{id}/messages?since=V&timeout=25
                                                   long poll: messages changed after version V
     GET  /_standin/files/{file_path}              a stored file, for <img> and download links
+    POST /_standin/faults                         {"method"?, "chat_id"?, "error_code"?,
+                                                   "description"?, "retry_after"?,
+                                                   "migrate_to_chat_id"?, "delay_seconds"?,
+                                                   "times"?}: answer the next matching calls
+                                                   with that error, or hold them that long
 
 Message text is returned as safe HTML (``render.render_html``), never as the bot's markup.
 """
@@ -91,6 +96,7 @@ class ControlApi:
             web.post(PREFIX + "/users/{user_id}/actions", self.act),
             web.get(PREFIX + "/chats/{chat_id}/messages", self.chat_messages),
             web.get(PREFIX + "/files/{path:.+}", self.file),
+            web.post(f"{PREFIX}/faults", self.inject_fault),
         ]
 
     async def list_users(self, request: web.Request) -> web.Response:
@@ -150,3 +156,27 @@ class ControlApi:
         return web.Response(
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
         )
+
+    async def inject_fault(self, request: web.Request) -> web.Response:
+        """Make the next matching Bot API calls fail (or wait), as ``inject_error`` does."""
+        body = await request.json()
+        try:
+            method = body.get("method")
+            chat_id = body.get("chat_id")
+            times = int(body.get("times", 1))
+            if "delay_seconds" in body:
+                seconds = float(body["delay_seconds"])
+                self.standin.inject_delay(method, seconds, times, chat_id=chat_id)
+            else:
+                self.standin.inject_error(
+                    method,
+                    chat_id=chat_id,
+                    error_code=int(body.get("error_code", 400)),
+                    description=body.get("description"),
+                    retry_after=body.get("retry_after"),
+                    migrate_to_chat_id=body.get("migrate_to_chat_id"),
+                    times=times,
+                )
+        except (TypeError, ValueError) as error:
+            return web.json_response({"ok": False, "error": str(error)}, status=400)
+        return web.json_response({"ok": True})

@@ -23,16 +23,25 @@ DELETE_NOT_FOUND = "message to delete not found"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 BUTTON_DATA_INVALID = "BUTTON_DATA_INVALID"
 WRONG_FILE = "wrong file identifier/HTTP URL specified"
+MIGRATED = "group chat was upgraded to a supergroup chat"
 
 
 class ApiError(Exception):
     """A Bot API error answer; the HTTP status equals ``error_code``."""
 
-    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None):
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ):
         super().__init__(f"{error_code} {description}")
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def envelope(self) -> dict[str, Any]:
         """The JSON body Telegram answers with."""
@@ -41,8 +50,16 @@ class ApiError(Exception):
             "error_code": self.error_code,
             "description": self.description,
         }
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        parameters = {
+            key: value
+            for key, value in (
+                ("retry_after", self.retry_after),
+                ("migrate_to_chat_id", self.migrate_to_chat_id),
+            )
+            if value is not None
+        }
+        if parameters:
+            body["parameters"] = parameters
         return body
 
 
@@ -59,6 +76,11 @@ def forbidden(reason: str) -> ApiError:
 def too_many_requests(retry_after: int) -> ApiError:
     """429 with ``parameters.retry_after``, as flood control answers."""
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+
+def migrated(new_chat_id: int) -> ApiError:
+    """400 for any call to a group that became a supergroup, with its new id."""
+    return ApiError(400, f"Bad Request: {MIGRATED}", migrate_to_chat_id=new_chat_id)
 
 
 def entities_error(reason: str) -> ApiError:

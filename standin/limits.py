@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from standin.errors import ApiError, too_many_requests
+from standin.errors import MIGRATED, ApiError, too_many_requests
 
 SENDING = frozenset(
     {
@@ -136,13 +136,21 @@ class Faults:
         error_code: int,
         description: str | None,
         retry_after: int | None,
+        migrate_to_chat_id: int | None = None,
         times: int,
     ) -> None:
+        if migrate_to_chat_id is not None:
+            description = description or f"Bad Request: {MIGRATED}"
         if error_code == 429:
             retry_after = retry_after or 1
             description = description or f"Too Many Requests: retry after {retry_after}"
         description = description or DEFAULT_DESCRIPTIONS.get(error_code, "Injected error")
-        error = ApiError(error_code, description, retry_after=retry_after)
+        error = ApiError(
+            error_code,
+            description,
+            retry_after=retry_after,
+            migrate_to_chat_id=migrate_to_chat_id,
+        )
         self.pending.append(Fault(method, chat_id, times, error=error))
 
     def add_delay(self, method: str | None, *, seconds: float, chat_id: Any, times: int) -> None:

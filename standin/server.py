@@ -140,6 +140,15 @@ class TelegramStandin:
             self._groups[chat_id] = TestGroup(self.world, chat)
         return self._groups[chat_id]
 
+    def migrate_group(self, chat_id: int, new_chat_id: int) -> TestGroup:
+        """Upgrade a group to a supergroup: every later call to the old id answers 400 with
+        ``migrate_to_chat_id``; the bot keeps its membership in the new chat."""
+        old = self.world.chats[chat_id]
+        new = self.group(new_chat_id, title=old.title or "Group")
+        new.chat.bot_member = old.bot_member
+        old.migrated_to = new_chat_id
+        return new
+
     # -- what the bot did -------------------------------------------------------------------
 
     @property
@@ -233,15 +242,21 @@ class TelegramStandin:
         error_code: int = 400,
         description: str | None = None,
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
         times: int = 1,
     ) -> None:
-        """Answer the next ``times`` matching calls with this error instead of running them."""
+        """Answer the next ``times`` matching calls with this error instead of running them.
+
+        ``retry_after`` and ``migrate_to_chat_id`` go into the answer's ``parameters``, as
+        Telegram sends them with a 429 and with a call to a group that became a supergroup.
+        """
         self.faults.add_error(
             method,
             chat_id=chat_id,
             error_code=error_code,
             description=description,
             retry_after=retry_after,
+            migrate_to_chat_id=migrate_to_chat_id,
             times=times,
         )
 

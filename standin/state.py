@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from standin import errors
-from standin.errors import bad_request, forbidden
+from standin.errors import bad_request, forbidden, migrated
 from standin.files import FileStore, StoredFile
 from standin.updates import UpdateQueue
 from standin.waiting import Signal
@@ -115,6 +115,7 @@ class Chat:
         self.signal = Signal()
         self.actions: list[str] = []
         self.reply_keyboard: JSON | None = None
+        self.migrated_to: int | None = None  # a group upgraded to this supergroup
 
     def as_chat(self) -> JSON:
         """The Chat object."""
@@ -195,6 +196,8 @@ class World:
         chat = self.chats.get(key) if key is not None else None
         if chat is None or (chat.account is not None and not chat.account.started):
             raise bad_request(errors.CHAT_NOT_FOUND)
+        if chat.migrated_to is not None:
+            raise migrated(chat.migrated_to)
         return chat
 
     def target_chat(self, chat_id: Any) -> Chat:

@@ -124,21 +124,25 @@ class ReminderRepository:
         """Cancel pending rows not in ``planned``; add (or revive) those that are."""
         wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
+            pending = await tx.execute_fetchall(
                 "SELECT id, kind, due_at FROM reminders"
                 " WHERE request_id = ? AND status = 'pending'",
                 (request_id,),
             )
-            stale = [r[0] for r in await cursor.fetchall() if (r[1], r[2]) not in wanted]
-            await tx.executemany(
-                "UPDATE reminders SET status = 'cancelled' WHERE id = ?", [(i,) for i in stale]
-            )
-            await tx.executemany(
-                "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
-                " recipient_id = excluded.recipient_id WHERE status = 'cancelled'",
-                [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
-            )
+            stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
+            if stale:
+                await tx.executemany(
+                    "UPDATE reminders SET status = 'cancelled' WHERE id = ?",
+                    [(i,) for i in stale],
+                )
+            if wanted:
+                await tx.executemany(
+                    "INSERT INTO reminders (request_id, kind, recipient_id, due_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (request_id, kind, due_at)"
+                    " DO UPDATE SET status = 'pending', recipient_id = excluded.recipient_id"
+                    " WHERE status = 'cancelled'",
+                    [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
+                )
 
     async def due(self, now: datetime, limit: int) -> list[Reminder]:
         rows = await self._db.fetch_all(

@@ -182,24 +182,25 @@ class RequestRepository:
         due: tuple[datetime, datetime] | None,
         route_note: str,
         now: datetime,
+        drop_draft: bool = False,
     ) -> Request:
         """Number, store and (if an official was found) assign a request in one transaction.
 
-        ``day`` is the local date ``YYYYMMDD`` of the number (LN-YYYYMMDD-NNNN).
+        ``day`` is the local date ``YYYYMMDD`` of the number (LN-YYYYMMDD-NNNN). With
+        ``drop_draft`` the submitter's intake draft goes in the same transaction: a crash
+        right after the request is stored cannot leave its draft to be submitted again.
         """
         at = to_epoch(now)
         status = Status.SUBMITTED if official_id is None else Status.ASSIGNED
         ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
+            (last,) = await tx.execute_fetchall(
                 "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
                 " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
                 (day,),
             )
-            row = await cursor.fetchone()
-            assert row is not None
-            number = f"LN-{day}-{row[0]:04d}"
-            cursor = await tx.execute(
+            number = f"LN-{day}-{last[0]:04d}"
+            (created,) = await tx.execute_fetchall(
                 "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
                 " summary, description, details, status, official_id, created_at,"
                 " acknowledge_due_at, resolve_due_at)"
@@ -220,8 +221,6 @@ class RequestRepository:
                     resolve_due,
                 ),
             )
-            created = await cursor.fetchone()
-            assert created is not None
             request_id = created["id"]
             history: list[tuple[Any, ...]] = [
                 (request_id, at, new.submitted_by, None, Status.SUBMITTED, "")
@@ -235,14 +234,26 @@ class RequestRepository:
                 " note) VALUES (?, ?, ?, ?, ?, ?)",
                 history,
             )
-            await tx.executemany(
-                "INSERT INTO request_messages (request_id, at, sender_id, sender_role, text,"
-                " media_kind, file_id, file_name) VALUES (?, ?, ?, 'enterprise', ?, ?, ?, ?)",
-                [
-                    (request_id, at, new.submitted_by, a.caption, a.kind, a.file_id, a.file_name)
-                    for a in new.attachments
-                ],
-            )
+            if new.attachments:
+                await tx.executemany(
+                    "INSERT INTO request_messages (request_id, at, sender_id, sender_role,"
+                    " text, media_kind, file_id, file_name)"
+                    " VALUES (?, ?, ?, 'enterprise', ?, ?, ?, ?)",
+                    [
+                        (
+                            request_id,
+                            at,
+                            new.submitted_by,
+                            a.caption,
+                            a.kind,
+                            a.file_id,
+                            a.file_name,
+                        )
+                        for a in new.attachments
+                    ],
+                )
+            if drop_draft:
+                await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
         return _request(created)
 
     async def transition(
@@ -381,13 +392,12 @@ class RequestRepository:
     # -- drafts of the intake conversation ------------------------------------------------
 
     async def save_draft(self, telegram_id: int, data: Mapping[str, Any], now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data,"
-                " updated_at = excluded.updated_at",
-                (telegram_id, json.dumps(dict(data), ensure_ascii=False), to_epoch(now)),
-            )
+        await self._db.execute(
+            "INSERT INTO drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            (telegram_id, json.dumps(dict(data), ensure_ascii=False), to_epoch(now)),
+        )
 
     async def draft(self, telegram_id: int) -> dict[str, Any] | None:
         value = await self._db.fetch_value(
@@ -396,8 +406,7 @@ class RequestRepository:
         return None if value is None else dict(json.loads(value))
 
     async def delete_draft(self, telegram_id: int) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+        await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
 
 
 _HELD = (
@@ -441,14 +450,14 @@ async def _transition(
     if unknown:
         raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
     assignments = "".join(f", {column} = ?" for column in changes)
-    cursor = await tx.execute(
+    rows = await tx.execute_fetchall(
         f"UPDATE requests SET status = ?, version = version + 1{assignments}"
         f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
         (to, *changes.values(), request.id, request.version),
     )
-    row = await cursor.fetchone()
-    if row is None:
+    if not rows:
         return None
+    (row,) = rows
     await tx.execute(
         "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
         " note) VALUES (?, ?, ?, ?, ?, ?)",
@@ -461,7 +470,7 @@ async def _insert_message(
     tx: aiosqlite.Connection, request_id: int, post: NewMessage, now: datetime
 ) -> Message:
     attachment = post.attachment
-    cursor = await tx.execute(
+    (row,) = await tx.execute_fetchall(
         "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
         " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_MESSAGE_COLUMNS}",
@@ -477,6 +486,4 @@ async def _insert_message(
             None if attachment is None else attachment.file_name,
         ),
     )
-    row = await cursor.fetchone()
-    assert row is not None
     return _message(row)

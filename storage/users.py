@@ -43,22 +43,14 @@ class UserRepository:
         now: datetime,
     ) -> None:
         """Record that the user wrote to the bot: they are reachable again."""
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO users (telegram_id, first_name, username, telegram_language,"
-                " created_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (telegram_id) DO UPDATE SET first_name = excluded.first_name,"
-                " username = excluded.username, telegram_language = excluded.telegram_language,"
-                " seen_at = excluded.seen_at, unreachable_at = NULL",
-                (
-                    telegram_id,
-                    first_name,
-                    username,
-                    telegram_language,
-                    to_epoch(now),
-                    to_epoch(now),
-                ),
-            )
+        await self._db.execute(
+            "INSERT INTO users (telegram_id, first_name, username, telegram_language,"
+            " created_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET first_name = excluded.first_name,"
+            " username = excluded.username, telegram_language = excluded.telegram_language,"
+            " seen_at = excluded.seen_at, unreachable_at = NULL",
+            (telegram_id, first_name, username, telegram_language, to_epoch(now), to_epoch(now)),
+        )
 
     async def set_language(self, telegram_id: int, language: str) -> None:
         async with self._db.transaction() as tx:

@@ -38,3 +38,19 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+# Runs in the page: what is wrong with the layout at phone width (JSON list, empty when fine):
+# the shown chat's composer must be on screen, the tabs and the page must not scroll sideways.
+PHONE_LAYOUT = """() => {
+  const problems = [];
+  const composer = document.querySelector(".chat.active .composer").getBoundingClientRect();
+  if (composer.bottom > window.innerHeight + 1) {
+    problems.push(`composer ends at ${composer.bottom}px of ${window.innerHeight}px`);
+  }
+  const tabs = document.getElementById("tabs");
+  if (tabs.scrollWidth > tabs.clientWidth + 1) problems.push("tabs scroll sideways");
+  const page = document.documentElement;
+  if (page.scrollWidth > window.innerWidth) problems.push("page scrolls sideways");
+  return JSON.stringify(problems);
+}"""

@@ -56,6 +56,34 @@ async def test_fifty_concurrent_writers_never_mix_transactions(db: Database) -> 
     assert len(rows) == 2 * (50 - len(errors))
 
 
+async def test_a_single_statement_write_stays_out_of_an_open_transaction(db: Database) -> None:
+    """``execute`` commits on its own; run while another coroutine's transaction is open, it
+    must neither join that transaction (and be rolled back with it) nor commit its rows."""
+    opened = asyncio.Event()
+
+    async def failing_transaction() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO audit_log (at, actor_id, action) VALUES (0, 1, 'tx')")
+            opened.set()
+            await asyncio.sleep(0.01)
+            raise RuntimeError("roll back")
+
+    async def single() -> list[sqlite3.Row]:
+        await opened.wait()
+        return await db.execute(
+            "INSERT INTO audit_log (at, actor_id, action) VALUES (0, 2, 'single')"
+            " RETURNING actor_id"
+        )
+
+    outcome, returned = await asyncio.gather(
+        failing_transaction(), single(), return_exceptions=True
+    )
+    assert isinstance(outcome, RuntimeError)
+    assert [tuple(r) for r in returned] == [(2,)]  # type: ignore[union-attr]
+    rows = await db.fetch_all("SELECT action FROM audit_log")
+    assert [r["action"] for r in rows] == ["single"]
+
+
 async def test_history_is_append_only(db: Database) -> None:
     async with db.transaction() as tx:
         await tx.execute(

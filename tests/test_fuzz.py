@@ -38,12 +38,12 @@ STRANGER_ID = 600900
 groups = itertools.count(-1001000000000, -1)
 PREFIXES = (
     "lang", "rg", "rd", "menu", "vs", "ntc", "nta", "in", "rq", "ra", "rr", "bc", "rpt",
-    "warn", "code", "card", "bca", "bcv", "pg",
+    "warn", "code", "card", "bca", "bcv", "pg", "pd",
 )  # fmt: skip
 COMMANDS = (
     "start", "help", "language", "cancel", "register", "new", "my", "open", "verify", "who",
     "check", "report", "inbox", "visit", "code", "notice", "card", "stats", "queue", "ledger",
-    "broadcast", "broadcasts", "nosuch",
+    "broadcast", "broadcasts", "export_user", "delete_user", "nosuch",
 )  # fmt: skip
 HTML_BITS = (
     "<b>", "</b>", "<i>", "<a href=\"", "<a href='javascript:x'>", "</a>", "&", "&amp;", "&#",

@@ -60,7 +60,7 @@ async def test_acknowledge_deadline_digest_then_escalation(
     cast = await make_cast(domain)
     request_id = await request_for(domain, cast)
     assert await planned(domain, request_id) == [
-        ("ack_last", local(2026, 3, 3, 8, 30)),
+        ("ack_last", local(2026, 3, 3, 14, 0)),
         ("ack_overdue", local(2026, 3, 3, 23, 59, 59)),
     ]
     sent = recorder(domain)
@@ -70,14 +70,16 @@ async def test_acknowledge_deadline_digest_then_escalation(
     [digest] = sent.to(OFFICIAL_ID)
     assert "今日诉求提醒" in digest and "即将到期（1）" in digest
     assert "&lt;加急&gt;" in digest
-    await run_at(domain, clock, local(2026, 3, 3, 12, 0))
-    assert len(sent.sent) == 1  # the morning reminder was folded into the digest
+    await run_at(domain, clock, local(2026, 3, 3, 13, 59, 59))
+    assert len(sent.sent) == 1
+    await run_at(domain, clock, local(2026, 3, 3, 14, 0))
+    assert "最后一个工作日" in sent.to(OFFICIAL_ID)[1]  # the afternoon of the last day
     await run_at(domain, clock, local(2026, 3, 3, 23, 59, 59))
-    assert len(sent.sent) == 1  # missed at midnight: told after quiet hours
+    assert len(sent.sent) == 2  # missed at midnight: told after quiet hours
     state = await domain.reminders.request(request_id)
     assert state is not None and state.escalated_at == local(2026, 3, 3, 23, 59, 59)
     await run_at(domain, clock, local(2026, 3, 4, 8, 0))
-    assert "已超过受理期限" in sent.to(OFFICIAL_ID)[1]
+    assert "已超过受理期限" in sent.to(OFFICIAL_ID)[2]
     assert "督办" in sent.to(ADMIN_ID)[0] and "王建国" in sent.to(ADMIN_ID)[0]
     assert "已提交督办" in sent.to(ALICE_ID)[0]
     await run_at(domain, clock, local(2026, 3, 5, 10, 0))
@@ -98,14 +100,14 @@ async def test_spring_festival_and_make_up_saturday(domain: Services, clock: Fak
     clock.set(local(2026, 2, 13, 10, 0))  # Friday before the Spring Festival
     request_id = await request_for(domain, cast)
     assert await planned(domain, request_id) == [
-        ("ack_last", local(2026, 2, 14, 8, 30)),  # Saturday 14 Feb is a working day (调休)
+        ("ack_last", local(2026, 2, 14, 14, 0)),  # Saturday 14 Feb is a working day (调休)
         ("ack_overdue", local(2026, 2, 14, 23, 59, 59)),
     ]
     clock.set(local(2026, 2, 14, 9, 0))
     await act(domain, request_id, Action.ACKNOWLEDGE)
     assert await planned(domain, request_id) == [
         ("resolve_half", local(2026, 3, 3, 11, 59, 59)),
-        ("resolve_last", local(2026, 3, 12, 8, 30)),
+        ("resolve_last", local(2026, 3, 12, 14, 0)),
         ("resolve_overdue", local(2026, 3, 12, 23, 59, 59)),
     ]
     await run_at(domain, clock, local(2026, 2, 16, 10, 0))  # holiday: no digest, nothing
@@ -145,7 +147,7 @@ async def test_national_day_resolve_deadline(tmp_path: Path, clock: FakeClock) -
         await act(services, request_id, Action.ACKNOWLEDGE)
         assert await planned(services, request_id) == [
             ("resolve_half", local(2025, 10, 10, 11, 59, 59)),
-            ("resolve_last", local(2025, 10, 11, 8, 30)),  # Saturday 11 Oct (调休)
+            ("resolve_last", local(2025, 10, 11, 14, 0)),  # Saturday 11 Oct (调休)
             ("resolve_overdue", local(2025, 10, 11, 23, 59, 59)),
         ]
         await run_at(services, clock, local(2025, 10, 12, 8, 0))
@@ -162,14 +164,15 @@ async def test_turn_of_an_uncovered_year(tmp_path: Path, clock: FakeClock) -> No
         clock.set(local(2026, 12, 31, 10, 0))
         request_id = await request_for(services, cast)
         assert await planned(services, request_id) == [
-            ("ack_last", local(2027, 1, 4, 8, 30)),
+            ("ack_last", local(2027, 1, 4, 14, 0)),
             ("ack_overdue", local(2027, 1, 4, 23, 59, 59)),
         ]
         await run_at(services, clock, local(2027, 1, 1, 10, 0))  # a holiday the admins listed
         await run_at(services, clock, local(2027, 1, 4, 8, 30))
+        await run_at(services, clock, local(2027, 1, 4, 14, 0))
         await run_at(services, clock, local(2027, 1, 5, 8, 0))
         sent = recorder(services)
-        assert len(sent.to(OFFICIAL_ID)) == 2  # the digest of 4 January, then overdue
+        assert len(sent.to(OFFICIAL_ID)) == 3  # the digest of 4 January, last day, overdue
         assert len(sent.to(ADMIN_ID)) == 1
     finally:
         await services.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from bot.roles import Actor
 from bot.services import Services
 from handlers.cards import actor_of
 from storage.models import Stage
-from storage.requests import NewMessage, NewRequest, Request
+from storage.requests import Attachment, NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
@@ -70,6 +72,27 @@ async def test_numbers_count_per_local_day(desk_services: Services) -> None:
     # 23:30 in Shenyang is still 2 March in UTC, but the number follows the local date.
     clock.set(datetime(2026, 3, 3, 0, 30, tzinfo=SHANGHAI))
     assert (await submitted(desk_services, cast)).number == "LN-20260303-0001"
+
+
+async def test_submitting_from_the_draft_uses_it_up_in_the_same_transaction(
+    desk_services: Services,
+) -> None:
+    """The draft goes with the stored request, never without it: a crash in between cannot
+    leave a draft that /new would offer to submit a second time."""
+    cast = await make_cast(desk_services)
+    alice = await actor(desk_services, ALICE_ID)
+    repo, now = desk_services.requests, desk_services.clock.now()
+    await repo.save_draft(ALICE_ID, {"category": "policy"}, now)
+    broken = replace(new(cast), attachments=(Attachment("sticker", "file-1"),))
+    with pytest.raises(sqlite3.IntegrityError):  # fails after the request row is written
+        await desk_services.desk.submit(alice, broken, from_draft=True)
+    assert await repo.draft(ALICE_ID) == {"category": "policy"}
+    assert await repo.by_number("LN-20260302-0001") is None
+    await desk_services.desk.submit(alice, new(cast), from_draft=True)
+    assert await repo.draft(ALICE_ID) is None
+    await repo.save_draft(ALICE_ID, {"category": "policy"}, now)
+    await desk_services.desk.submit(alice, new(cast))
+    assert await repo.draft(ALICE_ID) == {"category": "policy"}
 
 
 async def test_routing_designated_rule_then_queue(desk_services: Services) -> None:

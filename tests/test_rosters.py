@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from bot.cities import CITIES, parse_city
 from bot.clock import FakeClock
 from bot.i18n import Translator
 from bot.phones import PhoneHasher
-from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
+from bot.rosters import (
+    Report,
+    RosterKind,
+    describe_report,
+    export_roster,
+    import_roster,
+    roster_kind,
+)
 from bot.tables import UnreadableFile, read_table
 from storage.db import Database
 from storage.rosters import RosterRepository
@@ -162,6 +170,26 @@ async def test_an_xlsx_that_is_really_something_else(db: Database) -> None:
         await load(db, RosterKind.OFFICIALS, "%PDF-1.4 not a workbook", name="roster.xlsx")
     with pytest.raises(UnreadableFile):
         read_table(b"\x00\x01\x02binary", "roster.csv")
+
+
+def test_a_zip_that_is_not_a_workbook_is_not_an_xlsx() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr("[Content_Types].xml", "<Types><broken")
+    with pytest.raises(UnreadableFile) as caught:
+        read_table(buffer.getvalue(), "roster.xlsx")
+    assert caught.value.reason == "not_xlsx"
+
+
+def test_the_kind_of_a_sent_roster() -> None:
+    header = ("编号", "姓名", "电话")
+    assert roster_kind("", header) is RosterKind.OFFICIALS
+    assert roster_kind("", ("credit_code", "Name", "城市", "stage")) is RosterKind.ENTERPRISES
+    assert roster_kind("", ("官员编号", "统一社会信用代码")) is RosterKind.ASSIGNMENTS
+    assert roster_kind("分工表", header) is RosterKind.ASSIGNMENTS  # the caption wins
+    assert roster_kind("官员与企业", header) is RosterKind.OFFICIALS  # ambiguous caption
+    assert roster_kind("", ("a", "b")) is None
 
 
 async def test_export_then_import_changes_nothing(db: Database, tmp_path: Path) -> None:

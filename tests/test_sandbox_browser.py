@@ -10,7 +10,7 @@ from bot import demo
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.sandbox import Sandbox
-from tests.browser import chromium, chromium_path
+from tests.browser import PHONE_LAYOUT, chromium, chromium_path
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
@@ -46,7 +46,7 @@ async def test_entrepreneur_starts_and_presses_a_button(tmp_path: Path, clock: F
         assert "核验官员身份" in await help_text.inner_text()
 
         other = page.locator(f"#chat-{demo.OFFICIAL.telegram_id}")
-        assert await other.locator(".message").count() == 0, "each chat is its own user"
+        assert await other.locator(".message.user").count() == 0, "each chat is its own user"
         assert problems == []
         assert sandbox.standin.errors == []
 
@@ -80,6 +80,7 @@ async def test_page_shows_what_the_bot_sends_and_acts_as_the_user(
         await page.click(f"#tab-{user_id}")
         chat = page.locator(f"#chat-{user_id}")
         assert await chat.is_visible() and not await page.locator(".chat").first.is_visible()
+        assert await page.evaluate(PHONE_LAYOUT) == "[]"
 
         formatted = await bot.send_message(user_id, FORMATTED)
         text = chat.locator(".message.bot .text").first

@@ -6,7 +6,9 @@ import asyncio
 import base64
 
 import httpx
+import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden
 
 from standin import TelegramStandin
 
@@ -53,3 +55,19 @@ async def test_users_act_and_watch_their_chat(tg: Bot, standin: TelegramStandin)
             json={"action": "press", "message_id": 2, "callback_data": "nope"},
         )
         assert refused.status_code == 400
+
+
+async def test_faults_are_injected_through_the_control_api(
+    tg: Bot, standin: TelegramStandin
+) -> None:
+    standin.user(1001, started=True)
+    control = f"{standin.base_url}/_standin"
+    async with httpx.AsyncClient() as client:
+        blocked = {"method": "sendMessage", "chat_id": 1001, "error_code": 403}
+        assert (await client.post(f"{control}/faults", json=blocked)).json() == {"ok": True}
+        bad = await client.post(f"{control}/faults", json={"times": "many"})
+        assert bad.status_code == 400
+    with pytest.raises(Forbidden):
+        await tg.send_message(1001, "x")
+    await tg.send_message(1001, "y")
+    assert [c.status for c in standin.calls_to("sendMessage")] == [403, 200]

@@ -6,7 +6,7 @@ import datetime as dtm
 
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
 from standin import RateLimits, TelegramStandin
@@ -96,3 +96,21 @@ async def test_injected_delay_times_out_but_the_message_still_arrives(
         with pytest.raises(TimedOut):
             await bot.send_message(1001, "slow")
         assert (await alice.expect_message(timeout=2.0)).text == "slow"
+
+
+async def test_injected_migration_and_a_migrated_group(tg: Bot, standin: TelegramStandin) -> None:
+    group = standin.group(-42, title="Old group")
+    group.chat.bot_member = True
+    standin.inject_error("sendMessage", chat_id=-42, migrate_to_chat_id=-100999)
+    with pytest.raises(ChatMigrated) as caught:
+        await tg.send_message(-42, "x")
+    assert caught.value.new_chat_id == -100999
+    supergroup = standin.migrate_group(-42, -1004242)
+    with pytest.raises(ChatMigrated) as caught:
+        await tg.send_message(-42, "x")
+    assert caught.value.new_chat_id == -1004242
+    await tg.send_message(-1004242, "here")
+    assert [m.text for m in supergroup.messages] == ["here"]
+    assert standin.calls_to("sendMessage")[0].response["parameters"] == {
+        "migrate_to_chat_id": -100999
+    }

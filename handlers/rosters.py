@@ -1,0 +1,80 @@
+"""Rosters sent to the bot: an admin's .xlsx or .csv is checked and imported, or each bad row
+is reported; nobody else's document is used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler, filters
+
+from bot.config import RosterSettings
+from bot.i18n import Translator
+from bot.phones import PhoneHasher
+from bot.rosters import UnknownKind, describe_report, import_sent_roster
+from bot.tables import UnreadableFile, is_table_name
+from handlers.context import AppContext
+from storage.rosters import RosterRepository
+
+
+async def receive_roster(update: Update, context: AppContext) -> None:
+    """Import the roster an admin sent and answer with the result or the bad rows."""
+    actor = await context.actor(update)
+    texts = await context.texts(update)
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    if not actor.is_admin:
+        await message.reply_text(texts("roster.admins_only"))
+        return
+    document, services = message.document, context.services
+    limits = services.settings.rosters
+    refusal = _refusal(document.file_name or "", document.file_size or 0, texts, limits)
+    if refusal is not None:
+        await message.reply_text(refusal)
+        return
+    name = document.file_name or ""
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    refusal = _refusal(name, len(data), texts, limits)
+    if refusal is not None:
+        await message.reply_text(refusal)
+        return
+    try:
+        report = await import_sent_roster(
+            RosterRepository(services.db),
+            data,
+            name,
+            message.caption or "",
+            hasher=PhoneHasher(services.settings.security.hash_key.get_secret_value().encode()),
+            now=services.clock.now(),
+            max_unpacked=limits.max_unpacked_bytes,
+        )
+    except UnreadableFile as exc:
+        detail = texts(f"roster.unreadable_reason.{exc.reason}")
+        await message.reply_text(texts("roster.unreadable", name=name, detail=detail))
+        return
+    except UnknownKind:
+        await message.reply_text(texts("roster.unknown_kind", name=name))
+        return
+    await services.audit.record(
+        now=services.clock.now(),
+        actor_id=actor.telegram_id,
+        action="roster.import",
+        subject=report.kind,
+        result="imported" if report.ok else "rejected",
+        detail=name,
+    )
+    await message.reply_text(describe_report(report, texts))
+
+
+def _refusal(name: str, size: int, texts: Translator, limits: RosterSettings) -> str | None:
+    """Why a file is not read, if it is not: not a table by its name, or too large."""
+    if not is_table_name(name):
+        return texts("roster.send_file")
+    if size > limits.max_file_bytes:
+        return texts("roster.too_big", limit=f"{limits.max_file_mb:g}")
+    return None
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, receive_roster),
+]

@@ -1,0 +1,330 @@
+"""Systemic issues (系统性问题), the requests linked to them, and what admins did to each.
+
+Every change bumps the issue's ``version``; a change decided on an issue as read is written
+only if the version is still the same (``UPDATE … WHERE id = ? AND version = ?``), so a
+resolution reaches exactly the requests that were linked when the admin decided it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from bot.clock import from_epoch, to_epoch
+from bot.lifecycle import FINAL, Status
+from storage.db import Database
+from storage.outbox import NewMessage, enqueue
+
+
+class IssueChanged(Exception):
+    """The issue changed (or was resolved) since it was read; nothing was written."""
+
+
+class IssueStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+
+
+_COLUMNS = (
+    "i.id, i.title, i.status, i.created_by, i.created_at, i.resolved_at, i.version,"
+    " (SELECT COUNT(*) FROM requests r WHERE r.systemic_issue_id = i.id) AS linked,"
+    " (SELECT COUNT(DISTINCT r.enterprise_id) FROM requests r"
+    "  WHERE r.systemic_issue_id = i.id) AS enterprises"
+)
+_OPEN_REQUESTS = ",".join(f"'{s.value}'" for s in Status if s not in FINAL)
+# How much of a request's description takes part in matching: the start says what it is about.
+MATCHED_DESCRIPTION = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    id: int
+    title: str
+    status: IssueStatus
+    created_by: int
+    created_at: datetime
+    resolved_at: datetime | None
+    version: int
+    linked: int
+    enterprises: int
+
+
+def _issue(row: sqlite3.Row) -> Issue:
+    return Issue(
+        id=row["id"],
+        title=row["title"],
+        status=IssueStatus(row["status"]),
+        created_by=row["created_by"],
+        created_at=from_epoch(row["created_at"]),
+        resolved_at=None if row["resolved_at"] is None else from_epoch(row["resolved_at"]),
+        version=row["version"],
+        linked=row["linked"],
+        enterprises=row["enterprises"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedRequest:
+    id: int
+    number: str
+    enterprise_id: int
+    enterprise: str
+    summary: str
+    status: Status
+    systemic_issue_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    at: datetime
+    actor_id: int | None
+    kind: str
+    detail: str
+    request_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Issue]
+    total: int
+
+
+def _linked(row: sqlite3.Row) -> LinkedRequest:
+    return LinkedRequest(
+        id=row["id"],
+        number=row["number"],
+        enterprise_id=row["enterprise_id"],
+        enterprise=row["name"],
+        summary=row["summary"],
+        status=Status(row["status"]),
+        systemic_issue_id=row["systemic_issue_id"],
+    )
+
+
+_LINKED_COLUMNS = (
+    "r.id, r.number, r.enterprise_id, e.name, r.summary, r.status, r.systemic_issue_id"
+    " FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
+)
+
+
+class SystemicIssueRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, title: str, *, actor_id: int, now: datetime) -> Issue:
+        at = to_epoch(now)
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO systemic_issues (title, status, created_by, created_at, updated_at)"
+                " VALUES (?, 'open', ?, ?, ?) RETURNING id",
+                (title, actor_id, at, at),
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            await _event(tx, row[0], at, actor_id, "created", title)
+        issue = await self.get(row[0])
+        assert issue is not None
+        return issue
+
+    async def get(self, issue_id: int) -> Issue | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM systemic_issues i WHERE i.id = ?", (issue_id,)
+        )
+        return None if row is None else _issue(row)
+
+    async def page(self, statuses: tuple[IssueStatus, ...], *, limit: int, offset: int) -> Page:
+        """Issues in ``statuses``, the most recently changed first."""
+        marks = ",".join("?" * len(statuses))
+        total = await self._db.fetch_value(
+            f"SELECT COUNT(*) FROM systemic_issues WHERE status IN ({marks})", statuses
+        )
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM systemic_issues i WHERE i.status IN ({marks})"
+            " ORDER BY COALESCE(i.updated_at, i.created_at) DESC, i.id DESC LIMIT ? OFFSET ?",
+            (*statuses, limit, offset),
+        )
+        return Page([_issue(row) for row in rows], int(total))
+
+    async def linked(self, issue_id: int) -> list[LinkedRequest]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_LINKED_COLUMNS} WHERE r.systemic_issue_id = ? ORDER BY r.id", (issue_id,)
+        )
+        return [_linked(row) for row in rows]
+
+    async def request(self, request_id: int) -> LinkedRequest | None:
+        row = await self._db.fetch_one(f"SELECT {_LINKED_COLUMNS} WHERE r.id = ?", (request_id,))
+        return None if row is None else _linked(row)
+
+    async def events(self, issue_id: int, *, limit: int) -> list[IssueEvent]:
+        """The latest ``limit`` events, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM (SELECT ev.id, ev.at, ev.actor_id, ev.kind, ev.detail, r.number"
+            " FROM systemic_issue_events ev LEFT JOIN requests r ON r.id = ev.request_id"
+            " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) ORDER BY id",
+            (issue_id, limit),
+        )
+        return [
+            IssueEvent(from_epoch(r["at"]), r["actor_id"], r["kind"], r["detail"], r["number"])
+            for r in rows
+        ]
+
+    async def last_note(self, issue_id: int) -> str:
+        value = await self._db.fetch_value(
+            "SELECT detail FROM systemic_issue_events WHERE issue_id = ? AND kind = 'note'"
+            " ORDER BY id DESC LIMIT 1",
+            (issue_id,),
+        )
+        return "" if value is None else str(value)
+
+    async def add_note(self, issue_id: int, text: str, *, actor_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await _event(tx, issue_id, to_epoch(now), actor_id, "note", text)
+
+    async def link(
+        self, issue: Issue, request_id: int, *, actor_id: int, now: datetime
+    ) -> int | None:
+        """Link the request to ``issue`` (as read); it leaves the issue it was in, whose id is
+        returned (None if it was in none)."""
+        at = to_epoch(now)
+        async with self._db.transaction() as tx:
+            await _bump(tx, issue, at)
+            cursor = await tx.execute(
+                "SELECT systemic_issue_id FROM requests WHERE id = ?", (request_id,)
+            )
+            row = await cursor.fetchone()
+            previous: int | None = None if row is None else row[0]
+            if previous is not None:
+                await tx.execute(
+                    "UPDATE systemic_issues SET version = version + 1, updated_at = ? WHERE id = ?",
+                    (at, previous),
+                )
+                await _event(tx, previous, at, actor_id, "unlink", "", request_id)
+            await tx.execute(
+                "UPDATE requests SET systemic_issue_id = ? WHERE id = ?", (issue.id, request_id)
+            )
+            await _event(tx, issue.id, at, actor_id, "link", "", request_id)
+        return previous
+
+    async def unlink(self, issue: Issue, request_id: int, *, actor_id: int, now: datetime) -> bool:
+        """Take the request out of ``issue``; False if it was not in it."""
+        at = to_epoch(now)
+        try:
+            async with self._db.transaction() as tx:
+                await _bump(tx, issue, at)
+                cursor = await tx.execute(
+                    "UPDATE requests SET systemic_issue_id = NULL"
+                    " WHERE id = ? AND systemic_issue_id = ?",
+                    (request_id, issue.id),
+                )
+                if cursor.rowcount != 1:
+                    raise _NotLinked
+                await _event(tx, issue.id, at, actor_id, "unlink", "", request_id)
+        except _NotLinked:
+            return False
+        return True
+
+    async def set_status(
+        self,
+        issue: Issue,
+        to: IssueStatus,
+        *,
+        actor_id: int,
+        now: datetime,
+        messages: list[NewMessage],
+    ) -> None:
+        """Move ``issue`` (as read) to ``to`` and queue ``messages`` in the same transaction."""
+        at = to_epoch(now)
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE systemic_issues SET status = ?, version = version + 1, updated_at = ?,"
+                " resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END"
+                " WHERE id = ? AND version = ?",
+                (to, at, to, at, issue.id, issue.version),
+            )
+            if cursor.rowcount != 1:
+                raise IssueChanged(issue.id)
+            await _event(tx, issue.id, at, actor_id, "status", f"{issue.status}>{to}")
+            await enqueue(tx, messages, now=now)
+
+    async def recipients(self, issue_id: int) -> dict[int, list[str]]:
+        """Each Telegram user who speaks for an enterprise with a request in the issue, and the
+        numbers of those requests."""
+        rows = await self._db.fetch_all(
+            "SELECT c.telegram_id, r.number FROM requests r"
+            " JOIN enterprise_contacts c ON c.enterprise_id = r.enterprise_id"
+            " WHERE r.systemic_issue_id = ? AND c.telegram_id IS NOT NULL"
+            " ORDER BY c.telegram_id, r.number",
+            (issue_id,),
+        )
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(row[0], []).append(row[1])
+        return found
+
+    async def matchable_issues(self) -> list[tuple[Issue, str]]:
+        """Issues not yet resolved, each with the text it is matched by: its title and the
+        summaries of its requests."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT group_concat(r.summary, ' ')"
+            "  FROM requests r WHERE r.systemic_issue_id = i.id), '') AS text"
+            " FROM systemic_issues i WHERE i.status != 'resolved' ORDER BY i.id",
+        )
+        return [(_issue(row), row["text"]) for row in rows]
+
+    async def matchable_requests(
+        self, *, limit: int, exclude: int | None
+    ) -> list[tuple[LinkedRequest, str]]:
+        """The newest ``limit`` open requests, each with its summary and description."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_LINKED_COLUMNS.replace(' FROM', ', r.description FROM', 1)}"
+            f" WHERE r.status IN ({_OPEN_REQUESTS}) AND r.id != ?"
+            " ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
+            (exclude or 0, limit),
+        )
+        return [
+            (_linked(row), f"{row['summary']} {row['description'][:MATCHED_DESCRIPTION]}")
+            for row in rows
+        ]
+
+
+class _NotLinked(Exception):
+    """The request is not in the issue: roll the transaction back."""
+
+
+async def _bump(tx: aiosqlite.Connection, issue: Issue, at: int) -> None:
+    """A new version of an issue that is unchanged since read and not resolved."""
+    cursor = await tx.execute(
+        "UPDATE systemic_issues SET version = version + 1, updated_at = ?"
+        " WHERE id = ? AND version = ? AND status != 'resolved'",
+        (at, issue.id, issue.version),
+    )
+    if cursor.rowcount != 1:
+        raise IssueChanged(issue.id)
+
+
+async def _event(
+    tx: aiosqlite.Connection,
+    issue_id: int,
+    at: int,
+    actor_id: int | None,
+    kind: str,
+    detail: str,
+    request_id: int | None = None,
+) -> None:
+    """The issue's own log, and the same deed in the audit log (what /audit shows of a user)."""
+    await tx.execute(
+        "INSERT INTO systemic_issue_events (issue_id, at, actor_id, kind, detail, request_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (issue_id, at, actor_id, kind, detail, request_id),
+    )
+    await tx.execute(
+        "INSERT INTO audit_log (at, actor_id, action, subject, result, detail)"
+        " VALUES (?, ?, ?, '#' || ? || COALESCE(' ' || (SELECT number FROM requests"
+        " WHERE id = ?), ''), 'ok', ?)",
+        (at, actor_id, f"systemic_issue.{kind}", issue_id, request_id, detail),
+    )
