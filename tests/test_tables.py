@@ -13,8 +13,9 @@ def test_xlsx_cells_keep_their_types_and_text_is_never_a_formula(tmp_path: Path)
     path = tmp_path / "t.xlsx"
     row = ['=HYPERLINK("http://x")', "https://example.org", "00123", "", 5, 2.5, True, None]
     assert write_table(path, ["a", "b", "c", "d", "e", "f", "g", "h"], [row, ["<&>"]]) == 2
-    sheet = load_workbook(path, read_only=True).worksheets[0]
-    values = list(sheet.iter_rows(values_only=True))
+    workbook = load_workbook(path, read_only=True)
+    values = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
     assert values[1][:7] == ('=HYPERLINK("http://x")', "https://example.org", "00123", None, 5,
                              2.5, True)  # fmt: skip
     assert values[2][0] == "<&>"
