@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.i18n import Translator
-from bot.lifecycle import Action, NotPermitted, TransitionRefused
+from bot.lifecycle import Action, NotPermitted, Party, TransitionRefused
 from bot.requests import NotFound, parties
 from handlers import request_lists, systemic_issues
 from handlers.callback_data import BadCallback
@@ -254,8 +254,17 @@ async def rate(update: Update, context: AppContext) -> None:
 
 
 async def skip_comment(update: Update, context: AppContext, request_id: int) -> None:
-    """No comment: just thank the user."""
+    """No comment: just thank the user (the enterprise's, who was asked)."""
+    actor = await context.actor(update)
     texts = await context.texts(update)
+    try:
+        request = await context.services.desk.find(actor, request_id=request_id)
+    except NotFound:
+        await notify(update, context, texts("requests.not_found"))
+        return
+    if Party.OWNER not in parties(actor, request):
+        await notify(update, context, texts("requests.forbidden"))
+        return
     await answer_query(update)
     await send_here(update, context, texts("requests.comment_saved"))
 

@@ -202,6 +202,10 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     await official.send(f"/open {story.number}")
     card = await official.expect_message()
     assert story.number in (card.text or "") and "用电增容" in (card.text or "")
+    # Admins read the history with the actor anonymised.
+    await admin.send(f"/history {story.number}")
+    history = (await admin.expect_message()).text or ""
+    assert "已删除个人数据的用户" in history and "王建国" in history and "张伟" not in history
     # Audited without her id; a second press erases nothing more.
     [entry] = await services.audit.by_action(ERASED)
     assert (entry.actor_id, entry.subject) == (ADMIN_ID, subject_of(ALICE_ID, KEY))
