@@ -214,7 +214,7 @@ class ChartSettings(Section):
 
 class SystemicSettings(Section):
     max_suggestions: int = Field(default=3, ge=1, le=10)
-    min_similarity: float = Field(default=0.1, gt=0, le=1)
+    min_similarity: float = Field(default=0.15, gt=0, le=1)
     max_candidates: int = Field(default=2000, ge=1)
     page_size: int = Field(default=8, ge=1, le=20)
 
