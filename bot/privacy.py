@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -24,7 +23,6 @@ from storage.audit import AuditLog
 from storage.privacy import PersonalData, PrivacyRepository
 
 EXPORTED = "personal_data.export"
-DIGITS = re.compile(r"\d{1,20}", re.ASCII)
 TIME_FIELDS = frozenset(
     {
         "at",
@@ -93,13 +91,6 @@ class Privacy:
         self._clock = clock
         self._key = hash_key
         self._tz = tz
-
-    async def resolve(self, who: str) -> int | None:
-        """A Telegram id, or the id of a known @username."""
-        who = who.strip()
-        if DIGITS.fullmatch(who):
-            return int(who) if is_user_id(int(who)) else None
-        return await self.repository.find_by_username(who.removeprefix("@")) if who else None
 
     async def export(self, telegram_id: int, *, admin_id: int) -> bytes | None:
         """The JSON file of everything stored about the user; None if nothing is."""

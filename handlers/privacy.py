@@ -13,11 +13,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.audit import find_user
 from bot.i18n import Translator
 from bot.privacy import is_user_id
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
+from storage.audit import AuditTrail
 from storage.privacy import PersonalData
 
 log = logging.getLogger(__name__)
@@ -100,9 +102,10 @@ async def _target(update: Update, context: AppContext) -> tuple[int, int, Transl
     if not (await context.actor(update)).is_admin:
         await context.bot.send_message(chat, texts("common.not_allowed"))
         return None
+    services = context.services
     who = " ".join(context.args or [])
-    telegram_id = await context.services.privacy.resolve(who)
-    if telegram_id is None:
+    telegram_id = await find_user(who, AuditTrail(services.db), services.officials) if who else None
+    if telegram_id is None or not is_user_id(telegram_id):
         await context.bot.send_message(chat, texts("privacy.usage"))
         return None
     return telegram_id, chat, texts

@@ -126,9 +126,3 @@ class PrivacyRepository:
                 (to_epoch(now), admin_id, ERASED, subject, f"{changed} rows"),
             )
         return changed
-
-    async def find_by_username(self, username: str) -> int | None:
-        value: Any = await self._db.fetch_value(
-            "SELECT telegram_id FROM users WHERE lower(username) = lower(?)", (username,)
-        )
-        return None if value is None else int(value)

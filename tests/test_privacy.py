@@ -17,6 +17,7 @@ from bot.broadcasts import Audience, AudienceKind
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
+from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.cards import owners
@@ -74,7 +75,10 @@ async def alice_story(services: Services) -> Story:
 async def story(services: Services, standin: TelegramStandin) -> Story:
     for telegram_id in (ADMIN_ID, OFFICIAL_ID, ALICE_ID, BOB_ID):
         standin.user(telegram_id, language_code="zh-hans", started=True)
-    return await alice_story(services)
+    told = await alice_story(services)
+    await deliver_now(services)
+    assert "新诉求" in ((await standin.user(OFFICIAL_ID).expect_message()).text or "")
+    return told
 
 
 @pytest.fixture
@@ -202,6 +206,10 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     await official.send(f"/open {story.number}")
     card = await official.expect_message()
     assert story.number in (card.text or "") and "用电增容" in (card.text or "")
+    # Admins read the history with the actor anonymised.
+    await admin.send(f"/history {story.number}")
+    history = (await admin.expect_message()).text or ""
+    assert "已删除个人数据的用户" in history and "王建国" in history and "张伟" not in history
     # Audited without her id; a second press erases nothing more.
     [entry] = await services.audit.by_action(ERASED)
     assert (entry.actor_id, entry.subject) == (ADMIN_ID, subject_of(ALICE_ID, KEY))
