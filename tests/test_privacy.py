@@ -20,6 +20,7 @@ from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
+from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.cards import owners
@@ -80,7 +81,10 @@ async def alice_story(services: Services) -> Story:
 async def story(services: Services, standin: TelegramStandin) -> Story:
     for telegram_id in (ADMIN_ID, OFFICIAL_ID, ALICE_ID, BOB_ID):
         standin.user(telegram_id, language_code="zh-hans", started=True)
-    return await alice_story(services)
+    told = await alice_story(services)
+    await deliver_now(services)
+    assert "新诉求" in ((await standin.user(OFFICIAL_ID).expect_message()).text or "")
+    return told
 
 
 @pytest.fixture
