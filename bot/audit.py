@@ -43,6 +43,8 @@ def who(telegram_id: int | None, people: dict[int, Person], texts: Translator) -
     """A user as admins recognise them: name, @username and Telegram id."""
     if telegram_id is None:
         return texts("audit.system")
+    if telegram_id < 0:  # the pseudonym of a user whose personal data was erased
+        return texts("audit.erased")
     person = people.get(telegram_id)
     if person is None:
         return str(telegram_id)

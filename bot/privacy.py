@@ -13,18 +13,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.accounts import Accounts
 from bot.clock import Clock
+from bot.config import PrivacySettings
 from storage.audit import AuditLog
 from storage.privacy import PersonalData, PrivacyRepository
 
 EXPORTED = "personal_data.export"
-DIGITS = re.compile(r"\d{1,20}", re.ASCII)
 TIME_FIELDS = frozenset(
     {
         "at",
@@ -86,6 +85,7 @@ class Privacy:
         clock: Clock,
         hash_key: bytes,
         tz: tzinfo,
+        settings: PrivacySettings,
     ) -> None:
         self.repository = repository
         self._audit = audit
@@ -93,13 +93,7 @@ class Privacy:
         self._clock = clock
         self._key = hash_key
         self._tz = tz
-
-    async def resolve(self, who: str) -> int | None:
-        """A Telegram id, or the id of a known @username."""
-        who = who.strip()
-        if DIGITS.fullmatch(who):
-            return int(who) if is_user_id(int(who)) else None
-        return await self.repository.find_by_username(who.removeprefix("@")) if who else None
+        self.settings = settings
 
     async def export(self, telegram_id: int, *, admin_id: int) -> bytes | None:
         """The JSON file of everything stored about the user; None if nothing is."""
@@ -129,3 +123,11 @@ class Privacy:
         )
         self._accounts.forget(telegram_id)
         return changed
+
+    async def prune(self) -> int:
+        """Delete what is kept only for a while: old drafts, old throttle records."""
+        now = self._clock.now()
+        return await self.repository.prune(
+            drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
+            throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
+        )

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.audit import find_user
 from bot.i18n import Translator
 from bot.privacy import is_user_id
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
+from storage.audit import AuditTrail
 from storage.privacy import PersonalData
 
 log = logging.getLogger(__name__)
@@ -100,9 +102,10 @@ async def _target(update: Update, context: AppContext) -> tuple[int, int, Transl
     if not (await context.actor(update)).is_admin:
         await context.bot.send_message(chat, texts("common.not_allowed"))
         return None
+    services = context.services
     who = " ".join(context.args or [])
-    telegram_id = await context.services.privacy.resolve(who)
-    if telegram_id is None:
+    telegram_id = await find_user(who, AuditTrail(services.db), services.officials) if who else None
+    if telegram_id is None or not is_user_id(telegram_id):
         await context.bot.send_message(chat, texts("privacy.usage"))
         return None
     return telegram_id, chat, texts
@@ -136,6 +139,21 @@ def _confirmation(telegram_id: int, texts: Translator) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+async def prune(context: AppContext) -> None:
+    """Every few hours: delete old drafts and throttle records."""
+    deleted = await context.services.privacy.prune()
+    if deleted:
+        log.info("pruned %d old drafts and throttle records", deleted)
+
+
+def schedule_pruning(app: Application[Any, Any, Any, Any, Any, Any], interval_hours: float) -> None:
+    """First run at start (catching up after downtime), then every interval; 0 disables."""
+    if interval_hours <= 0:
+        return
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(prune, interval=interval_hours * 3600, first=0, name="pruning")
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

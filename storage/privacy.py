@@ -127,8 +127,13 @@ class PrivacyRepository:
             )
         return changed
 
-    async def find_by_username(self, username: str) -> int | None:
-        value: Any = await self._db.fetch_value(
-            "SELECT telegram_id FROM users WHERE lower(username) = lower(?)", (username,)
-        )
-        return None if value is None else int(value)
+    async def prune(self, *, drafts_before: datetime, throttle_before: datetime) -> int:
+        """Delete drafts left untouched and throttle records older than those moments."""
+        async with self._db.transaction() as tx:
+            drafts = await tx.execute(
+                "DELETE FROM drafts WHERE updated_at < ?", (to_epoch(drafts_before),)
+            )
+            throttle = await tx.execute(
+                "DELETE FROM throttle_events WHERE at < ?", (to_epoch(throttle_before),)
+            )
+        return max(drafts.rowcount, 0) + max(throttle.rowcount, 0)
