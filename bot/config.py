@@ -198,6 +198,15 @@ class AuditSettings(Section):
     page_size: int = Field(default=15, ge=1, le=40)
 
 
+class PrivacySettings(Section):
+    """How long working data about people is kept (docs/hardening.md §9)."""
+
+    keep_drafts_days: float = Field(default=30.0, gt=0)
+    # At least a day: the per-user daily limit on failed code checks counts the last 24 h.
+    keep_throttle_hours: float = Field(default=48.0, ge=24)
+    prune_interval_hours: float = Field(default=6.0, ge=0)
+
+
 class ChartSettings(Section):
     """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
 
@@ -241,6 +250,7 @@ class Settings(Section):
     rosters: RosterSettings = RosterSettings()
     charts: ChartSettings = ChartSettings()
     audit: AuditSettings = AuditSettings()
+    privacy: PrivacySettings = PrivacySettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 

@@ -112,6 +112,7 @@ class Services:
             clock=self.clock,
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,
+            settings=self.settings.privacy,
         )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
+from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
+from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
@@ -21,12 +24,15 @@ from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.cards import owners
+from handlers.context import AppContext
+from handlers.privacy import prune
 from standin import TelegramStandin
 from standin.client import TestUser
 from storage.db import Database
 from storage.models import Stage
 from storage.privacy import ERASED
 from storage.requests import NewRequest
+from storage.verification import FAILURE_KINDS
 from tests.roster import ADMIN_ID, ALICE_CODE, BOB_ID, OFFICIAL_ID, bind_official
 
 ALICE_ID = 700001
@@ -245,3 +251,21 @@ async def test_history_stays_append_only_but_for_pseudonymising_the_actor(
                 await tx.execute(sql)
     async with services.db.transaction() as tx:
         await tx.execute(f"UPDATE request_history SET actor_id = -5 WHERE actor_id = {ALICE_ID}")
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+async def test_old_drafts_and_throttle_records_are_pruned(
+    bot: BotApplication, services: Services, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await services.requests.save_draft(ALICE_ID, {"category": "policy"}, now - timedelta(days=31))
+    await services.requests.save_draft(BOB_ID, {"category": "ip"}, now - timedelta(days=29))
+    for at in (now - timedelta(hours=49), now - timedelta(hours=47)):
+        await services.verification.record_failure(ALICE_ID, FAILURE_KINDS[0], at)
+    await prune(AppContext(bot))
+    assert await services.requests.draft(ALICE_ID) is None
+    assert await services.requests.draft(BOB_ID) == {"category": "ip"}
+    failures = await services.verification.failures_of(ALICE_ID, now - timedelta(days=7))
+    assert failures == [now - timedelta(hours=47)]
