@@ -20,6 +20,8 @@ from bot.lifecycle import Action
 from storage.models import Official
 from storage.outbox import NewMessage, enqueue
 
+# The kinds of message these notices are sent as.
+NOTICE_KINDS = ("new_request", "update", "closed")
 # What the enterprise's contacts are told, with the card, when the request moves on.
 OWNER_HEADLINES = {
     Action.ACKNOWLEDGE: "requests.acknowledged",
