@@ -11,6 +11,14 @@ each. Latency is from a user's update to the bot's answer to it (as the user see
 The application is measured twice: as deployed (with PTB's AIORateLimiter, which holds all
 sending to about 30 messages a second, Telegram's own global limit) and with the rate limiter
 taken out, which is the cost of our handling alone and the figure compared with the echo bot.
+
+The echo bot runs twice too: with python-telegram-bot's defaults (updates one after the other,
+as its echobot example does) and with the application's update processor and timeouts. Both
+bots get no rate limiter, the same stand-in, the same users and number of updates, and an
+uncounted warm-up round first. Each round measures the bots back to back; the ratio is taken per
+round against the faster echo bot of that round, and the median over rounds is reported.
+CPU ms/update is the process's CPU time (all threads: the bot, the stand-in and the simulated
+users share it) over the measured window.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, running
-from bot.config import Settings
+from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
+from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
@@ -51,6 +60,11 @@ class Run:
     seconds: float
     latencies: list[float]
     api_calls: int = 0  # Bot API calls the bot made while handling them (not getUpdates)
+    cpu_seconds: float = 0.0  # the process's CPU time over the measured window
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return self.cpu_seconds / self.updates * 1000
 
     @property
     def calls_per_update(self) -> float:
@@ -183,20 +197,32 @@ async def bench_application(count: int, *, rate_limited: bool) -> Run:
                 timer = Timer()
                 locks = {official: asyncio.Lock() for _, official in pairs}
                 before = _handling_calls(standin)
-                start = time.perf_counter()
-                await asyncio.gather(
-                    *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in pairs)
-                )
-                seconds = time.perf_counter() - start
+                with Window() as window:
+                    await asyncio.gather(
+                        *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in pairs)
+                    )
                 calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
     name = "application (rate limiter)" if rate_limited else "application"
-    return Run(name, count * UPDATES_PER_ENTERPRISE, seconds, timer.latencies, calls)
+    updates = count * UPDATES_PER_ENTERPRISE
+    return Run(name, updates, window.seconds, timer.latencies, calls, window.cpu)
 
 
 def _handling_calls(standin: TelegramStandin) -> int:
     return sum(1 for call in standin.calls if call.method != "getUpdates")
+
+
+class Window:
+    """Wall-clock and process CPU time of a block."""
+
+    def __enter__(self) -> Window:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
 
 
 # -- the baseline -----------------------------------------------------------------------------
@@ -213,16 +239,30 @@ async def one_echo_user(standin: TelegramStandin, user_id: int, timer: Timer) ->
         await timer(user.send(f"message {n}"), user.expect_message)
 
 
-async def bench_echo(count: int) -> Run:
+ECHO = "bare PTB echo"
+ECHO_LIKE_APP = "bare PTB echo, app's processor"
+
+
+async def bench_echo(count: int, *, like_app: bool = False) -> Run:
+    """The echo bot with PTB's defaults, or (``like_app``) with the application's update
+    processor and timeouts (it has no rate limiter in either case, like the compared run)."""
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
-    app: Application[Any, Any, Any, Any, Any, Any] = (
+    builder = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(standin.api_base_url)
         .base_file_url(standin.file_base_url)
-        .build()
     )
+    if like_app:
+        tg = TelegramSettings()
+        builder = (
+            builder.concurrent_updates(PerUserUpdateProcessor())
+            .connect_timeout(tg.connect_timeout)
+            .read_timeout(tg.send_timeout)
+            .get_updates_read_timeout(tg.read_timeout)
+        )
+    app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     try:
         await app.initialize()
@@ -231,44 +271,57 @@ async def bench_echo(count: int) -> Run:
         await app.start()
         timer = Timer()
         before = _handling_calls(standin)
-        start = time.perf_counter()
-        await asyncio.gather(*(one_echo_user(standin, 900_000 + n, timer) for n in range(count)))
-        seconds = time.perf_counter() - start
+        with Window() as window:
+            await asyncio.gather(
+                *(one_echo_user(standin, 900_000 + n, timer) for n in range(count))
+            )
         calls = _handling_calls(standin) - before
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
     finally:
         await standin.stop()
-    return Run("bare PTB echo", count * UPDATES_PER_ENTERPRISE, seconds, timer.latencies, calls)
+    name = ECHO_LIKE_APP if like_app else ECHO
+    updates = count * UPDATES_PER_ENTERPRISE
+    return Run(name, updates, window.seconds, timer.latencies, calls, window.cpu)
+
+
+async def one_round(count: int, limited: bool) -> list[Run]:
+    return [
+        await bench_echo(count),
+        await bench_echo(count, like_app=True),
+        await bench_application(count, rate_limited=False),
+        *([await bench_application(count, rate_limited=True)] if limited else []),
+    ]
 
 
 async def main(count: int, rounds: int, limited: bool) -> None:
+    await one_round(count, limited=False)  # warm-up: imports, first connections, caches
     runs: dict[str, list[Run]] = {}
+    ratios = []
     for _ in range(rounds):
-        for run in (
-            await bench_echo(count),
-            await bench_application(count, rate_limited=False),
-            *([await bench_application(count, rate_limited=True)] if limited else []),
-        ):
+        done = await one_round(count, limited)
+        for run in done:
             runs.setdefault(run.name, []).append(run)
+        echo_rate = max(done[0].rate, done[1].rate)
+        ratios.append(done[2].rate / echo_rate)
     print(f"{count} enterprises x {UPDATES_PER_ENTERPRISE} updates, {rounds} rounds (medians)")
-    print(f"{'':28} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}")
-    medians = {}
-    for name, done in runs.items():
-        rate = statistics.median(r.rate for r in done)
-        p50 = statistics.median(r.p50 for r in done) * 1000
-        p99 = statistics.median(r.p99 for r in done) * 1000
-        calls = statistics.median(r.calls_per_update for r in done)
-        medians[name] = (rate, calls)
-        print(f"{name:28} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f}")
-    (app_rate, app_calls), (echo_rate, echo_calls) = (
-        medians["application"],
-        medians["bare PTB echo"],
+    print(
+        f"{'':32} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
+        f" {'CPU ms/update':>14}"
     )
-    print(f"throughput ratio application / echo: {app_rate / echo_rate:.2f} (target >= 0.5)")
-    per_call = (app_rate * app_calls) / (echo_rate * echo_calls)
-    print(f"Bot API calls handled per second, application / echo: {per_call:.2f}")
+    for name, measured in runs.items():
+        rate = statistics.median(r.rate for r in measured)
+        p50 = statistics.median(r.p50 for r in measured) * 1000
+        p99 = statistics.median(r.p99 for r in measured) * 1000
+        calls = statistics.median(r.calls_per_update for r in measured)
+        cpu = statistics.median(r.cpu_ms_per_update for r in measured)
+        print(f"{name:32} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f} {cpu:14.2f}")
+    print(
+        "throughput ratio application / faster echo, per round:"
+        f" {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
+        " (target >= 0.5)"
+    )
     print(f"reproduce: python -m bench.requests --enterprises {count} --rounds {rounds}")
 
 
