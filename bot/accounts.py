@@ -88,3 +88,7 @@ class Accounts:
     async def mark_reachable(self, telegram_id: int) -> None:
         await self._users.mark_reachable(telegram_id)
         self._known.pop(telegram_id, None)
+
+    def forget(self, telegram_id: int) -> None:
+        """Drop the cached profile of a user whose row was erased."""
+        self._known.pop(telegram_id, None)

@@ -43,6 +43,8 @@ def who(telegram_id: int | None, people: dict[int, Person], texts: Translator) -
     """A user as admins recognise them: name, @username and Telegram id."""
     if telegram_id is None:
         return texts("audit.system")
+    if telegram_id < 0:  # the pseudonym of a user whose personal data was erased
+        return texts("audit.erased")
     person = people.get(telegram_id)
     if person is None:
         return str(telegram_id)
@@ -63,30 +65,31 @@ def _note(note: str) -> str:
     return f" — {note}" if note else ""
 
 
-def pages(total: int, size: int) -> int:
-    return max(1, math.ceil(total / size))
+@dataclass(frozen=True, slots=True)
+class View:
+    """How a page is shown: to whom (their language), in which time zone, which page."""
+
+    texts: Translator
+    tz: ZoneInfo
+    page: int  # from 0
+    size: int
+
+    def pages(self, total: int) -> int:
+        return max(1, math.ceil(total / self.size))
 
 
 def request_page(
-    number: str,
-    trail: Trail[Transition],
-    people: dict[int, Person],
-    texts: Translator,
-    *,
-    tz: ZoneInfo,
-    page: int,
-    size: int,
+    number: str, trail: Trail[Transition], people: dict[int, Person], view: View
 ) -> Page:
     """One page of a request's history: every transition with who, when, from, to and note."""
-    count = pages(trail.total, size)
+    texts, count = view.texts, view.pages(trail.total)
+    title = texts(
+        "audit.request_title", number=number, page=view.page + 1, pages=count, total=trail.total
+    )
     lines = [
-        texts("audit.request_title", number=number, page=page + 1, pages=count, total=trail.total)
-    ]
-    lines += [texts("audit.empty")] if not trail.items else []
-    lines += [
         texts(
             "audit.request_line",
-            at=_when(t.at, tz),
+            at=_when(t.at, view.tz),
             who=who(t.actor_id, people, texts),
             from_status=_status(t.from_status, texts),
             to_status=_status(t.to_status, texts),
@@ -94,30 +97,21 @@ def request_page(
         )
         for t in trail.items
     ]
-    return Page("".join(lines), page, count)
+    return Page("".join([title, *(lines or [texts("audit.empty")])]), view.page, count)
 
 
-def user_page(
-    telegram_id: int,
-    trail: Trail[Deed],
-    people: dict[int, Person],
-    texts: Translator,
-    *,
-    tz: ZoneInfo,
-    page: int,
-    size: int,
-) -> Page:
+def user_page(telegram_id: int, trail: Trail[Deed], people: dict[int, Person], view: View) -> Page:
     """One page of what a user did, newest first: request transitions and audited actions."""
-    count = pages(trail.total, size)
+    texts, count = view.texts, view.pages(trail.total)
     title = texts(
         "audit.user_title",
         who=who(telegram_id, people, texts),
-        page=page + 1,
+        page=view.page + 1,
         pages=count,
         total=trail.total,
     )
-    lines = [_deed(d, texts, tz) for d in trail.items] or [texts("audit.empty")]
-    return Page("".join([title, *lines]), page, count)
+    lines = [_deed(d, texts, view.tz) for d in trail.items] or [texts("audit.empty")]
+    return Page("".join([title, *lines]), view.page, count)
 
 
 def _deed(deed: Deed, texts: Translator, tz: ZoneInfo) -> str:

@@ -258,7 +258,9 @@ async def seed(services: Services) -> None:
             await services.enterprises.add_contact(
                 enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
             )
-    await seed_requests(services)
+    filed = await seed_requests(services)
+    if "factors" in filed:
+        await seed_systemic_issue(services, filed["factors"])
 
 
 async def _bind_official(services: Services, official_id: int, telegram_id: int) -> None:
@@ -270,18 +272,19 @@ async def _bind_official(services: Services, official_id: int, telegram_id: int)
     await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
 
 
-async def seed_requests(services: Services) -> None:
+async def seed_requests(services: Services) -> dict[str, int]:
     """A few requests of the first demo enterprise in different states, through the real desk.
 
     Each entry is the request and the steps it has been through, so /my and /inbox show one
     awaiting acknowledgement, one in progress with a reply, one waiting for the enterprise,
-    one resolved awaiting confirmation and one closed and rated.
+    one resolved awaiting confirmation and one closed and rated. Returns their ids by category.
     """
     entrepreneur = await services.actor(ENTREPRENEUR.telegram_id)
     official = await services.actor(OFFICIAL.telegram_id)
     if not entrepreneur.enterprises or official.official is None:
-        return
+        return {}
     enterprise_id = entrepreneur.enterprises[0].id
+    filed = {}
     for request in DEMO_REQUESTS:
         submitted = await services.desk.submit(
             entrepreneur,
@@ -295,13 +298,28 @@ async def seed_requests(services: Services) -> None:
                 details={},
             ),
         )
-        request_id = submitted.request.id
+        request_id = filed[request.category] = submitted.request.id
         for step in request.steps:
             if isinstance(step, Action):
                 by = entrepreneur if step in ENTERPRISE_ACTIONS else official
                 await services.desk.act(by, request_id, step, note=STEP_NOTES.get(step, ""))
             else:
                 await services.desk.post(official, request_id, text=step)
+    return filed
+
+
+async def seed_systemic_issue(services: Services, request_id: int) -> None:
+    """One systemic issue with the demo power request in it, so that /issues has something to
+    show and an entrepreneur writing about electricity sees it before submitting."""
+    admin = await services.actor(ADMIN.telegram_id)
+    if not admin.is_admin:
+        return
+    issue = await services.systemic.create(admin, DEMO_ISSUE, request_id=request_id)
+    await services.systemic.note(admin, issue.id, DEMO_ISSUE_NOTE)
+
+
+DEMO_ISSUE = "工业企业扩产用电增容审批周期长"
+DEMO_ISSUE_NOTE = "已约省电力公司梳理增容流程，拟开通重点项目绿色通道。"
 
 
 @dataclass(frozen=True, slots=True)

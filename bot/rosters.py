@@ -7,6 +7,7 @@ enterprises by their credit code, assignments by the pair.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -362,12 +363,14 @@ async def import_sent_roster(
     *,
     hasher: PhoneHasher,
     now: datetime,
+    max_unpacked: int,
 ) -> Report:
     """A roster sent to the bot: its kind named in the caption or told by its columns.
 
-    Raises :class:`bot.tables.UnreadableFile`, or :class:`UnknownKind` when neither tells.
+    The file is read off the event loop. Raises :class:`bot.tables.UnreadableFile`, or
+    :class:`UnknownKind` when neither tells.
     """
-    table = read_table(data, filename)
+    table = await asyncio.to_thread(read_table, data, filename, max_unpacked=max_unpacked)
     kind = roster_kind(caption, table.header)
     if kind is None:
         raise UnknownKind(filename)

@@ -6,14 +6,18 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import aiosqlite
+
 from bot.accounts import Accounts
 from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.dispatch import queue_notices
 from bot.outbox import Outbox, QuietHours, Sender
-from bot.reminders import replan
-from bot.requests import RequestDesk
+from bot.privacy import Privacy
+from bot.reminders import deliver_now, replan_in
+from bot.requests import Change, RequestDesk
 from bot.roles import Actor, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
@@ -25,6 +29,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
+from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
@@ -96,7 +101,19 @@ class Services:
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
-        self.desk.after_change.append(self._replan)
+        self.desk.effects += [self._replan, self._queue_notices]
+        self.desk.after_queued.append(self._deliver_soon)
+        self._delivery: asyncio.Task[None] | None = None
+        self._delivery_wanted = False
+        self.privacy = Privacy(
+            PrivacyRepository(self.db),
+            audit=self.audit,
+            accounts=self.accounts,
+            clock=self.clock,
+            hash_key=self.settings.security.hash_key.get_secret_value().encode(),
+            tz=self.settings.locale.tz,
+            settings=self.settings.privacy,
+        )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
             self.accounts,
@@ -114,9 +131,25 @@ class Services:
             enterprises=self.enterprises,
         )
 
-    async def _replan(self, request_id: int) -> None:
-        """Every change of a request re-plans its reminders at once."""
-        await replan(self, request_id)
+    async def _replan(self, tx: aiosqlite.Connection, change: Change) -> int:
+        """Every change of a request re-plans its reminders, in the same transaction."""
+        await replan_in(self, tx, change.after.id)
+        return 0
+
+    async def _queue_notices(self, tx: aiosqlite.Connection, change: Change) -> int:
+        return await queue_notices(self, tx, change)
+
+    def _deliver_soon(self) -> None:
+        """A change queued notices: send them now rather than at the next wake-up (one task
+        at a time; changes while it runs make it go round once more)."""
+        self._delivery_wanted = True
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
+
+    async def _deliver_while_wanted(self) -> None:
+        while self._delivery_wanted:
+            self._delivery_wanted = False
+            await deliver_now(self)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -130,4 +163,6 @@ class Services:
             raise
 
     async def close(self) -> None:
+        if self._delivery is not None:
+            await asyncio.gather(self._delivery, return_exceptions=True)
         await self.db.close()

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from bot.cities import city_name
 from bot.i18n import Translator
-from storage.stats import CubeRow, OverdueRow, StatsRepository
+from storage.stats import AxisRow, CubeRow, OverdueRow, StatsRepository, official_key
 
 _K = TypeVar("_K")
 
@@ -61,7 +61,7 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _tally(row: CubeRow) -> Tally:
+def _tally(row: CubeRow | AxisRow) -> Tally:
     return Tally(
         received=row.received,
         resolved=row.resolved,
@@ -101,25 +101,63 @@ class Stats:
     overdue: tuple[OverdueRow, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Breakdown:
+    total: Tally
+    by_category: dict[str, Tally]
+    by_city: dict[str, Tally]
+    by_stage: dict[str, Tally]
+    by_official: dict[int | None, Tally]
+
+
+def _from_cube(cube: list[CubeRow]) -> _Breakdown:
+    return _Breakdown(
+        total=sum((_tally(r) for r in cube), Tally()),
+        by_category=group(cube, lambda r: r.category),
+        by_city=group(cube, lambda r: r.city),
+        by_stage=group(cube, lambda r: r.stage),
+        by_official=group(cube, lambda r: r.official_id),
+    )
+
+
+def _from_axes(axes: list[AxisRow]) -> _Breakdown:
+    by_axis: dict[str, dict[str, Tally]] = defaultdict(dict)
+    for row in axes:
+        by_axis[row.axis][row.key] = _tally(row)
+    return _Breakdown(
+        total=sum(by_axis["category"].values(), Tally()),
+        by_category=by_axis["category"],
+        by_city=by_axis["city"],
+        by_stage=by_axis["stage"],
+        by_official={official_key(k): t for k, t in by_axis["official"].items()},
+    )
+
+
 async def compute_stats(
     repo: StatsRepository, *, now: datetime, official_id: int | None = None
 ) -> Stats:
-    """Everything /stats shows, for the whole program or for one official."""
-    cube = await repo.cube(now=now, official_id=official_id)
+    """Everything /stats shows, for the whole program (from the tallies) or for one official."""
+    if official_id is None:
+        counts = _from_axes(await repo.axes(now=now))
+    else:
+        counts = _from_cube(await repo.cube(now=now, official_id=official_id))
     names = await repo.official_names()
-    by_official = group(cube, lambda r: r.official_id)
     ranking = sorted(
-        (Ranked(oid, names.get(oid, "?"), t) for oid, t in by_official.items() if oid is not None),
+        (
+            Ranked(oid, names.get(oid, "?"), t)
+            for oid, t in counts.by_official.items()
+            if oid is not None
+        ),
         key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
     )
     return Stats(
         officials=1 if official_id is not None else await repo.officials_taking_part(),
         enterprises_linked=await repo.enterprises_linked(official_id),
         enterprises_visited=await repo.enterprises_visited(official_id),
-        total=sum((_tally(r) for r in cube), Tally()),
-        by_category=group(cube, lambda r: r.category),
-        by_city=group(cube, lambda r: r.city),
-        by_stage=group(cube, lambda r: r.stage),
+        total=counts.total,
+        by_category=counts.by_category,
+        by_city=counts.by_city,
+        by_stage=counts.by_stage,
         ranking=tuple(ranking),
         overdue=tuple(await repo.overdue(now=now, official_id=official_id)),
     )

@@ -78,14 +78,23 @@ class SystemicDesk:
 
     async def suggest(self, actor: Actor, text: str, *, exclude: int | None = None) -> Suggestions:
         """Unresolved issues like ``text``, and for admins open requests like it too."""
-        limit, minimum = self.settings.max_suggestions, self.settings.min_similarity
-        issues = rank(text, await self.repo.matchable_issues(), limit=limit, minimum=minimum)
+        issues = await self.issues_like(text)
         if not actor.is_admin:
             return Suggestions(issues, [])
         candidates = await self.repo.matchable_requests(
             limit=self.settings.max_candidates, exclude=exclude
         )
+        limit, minimum = self.settings.max_suggestions, self.settings.min_similarity
         return Suggestions(issues, rank(text, candidates, limit=limit, minimum=minimum))
+
+    async def issues_like(self, text: str) -> list[Scored[Issue]]:
+        """Unresolved issues like ``text``, best first; issue titles are for anyone to see."""
+        return rank(
+            text,
+            await self.repo.matchable_issues(),
+            limit=self.settings.max_suggestions,
+            minimum=self.settings.min_similarity,
+        )
 
     # -- reading (admins) -----------------------------------------------------------------
 

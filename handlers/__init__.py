@@ -22,6 +22,7 @@ from handlers import (
     impostors,
     ledger,
     notices,
+    privacy,
     registration,
     request_lists,
     requests,
@@ -77,6 +78,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(audit.HANDLERS)
     # Rosters sent as files; after the conversations, which take the files sent in them.
     app.add_handlers(rosters.HANDLERS)
+    # Personal data (admins only): export one user's, or erase it after a confirmation.
+    app.add_handlers(privacy.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
@@ -87,3 +90,4 @@ def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Sett
     """Repeating alarm clocks; each asks the database what is due."""
     broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)
     backups.schedule_backups(app, settings.storage.backup_interval_hours)
+    privacy.schedule_pruning(app, settings.privacy.prune_interval_hours)

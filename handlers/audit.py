@@ -8,7 +8,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.audit import Page, find_user, request_page, user_page
+from bot.audit import Page, View, find_user, request_page, user_page
 from bot.i18n import Translator
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import refuse_forged
@@ -92,16 +92,14 @@ async def show(update: Update, context: AppContext, reader: Reader, at: AuditBut
 async def _page(context: AppContext, texts: Translator, at: AuditButton) -> Page:
     services = context.services
     trail, size = AuditTrail(services.db), services.settings.audit.page_size
-    tz = services.settings.locale.tz
+    view = View(texts, services.settings.locale.tz, at.page, size)
     if at.view == REQUEST:
         request = await services.requests.get(at.key)
         transitions = await trail.of_request(at.key, limit=size, offset=at.page * size)
         people = await trail.people({t.actor_id for t in transitions.items if t.actor_id})
-        number = request.number if request else str(at.key)
-        return request_page(number, transitions, people, texts, tz=tz, page=at.page, size=size)
+        return request_page(request.number if request else "?", transitions, people, view)
     deeds = await trail.of_user(at.key, limit=size, offset=at.page * size)
-    people = await trail.people({at.key})
-    return user_page(at.key, deeds, people, texts, tz=tz, page=at.page, size=size)
+    return user_page(at.key, deeds, await trail.people({at.key}), view)
 
 
 def _paging(page: Page, at: AuditButton, texts: Translator) -> InlineKeyboardMarkup | None:

@@ -167,10 +167,10 @@ async def ask_time(update: Update, context: AppContext) -> int:
     """Ask when to send: HH:MM today (or tomorrow once past) or YYYY-MM-DD HH:MM."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
-    await query.answer()
     texts = await context.texts(update)
     if not await is_admin(update, context):
         return ConversationHandler.END
+    await query.answer()
     context.user_data["schedule"] = BroadcastAction.parse(query.data).broadcast_id
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))

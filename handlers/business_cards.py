@@ -62,16 +62,18 @@ async def card_action(update: Update, context: AppContext) -> None:
     """Revoke the official's card link (old QR codes then say so)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
         CardAction.parse(query.data)
     except BadCallback:
+        await query.answer(texts("common.stale_button"), show_alert=True)
         return
     if actor.official is None:
         log.warning("refused a card button from user %s", actor.telegram_id)
+        await query.answer(texts("common.not_allowed"), show_alert=True)
         return
+    await query.answer()
     services = context.services
     await services.verification.revoke_card(actor.official.id, services.clock.now())
     await services.audit.record(

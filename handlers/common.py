@@ -43,16 +43,19 @@ async def ask_language(update: Update, context: AppContext) -> None:
 
 
 async def choose_language(update: Update, context: AppContext) -> None:
-    """Store the chosen language and confirm in it."""
+    """Store the chosen language (the presser's own, whoever sent the button) and confirm in
+    it."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    await query.answer()
     try:
         choice = LanguageChoice.parse(query.data)
     except BadCallback:
+        choice = None
+    if choice is None or choice.language not in LANGUAGES:
+        texts = await context.texts(update)
+        await query.answer(texts("common.stale_button"), show_alert=True)
         return
-    if choice.language not in LANGUAGES:
-        return
+    await query.answer()
     await context.services.accounts.set_language(update.effective_user.id, choice.language)
     context.forget_user()
     texts = Translator(choice.language)

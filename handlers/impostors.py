@@ -239,18 +239,20 @@ async def warn_portfolio(update: Update, context: AppContext) -> None:
     """Ask the admin to confirm, then warn every enterprise in the official's portfolio."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
     actor = await context.actor(update)
     texts = await context.texts(update)
     services = context.services
     try:
         choice = WarnPortfolio.parse(query.data)
     except BadCallback:
+        await query.answer(texts("common.stale_button"), show_alert=True)
         return
     report = await services.verification.report(choice.report_id)
     if not actor.is_admin or report is None or report.claimed_official_id is None:
         log.warning("refused a warn button from user %s", actor.telegram_id)
+        await query.answer(texts("common.not_allowed"), show_alert=True)
         return
+    await query.answer()
     recipients = await services.verification.portfolio_contacts(report.claimed_official_id)
     if report.warned_at is not None:
         await query.edit_message_reply_markup(None)

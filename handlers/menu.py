@@ -76,6 +76,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "broadcasts",
         "history",
         "audit",
+        "export_user",
+        "delete_user",
         *COMMON_COMMANDS,
     ),
 }

@@ -46,6 +46,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
             message.caption or "",
             hasher=PhoneHasher(services.settings.security.hash_key.get_secret_value().encode()),
             now=services.clock.now(),
+            max_unpacked=limits.max_unpacked_bytes,
         )
     except UnreadableFile as exc:
         detail = texts(f"roster.unreadable_reason.{exc.reason}")

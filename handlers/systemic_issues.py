@@ -17,16 +17,23 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
 from bot.roles import Actor
+from bot.similarity import Scored
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
 from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import answer_query, notify, refuse_forged, send_here
+from handlers.cards import answer_query, notify, refuse_forged, safe_send, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
+from storage.requests import Request
 from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
+
+# A card stays within Telegram's 4096 characters: so many requests, so much of each note.
+CARD_REQUESTS = 20
+CARD_DETAIL = 200
+BUTTON_TITLE = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +76,14 @@ def _card(context: AppContext, view: IssueView, texts: Translator) -> str:
             summary=r.summary,
             status=texts(f"requests.status.{r.status}"),
         )
-        for r in view.requests
+        for r in view.requests[:CARD_REQUESTS]
     ]
+    if len(view.requests) > CARD_REQUESTS:
+        lines.append(texts("systemic.more", count=len(view.requests) - CARD_REQUESTS))
     if view.events:
         lines += ["", texts("systemic.events")]
     for event in view.events:
-        detail = event.detail
+        detail = _shorten(event.detail, CARD_DETAIL)
         if event.kind == "status":
             detail = " → ".join(_status(texts, s) for s in detail.split(">"))
         what = texts(f"systemic.event.{event.kind}", detail=detail, number=event.request_number)
@@ -95,7 +104,7 @@ def _card_keyboard(view: IssueView, texts: Translator) -> InlineKeyboardMarkup:
                     texts("systemic.button.unlink", number=r.number), "unlink", issue.id, str(r.id)
                 )
             ]
-            for r in view.requests
+            for r in view.requests[:CARD_REQUESTS]
         ]
     return InlineKeyboardMarkup(rows)
 
@@ -105,7 +114,13 @@ def _list_keyboard(
 ) -> InlineKeyboardMarkup:
     """A button per issue, then paging and the switch between unresolved and resolved."""
     rows = [
-        [_button(texts("systemic.button.show", id=i.id, title=i.title), "show", i.id)]
+        [
+            _button(
+                texts("systemic.button.show", id=i.id, title=_shorten(i.title, BUTTON_TITLE)),
+                "show",
+                i.id,
+            )
+        ]
         for i in items
     ]
     kind = "r" if resolved else "o"
@@ -117,6 +132,10 @@ def _list_keyboard(
     switch = "systemic.show_open" if resolved else "systemic.show_resolved"
     nav.append(_button(texts(switch), "list", 0, "o0" if resolved else "r0"))
     return InlineKeyboardMarkup([*rows, nav])
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- answering -----------------------------------------------------------------------------------
@@ -274,15 +293,36 @@ async def show_suggestions(update: Update, context: AppContext, request_id: int)
     full = await services.requests.get(request_id)
     text = request.summary if full is None else f"{full.summary} {full.description}"
     found = await services.systemic.suggest(actor, text, exclude=request_id)
-    rows = [
-        [_button(texts("systemic.button.link", id=s.item.id), "link", s.item.id, str(request_id))]
-        for s in found.issues
-        if s.item.id != request.systemic_issue_id
-    ]
+    others = [s for s in found.issues if s.item.id != request.systemic_issue_id]
+    rows = _link_rows(others, request_id, texts)
     rows.append([_button(texts("systemic.button.new"), "new", 0, str(request_id))])
     body = _suggestions_text(found, texts)
     heading = texts("systemic.suggest_title", number=request.number)
     await send_here(update, context, f"{heading}\n\n{body}", InlineKeyboardMarkup(rows))
+
+
+def _issue_lines(issues: list[Scored[Issue]], texts: Translator) -> list[str]:
+    return [
+        texts(
+            "systemic.suggest_issue_line",
+            id=s.item.id,
+            title=s.item.title,
+            status=_status(texts, s.item.status),
+            linked=s.item.linked,
+            score=f"{s.score:.2f}",
+        )
+        for s in issues
+    ]
+
+
+def _link_rows(
+    issues: list[Scored[Issue]], request_id: int, texts: Translator
+) -> list[list[InlineKeyboardButton]]:
+    """A button per issue that puts the request in it."""
+    label = "systemic.button.link"
+    return [
+        [_button(texts(label, id=s.item.id), "link", s.item.id, str(request_id))] for s in issues
+    ]
 
 
 def _suggestions_text(found: Suggestions, texts: Translator) -> str:
@@ -291,17 +331,7 @@ def _suggestions_text(found: Suggestions, texts: Translator) -> str:
     lines = []
     if found.issues:
         lines.append(texts("systemic.suggest_issues"))
-        lines += [
-            texts(
-                "systemic.suggest_issue_line",
-                id=s.item.id,
-                title=s.item.title,
-                status=_status(texts, s.item.status),
-                linked=s.item.linked,
-                score=f"{s.score:.2f}",
-            )
-            for s in found.issues
-        ]
+        lines += _issue_lines(found.issues, texts)
     if found.requests:
         lines.append(texts("systemic.suggest_requests"))
         for s in found.requests:
@@ -332,6 +362,21 @@ async def intake_suggestions(
         for s in found.issues
     )
     return texts("systemic.intake_suggestions", lines=Html(lines))
+
+
+async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
+    """Right after a submission: the admins hear that the new request looks like unresolved
+    systemic issues, with a button to put it in each (nothing when none matches)."""
+    services = context.services
+    found = await services.systemic.issues_like(f"{request.summary} {request.description}")
+    if not found:
+        return
+    for admin_id in services.settings.admins.telegram_ids:
+        texts = Translator(await services.accounts.language_of(admin_id))
+        lines = Html("\n".join(_issue_lines(found, texts)))
+        text = texts("systemic.new_request_matches", number=request.number, lines=lines)
+        markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
+        await safe_send(context.bot, services, admin_id, text, markup)
 
 
 # -- buttons -------------------------------------------------------------------------------------

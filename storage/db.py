@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -75,7 +75,9 @@ class Database:
             rows = await self._writer.execute_fetchall(sql, params)
         return list(rows)
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def fetch_all(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
         # One trip to the connection's thread (execute, fetch and close together), not three.
         # No lock: each read is a single job on the connection's queue, so concurrent reads
         # queue up in its thread back to back instead of each waiting for the event loop to

@@ -1,7 +1,10 @@
-"""The ledger's aggregates, computed in SQL: one pass over requests, grouped into a small cube.
+"""The ledger's aggregates, computed in SQL.
 
-The cube is grouped by (official, category, city, stage); the domain adds it up along any of
-those axes, so the totals and every breakdown come from the same single scan.
+For the whole program they are read from ``request_tallies``, which triggers keep per category,
+city, stage and official (migration 0004); only the two counts that depend on the clock are
+corrected at read time, from the requests whose deadlines are still ahead. For one official, and
+to check the tallies, the cube is computed from the requests themselves: one pass grouped by
+(official, category, city, stage), which the domain adds up along any of those axes.
 """
 
 from __future__ import annotations
@@ -45,9 +48,62 @@ SELECT r.official_id, r.category, e.city, e.stage,
     SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < ?1
         OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < ?1)))
 FROM requests r JOIN enterprises e ON e.id = r.enterprise_id
-WHERE r.status != 'withdrawn' AND (?2 IS NULL OR r.official_id = ?2)
+WHERE r.status != 'withdrawn' {{mine}}
 GROUP BY r.official_id, r.category, e.city, e.stage
 """
+
+
+@dataclass(frozen=True, slots=True)
+class AxisRow:
+    """The counts of one category, city, stage or official (see :func:`official_key`)."""
+
+    axis: str  # "category", "city", "stage" or "official"
+    key: str
+    received: int
+    resolved: int
+    solved: int
+    response_due: int
+    responded_on_time: int
+    rated: int
+    satisfied: int
+    overdue: int
+
+
+# Acknowledge deadlines still ahead leave a request out of response_due, and deadlines still
+# ahead keep an open request from being overdue: those few requests are taken off the tallies.
+# One statement, so that the tallies and the correction are read from the same snapshot.
+_AHEAD = "0, 0, 0, 0, 0, 0, 0, 0, SUM(ack_ahead), SUM(deadline_ahead) FROM ahead GROUP BY"
+_AXES = f"""
+WITH ahead AS (
+    SELECT r.official_id, r.category, e.city, e.stage, r.ack_ahead, r.deadline_ahead
+    FROM (SELECT official_id, category, enterprise_id, 1 AS ack_ahead, 0 AS deadline_ahead
+          FROM requests INDEXED BY requests_unacknowledged_by_deadline
+          WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= ?1
+          UNION ALL
+          SELECT official_id, category, enterprise_id, 0, 1
+          FROM requests INDEXED BY requests_open_by_deadline
+          WHERE status IN ({_OPEN}) AND overdue_at >= ?1) AS r
+    JOIN enterprises e ON e.id = r.enterprise_id
+)
+SELECT axis, key, SUM(received), SUM(resolved), SUM(solved), SUM(ack_tracked) - SUM(ack_ahead),
+    SUM(responded_on_time), SUM(rated), SUM(satisfied),
+    SUM(open_with_deadline) - SUM(deadline_ahead)
+FROM (
+    SELECT axis, key, received, resolved, solved, ack_tracked, responded_on_time, rated,
+        satisfied, open_with_deadline, 0 AS ack_ahead, 0 AS deadline_ahead
+    FROM request_tallies WHERE received > 0
+    UNION ALL SELECT 'category', category, {_AHEAD} category
+    UNION ALL SELECT 'city', city, {_AHEAD} city
+    UNION ALL SELECT 'stage', stage, {_AHEAD} stage
+    UNION ALL SELECT 'official', CAST(IFNULL(official_id, '') AS TEXT), {_AHEAD} official_id
+)
+GROUP BY axis, key
+"""
+
+
+def official_key(key: str) -> int | None:
+    """The official's id from a key of the ``official`` axis ('' for requests nobody holds)."""
+    return int(key) if key else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +120,24 @@ class StatsRepository:
         self._db = db
 
     async def cube(self, *, now: datetime, official_id: int | None = None) -> list[CubeRow]:
-        rows = await self._db.fetch_all(_CUBE, (to_epoch(now), official_id))
+        """Counted from the requests themselves (one official's, through requests_by_official)."""
+        if official_id is None:
+            rows = await self._db.fetch_all(_CUBE.format(mine=""), (to_epoch(now),))
+        else:
+            sql = _CUBE.format(mine="AND r.official_id = ?2")
+            rows = await self._db.fetch_all(sql, (to_epoch(now), official_id))
         return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
+
+    async def axes(self, *, now: datetime) -> list[AxisRow]:
+        """The whole program's counts per category, city, stage and official."""
+        rows = await self._db.fetch_all(_AXES, (to_epoch(now),))
+        return [AxisRow(*row) for row in rows]
 
     async def officials_taking_part(self) -> int:
         return int(
             await self._db.fetch_value(
-                "SELECT COUNT(DISTINCT a.official_id) FROM assignments a"
-                " JOIN officials o ON o.id = a.official_id WHERE o.active = 1"
+                "SELECT COUNT(*) FROM officials o WHERE o.active = 1"
+                " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)"
             )
         )
 
@@ -101,17 +167,16 @@ class StatsRepository:
         self, *, now: datetime, official_id: int | None = None, limit: int = 20
     ) -> list[OverdueRow]:
         """Open requests past a deadline, the longest overdue first."""
+        # The whole program's list walks the open requests in deadline order; one official's
+        # comes from requests_by_official.
+        source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
+        mine = "" if official_id is None else " AND r.official_id = ?3"
         rows = await self._db.fetch_all(
-            "SELECT r.number, e.name, o.name, r.status,"
-            " CASE WHEN r.acknowledged_at IS NULL AND r.acknowledge_due_at < ?1"
-            " THEN r.acknowledge_due_at ELSE r.resolve_due_at END AS due"
-            " FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
+            "SELECT r.number, e.name, o.name, r.status, r.overdue_at"
+            f" FROM requests {source} JOIN enterprises e ON e.id = r.enterprise_id"
             " LEFT JOIN officials o ON o.id = r.official_id"
-            f" WHERE r.status IN ({_OPEN})"
-            " AND (r.resolve_due_at < ?1"
-            " OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < ?1))"
-            " AND (?2 IS NULL OR r.official_id = ?2)"
-            " ORDER BY due LIMIT ?3",
-            (to_epoch(now), official_id, limit),
+            f" WHERE r.status IN ({_OPEN}) AND r.overdue_at < ?1{mine}"
+            " ORDER BY r.overdue_at, r.id LIMIT ?2",
+            (to_epoch(now), limit) if official_id is None else (to_epoch(now), limit, official_id),
         )
         return [OverdueRow(row[0], row[1], row[2], row[3], from_epoch(row[4])) for row in rows]

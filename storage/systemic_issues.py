@@ -316,8 +316,15 @@ async def _event(
     detail: str,
     request_id: int | None = None,
 ) -> None:
+    """The issue's own log, and the same deed in the audit log (what /audit shows of a user)."""
     await tx.execute(
         "INSERT INTO systemic_issue_events (issue_id, at, actor_id, kind, detail, request_id)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (issue_id, at, actor_id, kind, detail, request_id),
+    )
+    await tx.execute(
+        "INSERT INTO audit_log (at, actor_id, action, subject, result, detail)"
+        " VALUES (?, ?, ?, '#' || ? || COALESCE(' ' || (SELECT number FROM requests"
+        " WHERE id = ?), ''), 'ok', ?)",
+        (at, actor_id, f"systemic_issue.{kind}", issue_id, request_id, detail),
     )

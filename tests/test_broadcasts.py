@@ -385,6 +385,32 @@ async def test_blocked_users_become_unreachable_until_they_write_again(
     assert await services.broadcasts.store.count_audience(Audience(AudienceKind.ENTREPRENEURS)) == 2
 
 
+async def test_a_send_that_timed_out_is_recorded_not_repeated(
+    settings: Settings, standin: TelegramStandin, clock: FakeClock, admin: TestUser
+) -> None:
+    """Alice's copy is held past the bot's time-out: it may have arrived, so it is not sent
+    again; it counts as failed, with the delivery audited as unknown, and arrives once."""
+    impatient = settings.model_copy(
+        update={"telegram": settings.telegram.model_copy(update={"send_timeout": 1.0})}
+    )
+    app = build_application(impatient, clock=clock)
+    async with running(app, poll_timeout=1):
+        services: Services = app.bot_data.services
+        await cast_on_standin(services, standin)
+        standin.inject_delay("sendMessage", seconds=2.5, chat_id=ALICE_ID)
+        await send_now(admin, await compose(admin, "超时测试", "全部企业"))
+        await wait_done(standin, services, 1)
+        tally = await services.broadcasts.store.tally(1)
+        assert (tally.sent, tally.failed) == (1, 1)
+        [unknown] = await services.audit.by_action("delivery_unknown")
+        assert (unknown.subject, unknown.detail) == (f"chat:{ALICE_ID}", "sendMessage")
+        await standin.wait_for(lambda: announcements(standin.user(ALICE_ID)) != [], timeout=5)
+    alice_sends = [c for c in standin.calls_to("sendMessage") if c.params["chat_id"] == ALICE_ID]
+    assert len(alice_sends) == 1
+    assert len(announcements(standin.user(ALICE_ID))) == 1
+    assert len(announcements(standin.user(BOB_ID))) == 1
+
+
 # --- Crash and resume -------------------------------------------------------------------------
 
 

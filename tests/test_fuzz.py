@@ -11,7 +11,6 @@ no update reached the global error handler, the stand-in answered no call with a
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import os
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from bot.app import BotApplication
 from bot.services import Services
+from tests.driving import callback_data_classes, command_names, settle
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
 if TYPE_CHECKING:
@@ -36,15 +36,8 @@ STRANGER_ID = 600900
 # Each group message comes from a new group: the bot answers there and leaves, and the
 # bot-side limit of 20 messages a minute per group would otherwise pace the whole run.
 groups = itertools.count(-1001000000000, -1)
-PREFIXES = (
-    "lang", "rg", "rd", "menu", "vs", "ntc", "nta", "in", "rq", "ra", "rr", "bc", "rpt",
-    "warn", "code", "card", "bca", "bcv", "pg",
-)  # fmt: skip
-COMMANDS = (
-    "start", "help", "language", "cancel", "register", "new", "my", "open", "verify", "who",
-    "check", "report", "inbox", "visit", "code", "notice", "card", "stats", "queue", "ledger",
-    "broadcast", "broadcasts", "nosuch",
-)  # fmt: skip
+PREFIXES = tuple(sorted(callback_data_classes()))
+COMMANDS = (*sorted(command_names()), "nosuch")
 HTML_BITS = (
     "<b>", "</b>", "<i>", "<a href=\"", "<a href='javascript:x'>", "</a>", "&", "&amp;", "&#",
     "&lt;", "<", ">", "<pre><code class=\"", "<tg-spoiler>", "<br>", "\"", "'", "\\", "\x00",
@@ -136,19 +129,6 @@ async def perform(
         await user.send_location(*value)
     else:
         await user.send_contact(value[1], value[0] or "n")
-
-
-async def settle(standin: TelegramStandin, bot: BotApplication) -> None:
-    """Wait until the bot fetched every update and no handler is running (idle 5 checks)."""
-    quiet = 0
-    while quiet < 5:
-        busy = (
-            standin.world.updates.pending
-            or not bot.update_queue.empty()
-            or bot.update_processor.current_concurrent_updates
-        )
-        quiet = 0 if busy else quiet + 1
-        await asyncio.sleep(0.02)
 
 
 async def test_hostile_updates_never_break_the_bot(

@@ -19,7 +19,9 @@ LIMIT_MB = 0.01
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"rosters": RosterSettings(max_file_mb=LIMIT_MB)})
+    return settings.model_copy(
+        update={"rosters": RosterSettings(max_file_mb=LIMIT_MB, max_unpacked_mb=0.1)}
+    )
 
 
 def xlsx(text: str) -> bytes:
@@ -88,6 +90,13 @@ async def test_files_that_are_not_rosters_import_nothing(
     big = OFFICIALS_CSV + "".join(f"X-{n},某某{n}\n" for n in range(1000))
     await admin.send_document(big.encode(), "officials.csv")
     assert ((await admin.expect_message()).text or "").startswith("❌ 文件太大（上限 0.01 MB）")
+    bomb = xlsx(OFFICIALS_CSV + "X-1," + "某" * 200_000)  # a few KB that unpack to 600 KB
+    assert len(bomb) < LIMIT_MB * 2**20
+    await admin.send_document(bomb, "officials.xlsx")
+    assert (await admin.expect_message()).text == (
+        "❌ 无法读取文件 officials.xlsx：解压后的内容超过上限（[rosters] max_unpacked_mb）。"
+        "没有导入任何内容。"
+    )
     await admin.send_document(b"%PDF-1.4", "report.pdf")
     assert (await admin.expect_message()).text == "请发送 .xlsx 或 .csv 格式的名册文件。"
     await admin.send_document(b"a,b\n1,2\n", "roster.csv")

@@ -71,6 +71,12 @@ async def test_demo_cast_is_complete_and_bound(tmp_path: Path, clock: FakeClock)
         (first,) = await services.enterprises.of_user(demo.ENTREPRENEUR.telegram_id)
         designated = await services.officials.designated_for(first.id)
         assert designated == vice_governor
+        [issue] = (
+            await services.systemic.page(
+                await services.actor(demo.ADMIN.telegram_id), resolved=False, page=0
+            )
+        ).items
+        assert issue.title == demo.DEMO_ISSUE and issue.linked == 1
     finally:
         await services.close()
 

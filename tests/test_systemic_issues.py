@@ -11,6 +11,7 @@ from bot.reminders import tick
 from bot.services import Services
 from handlers.systemic_issues import IssueButton
 from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
 from storage.systemic_issues import IssueStatus
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from tests.test_systemic_issues_domain import file
@@ -64,6 +65,10 @@ async def test_group_two_enterprises_and_resolve_for_both(
     assert "相似共性问题" in summary and "工业用电增容审批慢（待处理）" in summary
     assert bobs_number not in summary and "供电公司审批一直没有结果" not in summary
     alices_number = "LN-20260302-0002"
+    # Right after the submission the admins hear that it looks like issue #1.
+    matches = await admin.expect_message()
+    assert f"新诉求 {alices_number} 可能属于" in matches.text
+    assert "#1 工业用电增容审批慢" in matches.text
 
     # The admin opens Alice's request and groups it from the suggestions.
     await admin.send(f"/open {alices_number}")
@@ -71,9 +76,11 @@ async def test_group_two_enterprises_and_resolve_for_both(
     await admin.press(card, "🧩 归类")
     suggestions = await admin.expect_message()
     assert "#1 工业用电增容审批慢" in suggestions.text
-    assert bobs_number in suggestions.text and "大连海湾新材料" in suggestions.text
+    assert f"{bobs_number} · 大连海湾新材料" in suggestions.text and "已归入 #1" in suggestions.text
     await admin.press(suggestions, "➕ 归入 #1")
     assert f"已将 {alices_number} 归入系统性问题 #1" in (await admin.expect_message()).text
+    query = await admin.press(matches, "➕ 归入 #1")
+    assert "已在该系统性问题中" in (await admin.expect_callback_answer(query))["text"]
 
     await admin.send("/issue_note 1 省电力公司已开通增容绿色通道 & 限时办结")
     assert "备注已记录" in (await admin.expect_message()).text
@@ -98,6 +105,12 @@ async def test_group_two_enterprises_and_resolve_for_both(
     await alice.expect_no_message(within=0.2)
     issue = await services.systemic.repo.get(1)
     assert issue is not None and issue.status is IssueStatus.RESOLVED
+    # What the admin did is in their audit trail too.
+    await admin.send(f"/audit {ADMIN_ID}")
+    audit = (await admin.expect_message()).text
+    assert (
+        "systemic_issue.status #1" in audit and f"systemic_issue.link #1 {alices_number}" in audit
+    )
     assert standin.errors == []
 
 
@@ -125,3 +138,23 @@ async def test_non_admins_are_refused(standin: TelegramStandin, services: Servic
     assert unchanged is not None and unchanged.status is IssueStatus.OPEN
     events = await services.systemic.repo.events(issue.id, limit=10)
     assert [e.kind for e in events] == ["created"]
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_large_issue_fits_in_one_card(standin: TelegramStandin, services: Services) -> None:
+    await make_cast(services)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)  # gets the 25 new cards
+    issue = await services.systemic.create(await services.actor(ADMIN_ID), "用电增容")
+    for n in range(25):
+        request_id = await file(services, ALICE_ID, f"第{n}号车间用电增容 <{'长' * 50}>")
+        await services.systemic.link(await services.actor(ADMIN_ID), issue.id, request_id)
+    await services.systemic.note(await services.actor(ADMIN_ID), issue.id, "备" * 1000)
+
+    await admin.send(f"/issue {issue.id}")
+    card = await admin.expect_message()
+    assert "涉及 1 家企业、25 件诉求" in card.text and "…… 另有 5 件" in card.text
+    assert len(card.text) < 4096 and "备" * 199 + "…" in card.text
+    unlink = [b for b in inline_buttons(card.reply_markup) if "移出" in b["text"]]
+    assert len(unlink) == 20
+    assert standin.errors == []

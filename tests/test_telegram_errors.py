@@ -7,24 +7,29 @@ time-out); the tests assert what the user sees, what Telegram was asked, and wha
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.registration import Application, register
 from bot.services import Services
 from handlers.errors import DELIVERY_UNKNOWN
+from handlers.registration import DecideButton
 from standin import TelegramStandin
 from standin import errors as tg_errors
 from standin.botapi import ApiCall
+from storage.models import EnterpriseStatus, Stage
+from tests.roster import ADMIN_ID, ALICE_CODE
 
 USER_ID = 610001
 GROUP_ID = -4242
 SUPERGROUP_ID = -1004242
 BLOCKED = "Forbidden: " + tg_errors.BLOCKED
 NOT_MODIFIED = "Bad Request: " + tg_errors.NOT_MODIFIED
+HELD = 2.5  # seconds the stand-in holds a call: past the bot's time-out of 1 s
 
 
 def calls_to_chat(standin: TelegramStandin, method: str, chat_id: int) -> list[ApiCall]:
@@ -35,10 +40,18 @@ def failures(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def unreachable(services: Services) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        row = await services.users.get(USER_ID)
+        return row is not None and row.unreachable_at is not None
+
+    return check
+
+
 @pytest.fixture
 def quick_timeouts(settings: Settings) -> Settings:
-    """The bot gives up on a Bot API answer after 0.3 s (the stand-in holds calls for 1 s)."""
-    telegram = settings.telegram.model_copy(update={"send_timeout": 0.3})
+    """The bot gives up on a Bot API answer after 1 s (the stand-in holds calls for 2.5 s)."""
+    telegram = settings.telegram.model_copy(update={"send_timeout": 1.0})
     return settings.model_copy(update={"telegram": telegram})
 
 
@@ -93,11 +106,7 @@ async def test_forbidden_marks_the_user_unreachable_until_they_write_again(
     standin.inject_error("sendMessage", chat_id=USER_ID, error_code=403, description=BLOCKED)
     await user.send("/help")
 
-    async def unreachable() -> bool:
-        row = await services.users.get(USER_ID)
-        return row is not None and row.unreachable_at is not None
-
-    await standin.wait_for_async(unreachable)
+    await standin.wait_for_async(unreachable(services))
     await user.expect_no_message(within=0.3)
     assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [403]
     assert failures(caplog) == []
@@ -105,6 +114,34 @@ async def test_forbidden_marks_the_user_unreachable_until_they_write_again(
     assert "Guest" in ((await user.expect_message()).text or "")
     row = await services.users.get(USER_ID)
     assert row is not None and row.unreachable_at is None
+
+
+@pytest.mark.usefixtures("bot")
+async def test_forbidden_from_the_user_told_of_an_action_does_not_fail_the_action(
+    standin: TelegramStandin, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin approves a firm; telling its registrant, who blocked the bot, gets a 403."""
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="en")
+    standin.user(USER_ID, first_name="Carol", language_code="en", started=True)
+    now = services.clock.now()
+    await services.accounts.seen(
+        USER_ID, first_name="Carol", username=None, telegram_language="en", now=now
+    )
+    application = Application("营口港湾物流有限公司", ALICE_CODE, "yingkou", Stage.MATURE, "物流")
+    pending = await register(
+        services.enterprises, application, user_id=USER_ID, name="Carol", now=now
+    )
+    standin.inject_error("sendMessage", chat_id=USER_ID, error_code=403, description=BLOCKED)
+    await admin.send("/help")
+    menu = await admin.expect_message()
+    await admin.press_data(menu, DecideButton(pending.id, True).pack())
+    assert "approved" in ((await admin.expect_edit(menu)).text or "")
+    approved = await services.enterprises.get(pending.id)
+    assert approved is not None and approved.status is EnterpriseStatus.ACTIVE
+    await standin.wait_for_async(unreachable(services))
+    await admin.expect_no_message(within=0.3)
+    assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [403]
+    assert failures(caplog) == []
 
 
 # --- ChatMigrated -----------------------------------------------------------------------------
@@ -159,13 +196,13 @@ async def test_an_edit_that_timed_out_is_repeated(
     user = standin.user(USER_ID, first_name="Wang", language_code="en")
     await user.send("/language")
     choice = await user.expect_message()
-    standin.inject_delay("editMessageText", seconds=1.0, chat_id=USER_ID)
+    standin.inject_delay("editMessageText", seconds=HELD, chat_id=USER_ID)
     await user.press(choice, "中文")
-    edited = await user.expect_edit(choice, timeout=3)
+    edited = await user.expect_edit(choice, timeout=5)
     assert edited.text == "已切换为中文。"
     # The held call is carried out too, after the repeat: Telegram sees the same edit twice.
     await standin.wait_for(
-        lambda: len(calls_to_chat(standin, "editMessageText", USER_ID)) == 2, timeout=3
+        lambda: len(calls_to_chat(standin, "editMessageText", USER_ID)) == 2, timeout=5
     )
     assert [c.status for c in calls_to_chat(standin, "editMessageText", USER_ID)] == [200, 400]
     await user.expect_no_message(within=0.3)
@@ -177,17 +214,31 @@ async def test_a_send_that_timed_out_is_recorded_as_unknown_not_repeated(
     standin: TelegramStandin, impatient_bot: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = standin.user(USER_ID, first_name="Wang", language_code="en")
-    standin.inject_delay("sendMessage", seconds=1.0, chat_id=USER_ID)
+    standin.inject_delay("sendMessage", seconds=HELD, chat_id=USER_ID)
     await user.send("/help")
 
     async def recorded() -> list[str]:
         entries = await impatient_bot.audit.by_action(DELIVERY_UNKNOWN)
         return [f"{e.subject} {e.detail}" for e in entries]
 
-    await standin.wait_for_async(recorded, timeout=3)
+    await standin.wait_for_async(recorded, timeout=5)
     assert await recorded() == [f"chat:{USER_ID} sendMessage"]
     # Telegram carried the held call out after all: the user has the answer, once.
-    assert "Guest" in ((await user.expect_message(timeout=3)).text or "")
+    assert "Guest" in ((await user.expect_message(timeout=5)).text or "")
     await user.expect_no_message(within=0.5)
     assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [200]
+    assert failures(caplog) == []
+
+
+async def test_a_button_answer_that_timed_out_does_not_stop_the_action(
+    standin: TelegramStandin, impatient_bot: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = standin.user(USER_ID, first_name="Wang", language_code="zh-hans")
+    await user.send("/language")
+    choice = await user.expect_message()
+    standin.inject_delay("answerCallbackQuery", seconds=HELD, chat_id=None)
+    await user.press(choice, "English")
+    assert (await user.expect_edit(choice, timeout=5)).text == "Language set to English."
+    assert await impatient_bot.accounts.language_of(USER_ID) == "en"
+    assert await impatient_bot.audit.by_action(DELIVERY_UNKNOWN) == []
     assert failures(caplog) == []

@@ -84,6 +84,7 @@ class ChatPanel {
     this.root.querySelector(".name").textContent = PAGE_LANG === "zh" ? p.label_zh : p.label_en;
     this.root.querySelector(".role").textContent = `${t(p.role)} · id ${p.telegram_id}`;
     this.input.placeholder = t("placeholder");
+    this.root.querySelector(".send").textContent = t("send");
     this.root.querySelector(".empty span").textContent = t("empty");
     this.root.querySelector(".empty .start").addEventListener("click", () => this.sendText("/start"));
     this.root.querySelector(".composer").addEventListener("submit", (event) => {
@@ -366,7 +367,9 @@ async function main() {
     const panel = new ChatPanel(persona, root, personas);
     panel.showLanguage(languages.get(persona.telegram_id));
     panels.push(panel);
-    const tab = element("button", "tab", PAGE_LANG === "zh" ? persona.label_zh : persona.label_en);
+    const tab = element("button", "tab");
+    tab.append(element("span", "tab-name", persona.first_name), element("span", "tab-role", t(persona.role)));
+    tab.title = PAGE_LANG === "zh" ? persona.label_zh : persona.label_en;
     tab.type = "button";
     tab.id = `tab-${persona.telegram_id}`;
     tab.setAttribute("role", "tab");
