@@ -3,7 +3,8 @@
 A new request goes to its holder with its card (派单), or to the admins when nobody holds it;
 a reassigned one to its new holder; a returned one (退单) to the admins; an automatic close-out
 to the enterprise and the official. The enterprise sees its card when the request is
-acknowledged, assigned, resolved or returned; the official learns of a confirmation, a
+acknowledged, assigned, resolved or returned, and the official's question when it is put on
+hold for them; the official learns of a confirmation, a
 rejection or a withdrawal. They are outbox rows written inside the change's
 transaction (:class:`bot.requests.Change`), so a crash keeps the change and its notices or
 neither; the outbox delivers them (retrying the critical ones for hours, see bot/outbox.py).
@@ -28,6 +29,7 @@ OWNER_HEADLINES = {
     Action.ASSIGN: "requests.assigned_for_owner",
     Action.RESOLVE: "requests.resolved_for_owner",
     Action.RETURN: "requests.returned_for_owner",
+    Action.ASK_INFO: "thread.info_request",
 }
 # What the official who holds the request is told of the enterprise's decisions.
 HOLDER_TEXTS = {
@@ -145,12 +147,9 @@ async def _to_owners(services: Services, change: Change, key: str) -> list[NewMe
     messages = []
     for chat_id in dict.fromkeys(await _owners(services, request.enterprise_id)):
         texts = await _texts(services, chat_id)
-        text = texts(
-            key,
-            number=request.number,
-            official=official_label(holder, texts),
-            note=change.note,
-        )
+        label, note = official_label(holder, texts), change.note
+        # Headlines name the holder as official or sender, and the note as note or text.
+        text = texts(key, number=request.number, official=label, sender=label, note=note, text=note)
         messages.append(_card(services, change, chat_id, "update", text))
     return messages
 

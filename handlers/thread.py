@@ -153,7 +153,8 @@ async def note(
 async def with_note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> bool:
-    """Ask, resolve or return: the transition with the words as its note, then the notices."""
+    """Ask, resolve or return: the transition with the words as its note (its notices are
+    queued with it), then the words in the thread."""
     kind = (composing_of(context) or (0, ""))[1]
     request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text)
     if request is None:
@@ -170,8 +171,6 @@ async def with_note(
         now=services.clock.now(),
     )
     await _send(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
-    if kind == "ask":  # resolve and return queued their notices with the change
-        await announce_ask(context, actor, request, text)
     return True
 
 
@@ -255,10 +254,6 @@ async def deliver(
         await safe_send(
             context.bot, services, telegram_id, body, _reply_button(request, texts), attachment
         )
-
-
-async def announce_ask(context: AppContext, actor: Actor, request: Request, text: str) -> None:
-    await deliver(context, actor, request, text, None, key="thread.info_request")
 
 
 def _reply_button(request: Request, texts: Translator) -> InlineKeyboardMarkup:
