@@ -52,7 +52,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         app.bot_data.services = services
         record_transport_failures(limiter, services)
         await set_default_commands(app.bot)
-        start_alarm(app)
+        await start_alarm(app)
         log.info(
             "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
         )

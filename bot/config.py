@@ -147,8 +147,9 @@ class ReminderSettings(Section):
     batch_size: int = Field(default=200, ge=1)
     send_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
-    critical_retry_hours: float = Field(default=12.0, gt=0)
+    critical_retry_hours: float = Field(default=6.0, gt=0)
     digest_max_items: int = Field(default=20, ge=1)
 
 
@@ -197,6 +198,15 @@ class AuditSettings(Section):
     page_size: int = Field(default=15, ge=1, le=40)
 
 
+class PrivacySettings(Section):
+    """How long working data about people is kept (docs/hardening.md §9)."""
+
+    keep_drafts_days: float = Field(default=30.0, gt=0)
+    # At least a day: the per-user daily limit on failed code checks counts the last 24 h.
+    keep_throttle_hours: float = Field(default=48.0, ge=24)
+    prune_interval_hours: float = Field(default=6.0, ge=0)
+
+
 class ChartSettings(Section):
     """Charts are drawn with a CJK font; without ``font_path`` the known Debian fonts are used."""
 
@@ -213,7 +223,7 @@ class ChartSettings(Section):
 
 class SystemicSettings(Section):
     max_suggestions: int = Field(default=3, ge=1, le=10)
-    min_similarity: float = Field(default=0.1, gt=0, le=1)
+    min_similarity: float = Field(default=0.15, gt=0, le=1)
     max_candidates: int = Field(default=2000, ge=1)
     page_size: int = Field(default=8, ge=1, le=20)
 
@@ -240,6 +250,7 @@ class Settings(Section):
     rosters: RosterSettings = RosterSettings()
     charts: ChartSettings = ChartSettings()
     audit: AuditSettings = AuditSettings()
+    privacy: PrivacySettings = PrivacySettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
 

@@ -6,7 +6,9 @@ fails depends on the kind of message (see :data:`POLICIES` and docs/reminders.md
 - the recipient blocked the bot or deleted the account: ``failed``, the user is marked
   unreachable, critical kinds are reported to the admins;
 - a temporary failure (network error, flood control): retried with exponential backoff,
-  for hours for critical kinds, a few times for the others, then ``failed``;
+  for ``reminders.critical_retry_hours`` after the first attempt for critical kinds, a few
+  times for the others, then ``failed``, and critical kinds are reported to the admins (the
+  report is queued in the transaction that marks the message failed: once, durably);
 - a time-out (Telegram may or may not have delivered it): kinds where a duplicate is
   harmless (reminders) are retried; the others become ``unknown`` and are reported, never
   sent blindly a second time.
@@ -27,8 +29,6 @@ from bot.workdays import WorkCalendar
 from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF = timedelta(hours=1)
 
 
 class DeliveryError(Exception):
@@ -56,8 +56,9 @@ class DeliveryUncertain(DeliveryError):
 
 
 class Sender(Protocol):
-    async def send(self, chat_id: int, text: str) -> None:
-        """Send one HTML message, or raise a :class:`DeliveryError`."""
+    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
+        """Send one HTML message (followed by request ``card``'s card), or raise a
+        :class:`DeliveryError`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +146,11 @@ class Outbox:
         at: datetime,
         urgent: bool = False,
         dedupe_key: str | None = None,
+        card: int | None = None,
     ) -> NewMessage:
         """A row to queue: non-urgent ones wait for the end of quiet hours."""
         not_before = at if urgent else self.quiet.next_allowed(at)
-        return NewMessage(recipient_id, kind, text, not_before, urgent, dedupe_key)
+        return NewMessage(recipient_id, kind, text, not_before, urgent, dedupe_key, card)
 
     async def send_later(self, messages: list[NewMessage], *, now: datetime) -> None:
         await self.repository.add(messages, now=now)
@@ -159,8 +161,7 @@ class Outbox:
             if policy_of(message.kind).retry_uncertain:
                 await self.repository.release(message.id)
             else:
-                await self.repository.mark_unknown(message.id, "interrupted by a restart")
-                await self._report(message, "interrupted by a restart", now)
+                await self._unknown(message, "interrupted by a restart", now)
 
     async def deliver_due(self, sender: Sender, now: datetime) -> int:
         """Send every due row, a batch at a time; return how many were handed over."""
@@ -172,7 +173,7 @@ class Outbox:
 
     async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:
         try:
-            await sender.send(message.recipient_id, message.text)
+            await sender.send(message.recipient_id, message.text, card=message.card)
         except RecipientUnreachable as exc:
             await self.accounts.mark_unreachable(message.recipient_id, now)
             await self._fail(message, f"unreachable: {exc}", now)
@@ -184,8 +185,7 @@ class Outbox:
             if policy_of(message.kind).retry_uncertain:
                 await self._retry_or_fail(message, f"timed out: {exc}", now)
             else:
-                await self.repository.mark_unknown(message.id, f"timed out: {exc}")
-                await self._report(message, "timed out", now)
+                await self._unknown(message, f"timed out: {exc}", now)
         else:
             await self.repository.mark_sent(message.id, now)
             return 1
@@ -194,37 +194,45 @@ class Outbox:
     async def _retry_or_fail(
         self, message: OutboxMessage, error: str, now: datetime, *, retry_after: float | None = None
     ) -> None:
-        delay = min(
-            timedelta(seconds=self.settings.retry_base_seconds * 2 ** (message.attempts - 1)),
-            MAX_BACKOFF,
-        )
-        if retry_after is not None:
-            delay = max(delay, timedelta(seconds=retry_after))
-        if policy_of(message.kind).critical:
-            give_up = now - message.created_at >= timedelta(
-                hours=self.settings.critical_retry_hours
-            )
-        else:
-            give_up = message.attempts >= self.settings.max_attempts
-        if give_up:
+        if self._give_up(message, now):
             await self._fail(message, error, now)
             return
+        delay = self.backoff(message.attempts)
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
         log.info("outbox %s: retrying in %s (%s)", message.id, delay, error)
         not_before = now + delay
         if not message.urgent:
             not_before = self.quiet.next_allowed(not_before)
         await self.repository.retry_at(message.id, not_before, error)
 
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt: doubling, capped."""
+        base = self.settings.retry_base_seconds
+        return timedelta(seconds=min(base * 2 ** (attempts - 1), self.settings.retry_max_seconds))
+
+    def _give_up(self, message: OutboxMessage, now: datetime) -> bool:
+        if not policy_of(message.kind).critical:
+            return message.attempts >= self.settings.max_attempts
+        first = message.first_attempt_at or now
+        return now - first >= timedelta(hours=self.settings.critical_retry_hours)
+
     async def _fail(self, message: OutboxMessage, error: str, now: datetime) -> None:
         log.warning("outbox %s (%s) failed: %s", message.id, message.kind, error)
-        await self.repository.mark_failed(message.id, error)
-        if policy_of(message.kind).critical:
-            await self._report(message, error, now)
+        reports = (
+            await self._reports(message, error, now) if policy_of(message.kind).critical else []
+        )
+        await self.repository.mark_failed(message.id, error, reports=reports, now=now)
 
-    async def _report(self, message: OutboxMessage, error: str, now: datetime) -> None:
-        """Tell the admins a message did not (surely) arrive; reports are never reported."""
+    async def _unknown(self, message: OutboxMessage, error: str, now: datetime) -> None:
+        """Telegram may or may not have it: never sent blindly again, reported instead."""
+        reports = await self._reports(message, error, now)
+        await self.repository.mark_unknown(message.id, error, reports=reports, now=now)
+
+    async def _reports(self, message: OutboxMessage, error: str, now: datetime) -> list[NewMessage]:
+        """What tells the admins a message did not (surely) arrive; reports are never reported."""
         if message.kind == "report":
-            return
+            return []
         rows = []
         for admin_id in self.admin_ids:
             language = await self.accounts.language_of(admin_id)
@@ -237,7 +245,7 @@ class Outbox:
             )
             key = f"report:{message.id}:{admin_id}"
             rows.append(self.message(admin_id, "report", text, at=now, urgent=True, dedupe_key=key))
-        await self.repository.add(rows, now=now)
+        return rows
 
 
 def _kind_key(language: str, kind: str) -> str:

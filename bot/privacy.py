@@ -14,11 +14,12 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.accounts import Accounts
 from bot.clock import Clock
+from bot.config import PrivacySettings
 from storage.audit import AuditLog
 from storage.privacy import PersonalData, PrivacyRepository
 
@@ -84,6 +85,7 @@ class Privacy:
         clock: Clock,
         hash_key: bytes,
         tz: tzinfo,
+        settings: PrivacySettings,
     ) -> None:
         self.repository = repository
         self._audit = audit
@@ -91,6 +93,7 @@ class Privacy:
         self._clock = clock
         self._key = hash_key
         self._tz = tz
+        self.settings = settings
 
     async def export(self, telegram_id: int, *, admin_id: int) -> bytes | None:
         """The JSON file of everything stored about the user; None if nothing is."""
@@ -120,3 +123,11 @@ class Privacy:
         )
         self._accounts.forget(telegram_id)
         return changed
+
+    async def prune(self) -> int:
+        """Delete what is kept only for a while: old drafts, old throttle records."""
+        now = self._clock.now()
+        return await self.repository.prune(
+            drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
+            throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
+        )

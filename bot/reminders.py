@@ -1,9 +1,10 @@
 """Reminders before each deadline, escalation when one is missed, close-out of silent requests.
 
-Reminders are rows in the database, planned from a request's current state by :func:`replan`
-(call it after every change of a request) and fired by :func:`tick`, which the scheduler calls
-every few seconds. At fire time each reminder is checked against the request again: one that
-no longer applies is cancelled, never sent.
+Reminders are rows in the database, planned from a request's current state by
+:func:`replan_in`, inside the transaction of every change of a request (the desk's effects),
+and fired by :func:`tick`, which the scheduler calls every few seconds. At fire time each
+reminder is checked against the request again: one that no longer applies is cancelled,
+never sent.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import aiosqlite
+
 from bot.digests import FOLDABLE, active_deadline, send_digests
 from bot.i18n import translate
 from bot.lifecycle import Action, Party, TransitionRefused
 from bot.workdays import ONE_DAY as DAY
 from storage.outbox import NewMessage
-from storage.reminders import Planned, Reminder, RequestState
+from storage.reminders import Planned, Reminder, RequestState, replace_pending, request_in
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -109,27 +112,57 @@ def _close_out(services: Services, resolved_at: datetime) -> list[Planned]:
 
 
 async def replan(services: Services, request_id: int) -> None:
-    """Make the request's pending reminders match its current state (idempotent)."""
-    request = await services.reminders.request(request_id)
+    """Make the request's pending reminders match its current state (idempotent), for code
+    that changed a request outside :class:`bot.requests.RequestDesk`."""
+    async with services.db.transaction() as tx:
+        await replan_in(services, tx, request_id)
+
+
+async def replan_in(services: Services, tx: aiosqlite.Connection, request_id: int) -> None:
+    """:func:`replan` inside the caller's transaction, as it sees the request."""
+    request = await request_in(tx, request_id)
     wanted = [] if request is None else plan(services, request)
     now = services.clock.now()
     keep = [p for p in wanted if p.kind in ALWAYS_DUE or p.due_at > now]
-    await services.reminders.replace_pending(request_id, keep)
+    await replace_pending(tx, request_id, keep)
 
 
 async def tick(services: Services, now: datetime | None = None) -> None:
     """Wake up: send the digests, fire due reminders, deliver due messages (catching up once)."""
     now = now or services.clock.now()
-    alarm = services.alarm
-    async with alarm.lock:
-        if not alarm.recovered:
-            await services.outbox.recover(now)
-            alarm.recovered = True
+    async with services.alarm.lock:
+        await _recover(services, now)
         await send_digests(services, now)
         while await fire_due(services, now) == services.settings.reminders.batch_size:
             pass
         if services.sender is not None:
             await services.outbox.deliver_due(services.sender, now)
+
+
+async def recover(services: Services) -> None:
+    """At start, before anything is sent: messages caught mid-send by a crash are settled."""
+    async with services.alarm.lock:
+        await _recover(services, services.clock.now())
+
+
+async def _recover(services: Services, now: datetime) -> None:
+    if not services.alarm.recovered:
+        await services.outbox.recover(now)
+        services.alarm.recovered = True
+
+
+async def deliver_now(services: Services) -> None:
+    """Send what is due without waiting for the next wake-up (a change just queued notices);
+    before the first wake-up has recovered the outbox, leave it to that one."""
+    if services.sender is None:
+        return
+    async with services.alarm.lock:
+        if not services.alarm.recovered:
+            return
+        try:
+            await services.outbox.deliver_due(services.sender, services.clock.now())
+        except Exception:
+            log.exception("delivering queued notices failed; the next wake-up retries")
 
 
 async def fire_due(services: Services, now: datetime) -> int:
@@ -171,11 +204,8 @@ async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
 async def _auto_close(
     services: Services, request: RequestState, reminder: Reminder, now: datetime
 ) -> None:
-    """Close a resolved request nobody confirmed, through the lifecycle, and tell both sides.
-
-    A restart between the close and queuing the notices loses the notices (not the close);
-    see docs/reminders.md.
-    """
+    """Close a resolved request nobody confirmed, through the lifecycle, which tells both
+    sides in the same transaction (bot/dispatch.py)."""
     current = await services.requests.get(request.id)
     if current is not None and current.status == "resolved":
         try:
@@ -190,9 +220,8 @@ async def _auto_close(
             reminder, [], now=now, status="cancelled", error="no longer applies"
         )
         return
-    messages = await _closed_messages(services, request, now)
     # Closing re-planned the request, which cancelled this very reminder: finish it anyway.
-    await services.reminders.fire(reminder, messages, now=now, still=("pending", "cancelled"))
+    await services.reminders.fire(reminder, [], now=now, still=("pending", "cancelled"))
 
 
 async def _text(services: Services, recipient: int, key: str, **params: object) -> str:
@@ -276,25 +305,4 @@ async def _overdue_messages(
                 dedupe_key=f"rem:{reminder.id}:{chat_id}",
             )
         )
-    return messages
-
-
-async def _closed_messages(
-    services: Services, request: RequestState, now: datetime
-) -> list[NewMessage]:
-    recipients = await services.reminders.contacts(request.enterprise_id)
-    official_chat = await _official_chat(services, request.official_id)
-    if official_chat is not None:
-        recipients.append(official_chat)
-    messages = []
-    for chat_id in recipients:
-        text = await _text(
-            services,
-            chat_id,
-            "reminders.auto_closed",
-            number=request.number,
-            summary=request.summary,
-        )
-        key = f"closed:{request.id}:{chat_id}"
-        messages.append(services.outbox.message(chat_id, "closed", text, at=now, dedupe_key=key))
     return messages

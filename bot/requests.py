@@ -2,15 +2,19 @@
 
 Every change of status goes through :meth:`RequestDesk.transition`, which checks the lifecycle
 table, computes the columns that change with it (timestamps, the paused deadline clock, the
-holder), writes it with optimistic concurrency and then runs the ``after_change`` hooks.
+holder) and writes it with optimistic concurrency. The ``effects`` run inside that same
+transaction (re-planning the reminders, queuing the notices the change causes), so a crash
+cannot keep the change and lose them; the ``after_change`` hooks run after the commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import aiosqlite
 
 from bot.clock import Clock, to_epoch
 from bot.config import Settings
@@ -38,6 +42,21 @@ from storage.requests import (
 )
 
 ChangeHook = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of a request as its effects see it, inside the change's transaction."""
+
+    before: Request | None  # None for a new request
+    after: Request
+    action: Action | None  # None for a new request
+    note: str
+    now: datetime
+
+
+# Writes a change causes, made in its transaction; returns how many messages it queued.
+Effect = Callable[[aiosqlite.Connection, Change], Awaitable[int]]
 
 
 class NotFound(Exception):
@@ -76,7 +95,9 @@ class RequestDesk:
     enterprises: EnterpriseRepository
     settings: Settings
     clock: Clock
+    effects: list[Effect] = field(default_factory=list)
     after_change: list[ChangeHook] = field(default_factory=list)
+    after_queued: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.calendar = calendar_for(self.settings)
@@ -101,6 +122,7 @@ class RequestDesk:
             urgent=new.urgent,
             start=now,
         )
+        queued: list[int] = []
         request = await self.repo.create(
             new,
             day=now.astimezone(self.settings.locale.tz).strftime("%Y%m%d"),
@@ -108,9 +130,10 @@ class RequestDesk:
             due=(due.acknowledge, due.resolve),
             route_note=found.reason,
             now=now,
+            effects=self._effects(None, None, "", now, queued),
             drop_draft=from_draft,
         )
-        await self._changed(request.id)
+        await self._changed(request.id, queued)
         return Submitted(request, found)
 
     # -- reading ----------------------------------------------------------------------------
@@ -166,13 +189,20 @@ class RequestDesk:
         target = check(request.status, action, parties)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
+        queued: list[int] = []
         changed = await self.repo.transition(
-            request, target, actor_id=actor_id, note=note, changes=changes, now=now
+            request,
+            target,
+            actor_id=actor_id,
+            note=note,
+            changes=changes,
+            now=now,
+            effects=self._effects(request, action, note, now, queued),
         )
         if changed is None:
             current = await self.repo.get(request.id)
             raise Stale(current.status if current is not None else request.status)
-        await self._changed(changed.id)
+        await self._changed(changed.id, queued)
         return changed
 
     def _changes(
@@ -221,9 +251,29 @@ class RequestDesk:
                 changes[column] = to_epoch(extend(self.calendar, due, paused))
         return changes
 
-    async def _changed(self, request_id: int) -> None:
+    def _effects(
+        self,
+        before: Request | None,
+        action: Action | None,
+        note: str,
+        now: datetime,
+        queued: list[int],
+    ) -> Callable[[aiosqlite.Connection, Request], Awaitable[None]]:
+        """The desk's effects bound to one change, counting into ``queued`` what they queue."""
+
+        async def run(tx: aiosqlite.Connection, after: Request) -> None:
+            change = Change(before, after, action, note, now)
+            for effect in self.effects:
+                queued.append(await effect(tx, change))
+
+        return run
+
+    async def _changed(self, request_id: int, queued: Sequence[int] = ()) -> None:
         for hook in self.after_change:
             await hook(request_id)
+        if sum(queued):
+            for wake in self.after_queued:
+                wake()
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -260,13 +310,20 @@ class RequestDesk:
         # The message and the change of status it brings are stored together or not at all.
         target = check(request.status, follow, who)
         changes = self._changes(request, follow, target, now, None)
+        queued: list[int] = []
         stored = await self.repo.post_and_transition(
-            request, post, target, note="", changes=changes, now=now
+            request,
+            post,
+            target,
+            note="",
+            changes=changes,
+            now=now,
+            effects=self._effects(request, follow, "", now, queued),
         )
         if stored is None:
             current = await self.repo.get(request.id)
             raise Stale(current.status if current is not None else request.status)
-        await self._changed(request.id)
+        await self._changed(request.id, queued)
         return stored
 
     async def rate(

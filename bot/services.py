@@ -6,15 +6,18 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import aiosqlite
+
 from bot.accounts import Accounts
 from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.dispatch import queue_notices
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.privacy import Privacy
-from bot.reminders import replan
-from bot.requests import RequestDesk
+from bot.reminders import deliver_now, replan_in
+from bot.requests import Change, RequestDesk
 from bot.roles import Actor, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
@@ -98,7 +101,9 @@ class Services:
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
-        self.desk.after_change.append(self._replan)
+        self.desk.effects += [self._replan, self._queue_notices]
+        self.desk.after_queued.append(self._deliver_soon)
+        self._deliveries: set[asyncio.Task[None]] = set()
         self.privacy = Privacy(
             PrivacyRepository(self.db),
             audit=self.audit,
@@ -106,6 +111,7 @@ class Services:
             clock=self.clock,
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,
+            settings=self.settings.privacy,
         )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
@@ -124,9 +130,19 @@ class Services:
             enterprises=self.enterprises,
         )
 
-    async def _replan(self, request_id: int) -> None:
-        """Every change of a request re-plans its reminders at once."""
-        await replan(self, request_id)
+    async def _replan(self, tx: aiosqlite.Connection, change: Change) -> int:
+        """Every change of a request re-plans its reminders, in the same transaction."""
+        await replan_in(self, tx, change.after.id)
+        return 0
+
+    async def _queue_notices(self, tx: aiosqlite.Connection, change: Change) -> int:
+        return await queue_notices(self, tx, change)
+
+    def _deliver_soon(self) -> None:
+        """A change queued notices: send them now rather than at the next wake-up."""
+        task = asyncio.get_running_loop().create_task(deliver_now(self))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -140,4 +156,5 @@ class Services:
             raise
 
     async def close(self) -> None:
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
         await self.db.close()

@@ -2,7 +2,9 @@
 
 Chinese is written without spaces, so texts are cut into overlapping character pairs (bigrams):
 "用电增容" gives 用电, 电增, 增容, and two texts about the same thing share most of their pairs
-whatever words a segmenter would have found. Latin letters and digits are cut into words.
+whatever words a segmenter would have found. Single characters count too, so that "缺电" still
+meets "用电" (a paraphrase shares characters before it shares pairs). Latin letters and digits
+are cut into words.
 Each text becomes a TF-IDF vector over those terms (idf from the texts being compared, so pairs
 every text has, such as 企业 or 问题, count for little) and texts are ranked by cosine.
 """
@@ -33,12 +35,11 @@ class Scored(Generic[T]):
 
 
 def terms(text: str) -> Counter[str]:
-    """The text's terms: Chinese character bigrams (a lone character alone) and Latin words."""
+    """The text's terms: Chinese characters and character bigrams, and Latin words."""
     normal = unicodedata.normalize("NFKC", text).lower()
     found: Counter[str] = Counter()
     for run in _HAN.findall(normal):
-        if len(run) == 1:
-            found[run] += 1
+        found.update(run)
         found.update(run[i : i + 2] for i in range(len(run) - 1))
     for word in _WORD.findall(normal):
         if word not in _STOP_WORDS and (len(word) > 1 or word.isdigit()):

@@ -90,3 +90,4 @@ def schedule_jobs(app: Application[Any, Any, Any, Any, Any, Any], settings: Sett
     """Repeating alarm clocks; each asks the database what is due."""
     broadcasts.schedule_ticks(app, settings.broadcast.tick_seconds)
     backups.schedule_backups(app, settings.storage.backup_interval_hours)
+    privacy.schedule_pruning(app, settings.privacy.prune_interval_hours)

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.lifecycle import FINAL, Action, Party, allowed
 from bot.requests import parties
@@ -23,7 +24,6 @@ from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
-from storage.models import Official
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,6 @@ def local_date(services: Services, moment: datetime | None) -> str:
     if moment is None:
         return "—"
     return moment.astimezone(services.settings.locale.tz).strftime("%Y-%m-%d")
-
-
-def official_label(official: Official | None, texts: Translator) -> str:
-    """The verified name an official appears under: name, title, body."""
-    if official is None:
-        return texts("requests.nobody")
-    role = "，".join(part for part in (official.title, official.body) if part)
-    return f"{official.name}（{role}）" if role else official.name
 
 
 async def card_text(services: Services, request: Request, texts: Translator) -> str:
@@ -208,23 +200,6 @@ async def tell(
     for telegram_id in dict.fromkeys(recipients):
         if telegram_id != skip:
             await send_card(bot, services, telegram_id, request, headline)
-
-
-async def tell_new(bot: ExtBot[None], services: Services, request: Request) -> None:
-    """A new (or reassigned, or returned) request: to its holder, or to the admins' queue."""
-    holder = await holder_id(services, request)
-    if holder is not None:
-
-        def headline(texts: Translator) -> str:
-            return texts("requests.new_for_official", number=request.number)
-
-        await send_card(bot, services, holder, request, headline)
-        return
-
-    def queued(texts: Translator) -> str:
-        return texts("requests.new_for_admins", number=request.number)
-
-    await tell(bot, services, services.settings.admins.telegram_ids, request, queued)
 
 
 def status_line(request: Request) -> Callable[[Translator], str]:

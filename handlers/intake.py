@@ -20,11 +20,12 @@ from telegram.ext import (
 )
 
 from bot.config import CATEGORIES
+from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
 from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
-from handlers.cards import attachment_of, local_date, official_label, tell_new
+from handlers.cards import attachment_of, local_date
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Enterprise
@@ -207,7 +208,8 @@ async def confirm(update: Update, context: AppContext) -> int | None:
 
 
 async def submit(update: Update, context: AppContext) -> int:
-    """Store the request, then tell the entrepreneur its number, holder and dates."""
+    """Store the request, then tell the entrepreneur its number, holder and dates (the holder's
+    notice was queued with the request)."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     services = context.services
@@ -229,7 +231,6 @@ async def submit(update: Update, context: AppContext) -> int:
             resolve_due=local_date(services, request.resolve_due_at),
         ),
     )
-    await tell_new(context.bot, services, request)
     await systemic_issues.tell_admins_of_matches(context, request)
     return ConversationHandler.END
 

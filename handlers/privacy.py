@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.audit import find_user
 from bot.i18n import Translator
@@ -139,6 +139,21 @@ def _confirmation(telegram_id: int, texts: Translator) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+async def prune(context: AppContext) -> None:
+    """Every few hours: delete old drafts and throttle records."""
+    deleted = await context.services.privacy.prune()
+    if deleted:
+        log.info("pruned %d old drafts and throttle records", deleted)
+
+
+def schedule_pruning(app: Application[Any, Any, Any, Any, Any, Any], interval_hours: float) -> None:
+    """First run at start (catching up after downtime), then every interval; 0 disables."""
+    if interval_hours <= 0:
+        return
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(prune, interval=interval_hours * 3600, first=0, name="pruning")
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -7,11 +7,15 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.i18n import Translator
 from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable, TemporaryFailure
-from bot.reminders import tick
+from bot.reminders import recover, tick
+from bot.requests import parties
+from bot.services import Services
+from handlers.cards import card_text, keyboard
 from handlers.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -22,14 +26,22 @@ ALARM_JOB = "alarm"
 class TelegramSender:
     """Sends one outbox message, translating Telegram's errors into the outbox's terms."""
 
-    def __init__(self, bot: Bot, *, timeout: float) -> None:
+    def __init__(self, bot: Bot, services: Services, *, timeout: float) -> None:
         self._bot = bot
+        self._services = services
         self._timeout = timeout
 
-    async def send(self, chat_id: int, text: str) -> None:
+    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
+        markup = None
+        if card is not None:
+            text, markup = await self._with_card(chat_id, text, card)
         try:
             await self._bot.send_message(
-                chat_id, text, read_timeout=self._timeout, write_timeout=self._timeout
+                chat_id,
+                text,
+                reply_markup=markup,
+                read_timeout=self._timeout,
+                write_timeout=self._timeout,
             )
         except Forbidden as exc:
             raise RecipientUnreachable(exc.message) from exc
@@ -44,6 +56,19 @@ class TelegramSender:
         except NetworkError as exc:
             raise TemporaryFailure(exc.message) from exc
 
+    async def _with_card(
+        self, chat_id: int, text: str, request_id: int
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The request's card as it is now, with the buttons this recipient may press now."""
+        services = self._services
+        request = await services.requests.get(request_id)
+        if request is None:
+            return text, None
+        texts = Translator(await services.accounts.language_of(chat_id))
+        viewer = await services.actor(chat_id)
+        body = text + "\n\n" + await card_text(services, request, texts)
+        return body, keyboard(request, parties(viewer, request), texts)
+
 
 def _seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
@@ -57,11 +82,13 @@ async def wake(context: AppContext) -> None:
     await tick(context.services)
 
 
-def start_alarm(app: Any) -> None:
-    """Give the domain a Telegram sender and start the repeating wake-up job."""
+async def start_alarm(app: Any) -> None:
+    """Give the domain a Telegram sender, settle what a crash left mid-send, and start the
+    repeating wake-up job."""
     services = app.bot_data.services
+    await recover(services)
     services.sender = TelegramSender(
-        app.bot, timeout=services.settings.reminders.send_timeout_seconds
+        app.bot, services, timeout=services.settings.reminders.send_timeout_seconds
     )
     assert app.job_queue is not None
     app.job_queue.run_repeating(

@@ -14,6 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.requests import NotFound, parties
 from bot.roles import Actor
@@ -25,7 +26,6 @@ from handlers.cards import (
     keyboard,
     local_date,
     notify,
-    official_label,
     refuse_forged,
     send_here,
 )

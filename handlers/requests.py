@@ -14,6 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.lifecycle import Action, NotPermitted, Party, TransitionRefused
 from bot.requests import NotFound, parties
@@ -29,14 +30,12 @@ from handlers.cards import (
     card_text,
     keyboard,
     notify,
-    official_label,
     owners,
     refuse_forged,
     safe_send,
     send_here,
     status_line,
     tell,
-    tell_new,
 )
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
@@ -185,7 +184,8 @@ async def choose_official(update: Update, context: AppContext, request_id: int) 
 
 
 async def assign(update: Update, context: AppContext) -> None:
-    """Hand the request to the chosen official; they get the card, the enterprise is told."""
+    """Hand the request to the chosen official (their card is queued with the change); the
+    enterprise is told."""
     query = update.callback_query
     assert query is not None and query.data is not None
     try:
@@ -208,7 +208,6 @@ async def assign(update: Update, context: AppContext) -> None:
     await query.edit_message_text(
         texts("requests.assigned", official=official_label(official, texts))
     )
-    await tell_new(context.bot, services, request)
 
     def headline(t: Translator) -> str:
         return t(

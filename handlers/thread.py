@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.lifecycle import FINAL, Action, Party, TransitionRefused, check
 from bot.requests import NotFound, parties
@@ -27,11 +28,9 @@ from handlers.cards import (
     attachment_of,
     holder_id,
     notify,
-    official_label,
     owners,
     refuse_forged,
     safe_send,
-    send_card,
     tell,
 )
 from handlers.context import AppContext
@@ -277,18 +276,8 @@ async def announce_resolve(context: AppContext, actor: Actor, request: Request, 
 
 
 async def announce_return(context: AppContext, actor: Actor, request: Request, text: str) -> None:
+    """The enterprise is told; the admins' notice was queued with the change (bot/dispatch.py)."""
     services = context.services
-
-    def for_admins(texts: Translator) -> str:
-        return texts(
-            "requests.returned_for_admins",
-            number=request.number,
-            official=official_label(actor.official, texts),
-            reason=text,
-        )
-
-    for admin_id in services.settings.admins.telegram_ids:
-        await send_card(context.bot, services, admin_id, request, for_admins)
 
     def for_owner(texts: Translator) -> str:
         return texts("requests.returned_for_owner", number=request.number)

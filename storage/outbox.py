@@ -15,7 +15,7 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
-    " dedupe_key, created_at"
+    " dedupe_key, created_at, first_attempt_at"
 )
 
 
@@ -32,11 +32,17 @@ class OutboxMessage:
     last_error: str | None
     dedupe_key: str | None
     created_at: datetime
+    first_attempt_at: datetime | None = None
+    card: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message to queue: who, what kind, the HTML text, and the earliest moment to send it."""
+    """A message to queue: who, what kind, the HTML text, and the earliest moment to send it.
+
+    ``card`` is a request whose card (rendered when sent, with the recipient's buttons)
+    follows the text.
+    """
 
     recipient_id: int
     kind: str
@@ -44,14 +50,23 @@ class NewMessage:
     not_before: datetime
     urgent: bool = False
     dedupe_key: str | None = None
+    card: int | None = None
+
+
+def _payload(message: NewMessage) -> str:
+    payload: dict[str, Any] = {"text": message.text}
+    if message.card is not None:
+        payload["card"] = message.card
+    return json.dumps(payload, ensure_ascii=False)
 
 
 def _message(row: sqlite3.Row) -> OutboxMessage:
+    payload = json.loads(row["payload"])
     return OutboxMessage(
         id=row["id"],
         recipient_id=row["recipient_id"],
         kind=row["kind"],
-        text=json.loads(row["payload"])["text"],
+        text=payload["text"],
         urgent=bool(row["urgent"]),
         not_before=from_epoch(row["not_before"]),
         status=row["status"],
@@ -59,6 +74,10 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         last_error=row["last_error"],
         dedupe_key=row["dedupe_key"],
         created_at=from_epoch(row["created_at"]),
+        first_attempt_at=None
+        if row["first_attempt_at"] is None
+        else from_epoch(row["first_attempt_at"]),
+        card=payload.get("card"),
     )
 
 
@@ -71,7 +90,7 @@ async def enqueue(tx: aiosqlite.Connection, messages: list[NewMessage], *, now: 
             (
                 m.recipient_id,
                 m.kind,
-                json.dumps({"text": m.text}, ensure_ascii=False),
+                _payload(m),
                 int(m.urgent),
                 to_epoch(m.not_before),
                 to_epoch(now),
@@ -94,23 +113,30 @@ class OutboxRepository:
         """Move due rows from pending to sending (committed) and return them, urgent first."""
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN"
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+                " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
                 " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
                 "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
                 f" RETURNING {_COLUMNS}",
-                (to_epoch(now), limit),
+                (to_epoch(now), to_epoch(now), limit),
             )
             rows = await cursor.fetchall()
         return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
-        await self._finish(message_id, "sent", None, sent_at=now)
+        await self._finish(message_id, "sent", None, now=now, sent_at=now)
 
-    async def mark_failed(self, message_id: int, error: str) -> None:
-        await self._finish(message_id, "failed", error)
+    async def mark_failed(
+        self, message_id: int, error: str, *, reports: list[NewMessage] | None = None, now: datetime
+    ) -> None:
+        """Give up on a message; ``reports`` (to the admins) are queued in the same transaction,
+        so a failure is reported exactly once even across a crash."""
+        await self._finish(message_id, "failed", error, reports=reports, now=now)
 
-    async def mark_unknown(self, message_id: int, error: str) -> None:
-        await self._finish(message_id, "unknown", error)
+    async def mark_unknown(
+        self, message_id: int, error: str, *, reports: list[NewMessage] | None = None, now: datetime
+    ) -> None:
+        await self._finish(message_id, "unknown", error, reports=reports, now=now)
 
     async def retry_at(self, message_id: int, not_before: datetime, error: str) -> None:
         async with self._db.transaction() as tx:
@@ -121,14 +147,23 @@ class OutboxRepository:
             )
 
     async def _finish(
-        self, message_id: int, status: str, error: str | None, *, sent_at: datetime | None = None
+        self,
+        message_id: int,
+        status: str,
+        error: str | None,
+        *,
+        now: datetime,
+        sent_at: datetime | None = None,
+        reports: list[NewMessage] | None = None,
     ) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute(
+            cursor = await tx.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?"
                 " WHERE id = ? AND status = 'sending'",
                 (status, error, None if sent_at is None else to_epoch(sent_at), message_id),
             )
+            if cursor.rowcount == 1 and reports:
+                await enqueue(tx, reports, now=now)
 
     async def interrupted(self) -> list[OutboxMessage]:
         """Rows left in 'sending' by a crash: whether Telegram got them is unknown."""

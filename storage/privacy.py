@@ -126,3 +126,14 @@ class PrivacyRepository:
                 (to_epoch(now), admin_id, ERASED, subject, f"{changed} rows"),
             )
         return changed
+
+    async def prune(self, *, drafts_before: datetime, throttle_before: datetime) -> int:
+        """Delete drafts left untouched and throttle records older than those moments."""
+        async with self._db.transaction() as tx:
+            drafts = await tx.execute(
+                "DELETE FROM drafts WHERE updated_at < ?", (to_epoch(drafts_before),)
+            )
+            throttle = await tx.execute(
+                "DELETE FROM throttle_events WHERE at < ?", (to_epoch(throttle_before),)
+            )
+        return max(drafts.rowcount, 0) + max(throttle.rowcount, 0)

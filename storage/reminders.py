@@ -121,28 +121,8 @@ class ReminderRepository:
         return [row[0] for row in rows]
 
     async def replace_pending(self, request_id: int, planned: Iterable[Planned]) -> None:
-        """Cancel pending rows not in ``planned``; add (or revive) those that are."""
-        wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
         async with self._db.transaction() as tx:
-            pending = await tx.execute_fetchall(
-                "SELECT id, kind, due_at FROM reminders"
-                " WHERE request_id = ? AND status = 'pending'",
-                (request_id,),
-            )
-            stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
-            if stale:
-                await tx.executemany(
-                    "UPDATE reminders SET status = 'cancelled' WHERE id = ?",
-                    [(i,) for i in stale],
-                )
-            if wanted:
-                await tx.executemany(
-                    "INSERT INTO reminders (request_id, kind, recipient_id, due_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (request_id, kind, due_at)"
-                    " DO UPDATE SET status = 'pending', recipient_id = excluded.recipient_id"
-                    " WHERE status = 'cancelled'",
-                    [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
-                )
+            await replace_pending(tx, request_id, planned)
 
     async def due(self, now: datetime, limit: int) -> list[Reminder]:
         rows = await self._db.fetch_all(
@@ -189,6 +169,37 @@ class ReminderRepository:
                     (to_epoch(now), reminder.request_id),
                 )
         return True
+
+
+async def request_in(tx: aiosqlite.Connection, request_id: int) -> RequestState | None:
+    """The request as the caller's transaction sees it (its own changes included)."""
+    rows = await tx.execute_fetchall(
+        f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+    )
+    return next((request_from_row(row) for row in rows), None)
+
+
+async def replace_pending(
+    tx: aiosqlite.Connection, request_id: int, planned: Iterable[Planned]
+) -> None:
+    """Cancel pending rows not in ``planned``; add (or revive) those that are."""
+    wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
+    pending = await tx.execute_fetchall(
+        "SELECT id, kind, due_at FROM reminders WHERE request_id = ? AND status = 'pending'",
+        (request_id,),
+    )
+    stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
+    if stale:
+        await tx.executemany(
+            "UPDATE reminders SET status = 'cancelled' WHERE id = ?", [(i,) for i in stale]
+        )
+    if wanted:
+        await tx.executemany(
+            "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
+            " recipient_id = excluded.recipient_id WHERE status = 'cancelled'",
+            [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
+        )
 
 
 async def _finish(

@@ -1,15 +1,16 @@
 """Requests (诉求), their append-only history, their message thread and intake drafts.
 
 A state change is one transaction: ``UPDATE … WHERE id = ? AND version = ?`` and the history
-row together. When the version moved on meanwhile, nothing is written and the caller learns
-that it lost the race.
+row together, plus whatever the caller's ``effects`` write in the same transaction (the
+reminders re-planned, the notices queued). When the version moved on meanwhile, nothing is
+written and the caller learns that it lost the race.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -169,6 +170,11 @@ class Page:
     total: int
 
 
+# Writes that belong to a change of a request, run inside its transaction with the request
+# as it is after the change.
+Effects = Callable[[aiosqlite.Connection, Request], Awaitable[None]]
+
+
 class RequestRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -182,6 +188,7 @@ class RequestRepository:
         due: tuple[datetime, datetime] | None,
         route_note: str,
         now: datetime,
+        effects: Effects | None = None,
         drop_draft: bool = False,
     ) -> Request:
         """Number, store and (if an official was found) assign a request in one transaction.
@@ -254,7 +261,10 @@ class RequestRepository:
                 )
             if drop_draft:
                 await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
-        return _request(created)
+            request = _request(created)
+            if effects is not None:
+                await effects(tx, request)
+        return request
 
     async def transition(
         self,
@@ -265,10 +275,14 @@ class RequestRepository:
         note: str,
         changes: Mapping[str, Any],
         now: datetime,
+        effects: Effects | None = None,
     ) -> Request | None:
         """Move ``request`` (as read, at its version) to ``to``; None if it changed meanwhile."""
         async with self._db.transaction() as tx:
-            return await _transition(tx, request, to, actor_id, note, changes, now)
+            changed = await _transition(tx, request, to, actor_id, note, changes, now)
+            if changed is not None and effects is not None:
+                await effects(tx, changed)
+            return changed
 
     async def post_and_transition(
         self,
@@ -279,6 +293,7 @@ class RequestRepository:
         note: str,
         changes: Mapping[str, Any],
         now: datetime,
+        effects: Effects | None = None,
     ) -> tuple[Request, Message] | None:
         """Add a message to the thread and move ``request`` to ``to`` in one transaction:
         both are stored or neither (None if the request changed meanwhile)."""
@@ -288,6 +303,8 @@ class RequestRepository:
                 changed = await _transition(tx, request, to, post.sender_id, note, changes, now)
                 if changed is None:
                     raise _Changed
+                if effects is not None:
+                    await effects(tx, changed)
         except _Changed:
             return None
         return changed, message

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -17,6 +19,12 @@ from storage.requests import NewRequest
 from tests.roster import ADMIN_ID
 
 EVERYONE = frozenset(Party)
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> datetime:
+    """A moment in Shenyang's local time."""
+    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
 
 
 class RecordingSender:
@@ -24,16 +32,18 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
+        self.cards: dict[int, list[int | None]] = {}
         self.failures: dict[int, list[Callable[[], DeliveryError]]] = {}
 
     def fail(self, chat_id: int, *errors: Callable[[], DeliveryError]) -> None:
         self.failures.setdefault(chat_id, []).extend(errors)
 
-    async def send(self, chat_id: int, text: str) -> None:
+    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
         pending = self.failures.get(chat_id)
         if pending:
             raise pending.pop(0)()
         self.sent.append((chat_id, text))
+        self.cards.setdefault(chat_id, []).append(card)
 
     def to(self, chat_id: int) -> list[str]:
         return [text for chat, text in self.sent if chat == chat_id]

@@ -10,22 +10,29 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
+from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
+from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
+from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.cards import owners
+from handlers.context import AppContext
+from handlers.privacy import prune
 from standin import TelegramStandin
 from standin.client import TestUser
 from storage.db import Database
 from storage.models import Stage
 from storage.privacy import ERASED
 from storage.requests import NewRequest
+from storage.verification import FAILURE_KINDS
 from tests.roster import ADMIN_ID, ALICE_CODE, BOB_ID, OFFICIAL_ID, bind_official
 
 ALICE_ID = 700001
@@ -74,7 +81,10 @@ async def alice_story(services: Services) -> Story:
 async def story(services: Services, standin: TelegramStandin) -> Story:
     for telegram_id in (ADMIN_ID, OFFICIAL_ID, ALICE_ID, BOB_ID):
         standin.user(telegram_id, language_code="zh-hans", started=True)
-    return await alice_story(services)
+    told = await alice_story(services)
+    await deliver_now(services)
+    assert "新诉求" in ((await standin.user(OFFICIAL_ID).expect_message()).text or "")
+    return told
 
 
 @pytest.fixture
@@ -241,3 +251,21 @@ async def test_history_stays_append_only_but_for_pseudonymising_the_actor(
                 await tx.execute(sql)
     async with services.db.transaction() as tx:
         await tx.execute(f"UPDATE request_history SET actor_id = -5 WHERE actor_id = {ALICE_ID}")
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+async def test_old_drafts_and_throttle_records_are_pruned(
+    bot: BotApplication, services: Services, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await services.requests.save_draft(ALICE_ID, {"category": "policy"}, now - timedelta(days=31))
+    await services.requests.save_draft(BOB_ID, {"category": "ip"}, now - timedelta(days=29))
+    for at in (now - timedelta(hours=49), now - timedelta(hours=47)):
+        await services.verification.record_failure(ALICE_ID, FAILURE_KINDS[0], at)
+    await prune(AppContext(bot))
+    assert await services.requests.draft(ALICE_ID) is None
+    assert await services.requests.draft(BOB_ID) == {"category": "ip"}
+    failures = await services.verification.failures_of(ALICE_ID, now - timedelta(days=7))
+    assert failures == [now - timedelta(hours=47)]

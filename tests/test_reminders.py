@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,14 +13,16 @@ from bot.lifecycle import Action, Status
 from bot.outbox import DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.reminders import replan, tick
 from bot.services import Services
-from tests.reminder_support import act, domain_settings, new_request, open_domain, recorder
+from tests.reminder_support import (
+    SH,
+    act,
+    domain_settings,
+    local,
+    new_request,
+    open_domain,
+    recorder,
+)
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -5,20 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.services import Services
-from tests.reminder_support import act, domain_settings, new_request, open_domain, recorder
+from tests.reminder_support import (
+    SH,
+    act,
+    domain_settings,
+    local,
+    new_request,
+    open_domain,
+    recorder,
+)
 from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)  # type: ignore[misc]
 
 
 async def opened(tmp_path: Path, clock: FakeClock, **sections: Any) -> Services:

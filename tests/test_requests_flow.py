@@ -12,6 +12,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.lifecycle import Status
+from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
@@ -111,7 +112,8 @@ async def test_intake_to_close_out(standin: TelegramStandin, services: Services)
 async def file_request(
     services: Services, *, category: str = "policy", text: str = "补贴没兑现"
 ) -> int:
-    """A request by Alice straight through the desk (the intake has its own tests)."""
+    """A request by Alice straight through the desk (the intake has its own tests); its
+    holder's notice is delivered before this returns."""
     alice = await actor_of(services, ALICE_ID)
     new = NewRequest(
         enterprise_id=alice.enterprises[0].id,
@@ -122,7 +124,9 @@ async def file_request(
         description=text,
         details={},
     )
-    return (await services.desk.submit(alice, new)).request.id
+    request_id = (await services.desk.submit(alice, new)).request.id
+    await deliver_now(services)
+    return request_id
 
 
 @pytest.mark.usefixtures("bot")
@@ -137,6 +141,7 @@ async def test_return_goes_to_admins_who_reassign(
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     request_id = await file_request(services)
+    assert "新诉求" in (await official.expect_message()).text
     await official.send("/inbox")
     listing = await official.expect_message()
     assert "LN-20260302-0001" in listing.text
@@ -177,6 +182,7 @@ async def test_waiting_for_the_enterprise_and_not_solved(
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="en", started=True)
     await services.accounts.set_language(ALICE_ID, "en")  # she reads English
     request_id = await file_request(services)
+    assert "新诉求" in (await official.expect_message()).text
     await official.send("LN-20260302-0001")
     card = await official.expect_message()
     await official.press(card, "❓ 请企业补充")
@@ -258,7 +264,9 @@ async def test_bad_input_stale_forged_and_foreign(
     await make_cast(services)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     bob = standin.user(BOB_ID, first_name="Bob", language_code="zh-hans", started=True)
+    official = standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)
     request_id = await file_request(services)
+    assert "新诉求" in (await official.expect_message()).text
     await bob.send("LN-20260302-0001")
     assert "没有找到" in (await bob.expect_message()).text
     await bob.send("/open LN-20260302-0001")
@@ -376,7 +384,9 @@ async def test_overlong_reply_is_refused_and_kept_asking(
 ) -> None:
     await make_cast(services)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    official = standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)
     await file_request(services)
+    assert "新诉求" in (await official.expect_message()).text
     await alice.send("LN-20260302-0001")
     card = await alice.expect_message()
     await alice.press(card, "💬 回复")

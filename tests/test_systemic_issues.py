@@ -144,6 +144,7 @@ async def test_non_admins_are_refused(standin: TelegramStandin, services: Servic
 async def test_a_large_issue_fits_in_one_card(standin: TelegramStandin, services: Services) -> None:
     await make_cast(services)
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)  # gets the 25 new cards
     issue = await services.systemic.create(await services.actor(ADMIN_ID), "用电增容")
     for n in range(25):
         request_id = await file(services, ALICE_ID, f"第{n}号车间用电增容 <{'长' * 50}>")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import FakeClock
+from bot.config import SystemicSettings
 from bot.reminders import tick
 from bot.services import Services
 from bot.similarity import rank, terms
@@ -32,10 +33,65 @@ PATENT_EN = "A competitor copies our patented design and sells it under another 
 PAYMENT_EN = "A state-owned customer has not paid our invoices of 1.2 million yuan since June"
 
 
-def test_chinese_text_is_cut_into_character_pairs() -> None:
-    assert terms("用电增容") == {"用电": 1, "电增": 1, "增容": 1}
+def test_chinese_text_is_cut_into_characters_and_character_pairs() -> None:
+    assert terms("用电增容") == {
+        **{"用": 1, "电": 1, "增": 1, "容": 1},
+        **{"用电": 1, "电增": 1, "增容": 1},
+    }
     assert terms("电") == {"电": 1}
     assert terms("ＬＥＤ灯 Payments delayed") == {"led": 1, "灯": 1, "payment": 1, "delay": 1}
+
+
+# Requests as enterprises word them, grouped by the problem they are about (a labelled set:
+# each text's neighbours are the others of its group).
+LABELLED = {
+    "power": (
+        "厂区用电增容申请提交三个月了，供电公司审批一直没有结果",
+        "扩产需要增容用电 2000 千伏安",
+        "新车间需要增加用电容量，供电公司一直不批",
+        "工厂扩产缺电，变压器容量不够",
+    ),
+    "land": (
+        "新项目用地指标迟迟不能落实，土地出让手续停滞",
+        "扩建厂房的用地审批卡在自然资源局",
+        "项目土地证办不下来",
+    ),
+    "payments": (
+        "某国有企业拖欠我公司货款120万元，多次催告无果",
+        "区政府工程款拖欠两年未付",
+        "国企拖欠设备款 186 万元，已逾期 9 个月",
+    ),
+    "ip": (
+        "我们的发明专利被同行企业仿冒侵权",
+        "专利被仿冒，请求协调市场监管部门",
+        "商标被抢注，需要知识产权部门帮助",
+    ),
+    "subsidy": (
+        "稳岗补贴申请后一直未到账",
+        "高新技术企业奖励资金没有兑现",
+        "人才补贴政策落实不到位",
+    ),
+    "loans": (
+        "银行贷款审批慢，流动资金紧张",
+        "融资难，抵押物不足贷不到款",
+        "申请的贴息贷款迟迟没有放款",
+    ),
+    "labour": ("招工难，技术工人缺口大", "缺少熟练焊工，招聘困难"),
+}
+
+
+def test_labelled_requests_find_their_own_kind() -> None:
+    """Each text against all the others: the best match is of its own group for at least 3 in
+    4, and at the default threshold nothing of another group is suggested."""
+    texts = [(group, text) for group, items in LABELLED.items() for text in items]
+    minimum = SystemicSettings().min_similarity
+    right = 0
+    for group, text in texts:
+        others = [(g, t) for g, t in texts if t != text]
+        ranked = rank(text, others, limit=len(others), minimum=0.0)
+        right += ranked[0].item == group
+        assert all(s.item == group for s in ranked if s.score >= minimum), text
+    assert right >= 0.75 * len(texts)
 
 
 def test_similar_chinese_request_ranks_above_unrelated_ones() -> None:

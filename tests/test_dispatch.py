@@ -1,0 +1,201 @@
+"""Notices a change causes are written with the change: a crash loses none and doubles none."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.clock import FakeClock
+from bot.lifecycle import Action
+from bot.reminders import tick
+from bot.requests import Change
+from bot.services import Services
+from storage.requests import NewRequest
+from tests.reminder_support import act, domain_settings, local, open_domain, recorder
+from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
+
+
+class Crash(Exception):
+    """Stands in for the process dying at this point."""
+
+
+def a_request(enterprise_id: int) -> NewRequest:
+    return NewRequest(
+        enterprise_id=enterprise_id,
+        submitted_by=ALICE_ID,
+        category="policy",
+        urgent=False,
+        summary="补贴没有兑现",
+        description="补贴没有兑现",
+        details={},
+    )
+
+
+async def crash_after_commit(request_id: int) -> None:
+    raise Crash
+
+
+async def submit(services: Services) -> int:
+    cast = await make_cast(services)
+    alice = await services.actor(ALICE_ID)
+    return (await services.desk.submit(alice, a_request(cast.alice_enterprise.id))).request.id
+
+
+async def restarted(tmp_path: Path, clock: FakeClock) -> Services:
+    services = await open_domain(domain_settings(tmp_path), clock)
+    await tick(services)
+    await tick(services)
+    return services
+
+
+async def nothing_more_after_another_restart(tmp_path: Path, clock: FakeClock) -> None:
+    again = await restarted(tmp_path, clock)
+    try:
+        assert recorder(again).sent == []
+    finally:
+        await again.close()
+
+
+@pytest.fixture
+async def first(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
+    services = await open_domain(domain_settings(tmp_path), clock)
+    yield services
+    await services.close()
+
+
+async def test_new_request_notice_survives_a_crash_right_after_the_commit(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    first.desk.after_change.append(crash_after_commit)
+    with pytest.raises(Crash):
+        await submit(first)
+    await first.close()
+    second = await restarted(tmp_path, clock)
+    try:
+        card, digest = recorder(second).to(OFFICIAL_ID)
+        assert "新诉求" in card and "LN-20260302-0001" in card and "今日诉求提醒" in digest
+        assert recorder(second).cards[OFFICIAL_ID] == [1, None]  # the request's card follows
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)
+
+
+async def test_a_failing_effect_stores_neither_the_change_nor_its_notices(
+    first: Services,
+) -> None:
+    async def broken(tx: aiosqlite.Connection, change: Change) -> int:
+        raise Crash
+
+    request_id = await submit(first)
+    first.desk.effects.append(broken)
+    with pytest.raises(Crash):
+        await act(first, request_id, Action.RETURN, note="不归我管")
+    request = await first.requests.get(request_id)
+    assert request is not None and request.status == "assigned"
+    kinds = [m.kind for m in await first.outbox.repository.to_recipient(ADMIN_ID)]
+    assert kinds == []
+
+
+async def test_returned_request_goes_to_the_admins_with_the_reason(
+    first: Services, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    await act(first, request_id, Action.RETURN, note="应由大连负责 <IP>")
+    await tick(first)
+    [notice] = recorder(first).to(ADMIN_ID)
+    assert "王建国" in notice and "应由大连负责 &lt;IP&gt;" in notice
+    assert recorder(first).cards[ADMIN_ID] == [request_id]
+
+
+async def test_escalation_is_planned_with_the_acknowledgement(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Acknowledged, then a crash before anything else ran: the resolve deadline's reminders
+    were planned in the same transaction, so its escalation still comes."""
+    request_id = await submit(first)
+    first.desk.after_change.append(crash_after_commit)
+    with pytest.raises(Crash):
+        await act(first, request_id, Action.ACKNOWLEDGE)
+    await first.close()
+    clock.set(local(2026, 3, 24, 8, 0))  # the day after the resolve deadline (15 working days)
+    second = await restarted(tmp_path, clock)
+    try:
+        escalations = recorder(second).to(ADMIN_ID)
+        assert len(escalations) == 1 and "督办" in escalations[0]
+        assert any("已提交督办" in text for text in recorder(second).to(ALICE_ID))
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)
+
+
+async def test_auto_close_notices_survive_a_crash_right_after_the_close(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    await act(first, request_id, Action.RESOLVE, note="已协调")
+    clock.set(local(2026, 3, 5, 10, 0))
+    await tick(first)  # the entrepreneur is asked to confirm, and does not
+    first.desk.after_change.append(crash_after_commit)
+    clock.set(local(2026, 3, 9, 10, 0))
+    with pytest.raises(Crash):
+        await tick(first)
+    await first.close()
+    second = await restarted(tmp_path, clock)
+    try:
+        request = await second.reminders.request(request_id)
+        assert request is not None and request.status == "closed" and request.auto_closed
+        assert ["自动销号" in text for text in recorder(second).to(ALICE_ID)] == [True]
+        assert ["自动销号" in text for text in recorder(second).to(OFFICIAL_ID)] == [True]
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)
+
+
+KILLED_CHILD = """
+import asyncio, os, signal, sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+from bot.clock import FakeClock
+from tests.reminder_support import domain_settings, open_domain
+from tests.test_dispatch import submit
+
+async def main() -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    services = await open_domain(domain_settings(Path(sys.argv[1])), clock)
+
+    async def die(request_id: int) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    services.desk.after_change.append(die)
+    await submit(services)
+
+asyncio.run(main())
+"""
+
+
+async def test_sigkill_right_after_the_commit_loses_no_notice(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    child = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", KILLED_CHILD, str(tmp_path)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+    second = await restarted(tmp_path, clock)
+    try:
+        card, _digest = recorder(second).to(OFFICIAL_ID)
+        assert "新诉求" in card
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)

@@ -1,0 +1,154 @@
+"""The outbox's retry policy, driven by the fake clock: backoff, hours for critical messages,
+one durable report to the admins."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.outbox import TemporaryFailure
+from bot.reminders import tick
+from bot.services import Services
+from storage.outbox import OutboxMessage
+from tests.reminder_support import domain_settings, local, open_domain, recorder
+from tests.roster import ADMIN_ID, OFFICIAL_ID
+
+NETWORK_DOWN = [lambda: TemporaryFailure("network down")] * 1000
+
+
+@pytest.fixture
+async def domain(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
+    services = await open_domain(domain_settings(tmp_path), clock)
+    yield services
+    await services.close()
+
+
+async def queue(services: Services, kind: str, *, urgent: bool = False) -> None:
+    now = services.clock.now()
+    message = services.outbox.message(OFFICIAL_ID, kind, "📥 新诉求", at=now, urgent=urgent)
+    await services.outbox.send_later([message], now=now)
+
+
+async def the_message(services: Services) -> OutboxMessage:
+    [message] = await services.outbox.repository.to_recipient(OFFICIAL_ID)
+    return message
+
+
+async def attempt_times(services: Services, clock: FakeClock, until: datetime) -> list[datetime]:
+    """Wake up exactly when the message is next due, until it is settled or ``until``."""
+    times = []
+    while (message := await the_message(services)).status == "pending":
+        if message.not_before > until:
+            break
+        clock.set(max(message.not_before, clock.now()))
+        times.append(clock.now())
+        await tick(services)
+    return times
+
+
+async def test_critical_notice_backs_off_exponentially_for_six_hours_then_one_report(
+    domain: Services, clock: FakeClock
+) -> None:
+    recorder(domain).fail(OFFICIAL_ID, *NETWORK_DOWN)
+    start = local(2026, 3, 2, 10, 0)
+    await queue(domain, "new_request", urgent=True)
+    times = await attempt_times(domain, clock, start + timedelta(days=1))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert gaps[:8] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+    assert set(gaps[8:]) == {3600}
+    assert times[-1] - times[0] >= timedelta(hours=6) > times[-2] - times[0]
+    message = await the_message(domain)
+    assert message.status == "failed" and message.attempts == len(times)
+    [report] = recorder(domain).to(ADMIN_ID)
+    assert "未能确认送达" in report and "新诉求通知" in report
+    for hours in (1, 2, 30):  # reported once, however long the bot runs on
+        clock.set(times[-1] + timedelta(hours=hours))
+        await tick(domain)
+    assert len(recorder(domain).to(ADMIN_ID)) == 1
+
+
+async def test_window_is_configurable_and_a_recovery_ends_the_retries(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    reminders = {"critical_retry_hours": 2, "retry_base_seconds": 60, "retry_max_seconds": 600}
+    services = await open_domain(domain_settings(tmp_path, reminders=reminders), clock)
+    try:
+        recorder(services).fail(OFFICIAL_ID, *NETWORK_DOWN[:6])
+        await queue(services, "escalation", urgent=True)
+        times = await attempt_times(services, clock, clock.now() + timedelta(hours=3))
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+        assert gaps == [60, 120, 240, 480, 600, 600]
+        assert (await the_message(services)).status == "sent"
+        assert recorder(services).to(ADMIN_ID) == []
+    finally:
+        await services.close()
+
+
+async def test_a_notice_held_overnight_still_gets_its_hours_of_retries(
+    domain: Services, clock: FakeClock
+) -> None:
+    """Queued at 22:00 and held by quiet hours: the window starts at the first attempt at
+    08:00, not when it was queued."""
+    clock.set(local(2026, 3, 2, 22, 0))
+    await queue(domain, "new_request")
+    recorder(domain).fail(OFFICIAL_ID, *NETWORK_DOWN[:3])
+    times = await attempt_times(domain, clock, local(2026, 3, 3, 12, 0))
+    assert times[0] == local(2026, 3, 3, 8, 0)
+    assert len(times) == 4 and (await the_message(domain)).status == "sent"
+    assert recorder(domain).to(ADMIN_ID) == []
+
+
+async def test_non_urgent_retries_wait_for_the_end_of_quiet_hours(
+    domain: Services, clock: FakeClock
+) -> None:
+    clock.set(local(2026, 3, 2, 20, 59, 45))
+    await queue(domain, "new_request")
+    recorder(domain).fail(OFFICIAL_ID, *NETWORK_DOWN[:1])
+    times = await attempt_times(domain, clock, local(2026, 3, 3, 12, 0))
+    assert times == [local(2026, 3, 2, 20, 59, 45), local(2026, 3, 3, 8, 0)]
+
+
+async def test_flood_control_wait_is_honoured_as_a_minimum(
+    domain: Services, clock: FakeClock
+) -> None:
+    recorder(domain).fail(OFFICIAL_ID, lambda: TemporaryFailure("flood", retry_after=500))
+    await queue(domain, "new_request", urgent=True)
+    times = await attempt_times(domain, clock, clock.now() + timedelta(hours=1))
+    assert [(t - times[0]).total_seconds() for t in times] == [0, 500]
+
+
+async def test_ordinary_reminders_give_up_after_max_attempts_without_a_report(
+    domain: Services, clock: FakeClock
+) -> None:
+    recorder(domain).fail(OFFICIAL_ID, *NETWORK_DOWN)
+    await queue(domain, "reminder")
+    times = await attempt_times(domain, clock, clock.now() + timedelta(days=1))
+    assert len(times) == 5 and (await the_message(domain)).status == "failed"
+    assert recorder(domain).to(ADMIN_ID) == []
+
+
+async def test_the_failure_report_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    """Failed and report are one transaction: a bot stopped right after still reports once."""
+    settings = domain_settings(tmp_path)
+    first = await open_domain(settings, clock)
+    recorder(first).fail(OFFICIAL_ID, *NETWORK_DOWN)
+    recorder(first).fail(ADMIN_ID, *NETWORK_DOWN[:1])  # the admin's report must wait too
+    await queue(first, "new_request", urgent=True)
+    await attempt_times(first, clock, clock.now() + timedelta(hours=7))
+    assert (await the_message(first)).status == "failed"
+    assert recorder(first).to(ADMIN_ID) == []
+    await first.close()
+    clock.advance(timedelta(minutes=5))
+    second = await open_domain(settings, clock)
+    try:
+        await tick(second)
+        await tick(second)
+        [report] = recorder(second).to(ADMIN_ID)
+        assert "未能确认送达" in report
+    finally:
+        await second.close()
