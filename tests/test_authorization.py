@@ -233,7 +233,11 @@ def refusal_texts() -> set[str]:
     return {Translator(language)(key) for key in REFUSALS for language in ("zh", "en")}
 
 
-async def world_without_alarms(bot: BotApplication, services: Services) -> World:
+async def world_without_alarms(
+    standin: TelegramStandin, bot: BotApplication, services: Services
+) -> World:
+    for telegram_id in (ADMIN_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, ALICE_ID, BOB_ID):
+        standin.user(telegram_id, first_name=f"U{telegram_id}", started=True)
     world = await make_world(services)
     assert bot.job_queue is not None
     bot.job_queue.scheduler.pause()  # no alarm clock: only the attempts may change anything
@@ -277,7 +281,7 @@ async def assert_refused(
 async def test_a_press_without_rights_is_refused_and_changes_nothing(
     prefix: str, standin: TelegramStandin, bot: BotApplication, services: Services
 ) -> None:
-    world = await world_without_alarms(bot, services)
+    world = await world_without_alarms(standin, bot, services)
     attempts = CASES[prefix](world)
     assert attempts, f"no attempt for prefix {prefix!r}"
     for attempt in attempts:
@@ -303,6 +307,6 @@ def command_attempts(role: Role) -> list[Attempt]:
 async def test_a_command_without_rights_is_refused_and_changes_nothing(
     role: Role, standin: TelegramStandin, bot: BotApplication, services: Services
 ) -> None:
-    await world_without_alarms(bot, services)
+    await world_without_alarms(standin, bot, services)
     for attempt in command_attempts(role):
         await assert_refused(standin, bot, services, attempt)

@@ -1,0 +1,465 @@
+"""Isolation: many enterprises, officials and an admin acting at random (issue 8, point 7).
+
+A hypothesis ``RuleBasedStateMachine`` drives the real bot through the stand-in: entrepreneurs
+file requests through the intake, anyone presses any request button (their own requests' or,
+forged, anybody's), writes replies, notes and resolutions, opens requests by number, lists
+them, and tries to hand them to an official. After every step it checks that
+
+- nobody was shown (in any message or edit in their chat, or any button answer) a request's
+  number, description or thread message unless they are, or once were, entitled to it: a
+  contact of its enterprise, an official who held it, or the admin;
+- no request changed (row, history, thread) by the hand of somebody who was not entitled to
+  it when they acted;
+- every receipt shown ("received, number …", "sent to …") is in the database.
+
+The bot and the stand-in run in a thread with their own event loop, because hypothesis drives
+the machine synchronously; each example gets fresh enterprises, officials and users. Runs are
+derandomized for CI; ``ISOLATION_EXAMPLES`` and ``ISOLATION_STEPS`` ask for more (see
+docs/hardening.md, section 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Coroutine, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+
+from bot.app import BotApplication, build_application, running
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.credit_code import make_credit_code
+from bot.services import Services
+from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
+from standin.state import StoredMessage
+from storage.models import Stage
+from tests.conftest import START, TOKEN, register_settings_secrets
+from tests.driving import settle
+from tests.roster import ADMIN_ID, add_contact, bind_official
+
+EXAMPLES = int(os.environ.get("ISOLATION_EXAMPLES", "10"))
+STEPS = int(os.environ.get("ISOLATION_STEPS", "30"))
+NUMBER = re.compile(r"LN-\d{8}-\d{4}")
+TOKEN_MARK = re.compile(r"⟦[DR]\d+⟧")  # secret words put in descriptions and thread messages
+# Buttons that act at once, and those that ask for words first (handlers/requests.py, thread.py).
+PRESSES = ("ack", "solved", "unsolved", "withdraw", "assign", "history", "open", "skip")
+WRITES = ("reply", "note", "ask", "resolve", "return", "comment")
+PERSON = st.integers(0, 7)  # an index into the example's eight people, sorted by id
+T = TypeVar("T")
+serial = itertools.count(1)
+tally: Counter[str] = Counter()  # what the run did, printed at the end (pytest -s)
+
+
+class BotThread:
+    """The stand-in and the bot on an event loop of their own, called from synchronous code."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.stack = AsyncExitStack()
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
+
+    def __enter__(self) -> BotThread:
+        self.thread.start()
+        self.call(self._start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.call(self.stack.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+    async def _start(self) -> None:
+        self.standin = TelegramStandin(bot_username="liaison_bot")
+        await self.standin.start(host="127.0.0.1", port=0)
+        self.stack.push_async_callback(self.standin.stop)
+        self.standin.set_limits(None)  # flood control would only make the bot wait
+        settings = register_settings_secrets(
+            Settings.model_validate(
+                {
+                    "telegram": {
+                        "token": TOKEN,
+                        "base_url": self.standin.api_base_url,
+                        "base_file_url": self.standin.file_base_url,
+                        "poll_timeout": 1,
+                    },
+                    "storage": {"path": str(self.directory / "bot.sqlite3")},
+                    "admins": {"telegram_ids": [ADMIN_ID]},
+                    "security": {"hash_key": "test-hash-key-0123456789"},
+                }
+            )
+        )
+        app = build_application(settings, clock=FakeClock(START))
+        self.bot: BotApplication = await self.stack.enter_async_context(
+            running(app, poll_timeout=1)
+        )
+        self.services: Services = app.bot_data.services
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A request the bot acknowledged with its number."""
+
+    number: str
+    id: int
+
+
+@dataclass
+class Cast:
+    """One example's people: three firms (the first with two contacts), two officials
+    designated for the first two firms, a stranger, and the admin (shared by all examples)."""
+
+    contacts: dict[int, int]  # entrepreneur's Telegram id -> enterprise id
+    officials: dict[int, int]  # official's Telegram id -> official id
+    stranger: int
+    users: dict[int, TestUser] = field(default_factory=dict)
+
+
+async def make_cast(standin: TelegramStandin, services: Services) -> Cast:
+    n = next(serial)
+    base = 610_000 + 100 * n
+    now = services.clock.now()
+    firms = [
+        await services.enterprises.add(
+            name=f"隔离企业{n}-{k}", credit_code=make_credit_code(f"91210300{n:04d}{k:05d}"),
+            city="shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
+        )
+        for k in range(3)
+    ]  # fmt: skip
+    contacts = {base + 1: firms[0].id, base + 2: firms[0].id, base + 3: firms[1].id}
+    contacts[base + 4] = firms[2].id
+    officials = {}
+    for k in range(2):
+        official = await services.officials.add(
+            external_id=f"ISO-{n}-{k}", name=f"官员{n}-{k}", title="副市长", body="沈阳市人民政府",
+            level="city", city="shenyang", responsibilities="营商环境", now=now,
+        )  # fmt: skip
+        await services.officials.assign(official.id, firms[k].id, now=now)
+        await bind_official(services, official, base + 10 + k)
+        officials[base + 10 + k] = official.id
+    for telegram_id, firm_id in contacts.items():
+        firm = next(f for f in firms if f.id == firm_id)
+        await add_contact(services, firm, telegram_id)
+    cast = Cast(contacts, officials, stranger=base + 20)
+    for telegram_id in [*contacts, *officials, cast.stranger, ADMIN_ID]:
+        cast.users[telegram_id] = standin.user(
+            telegram_id, first_name=f"U{telegram_id}", language_code="zh-hans", started=True
+        )
+    return cast
+
+
+def labels(message: StoredMessage) -> list[str]:
+    return [str(b.get("text", "")) for b in inline_buttons(message.reply_markup)]
+
+
+class Isolation(RuleBasedStateMachine):
+    """Users acting at random on each other's requests; see the module docstring."""
+
+    requests = Bundle("requests")
+
+    def __init__(self, runner: BotThread) -> None:
+        super().__init__()
+        tally["examples"] += 1
+        self.runner = runner
+        self.standin = runner.standin
+        self.services = runner.services
+        self.cast = self.call(make_cast(self.standin, self.services))
+        self.people = sorted(self.cast.users)
+        self.filed: dict[str, Filed] = {}
+        self.entitled: dict[str, set[int]] = {}  # number -> who may ever have seen it
+        self.secrets: dict[str, str] = {}  # secret word -> the number it was written on
+        self.receipts: list[tuple[str, str]] = []  # (number, thread text) the bot said "sent"
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.runner.call(coroutine)
+
+    # -- rules --------------------------------------------------------------------------------
+
+    @initialize(target=requests)
+    def file_one_request_per_firm(self) -> Any:
+        """Each firm starts with a request, so every example has something to fight over."""
+        return multiple(*(self._file(who) for who in (0, 2, 3)))
+
+    @rule(target=requests, who=st.integers(0, 3))
+    def file_request(self, who: int) -> Any:
+        """An entrepreneur goes through the intake with a secret word in the description."""
+        return multiple(self._file(who))
+
+    def _file(self, who: int) -> Filed:
+        user = self.cast.users[list(self.cast.contacts)[who]]
+        secret = f"⟦D{next(serial)}⟧"
+        number = self.call(self._intake(user, secret))
+        request = self.call(self.services.requests.by_number(number))
+        assert request is not None, f"receipt {number} shown but not stored"
+        filed = Filed(number, request.id)
+        self.filed[number] = filed
+        tally["requests filed"] += 1
+        self.entitled[number] = {ADMIN_ID}
+        self.secrets[secret] = number
+        self.call(self._note_entitled())
+        return filed
+
+    @rule(who=PERSON, request=requests, action=st.sampled_from(PRESSES))
+    def press(self, who: int, request: Filed, action: str) -> None:
+        """Anyone presses a request button, as if it were on a card they had."""
+        self.act(who, self._press(who, f"rq:{request.id}:{action}"), "press")
+
+    @rule(who=PERSON, request=requests, kind=st.sampled_from(WRITES))
+    def write(self, who: int, request: Filed, kind: str) -> None:
+        """Anyone tries to write on a request; the words carry a secret word."""
+        self.act(who, self._write(who, request, kind), "write")
+
+    @rule(request=requests, action=st.sampled_from(PRESSES), pick=st.integers(0, 9))
+    def party_presses(self, request: Filed, action: str, pick: int) -> None:
+        """Somebody entitled to the request presses one of its buttons: the lifecycle moves."""
+        who = self._party(request, pick)
+        self.act(who, self._press(who, f"rq:{request.id}:{action}"), "press")
+
+    @rule(request=requests, kind=st.sampled_from(WRITES), pick=st.integers(0, 9))
+    def party_writes(self, request: Filed, kind: str, pick: int) -> None:
+        """Somebody entitled to the request writes on it: the other side gets the words."""
+        who = self._party(request, pick)
+        self.act(who, self._write(who, request, kind), "write")
+
+    def _party(self, request: Filed, pick: int) -> int:
+        """The index of one of the request's parties now (the admin only if nobody else is)."""
+        parties = sorted(self.call(self._parties())[request.number] - {ADMIN_ID}) or [ADMIN_ID]
+        return self.people.index(parties[pick % len(parties)])
+
+    @rule(who=PERSON, request=requests, official=st.integers(0, 1))
+    def assign(self, who: int, request: Filed, official: int) -> None:
+        """Anyone (the admin rightly) hands a request to an official."""
+        official_id = list(self.cast.officials.values())[official]
+        self.act(who, self._press(who, f"ra:{request.id}:{official_id}"), "assign")
+
+    @rule(who=PERSON, request=requests)
+    def open_by_number(self, who: int, request: Filed) -> None:
+        self.act(who, self._send(who, request.number), "open")
+
+    @rule(who=PERSON, command=st.sampled_from(("/my", "/inbox", "/queue")))
+    def list_requests(self, who: int, command: str) -> None:
+        self.act(who, self._send(who, command), "list")
+
+    # -- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def nobody_saw_what_they_may_not(self) -> None:
+        for telegram_id, user in self.cast.users.items():
+            if telegram_id == ADMIN_ID:
+                continue
+            for text in self._seen_by(user):
+                for number in NUMBER.findall(text):
+                    if number in self.entitled:
+                        assert telegram_id in self.entitled[number], (
+                            f"user {telegram_id} was shown {number}: {text!r}"
+                        )
+                for secret in TOKEN_MARK.findall(text):
+                    number = self.secrets[secret]
+                    assert telegram_id in self.entitled[number], (
+                        f"user {telegram_id} was shown a message of {number}: {text!r}"
+                    )
+
+    @invariant()
+    def every_receipt_is_stored(self) -> None:
+        async def stored() -> tuple[set[str], set[tuple[str, str]]]:
+            db = self.services.db
+            numbers = {
+                row[0]
+                for row in await db.fetch_all(
+                    "SELECT r.number FROM requests r"
+                    " WHERE EXISTS (SELECT 1 FROM request_history h WHERE h.request_id = r.id)"
+                )
+            }
+            messages = {
+                (row[0], row[1])
+                for row in await db.fetch_all(
+                    "SELECT r.number, m.text FROM request_messages m"
+                    " JOIN requests r ON r.id = m.request_id"
+                )
+            }
+            return numbers, messages
+
+        numbers, messages = self.call(stored())
+        assert set(self.filed) <= numbers
+        assert set(self.receipts) <= messages
+
+    # -- acting -------------------------------------------------------------------------------
+
+    def act(self, who: int, action: Coroutine[Any, Any, None], kind: str) -> None:
+        """Run one user's action; requests they were not entitled to must not change."""
+        telegram_id = self.people[who]
+        before = self.call(self._rows())
+        parties = self.call(self._parties())
+        self.call(action)
+        after = self.call(self._rows())
+        for number, row in before.items():
+            if telegram_id not in parties[number]:
+                assert after[number] == row, f"user {telegram_id} changed {number}"
+                tally[f"{kind}: others' requests checked unchanged"] += 1
+            elif after[number] != row:
+                tally[f"{kind}: changes by a party"] += 1
+        tally["steps"] += 1
+        self.call(self._note_entitled())
+
+    async def _press(self, who: int, data: str) -> None:
+        user = self.cast.users[self.people[who]]
+        anchor = user.messages[-1] if user.messages else (await self._start(user))
+        await user.press_data(anchor, data)
+        await settle(self.standin, self.runner.bot)
+
+    async def _send(self, who: int, text: str) -> None:
+        await self.cast.users[self.people[who]].send(text)
+        await settle(self.standin, self.runner.bot)
+
+    async def _write(self, who: int, request: Filed, kind: str) -> None:
+        """Press the button that asks for words; if asked, send them (with a secret word)."""
+        user = self.cast.users[self.people[who]]
+        seen = len(user.messages)
+        await self._press(who, f"rq:{request.id}:{kind}")
+        asked = any(request.number in (m.text or "") for m in user.messages[seen:])
+        if not asked and kind != "comment":
+            return
+        if kind == "comment" and not any("意见" in (m.text or "") for m in user.messages[seen:]):
+            return
+        secret = f"⟦R{next(serial)}⟧"
+        self.secrets[secret] = request.number
+        words = f"{kind} {secret}"
+        seen = len(user.messages)
+        await user.send(words)
+        await settle(self.standin, self.runner.bot)
+        if any(f"已发送到 {request.number}" in (m.text or "") for m in user.messages[seen:]):
+            self.receipts.append((request.number, words))
+            tally["thread messages sent"] += 1
+
+    async def _intake(self, user: TestUser, secret: str) -> str:
+        """/new through to the receipt; the number shown."""
+        await user.send("/new")
+        for _ in range(12):
+            message = await user.expect_message()
+            text, buttons = message.text or "", labels(message)
+            if "已收到您的诉求" in text:
+                found = NUMBER.search(text)
+                assert found is not None
+                return found.group(0)
+            step = next(
+                (b for b in ("放弃草稿，重新开始", "政策落实", "✅ 写完了", "一般", "✅ 提交")
+                 if b in buttons),
+                None,
+            )  # fmt: skip
+            if step is not None:
+                await user.press(message, step)
+            elif text.startswith("请描述遇到的问题"):
+                await user.send(f"补贴没有兑现 {secret}")
+        raise AssertionError(f"the intake did not end with a receipt\n{user.dump()}")
+
+    async def _start(self, user: TestUser) -> StoredMessage:
+        await user.send("/start")
+        return await user.expect_message()
+
+    # -- what the database says ---------------------------------------------------------------
+
+    async def _rows(self) -> dict[str, tuple[Any, ...]]:
+        """Each request of this example: its row, its history and its thread."""
+        db = self.services.db
+        rows = {}
+        for number, filed in self.filed.items():
+            row = await db.fetch_one("SELECT * FROM requests WHERE id = ?", (filed.id,))
+            history = await db.fetch_all(
+                "SELECT * FROM request_history WHERE request_id = ?", (filed.id,)
+            )
+            thread = await db.fetch_all(
+                "SELECT * FROM request_messages WHERE request_id = ?", (filed.id,)
+            )
+            rows[number] = (
+                tuple(row or ()),
+                [tuple(h) for h in history],
+                [tuple(m) for m in thread],
+            )
+        return rows
+
+    async def _parties(self) -> dict[str, set[int]]:
+        """Who may act on each request now: its enterprise's contacts, its holder, the admin."""
+        found = {}
+        for number, filed in self.filed.items():
+            request = await self.services.requests.get(filed.id)
+            assert request is not None
+            people = {ADMIN_ID}
+            people |= {
+                c.telegram_id
+                for c in await self.services.enterprises.contacts(request.enterprise_id)
+                if c.telegram_id is not None
+            }
+            holder = await self.services.officials.get(request.official_id or 0)
+            if holder is not None and holder.telegram_id is not None:
+                people.add(holder.telegram_id)
+            found[number] = people
+        return found
+
+    async def _note_entitled(self) -> None:
+        for number, people in (await self._parties()).items():
+            self.entitled[number] |= people
+
+    def _seen_by(self, user: TestUser) -> Iterator[str]:
+        """Every text the bot shows this user: messages (checked after every step, so an edit
+        cannot hide what was shown before it) and button answers."""
+        for message in user.chat.messages.values():
+            if message.from_bot:
+                yield message.data.get("text") or message.data.get("caption") or ""
+        for query in self.standin.world.callback_queries.values():
+            if query.user_id == user.id and query.answer:
+                yield str(query.answer.get("text") or "")
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[BotThread]:
+    with BotThread(tmp_path) as started:
+        yield started
+
+
+def test_nobody_sees_or_changes_what_is_not_theirs(
+    runner: BotThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    started = time.perf_counter()
+    run_state_machine_as_test(
+        lambda: Isolation(runner),
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    print(f"isolation: {dict(tally)} in {time.perf_counter() - started:.0f} s")
+    failures = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert failures == [], failures[0].getMessage()
+    assert [e for e in runner.standin.errors if "not modified" not in e.body] == []
