@@ -49,8 +49,8 @@ class TimingSender:
         self.inner = inner
         self.sent: list[tuple[float, str]] = []
 
-    async def send(self, chat_id: int, text: str) -> None:
-        await self.inner.send(chat_id, text)  # type: ignore[attr-defined]
+    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
+        await self.inner.send(chat_id, text, card=card)  # type: ignore[attr-defined]
         self.sent.append((time.time(), text))
 
 

@@ -103,7 +103,8 @@ class Services:
         self.alarm = AlarmState()
         self.desk.effects += [self._replan, self._queue_notices]
         self.desk.after_queued.append(self._deliver_soon)
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._delivery: asyncio.Task[None] | None = None
+        self._delivery_wanted = False
         self.privacy = Privacy(
             PrivacyRepository(self.db),
             audit=self.audit,
@@ -139,10 +140,16 @@ class Services:
         return await queue_notices(self, tx, change)
 
     def _deliver_soon(self) -> None:
-        """A change queued notices: send them now rather than at the next wake-up."""
-        task = asyncio.get_running_loop().create_task(deliver_now(self))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        """A change queued notices: send them now rather than at the next wake-up (one task
+        at a time; changes while it runs make it go round once more)."""
+        self._delivery_wanted = True
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
+
+    async def _deliver_while_wanted(self) -> None:
+        while self._delivery_wanted:
+            self._delivery_wanted = False
+            await deliver_now(self)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -156,5 +163,6 @@ class Services:
             raise
 
     async def close(self) -> None:
-        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self._delivery is not None:
+            await asyncio.gather(self._delivery, return_exceptions=True)
         await self.db.close()

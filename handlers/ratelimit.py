@@ -11,7 +11,9 @@ place that sees every call and its chat applies the actions docs/hardening.md §
   that are harmless to repeat (edits, deletes, settings); a repeated edit that finds the
   message already edited counts as done. Any other call (a sent message) is never repeated
   here: ``on_unknown(method, chat_id)`` records that its delivery is unknown, and the caller
-  decides (the outbox repeats reminders, nothing else does).
+  decides (the outbox repeats reminders, nothing else does). Answering a button press
+  (``answerCallbackQuery``) only stops its spinner: a time-out there counts as done, so
+  the handler goes on with the action.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ HARMLESS_TO_REPEAT = frozenset(
     }
 )
 EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+BEST_EFFORT = frozenset({"answerCallbackQuery", "sendChatAction"})
 
 OnBlocked = Callable[[int], Awaitable[None]]
 OnUnknown = Callable[[str, object], Awaitable[None]]
@@ -99,6 +102,9 @@ class RateLimiter(AIORateLimiter):
                 data = {**data, "chat_id": exc.new_chat_id}
                 args = (args[0], data, *args[2:])
             except TimedOut:
+                if endpoint in BEST_EFFORT:
+                    log.info("%s timed out; going on without it", endpoint)
+                    return True
                 if endpoint not in HARMLESS_TO_REPEAT:
                     await self._notify(self.on_unknown, endpoint, data.get("chat_id"))
                     raise

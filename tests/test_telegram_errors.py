@@ -228,3 +228,17 @@ async def test_a_send_that_timed_out_is_recorded_as_unknown_not_repeated(
     await user.expect_no_message(within=0.5)
     assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [200]
     assert failures(caplog) == []
+
+
+async def test_a_button_answer_that_timed_out_does_not_stop_the_action(
+    standin: TelegramStandin, impatient_bot: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = standin.user(USER_ID, first_name="Wang", language_code="zh-hans")
+    await user.send("/language")
+    choice = await user.expect_message()
+    standin.inject_delay("answerCallbackQuery", seconds=HELD, chat_id=None)
+    await user.press(choice, "English")
+    assert (await user.expect_edit(choice, timeout=5)).text == "Language set to English."
+    assert await impatient_bot.accounts.language_of(USER_ID) == "en"
+    assert await impatient_bot.audit.by_action(DELIVERY_UNKNOWN) == []
+    assert failures(caplog) == []
