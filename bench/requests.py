@@ -11,6 +11,17 @@ each. Latency is from a user's update to the bot's answer to it (as the user see
 The application is measured twice: as deployed (with PTB's AIORateLimiter, which holds all
 sending to about 30 messages a second, Telegram's own global limit) and with the rate limiter
 taken out, which is the cost of our handling alone and the figure compared with the echo bot.
+
+The echo bot runs twice too: with python-telegram-bot's defaults (updates one after the other,
+as its echobot example does) and with the application's update processor and timeouts. Both
+bots get no rate limiter, the same stand-in, the same users and number of updates, and an
+uncounted warm-up round first. Each round measures the bots back to back; the ratio is taken per
+round against the faster echo bot of that round, and the median over rounds is reported.
+
+Each bot runs in a process of its own, the stand-in and the simulated users in this one: the
+bot's CPU time (all its threads, SQLite's included) over the measured window is then its own,
+as it would be against the real Telegram, and is reported per update next to the CPU time the
+stand-in and the users spent.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -31,8 +43,9 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, running
-from bot.config import Settings
+from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
+from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
@@ -40,6 +53,8 @@ from storage.models import Stage
 from tests.roster import bind_official
 
 TOKEN = "123456789:BENCH-token"
+ECHO = "bare PTB echo"
+ECHO_LIKE_APP = "bare PTB echo, app's processor"
 UPDATES_PER_ENTERPRISE = 8
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -51,6 +66,16 @@ class Run:
     seconds: float
     latencies: list[float]
     api_calls: int = 0  # Bot API calls the bot made while handling them (not getUpdates)
+    cpu_seconds: float = 0.0  # the bot process's CPU time over the measured window
+    standin_cpu_seconds: float = 0.0  # the stand-in's and the simulated users' (other process)
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return self.cpu_seconds / self.updates * 1000
+
+    @property
+    def standin_cpu_ms_per_update(self) -> float:
+        return self.standin_cpu_seconds / self.updates * 1000
 
     @property
     def calls_per_update(self) -> float:
@@ -85,13 +110,13 @@ class Timer:
 # -- the application ------------------------------------------------------------------------
 
 
-def settings_for(standin: TelegramStandin, folder: Path) -> Settings:
+def settings_for(urls: tuple[str, str], folder: Path) -> Settings:
     return Settings.model_validate(
         {
             "telegram": {
                 "token": TOKEN,
-                "base_url": standin.api_base_url,
-                "base_file_url": standin.file_base_url,
+                "base_url": urls[0],
+                "base_file_url": urls[1],
                 "poll_timeout": 1,
             },
             "storage": {"path": str(folder / "bench.sqlite3")},
@@ -173,30 +198,107 @@ async def _seen(standin: TelegramStandin, user: TestUser, number: str, words: st
 async def bench_application(count: int, *, rate_limited: bool) -> Run:
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
+    kind = "app-limited" if rate_limited else "app"
     try:
         with tempfile.TemporaryDirectory() as folder:
-            app = build_application(settings_for(standin, Path(folder)))
-            if not rate_limited:
-                app.bot._rate_limiter = None  # the handling alone, without Telegram's pacing
-            async with running(app, poll_timeout=1):
-                pairs = await make_enterprises(app.bot_data.services, count)
+            async with BotProcess(kind, standin, count, Path(folder)) as bot:
                 timer = Timer()
-                locks = {official: asyncio.Lock() for _, official in pairs}
+                locks = {official: asyncio.Lock() for _, official in bot.pairs}
                 before = _handling_calls(standin)
-                start = time.perf_counter()
-                await asyncio.gather(
-                    *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in pairs)
-                )
-                seconds = time.perf_counter() - start
+                async with Window(bot) as window:
+                    await asyncio.gather(
+                        *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in bot.pairs)
+                    )
                 calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
     name = "application (rate limiter)" if rate_limited else "application"
-    return Run(name, count * UPDATES_PER_ENTERPRISE, seconds, timer.latencies, calls)
+    return window.run(name, count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
 
 
 def _handling_calls(standin: TelegramStandin) -> int:
     return sum(1 for call in standin.calls if call.method != "getUpdates")
+
+
+class BotProcess:
+    """A bot in a process of its own, so that its CPU time is its own: the stand-in and the
+    simulated users (Telegram's side of the wire) run in this process and are not counted."""
+
+    def __init__(self, kind: str, standin: TelegramStandin, count: int, folder: Path) -> None:
+        self._args = (kind, (standin.api_base_url, standin.file_base_url), count, folder)
+        self.pairs: list[tuple[int, int]] = []
+
+    async def __aenter__(self) -> BotProcess:
+        context = multiprocessing.get_context("spawn")
+        self._conn, theirs = context.Pipe()
+        self._process = context.Process(target=serve_bot, args=(*self._args, theirs))
+        self._process.start()
+        theirs.close()  # so that a bot process that dies is an EOFError here, not a wait
+        self.pairs = await self.ask(None)  # sent once the bot polls and the data is in
+        return self
+
+    async def ask(self, question: str | None) -> Any:
+        if question is not None:
+            self._conn.send(question)
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self._conn.poll, 120):
+            raise TimeoutError(f"the bot process did not answer {question!r}")
+        return self._conn.recv()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        await asyncio.get_running_loop().run_in_executor(None, self._process.join, 60)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+class Window:
+    """Wall-clock time of a block, and the CPU time the bot and this process spent in it."""
+
+    def __init__(self, bot: BotProcess) -> None:
+        self._bot = bot
+
+    async def __aenter__(self) -> Window:
+        self._bot_cpu = await self._bot.ask("cpu")
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+        self.bot_cpu = await self._bot.ask("cpu") - self._bot_cpu
+
+    def run(self, name: str, updates: int, latencies: list[float], calls: int) -> Run:
+        return Run(name, updates, self.seconds, latencies, calls, self.bot_cpu, self.cpu)
+
+
+def serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
+    """The bot process: start the bot, then answer the benchmark until it says stop."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_serve_bot(kind, urls, count, folder, conn))
+
+
+async def _serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
+    if kind.startswith("app"):
+        app = build_application(settings_for(urls, folder))
+        if kind == "app":
+            app.bot._rate_limiter = None  # the handling alone, without Telegram's pacing
+        async with running(app, poll_timeout=1):
+            conn.send(await make_enterprises(app.bot_data.services, count))
+            await _answer(conn)
+    else:
+        async with running(
+            echo_application(urls, like_app=kind == "echo-like-app"), poll_timeout=1
+        ):
+            conn.send([])
+            await _answer(conn)
+
+
+async def _answer(conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    while (question := await loop.run_in_executor(None, conn.recv)) != "stop":
+        assert question == "cpu"
+        conn.send(time.process_time())
 
 
 # -- the baseline -----------------------------------------------------------------------------
@@ -213,62 +315,83 @@ async def one_echo_user(standin: TelegramStandin, user_id: int, timer: Timer) ->
         await timer(user.send(f"message {n}"), user.expect_message)
 
 
-async def bench_echo(count: int) -> Run:
+def echo_application(
+    urls: tuple[str, str], *, like_app: bool
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The echo bot with PTB's defaults, or (``like_app``) with the application's update
+    processor and timeouts; without a rate limiter either way, like the compared run."""
+    builder = ApplicationBuilder().token(TOKEN).base_url(urls[0]).base_file_url(urls[1])
+    if like_app:
+        tg = TelegramSettings()
+        builder = (
+            builder.concurrent_updates(PerUserUpdateProcessor())
+            .connect_timeout(tg.connect_timeout)
+            .read_timeout(tg.send_timeout)
+            .get_updates_read_timeout(tg.read_timeout)
+        )
+    app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    return app
+
+
+async def bench_echo(count: int, *, like_app: bool = False) -> Run:
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
-    app: Application[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(standin.api_base_url)
-        .base_file_url(standin.file_base_url)
-        .build()
-    )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
+    kind = "echo-like-app" if like_app else "echo"
     try:
-        await app.initialize()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        timer = Timer()
-        before = _handling_calls(standin)
-        start = time.perf_counter()
-        await asyncio.gather(*(one_echo_user(standin, 900_000 + n, timer) for n in range(count)))
-        seconds = time.perf_counter() - start
-        calls = _handling_calls(standin) - before
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
+        async with BotProcess(kind, standin, count, Path(".")) as bot:
+            timer = Timer()
+            before = _handling_calls(standin)
+            async with Window(bot) as window:
+                await asyncio.gather(
+                    *(one_echo_user(standin, 900_000 + n, timer) for n in range(count))
+                )
+            calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
-    return Run("bare PTB echo", count * UPDATES_PER_ENTERPRISE, seconds, timer.latencies, calls)
+    name = ECHO_LIKE_APP if like_app else ECHO
+    return window.run(name, count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
+
+
+async def one_round(count: int, limited: bool) -> list[Run]:
+    return [
+        await bench_echo(count),
+        await bench_echo(count, like_app=True),
+        await bench_application(count, rate_limited=False),
+        *([await bench_application(count, rate_limited=True)] if limited else []),
+    ]
 
 
 async def main(count: int, rounds: int, limited: bool) -> None:
+    await one_round(count, limited=False)  # warm-up: imports, first connections, caches
     runs: dict[str, list[Run]] = {}
+    ratios = []
     for _ in range(rounds):
-        for run in (
-            await bench_echo(count),
-            await bench_application(count, rate_limited=False),
-            *([await bench_application(count, rate_limited=True)] if limited else []),
-        ):
+        done = await one_round(count, limited)
+        for run in done:
             runs.setdefault(run.name, []).append(run)
+        echo_rate = max(done[0].rate, done[1].rate)
+        ratios.append(done[2].rate / echo_rate)
     print(f"{count} enterprises x {UPDATES_PER_ENTERPRISE} updates, {rounds} rounds (medians)")
-    print(f"{'':28} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}")
-    medians = {}
-    for name, done in runs.items():
-        rate = statistics.median(r.rate for r in done)
-        p50 = statistics.median(r.p50 for r in done) * 1000
-        p99 = statistics.median(r.p99 for r in done) * 1000
-        calls = statistics.median(r.calls_per_update for r in done)
-        medians[name] = (rate, calls)
-        print(f"{name:28} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f}")
-    (app_rate, app_calls), (echo_rate, echo_calls) = (
-        medians["application"],
-        medians["bare PTB echo"],
+    print(
+        f"{'':32} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
+        f" {'bot CPU ms/update':>18} {'stand-in+users CPU':>19}"
     )
-    print(f"throughput ratio application / echo: {app_rate / echo_rate:.2f} (target >= 0.5)")
-    per_call = (app_rate * app_calls) / (echo_rate * echo_calls)
-    print(f"Bot API calls handled per second, application / echo: {per_call:.2f}")
+    for name, measured in runs.items():
+        rate = statistics.median(r.rate for r in measured)
+        p50 = statistics.median(r.p50 for r in measured) * 1000
+        p99 = statistics.median(r.p99 for r in measured) * 1000
+        calls = statistics.median(r.calls_per_update for r in measured)
+        cpu = statistics.median(r.cpu_ms_per_update for r in measured)
+        other = statistics.median(r.standin_cpu_ms_per_update for r in measured)
+        print(
+            f"{name:32} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f} {cpu:18.2f} {other:19.2f}"
+        )
+    print(
+        "throughput ratio application / faster echo, per round:"
+        f" {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
+        " (target >= 0.5)"
+    )
     print(f"reproduce: python -m bench.requests --enterprises {count} --rounds {rounds}")
 
 

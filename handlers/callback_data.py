@@ -8,6 +8,7 @@ Packed data stays within Telegram's 64 bytes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from enum import Enum
 from typing import Any, ClassVar, Self, get_type_hints
@@ -45,7 +46,7 @@ class CallbackData:
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
         if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
             raise BadCallback(data)
-        hints = get_type_hints(cls)
+        hints = _field_types(cls)  # type: ignore[arg-type]
         try:
             values = {
                 f.name: _load(hints[f.name], raw) for f, raw in zip(fields, parts[1:], strict=True)
@@ -87,6 +88,12 @@ class StepButton(CallbackData):
         except BadCallback:
             return None
         return choice if choice.step == step else None
+
+
+@functools.cache
+def _field_types(cls: type[CallbackData]) -> dict[str, Any]:
+    """Once per class: ``get_type_hints`` evaluates (compiles) every annotation each call."""
+    return get_type_hints(cls)
 
 
 def _dump(value: object) -> str:
