@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Literal
 
 from bot.credit_code import make_credit_code
+from bot.dispatch import NOTICE_KINDS
 from bot.invites import issue_invite, redeem_invite
 from bot.lifecycle import Action
 from bot.services import Services
@@ -259,6 +260,8 @@ async def seed(services: Services) -> None:
                 enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
             )
     filed = await seed_requests(services)
+    # The demo's invented past is not news: nobody is told of it when the sandbox opens.
+    await services.outbox.repository.drop_pending(NOTICE_KINDS)
     if "factors" in filed:
         await seed_systemic_issue(services, filed["factors"])
 

@@ -72,6 +72,7 @@ POLICIES: dict[str, KindPolicy] = {
     "overdue": KindPolicy(critical=False, retry_uncertain=True),
     "confirm": KindPolicy(critical=False, retry_uncertain=True),
     "closed": KindPolicy(critical=False, retry_uncertain=False),
+    "update": KindPolicy(critical=False, retry_uncertain=True),
     "digest": KindPolicy(critical=False, retry_uncertain=False),
     "escalation": KindPolicy(critical=True, retry_uncertain=False),
     "escalated": KindPolicy(critical=True, retry_uncertain=False),

@@ -8,7 +8,7 @@ user who blocked the bot is marked unreachable instead of failing the update.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +19,6 @@ from telegram.ext import ExtBot
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.lifecycle import FINAL, Action, Party, allowed
-from bot.requests import parties
 from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
@@ -127,21 +126,6 @@ async def actor_of(services: Services, telegram_id: int) -> Actor:
     return await services.actor(telegram_id)
 
 
-async def send_card(
-    bot: ExtBot[None],
-    services: Services,
-    telegram_id: int,
-    request: Request,
-    headline: Callable[[Translator], str],
-) -> None:
-    """Send ``request``'s card to one user, under a headline, with that user's buttons."""
-    texts = Translator(await services.accounts.language_of(telegram_id))
-    viewer = await actor_of(services, telegram_id)
-    text = headline(texts) + "\n\n" + await card_text(services, request, texts)
-    markup = keyboard(request, parties(viewer, request), texts)
-    await safe_send(bot, services, telegram_id, text, markup)
-
-
 async def safe_send(
     bot: ExtBot[None],
     services: Services,
@@ -185,21 +169,6 @@ async def holder_id(services: Services, request: Request) -> int | None:
         return None
     official = await services.officials.get(request.official_id)
     return None if official is None else official.telegram_id
-
-
-async def tell(
-    bot: ExtBot[None],
-    services: Services,
-    recipients: Iterable[int],
-    request: Request,
-    headline: Callable[[Translator], str],
-    *,
-    skip: int | None = None,
-) -> None:
-    """Send the card with a headline to each recipient but ``skip`` (the one who acted)."""
-    for telegram_id in dict.fromkeys(recipients):
-        if telegram_id != skip:
-            await send_card(bot, services, telegram_id, request, headline)
 
 
 def status_line(request: Request) -> Callable[[Translator], str]:

@@ -21,6 +21,7 @@ from handlers.context import AppContext
 log = logging.getLogger(__name__)
 
 ALARM_JOB = "alarm"
+MESSAGE_LIMIT = 4096
 
 
 class TelegramSender:
@@ -67,6 +68,8 @@ class TelegramSender:
         texts = Translator(await services.accounts.language_of(chat_id))
         viewer = await services.actor(chat_id)
         body = text + "\n\n" + await card_text(services, request, texts)
+        if len(body) > MESSAGE_LIMIT:  # a long note and a long card: the note and the buttons
+            body = text
         return body, keyboard(request, parties(viewer, request), texts)
 
 

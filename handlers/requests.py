@@ -15,7 +15,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.dispatch import official_label
-from bot.i18n import Translator
 from bot.lifecycle import Action, NotPermitted, Party, TransitionRefused
 from bot.requests import NotFound, parties
 from handlers import request_lists, systemic_issues
@@ -30,12 +29,9 @@ from handlers.cards import (
     card_text,
     keyboard,
     notify,
-    owners,
     refuse_forged,
-    safe_send,
     send_here,
     status_line,
-    tell,
 )
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
@@ -96,25 +92,17 @@ async def on_button(update: Update, context: AppContext) -> None:
 
 
 async def acknowledge(update: Update, context: AppContext, request_id: int) -> None:
-    """The official acknowledges: the enterprise is told by whom."""
+    """The official acknowledges (the enterprise's notice is queued with the change)."""
     request = await perform(update, context, request_id, Action.ACKNOWLEDGE)
     if request is None:
         return
     await answer_query(update)
     await refresh(update, context, request)
-    services = context.services
-    official = await services.officials.get(request.official_id or 0)
-
-    def headline(texts: Translator) -> str:
-        return texts(
-            "requests.acknowledged", number=request.number, official=official_label(official, texts)
-        )
-
-    await tell(context.bot, services, await owners(services, request), request, headline)
 
 
 async def close_out(update: Update, context: AppContext, request_id: int, solved: bool) -> None:
-    """The enterprise says whether it is solved, then rates the handling."""
+    """The enterprise says whether it is solved, then rates the handling (the official's
+    notice is queued with the change)."""
     action = Action.CONFIRM if solved else Action.REJECT
     request = await perform(update, context, request_id, action)
     if request is None:
@@ -129,9 +117,6 @@ async def close_out(update: Update, context: AppContext, request_id: int, solved
     await send_here(
         update, context, texts(key, number=request.number), InlineKeyboardMarkup([stars])
     )
-    await _tell_holder(
-        context, request, "closed_for_official" if solved else "reopened_for_official"
-    )
 
 
 async def solved(update: Update, context: AppContext, request_id: int) -> None:
@@ -145,13 +130,12 @@ async def unsolved(update: Update, context: AppContext, request_id: int) -> None
 
 
 async def withdraw(update: Update, context: AppContext, request_id: int) -> None:
-    """The enterprise takes the request back; its official is told."""
+    """The enterprise takes the request back (its official's notice is queued with it)."""
     request = await perform(update, context, request_id, Action.WITHDRAW)
     if request is None:
         return
     await answer_query(update)
     await refresh(update, context, request)
-    await _tell_holder(context, request, "withdrawn_for_official")
 
 
 async def choose_official(update: Update, context: AppContext, request_id: int) -> None:
@@ -184,8 +168,8 @@ async def choose_official(update: Update, context: AppContext, request_id: int) 
 
 
 async def assign(update: Update, context: AppContext) -> None:
-    """Hand the request to the chosen official (their card is queued with the change); the
-    enterprise is told."""
+    """Hand the request to the chosen official (their card and the enterprise's notice are
+    queued with the change)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     try:
@@ -208,15 +192,6 @@ async def assign(update: Update, context: AppContext) -> None:
     await query.edit_message_text(
         texts("requests.assigned", official=official_label(official, texts))
     )
-
-    def headline(t: Translator) -> str:
-        return t(
-            "requests.assigned_for_owner",
-            number=request.number,
-            official=official_label(official, t),
-        )
-
-    await tell(context.bot, services, await owners(services, request), request, headline)
 
 
 async def rate(update: Update, context: AppContext) -> None:
@@ -266,19 +241,6 @@ async def skip_comment(update: Update, context: AppContext, request_id: int) -> 
         return
     await answer_query(update)
     await send_here(update, context, texts("requests.comment_saved"))
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-async def _tell_holder(context: AppContext, request: Request, key: str) -> None:
-    services = context.services
-    official = await services.officials.get(request.official_id or 0)
-    if official is None or official.telegram_id is None:
-        return
-    texts = Translator(await services.accounts.language_of(official.telegram_id))
-    text = texts(f"requests.{key}", number=request.number, rating=request.rating or "—")
-    await safe_send(context.bot, services, official.telegram_id, text)
 
 
 ACTIONS = {

@@ -31,7 +31,6 @@ from handlers.cards import (
     owners,
     refuse_forged,
     safe_send,
-    tell,
 )
 from handlers.context import AppContext
 from handlers.requests import perform
@@ -154,7 +153,8 @@ async def note(
 async def with_note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> bool:
-    """Ask, resolve or return: the transition with the words as its note, then the notices."""
+    """Ask, resolve or return: the transition with the words as its note (its notices are
+    queued with it), then the words in the thread."""
     kind = (composing_of(context) or (0, ""))[1]
     request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text)
     if request is None:
@@ -171,7 +171,6 @@ async def with_note(
         now=services.clock.now(),
     )
     await _send(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
-    await ANNOUNCE[kind](context, actor, request, text)
     return True
 
 
@@ -257,34 +256,6 @@ async def deliver(
         )
 
 
-async def announce_ask(context: AppContext, actor: Actor, request: Request, text: str) -> None:
-    await deliver(context, actor, request, text, None, key="thread.info_request")
-
-
-async def announce_resolve(context: AppContext, actor: Actor, request: Request, text: str) -> None:
-    services = context.services
-
-    def headline(texts: Translator) -> str:
-        return texts(
-            "requests.resolved_for_owner",
-            number=request.number,
-            official=official_label(actor.official, texts),
-            note=text,
-        )
-
-    await tell(context.bot, services, await owners(services, request), request, headline)
-
-
-async def announce_return(context: AppContext, actor: Actor, request: Request, text: str) -> None:
-    """The enterprise is told; the admins' notice was queued with the change (bot/dispatch.py)."""
-    services = context.services
-
-    def for_owner(texts: Translator) -> str:
-        return texts("requests.returned_for_owner", number=request.number)
-
-    await tell(context.bot, services, await owners(services, request), request, for_owner)
-
-
 def _reply_button(request: Request, texts: Translator) -> InlineKeyboardMarkup:
     data = RequestButton(request.id, "reply").pack()
     return InlineKeyboardMarkup(
@@ -306,7 +277,7 @@ WRITERS = {
     "comment": comment,
 }
 NOTICE = {"ask": "asked", "resolve": "resolved", "return": "returned"}
-ANNOUNCE = {"ask": announce_ask, "resolve": announce_resolve, "return": announce_return}
+
 
 MEDIA = filters.PHOTO | filters.Document.ALL
 ENTRY = f"^{RequestButton.prefix}:\\d+:({'|'.join(KINDS)})$"

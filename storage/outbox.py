@@ -180,6 +180,15 @@ class OutboxRepository:
                 (message_id,),
             )
 
+    async def drop_pending(self, kinds: tuple[str, ...]) -> int:
+        """Forget unsent messages of these kinds; how many there were."""
+        marks = ", ".join("?" for _ in kinds)
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                f"DELETE FROM outbox WHERE status = 'pending' AND kind IN ({marks})", kinds
+            )
+            return cursor.rowcount
+
     async def to_recipient(self, recipient_id: int) -> list[OutboxMessage]:
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM outbox WHERE recipient_id = ? ORDER BY id", (recipient_id,)

@@ -10,6 +10,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import AuditSettings, Settings
 from bot.lifecycle import Action
+from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.audit import AuditButton
 from standin import TelegramStandin
@@ -28,6 +29,7 @@ async def story(services: Services, standin: TelegramStandin, clock: FakeClock) 
     alice = standin.user(ALICE_ID, first_name="刘<总>", username="alice_sy", language_code="zh")
     await alice.send("/help")  # the bot records her name and @username
     await alice.expect_message()
+    holder = standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)
     request_id = await new_request(
         services,
         enterprise_id=cast.alice_enterprise.id,
@@ -42,6 +44,10 @@ async def story(services: Services, standin: TelegramStandin, clock: FakeClock) 
     ):
         clock.advance(timedelta(hours=1))
         await services.desk.act(actor, request_id, action, note=note)
+    await deliver_now(services)  # each side told of the other's steps
+    assert "已销号" in ((await holder.expect_message()).text or "")
+    for _ in range(2):  # acknowledged, resolved
+        await alice.expect_message()
     await services.audit.record(
         now=services.clock.now(), actor_id=ALICE_ID, action="card.open", result="shown"
     )

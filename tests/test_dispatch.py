@@ -199,3 +199,22 @@ async def test_sigkill_right_after_the_commit_loses_no_notice(
     finally:
         await second.close()
     await nothing_more_after_another_restart(tmp_path, clock)
+
+
+async def test_both_sides_are_told_of_each_step_through_the_outbox(
+    first: Services, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    await act(first, request_id, Action.ACKNOWLEDGE)
+    await act(first, request_id, Action.RESOLVE, note="已协调 <供电>")
+    await act(first, request_id, Action.REJECT)
+    await act(first, request_id, Action.WITHDRAW)
+    await tick(first)
+    acknowledged, resolved = recorder(first).to(ALICE_ID)
+    assert "已由 王建国" in acknowledged and "受理" in acknowledged
+    assert "已协调 &lt;供电&gt;" in resolved
+    assert recorder(first).cards[ALICE_ID] == [request_id, request_id]
+    new, reopened, withdrawn = recorder(first).to(OFFICIAL_ID)[:3]
+    assert "新诉求" in new and "未解决" in reopened and "撤回" in withdrawn
+    kinds = {m.kind for m in await first.outbox.repository.to_recipient(ALICE_ID)}
+    assert kinds == {"update"}

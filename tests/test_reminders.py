@@ -112,7 +112,7 @@ async def test_spring_festival_and_make_up_saturday(domain: Services, clock: Fak
         ("resolve_overdue", local(2026, 3, 12, 23, 59, 59)),
     ]
     await run_at(domain, clock, local(2026, 2, 16, 10, 0))  # holiday: no digest, nothing
-    assert recorder(domain).sent == []
+    assert recorder(domain).to(OFFICIAL_ID) == []
     await run_at(domain, clock, local(2026, 3, 3, 11, 59, 59))
     assert len(recorder(domain).to(OFFICIAL_ID)) == 1  # the half-time reminder folded in
     half = [r for r in await domain.reminders.of_request(request_id) if r.kind == "resolve_half"]
@@ -327,13 +327,14 @@ async def test_confirm_reminder_then_auto_close(domain: Services, clock: FakeClo
         ("auto_close", local(2026, 3, 9, 10, 0)),
     ]
     await run_at(domain, clock, local(2026, 3, 5, 10, 0))
-    assert "请确认" in recorder(domain).to(ALICE_ID)[0]
+    told, confirm = recorder(domain).to(ALICE_ID)
+    assert "已协调供电公司" in told and "请确认" in confirm
     await run_at(domain, clock, local(2026, 3, 9, 10, 0))
     state = await domain.reminders.request(request_id)
     assert state is not None and state.status == "closed" and state.auto_closed
     last = (await domain.requests.history(request_id))[-1]
     assert (last.from_status, last.to_status, last.note) == ("resolved", "closed", "auto-closed")
-    assert "自动销号" in recorder(domain).to(ALICE_ID)[1]
+    assert "自动销号" in recorder(domain).to(ALICE_ID)[2]
     assert "自动销号" in recorder(domain).to(OFFICIAL_ID)[-1]
 
 
@@ -344,7 +345,8 @@ async def test_confirmed_request_is_not_auto_closed(domain: Services, clock: Fak
     await act(domain, request_id, Action.CONFIRM)
     assert await planned(domain, request_id) == []
     await run_at(domain, clock, local(2026, 3, 9, 10, 0))
-    assert recorder(domain).to(ALICE_ID) == []
+    [resolved] = recorder(domain).to(ALICE_ID)  # told it was resolved; nothing after
+    assert "问题解决了吗" in resolved
 
 
 async def test_one_digest_per_official_per_day(domain: Services, clock: FakeClock) -> None:

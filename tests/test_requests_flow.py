@@ -11,11 +11,12 @@ from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
-from bot.lifecycle import Status
+from bot.lifecycle import Action, Status
 from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
 from storage.models import Stage
 from storage.requests import NewRequest
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
@@ -426,4 +427,24 @@ async def test_conversation_timeout_is_configured_and_keeps_the_draft(
         assert draft is not None and draft["answers"] == {"item": "食品经营许可证"}
         await alice.send("/new")
         assert "草稿" in (await alice.expect_message()).text
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_long_question_on_a_long_request_still_reaches_the_enterprise(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """The note and the card together would pass Telegram's 4096: the note goes with the
+    buttons, the card stays a press away."""
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    official = standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)
+    request_id = await file_request(services, text="长" * 2500)
+    await official.expect_message()
+    holder = await actor_of(services, OFFICIAL_ID)
+    await services.desk.act(holder, request_id, Action.ASK_INFO, note="问" * 3000)
+    await deliver_now(services)
+    question = await alice.expect_message()
+    assert "问" * 3000 in (question.text or "") and "长" * 100 not in (question.text or "")
+    assert "💬 回复" in [b["text"] for b in inline_buttons(question.reply_markup)]
     assert standin.errors == []
