@@ -9,7 +9,8 @@ receipt any user was shown must be in the database afterwards:
 
 - "received, number LN-…": the request, with its history rows;
 - an official's card turning to "acknowledged": the ``acknowledged`` history row;
-- "sent to LN-…" after a reply: the reply in ``request_messages``;
+- "sent to LN-…" after a reply: the reply in ``request_messages`` (as many replies on the
+  request as "sent" receipts for it: a late "sent" may answer an earlier try);
 - "LN-… marked resolved": the ``resolved`` history row;
 
 and ``PRAGMA integrity_check`` must be ok.
@@ -27,8 +28,10 @@ import random
 import re
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +55,7 @@ ANSWER_WITHIN = 5.0  # seconds a simulated user waits for the bot before startin
 # What the bot says to a press or a message it has no conversation for (after a restart).
 STALE = "这个按钮已失效，请重新打开菜单。"
 WHAT_NEXT = "请选择您要做的事："
+REPLY_MARK = "答复"  # how the officials' replies begin (their resolutions do not)
 replies = itertools.count(1)
 
 
@@ -171,14 +175,16 @@ async def handle_one(user: TestUser, receipts: Receipts, rng: random.Random) -> 
     number = rng.choice(numbers)
     await pause(rng)
     await press(user, listing, number)
-    card = await expect(user, lambda m: number in (m.text or "") and "💬 回复" in labels(m))
+    card = await expect(
+        user, lambda m: (m.text or "").startswith(number) and "💬 回复" in labels(m)
+    )
     if "✅ 受理" in labels(card):
         await pause(rng)
         await press(user, card, "✅ 受理")
         card = await user.expect_edit(card, timeout=ANSWER_WITHIN)
         if "已受理" in (card.text or ""):
             receipts.acks.append(number)
-    reply = f"答复{next(replies)}：已协调相关部门（{number}）"
+    reply = f"{REPLY_MARK}{next(replies)}：已协调相关部门（{number}）"
     await write_on(user, card, number, "💬 回复", reply, f"已发送到 {number}", rng)
     receipts.replies.append((number, reply))
     await write_on(user, card, number, "🏁 办结", f"办结：{reply}", f"{number} 已标记为办结", rng)
@@ -229,9 +235,10 @@ async def kill_and_restart(
     log: Path,
     standin: TelegramStandin,
     rng: random.Random,
+    until: Callable[[], bool] | None = None,
 ) -> list[float]:
     """SIGKILL the bot ``kills`` times, ``gaps`` seconds apart, then let it run ``settle``
-    seconds; the seconds from each restart to its first poll."""
+    seconds (less once ``until()`` holds); the seconds from each restart to its first poll."""
     restarts = []
     bot = start_bot(config, log)
     try:
@@ -247,11 +254,22 @@ async def kill_and_restart(
             while len(standin.calls_to("getUpdates")) == polls:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             restarts.append(time.perf_counter() - started)
-        await asyncio.sleep(settle)
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and not (until is not None and until()):  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
     finally:
-        bot.send_signal(signal.SIGINT)
-        await asyncio.to_thread(bot.wait, 30)
+        await stop_bot(bot)
     return restarts
+
+
+async def stop_bot(bot: subprocess.Popen[bytes]) -> None:
+    """Stop the bot as an operator would (SIGINT); SIGKILL it if it has not ended in 30 s."""
+    bot.send_signal(signal.SIGINT)
+    try:
+        await asyncio.to_thread(bot.wait, 30)
+    except subprocess.TimeoutExpired:
+        bot.kill()
+        await asyncio.to_thread(bot.wait)
 
 
 async def lost_receipts(db: Database, receipts: Receipts) -> dict[str, list[str]]:
@@ -272,14 +290,16 @@ async def lost_receipts(db: Database, receipts: Receipts) -> dict[str, list[str]
         for number in set(getattr(receipts, kind)):
             if not await has(history + " AND h.to_status = ?", number, status):
                 lost[kind].append(number)
-    for number, text in set(receipts.replies):
-        if not await has(
+    # A "sent" may answer an earlier try whose answer came late, so count: as many replies
+    # stored on each request as "sent" receipts for it.
+    sent = Counter(number for number, _ in receipts.replies)
+    for number, count in sent.items():
+        stored = await db.fetch_value(
             "SELECT count(*) FROM request_messages m JOIN requests r ON r.id = m.request_id"
-            " WHERE r.number = ? AND m.text = ? AND m.sender_role = 'official'",
-            number,
-            text,
-        ):
-            lost["replies"].append(number)
+            " WHERE r.number = ? AND m.sender_role = 'official' AND m.text LIKE ?",
+            (number, f"{REPLY_MARK}%"),
+        )
+        lost["replies"] += [number] * max(0, count - int(stored))
     return lost
 
 
@@ -291,8 +311,10 @@ async def run(
     directory: Path,
     gaps: tuple[float, float] = (2.0, 10.0),
     settle: float = 10.0,
+    until: Callable[[Receipts], bool] | None = None,
 ) -> Result:
-    """Prints the figures and returns them."""
+    """Prints the figures and returns them; after the last kill the load runs ``settle``
+    seconds, or until ``until(receipts)`` holds."""
     standin = TelegramStandin()
     await standin.start()
     db_path = directory / "kill.sqlite3"
@@ -323,7 +345,14 @@ async def run(
     tasks = [asyncio.create_task(job) for job in load]
     try:
         restarts = await kill_and_restart(
-            kills, gaps, settle, config, directory / "bot.log", standin, rng
+            kills,
+            gaps,
+            settle,
+            config,
+            directory / "bot.log",
+            standin,
+            rng,
+            None if until is None else lambda: until(receipts),
         )
     finally:
         stop.set()
