@@ -130,7 +130,8 @@ class XlsxStream:
             elif isinstance(value, int):
                 cells.append(f'<c r="{ref}"{style}><v>{int(value)}</v></c>')
             elif isinstance(value, float) and math.isfinite(value):
-                cells.append(f'<c r="{ref}"{style}><v>{float(value)!r}</v></c>')
+                number = repr(float(value)).removesuffix(".0")  # 73, as XlsxWriter wrote it
+                cells.append(f'<c r="{ref}"{style}><v>{number}</v></c>')
             else:
                 text = xml_text(value if isinstance(value, str) else str(value))
                 if not text:
