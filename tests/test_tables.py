@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.tables import read_table, write_table
@@ -55,3 +59,24 @@ def test_xlsx_keeps_chinese_numbers_and_spaces_and_drops_what_xml_forbids(tmp_pa
     )
     assert set(values[4]) == {None}
     assert values[5][0] == "after an empty row"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_xlsx_with_the_same_values(tmp_path: Path) -> None:
+    """Another reader than openpyxl: LibreOffice Calc converts the file back to CSV."""
+    header = ["编号", "企业", "摘要", "天数", "评分"]
+    rows = [["LN-20260101-0001", "沈阳远航精密机械有限公司", "=SUM(A1) <&>", 12, 4.5],
+            ["二", "", "两行\n文字", -3, None]]  # fmt: skip
+    write_table(tmp_path / "ledger.xlsx", header, rows)
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path),
+         str(tmp_path / "ledger.xlsx")],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    with (tmp_path / "ledger.csv").open(encoding="utf-8", newline="") as file:
+        assert list(csv.reader(file)) == [
+            header,
+            ["LN-20260101-0001", "沈阳远航精密机械有限公司", "=SUM(A1) <&>", "12", "4.5"],
+            ["二", "", "两行\n文字", "-3", ""],
+        ]
