@@ -98,7 +98,9 @@ def write_config(directory: Path, standin: TelegramStandin, db: Path) -> Path:
         f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{standin.api_base_url}"\n'
         f'base_file_url = "{standin.file_base_url}"\npoll_timeout = 1\n'
         f'[storage]\npath = "{db}"\n[admins]\ntelegram_ids = [{ADMIN_ID}]\n'
-        '[security]\nhash_key = "bench-hash-key-0123456789"\n',
+        '[security]\nhash_key = "bench-hash-key-0123456789"\n'
+        # Quiet hours off: the benches and kill tests must behave the same at any hour.
+        "[quiet_hours]\nstart = 00:00:00\nend = 00:00:00\n",
         encoding="utf-8",
     )
     return config

@@ -175,7 +175,9 @@ async def handle_one(user: TestUser, receipts: Receipts, rng: random.Random) -> 
     number = rng.choice(numbers)
     await pause(rng)
     await press(user, listing, number)
-    card = await expect(user, lambda m: number in (m.text or "") and "💬 回复" in labels(m))
+    card = await expect(
+        user, lambda m: (m.text or "").startswith(number) and "💬 回复" in labels(m)
+    )
     if "✅ 受理" in labels(card):
         await pause(rng)
         await press(user, card, "✅ 受理")

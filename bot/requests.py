@@ -163,8 +163,10 @@ class RequestDesk:
         *,
         note: str = "",
         official_id: int | None = None,
+        post: NewMessage | None = None,
     ) -> Request:
-        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale."""
+        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale.
+        ``post`` (the actor's words for the thread) is stored in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         return await self.transition(
             request,
@@ -173,6 +175,7 @@ class RequestDesk:
             actor_id=actor.telegram_id,
             note=note,
             official_id=official_id,
+            post=post,
         )
 
     async def transition(
@@ -184,21 +187,29 @@ class RequestDesk:
         actor_id: int | None,
         note: str = "",
         official_id: int | None = None,
+        post: NewMessage | None = None,
     ) -> Request:
         """THE way a request changes status: checked, stored with its history, hooks run."""
         target = check(request.status, action, parties)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
         queued: list[int] = []
-        changed = await self.repo.transition(
-            request,
-            target,
-            actor_id=actor_id,
-            note=note,
-            changes=changes,
-            now=now,
-            effects=self._effects(request, action, note, now, queued),
-        )
+        effects = self._effects(request, action, note, now, queued)
+        if post is None:
+            changed = await self.repo.transition(
+                request,
+                target,
+                actor_id=actor_id,
+                note=note,
+                changes=changes,
+                now=now,
+                effects=effects,
+            )
+        else:
+            stored = await self.repo.post_and_transition(
+                request, post, target, note=note, changes=changes, now=now, effects=effects
+            )
+            changed = None if stored is None else stored[0]
         if changed is None:
             current = await self.repo.get(request.id)
             raise Stale(current.status if current is not None else request.status)

@@ -34,7 +34,7 @@ from handlers.cards import (
 )
 from handlers.context import AppContext
 from handlers.requests import perform
-from storage.requests import Attachment, Request
+from storage.requests import Attachment, NewMessage, Request
 
 log = logging.getLogger(__name__)
 
@@ -153,23 +153,15 @@ async def note(
 async def with_note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> bool:
-    """Ask, resolve or return: the transition with the words as its note (its notices are
-    queued with it), then the words in the thread."""
+    """Ask, resolve or return: the transition with the words as its note and in the thread,
+    and its notices, in one transaction."""
     kind = (composing_of(context) or (0, ""))[1]
-    request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text)
+    actor = await context.actor(update)
+    words = NewMessage(actor.telegram_id, "official", text, internal=kind == "return")
+    request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text, post=words)
     if request is None:
         return True
-    actor = await context.actor(update)
     texts = await context.texts(update)
-    services = context.services
-    await services.requests.add_message(
-        request.id,
-        sender_id=actor.telegram_id,
-        sender_role="official",
-        text=text,
-        internal=kind == "return",
-        now=services.clock.now(),
-    )
     await _send(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
     return True
 

@@ -17,6 +17,7 @@ from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.requests import Change
 from bot.services import Services
+from storage.requests import NewMessage as ThreadPost
 from storage.requests import NewRequest
 from tests.reminder_support import act, domain_settings, local, open_domain, recorder
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
@@ -218,3 +219,24 @@ async def test_both_sides_are_told_of_each_step_through_the_outbox(
     assert "新诉求" in new and "未解决" in reopened and "撤回" in withdrawn
     kinds = {m.kind for m in await first.outbox.repository.to_recipient(ALICE_ID)}
     assert kinds == {"update"}
+
+
+async def test_the_words_of_a_resolution_are_stored_with_it(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    official = await first.actor(OFFICIAL_ID)
+    words = ThreadPost(OFFICIAL_ID, "official", "已协调供电公司")
+    first.desk.after_change.append(crash_after_commit)
+    with pytest.raises(Crash):
+        await first.desk.act(official, request_id, Action.RESOLVE, note=words.text, post=words)
+    await first.close()
+    second = await restarted(tmp_path, clock)
+    try:
+        [message] = await second.requests.messages(request_id, internal=True)
+        assert (message.sender_id, message.text) == (OFFICIAL_ID, "已协调供电公司")
+        request = await second.requests.get(request_id)
+        assert request is not None and request.status == "resolved"
+        assert any("已协调供电公司" in text for text in recorder(second).to(ALICE_ID))
+    finally:
+        await second.close()

@@ -15,6 +15,8 @@ from bot.cli import build_parser, default_command
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import validate_credit_code
+from bot.deadlines import calendar_for
+from bot.outbox import QuietHours
 from bot.roles import Role, identify
 from bot.sandbox import Sandbox
 from bot.services import Services
@@ -112,6 +114,19 @@ async def test_sandbox_runs_the_bot_behind_the_page(tmp_path: Path, clock: FakeC
         database = sandbox.database
         assert database.exists()
     assert not database.exists(), "a fresh sandbox database goes away with the sandbox"
+
+
+async def test_the_demo_plays_at_night_too(tmp_path: Path, clock: FakeClock) -> None:
+    operator = Settings.model_validate(
+        {"sandbox": {"port": 0}, "quiet_hours": {"weekends": True}, "storage": {"path": "x.db"}}
+    )
+    night = clock.now().replace(hour=23)
+    sunday = clock.now().replace(day=8)
+    assert QuietHours(operator.quiet_hours, calendar_for(operator)).is_quiet(night)
+    async with Sandbox(operator, clock=clock) as sandbox:
+        quiet = QuietHours(sandbox.settings.quiet_hours, calendar_for(sandbox.settings))
+        assert not quiet.is_quiet(night)
+        assert not quiet.is_quiet(sunday)
 
 
 async def test_data_keeps_the_database_between_runs(tmp_path: Path, clock: FakeClock) -> None:

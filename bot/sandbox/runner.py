@@ -55,8 +55,18 @@ def sandbox_settings(settings: Settings, *, standin: TelegramStandin, database: 
         update={"path": database, "backup_dir": database.parent / "backups"}
     )
     webhook = settings.webhook.model_copy(update={"enabled": False})
+    # A demo plays at any hour: with quiet hours on, an official's card would wait until morning.
+    quiet_hours = settings.quiet_hours.model_copy(
+        update={"start": settings.quiet_hours.end, "weekends": False}
+    )
     return settings.model_copy(
-        update={"telegram": telegram, "admins": admins, "storage": storage, "webhook": webhook}
+        update={
+            "telegram": telegram,
+            "admins": admins,
+            "storage": storage,
+            "webhook": webhook,
+            "quiet_hours": quiet_hours,
+        }
     )
 
 
@@ -172,6 +182,7 @@ def banner(sandbox: Sandbox, *, kept: bool) -> str:
             f"  Listening on {sandbox.url} only"
             + (" (loopback: not reachable from other machines)." if _is_loopback(sandbox) else "."),
             "  The bot talks to a local Telegram stand-in; nothing is sent to Telegram.",
+            "  Quiet hours are off, so every notice arrives at once, day or night.",
             f"  Demo database: {where}.",
             "  Press Ctrl-C to stop.",
         ]
