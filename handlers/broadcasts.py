@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -35,7 +35,7 @@ from bot.i18n import Translator
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
-from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER
+from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER, retry_after_seconds
 from storage.broadcasts import Broadcast
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class TelegramSender:
         try:
             await send_announcement(self._bot, message, rate_limit_args=CALLER_HANDLES_RETRY_AFTER)
         except RetryAfter as exc:
-            raise RateLimited(_seconds(exc.retry_after)) from exc
+            raise RateLimited(retry_after_seconds(exc)) from exc
         except Forbidden as exc:
             raise RecipientGone(exc.message) from exc
         except BadRequest as exc:
@@ -328,10 +328,6 @@ def _duration(seconds: float, texts: Translator) -> str:
         if minutes
         else texts("broadcasts.eta_seconds", seconds=secs)
     )
-
-
-def _seconds(value: int | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def action_buttons(broadcast_id: int, texts: Translator, *actions: str) -> InlineKeyboardMarkup:

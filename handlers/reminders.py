@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
-from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -17,6 +15,7 @@ from bot.requests import parties
 from bot.services import Services
 from handlers.cards import card_text, keyboard
 from handlers.context import AppContext
+from handlers.ratelimit import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class TelegramSender:
                 raise RecipientUnreachable(exc.message) from exc
             raise DeliveryRejected(exc.message) from exc
         except RetryAfter as exc:
-            raise TemporaryFailure(exc.message, retry_after=_seconds(exc)) from exc
+            raise TemporaryFailure(exc.message, retry_after=retry_after_seconds(exc)) from exc
         except TimedOut as exc:
             raise DeliveryUncertain(exc.message) from exc
         except NetworkError as exc:
@@ -71,13 +70,6 @@ class TelegramSender:
         if len(body) > MESSAGE_LIMIT:  # a long note and a long card: the note and the buttons
             body = text
         return body, keyboard(request, parties(viewer, request), texts)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def wake(context: AppContext) -> None:
