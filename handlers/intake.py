@@ -61,7 +61,7 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    dialogue_state.forget(context)
+    await dialogue_state.forget(update, context)
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
@@ -255,7 +255,7 @@ async def cancel(update: Update, context: AppContext) -> int:
 async def timed_out(update: Update, context: AppContext) -> None:
     """The conversation expired: the draft stays saved for the next /new."""
     texts = await context.texts(update)
-    if not dialogue_state.forget(context) and update.effective_chat is not None:
+    if not await dialogue_state.forget(update, context) and update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, texts("intake.timed_out"))
 
 
