@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.logs import quiet_http_loggers
 from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
+from bot.transport import AiohttpRequest
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.errors import record_transport_failures
@@ -72,9 +73,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         .rate_limiter(limiter)
         # One user's updates in order (conversations need it), different users at once.
         .concurrent_updates(PerUserUpdateProcessor())
-        .connect_timeout(tg.connect_timeout)
-        .read_timeout(tg.send_timeout)
-        .get_updates_read_timeout(tg.read_timeout)
+        .request(AiohttpRequest.for_calls(tg))
+        .get_updates_request(AiohttpRequest.for_updates(tg))
         .post_init(open_services)
         .post_shutdown(close_services)
         .build()
