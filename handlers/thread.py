@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -68,7 +68,7 @@ async def begin(update: Update, context: AppContext) -> int | None:
         return ConversationHandler.END
     await query.answer()
     start_composing(context, request.id, button.action)
-    await context.bot.send_message(
+    await context.bot.send_text(
         actor.telegram_id, texts(f"thread.ask_{button.action}", number=request.number)
     )
     return WRITING
@@ -255,9 +255,9 @@ def _reply_button(request: Request, texts: Translator) -> InlineKeyboardMarkup:
     )
 
 
-async def _send(update: Update, context: AppContext, text: str) -> Message:
+async def _send(update: Update, context: AppContext, text: str) -> None:
     assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text)
+    await context.bot.send_text(update.effective_chat.id, text)
 
 
 WRITERS = {

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import NetworkError, TimedOut
+from telegram.error import Forbidden, NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
@@ -161,6 +161,25 @@ async def test_a_call_before_initialize_is_refused() -> None:
     request = AiohttpRequest.for_calls(QUICK)
     with pytest.raises(RuntimeError, match="not initialized"):
         await request.do_request("http://127.0.0.1:9/bot/getMe", "POST")
+
+
+async def test_send_text_sends_html_with_its_keyboard_like_send_message(
+    standin: TelegramStandin, settings: Settings
+) -> None:
+    standin.user(USER_ID, first_name="企业", started=True)
+    blocked = standin.user(USER_ID + 1, first_name="已屏蔽", started=True)
+    await blocked.block()
+    bot = build_application(settings).bot
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("💬 回复", callback_data="r:7:reply")]])
+    async with bot:
+        assert await bot.send_text(USER_ID, "<b>LN-1</b> 已收到 &lt;附件&gt;", keyboard) is None
+        with pytest.raises(Forbidden):
+            await bot.send_text(blocked.id, "不会送达")
+
+    seen = standin.user(USER_ID).messages[-1]
+    assert seen.text == "LN-1 已收到 <附件>"
+    assert seen.data["entities"][0]["type"] == "bold"
+    assert seen.markup == keyboard.to_dict()
 
 
 def test_the_application_calls_telegram_over_aiohttp(settings: Settings) -> None:
