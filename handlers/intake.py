@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -360,9 +360,9 @@ async def _reply(
     context: AppContext,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
-) -> Message:
+) -> None:
     assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+    await context.bot.send_text(update.effective_chat.id, text, keyboard)
 
 
 MEDIA = filters.PHOTO | filters.Document.ALL

@@ -285,7 +285,7 @@ async def _send(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    await context.bot.send_text(update.effective_chat.id, text, markup)
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -266,9 +266,9 @@ def _reply_button(request: Request, texts: Translator) -> InlineKeyboardMarkup:
     )
 
 
-async def _send(update: Update, context: AppContext, text: str) -> Message:
+async def _send(update: Update, context: AppContext, text: str) -> None:
     assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text)
+    await context.bot.send_text(update.effective_chat.id, text)
 
 
 WRITERS = {
