@@ -21,6 +21,7 @@ from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
 from storage.dialogues import DialogueRepository
 from storage.models import EnterpriseStatus
+from tests.driving import settle
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
 
@@ -133,6 +134,7 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         await official.send("已联系欠款单位，本周内答复。")
         refused = (await official.expect_message()).text
         assert "已撤回" in refused and "不适用" in refused
+        await settle(standin, app)
         assert await services.requests.messages(request_id, internal=True) == []
         request = await services.requests.get(request_id)
         assert request is not None and request.status is Status.WITHDRAWN
