@@ -43,6 +43,11 @@ async def stored_kinds(services: Services) -> list[str]:
     return [d.kind for d in await DialogueRepository(services.db).all()]
 
 
+async def nothing_posted_nor_kept(services: Services, request_id: int) -> None:
+    assert await services.requests.messages(request_id, internal=True) == []
+    assert await stored_kinds(services) == []
+
+
 async def official_presses_reply(
     standin: TelegramStandin, services: Services
 ) -> tuple[TestUser, int]:
@@ -90,9 +95,7 @@ async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
         told = (await official.expect_message()).text
         assert "没有记入 LN-20260302-0001" in told and "/open LN-20260302-0001" in told
         await standin.user(ALICE_ID).expect_no_message(within=0.2)
-        services = services_of(app)
-        assert await services.requests.messages(request_id, internal=True) == []
-        assert await stored_kinds(services) == []
+        await nothing_posted_nor_kept(services_of(app), request_id)
     assert standin.errors == []
 
 
@@ -114,9 +117,7 @@ async def test_cancel_before_or_after_a_restart_drops_the_reply(
         assert "已取消" in (await official.expect_message()).text
         await official.send("这句也不是")
         assert "请选择您要做的事" in (await official.expect_message()).text
-        services = services_of(app)
-        assert await services.requests.messages(request_id, internal=True) == []
-        assert await stored_kinds(services) == []
+        await nothing_posted_nor_kept(services_of(app), request_id)
     assert standin.errors == []
 
 
@@ -135,10 +136,9 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         refused = (await official.expect_message()).text
         assert "已撤回" in refused and "不适用" in refused
         await settle(standin, app)
-        assert await services.requests.messages(request_id, internal=True) == []
+        await nothing_posted_nor_kept(services, request_id)
         request = await services.requests.get(request_id)
         assert request is not None and request.status is Status.WITHDRAWN
-        assert await stored_kinds(services) == []
     assert standin.errors == []
 
 
