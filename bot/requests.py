@@ -27,6 +27,7 @@ from bot.lifecycle import (
     TransitionRefused,
     allowed,
     check,
+    check_note,
 )
 from bot.roles import Actor
 from bot.routing import Route, route
@@ -165,7 +166,8 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale.
+        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition,
+        NoteMissing or Stale.
         ``post`` (the actor's words for the thread) is stored in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         return await self.transition(
@@ -189,8 +191,10 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """THE way a request changes status: checked, stored with its history, hooks run."""
+        """THE way a request changes status: checked (a note where the rule needs one),
+        stored with its history, hooks run."""
         target = check(request.status, action, parties)
+        check_note(action, request.status, note)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
         queued: list[int] = []
