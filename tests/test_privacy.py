@@ -17,13 +17,13 @@ import pytest
 from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
 from bot.clock import FakeClock
+from bot.dispatch import owners
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
 from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
-from handlers.cards import owners
 from handlers.context import AppContext
 from handlers.privacy import prune
 from standin import TelegramStandin
