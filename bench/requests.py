@@ -12,11 +12,14 @@ The application is measured twice: as deployed (with PTB's AIORateLimiter, which
 sending to about 30 messages a second, Telegram's own global limit) and with the rate limiter
 taken out, which is the cost of our handling alone and the figure compared with the echo bot.
 
-The echo bot runs twice too: with python-telegram-bot's defaults (updates one after the other,
-as its echobot example does) and with the application's update processor and timeouts. Both
+The echo bot runs three times: with python-telegram-bot's defaults (updates one after the other,
+as its echobot example does), with the application's update processor and timeouts, and, for
+comparison only, with those and the application's own transport (bot/transport.py) and event
+loop (bot/eventloop.py): what the application's handling costs over the same plumbing. All
 bots get no rate limiter, the same stand-in, the same users and number of updates, and an
 uncounted warm-up round first. Each round measures the bots back to back; the ratio is taken per
-round against the faster echo bot of that round, and the median over rounds is reported.
+round against the faster of the two bare echo bots of that round, and the median over rounds is
+reported.
 
 Each bot runs in a process of its own, the stand-in and the simulated users in this one: the
 bot's CPU time (all its threads, SQLite's included) over the measured window is then its own,
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import multiprocessing
 import os
@@ -45,16 +49,21 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.app import build_application, running
 from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
+from bot.eventloop import use_fast_event_loop
 from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
+from bot.transport import AiohttpRequest
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
 from storage.models import Stage
 from tests.roster import bind_official
 
 TOKEN = "123456789:BENCH-token"
-ECHO = "bare PTB echo"
-ECHO_LIKE_APP = "bare PTB echo, app's processor"
+ECHOES = {
+    "echo": "bare PTB echo",
+    "echo-like-app": "bare PTB echo, app's processor",
+    "echo-app-stack": "echo on the app's transport+loop",
+}
 UPDATES_PER_ENTERPRISE = 8
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -273,9 +282,22 @@ class Window:
 
 
 def serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
-    """The bot process: start the bot, then answer the benchmark until it says stop."""
+    """The bot process: start the bot, then answer the benchmark until it says stop.
+
+    The application and the echo on its stack run on the event loop the command line gives the
+    deployed bot; the bare echoes on asyncio's own. With ``BENCH_PROFILE`` set to a folder, the
+    application is profiled (cProfile, thread CPU clock) into a file there per run.
+    """
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_serve_bot(kind, urls, count, folder, conn))
+    if kind.startswith("app") or kind == "echo-app-stack":
+        use_fast_event_loop()
+    profiles = os.environ.get("BENCH_PROFILE")
+    if not profiles or not kind.startswith("app"):
+        asyncio.run(_serve_bot(kind, urls, count, folder, conn))
+        return
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.runcall(asyncio.run, _serve_bot(kind, urls, count, folder, conn))
+    profiler.dump_stats(Path(profiles) / f"{kind}-{os.getpid()}.prof")
 
 
 async def _serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
@@ -287,9 +309,7 @@ async def _serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path,
             conn.send(await make_enterprises(app.bot_data.services, count))
             await _answer(conn)
     else:
-        async with running(
-            echo_application(urls, like_app=kind == "echo-like-app"), poll_timeout=1
-        ):
+        async with running(echo_application(urls, kind), poll_timeout=1):
             conn.send([])
             await _answer(conn)
 
@@ -315,29 +335,32 @@ async def one_echo_user(standin: TelegramStandin, user_id: int, timer: Timer) ->
         await timer(user.send(f"message {n}"), user.expect_message)
 
 
-def echo_application(
-    urls: tuple[str, str], *, like_app: bool
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The echo bot with PTB's defaults, or (``like_app``) with the application's update
-    processor and timeouts; without a rate limiter either way, like the compared run."""
+def echo_application(urls: tuple[str, str], kind: str) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The echo bot with PTB's defaults (``echo``), with the application's update processor and
+    timeouts (``echo-like-app``), or with those and the application's transport and event loop
+    (``echo-app-stack``); without a rate limiter each, like the compared run."""
     builder = ApplicationBuilder().token(TOKEN).base_url(urls[0]).base_file_url(urls[1])
-    if like_app:
-        tg = TelegramSettings()
+    tg = TelegramSettings()
+    if kind != "echo":
+        builder = builder.concurrent_updates(PerUserUpdateProcessor())
+    if kind == "echo-like-app":
         builder = (
-            builder.concurrent_updates(PerUserUpdateProcessor())
-            .connect_timeout(tg.connect_timeout)
+            builder.connect_timeout(tg.connect_timeout)
             .read_timeout(tg.send_timeout)
             .get_updates_read_timeout(tg.read_timeout)
+        )
+    if kind == "echo-app-stack":
+        builder = builder.request(AiohttpRequest.for_calls(tg)).get_updates_request(
+            AiohttpRequest.for_updates(tg)
         )
     app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     return app
 
 
-async def bench_echo(count: int, *, like_app: bool = False) -> Run:
+async def bench_echo(count: int, kind: str = "echo") -> Run:
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
-    kind = "echo-like-app" if like_app else "echo"
     try:
         async with BotProcess(kind, standin, count, Path(".")) as bot:
             timer = Timer()
@@ -349,15 +372,15 @@ async def bench_echo(count: int, *, like_app: bool = False) -> Run:
             calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
-    name = ECHO_LIKE_APP if like_app else ECHO
-    return window.run(name, count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
+    return window.run(ECHOES[kind], count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
 
 
 async def one_round(count: int, limited: bool) -> list[Run]:
     return [
         await bench_echo(count),
-        await bench_echo(count, like_app=True),
+        await bench_echo(count, "echo-like-app"),
         await bench_application(count, rate_limited=False),
+        await bench_echo(count, "echo-app-stack"),
         *([await bench_application(count, rate_limited=True)] if limited else []),
     ]
 
@@ -365,13 +388,15 @@ async def one_round(count: int, limited: bool) -> list[Run]:
 async def main(count: int, rounds: int, limited: bool) -> None:
     await one_round(count, limited=False)  # warm-up: imports, first connections, caches
     runs: dict[str, list[Run]] = {}
-    ratios = []
+    ratios: list[float] = []
+    same_stack: list[float] = []
     for _ in range(rounds):
         done = await one_round(count, limited)
         for run in done:
             runs.setdefault(run.name, []).append(run)
         echo_rate = max(done[0].rate, done[1].rate)
         ratios.append(done[2].rate / echo_rate)
+        same_stack.append(done[2].rate / done[3].rate)
     print(f"{count} enterprises x {UPDATES_PER_ENTERPRISE} updates, {rounds} rounds (medians)")
     print(
         f"{'':32} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
@@ -391,6 +416,11 @@ async def main(count: int, rounds: int, limited: bool) -> None:
         "throughput ratio application / faster echo, per round:"
         f" {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
         " (target >= 0.5)"
+    )
+    print(
+        "for comparison, application / echo on the application's transport and event loop,"
+        f" per round: {', '.join(f'{r:.2f}' for r in same_stack)};"
+        f" median {statistics.median(same_stack):.2f}"
     )
     print(f"reproduce: python -m bench.requests --enterprises {count} --rounds {rounds}")
 

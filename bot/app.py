@@ -16,9 +16,11 @@ from bot.config import Settings
 from bot.logs import quiet_http_loggers
 from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
+from bot.transport import AiohttpRequest
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.errors import record_transport_failures
+from handlers.liaison_bot import LiaisonBot
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
@@ -62,19 +64,21 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         if services is not None:
             await services.close()
 
+    bot = LiaisonBot(
+        tg.token.get_secret_value(),  # type: ignore[union-attr]
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        request=AiohttpRequest.for_calls(tg),
+        get_updates_request=AiohttpRequest.for_updates(tg),
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz),
+        rate_limiter=limiter,
+    )
     app: BotApplication = (
         ApplicationBuilder()
-        .token(tg.token.get_secret_value())  # type: ignore[union-attr]
-        .base_url(tg.base_url)
-        .base_file_url(tg.base_file_url)
+        .bot(bot)
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz))
-        .rate_limiter(limiter)
         # One user's updates in order (conversations need it), different users at once.
         .concurrent_updates(PerUserUpdateProcessor())
-        .connect_timeout(tg.connect_timeout)
-        .read_timeout(tg.send_timeout)
-        .get_updates_read_timeout(tg.read_timeout)
         .post_init(open_services)
         .post_shutdown(close_services)
         .build()

@@ -15,6 +15,7 @@ from typing import Any
 from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.eventloop import use_fast_event_loop
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
@@ -119,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = [token, hook_secret.get_secret_value() if hook_secret else ""]
     configure_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=secrets)
     command = args.command or default_command(settings)
+    use_fast_event_loop()
     try:
         return COMMANDS[command](settings, args)
     except CommandError as exc:

@@ -42,6 +42,8 @@ class TelegramSettings(Section):
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=40.0, gt=0)
     send_timeout: float = Field(default=5.0, gt=0)
+    upload_timeout: float = Field(default=20.0, gt=0)
+    connection_pool_size: int = Field(default=256, ge=1, le=10_000)
     max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
 

@@ -3,9 +3,9 @@
 Erasing keeps the service's records whole: the user's requests, their history and messages
 stay, with the person's Telegram id replaced by a random pseudonym (a negative number);
 what identifies or reaches the person (the user row, names, usernames, phones, contact
-entries, drafts, queued messages) is deleted. The audit log names the user only by a keyed
-hash of the Telegram id (:func:`subject_of`): whoever knows the id and the key can check that
-it was erased; the log alone does not say who it was.
+entries, drafts, dialogues in progress, queued messages) is deleted. The audit log names the
+user only by a keyed hash of the Telegram id (:func:`subject_of`): whoever knows the id and
+the key can check that it was erased; the log alone does not say who it was.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from bot.accounts import Accounts
 from bot.clock import Clock
 from bot.config import PrivacySettings
+from bot.dialogues import Dialogues
 from storage.audit import AuditLog
 from storage.privacy import PersonalData, PrivacyRepository
 
@@ -82,6 +83,7 @@ class Privacy:
         *,
         audit: AuditLog,
         accounts: Accounts,
+        dialogues: Dialogues,
         clock: Clock,
         hash_key: bytes,
         tz: tzinfo,
@@ -90,6 +92,7 @@ class Privacy:
         self.repository = repository
         self._audit = audit
         self._accounts = accounts
+        self._dialogues = dialogues
         self._clock = clock
         self._key = hash_key
         self._tz = tz
@@ -122,6 +125,7 @@ class Privacy:
             now=self._clock.now(),
         )
         self._accounts.forget(telegram_id)
+        self._dialogues.drop(telegram_id)
         return changed
 
     async def prune(self) -> int:

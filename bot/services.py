@@ -13,6 +13,7 @@ from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.dialogues import Dialogues
 from bot.dispatch import queue_notices, queue_thread_message
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.privacy import Privacy
@@ -24,6 +25,7 @@ from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
+from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -76,6 +78,11 @@ class Services:
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
         self.visits = VisitRepository(self.db)
+        self.dialogues = Dialogues(
+            DialogueRepository(self.db),
+            self.clock,
+            timeout=timedelta(seconds=self.settings.requests.conversation_timeout_seconds),
+        )
         self.desk = RequestDesk(
             self.requests, self.officials, self.enterprises, self.settings, self.clock
         )
@@ -110,6 +117,7 @@ class Services:
             PrivacyRepository(self.db),
             audit=self.audit,
             accounts=self.accounts,
+            dialogues=self.dialogues,
             clock=self.clock,
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,
@@ -161,7 +169,9 @@ class Services:
             settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
         )
         try:
-            return cls(settings=settings, db=db, clock=clock or SystemClock())
+            services = cls(settings=settings, db=db, clock=clock or SystemClock())
+            await services.dialogues.load()
+            return services
         except BaseException:
             await db.close()  # an open connection would keep the process from exiting
             raise

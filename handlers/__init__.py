@@ -52,7 +52,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(impostors.HANDLERS)
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
-    app.add_handlers(dialogues.handlers(settings.requests.conversation_timeout_seconds))
+    app.add_handlers(
+        dialogues.handlers(settings.requests.conversation_timeout_seconds, app.bot_data)
+    )
     # Contact notices and "who is contacting me?".
     app.add_handlers(notices.HANDLERS)
     # Business cards; their /start deep link must come before the plain /start below.

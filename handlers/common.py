@@ -65,6 +65,8 @@ async def choose_language(update: Update, context: AppContext) -> None:
 
 async def cancel(update: Update, context: AppContext) -> int:
     """Leave whatever the user was doing; nothing is left half-done."""
+    assert update.effective_user is not None
+    await context.services.dialogues.forget(update.effective_user.id)
     texts = await context.texts(update)
     assert update.effective_message is not None
     await update.effective_message.reply_text(texts("common.cancelled"))

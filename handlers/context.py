@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext
 
 from bot.i18n import Translator
 from bot.roles import Actor, identify
 from bot.services import Services
+from handlers.liaison_bot import LiaisonBot
 
 
 class BotData:
@@ -18,7 +19,7 @@ class BotData:
     services: Services
 
 
-class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class AppContext(CallbackContext[LiaisonBot, dict[Any, Any], dict[Any, Any], BotData]):
     """One per update: caches who the user is and which language they read."""
 
     def __init__(

@@ -1,39 +1,62 @@
-"""Which dialogue of the shared conversation a user is in, kept in their ``user_data``.
+"""Which dialogue of the shared conversation a user is in, and its state so far.
 
-The intake keeps its draft in the database; the short dialogues (writing on a request, a site
-visit, registering an enterprise) keep their state here, under one key each. Starting one
-dialogue forgets the others, so /cancel and unexpected input are answered by the right one.
+The intake keeps its draft in ``drafts``; the short dialogues (writing on a request, a site
+visit, registering an enterprise) are kept by bot/dialogues.py, in memory and in the database.
+Starting one dialogue forgets the others, so /cancel and unexpected input are answered by the
+right one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from telegram import Update
+
+from bot.dialogues import COMPOSE, REGISTRATION, VISIT
 from handlers.context import AppContext
 
-COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
-KEYS = (COMPOSE, VISIT, REGISTRATION)
 INTAKE = "intake"
+__all__ = [
+    "COMPOSE",
+    "INTAKE",
+    "REGISTRATION",
+    "VISIT",
+    "active",
+    "advance",
+    "enter",
+    "forget",
+    "state",
+]
 
 
-def user_data(context: AppContext) -> dict[Any, Any]:
-    assert context.user_data is not None
-    return context.user_data
+def _user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
 
 
-def enter(context: AppContext, key: str, value: Any) -> None:
-    """Start dialogue ``key`` with ``value`` as its state, leaving any other."""
-    forget(context)
-    user_data(context)[key] = value
+def state(update: Update, context: AppContext) -> Mapping[str, Any]:
+    """What the user told their short dialogue so far (empty outside one)."""
+    dialogue = context.services.dialogues.current(_user_id(update))
+    return {} if dialogue is None else dialogue.state
 
 
-def forget(context: AppContext) -> bool:
+def active(update: Update, context: AppContext) -> str:
+    """The dialogue the user is in: a short one, or the intake by default."""
+    dialogue = context.services.dialogues.current(_user_id(update))
+    return INTAKE if dialogue is None else dialogue.kind
+
+
+async def enter(update: Update, context: AppContext, kind: str, **values: Any) -> None:
+    """Start dialogue ``kind`` with ``values`` as its state, leaving any other."""
+    await context.services.dialogues.enter(_user_id(update), kind, values)
+
+
+async def advance(update: Update, context: AppContext, **values: Any) -> None:
+    """Keep what the user just answered."""
+    await context.services.dialogues.advance(_user_id(update), **values)
+
+
+async def forget(update: Update, context: AppContext) -> bool:
     """Leave every short dialogue; whether the user was in one."""
-    data = user_data(context)
-    return any([data.pop(key, None) is not None for key in KEYS])
-
-
-def active(context: AppContext) -> str:
-    """The dialogue the user is in: one of KEYS, or the intake by default."""
-    data = user_data(context)
-    return next((key for key in KEYS if key in data), INTAKE)
+    return await context.services.dialogues.forget(_user_id(update))

@@ -4,27 +4,43 @@
 They are one ConversationHandler on purpose: a user in the middle of one who presses the
 other's button must leave the first, and two conversations in one handler group cannot
 hand a user over to each other (the first that matches a typed message keeps it).
+
+The conversation keeps who is at which step in memory; a restart forgets it. The short
+dialogues are also stored (bot/dialogues.py), and :class:`Resume` takes a stored one up.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from handlers import dialogue_state, intake, registration, thread, visits
-from handlers.context import AppContext
+from handlers.cards import answer_query, send_here
+from handlers.context import AppContext, BotData
+from handlers.dialogue_state import COMPOSE, REGISTRATION, VISIT
+from storage.dialogues import Dialogue
+
+Handler = BaseHandler[Any, Any, Any]
 
 
 async def cancel(update: Update, context: AppContext) -> int:
     """Leave what the user was doing: stop writing, a visit or a registration, or drop the
     intake draft."""
-    if dialogue_state.active(context) == dialogue_state.INTAKE:
+    if dialogue_state.active(update, context) == dialogue_state.INTAKE:
         return await intake.cancel(update, context)
-    dialogue_state.forget(context)
+    await dialogue_state.forget(update, context)
     texts = await context.texts(update)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, texts("thread.cancelled"))
@@ -33,9 +49,10 @@ async def cancel(update: Update, context: AppContext) -> int:
 
 async def off_script(update: Update, context: AppContext) -> None:
     """Unsupported content, or text where a button is expected: say so, and stay."""
-    if dialogue_state.active(context) == dialogue_state.COMPOSE:
+    active = dialogue_state.active(update, context)
+    if active == COMPOSE:
         await thread.off_script(update, context)
-    elif dialogue_state.active(context) == dialogue_state.INTAKE:
+    elif active == dialogue_state.INTAKE:
         await intake.off_script(update, context)
     else:
         texts = await context.texts(update)
@@ -43,10 +60,102 @@ async def off_script(update: Update, context: AppContext) -> None:
         await update.effective_message.reply_text(texts("registration.off_script"))
 
 
-def handlers(timeout_seconds: float) -> list[BaseHandler[Any, Any, Any]]:
+FALLBACKS: list[Handler] = [
+    CommandHandler("cancel", cancel),
+    MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, off_script),
+]
+
+
+# -- after a restart ----------------------------------------------------------------------------
+
+# Where a stored dialogue stands, as a state of the conversation.
+STEPS: dict[str, Callable[[Mapping[str, Any]], int]] = {
+    COMPOSE: thread.step,
+    VISIT: visits.step,
+    REGISTRATION: registration.step,
+}
+SHORT_STATES: dict[object, list[Handler]] = {
+    **thread.STATES,
+    **visits.STATES,
+    **registration.STATES,
+}
+# What must still hold before a stored dialogue goes on (each says why not).
+STILL_ALLOWED: dict[str, Callable[[Update, AppContext, Mapping[str, Any]], Awaitable[bool]]] = {
+    COMPOSE: thread.may_resume
+}
+
+
+class Resume(Handler):
+    """The first update, after a restart, of a user whose short dialogue was stored: handled
+    as the step they had reached (or its fallbacks) would have handled it."""
+
+    def __init__(self, bot_data: BotData) -> None:
+        super().__init__(off_script)
+        self._bot_data = bot_data
+
+    def check_update(self, update: object) -> tuple[Handler, object] | None:
+        """The step's handler that takes the update, if the user has a stored dialogue."""
+        services = getattr(self._bot_data, "services", None)
+        if services is None or not isinstance(update, Update) or update.effective_user is None:
+            return None
+        stored = services.dialogues.stored(update.effective_user.id)
+        if stored is None:
+            return None
+        for handler in [*SHORT_STATES[STEPS[stored.kind](stored.state)], *FALLBACKS]:
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                return handler, check
+        return None
+
+    async def handle_update(
+        self,
+        update: Any,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        check_result: Any,
+        context: Any,
+    ) -> object:
+        handler, check = check_result
+        return await resume(update, context, application, handler, check)
+
+
+async def resume(
+    update: Update,
+    context: AppContext,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    handler: Handler,
+    check: object,
+) -> object:
+    """Take up the stored dialogue if it is fresh (and still allowed), else say it expired."""
+    dialogues = context.services.dialogues
+    assert update.effective_user is not None
+    stored = dialogues.stored(update.effective_user.id)
+    if stored is None:
+        return ConversationHandler.END
+    if not dialogues.fresh(stored):
+        await dialogues.forget(stored.telegram_id)
+        await expired(update, context, stored)
+        return ConversationHandler.END
+    dialogues.take_up(stored.telegram_id)
+    allowed = STILL_ALLOWED.get(stored.kind)
+    if handler not in FALLBACKS and allowed and not await allowed(update, context, stored.state):
+        return ConversationHandler.END
+    step = await handler.handle_update(update, application, check, context)
+    return STEPS[stored.kind](stored.state) if step is None else step
+
+
+async def expired(update: Update, context: AppContext, stored: Dialogue) -> None:
+    """Say plainly that what the user sent was not taken, and how to start again."""
+    await answer_query(update)
+    texts = await context.texts(update)
+    key = {COMPOSE: "thread", VISIT: "visits", REGISTRATION: "registration"}[stored.kind]
+    await send_here(update, context, texts(f"{key}.expired", number=stored.state.get("number")))
+
+
+def handlers(timeout_seconds: float, bot_data: BotData) -> list[Handler]:
     """A fresh conversation per Application: it keeps who is where in memory, which must not
-    outlive the Application (a restart forgets it; the drafts in the database remain).
-    After timeout_seconds without an answer the conversation ends; the draft stays saved."""
+    outlive the Application (a restart forgets it; the drafts and dialogues stored remain).
+    After timeout_seconds without an answer the conversation ends; the intake draft stays
+    saved, a short dialogue is dropped."""
     # per_message=False on purpose: the states take typed messages as well as button presses,
     # which a per-message conversation cannot see. Buttons are matched by their prefix and
     # step instead, and each callback checks them again; PTB's warning about it is expected.
@@ -58,18 +167,16 @@ def handlers(timeout_seconds: float) -> list[BaseHandler[Any, Any, Any]]:
                 *thread.ENTRY_POINTS,
                 *visits.ENTRY_POINTS,
                 *registration.ENTRY_POINTS,
+                # Last, and only for a stored dialogue nobody took up since the start: with
+                # allow_reentry the entry points are tried before the current state's.
+                Resume(bot_data),
             ],
             states={
                 **intake.STATES,
-                **thread.STATES,
-                **visits.STATES,
-                **registration.STATES,
+                **SHORT_STATES,
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, intake.timed_out)],
             },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, off_script),
-            ],
+            fallbacks=FALLBACKS,
             per_message=False,
             allow_reentry=True,
             conversation_timeout=timeout_seconds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -61,7 +61,7 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    dialogue_state.forget(context)
+    await dialogue_state.forget(update, context)
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
@@ -255,7 +255,7 @@ async def cancel(update: Update, context: AppContext) -> int:
 async def timed_out(update: Update, context: AppContext) -> None:
     """The conversation expired: the draft stays saved for the next /new."""
     texts = await context.texts(update)
-    if not dialogue_state.forget(context) and update.effective_chat is not None:
+    if not await dialogue_state.forget(update, context) and update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, texts("intake.timed_out"))
 
 
@@ -360,9 +360,9 @@ async def _reply(
     context: AppContext,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
-) -> Message:
+) -> None:
     assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+    await context.bot.send_text(update.effective_chat.id, text, keyboard)
 
 
 MEDIA = filters.PHOTO | filters.Document.ALL

@@ -8,6 +8,7 @@ admins get buttons to approve or reject, and the user is told either way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,16 +59,20 @@ class DecideButton(CallbackData, prefix="rd"):
     approve: bool
 
 
-def _state(context: AppContext) -> dict[str, Any]:
-    state: dict[str, Any] = dialogue_state.user_data(context).setdefault(REGISTRATION, {})
-    return state
+FIELDS = ("name", "credit_code", "city", "stage", "industry")
+
+
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored registration stands: the first field it still lacks, else confirming."""
+    missing = [field for field in FIELDS if field not in state]
+    return REG_NAME + FIELDS.index(missing[0]) if missing else REG_CONFIRM
 
 
 async def start(update: Update, context: AppContext) -> int:
     """Ask for the enterprise's registered name."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    dialogue_state.enter(context, REGISTRATION, {})
+    await dialogue_state.enter(update, context, REGISTRATION)
     texts = await context.texts(update)
     await _send(update, context, texts("registration.ask_name"))
     return REG_NAME
@@ -99,9 +104,10 @@ async def take_city(update: Update, context: AppContext) -> int | None:
     if choice is None:
         return None
     try:
-        _state(context)["city"] = check_city(choice.value)
+        city = check_city(choice.value)
     except BadField:
         return None
+    await dialogue_state.advance(update, context, city=city)
     texts = await context.texts(update)
     rows = [
         [RegisterButton.button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage
@@ -115,7 +121,7 @@ async def take_stage(update: Update, context: AppContext) -> int | None:
     choice = await RegisterButton.pressed(update, "stage")
     if choice is None or choice.value not in {s.value for s in Stage}:
         return None
-    _state(context)["stage"] = choice.value
+    await dialogue_state.advance(update, context, stage=choice.value)
     texts = await context.texts(update)
     await _send(update, context, texts("registration.ask_industry"))
     return REG_INDUSTRY
@@ -127,7 +133,7 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
     if state is None:
         return None
     texts = await context.texts(update)
-    application = _application(context)
+    application = _application(update, context)
     rows = [
         [RegisterButton.button(texts("registration.submit"), "confirm", "yes")],
         [RegisterButton.button(texts("registration.cancel"), "confirm", "no")],
@@ -142,8 +148,8 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     texts = await context.texts(update)
     if choice is None:
         return None
-    application = _application(context)
-    dialogue_state.forget(context)
+    application = _application(update, context)
+    await dialogue_state.forget(update, context)
     if choice.value != "yes":
         await _send(update, context, texts("registration.cancelled"))
         return ConversationHandler.END
@@ -214,17 +220,18 @@ async def _take_text(
     assert message is not None and message.text is not None
     texts = await context.texts(update)
     try:
-        _state(context)[field] = check(message.text)
+        value = check(message.text)
     except BadField as exc:
         await message.reply_text(texts(f"registration.bad.{exc.reason}", **exc.params))
         return None
+    await dialogue_state.advance(update, context, **{field: value})
     if next_key:
         await _send(update, context, texts(f"registration.{next_key}"), markup)
     return next_state
 
 
-def _application(context: AppContext) -> Application:
-    state = _state(context)
+def _application(update: Update, context: AppContext) -> Application:
+    state = dialogue_state.state(update, context)
     return Application(
         name=state["name"],
         credit_code=state["credit_code"],
@@ -278,7 +285,7 @@ async def _send(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    await context.bot.send_text(update.effective_chat.id, text, markup)
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -24,6 +25,7 @@ from handlers import dialogue_state
 from handlers.callback_data import BadCallback
 from handlers.cards import RequestButton, attachment_of, notify, refuse_forged
 from handlers.context import AppContext
+from handlers.dialogue_state import COMPOSE
 from handlers.requests import perform
 from storage.requests import Attachment, NewMessage, Request
 
@@ -44,24 +46,43 @@ async def begin(update: Update, context: AppContext) -> int | None:
     except BadCallback:
         await refuse_forged(update, context)
         return ConversationHandler.END
+    request = await writable(update, context, button.request_id, button.action)
+    if request is None:
+        return ConversationHandler.END
+    await query.answer()
+    await dialogue_state.enter(
+        update, context, COMPOSE, request_id=request.id, action=button.action, number=request.number
+    )
+    texts = await context.texts(update)
+    await _send(update, context, texts(f"thread.ask_{button.action}", number=request.number))
+    return WRITING
+
+
+async def writable(
+    update: Update, context: AppContext, request_id: int, kind: str
+) -> Request | None:
+    """The request, if the user may write ``kind`` on it now; otherwise say why not."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
-        request = await context.services.desk.find(actor, request_id=button.request_id)
-        may_write(actor, request, button.action)
+        request = await context.services.desk.find(actor, request_id=request_id)
+        may_write(actor, request, kind)
     except NotFound:
         await notify(update, context, texts("requests.not_found"))
-        return ConversationHandler.END
+        return None
     except TransitionRefused as exc:
         key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
         await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
-        return ConversationHandler.END
-    await query.answer()
-    start_composing(context, request.id, button.action)
-    await context.bot.send_message(
-        actor.telegram_id, texts(f"thread.ask_{button.action}", number=request.number)
-    )
-    return WRITING
+        return None
+    return request
+
+
+async def may_resume(update: Update, context: AppContext, state: Mapping[str, Any]) -> bool:
+    """After a restart: whether the user may still write what they had begun (said if not)."""
+    request = await writable(update, context, int(state["request_id"]), str(state["action"]))
+    if request is None:
+        await dialogue_state.forget(update, context)
+    return request is not None
 
 
 def may_write(actor: Actor, request: Request, kind: str) -> None:
@@ -82,11 +103,13 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
 
 
 async def write(update: Update, context: AppContext) -> int | None:
-    """Store what the user wrote, then deliver it; say "sent" only after it is stored."""
+    """Store what the user wrote, then deliver it; say "sent" only after it is stored.
+    The dialogue ends as soon as the text is stored: were the bot to stop while delivering,
+    the user's next message would not be taken for the same reply again."""
     message = update.effective_message
     assert message is not None
     texts = await context.texts(update)
-    composing = composing_of(context)
+    composing = composing_of(update, context)
     if composing is None:
         return ConversationHandler.END
     request_id, kind = composing
@@ -98,16 +121,14 @@ async def write(update: Update, context: AppContext) -> int | None:
     if not text and (attachment is None or kind not in ("reply", "note")):
         await message.reply_text(texts("thread.text_only"))
         return None
-    done = await WRITERS[kind](update, context, request_id, text, attachment)
-    if done:
-        stop_composing(context)
-        return ConversationHandler.END
-    return None
+    await WRITERS[kind](update, context, request_id, text, attachment)
+    await dialogue_state.forget(update, context)  # refused: nothing more to write there
+    return ConversationHandler.END
 
 
 async def reply(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
-) -> bool:
+) -> None:
     """A message in the thread, to the other side: stored with its delivery through the
     outbox (which the desk wakes after the commit), then "sent"."""
     actor = await context.actor(update)
@@ -118,14 +139,14 @@ async def reply(
         )
     except (NotFound, TransitionRefused):
         await notify(update, context, texts("requests.not_found"))
-        return True
+        return
+    await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.sent", number=request.number))
-    return True
 
 
 async def note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
-) -> bool:
+) -> None:
     """An internal note: stored, seen by officials and admins only."""
     actor = await context.actor(update)
     texts = await context.texts(update)
@@ -135,30 +156,30 @@ async def note(
         )
     except (NotFound, TransitionRefused):
         await notify(update, context, texts("requests.not_found"))
-        return True
+        return
+    await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.noted", number=request.number))
-    return True
 
 
 async def with_note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
-) -> bool:
+) -> None:
     """Ask, resolve or return: the transition with the words as its note and in the thread,
     and its notices, in one transaction."""
-    kind = (composing_of(context) or (0, ""))[1]
+    kind = (composing_of(update, context) or (0, ""))[1]
     actor = await context.actor(update)
     words = NewMessage(actor.telegram_id, "official", text, internal=kind == "return")
     request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text, post=words)
     if request is None:
-        return True
+        return
+    await dialogue_state.forget(update, context)
     texts = await context.texts(update)
     await _send(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
-    return True
 
 
 async def comment(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
-) -> bool:
+) -> None:
     """The entrepreneur's comment on how the request was handled."""
     actor = await context.actor(update)
     texts = await context.texts(update)
@@ -166,9 +187,9 @@ async def comment(
         await context.services.desk.rate(actor, request_id, rating=None, comment=text)
     except (NotFound, TransitionRefused):
         await notify(update, context, texts("requests.not_found"))
-        return True
+        return
+    await dialogue_state.forget(update, context)
     await _send(update, context, texts("requests.comment_saved"))
-    return True
 
 
 async def off_script(update: Update, context: AppContext) -> None:
@@ -178,35 +199,25 @@ async def off_script(update: Update, context: AppContext) -> None:
     await update.effective_message.reply_text(texts("thread.unsupported"))
 
 
-async def cancel(update: Update, context: AppContext) -> int:
-    """Stop writing; nothing is sent."""
-    stop_composing(context)
-    texts = await context.texts(update)
-    await _send(update, context, texts("thread.cancelled"))
-    return ConversationHandler.END
+# -- who is writing what (bot/dialogues.py keeps it, in memory and in the database) ------------
 
 
-# -- who is writing what (per user, in memory: a restart ends the dialogue) -------------
-
-
-def composing_of(context: AppContext) -> tuple[int, str] | None:
+def composing_of(update: Update, context: AppContext) -> tuple[int, str] | None:
     """The request and kind of text this user is writing, if any."""
-    value = dialogue_state.user_data(context).get(dialogue_state.COMPOSE)
-    return None if value is None else (int(value[0]), str(value[1]))
+    if dialogue_state.active(update, context) != COMPOSE:
+        return None
+    state = dialogue_state.state(update, context)
+    return int(state["request_id"]), str(state["action"])
 
 
-def start_composing(context: AppContext, request_id: int, kind: str) -> None:
-    dialogue_state.enter(context, dialogue_state.COMPOSE, (request_id, kind))
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored dialogue of writing stands: always at the text."""
+    return WRITING
 
 
-def stop_composing(context: AppContext) -> bool:
-    """Forget what the user was writing; whether they were writing anything."""
-    return dialogue_state.forget(context)
-
-
-async def _send(update: Update, context: AppContext, text: str) -> Message:
+async def _send(update: Update, context: AppContext, text: str) -> None:
     assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text)
+    await context.bot.send_text(update.effective_chat.id, text)
 
 
 WRITERS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -31,9 +32,11 @@ class VisitButton(StepButton, prefix="vs"):
     """A button of the site-visit conversation."""
 
 
-def _state(context: AppContext) -> dict[str, Any]:
-    state: dict[str, Any] = dialogue_state.user_data(context).setdefault(VISIT, {})
-    return state
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored visit stands: the first thing it still lacks."""
+    if "enterprise_id" not in state:
+        return VISIT_ENTERPRISE
+    return VISIT_DATE if "visited_on" not in state else VISIT_NOTES
 
 
 async def start(update: Update, context: AppContext) -> int:
@@ -42,16 +45,18 @@ async def start(update: Update, context: AppContext) -> int:
         await update.callback_query.answer()
     actor = await context.actor(update)
     texts = await context.texts(update)
-    dialogue_state.enter(context, VISIT, {})
     services = context.services
     if actor.official is None:
+        await dialogue_state.forget(update, context)
         await _send(update, context, texts("visits.officials_only"))
         return ConversationHandler.END
     ids = await services.officials.portfolio_ids(actor.official.id)
     enterprises = [e for e in [await services.enterprises.get(i) for i in ids] if e is not None]
     if not enterprises:
+        await dialogue_state.forget(update, context)
         await _send(update, context, texts("visits.no_enterprises"))
         return ConversationHandler.END
+    await dialogue_state.enter(update, context, VISIT)
     rows = [[VisitButton.button(e.name, "enterprise", str(e.id))] for e in enterprises]
     await _send(update, context, texts("visits.ask_enterprise"), InlineKeyboardMarkup(rows))
     return VISIT_ENTERPRISE
@@ -65,7 +70,7 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
         return None
     if not await context.services.officials.is_assigned(actor.official.id, int(choice.value)):
         return None
-    _state(context)["enterprise_id"] = int(choice.value)
+    await dialogue_state.advance(update, context, enterprise_id=int(choice.value))
     texts = await context.texts(update)
     rows = [
         [
@@ -101,7 +106,7 @@ async def date_text(update: Update, context: AppContext) -> int | None:
 
 
 async def _take_date(update: Update, context: AppContext, visited: date) -> int:
-    _state(context)["visited_on"] = visited.isoformat()
+    await dialogue_state.advance(update, context, visited_on=visited.isoformat())
     texts = await context.texts(update)
     await _send(update, context, texts("visits.ask_notes"))
     return VISIT_NOTES
@@ -116,9 +121,10 @@ async def notes(update: Update, context: AppContext) -> int | None:
         await message.reply_text(texts("visits.too_long"))
         return None
     actor = await context.actor(update)
-    state = _state(context)
+    state = dialogue_state.state(update, context)
     services = context.services
-    if actor.official is None or "enterprise_id" not in state:
+    if actor.official is None or "visited_on" not in state:
+        await dialogue_state.forget(update, context)
         return ConversationHandler.END
     visit = await services.visits.add(
         official_id=actor.official.id,
@@ -128,7 +134,7 @@ async def notes(update: Update, context: AppContext) -> int | None:
         now=services.clock.now(),
     )
     enterprise = await services.enterprises.get(visit.enterprise_id)
-    dialogue_state.forget(context)
+    await dialogue_state.forget(update, context)
     await message.reply_text(
         texts(
             "visits.recorded",

@@ -41,6 +41,7 @@ EXPORT: dict[str, str] = {
     "impostor_reports": "SELECT claimed_name, channel, contact, asked_for, details, created_at"
     " FROM impostor_reports WHERE reporter_id = :id",
     "drafts": "SELECT data, updated_at FROM drafts WHERE telegram_id = :id",
+    "dialogues": "SELECT kind, state, updated_at FROM dialogues WHERE telegram_id = :id",
     "verification_codes_checked": "SELECT official_id, used_at FROM verification_codes"
     " WHERE used_by = :id",
     "invites_used": "SELECT kind, used_at FROM invites WHERE used_by = :id",
@@ -83,6 +84,7 @@ ERASE: tuple[str, ...] = (
     "UPDATE audit_log SET actor_id = :p WHERE actor_id = :id",
     "UPDATE audit_log SET subject = 'chat:' || :p WHERE subject = 'chat:' || :id",
     "DELETE FROM drafts WHERE telegram_id = :id",
+    "DELETE FROM dialogues WHERE telegram_id = :id",
     "DELETE FROM throttle_events WHERE telegram_id = :id",
     "DELETE FROM users WHERE telegram_id = :id",
 )
@@ -128,12 +130,16 @@ class PrivacyRepository:
         return changed
 
     async def prune(self, *, drafts_before: datetime, throttle_before: datetime) -> int:
-        """Delete drafts left untouched and throttle records older than those moments."""
+        """Delete drafts and dialogues left untouched and throttle records older than those
+        moments."""
         async with self._db.transaction() as tx:
             drafts = await tx.execute(
                 "DELETE FROM drafts WHERE updated_at < ?", (to_epoch(drafts_before),)
             )
+            dialogues = await tx.execute(
+                "DELETE FROM dialogues WHERE updated_at < ?", (to_epoch(drafts_before),)
+            )
             throttle = await tx.execute(
                 "DELETE FROM throttle_events WHERE at < ?", (to_epoch(throttle_before),)
             )
-        return max(drafts.rowcount, 0) + max(throttle.rowcount, 0)
+        return sum(max(c.rowcount, 0) for c in (drafts, dialogues, throttle))

@@ -6,14 +6,16 @@ the bot talks to Telegram) and assert what each user sees and what is stored.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
+import uvloop
 
 from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
@@ -35,6 +37,13 @@ TOKEN = "123456789:TEST-token-never-logged"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday, a working day, mid-morning in Shenyang.
 START = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on the event loop the bot runs on in production (bot/eventloop.py)."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from handlers.privacy import prune
 from standin import TelegramStandin
 from standin.client import TestUser
 from storage.db import Database
+from storage.dialogues import Dialogue, DialogueRepository
 from storage.models import Stage
 from storage.privacy import ERASED
 from storage.requests import NewRequest
@@ -83,7 +84,10 @@ async def story(services: Services, standin: TelegramStandin) -> Story:
         standin.user(telegram_id, language_code="zh-hans", started=True)
     told = await alice_story(services)
     await deliver_now(services)
-    assert "新诉求" in ((await standin.user(OFFICIAL_ID).expect_message()).text or "")
+    official = standin.user(OFFICIAL_ID)
+    assert "新诉求" in ((await official.expect_message()).text or "")
+    assert "请尽快处理" in ((await official.expect_message()).text or "")  # her message
+    print("DBGF", official._cursor, [(m.message_id, (m.text or "")[:20]) for m in official.history])
     return told
 
 
@@ -149,6 +153,7 @@ async def test_non_admins_are_refused_and_a_forged_confirmation_erases_nothing(
     standin: TelegramStandin, services: Services, story: Story, admin: TestUser
 ) -> None:
     official = standin.user(OFFICIAL_ID)
+    print("DBG", official._cursor, [(m.message_id, m.from_bot, (m.text or m.caption or "")[:30]) for m in official.history])
     for command in (f"/export_user {ALICE_ID}", f"/delete_user {ALICE_ID}"):
         await official.send(command)
         refused = await official.expect_message()
@@ -172,11 +177,16 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     standin: TelegramStandin, services: Services, story: Story, admin: TestUser
 ) -> None:
     before = await services.requests.history(story.request_id)
+    # She is writing a reply when she is erased: that dialogue goes too.
+    alice = standin.user(ALICE_ID, first_name=NAME, username=USERNAME)
+    await alice.press_data(await alice.expect_message(), f"rq:{story.request_id}:reply")
+    assert story.number in ((await alice.expect_message()).text or "")
     assert set(await values_naming_alice(services.db, story)) == {
         "users.telegram_id", "users.first_name", "users.username", "enterprise_contacts.name",
         "enterprise_contacts.phone_hash", "enterprise_contacts.telegram_id",
         "requests.submitted_by", "request_history.actor_id", "request_messages.sender_id",
         "outbox.recipient_id",  # she was told that her request was acknowledged
+        "dialogues.telegram_id",
     }  # fmt: skip
     await admin.send(f"/delete_user {ALICE_ID}")
     confirm = await admin.expect_message()
@@ -187,6 +197,7 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
 
     # Nothing stored names Alice any more; the database is consistent.
     assert await values_naming_alice(services.db, story) == []
+    assert services.dialogues.current(ALICE_ID) is None
     assert await services.db.fetch_all("PRAGMA foreign_key_check") == []
     assert await services.db.fetch_value("PRAGMA integrity_check") == "ok"
     # Her request stays whole, under one pseudonym.
@@ -257,16 +268,20 @@ async def test_history_stays_append_only_but_for_pseudonymising_the_actor(
 # --- Retention ----------------------------------------------------------------------------------
 
 
-async def test_old_drafts_and_throttle_records_are_pruned(
+async def test_old_drafts_dialogues_and_throttle_records_are_pruned(
     bot: BotApplication, services: Services, clock: FakeClock
 ) -> None:
     now = clock.now()
     await services.requests.save_draft(ALICE_ID, {"category": "policy"}, now - timedelta(days=31))
     await services.requests.save_draft(BOB_ID, {"category": "ip"}, now - timedelta(days=29))
+    dialogues = DialogueRepository(services.db)
+    await dialogues.save(Dialogue(ALICE_ID, "visit", {}, now - timedelta(days=31)))
+    await dialogues.save(Dialogue(BOB_ID, "visit", {}, now - timedelta(days=29)))
     for at in (now - timedelta(hours=49), now - timedelta(hours=47)):
         await services.verification.record_failure(ALICE_ID, FAILURE_KINDS[0], at)
     await prune(AppContext(bot))
     assert await services.requests.draft(ALICE_ID) is None
     assert await services.requests.draft(BOB_ID) == {"category": "ip"}
+    assert [d.telegram_id for d in await dialogues.all()] == [BOB_ID]
     failures = await services.verification.failures_of(ALICE_ID, now - timedelta(days=7))
     assert failures == [now - timedelta(hours=47)]

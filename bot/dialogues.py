@@ -1,0 +1,77 @@
+"""The short dialogues: writing on a request, recording a site visit, registering an enterprise.
+
+Who is in which, and what they have told it so far, is read from memory while the bot runs;
+every step is also written to the database (one statement), so that a restart forgets nothing.
+At start the stored dialogues are loaded; each waits there until its user's next update takes
+it up (fresh) or finds it expired, or until the user starts something else or cancels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from storage.dialogues import Dialogue, DialogueRepository
+
+COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
+
+
+class Dialogues:
+    """One dialogue per user: starting one replaces any other."""
+
+    def __init__(self, repository: DialogueRepository, clock: Clock, *, timeout: timedelta) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._timeout = timeout
+        self._live: dict[int, Dialogue] = {}
+        self._stored: dict[int, Dialogue] = {}  # from before the start, not taken up yet
+
+    async def load(self) -> None:
+        """Read the dialogues a previous run left, to be taken up by their users."""
+        self._stored = {d.telegram_id: d for d in await self._repository.all()}
+
+    def current(self, telegram_id: int) -> Dialogue | None:
+        """The dialogue the user is in since the bot started."""
+        return self._live.get(telegram_id)
+
+    def stored(self, telegram_id: int) -> Dialogue | None:
+        """The dialogue the user was in when the bot stopped, if nothing has replaced it."""
+        return self._stored.get(telegram_id)
+
+    def fresh(self, dialogue: Dialogue) -> bool:
+        """Whether the dialogue may still go on: it was touched within the timeout."""
+        return self._clock.now() - dialogue.updated_at < self._timeout
+
+    def take_up(self, telegram_id: int) -> Dialogue | None:
+        """Make the stored dialogue the user's current one again."""
+        dialogue = self._stored.pop(telegram_id, None)
+        if dialogue is not None:
+            self._live[telegram_id] = dialogue
+        return dialogue
+
+    async def enter(self, telegram_id: int, kind: str, state: Mapping[str, Any]) -> None:
+        """Start dialogue ``kind``, leaving any other."""
+        dialogue = Dialogue(telegram_id, kind, dict(state), self._clock.now())
+        await self._repository.save(dialogue)
+        self._stored.pop(telegram_id, None)
+        self._live[telegram_id] = dialogue
+
+    async def advance(self, telegram_id: int, **changes: Any) -> None:
+        """Add what the user just told the current dialogue to its state."""
+        current = self._live.get(telegram_id)
+        if current is not None:
+            await self.enter(telegram_id, current.kind, {**current.state, **changes})
+
+    async def forget(self, telegram_id: int) -> bool:
+        """Leave the dialogue, here and in the database; whether the user was in one."""
+        had = self._live.pop(telegram_id, None) or self._stored.pop(telegram_id, None)
+        if had is not None:
+            await self._repository.delete(telegram_id)
+        return had is not None
+
+    def drop(self, telegram_id: int) -> None:
+        """Forget the user's dialogue in memory only (their rows were erased)."""
+        self._live.pop(telegram_id, None)
+        self._stored.pop(telegram_id, None)

@@ -1,0 +1,50 @@
+"""The short dialogues in progress, one row per user (see bot/dialogues.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import from_epoch, to_epoch
+from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """Which short dialogue a user is in, and what they have told it so far."""
+
+    telegram_id: int
+    kind: str
+    state: Mapping[str, Any]
+    updated_at: datetime
+
+
+class DialogueRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, dialogue: Dialogue) -> None:
+        """Store the user's dialogue in one statement, replacing whatever they were in."""
+        await self._db.execute(
+            "INSERT INTO dialogues (telegram_id, kind, state, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET kind = excluded.kind,"
+            " state = excluded.state, updated_at = excluded.updated_at",
+            (
+                dialogue.telegram_id,
+                dialogue.kind,
+                json.dumps(dict(dialogue.state), ensure_ascii=False),
+                to_epoch(dialogue.updated_at),
+            ),
+        )
+
+    async def all(self) -> list[Dialogue]:
+        rows = await self._db.fetch_all(
+            "SELECT telegram_id, kind, state, updated_at FROM dialogues"
+        )
+        return [Dialogue(r[0], r[1], json.loads(r[2]), from_epoch(r[3])) for r in rows]
+
+    async def delete(self, telegram_id: int) -> None:
+        await self._db.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))

@@ -1,0 +1,229 @@
+"""The short dialogues survive a restart: writing on a request, a site visit, a registration.
+
+Each test starts a dialogue, stops the bot and starts a new Application on the same database,
+then sends what the step expected, as Telegram would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+
+from bot.app import BotApplication, build_application, running
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.credit_code import make_credit_code
+from bot.lifecycle import Action, Status
+from bot.reminders import deliver_now
+from bot.services import Services
+from handlers.cards import actor_of
+from standin import TelegramStandin, TestUser
+from storage.dialogues import DialogueRepository
+from storage.models import EnterpriseStatus
+from tests.driving import settle
+from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
+from tests.test_requests_flow import file_request
+
+CAROL_ID = 650001
+
+
+@asynccontextmanager
+async def bot_on(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
+    """One run of the bot; a second one on the same settings is a restart."""
+    async with running(build_application(settings, clock=clock), poll_timeout=1) as app:
+        yield app
+
+
+def services_of(app: BotApplication) -> Services:
+    return app.bot_data.services
+
+
+async def stored_kinds(services: Services) -> list[str]:
+    return [d.kind for d in await DialogueRepository(services.db).all()]
+
+
+async def nothing_posted_nor_kept(services: Services, request_id: int) -> None:
+    assert await services.requests.messages(request_id, internal=True) == []
+    assert await stored_kinds(services) == []
+
+
+async def official_presses_reply(
+    standin: TelegramStandin, services: Services
+) -> tuple[TestUser, int]:
+    """The official presses "reply" on a new request's card and is asked for the text."""
+    await make_cast(services)
+    standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    request_id = await file_request(services)
+    card = await official.expect_message()
+    await official.press(card, "💬 回复")
+    assert "LN-20260302-0001" in (await official.expect_message()).text
+    assert await stored_kinds(services) == ["compose"]
+    return official, request_id
+
+
+async def test_a_reply_begun_before_a_restart_is_posted_after_it(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        official, request_id = await official_presses_reply(standin, services_of(app))
+    clock.advance(timedelta(minutes=30))
+    async with bot_on(settings, clock) as app:
+        await official.send("已联系欠款单位，本周内答复。")
+        assert "已发送到 LN-20260302-0001" in (await official.expect_message()).text
+        delivered = await standin.user(ALICE_ID).expect_message()
+        assert "已联系欠款单位" in delivered.text and "LN-20260302-0001" in delivered.text
+        services = services_of(app)
+        thread = await services.requests.messages(request_id, internal=True)
+        assert [m.text for m in thread] == ["已联系欠款单位，本周内答复。"]
+        assert await stored_kinds(services) == []
+        await official.send("再说一句")
+        assert "请选择您要做的事" in (await official.expect_message()).text
+        assert len(await services.requests.messages(request_id, internal=True)) == 1
+    assert standin.errors == []
+
+
+async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        official, request_id = await official_presses_reply(standin, services_of(app))
+    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
+    async with bot_on(settings, clock) as app:
+        await official.send("已联系欠款单位，本周内答复。")
+        told = (await official.expect_message()).text
+        assert "没有记入 LN-20260302-0001" in told and "/open LN-20260302-0001" in told
+        await standin.user(ALICE_ID).expect_no_message(within=0.2)
+        await nothing_posted_nor_kept(services_of(app), request_id)
+    assert standin.errors == []
+
+
+async def test_cancel_before_or_after_a_restart_drops_the_reply(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        official, request_id = await official_presses_reply(standin, services_of(app))
+        await official.send("/cancel")
+        assert "已取消" in (await official.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+    async with bot_on(settings, clock) as app:
+        await official.send("这句不是回复")
+        assert "请选择您要做的事" in (await official.expect_message()).text
+        await official.press(official.messages[0], "💬 回复")
+        await official.expect_message()
+    async with bot_on(settings, clock) as app:
+        await official.send("/cancel")
+        assert "已取消" in (await official.expect_message()).text
+        await official.send("这句也不是")
+        assert "请选择您要做的事" in (await official.expect_message()).text
+        await nothing_posted_nor_kept(services_of(app), request_id)
+    assert standin.errors == []
+
+
+async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        official, request_id = await official_presses_reply(standin, services_of(app))
+    async with bot_on(settings, clock) as app:
+        services = services_of(app)
+        alice = await actor_of(services, ALICE_ID)
+        await services.desk.act(alice, request_id, Action.WITHDRAW, note="已自行解决")
+        await deliver_now(services)
+        assert "企业撤回了诉求" in (await official.expect_message()).text
+        await official.send("已联系欠款单位，本周内答复。")
+        refused = (await official.expect_message()).text
+        assert "已撤回" in refused and "不适用" in refused
+        await settle(standin, app)
+        await nothing_posted_nor_kept(services, request_id)
+        request = await services.requests.get(request_id)
+        assert request is not None and request.status is Status.WITHDRAWN
+    assert standin.errors == []
+
+
+async def test_a_visit_goes_on_at_the_stored_step_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        cast = await make_cast(services_of(app))
+        await official.send("/visit")
+        await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
+        when = await official.expect_message()
+        assert "走访日期" in when.text
+    async with bot_on(settings, clock) as app:
+        await official.send("2099-01-01")
+        assert "不晚于今天" in (await official.expect_message()).text
+        await official.press(when, "昨天")
+        assert "走访情况" in (await official.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await official.send("企业反映用电紧张。")
+        assert "已记录：2026-03-01" in (await official.expect_message()).text
+        services = services_of(app)
+        visits = await services.visits.of_enterprise(cast.alice_enterprise.id)
+        assert [(v.visited_on, v.notes) for v in visits] == [
+            (date(2026, 3, 1), "企业反映用电紧张。")
+        ]
+        assert await stored_kinds(services) == []
+    assert standin.errors == []
+
+
+async def test_a_registration_goes_on_at_the_stored_step_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    carol = standin.user(CAROL_ID, first_name="Carol", language_code="zh-hans", started=True)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    code = make_credit_code("91210800MA0YK3L01")
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await carol.send("/register")
+        await carol.expect_message()
+        await carol.send("营口港湾物流有限公司")
+        assert "18 位" in (await carol.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await carol.send(code)
+        cities = await carol.expect_message()
+        assert "营口市" in str(cities.reply_markup)
+    async with bot_on(settings, clock) as app:
+        await carol.press(cities, "营口市")
+        await carol.press(await carol.expect_message(), "成熟期")
+        await carol.expect_message()
+        await carol.send("港口物流")
+        summary = await carol.expect_message()
+        assert "营口港湾物流有限公司" in summary.text and "营口市" in summary.text
+    async with bot_on(settings, clock) as app:
+        await carol.press(summary, "✅ 提交审核")
+        assert "审核后会通知" in (await carol.expect_message()).text
+        services = services_of(app)
+        pending = await services.enterprises.by_credit_code(code)
+        assert pending is not None and pending.status is EnterpriseStatus.PENDING
+        assert (pending.name, pending.city, pending.industry) == (
+            "营口港湾物流有限公司",
+            "yingkou",
+            "港口物流",
+        )
+        assert await stored_kinds(services) == []
+        assert code in (await admin.expect_message()).text
+    assert standin.errors == []
+
+
+async def test_a_stale_registration_button_says_it_expired(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    carol = standin.user(CAROL_ID, first_name="Carol", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock):
+        await carol.send("/register")
+        await carol.expect_message()
+        await carol.send("营口港湾物流有限公司")
+        await carol.expect_message()
+        await carol.send(make_credit_code("91210800MA0YK3L01"))
+        cities = await carol.expect_message()
+    clock.advance(timedelta(hours=2))
+    async with bot_on(settings, clock) as app:
+        query = await carol.press(cities, "营口市")
+        await carol.expect_callback_answer(query)
+        told = (await carol.expect_message()).text
+        assert "登记已失效" in told and "/register" in told
+        assert await stored_kinds(services_of(app)) == []
+    assert standin.errors == []
