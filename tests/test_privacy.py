@@ -87,7 +87,6 @@ async def story(services: Services, standin: TelegramStandin) -> Story:
     official = standin.user(OFFICIAL_ID)
     assert "新诉求" in ((await official.expect_message()).text or "")
     assert "请尽快处理" in ((await official.expect_message()).text or "")  # her message
-    print("DBGF", official._cursor, [(m.message_id, (m.text or "")[:20]) for m in official.history])
     return told
 
 
@@ -153,7 +152,6 @@ async def test_non_admins_are_refused_and_a_forged_confirmation_erases_nothing(
     standin: TelegramStandin, services: Services, story: Story, admin: TestUser
 ) -> None:
     official = standin.user(OFFICIAL_ID)
-    print("DBG", official._cursor, [(m.message_id, m.from_bot, (m.text or m.caption or "")[:30]) for m in official.history])
     for command in (f"/export_user {ALICE_ID}", f"/delete_user {ALICE_ID}"):
         await official.send(command)
         refused = await official.expect_message()
