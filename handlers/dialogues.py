@@ -22,6 +22,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -174,7 +175,8 @@ def handlers(timeout_seconds: float, bot_data: BotData) -> list[Handler]:
             states={
                 **intake.STATES,
                 **SHORT_STATES,
-                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, intake.timed_out)],
+                # Run with the last update, which may be a button press as well as a message.
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, intake.timed_out)],
             },
             fallbacks=FALLBACKS,
             per_message=False,

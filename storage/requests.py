@@ -349,17 +349,17 @@ class RequestRepository:
     async def add_message(
         self,
         request_id: int,
+        post: NewMessage,
         *,
-        sender_id: int | None,
-        sender_role: str,
-        text: str,
-        attachment: Attachment | None = None,
-        internal: bool = False,
         now: datetime,
+        effects: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
     ) -> Message:
-        post = NewMessage(sender_id, sender_role, text, attachment, internal)
+        """Add a message to the thread; ``effects`` write in the same transaction."""
         async with self._db.transaction() as tx:
-            return await _insert_message(tx, request_id, post, now)
+            message = await _insert_message(tx, request_id, post, now)
+            if effects is not None:
+                await effects(tx)
+            return message
 
     async def messages(self, request_id: int, *, internal: bool) -> list[Message]:
         """The thread; internal notes only when ``internal`` (officials and admins)."""

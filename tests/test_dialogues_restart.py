@@ -6,6 +6,7 @@ then sends what the step expected, as Telegram would.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -226,4 +227,26 @@ async def test_a_stale_registration_button_says_it_expired(
         told = (await carol.expect_message()).text
         assert "登记已失效" in told and "/register" in told
         assert await stored_kinds(services_of(app)) == []
+    assert standin.errors == []
+
+
+async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    quick = settings.model_copy(
+        update={
+            "requests": settings.requests.model_copy(update={"conversation_timeout_seconds": 0.5})
+        }
+    )
+    async with bot_on(quick, clock) as app:
+        official, request_id = await official_presses_reply(standin, services_of(app))
+        for _ in range(100):  # the conversation's timeout runs on real time
+            if not await stored_kinds(services_of(app)):
+                break
+            await asyncio.sleep(0.05)
+        assert services_of(app).dialogues.current(OFFICIAL_ID) is None
+    async with bot_on(quick, clock) as app:
+        await official.send("超时之后才写的")
+        assert "请选择您要做的事" in (await official.expect_message()).text
+        await nothing_posted_nor_kept(services_of(app), request_id)
     assert standin.errors == []
