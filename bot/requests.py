@@ -27,6 +27,7 @@ from bot.lifecycle import (
     TransitionRefused,
     allowed,
     check,
+    check_note,
 )
 from bot.roles import Actor
 from bot.routing import Route, route
@@ -34,6 +35,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
 from storage.requests import (
     Attachment,
+    HistoryEntry,
     Message,
     NewMessage,
     NewRequest,
@@ -101,6 +103,21 @@ def parties(actor: Actor, request: Request) -> frozenset[Party]:
     if actor.is_admin:
         found.add(Party.ADMIN)
     return frozenset(found)
+
+
+# Notes the router writes for the record, not for people.
+ROUTE_NOTES = frozenset({"designated", "rule", "queue"})
+# Statuses whose history note is for officials and admins only: the return reason (退单).
+INTERNAL_NOTE_TARGETS = frozenset({Status.RETURNED})
+
+
+def note_seen(entry: HistoryEntry, who: frozenset[Party]) -> str:
+    """The note of one history entry as this viewer may read it (blank where hidden)."""
+    if entry.note in ROUTE_NOTES:
+        return ""
+    if entry.to_status in INTERNAL_NOTE_TARGETS and not who & {Party.HOLDER, Party.ADMIN}:
+        return ""
+    return entry.note
 
 
 @dataclass
@@ -181,7 +198,8 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale.
+        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition,
+        NoteMissing or Stale.
         ``post`` (the actor's words for the thread) is stored in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         return await self.transition(
@@ -205,8 +223,10 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """THE way a request changes status: checked, stored with its history, hooks run."""
+        """THE way a request changes status: checked (a note where the rule needs one),
+        stored with its history, hooks run."""
         target = check(request.status, action, parties)
+        check_note(action, request.status, note)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
         queued: list[int] = []
