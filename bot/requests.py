@@ -35,6 +35,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
 from storage.requests import (
     Attachment,
+    HistoryEntry,
     Message,
     NewMessage,
     NewRequest,
@@ -102,6 +103,21 @@ def parties(actor: Actor, request: Request) -> frozenset[Party]:
     if actor.is_admin:
         found.add(Party.ADMIN)
     return frozenset(found)
+
+
+# Notes the router writes for the record, not for people.
+ROUTE_NOTES = frozenset({"designated", "rule", "queue"})
+# Statuses whose history note is for officials and admins only: the return reason (退单).
+INTERNAL_NOTE_TARGETS = frozenset({Status.RETURNED})
+
+
+def note_seen(entry: HistoryEntry, who: frozenset[Party]) -> str:
+    """The note of one history entry as this viewer may read it (blank where hidden)."""
+    if entry.note in ROUTE_NOTES:
+        return ""
+    if entry.to_status in INTERNAL_NOTE_TARGETS and not who & {Party.HOLDER, Party.ADMIN}:
+        return ""
+    return entry.note
 
 
 @dataclass

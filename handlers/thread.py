@@ -71,10 +71,17 @@ async def writable(
         await notify(update, context, texts("requests.not_found"))
         return None
     except TransitionRefused as exc:
-        key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
-        await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
+        await refused(update, context, exc)
         return None
     return request
+
+
+async def refused(update: Update, context: AppContext, exc: TransitionRefused) -> None:
+    """Say why the request does not take this now: not the user's to do, or it moved on
+    (with its status now), as the buttons say."""
+    texts = await context.texts(update)
+    key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
+    await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
 
 
 async def may_resume(update: Update, context: AppContext, state: Mapping[str, Any]) -> bool:
@@ -103,8 +110,8 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
 
 
 async def write(update: Update, context: AppContext) -> int | None:
-    """Store what the user wrote, then deliver it; say "sent" only after it is stored.
-    The dialogue ends as soon as the text is stored: were the bot to stop while delivering,
+    """Store what the user wrote (with its delivery); say "sent" only after it is stored.
+    The dialogue ends as soon as the text is stored: were the bot to stop before "sent",
     the user's next message would not be taken for the same reply again."""
     message = update.effective_message
     assert message is not None
@@ -137,8 +144,11 @@ async def reply(
         request, _ = await context.services.desk.post(
             actor, request_id, text=text, attachment=attachment
         )
-    except (NotFound, TransitionRefused):
+    except NotFound:
         await notify(update, context, texts("requests.not_found"))
+        return
+    except TransitionRefused as exc:
+        await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.sent", number=request.number))
@@ -154,8 +164,11 @@ async def note(
         request, _ = await context.services.desk.post(
             actor, request_id, text=text, attachment=attachment, internal=True
         )
-    except (NotFound, TransitionRefused):
+    except NotFound:
         await notify(update, context, texts("requests.not_found"))
+        return
+    except TransitionRefused as exc:
+        await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.noted", number=request.number))
