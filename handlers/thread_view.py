@@ -80,21 +80,17 @@ async def pieces(services: Services, thread: Thread, texts: Translator) -> list[
     """The page as messages: the description (first page only), the texts gathered into as
     few messages as fit, each file on its own, and a "more" button when there is more."""
     number = thread.request.number
-    out: list[Piece] = []
-    if thread.page == 0:
-        parts = split_text(thread.request.description)
-        out += [
-            Piece(texts("thread_view.description", number=number, part=i, parts=len(parts), text=t))
-            for i, t in enumerate(parts, 1)
-        ]
+    out = _description(thread, texts) if thread.page == 0 else []
     if thread.total == 0:
         return [*out, Piece(texts("thread_view.empty", number=number))]
-    block = texts(
-        "thread_view.messages_title",
-        number=number,
-        first=thread.first,
-        last=thread.last,
-        total=thread.total,
+    layout = Layout(
+        texts(
+            "thread_view.messages_title",
+            number=number,
+            first=thread.first,
+            last=thread.last,
+            total=thread.total,
+        )
     )
     senders = Senders(services, thread, texts)
     for index, message in enumerate(thread.messages, thread.first):
@@ -106,25 +102,57 @@ async def pieces(services: Services, thread: Thread, texts: Translator) -> list[
         }
         text = message.text
         if message.file_id is not None:
-            out.append(Piece(block))
-            block = ""
             caption = texts("thread_view.caption", number=number, **head)
             with_text = f"{caption}\n{escape(text)}" if text else caption
             fits = visible_length(with_text) <= CAPTION_LIMIT
-            out.append(Piece(with_text if fits else caption, message.media_kind, message.file_id))
-            if fits:
-                continue
+            layout.file(Piece(with_text if fits else caption, message.media_kind, message.file_id))
+            text = "" if fits else text
         for part in split_text(text):
-            entry = texts("thread_view.entry", text=part, **head)
-            if block and visible_length(f"{block}\n\n{entry}") > TEXT_LIMIT:
-                out.append(Piece(block))
-                block = ""
-            block = f"{block}\n\n{entry}" if block else entry
-    if block:
-        out.append(Piece(block))
-    if thread.more:
-        out.append(_more(thread, texts))
-    return [p for p in out if p.text or p.kind]
+            layout.text(texts("thread_view.entry", text=part, **head))
+    return [*out, *layout.done(), *([_more(thread, texts)] if thread.more else [])]
+
+
+def _description(thread: Thread, texts: Translator) -> list[Piece]:
+    """The whole description, in as many messages as it needs."""
+    parts = split_text(thread.request.description)
+    return [
+        Piece(
+            texts(
+                "thread_view.description",
+                number=thread.request.number,
+                part=i,
+                parts=len(parts),
+                text=part,
+            )
+        )
+        for i, part in enumerate(parts, 1)
+    ]
+
+
+class Layout:
+    """The messages of a page as they fill: texts gathered while they fit, files alone."""
+
+    def __init__(self, title: str) -> None:
+        self._pieces: list[Piece] = []
+        self._block = title
+
+    def text(self, entry: str) -> None:
+        if self._block and visible_length(f"{self._block}\n\n{entry}") > TEXT_LIMIT:
+            self._flush()
+        self._block = f"{self._block}\n\n{entry}" if self._block else entry
+
+    def file(self, piece: Piece) -> None:
+        self._flush()
+        self._pieces.append(piece)
+
+    def done(self) -> list[Piece]:
+        self._flush()
+        return self._pieces
+
+    def _flush(self) -> None:
+        if self._block:
+            self._pieces.append(Piece(self._block))
+        self._block = ""
 
 
 def _more(thread: Thread, texts: Translator) -> Piece:
