@@ -381,15 +381,12 @@ class RequestRepository:
         )
 
     async def held_by(self, official_id: int, *, limit: int, offset: int) -> Page:
-        """An official's open requests, what is due first at the top."""
+        """An official's open requests, what is due first at the top: the nearest pending
+        deadline (acknowledging until acknowledged, then resolving); those waiting for the
+        enterprise (their clock stopped) after the running ones; the id breaks ties, so that
+        pages neither repeat nor skip a request."""
         where = f"official_id = ? AND status IN ({_held_marks()})"
-        return await self._page(
-            where,
-            (official_id, *_HELD),
-            "COALESCE(resolve_due_at, 9e18), id",
-            limit,
-            offset,
-        )
+        return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
 
     async def queue(self, *, limit: int, offset: int) -> Page:
         """The admins' queue: open requests nobody holds, oldest first."""
@@ -432,6 +429,16 @@ _HELD = (
     Status.IN_PROGRESS,
     Status.WAITING,
     Status.REOPENED,
+)
+
+
+# The inbox's order (see RequestRepository.held_by).
+_DUE_FIRST = (
+    "status = 'waiting',"
+    " CASE WHEN acknowledged_at IS NULL"
+    " THEN MIN(COALESCE(acknowledge_due_at, 9e18), COALESCE(resolve_due_at, 9e18))"
+    " ELSE COALESCE(resolve_due_at, 9e18) END,"
+    " id"
 )
 
 
