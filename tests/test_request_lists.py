@@ -14,24 +14,10 @@ from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
 from standin.client import StoredMessage
-from storage.requests import NewRequest
 from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
+from tests.test_requests_flow import file_request
 
 NUMBER = re.compile(r"LN-\d{8}-\d{4}")
-
-
-async def file(services: Services, summary: str, *, urgent: bool = False) -> int:
-    alice = await actor_of(services, ALICE_ID)
-    new = NewRequest(
-        enterprise_id=alice.enterprises[0].id,
-        submitted_by=ALICE_ID,
-        category="policy",
-        urgent=urgent,
-        summary=summary,
-        description=summary,
-        details={},
-    )
-    return (await services.desk.submit(alice, new)).request.id
 
 
 async def next_listing(user: TestUser) -> StoredMessage:
@@ -56,14 +42,14 @@ async def test_inbox_puts_the_nearest_deadline_first_and_paused_last(
     desk = services.desk
     # Monday 2 March: acknowledged A (resolve by 23 March), waiting B, unacknowledged E
     # (acknowledge by 3 March, overdue by Friday).
-    a, b, _e = [await file(services, f"事项{x}") for x in "ABE"]
+    a, b, _e = [await file_request(services, text=f"事项{x}") for x in "ABE"]
     await desk.act(holder, a, Action.ACKNOWLEDGE)
     await desk.act(holder, b, Action.ASK_INFO, note="请补充")
     clock.advance(timedelta(days=4))
     # Friday 6 March: unacknowledged C (acknowledge by Monday 9 March, resolve by 27 March),
     # acknowledged D (resolve by 27 March), waiting F, urgent acknowledged G (by 17 March).
-    _c, d, f = [await file(services, f"事项{x}") for x in "CDF"]
-    g = await file(services, "事项G", urgent=True)
+    _c, d, f = [await file_request(services, text=f"事项{x}") for x in "CDF"]
+    g = await file_request(services, text="事项G", urgent=True)
     for acknowledged in (d, g):
         await desk.act(holder, acknowledged, Action.ACKNOWLEDGE)
     await desk.act(holder, f, Action.ASK_INFO, note="请补充")
