@@ -25,9 +25,9 @@ from bot.lifecycle import Action
 from storage.models import Official
 from storage.outbox import Media, NewMessage, enqueue
 
-# The kinds of message these notices are sent as.
-NOTICE_KINDS = ("new_request", "update", "closed")
 THREAD_KIND = "thread"
+# The kinds of message these notices and thread messages are sent as.
+NOTICE_KINDS = ("new_request", "update", "closed", THREAD_KIND)
 # Telegram takes 1024 characters of caption; the headline's markup needs some room.
 CAPTION_LIMIT = 1000
 SHORTENED_CAPTION_TEXT = 500

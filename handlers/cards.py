@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
@@ -24,6 +24,7 @@ from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from storage.outbox import Media
 from storage.requests import Attachment, Request
 
@@ -153,11 +154,11 @@ async def safe_send(
 
 
 async def send_with_media(
-    bot: Bot, chat_id: int, text: str, media: Media | None, **kwargs: Any
+    bot: LiaisonBot, chat_id: int, text: str, media: Media | None, **kwargs: Any
 ) -> None:
     """A text message, or a photo or document (by its file_id) with the text as its caption."""
     if media is None:
-        await bot.send_message(chat_id, text, **kwargs)
+        await bot.send_text(chat_id, text, **kwargs)
     elif media.kind == "photo":
         await bot.send_photo(chat_id, media.file_id, caption=text, **kwargs)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import Translator
@@ -15,6 +15,7 @@ from bot.requests import parties
 from bot.services import Services
 from handlers.cards import card_text, keyboard, reply_button, send_with_media
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from handlers.ratelimit import retry_after_seconds
 from storage.outbox import OutboxMessage
 
@@ -27,7 +28,7 @@ MESSAGE_LIMIT = 4096
 class TelegramSender:
     """Sends one outbox message, translating Telegram's errors into the outbox's terms."""
 
-    def __init__(self, bot: Bot, services: Services, *, timeout: float) -> None:
+    def __init__(self, bot: LiaisonBot, services: Services, *, timeout: float) -> None:
         self._bot = bot
         self._services = services
         self._timeout = timeout

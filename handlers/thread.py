@@ -110,8 +110,8 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
 
 
 async def write(update: Update, context: AppContext) -> int | None:
-    """Store what the user wrote, then deliver it; say "sent" only after it is stored.
-    The dialogue ends as soon as the text is stored: were the bot to stop while delivering,
+    """Store what the user wrote (with its delivery); say "sent" only after it is stored.
+    The dialogue ends as soon as the text is stored: were the bot to stop before "sent",
     the user's next message would not be taken for the same reply again."""
     message = update.effective_message
     assert message is not None
