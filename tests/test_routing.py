@@ -41,7 +41,7 @@ async def test_a_rule_routes_a_request_of_an_enterprise_without_a_designated_off
     )
     await add_contact(services, enterprise, CAROL_ID)
     carol = standin.user(CAROL_ID, first_name="Carol", language_code="zh-hans")
-    li_na = standin.user(OTHER_OFFICIAL_ID, first_name="李娜", language_code="zh-hans", started=True)
+    li_na = standin.user(OTHER_OFFICIAL_ID, first_name="李娜", started=True)
 
     received = await submit_payments_request(carol)
     assert "LN-20260302-0001" in received and "李娜" in received
