@@ -35,6 +35,7 @@ from bot.services import Services
 from standin import TelegramStandin
 from standin.limits import RateLimits
 from storage.db import Database
+from storage.outbox import OutboxMessage
 
 TOKEN = "123456789:BENCH-token"
 OFFICIALS = 100
@@ -49,9 +50,9 @@ class TimingSender:
         self.inner = inner
         self.sent: list[tuple[float, str]] = []
 
-    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
-        await self.inner.send(chat_id, text, card=card)  # type: ignore[attr-defined]
-        self.sent.append((time.time(), text))
+    async def send(self, message: OutboxMessage) -> None:
+        await self.inner.send(message)  # type: ignore[attr-defined]
+        self.sent.append((time.time(), message.text))
 
 
 def rss_mb() -> float:

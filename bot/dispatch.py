@@ -8,6 +8,10 @@ hold for them; the official learns of a confirmation, a
 rejection or a withdrawal. They are outbox rows written inside the change's
 transaction (:class:`bot.requests.Change`), so a crash keeps the change and its notices or
 neither; the outbox delivers them (retrying the critical ones for hours, see bot/outbox.py).
+
+A message written in a request's thread goes the same way to the other side (the
+enterprise's contacts, or the official who holds the request), written in the transaction
+that stores it (:class:`bot.requests.Posted`), with its photo or document if it has one.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ import aiosqlite
 from bot.i18n import Translator
 from bot.lifecycle import Action
 from storage.models import Official
-from storage.outbox import NewMessage, enqueue
+from storage.outbox import Media, NewMessage, enqueue
 
-# The kinds of message these notices are sent as.
-NOTICE_KINDS = ("new_request", "update", "closed")
+THREAD_KIND = "thread"
+# The kinds of message these notices and thread messages are sent as.
+NOTICE_KINDS = ("new_request", "update", "closed", THREAD_KIND)
+# Telegram takes 1024 characters of caption; the headline's markup needs some room.
+CAPTION_LIMIT = 1000
+SHORTENED_CAPTION_TEXT = 500
 # What the enterprise's contacts are told, with the card, when the request moves on.
 OWNER_HEADLINES = {
     Action.ACKNOWLEDGE: "requests.acknowledged",
@@ -39,8 +47,9 @@ HOLDER_TEXTS = {
 }
 
 if TYPE_CHECKING:
-    from bot.requests import Change
+    from bot.requests import Change, Posted
     from bot.services import Services
+    from storage.requests import Request
 
 
 def official_label(official: Official | None, texts: Translator) -> str:
@@ -133,8 +142,9 @@ async def _returned(services: Services, change: Change) -> list[NewMessage]:
     return messages
 
 
-async def _owners(services: Services, enterprise_id: int) -> list[int]:
-    contacts = await services.enterprises.contacts(enterprise_id)
+async def owners(services: Services, request: Request) -> list[int]:
+    """The Telegram users who speak for the request's enterprise."""
+    contacts = await services.enterprises.contacts(request.enterprise_id)
     return [c.telegram_id for c in contacts if c.telegram_id is not None]
 
 
@@ -145,7 +155,7 @@ async def _to_owners(services: Services, change: Change, key: str) -> list[NewMe
     if request.official_id is not None:
         holder = await services.officials.get(request.official_id)
     messages = []
-    for chat_id in dict.fromkeys(await _owners(services, request.enterprise_id)):
+    for chat_id in dict.fromkeys(await owners(services, request)):
         texts = await _texts(services, chat_id)
         label, note = official_label(holder, texts), change.note
         # Headlines name the holder as official or sender, and the note as note or text.
@@ -168,7 +178,7 @@ async def _to_holder(services: Services, change: Change, key: str) -> list[NewMe
 async def _auto_closed(services: Services, change: Change) -> list[NewMessage]:
     """Nobody confirmed the resolved request in time: both sides learn it was closed."""
     request = change.after
-    recipients: list[int | None] = [*await _owners(services, request.enterprise_id)]
+    recipients: list[int | None] = [*await owners(services, request)]
     recipients.append(await _chat_of(services, request.official_id))
     messages = []
     for chat_id in dict.fromkeys(r for r in recipients if r is not None):
@@ -176,3 +186,52 @@ async def _auto_closed(services: Services, change: Change) -> list[NewMessage]:
         text = texts("reminders.auto_closed", number=request.number, summary=request.summary)
         messages.append(_card(services, change, chat_id, "closed", text, card=False))
     return messages
+
+
+async def queue_thread_message(services: Services, tx: aiosqlite.Connection, posted: Posted) -> int:
+    """Queue (in ``tx``) a thread message for the other side; return how many messages."""
+    messages = await thread_messages(services, posted)
+    await enqueue(tx, messages, now=posted.now)
+    return len(messages)
+
+
+async def thread_messages(services: Services, posted: Posted) -> list[NewMessage]:
+    """The message for each recipient, in their language: the number, who wrote it (the
+    official's verified name, or the enterprise's), the words, and a reply button. Internal
+    notes go to nobody."""
+    request, post = posted.request, posted.post
+    if post.internal:
+        return []
+    if post.sender_role == "official":
+        recipients, key, enterprise_name = await owners(services, request), "from_official", None
+    else:
+        holder = await _chat_of(services, request.official_id)
+        recipients = [] if holder is None else [holder]
+        enterprise = await services.enterprises.get(request.enterprise_id)
+        key, enterprise_name = "from_enterprise", enterprise.name if enterprise else ""
+    attachment = post.attachment
+    media = None if attachment is None else Media(attachment.kind, attachment.file_id)
+    messages = []
+    for chat_id in dict.fromkeys(recipients):
+        texts = await _texts(services, chat_id)
+        sender = enterprise_name
+        if sender is None:
+            sender = official_label(posted.sender.official, texts)
+        text = _thread_text(texts, f"thread.{key}", request, sender, post.text, media=media)
+        messages.append(
+            services.outbox.message(
+                chat_id, THREAD_KIND, text, at=posted.now, reply_to=request.id, media=media
+            )
+        )
+    return messages
+
+
+def _thread_text(
+    texts: Translator, key: str, request: Request, sender: str, words: str, *, media: Media | None
+) -> str:
+    """The headline and the words; as a caption, the words shortened to fit."""
+    text = texts(key, number=request.number, sender=sender, text=words)
+    if media is not None and len(text) > CAPTION_LIMIT:
+        shortened = words[:SHORTENED_CAPTION_TEXT] + "…"
+        text = texts(key, number=request.number, sender=sender, text=shortened)
+    return text

@@ -133,6 +133,20 @@ class NotPermitted(TransitionRefused):
         self.action = action
 
 
+class NoteMissing(TransitionRefused):
+    """The action needs words (a question, a resolution, a return reason) and got none."""
+
+    def __init__(self, action: Action, status: Status) -> None:
+        super().__init__("note_missing", status)
+        self.action = action
+
+
+def check_note(action: Action, status: Status, note: str) -> None:
+    """Refuse an action whose rule needs a note when the note is blank."""
+    if RULES[action].needs_note and not note.strip():
+        raise NoteMissing(action, status)
+
+
 def check(status: Status, action: Action, parties: frozenset[Party]) -> Status:
     """The status after ``action``, or a refusal: permission is checked before legality, so
     that a stranger learns nothing about the request's state."""

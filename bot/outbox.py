@@ -26,7 +26,7 @@ from bot.config import QuietHoursSettings, ReminderSettings
 from bot.i18n import catalog, translate
 from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
-from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
+from storage.outbox import Media, NewMessage, OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +56,16 @@ class DeliveryUncertain(DeliveryError):
 
 
 class Sender(Protocol):
-    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
-        """Send one HTML message (followed by request ``card``'s card), or raise a
-        :class:`DeliveryError`."""
+    async def send(self, message: OutboxMessage) -> None:
+        """Send one HTML message to its recipient (with the request's card or reply button,
+        or as the caption of its photo or document), or raise a :class:`DeliveryError`."""
 
 
 @dataclass(frozen=True, slots=True)
 class KindPolicy:
     critical: bool  # retried for hours, then reported to the admins
     retry_uncertain: bool  # a duplicate is harmless, so a time-out is retried
+    quiet: bool = True  # held back by quiet hours unless urgent
 
 
 POLICIES: dict[str, KindPolicy] = {
@@ -78,6 +79,8 @@ POLICIES: dict[str, KindPolicy] = {
     "escalated": KindPolicy(critical=True, retry_uncertain=False),
     "new_request": KindPolicy(critical=True, retry_uncertain=False),
     "report": KindPolicy(critical=False, retry_uncertain=False),
+    # A message in a request's thread: the sender is talking now, so quiet hours do not hold it.
+    "thread": KindPolicy(critical=True, retry_uncertain=False, quiet=False),
 }
 DEFAULT_POLICY = KindPolicy(critical=True, retry_uncertain=False)
 
@@ -148,10 +151,19 @@ class Outbox:
         urgent: bool = False,
         dedupe_key: str | None = None,
         card: int | None = None,
+        reply_to: int | None = None,
+        media: Media | None = None,
     ) -> NewMessage:
-        """A row to queue: non-urgent ones wait for the end of quiet hours."""
-        not_before = at if urgent else self.quiet.next_allowed(at)
-        return NewMessage(recipient_id, kind, text, not_before, urgent, dedupe_key, card)
+        """A row to queue: non-urgent ones of a quiet kind wait for the end of quiet hours."""
+        not_before = self._allowed(kind, urgent, at)
+        return NewMessage(
+            recipient_id, kind, text, not_before, urgent, dedupe_key, card, reply_to, media
+        )
+
+    def _allowed(self, kind: str, urgent: bool, moment: datetime) -> datetime:
+        if urgent or not policy_of(kind).quiet:
+            return moment
+        return self.quiet.next_allowed(moment)
 
     async def send_later(self, messages: list[NewMessage], *, now: datetime) -> None:
         await self.repository.add(messages, now=now)
@@ -173,8 +185,10 @@ class Outbox:
         return sent
 
     async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:
+        """Send one claimed row and settle it, whatever the send raises: a row left in
+        'sending' would wait for the next restart, and there become 'unknown', never sent."""
         try:
-            await sender.send(message.recipient_id, message.text, card=message.card)
+            await sender.send(message)
         except RecipientUnreachable as exc:
             await self.accounts.mark_unreachable(message.recipient_id, now)
             await self._fail(message, f"unreachable: {exc}", now)
@@ -187,6 +201,9 @@ class Outbox:
                 await self._retry_or_fail(message, f"timed out: {exc}", now)
             else:
                 await self._unknown(message, f"timed out: {exc}", now)
+        except Exception as exc:
+            log.exception("outbox message %s failed unexpectedly; it is retried", message.id)
+            await self._retry_or_fail(message, f"unexpected: {type(exc).__name__}: {exc}", now)
         else:
             await self.repository.mark_sent(message.id, now)
             return 1
@@ -202,9 +219,7 @@ class Outbox:
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
         log.info("outbox %s: retrying in %s (%s)", message.id, delay, error)
-        not_before = now + delay
-        if not message.urgent:
-            not_before = self.quiet.next_allowed(not_before)
+        not_before = self._allowed(message.kind, message.urgent, now + delay)
         await self.repository.retry_at(message.id, not_before, error)
 
     def backoff(self, attempts: int) -> timedelta:

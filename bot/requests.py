@@ -27,6 +27,7 @@ from bot.lifecycle import (
     TransitionRefused,
     allowed,
     check,
+    check_note,
 )
 from bot.roles import Actor
 from bot.routing import Route, route
@@ -35,6 +36,7 @@ from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
 from storage.requests import (
     Attachment,
+    HistoryEntry,
     Message,
     NewMessage,
     NewRequest,
@@ -58,6 +60,21 @@ class Change:
 
 # Writes a change causes, made in its transaction; returns how many messages it queued.
 Effect = Callable[[aiosqlite.Connection, Change], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A message added to a request's thread, as its effects see it, inside its transaction."""
+
+    request: Request  # after the change of status the message brought, if any
+    post: NewMessage
+    sender: Actor
+    now: datetime
+
+
+# Writes a thread message causes (its delivery), made in its transaction; returns how many
+# messages it queued.
+PostEffect = Callable[[aiosqlite.Connection, Posted], Awaitable[int]]
 
 
 class NotFound(Exception):
@@ -89,6 +106,21 @@ def parties(actor: Actor, request: Request) -> frozenset[Party]:
     return frozenset(found)
 
 
+# Notes the router writes for the record, not for people.
+ROUTE_NOTES = frozenset({"designated", "rule", "queue"})
+# Statuses whose history note is for officials and admins only: the return reason (退单).
+INTERNAL_NOTE_TARGETS = frozenset({Status.RETURNED})
+
+
+def note_seen(entry: HistoryEntry, who: frozenset[Party]) -> str:
+    """The note of one history entry as this viewer may read it (blank where hidden)."""
+    if entry.note in ROUTE_NOTES:
+        return ""
+    if entry.to_status in INTERNAL_NOTE_TARGETS and not who & {Party.HOLDER, Party.ADMIN}:
+        return ""
+    return entry.note
+
+
 @dataclass
 class RequestDesk:
     repo: RequestRepository
@@ -97,6 +129,7 @@ class RequestDesk:
     settings: Settings
     clock: Clock
     effects: list[Effect] = field(default_factory=list)
+    post_effects: list[PostEffect] = field(default_factory=list)
     after_change: list[ChangeHook] = field(default_factory=list)
     after_queued: list[Callable[[], None]] = field(default_factory=list)
 
@@ -177,7 +210,8 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition or Stale.
+        """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition,
+        NoteMissing or Stale.
         ``post`` (the actor's words for the thread) is stored in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         return await self.transition(
@@ -201,8 +235,10 @@ class RequestDesk:
         official_id: int | None = None,
         post: NewMessage | None = None,
     ) -> Request:
-        """THE way a request changes status: checked, stored with its history, hooks run."""
+        """THE way a request changes status: checked (a note where the rule needs one),
+        stored with its history, hooks run."""
         target = check(request.status, action, parties)
+        check_note(action, request.status, note)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
         queued: list[int] = []
@@ -310,7 +346,9 @@ class RequestDesk:
         internal: bool = False,
     ) -> tuple[Request, Message]:
         """Add a message to the thread (or an internal note); the status follows:
-        an official's first answer starts the work, the enterprise's answer ends a wait."""
+        an official's first answer starts the work, the enterprise's answer ends a wait.
+        The message, the change of status and the ``post_effects`` (its delivery to the other
+        side) are stored together or not at all."""
         request = await self.find(actor, request_id=request_id)
         who = parties(actor, request)
         role = _sender_role(who, request.status, internal=internal)
@@ -318,30 +356,29 @@ class RequestDesk:
             raise TransitionRefused("final", request.status)
         post = NewMessage(actor.telegram_id, role, text, attachment, internal)
         now = self.clock.now()
+        queued: list[int] = []
+
+        async def posted(tx: aiosqlite.Connection, after: Request) -> None:
+            for effect in self.post_effects:
+                queued.append(await effect(tx, Posted(after, post, actor, now)))
+
         follow = _follow_up(request.status, role, internal=internal)
         if follow is None:
             message = await self.repo.add_message(
-                request.id,
-                sender_id=post.sender_id,
-                sender_role=role,
-                text=text,
-                attachment=attachment,
-                internal=internal,
-                now=now,
+                request.id, post, now=now, effects=lambda tx: posted(tx, request)
             )
+            await self._changed(request.id, queued)
             return request, message
-        # The message and the change of status it brings are stored together or not at all.
         target = check(request.status, follow, who)
         changes = self._changes(request, follow, target, now, None)
-        queued: list[int] = []
+        change_effects = self._effects(request, follow, "", now, queued)
+
+        async def effects(tx: aiosqlite.Connection, after: Request) -> None:
+            await change_effects(tx, after)
+            await posted(tx, after)
+
         stored = await self.repo.post_and_transition(
-            request,
-            post,
-            target,
-            note="",
-            changes=changes,
-            now=now,
-            effects=self._effects(request, follow, "", now, queued),
+            request, post, target, note="", changes=changes, now=now, effects=effects
         )
         if stored is None:
             current = await self.repo.get(request.id)

@@ -14,11 +14,11 @@ from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dialogues import Dialogues
-from bot.dispatch import queue_notices
+from bot.dispatch import queue_notices, queue_thread_message
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.privacy import Privacy
 from bot.reminders import deliver_now, replan_in
-from bot.requests import Change, RequestDesk
+from bot.requests import Change, Posted, RequestDesk
 from bot.roles import Actor, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
@@ -109,6 +109,7 @@ class Services:
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
         self.desk.effects += [self._replan, self._queue_notices]
+        self.desk.post_effects.append(self._queue_thread_message)
         self.desk.after_queued.append(self._deliver_soon)
         self._delivery: asyncio.Task[None] | None = None
         self._delivery_wanted = False
@@ -146,6 +147,9 @@ class Services:
 
     async def _queue_notices(self, tx: aiosqlite.Connection, change: Change) -> int:
         return await queue_notices(self, tx, change)
+
+    async def _queue_thread_message(self, tx: aiosqlite.Connection, posted: Posted) -> int:
+        return await queue_thread_message(self, tx, posted)
 
     def _deliver_soon(self) -> None:
         """A change queued notices: send them now rather than at the next wake-up (one task

@@ -20,7 +20,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ExtBot,
 )
 
 from bot.broadcast_delivery import DeliveryFailed, DeliveryUnknown, RateLimited, RecipientGone
@@ -34,9 +33,12 @@ from bot.broadcasts import (
 from bot.i18n import Translator
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import send_with_media
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER, retry_after_seconds
 from storage.broadcasts import Broadcast
+from storage.outbox import Media
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +160,7 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
 class TelegramSender:
     """Sends one announcement; Telegram's errors become the domain's."""
 
-    def __init__(self, bot: ExtBot[None]) -> None:
+    def __init__(self, bot: LiaisonBot) -> None:
         self._bot = bot
 
     async def send(self, message: Outgoing) -> None:
@@ -178,18 +180,12 @@ class TelegramSender:
             raise DeliveryFailed(exc.message) from exc
 
 
-async def send_announcement(bot: ExtBot[None], message: Outgoing, **kwargs: Any) -> None:
+async def send_announcement(bot: LiaisonBot, message: Outgoing, **kwargs: Any) -> None:
     """The announcement as one message: text, or a photo or document with the text as caption."""
-    if message.media_kind == "photo":
-        await bot.send_photo(
-            message.chat_id, message.media_file_id or "", caption=message.text_html, **kwargs
-        )
-    elif message.media_kind == "document":
-        await bot.send_document(
-            message.chat_id, message.media_file_id or "", caption=message.text_html, **kwargs
-        )
-    else:
-        await bot.send_message(message.chat_id, message.text_html, **kwargs)
+    media = None
+    if message.media_kind is not None:
+        media = Media(message.media_kind, message.media_file_id or "")
+    await send_with_media(bot, message.chat_id, message.text_html, media, **kwargs)
 
 
 class ProgressReporter:

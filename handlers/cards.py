@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
@@ -23,6 +24,8 @@ from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
+from storage.outbox import Media
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)
@@ -147,23 +150,15 @@ async def safe_send(
     telegram_id: int,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
-    attachment: Attachment | None = None,
 ) -> bool:
     """Send one message to another user; False if it was not (surely) delivered.
 
     A blocked user is marked unreachable (by the transport too), not an error; a time-out is
     not repeated (the transport audits it as unknown); flood control beyond the wait the
-    transport accepts drops this one message.
+    transport accepts drops this one message. What must not be lost goes through the outbox.
     """
     try:
-        if attachment is None:
-            await bot.send_message(telegram_id, text, reply_markup=markup)
-        elif attachment.kind == "photo":
-            await bot.send_photo(telegram_id, attachment.file_id, caption=text, reply_markup=markup)
-        else:
-            await bot.send_document(
-                telegram_id, attachment.file_id, caption=text, reply_markup=markup
-            )
+        await bot.send_message(telegram_id, text, reply_markup=markup)
     except Forbidden:
         await services.accounts.mark_unreachable(telegram_id, services.clock.now())
         return False
@@ -173,17 +168,24 @@ async def safe_send(
     return True
 
 
-async def owners(services: Services, request: Request) -> list[int]:
-    """The Telegram users who speak for the request's enterprise."""
-    contacts = await services.enterprises.contacts(request.enterprise_id)
-    return [c.telegram_id for c in contacts if c.telegram_id is not None]
+async def send_with_media(
+    bot: LiaisonBot, chat_id: int, text: str, media: Media | None, **kwargs: Any
+) -> None:
+    """A text message, or a photo or document (by its file_id) with the text as its caption."""
+    if media is None:
+        await bot.send_text(chat_id, text, **kwargs)
+    elif media.kind == "photo":
+        await bot.send_photo(chat_id, media.file_id, caption=text, **kwargs)
+    else:
+        await bot.send_document(chat_id, media.file_id, caption=text, **kwargs)
 
 
-async def holder_id(services: Services, request: Request) -> int | None:
-    if request.official_id is None:
-        return None
-    official = await services.officials.get(request.official_id)
-    return None if official is None else official.telegram_id
+def reply_button(request_id: int, texts: Translator) -> InlineKeyboardMarkup:
+    """The button under a thread message that opens the answer to it."""
+    data = RequestButton(request_id, REPLY).pack()
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts("requests.button.reply"), callback_data=data)]]
+    )
 
 
 def status_line(request: Request) -> Callable[[Translator], str]:

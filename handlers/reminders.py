@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.broadcasts import TEXT_LIMIT, visible_length
@@ -14,9 +14,11 @@ from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable
 from bot.reminders import recover, tick
 from bot.requests import parties
 from bot.services import Services
-from handlers.cards import card_text, keyboard
+from handlers.cards import card_text, keyboard, reply_button, send_with_media
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from handlers.ratelimit import retry_after_seconds
+from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +28,24 @@ ALARM_JOB = "alarm"
 class TelegramSender:
     """Sends one outbox message, translating Telegram's errors into the outbox's terms."""
 
-    def __init__(self, bot: Bot, services: Services, *, timeout: float) -> None:
+    def __init__(self, bot: LiaisonBot, services: Services, *, timeout: float) -> None:
         self._bot = bot
         self._services = services
         self._timeout = timeout
 
-    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
-        markup = None
-        if card is not None:
-            text, markup = await self._with_card(chat_id, text, card)
+    async def send(self, message: OutboxMessage) -> None:
+        chat_id, text, markup = message.recipient_id, message.text, None
+        if message.card is not None:
+            text, markup = await self._with_card(chat_id, text, message.card)
+        elif message.reply_to is not None:
+            texts = Translator(await self._services.accounts.language_of(chat_id))
+            markup = reply_button(message.reply_to, texts)
         try:
-            await self._bot.send_message(
+            await send_with_media(
+                self._bot,
                 chat_id,
                 text,
+                message.media,
                 reply_markup=markup,
                 read_timeout=self._timeout,
                 write_timeout=self._timeout,

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.dispatch import official_label
 from bot.i18n import Translator
-from bot.requests import NotFound, parties
+from bot.requests import NotFound, note_seen, parties
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import (
@@ -44,7 +44,8 @@ class PageButton(CallbackData, prefix="pg"):
 
 
 async def show_history(update: Update, context: AppContext, request_id: int) -> None:
-    """The request's history: every status change, when, with its note."""
+    """The request's history: every status change, when, with the notes this user may read
+    (the enterprise does not see the return reason)."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
@@ -53,6 +54,7 @@ async def show_history(update: Update, context: AppContext, request_id: int) -> 
         await notify(update, context, texts("requests.not_found"))
         return
     await answer_query(update)
+    who = parties(actor, request)
     lines = [texts("requests.history_title", number=request.number)]
     for entry in await context.services.requests.history(request.id):
         lines.append(
@@ -63,7 +65,7 @@ async def show_history(update: Update, context: AppContext, request_id: int) -> 
                 if entry.from_status
                 else "—",
                 to_status=texts(f"requests.status.{entry.to_status}"),
-                note=entry.note if entry.note not in ("designated", "rule", "queue") else "",
+                note=note_seen(entry, who),
             )
         )
     await send_here(update, context, "".join(lines))

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.dispatch import official_label
-from bot.lifecycle import Action, NotPermitted, Party, TransitionRefused
+from bot.lifecycle import Action, NoteMissing, NotPermitted, Party, TransitionRefused
 from bot.requests import NotFound, parties
 from handlers import request_lists, systemic_issues
 from handlers.callback_data import BadCallback
@@ -61,6 +61,8 @@ async def perform(
     except NotPermitted:
         log.warning("user %s may not %s request %s", actor.telegram_id, action, request_id)
         await notify(update, context, texts("requests.forbidden"))
+    except NoteMissing:
+        await notify(update, context, texts("thread.text_only"))
     except TransitionRefused as exc:
         status = texts(f"requests.status.{exc.status}")
         await notify(update, context, texts("requests.stale", status=status))

@@ -1,5 +1,6 @@
 """Writing on a request: replies both ways, internal notes, and the actions that need words
-(ask for information, mark resolved, return) — each stored, then delivered with the number.
+(ask for information, mark resolved, return) — each stored with its delivery to the other side
+(outbox rows in the same transaction, see bot/dispatch.py), then confirmed to the writer.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -17,22 +18,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.dispatch import official_label
-from bot.i18n import Translator
 from bot.lifecycle import FINAL, Action, Party, TransitionRefused, check
 from bot.requests import NotFound, parties
 from bot.roles import Actor
 from handlers import dialogue_state
 from handlers.callback_data import BadCallback
-from handlers.cards import (
-    RequestButton,
-    attachment_of,
-    holder_id,
-    notify,
-    owners,
-    refuse_forged,
-    safe_send,
-)
+from handlers.cards import RequestButton, attachment_of, notify, refuse_forged
 from handlers.context import AppContext
 from handlers.dialogue_state import COMPOSE
 from handlers.requests import perform
@@ -44,7 +35,6 @@ WRITING = 100  # apart from the intake's states: both share one conversation
 KINDS = ("reply", "note", "ask", "resolve", "return", "comment")
 # The words these actions need become the transition's note.
 NEEDS_NOTE = {"ask": Action.ASK_INFO, "resolve": Action.RESOLVE, "return": Action.RETURN}
-CAPTION_LIMIT = 1000
 
 
 async def begin(update: Update, context: AppContext) -> int | None:
@@ -81,10 +71,17 @@ async def writable(
         await notify(update, context, texts("requests.not_found"))
         return None
     except TransitionRefused as exc:
-        key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
-        await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
+        await refused(update, context, exc)
         return None
     return request
+
+
+async def refused(update: Update, context: AppContext, exc: TransitionRefused) -> None:
+    """Say why the request does not take this now: not the user's to do, or it moved on
+    (with its status now), as the buttons say."""
+    texts = await context.texts(update)
+    key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
+    await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
 
 
 async def may_resume(update: Update, context: AppContext, state: Mapping[str, Any]) -> bool:
@@ -113,8 +110,8 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
 
 
 async def write(update: Update, context: AppContext) -> int | None:
-    """Store what the user wrote, then deliver it; say "sent" only after it is stored.
-    The dialogue ends as soon as the text is stored: were the bot to stop while delivering,
+    """Store what the user wrote (with its delivery); say "sent" only after it is stored.
+    The dialogue ends as soon as the text is stored: were the bot to stop before "sent",
     the user's next message would not be taken for the same reply again."""
     message = update.effective_message
     assert message is not None
@@ -139,19 +136,22 @@ async def write(update: Update, context: AppContext) -> int | None:
 async def reply(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> None:
-    """A message in the thread, to the other side."""
+    """A message in the thread, to the other side: stored with its delivery through the
+    outbox (which the desk wakes after the commit), then "sent"."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
         request, _ = await context.services.desk.post(
             actor, request_id, text=text, attachment=attachment
         )
-    except (NotFound, TransitionRefused):
+    except NotFound:
         await notify(update, context, texts("requests.not_found"))
+        return
+    except TransitionRefused as exc:
+        await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.sent", number=request.number))
-    await deliver(context, actor, request, text, attachment, key="thread.from_official")
 
 
 async def note(
@@ -164,8 +164,11 @@ async def note(
         request, _ = await context.services.desk.post(
             actor, request_id, text=text, attachment=attachment, internal=True
         )
-    except (NotFound, TransitionRefused):
+    except NotFound:
         await notify(update, context, texts("requests.not_found"))
+        return
+    except TransitionRefused as exc:
+        await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
     await _send(update, context, texts("thread.noted", number=request.number))
@@ -223,47 +226,6 @@ def composing_of(update: Update, context: AppContext) -> tuple[int, str] | None:
 def step(state: Mapping[str, Any]) -> int:
     """Where a stored dialogue of writing stands: always at the text."""
     return WRITING
-
-
-# -- delivering -------------------------------------------------------------------------------
-
-
-async def deliver(
-    context: AppContext,
-    sender: Actor,
-    request: Request,
-    text: str,
-    attachment: Attachment | None,
-    *,
-    key: str,
-) -> None:
-    """Deliver a thread message to the other side, with the number and a reply button."""
-    services = context.services
-    who = parties(sender, request)
-    if who & {Party.HOLDER, Party.ADMIN}:
-        recipients = await owners(services, request)
-        name: object = sender.official
-    else:
-        recipients = [r for r in [await holder_id(services, request)] if r is not None]
-        enterprise = await services.enterprises.get(request.enterprise_id)
-        name = enterprise.name if enterprise else ""
-        key = "thread.from_enterprise"
-    for telegram_id in recipients:
-        texts = Translator(await services.accounts.language_of(telegram_id))
-        sender_name = name if isinstance(name, str) else official_label(sender.official, texts)
-        body = texts(key, number=request.number, sender=sender_name, text=text)
-        if attachment is not None and len(body) > CAPTION_LIMIT:
-            body = texts(key, number=request.number, sender=sender_name, text=text[:500] + "…")
-        await safe_send(
-            context.bot, services, telegram_id, body, _reply_button(request, texts), attachment
-        )
-
-
-def _reply_button(request: Request, texts: Translator) -> InlineKeyboardMarkup:
-    data = RequestButton(request.id, "reply").pack()
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts("requests.button.reply"), callback_data=data)]]
-    )
 
 
 async def _send(update: Update, context: AppContext, text: str) -> None:

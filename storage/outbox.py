@@ -15,8 +15,16 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
-    " dedupe_key, created_at, first_attempt_at"
+    " dedupe_key, created_at, first_attempt_at, media_kind, media_file_id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A photo or a document already on Telegram's servers, sent again by its file_id."""
+
+    kind: str  # "photo" or "document"
+    file_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,8 @@ class OutboxMessage:
     created_at: datetime
     first_attempt_at: datetime | None = None
     card: int | None = None
+    reply_to: int | None = None
+    media: Media | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +51,8 @@ class NewMessage:
     """A message to queue: who, what kind, the HTML text, and the earliest moment to send it.
 
     ``card`` is a request whose card (rendered when sent, with the recipient's buttons)
-    follows the text.
+    follows the text; ``reply_to`` a request whose reply button goes with it; with ``media``
+    the text is the photo's or document's caption.
     """
 
     recipient_id: int
@@ -51,12 +62,16 @@ class NewMessage:
     urgent: bool = False
     dedupe_key: str | None = None
     card: int | None = None
+    reply_to: int | None = None
+    media: Media | None = None
 
 
 def _payload(message: NewMessage) -> str:
     payload: dict[str, Any] = {"text": message.text}
     if message.card is not None:
         payload["card"] = message.card
+    if message.reply_to is not None:
+        payload["reply_to"] = message.reply_to
     return json.dumps(payload, ensure_ascii=False)
 
 
@@ -78,6 +93,8 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         if row["first_attempt_at"] is None
         else from_epoch(row["first_attempt_at"]),
         card=payload.get("card"),
+        reply_to=payload.get("reply_to"),
+        media=None if row["media_kind"] is None else Media(row["media_kind"], row["media_file_id"]),
     )
 
 
@@ -85,7 +102,8 @@ async def enqueue(tx: aiosqlite.Connection, messages: list[NewMessage], *, now: 
     """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
     await tx.executemany(
         "INSERT INTO outbox (recipient_id, kind, payload, urgent, not_before, created_at,"
-        " dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        " dedupe_key, media_kind, media_file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
         [
             (
                 m.recipient_id,
@@ -95,6 +113,8 @@ async def enqueue(tx: aiosqlite.Connection, messages: list[NewMessage], *, now: 
                 to_epoch(m.not_before),
                 to_epoch(now),
                 m.dedupe_key,
+                None if m.media is None else m.media.kind,
+                None if m.media is None else m.media.file_id,
             )
             for m in messages
         ],

@@ -363,17 +363,17 @@ class RequestRepository:
     async def add_message(
         self,
         request_id: int,
+        post: NewMessage,
         *,
-        sender_id: int | None,
-        sender_role: str,
-        text: str,
-        attachment: Attachment | None = None,
-        internal: bool = False,
         now: datetime,
+        effects: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
     ) -> Message:
-        post = NewMessage(sender_id, sender_role, text, attachment, internal)
+        """Add a message to the thread; ``effects`` write in the same transaction."""
         async with self._db.transaction() as tx:
-            return await _insert_message(tx, request_id, post, now)
+            message = await _insert_message(tx, request_id, post, now)
+            if effects is not None:
+                await effects(tx)
+            return message
 
     async def messages(self, request_id: int, *, internal: bool) -> list[Message]:
         """The thread; internal notes only when ``internal`` (officials and admins)."""
@@ -421,15 +421,12 @@ class RequestRepository:
         )
 
     async def held_by(self, official_id: int, *, limit: int, offset: int) -> Page:
-        """An official's open requests, what is due first at the top."""
+        """An official's open requests, what is due first at the top: the nearest pending
+        deadline (acknowledging until acknowledged, then resolving); those waiting for the
+        enterprise (their clock stopped) after the running ones; the id breaks ties, so that
+        pages neither repeat nor skip a request."""
         where = f"official_id = ? AND status IN ({_held_marks()})"
-        return await self._page(
-            where,
-            (official_id, *_HELD),
-            "COALESCE(resolve_due_at, 9e18), id",
-            limit,
-            offset,
-        )
+        return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
 
     async def queue(self, *, limit: int, offset: int) -> Page:
         """The admins' queue: open requests nobody holds, oldest first."""
@@ -472,6 +469,16 @@ _HELD = (
     Status.IN_PROGRESS,
     Status.WAITING,
     Status.REOPENED,
+)
+
+
+# The inbox's order (see RequestRepository.held_by).
+_DUE_FIRST = (
+    "status = 'waiting',"
+    " CASE WHEN acknowledged_at IS NULL"
+    " THEN MIN(COALESCE(acknowledge_due_at, 9e18), COALESCE(resolve_due_at, 9e18))"
+    " ELSE COALESCE(resolve_due_at, 9e18) END,"
+    " id"
 )
 
 

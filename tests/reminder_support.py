@@ -15,6 +15,7 @@ from bot.lifecycle import Action, Party
 from bot.outbox import DeliveryError
 from bot.reminders import replan
 from bot.services import Services
+from storage.outbox import OutboxMessage
 from storage.requests import NewRequest
 from tests.roster import ADMIN_ID
 
@@ -33,17 +34,20 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
         self.cards: dict[int, list[int | None]] = {}
+        self.messages: list[OutboxMessage] = []
         self.failures: dict[int, list[Callable[[], DeliveryError]]] = {}
 
     def fail(self, chat_id: int, *errors: Callable[[], DeliveryError]) -> None:
         self.failures.setdefault(chat_id, []).extend(errors)
 
-    async def send(self, chat_id: int, text: str, *, card: int | None = None) -> None:
+    async def send(self, message: OutboxMessage) -> None:
+        chat_id = message.recipient_id
         pending = self.failures.get(chat_id)
         if pending:
             raise pending.pop(0)()
-        self.sent.append((chat_id, text))
-        self.cards.setdefault(chat_id, []).append(card)
+        self.sent.append((chat_id, message.text))
+        self.cards.setdefault(chat_id, []).append(message.card)
+        self.messages.append(message)
 
     def to(self, chat_id: int) -> list[str]:
         return [text for chat, text in self.sent if chat == chat_id]

@@ -15,10 +15,11 @@ import pytest
 from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.reminders import tick
-from bot.requests import Change
+from bot.requests import Change, Posted
 from bot.services import Services
+from storage.outbox import Media, OutboxMessage
+from storage.requests import Attachment, NewRequest
 from storage.requests import NewMessage as ThreadPost
-from storage.requests import NewRequest
 from tests.reminder_support import act, domain_settings, local, open_domain, recorder
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
@@ -240,3 +241,78 @@ async def test_the_words_of_a_resolution_are_stored_with_it(
         assert any("已协调供电公司" in text for text in recorder(second).to(ALICE_ID))
     finally:
         await second.close()
+
+
+def thread_messages_to(services: Services, chat_id: int) -> list[OutboxMessage]:
+    return [m for m in recorder(services).messages if m.recipient_id == chat_id]
+
+
+async def test_a_reply_with_a_photo_survives_a_crash_right_after_the_commit(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    official = await first.actor(OFFICIAL_ID)
+    photo = Attachment("photo", "photo-file-1", None, "现场 <照片>")
+    first.desk.after_change.append(crash_after_commit)
+    with pytest.raises(Crash):
+        await first.desk.post(official, request_id, text="现场 <照片>", attachment=photo)
+    await first.close()
+    second = await restarted(tmp_path, clock)
+    try:
+        [reply] = [m for m in thread_messages_to(second, ALICE_ID) if m.kind == "thread"]
+        assert "LN-20260302-0001" in reply.text and "王建国（副省长" in reply.text
+        assert "现场 &lt;照片&gt;" in reply.text
+        assert (reply.media, reply.reply_to) == (Media("photo", "photo-file-1"), request_id)
+        request = await second.requests.get(request_id)
+        assert request is not None and request.status == "in_progress"  # the reply started it
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)
+
+
+async def test_the_enterprise_answer_that_ends_a_wait_survives_a_crash(
+    first: Services, tmp_path: Path, clock: FakeClock
+) -> None:
+    request_id = await submit(first)
+    await act(first, request_id, Action.ASK_INFO, note="请提供回执")
+    alice = await first.actor(ALICE_ID)
+    first.desk.after_change.append(crash_after_commit)
+    with pytest.raises(Crash):
+        await first.desk.post(alice, request_id, text="回执已补充")
+    await first.close()
+    second = await restarted(tmp_path, clock)
+    try:
+        [answer] = [m for m in thread_messages_to(second, OFFICIAL_ID) if m.kind == "thread"]
+        assert "沈阳北方精密机械" in answer.text and "回执已补充" in answer.text
+        assert (answer.media, answer.reply_to) == (None, request_id)
+        request = await second.requests.get(request_id)
+        assert request is not None and request.status == "in_progress"
+    finally:
+        await second.close()
+    await nothing_more_after_another_restart(tmp_path, clock)
+
+
+async def test_a_failing_post_effect_stores_neither_the_message_nor_its_delivery(
+    first: Services,
+) -> None:
+    async def broken(tx: aiosqlite.Connection, posted: Posted) -> int:
+        raise Crash
+
+    request_id = await submit(first)
+    official = await first.actor(OFFICIAL_ID)
+    first.desk.post_effects.append(broken)
+    with pytest.raises(Crash):
+        await first.desk.post(official, request_id, text="已联系")
+    assert await first.requests.messages(request_id, internal=True) == []
+    request = await first.requests.get(request_id)
+    assert request is not None and request.status == "assigned"
+    assert await first.outbox.repository.to_recipient(ALICE_ID) == []
+
+
+async def test_an_internal_note_goes_to_nobody(first: Services) -> None:
+    request_id = await submit(first)
+    official = await first.actor(OFFICIAL_ID)
+    await first.desk.post(official, request_id, text="企业材料齐全", internal=True)
+    await tick(first)
+    assert await first.outbox.repository.to_recipient(ALICE_ID) == []
+    assert [m.kind for m in thread_messages_to(first, OFFICIAL_ID)] == ["new_request", "digest"]

@@ -17,13 +17,13 @@ import pytest
 from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
 from bot.clock import FakeClock
+from bot.dispatch import owners
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
 from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
-from handlers.cards import owners
 from handlers.context import AppContext
 from handlers.privacy import prune
 from standin import TelegramStandin
@@ -84,7 +84,9 @@ async def story(services: Services, standin: TelegramStandin) -> Story:
         standin.user(telegram_id, language_code="zh-hans", started=True)
     told = await alice_story(services)
     await deliver_now(services)
-    assert "新诉求" in ((await standin.user(OFFICIAL_ID).expect_message()).text or "")
+    official = standin.user(OFFICIAL_ID)
+    assert "新诉求" in ((await official.expect_message()).text or "")
+    assert "请尽快处理" in ((await official.expect_message()).text or "")  # her message
     return told
 
 

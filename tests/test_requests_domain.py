@@ -14,7 +14,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
-from bot.lifecycle import Action, NotPermitted, Status, TransitionRefused
+from bot.lifecycle import RULES, Action, NoteMissing, NotPermitted, Status, TransitionRefused
 from bot.requests import NotFound, Stale, parties
 from bot.roles import Actor
 from bot.services import Services
@@ -150,6 +150,28 @@ async def test_everyone_else_is_refused_everything(desk_services: Services) -> N
     unchanged = await desk_services.requests.get(request.id)
     assert unchanged is not None and unchanged.version == request.version
     assert [m.text for m in await desk_services.requests.messages(request.id, internal=True)] == []
+
+
+async def test_an_action_that_needs_words_is_refused_without_them(
+    desk_services: Services,
+) -> None:
+    """Return (退单), ask and resolve carry a reason: a blank one writes nothing."""
+    cast = await make_cast(desk_services)
+    request = await submitted(desk_services, cast)
+    holder = await actor(desk_services, OFFICIAL_ID)
+    needing = [action for action, rule in RULES.items() if rule.needs_note]
+    assert set(needing) == {Action.ASK_INFO, Action.RESOLVE, Action.RETURN}
+    for action in needing:
+        for blank in ("", "  \n\t "):
+            with pytest.raises(NoteMissing) as refused:
+                await desk_services.desk.act(holder, request.id, action, note=blank)
+            assert refused.value.reason == "note_missing"
+            assert refused.value.status is Status.ASSIGNED
+    unchanged = await desk_services.requests.get(request.id)
+    assert unchanged is not None and unchanged.version == request.version
+    assert len(await desk_services.requests.history(request.id)) == 2
+    returned = await desk_services.desk.act(holder, request.id, Action.RETURN, note="不归我管")
+    assert returned.status is Status.RETURNED
 
 
 async def test_two_officials_at_once_exactly_one_wins(desk_services: Services) -> None:

@@ -111,7 +111,7 @@ async def test_intake_to_close_out(standin: TelegramStandin, services: Services)
 
 
 async def file_request(
-    services: Services, *, category: str = "policy", text: str = "补贴没兑现"
+    services: Services, *, category: str = "policy", text: str = "补贴没兑现", urgent: bool = False
 ) -> int:
     """A request by Alice straight through the desk (the intake has its own tests); its
     holder's notice is delivered before this returns."""
@@ -120,7 +120,7 @@ async def file_request(
         enterprise_id=alice.enterprises[0].id,
         submitted_by=ALICE_ID,
         category=category,
-        urgent=False,
+        urgent=urgent,
         summary=text,
         description=text,
         details={},
@@ -301,6 +301,32 @@ async def test_bad_input_stale_forged_and_foreign(
     assert "已记下" in (await alice.expect_message()).text
     draft = await services.requests.draft(ALICE_ID)
     assert draft is not None and draft["description"] == ["还在继续"]
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_reply_racing_a_change_says_what_the_request_is_now(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """The official began a reply; the enterprise withdrew meanwhile: the reply is not
+    stored and the official is told the request's status, not "not found"."""
+    await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    request_id = await file_request(services)
+    card = await official.expect_message()
+    await official.press(card, "💬 回复")
+    await official.expect_message()
+    alice = await actor_of(services, ALICE_ID)
+    await services.desk.act(alice, request_id, Action.WITHDRAW)
+    await deliver_now(services)
+    assert "撤回" in (await official.expect_message()).text
+    await official.send("已联系欠款单位")
+    answer = (await official.expect_message()).text
+    assert "现在的状态是：已撤回" in answer and "没有找到" not in answer
+    assert await services.requests.messages(request_id, internal=True) == []
+    await official.send("已联系欠款单位")  # the dialogue is over: not taken as a reply
+    await official.expect_message()
+    assert await services.requests.messages(request_id, internal=True) == []
     assert standin.errors == []
 
 

@@ -203,5 +203,7 @@ async def test_demo_requests_cover_the_lifecycle(tmp_path: Path, clock: FakeCloc
         assert [m.text for m in await services.requests.messages(replied.id, internal=False)]
         history = await services.requests.history(by_status["closed"].id)
         assert [h.to_status for h in history][-1] == "closed"
+        # The invented past is not news: neither its notices nor its replies are sent.
+        assert (await services.outbox.repository.counts()).get("pending", 0) == 0
     finally:
         await services.close()
