@@ -53,6 +53,14 @@ def shown(message: StoredMessage) -> str:
     return message.text or message.caption or ""
 
 
+async def send_and_wait(standin: TelegramStandin, user: TestUser, text: str) -> StoredMessage:
+    """Send ``text``; the bot's answer (the last message once there is a new one)."""
+    seen = len(user.messages)
+    await user.send(text)
+    await standin.wait_for(lambda: len(user.messages) > seen)
+    return user.messages[-1]
+
+
 async def long_intake(alice: TestUser) -> str:
     """Alice files a request of 5002 characters (two messages) with a photo and a document;
     returns what she wrote."""
@@ -139,21 +147,13 @@ async def test_after_a_reassignment_the_new_official_reads_the_earlier_conversat
     assert "#2 沈阳北方精密机械有限公司" in entries[2] and "2025 年的 <省级> 补贴" in entries[2]
     assert "内部备注" in entries[3] and "此事归大连管" in entries[3]
 
-    await alice.send(NUMBER)
-    view = await alice.expect_message()
+    view = await send_and_wait(standin, alice, NUMBER)
     await alice.press(view, FULL_THREAD)
-    seen = "\n".join(shown(m) for m in await read_all(alice))
+    await standin.wait_for(lambda: "共 2 条" in shown(alice.messages[-1]))
+    seen = "\n".join(shown(m) for m in alice.messages[-2:])
     assert "2025 年的 <省级> 补贴" in seen and "共 2 条" in seen
     assert "此事归大连管" not in seen and "内部" not in seen
     assert standin.errors == []
-
-
-async def send_and_wait(standin: TelegramStandin, user: TestUser, text: str) -> StoredMessage:
-    """Send ``text``; the bot's answer (the last message once there is a new one)."""
-    seen = len(user.messages)
-    await user.send(text)
-    await standin.wait_for(lambda: len(user.messages) > seen)
-    return user.messages[-1]
 
 
 async def try_to_read(standin: TelegramStandin, user: TestUser, request_id: int) -> None:
