@@ -111,7 +111,7 @@ async def test_intake_to_close_out(standin: TelegramStandin, services: Services)
 
 
 async def file_request(
-    services: Services, *, category: str = "policy", text: str = "补贴没兑现"
+    services: Services, *, category: str = "policy", text: str = "补贴没兑现", urgent: bool = False
 ) -> int:
     """A request by Alice straight through the desk (the intake has its own tests); its
     holder's notice is delivered before this returns."""
@@ -120,7 +120,7 @@ async def file_request(
         enterprise_id=alice.enterprises[0].id,
         submitted_by=ALICE_ID,
         category=category,
-        urgent=False,
+        urgent=urgent,
         summary=text,
         description=text,
         details={},
