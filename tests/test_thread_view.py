@@ -226,3 +226,31 @@ def test_split_text_keeps_every_character_and_fits() -> None:
     assert all(units(p) <= 3800 for p in pieces)
     assert pieces[1].endswith("\n")  # cut after the line break, in the second half
     assert split_text("") == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_reply_while_nobody_holds_the_request_goes_to_the_admins(
+    standin: TelegramStandin, services: Services
+) -> None:
+    await make_cast(services)
+    users = everyone(standin)
+    alice, admin = users[ALICE_ID], users[ADMIN_ID]
+    request_id = await file_request(services)
+    await services.desk.act(
+        await actor_of(services, OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
+    )
+    await deliver_now(services)
+    returned = await alice.expect_message()
+    assert "重新安排" in returned.text
+    await read_all(admin)  # the returned request's card
+
+    await alice.press(returned, "💬 回复")
+    await alice.expect_message()
+    await alice.send("请尽快安排，<急>")
+    assert "转给管理员" in (await alice.expect_message()).text
+    delivered = await admin.expect_message()
+    assert "沈阳北方精密机械有限公司（尚无办理官员，请分派）" in delivered.text
+    assert "请尽快安排，<急>" in delivered.text
+    assert "👤 分派" in [b["text"] for b in inline_buttons(delivered.reply_markup)]
+    assert "💬 回复" not in [b["text"] for b in inline_buttons(delivered.reply_markup)]
+    assert standin.errors == []
