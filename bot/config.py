@@ -215,6 +215,7 @@ class RoutingSettings(Section):
 
 class RequestSettings(Section):
     page_size: int = Field(default=5, ge=1, le=20)
+    thread_page_size: int = Field(default=10, ge=1, le=30)
     max_message_length: int = Field(default=3000, ge=100, le=4000)
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 

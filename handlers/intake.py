@@ -6,6 +6,7 @@ the next /new offers to resume it. The user hears "received" only after the requ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,6 +269,11 @@ async def timed_out(update: Update, context: AppContext) -> None:
 
 
 # -- asking for the next step -------------------------------------------------------------------
+
+
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored draft stands (after a restart): at its first missing part."""
+    return STATE_OF_STEP[Draft.from_data(dict(state)).next_step()]
 
 
 async def _advance(update: Update, context: AppContext, draft: Draft) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.broadcasts import TEXT_LIMIT, visible_length
 from bot.i18n import Translator
 from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.reminders import recover, tick
@@ -22,7 +23,6 @@ from storage.outbox import OutboxMessage
 log = logging.getLogger(__name__)
 
 ALARM_JOB = "alarm"
-MESSAGE_LIMIT = 4096
 
 
 class TelegramSender:
@@ -74,7 +74,7 @@ class TelegramSender:
         texts = Translator(await services.accounts.language_of(chat_id))
         viewer = await services.actor(chat_id)
         body = text + "\n\n" + await card_text(services, request, texts)
-        if len(body) > MESSAGE_LIMIT:  # a long note and a long card: the note and the buttons
+        if visible_length(body) > TEXT_LIMIT:  # a long note and a long card: note and buttons
             body = text
         return body, keyboard(request, parties(viewer, request), texts)
 

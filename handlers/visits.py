@@ -132,6 +132,11 @@ async def notes(update: Update, context: AppContext) -> int | None:
     if actor.official is None or "visited_on" not in state:
         await dialogue_state.forget(update, context)
         return ConversationHandler.END
+    # The portfolio may have changed since the enterprise was chosen (a roster import).
+    if not await services.officials.is_assigned(actor.official.id, state["enterprise_id"]):
+        await dialogue_state.forget(update, context)
+        await message.reply_text(texts("visits.not_yours_any_more"))
+        return ConversationHandler.END
     visit = await services.visits.add(
         official_id=actor.official.id,
         enterprise_id=state["enterprise_id"],

@@ -170,6 +170,20 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    items: list[Message]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCounts:
+    """What a request's thread holds: messages with a file, and the others."""
+
+    files: int
+    messages: int
+
+
 # Writes that belong to a change of a request, run inside its transaction with the request
 # as it is after the change.
 Effects = Callable[[aiosqlite.Connection, Request], Awaitable[None]]
@@ -369,6 +383,32 @@ class RequestRepository:
             (request_id, int(internal)),
         )
         return [_message(row) for row in rows]
+
+    async def messages_page(
+        self, request_id: int, *, internal: bool, limit: int, offset: int
+    ) -> MessagePage:
+        """One page of the thread, oldest first; internal notes only when ``internal``."""
+        where = "request_id = ? AND (internal = 0 OR ?)"
+        params = (request_id, int(internal))
+        total = await self._db.fetch_value(
+            f"SELECT COUNT(*) FROM request_messages WHERE {where}", params
+        )
+        rows = await self._db.fetch_all(
+            f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE {where}"
+            " ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return MessagePage([_message(row) for row in rows], int(total))
+
+    async def thread_counts(self, request_id: int) -> ThreadCounts:
+        """Files and messages in the thread both sides see (internal notes not counted)."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(file_id) AS files, COUNT(*) - COUNT(file_id) AS messages"
+            " FROM request_messages WHERE request_id = ? AND internal = 0",
+            (request_id,),
+        )
+        assert row is not None
+        return ThreadCounts(row["files"], row["messages"])
 
     async def of_enterprises(
         self, enterprise_ids: Sequence[int], *, limit: int, offset: int

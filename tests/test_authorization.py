@@ -121,6 +121,12 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
         Attempt(BOB_ID, f"rr:{w.request}:5"),
         Attempt(OFFICIAL_ID, f"rr:{w.request}:1"),
     ],
+    "tv": lambda w: [
+        Attempt(BOB_ID, f"tv:{w.request}:0"),
+        Attempt(OTHER_OFFICIAL_ID, f"tv:{w.request}:1"),
+        Attempt(STRANGER_ID, f"tv:{w.request}:0"),
+        Attempt(BOB_ID, f"tv:{w.request}:-1"),
+    ],
     "pg": lambda w: [
         Attempt(BOB_ID, "pg:inbox:0"),
         Attempt(BOB_ID, "pg:queue:0"),
