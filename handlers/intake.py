@@ -24,6 +24,7 @@ from bot.config import CATEGORIES
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
+from bot.roles import Actor
 from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
 from handlers.cards import attachment_of, local_date, refuse_forged
@@ -212,8 +213,14 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     draft = await _draft(context, actor.telegram_id)
     if choice.value == "edit":
         return await _ask_what_to_edit(update, context)
-    draft.edit(choice.value)
+    if _may_edit(actor, choice.value):
+        draft.edit(choice.value)
     return await _advance(update, context, draft)
+
+
+def _may_edit(actor: Actor, part: str) -> bool:
+    """The enterprise is a choice only for someone who speaks for several."""
+    return part != "enterprise" or len(actor.enterprises) > 1
 
 
 async def submit(update: Update, context: AppContext) -> int:
@@ -347,8 +354,10 @@ async def _summary(
 
 
 async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
+    actor = await context.actor(update)
     texts = await context.texts(update)
-    rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in EDITABLE]
+    parts = [part for part in EDITABLE if _may_edit(actor, part)]
+    rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in parts]
     await _reply(update, context, texts("intake.ask_edit"), _buttons(texts, rows))
     return CONFIRM
 
