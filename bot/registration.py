@@ -33,11 +33,11 @@ def check_name(raw: str) -> str:
 
 
 def check_code(raw: str) -> str:
-    """The normalised credit code, or the reason it is wrong (with the expected check char)."""
+    """The normalised credit code, or the reason it is wrong."""
     try:
         return validate_credit_code(raw)
     except InvalidCreditCode as exc:
-        raise BadField(f"code_{exc.reason}", expected=exc.expected or "") from None
+        raise BadField(f"code_{exc.reason}") from None
 
 
 def check_city(slug: str) -> str:

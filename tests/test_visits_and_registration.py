@@ -55,9 +55,11 @@ async def test_registration_with_a_wrong_code_then_approval(
     assert "18 位" in (await carol.expect_message()).text
     await carol.send("91210800MA0XXXXX1A")
     wrong = (await carol.expect_message()).text
-    assert "校验位不正确" in wrong or "大写字母" in wrong
+    assert "校验不通过" in wrong or "大写字母" in wrong
     await carol.send(ALICE_CODE[:17] + ("0" if ALICE_CODE[17] != "0" else "1"))
-    assert "最后一位应为 " + ALICE_CODE[17] in (await carol.expect_message()).text
+    mistyped = (await carol.expect_message()).text
+    assert "校验不通过" in mistyped and "逐位核对" in mistyped
+    assert ALICE_CODE[17] not in mistyped.replace("18", "")
     await carol.send(ALICE_CODE)
     cities = await carol.expect_message()
     assert "沈抚示范区" in str(cities.reply_markup)
