@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.cities import CITIES, parse_city
 
 ENV_PREFIX = "BOT_"
 ENV_CONFIG_PATH = "BOT_CONFIG"
@@ -167,9 +177,36 @@ class BroadcastSettings(Section):
 
 
 class RoutingRule(Section):
+    """Where a request goes when its enterprise has no designated official. A typo would
+    silently send everything to the admins' queue, so both keys are checked at start."""
+
     category: str | None = None
-    city: str | None = None
+    city: str | None = None  # stored as the city's code, given in any form parse_city takes
     official: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_category_and_city(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        rule = dict(data)
+        name = f"the rule for official {rule.get('official')!r}"
+        category = rule.get("category")
+        if category is not None and category not in CATEGORIES:
+            raise ValueError(
+                f"{name}: unknown category {category!r}; use one of {list(CATEGORIES)}"
+            )
+        city = rule.get("city")
+        if city is not None:
+            code = parse_city(str(city))
+            if code is None:
+                codes = [c.code for c in CITIES]
+                raise ValueError(
+                    f"{name}: unknown city {city!r}; use a code of {codes}"
+                    " or the city's Chinese or English name"
+                )
+            rule["city"] = code
+        return rule
 
 
 class RoutingSettings(Section):
@@ -178,6 +215,7 @@ class RoutingSettings(Section):
 
 class RequestSettings(Section):
     page_size: int = Field(default=5, ge=1, le=20)
+    thread_page_size: int = Field(default=10, ge=1, le=30)
     max_message_length: int = Field(default=3000, ge=100, le=4000)
     conversation_timeout_seconds: float = Field(default=3600, gt=0)
 

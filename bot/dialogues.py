@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from storage.dialogues import Dialogue, DialogueRepository
+from storage.dialogues import INTAKE, Dialogue, DialogueRepository
 
 COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
+__all__ = ["COMPOSE", "INTAKE", "REGISTRATION", "VISIT", "Dialogues"]
 
 
 class Dialogues:
@@ -29,8 +30,14 @@ class Dialogues:
         self._stored: dict[int, Dialogue] = {}  # from before the start, not taken up yet
 
     async def load(self) -> None:
-        """Read the dialogues a previous run left, to be taken up by their users."""
-        self._stored = {d.telegram_id: d for d in await self._repository.all()}
+        """Read the dialogues a previous run left, to be taken up by their users: the short
+        ones, and the intake drafts still fresh (an older draft waits for /new). A user with
+        both is where they went last."""
+        since = self._clock.now() - self._timeout
+        found = [*await self._repository.all(), *await self._repository.drafts_since(since)]
+        self._stored = {}
+        for dialogue in sorted(found, key=lambda d: d.updated_at):
+            self._stored[dialogue.telegram_id] = dialogue
 
     def current(self, telegram_id: int) -> Dialogue | None:
         """The dialogue the user is in since the bot started."""
@@ -47,7 +54,7 @@ class Dialogues:
     def take_up(self, telegram_id: int) -> Dialogue | None:
         """Make the stored dialogue the user's current one again."""
         dialogue = self._stored.pop(telegram_id, None)
-        if dialogue is not None:
+        if dialogue is not None and dialogue.kind != INTAKE:  # the intake is the default
             self._live[telegram_id] = dialogue
         return dialogue
 

@@ -197,18 +197,22 @@ async def queue_thread_message(services: Services, tx: aiosqlite.Connection, pos
 
 async def thread_messages(services: Services, posted: Posted) -> list[NewMessage]:
     """The message for each recipient, in their language: the number, who wrote it (the
-    official's verified name, or the enterprise's), the words, and a reply button. Internal
-    notes go to nobody."""
+    official's verified name, or the enterprise's), the words, and a reply button (the card,
+    for admins). Internal notes go to nobody."""
     request, post = posted.request, posted.post
     if post.internal:
         return []
+    # Nobody holds it (submitted, returned): the admins, who hold the unassigned queue, get it.
+    to_admins = post.sender_role != "official" and request.official_id is None
     if post.sender_role == "official":
         recipients, key, enterprise_name = await owners(services, request), "from_official", None
     else:
         holder = await _chat_of(services, request.official_id)
-        recipients = [] if holder is None else [holder]
+        admins = list(services.settings.admins.telegram_ids)
+        recipients = admins if to_admins else [h for h in [holder] if h is not None]
         enterprise = await services.enterprises.get(request.enterprise_id)
-        key, enterprise_name = "from_enterprise", enterprise.name if enterprise else ""
+        key = "to_admins" if to_admins else "from_enterprise"
+        enterprise_name = enterprise.name if enterprise else ""
     attachment = post.attachment
     media = None if attachment is None else Media(attachment.kind, attachment.file_id)
     messages = []
@@ -218,9 +222,18 @@ async def thread_messages(services: Services, posted: Posted) -> list[NewMessage
         if sender is None:
             sender = official_label(posted.sender.official, texts)
         text = _thread_text(texts, f"thread.{key}", request, sender, post.text, media=media)
+        # Admins do not reply in the thread: they get the card, to assign the request.
+        card = request.id if to_admins and media is None else None
+        reply_to = None if to_admins else request.id
         messages.append(
             services.outbox.message(
-                chat_id, THREAD_KIND, text, at=posted.now, reply_to=request.id, media=media
+                chat_id,
+                THREAD_KIND,
+                text,
+                at=posted.now,
+                card=card,
+                reply_to=reply_to,
+                media=media,
             )
         )
     return messages

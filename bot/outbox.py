@@ -185,6 +185,8 @@ class Outbox:
         return sent
 
     async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:
+        """Send one claimed row and settle it, whatever the send raises: a row left in
+        'sending' would wait for the next restart, and there become 'unknown', never sent."""
         try:
             await sender.send(message)
         except RecipientUnreachable as exc:
@@ -199,6 +201,9 @@ class Outbox:
                 await self._retry_or_fail(message, f"timed out: {exc}", now)
             else:
                 await self._unknown(message, f"timed out: {exc}", now)
+        except Exception as exc:
+            log.exception("outbox message %s failed unexpectedly; it is retried", message.id)
+            await self._retry_or_fail(message, f"unexpected: {type(exc).__name__}: {exc}", now)
         else:
             await self.repository.mark_sent(message.id, now)
             return 1

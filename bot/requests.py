@@ -31,6 +31,7 @@ from bot.lifecycle import (
 )
 from bot.roles import Actor
 from bot.routing import Route, route
+from bot.threads import Thread, reads_notes
 from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
 from storage.requests import (
@@ -182,6 +183,17 @@ class RequestDesk:
         if request is None or not parties(actor, request):
             raise NotFound(request_id or number)
         return request
+
+    async def thread(self, actor: Actor, request_id: int, *, page: int) -> Thread:
+        """A page of the request's thread for ``actor``, who may see it (NotFound as
+        :meth:`find`); internal notes only for the holder and admins."""
+        request = await self.find(actor, request_id=request_id)
+        size = self.settings.requests.thread_page_size
+        notes = reads_notes(parties(actor, request))
+        found = await self.repo.messages_page(
+            request.id, internal=notes, limit=size, offset=page * size
+        )
+        return Thread(request, found.items, found.total, page, page * size + 1)
 
     def actions(self, actor: Actor, request: Request) -> list[Action]:
         return allowed(request.status, parties(actor, request))
@@ -387,7 +399,7 @@ class RequestDesk:
 def _sender_role(who: frozenset[Party], status: Status, *, internal: bool) -> str:
     """Who the message is from; internal notes are for officials and admins only."""
     if internal:
-        if not who & {Party.HOLDER, Party.ADMIN}:
+        if not reads_notes(who):
             raise TransitionRefused("forbidden", status)
         return "official" if Party.HOLDER in who else "admin"
     if Party.HOLDER in who:

@@ -30,6 +30,7 @@ from handlers import (
     start,
     stats,
     systemic_issues,
+    thread_view,
     verification,
 )
 
@@ -68,6 +69,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # on cards that act at once (after the conversation, which takes the ones that ask for text).
     app.add_handlers(request_lists.HANDLERS)
     app.add_handlers(requests.HANDLERS)
+    # A request's full thread (📜): the whole description, the messages, the files.
+    app.add_handlers(thread_view.HANDLERS)
     # Systemic issues (admins): /issues and the other /issue… commands, their buttons.
     app.add_handlers(systemic_issues.HANDLERS)
     # Admins approve or reject registered enterprises.

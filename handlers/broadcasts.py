@@ -20,7 +20,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ExtBot,
 )
 
 from bot.broadcast_delivery import DeliveryFailed, DeliveryUnknown, RateLimited, RecipientGone
@@ -36,6 +35,7 @@ from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import send_with_media
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER, retry_after_seconds
 from storage.broadcasts import Broadcast
 from storage.outbox import Media
@@ -160,7 +160,7 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
 class TelegramSender:
     """Sends one announcement; Telegram's errors become the domain's."""
 
-    def __init__(self, bot: ExtBot[None]) -> None:
+    def __init__(self, bot: LiaisonBot) -> None:
         self._bot = bot
 
     async def send(self, message: Outgoing) -> None:
@@ -180,7 +180,7 @@ class TelegramSender:
             raise DeliveryFailed(exc.message) from exc
 
 
-async def send_announcement(bot: ExtBot[None], message: Outgoing, **kwargs: Any) -> None:
+async def send_announcement(bot: LiaisonBot, message: Outgoing, **kwargs: Any) -> None:
     """The announcement as one message: text, or a photo or document with the text as caption."""
     media = None
     if message.media_kind is not None:

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.dispatch import official_label
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, escape
 from bot.lifecycle import FINAL, Action, Party, allowed
 from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from storage.outbox import Media
 from storage.requests import Attachment, Request
 
@@ -36,6 +37,14 @@ MAX_CARD_DESCRIPTION = 2500
 class RequestButton(CallbackData, prefix="rq"):
     request_id: int
     action: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadButton(CallbackData, prefix="tv"):
+    """A page of the request's full thread (0: with the whole description first)."""
+
+    request_id: int
+    page: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +91,12 @@ async def card_text(services: Services, request: Request, texts: Translator) -> 
         texts("requests.detail_line", question=texts(f"intake.question_label.{key}"), answer=value)
         for key, value in request.details.items()
     )
-    description = request.description
-    if len(description) > MAX_CARD_DESCRIPTION:
-        description = description[:MAX_CARD_DESCRIPTION] + "…"
+    # The whole description is under the thread button (📜).
+    cut = len(request.description) > MAX_CARD_DESCRIPTION
+    description = escape(request.description[:MAX_CARD_DESCRIPTION])
+    description += texts("requests.card_cut") if cut else ""
+    counts = await services.requests.thread_counts(request.id)
+    thread = texts("requests.card_thread", files=counts.files, messages=counts.messages)
     return texts(
         "requests.card",
         number=request.number,
@@ -94,16 +106,15 @@ async def card_text(services: Services, request: Request, texts: Translator) -> 
         status=texts(f"requests.status.{request.status}"),
         holder=official_label(holder, texts),
         details=Html(details),
-        description=description,
+        description=Html(description),
+        thread=Html(thread if counts.files or counts.messages else ""),
         acknowledge_due=local_date(services, request.acknowledge_due_at),
         resolve_due=local_date(services, request.resolve_due_at),
         flag=Html(texts("requests.flagged") if request.flagged else ""),
     )
 
 
-def keyboard(
-    request: Request, who: frozenset[Party], texts: Translator
-) -> InlineKeyboardMarkup | None:
+def keyboard(request: Request, who: frozenset[Party], texts: Translator) -> InlineKeyboardMarkup:
     """The buttons this viewer may press now."""
     names: list[str] = []
     if request.status not in FINAL and who & {Party.OWNER, Party.HOLDER}:
@@ -120,8 +131,13 @@ def keyboard(
         )
         for name in names
     ]
+    buttons.append(
+        InlineKeyboardButton(
+            texts("requests.button.thread"), callback_data=ThreadButton(request.id, 0).pack()
+        )
+    )
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return InlineKeyboardMarkup(rows) if rows else None
+    return InlineKeyboardMarkup(rows)
 
 
 async def actor_of(services: Services, telegram_id: int) -> Actor:
@@ -153,11 +169,11 @@ async def safe_send(
 
 
 async def send_with_media(
-    bot: Bot, chat_id: int, text: str, media: Media | None, **kwargs: Any
+    bot: LiaisonBot, chat_id: int, text: str, media: Media | None, **kwargs: Any
 ) -> None:
     """A text message, or a photo or document (by its file_id) with the text as its caption."""
     if media is None:
-        await bot.send_message(chat_id, text, **kwargs)
+        await bot.send_text(chat_id, text, **kwargs)
     elif media.kind == "photo":
         await bot.send_photo(chat_id, media.file_id, caption=text, **kwargs)
     else:

@@ -13,10 +13,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot.dialogues import COMPOSE, REGISTRATION, VISIT
+from bot.dialogues import COMPOSE, INTAKE, REGISTRATION, VISIT
 from handlers.context import AppContext
 
-INTAKE = "intake"
 __all__ = [
     "COMPOSE",
     "INTAKE",

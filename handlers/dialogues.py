@@ -30,7 +30,7 @@ from telegram.warnings import PTBUserWarning
 from handlers import dialogue_state, intake, registration, thread, visits
 from handlers.cards import answer_query, send_here
 from handlers.context import AppContext, BotData
-from handlers.dialogue_state import COMPOSE, REGISTRATION, VISIT
+from handlers.dialogue_state import COMPOSE, INTAKE, REGISTRATION, VISIT
 from storage.dialogues import Dialogue
 
 Handler = BaseHandler[Any, Any, Any]
@@ -71,6 +71,7 @@ FALLBACKS: list[Handler] = [
 
 # Where a stored dialogue stands, as a state of the conversation.
 STEPS: dict[str, Callable[[Mapping[str, Any]], int]] = {
+    INTAKE: intake.step,
     COMPOSE: thread.step,
     VISIT: visits.step,
     REGISTRATION: registration.step,
@@ -80,6 +81,7 @@ SHORT_STATES: dict[object, list[Handler]] = {
     **visits.STATES,
     **registration.STATES,
 }
+RESUMABLE_STATES: dict[object, list[Handler]] = {**intake.STATES, **SHORT_STATES}
 # What must still hold before a stored dialogue goes on (each says why not).
 STILL_ALLOWED: dict[str, Callable[[Update, AppContext, Mapping[str, Any]], Awaitable[bool]]] = {
     COMPOSE: thread.may_resume
@@ -87,8 +89,9 @@ STILL_ALLOWED: dict[str, Callable[[Update, AppContext, Mapping[str, Any]], Await
 
 
 class Resume(Handler):
-    """The first update, after a restart, of a user whose short dialogue was stored: handled
-    as the step they had reached (or its fallbacks) would have handled it."""
+    """The first update, after a restart, of a user whose dialogue was stored (a short one, or
+    an intake draft touched within the conversation timeout): handled as the step they had
+    reached (or its fallbacks) would have handled it."""
 
     def __init__(self, bot_data: BotData) -> None:
         super().__init__(off_script)
@@ -102,7 +105,7 @@ class Resume(Handler):
         stored = services.dialogues.stored(update.effective_user.id)
         if stored is None:
             return None
-        for handler in [*SHORT_STATES[STEPS[stored.kind](stored.state)], *FALLBACKS]:
+        for handler in [*RESUMABLE_STATES[STEPS[stored.kind](stored.state)], *FALLBACKS]:
             check = handler.check_update(update)
             if check is not None and check is not False:
                 return handler, check
@@ -148,7 +151,9 @@ async def expired(update: Update, context: AppContext, stored: Dialogue) -> None
     """Say plainly that what the user sent was not taken, and how to start again."""
     await answer_query(update)
     texts = await context.texts(update)
-    key = {COMPOSE: "thread", VISIT: "visits", REGISTRATION: "registration"}[stored.kind]
+    key = {INTAKE: "intake", COMPOSE: "thread", VISIT: "visits", REGISTRATION: "registration"}[
+        stored.kind
+    ]
     await send_here(update, context, texts(f"{key}.expired", number=stored.state.get("number")))
 
 

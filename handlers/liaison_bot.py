@@ -8,19 +8,29 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
 from telegram.ext import ExtBot
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 class LiaisonBot(ExtBot[Any]):
-    async def send_text(self, chat_id: int, text: str, reply_markup: Markup | None = None) -> None:
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: Markup | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        rate_limit_args: Any = None,
+    ) -> None:
         """sendMessage with the defaults (HTML), not building a ``Message`` from the answer.
 
         ``send_message`` turns every answer into a full ``Message`` (its chat, sender,
         entities and keyboard, each an object). On the request path nothing reads it, and
         building it was about a tenth of the bot's CPU (docs/requests.md, "Where the time
-        goes"). Errors are those of ``send_message``: the call goes the same way (defaults,
+        went"). Errors are those of ``send_message``: the call goes the same way (defaults,
         rate limiter, transport), only the answer is left as it came.
         """
         message = {
@@ -29,4 +39,10 @@ class LiaisonBot(ExtBot[Any]):
             "parse_mode": DEFAULT_NONE,  # the default parse mode, as send_message has it
             "reply_markup": reply_markup,
         }
-        await self._post("sendMessage", message)
+        await self._post(
+            "sendMessage",
+            message,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            api_kwargs=self._merge_api_rl_kwargs(None, rate_limit_args),
+        )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.broadcasts import TEXT_LIMIT, visible_length
 from bot.i18n import Translator
 from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.reminders import recover, tick
@@ -15,19 +16,19 @@ from bot.requests import parties
 from bot.services import Services
 from handlers.cards import card_text, keyboard, reply_button, send_with_media
 from handlers.context import AppContext
+from handlers.liaison_bot import LiaisonBot
 from handlers.ratelimit import retry_after_seconds
 from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 ALARM_JOB = "alarm"
-MESSAGE_LIMIT = 4096
 
 
 class TelegramSender:
     """Sends one outbox message, translating Telegram's errors into the outbox's terms."""
 
-    def __init__(self, bot: Bot, services: Services, *, timeout: float) -> None:
+    def __init__(self, bot: LiaisonBot, services: Services, *, timeout: float) -> None:
         self._bot = bot
         self._services = services
         self._timeout = timeout
@@ -73,7 +74,7 @@ class TelegramSender:
         texts = Translator(await services.accounts.language_of(chat_id))
         viewer = await services.actor(chat_id)
         body = text + "\n\n" + await card_text(services, request, texts)
-        if len(body) > MESSAGE_LIMIT:  # a long note and a long card: the note and the buttons
+        if visible_length(body) > TEXT_LIMIT:  # a long note and a long card: note and buttons
             body = text
         return body, keyboard(request, parties(viewer, request), texts)
 

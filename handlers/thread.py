@@ -151,7 +151,9 @@ async def reply(
         await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
-    await _send(update, context, texts("thread.sent", number=request.number))
+    # Nobody holds it (submitted, returned): the admins, who hold the queue, got it.
+    sent = "thread.sent" if request.official_id is not None else "thread.sent_to_admins"
+    await _send(update, context, texts(sent, number=request.number))
 
 
 async def note(

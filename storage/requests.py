@@ -170,6 +170,20 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    items: list[Message]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCounts:
+    """What a request's thread holds: messages with a file, and the others."""
+
+    files: int
+    messages: int
+
+
 # Writes that belong to a change of a request, run inside its transaction with the request
 # as it is after the change.
 Effects = Callable[[aiosqlite.Connection, Request], Awaitable[None]]
@@ -370,6 +384,32 @@ class RequestRepository:
         )
         return [_message(row) for row in rows]
 
+    async def messages_page(
+        self, request_id: int, *, internal: bool, limit: int, offset: int
+    ) -> MessagePage:
+        """One page of the thread, oldest first; internal notes only when ``internal``."""
+        where = "request_id = ? AND (internal = 0 OR ?)"
+        params = (request_id, int(internal))
+        total = await self._db.fetch_value(
+            f"SELECT COUNT(*) FROM request_messages WHERE {where}", params
+        )
+        rows = await self._db.fetch_all(
+            f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE {where}"
+            " ORDER BY id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return MessagePage([_message(row) for row in rows], int(total))
+
+    async def thread_counts(self, request_id: int) -> ThreadCounts:
+        """Files and messages in the thread both sides see (internal notes not counted)."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(file_id) AS files, COUNT(*) - COUNT(file_id) AS messages"
+            " FROM request_messages WHERE request_id = ? AND internal = 0",
+            (request_id,),
+        )
+        assert row is not None
+        return ThreadCounts(row["files"], row["messages"])
+
     async def of_enterprises(
         self, enterprise_ids: Sequence[int], *, limit: int, offset: int
     ) -> Page:
@@ -381,15 +421,12 @@ class RequestRepository:
         )
 
     async def held_by(self, official_id: int, *, limit: int, offset: int) -> Page:
-        """An official's open requests, what is due first at the top."""
+        """An official's open requests, what is due first at the top: the nearest pending
+        deadline (acknowledging until acknowledged, then resolving); those waiting for the
+        enterprise (their clock stopped) after the running ones; the id breaks ties, so that
+        pages neither repeat nor skip a request."""
         where = f"official_id = ? AND status IN ({_held_marks()})"
-        return await self._page(
-            where,
-            (official_id, *_HELD),
-            "COALESCE(resolve_due_at, 9e18), id",
-            limit,
-            offset,
-        )
+        return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
 
     async def queue(self, *, limit: int, offset: int) -> Page:
         """The admins' queue: open requests nobody holds, oldest first."""
@@ -432,6 +469,16 @@ _HELD = (
     Status.IN_PROGRESS,
     Status.WAITING,
     Status.REOPENED,
+)
+
+
+# The inbox's order (see RequestRepository.held_by).
+_DUE_FIRST = (
+    "status = 'waiting',"
+    " CASE WHEN acknowledged_at IS NULL"
+    " THEN MIN(COALESCE(acknowledge_due_at, 9e18), COALESCE(resolve_due_at, 9e18))"
+    " ELSE COALESCE(resolve_due_at, 9e18) END,"
+    " id"
 )
 
 

@@ -65,6 +65,16 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
             "[deadlines.categories.tax]\nacknowledge_days = 1\nresolve_days = 2\n",
             "unknown categories",
         ),
+        (
+            '[routing]\nrules = [{ category = "payment", official = "SY-001" }]\n',
+            "config key routing.rules.0: the rule for official 'SY-001': unknown category"
+            " 'payment'",
+        ),
+        (
+            '[routing]\nrules = [{ city = "dalian", official = "DL-002" },'
+            ' { city = "shenyng", official = "SY-001" }]\n',
+            "config key routing.rules.1: the rule for official 'SY-001': unknown city 'shenyng'",
+        ),
         ("[telegram\n", "is not valid TOML"),
     ],
 )

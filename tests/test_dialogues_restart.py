@@ -250,3 +250,51 @@ async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
         assert "请选择您要做的事" in (await official.expect_message()).text
         await nothing_posted_nor_kept(services_of(app), request_id)
     assert standin.errors == []
+
+
+async def alice_describing(standin: TelegramStandin, services: Services) -> TestUser:
+    """Alice is at the description step of /new, one message written."""
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    await alice.send("/new")
+    await alice.press(await alice.expect_message(), "政策落实")
+    assert "描述" in (await alice.expect_message()).text
+    await alice.send("稳岗补贴申报半年未兑现。")
+    assert "已记下" in (await alice.expect_message()).text
+    return alice
+
+
+async def test_an_intake_description_goes_on_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        alice = await alice_describing(standin, services_of(app))
+    clock.advance(timedelta(minutes=20))
+    async with bot_on(settings, clock) as app:
+        await alice.send("涉及员工 120 人。")
+        added = await alice.expect_message()
+        assert "已记下" in added.text
+        await alice.send_photo(b"\x89PNG notice", caption="通知")
+        assert "已记下" in (await alice.expect_message()).text
+        await alice.press(added, "✅ 写完了")
+        assert "紧急" in (await alice.expect_message()).text
+        draft = await services_of(app).requests.draft(ALICE_ID)
+        assert draft is not None
+        assert draft["description"] == ["稳岗补贴申报半年未兑现。", "涉及员工 120 人。", "通知"]
+        assert len(draft["attachments"]) == 1
+
+
+async def test_an_intake_left_too_long_before_a_restart_is_not_taken_up_but_kept(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        alice = await alice_describing(standin, services_of(app))
+        timeout = services_of(app).settings.requests.conversation_timeout_seconds
+    clock.advance(timedelta(seconds=timeout + 60))
+    async with bot_on(settings, clock) as app:
+        await alice.send("涉及员工 120 人。")
+        assert "草稿" not in (await alice.expect_message()).text  # the menu, as for anyone
+        draft = await services_of(app).requests.draft(ALICE_ID)
+        assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
+        await alice.send("/new")
+        assert "草稿" in (await alice.expect_message()).text

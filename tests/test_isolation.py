@@ -259,6 +259,11 @@ class Isolation(RuleBasedStateMachine):
         official_id = list(self.cast.officials.values())[official]
         self.act(who, self._press(who, f"ra:{request.id}:{official_id}"), "assign")
 
+    @rule(who=PERSON, request=requests, page=st.integers(0, 1))
+    def read_thread(self, who: int, request: Filed, page: int) -> None:
+        """Anyone presses a request's full-thread button (📜), as if they had its card."""
+        self.act(who, self._press(who, f"tv:{request.id}:{page}"), "thread")
+
     @rule(who=PERSON, request=requests)
     def open_by_number(self, who: int, request: Filed) -> None:
         self.act(who, self._send(who, request.number), "open")

@@ -152,3 +152,26 @@ async def test_the_failure_report_survives_a_restart(tmp_path: Path, clock: Fake
         assert "未能确认送达" in report
     finally:
         await second.close()
+
+
+async def test_an_unexpected_error_in_one_send_strands_nothing(
+    domain: Services, clock: FakeClock
+) -> None:
+    """A bug or a database error while sending one row: that row is retried, the rest of the
+    batch goes out; none stays claimed until a restart (which would make it 'unknown')."""
+    recorder(domain).fail(OFFICIAL_ID, lambda: RuntimeError("database is locked"))
+    await queue(domain, "new_request", urgent=True)
+    now = clock.now()
+    other = domain.outbox.message(ADMIN_ID, "report", "报告", at=now)
+    await domain.outbox.send_later([other], now=now)
+
+    await tick(domain)
+
+    assert recorder(domain).to(ADMIN_ID) == ["报告"]
+    message = await the_message(domain)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.last_error is not None and "database is locked" in message.last_error
+    clock.set(message.not_before)
+    await tick(domain)
+    assert recorder(domain).to(OFFICIAL_ID) == ["📥 新诉求"]
+    assert (await the_message(domain)).status == "sent"
