@@ -20,7 +20,8 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "ip": ("registration",),
 }
 STEPS = ("enterprise", "category", "question", "description", "urgency", "confirm")
-EDITABLE = ("category", "answers", "description", "urgency")
+# "more" reopens the description to add to it; "description" starts it again.
+EDITABLE = ("enterprise", "category", "answers", "more", "description", "urgency")
 MAX_ANSWER = 200
 MAX_DESCRIPTION = 6000
 MAX_ATTACHMENTS = 10
@@ -126,7 +127,11 @@ class Draft:
 
     def edit(self, part: str) -> None:
         """Clear one part so that the conversation asks for it again."""
-        if part == "category":
+        if part == "enterprise":
+            self.enterprise_id = None
+        elif part == "more":
+            self.described = False
+        elif part == "category":
             self.category, self.answers = None, {}
         elif part == "answers":
             self.answers = {}

@@ -33,11 +33,11 @@ def check_name(raw: str) -> str:
 
 
 def check_code(raw: str) -> str:
-    """The normalised credit code, or the reason it is wrong (with the expected check char)."""
+    """The normalised credit code, or the reason it is wrong."""
     try:
         return validate_credit_code(raw)
     except InvalidCreditCode as exc:
-        raise BadField(f"code_{exc.reason}", expected=exc.expected or "") from None
+        raise BadField(f"code_{exc.reason}") from None
 
 
 def check_city(slug: str) -> str:
@@ -70,8 +70,24 @@ async def register(
     name: str,
     now: datetime,
 ) -> Enterprise:
-    """Store the enterprise as pending with the user as its contact; refuse a known code."""
-    if await enterprises.by_credit_code(application.credit_code) is not None:
+    """Store the enterprise as pending with the user as its contact; refuse a known code,
+    unless its registration was rejected: then it is applied for again (a rejection is about
+    that application, not a ban on the firm)."""
+    known = await enterprises.by_credit_code(application.credit_code)
+    if known is not None and known.status is EnterpriseStatus.REJECTED:
+        again = await enterprises.resubmit_rejected(
+            known.id,
+            name=application.name,
+            city=application.city,
+            stage=application.stage,
+            industry=application.industry,
+            registered_by=user_id,
+            contact_name=name,
+            now=now,
+        )
+        if again is not None:
+            return again
+    if known is not None:
         raise BadField("code_taken")
     enterprise = await enterprises.add(
         name=application.name,

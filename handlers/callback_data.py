@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Collection
 from enum import Enum
 from typing import Any, ClassVar, Self, get_type_hints
 
@@ -78,16 +79,19 @@ class StepButton(CallbackData):
         return f"^{cls.prefix}{SEPARATOR}{step}{SEPARATOR}"
 
     @classmethod
-    async def pressed(cls, update: Update, step: str) -> Self | None:
-        """Answer the press; the button if it is one of ``step``, else None."""
+    async def pressed(cls, update: Update, step: str, values: Collection[str]) -> Self | None:
+        """The button, its press answered, if it is one of ``step`` with one of the ``values``
+        offered; else None, the press left unanswered for the caller to refuse as forged."""
         query = update.callback_query
         assert query is not None and query.data is not None
-        await query.answer()
         try:
             choice = cls.parse(query.data)
         except BadCallback:
             return None
-        return choice if choice.step == step else None
+        if choice.step != step or choice.value not in values:
+            return None
+        await query.answer()
+        return choice
 
 
 @functools.cache

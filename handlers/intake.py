@@ -24,9 +24,10 @@ from bot.config import CATEGORIES
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
+from bot.roles import Actor
 from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
-from handlers.cards import attachment_of, local_date
+from handlers.cards import attachment_of, local_date, refuse_forged
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Enterprise
@@ -41,6 +42,9 @@ STATE_OF_STEP = {
     "urgency": URGENCY,
     "confirm": CONFIRM,
 }
+
+
+URGENCIES = ("normal", "urgent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +91,13 @@ async def start(update: Update, context: AppContext) -> int:
 
 async def resume(update: Update, context: AppContext) -> int:
     """Continue the saved draft where it stopped, or throw it away and start afresh."""
-    choice = await IntakeButton.pressed(update, "resume")
+    choice = await IntakeButton.pressed(update, "resume", ("yes", "no"))
+    if choice is None:
+        await refuse_forged(update, context)
+        return RESUME
     actor = await context.actor(update)
     saved = await context.services.requests.draft(actor.telegram_id)
-    if choice is None or choice.value != "yes" or saved is None:
+    if choice.value != "yes" or saved is None:
         await context.services.requests.delete_draft(actor.telegram_id)
         saved = {}
     draft = Draft.from_data(saved)
@@ -101,13 +108,11 @@ async def resume(update: Update, context: AppContext) -> int:
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise the request is for (only one the user speaks for)."""
-    choice = await IntakeButton.pressed(update, "enterprise")
     actor = await context.actor(update)
-    if (
-        choice is None
-        or not choice.value.isdigit()
-        or int(choice.value) not in actor.enterprise_ids
-    ):
+    offered = {str(i) for i in actor.enterprise_ids}
+    choice = await IntakeButton.pressed(update, "enterprise", offered)
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     draft = await _draft(context, actor.telegram_id)
     draft.enterprise_id = int(choice.value)
@@ -116,8 +121,9 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def choose_category(update: Update, context: AppContext) -> int | None:
     """Take the category and go on to its questions."""
-    choice = await IntakeButton.pressed(update, "category")
-    if choice is None or choice.value not in CATEGORIES:
+    choice = await IntakeButton.pressed(update, "category", CATEGORIES)
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     actor = await context.actor(update)
     draft = await _draft(context, actor.telegram_id)
@@ -164,7 +170,9 @@ async def add_description(update: Update, context: AppContext) -> int | None:
 
 async def finish_description(update: Update, context: AppContext) -> int | None:
     """The description is complete: go on to urgency."""
-    await IntakeButton.pressed(update, "description")
+    if await IntakeButton.pressed(update, "description", ("done",)) is None:
+        await refuse_forged(update, context)
+        return None
     actor = await context.actor(update)
     draft = await _draft(context, actor.telegram_id)
     try:
@@ -178,8 +186,9 @@ async def finish_description(update: Update, context: AppContext) -> int | None:
 
 async def choose_urgency(update: Update, context: AppContext) -> int | None:
     """Take the urgency and show the summary."""
-    choice = await IntakeButton.pressed(update, "urgency")
-    if choice is None or choice.value not in ("normal", "urgent"):
+    choice = await IntakeButton.pressed(update, "urgency", URGENCIES)
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     actor = await context.actor(update)
     draft = await _draft(context, actor.telegram_id)
@@ -189,10 +198,11 @@ async def choose_urgency(update: Update, context: AppContext) -> int | None:
 
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Submit, edit one part, or cancel, from the summary."""
-    choice = await IntakeButton.pressed(update, "confirm")
-    actor = await context.actor(update)
+    choice = await IntakeButton.pressed(update, "confirm", ("submit", "edit", "cancel", *EDITABLE))
     if choice is None:
+        await refuse_forged(update, context)
         return None
+    actor = await context.actor(update)
     if choice.value == "submit":
         return await submit(update, context)
     if choice.value == "cancel":
@@ -203,9 +213,14 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     draft = await _draft(context, actor.telegram_id)
     if choice.value == "edit":
         return await _ask_what_to_edit(update, context)
-    if choice.value in EDITABLE:
+    if _may_edit(actor, choice.value):
         draft.edit(choice.value)
     return await _advance(update, context, draft)
+
+
+def _may_edit(actor: Actor, part: str) -> bool:
+    """The enterprise is a choice only for someone who speaks for several."""
+    return part != "enterprise" or len(actor.enterprises) > 1
 
 
 async def submit(update: Update, context: AppContext) -> int:
@@ -308,7 +323,7 @@ async def _prompt(
     if step == "description":
         return texts("intake.ask_description"), None
     if step == "urgency":
-        rows = [[(texts(f"intake.urgency.{u}"), "urgency", u)] for u in ("normal", "urgent")]
+        rows = [[(texts(f"intake.urgency.{u}"), "urgency", u)] for u in URGENCIES]
         return texts("intake.ask_urgency"), _buttons(texts, rows)
     return await _summary(context, draft, texts)
 
@@ -339,8 +354,10 @@ async def _summary(
 
 
 async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
+    actor = await context.actor(update)
     texts = await context.texts(update)
-    rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in EDITABLE]
+    parts = [part for part in EDITABLE if _may_edit(actor, part)]
+    rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in parts]
     await _reply(update, context, texts("intake.ask_edit"), _buttons(texts, rows))
     return CONFIRM
 

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.cities import CITIES, city_name
+from bot.cities import BY_CODE, CITIES, city_name
 from bot.i18n import Translator
 from bot.registration import (
     Application,
@@ -36,7 +36,7 @@ from bot.registration import (
 )
 from handlers import dialogue_state
 from handlers.callback_data import BadCallback, CallbackData, StepButton
-from handlers.cards import safe_send
+from handlers.cards import refuse_forged, safe_send
 from handlers.context import AppContext
 from handlers.dialogue_state import REGISTRATION
 from handlers.menu import menu_pattern
@@ -100,14 +100,11 @@ async def take_code(update: Update, context: AppContext) -> int | None:
 
 async def take_city(update: Update, context: AppContext) -> int | None:
     """Take the city; offer the stages."""
-    choice = await RegisterButton.pressed(update, "city")
+    choice = await RegisterButton.pressed(update, "city", BY_CODE)
     if choice is None:
+        await refuse_forged(update, context)
         return None
-    try:
-        city = check_city(choice.value)
-    except BadField:
-        return None
-    await dialogue_state.advance(update, context, city=city)
+    await dialogue_state.advance(update, context, city=check_city(choice.value))
     texts = await context.texts(update)
     rows = [
         [RegisterButton.button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage
@@ -118,8 +115,9 @@ async def take_city(update: Update, context: AppContext) -> int | None:
 
 async def take_stage(update: Update, context: AppContext) -> int | None:
     """Take the stage; ask for the industry."""
-    choice = await RegisterButton.pressed(update, "stage")
-    if choice is None or choice.value not in {s.value for s in Stage}:
+    choice = await RegisterButton.pressed(update, "stage", {s.value for s in Stage})
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     await dialogue_state.advance(update, context, stage=choice.value)
     texts = await context.texts(update)
@@ -144,9 +142,10 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
 
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Store the pending enterprise, then tell the user and the admins."""
-    choice = await RegisterButton.pressed(update, "confirm")
+    choice = await RegisterButton.pressed(update, "confirm", ("yes", "no"))
     texts = await context.texts(update)
     if choice is None:
+        await refuse_forged(update, context)
         return None
     application = _application(update, context)
     await dialogue_state.forget(update, context)

@@ -19,6 +19,7 @@ from telegram.ext import (
 
 from handlers import dialogue_state
 from handlers.callback_data import StepButton
+from handlers.cards import refuse_forged
 from handlers.context import AppContext
 from handlers.dialogue_state import VISIT
 from handlers.menu import menu_pattern
@@ -64,11 +65,15 @@ async def start(update: Update, context: AppContext) -> int:
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise (only one of the official's own); ask for the date."""
-    choice = await VisitButton.pressed(update, "enterprise")
     actor = await context.actor(update)
-    if choice is None or not choice.value.isdigit() or actor.official is None:
-        return None
-    if not await context.services.officials.is_assigned(actor.official.id, int(choice.value)):
+    offered: set[str] = set()
+    if actor.official is not None:
+        offered = {
+            str(i) for i in await context.services.officials.portfolio_ids(actor.official.id)
+        }
+    choice = await VisitButton.pressed(update, "enterprise", offered)
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     await dialogue_state.advance(update, context, enterprise_id=int(choice.value))
     texts = await context.texts(update)
@@ -84,8 +89,9 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def date_button(update: Update, context: AppContext) -> int | None:
     """Today or yesterday, from the buttons."""
-    choice = await VisitButton.pressed(update, "date")
-    if choice is None or choice.value not in ("0", "1"):
+    choice = await VisitButton.pressed(update, "date", ("0", "1"))
+    if choice is None:
+        await refuse_forged(update, context)
         return None
     return await _take_date(update, context, _today(context) - timedelta(days=int(choice.value)))
 
@@ -125,6 +131,11 @@ async def notes(update: Update, context: AppContext) -> int | None:
     services = context.services
     if actor.official is None or "visited_on" not in state:
         await dialogue_state.forget(update, context)
+        return ConversationHandler.END
+    # The portfolio may have changed since the enterprise was chosen (a roster import).
+    if not await services.officials.is_assigned(actor.official.id, state["enterprise_id"]):
+        await dialogue_state.forget(update, context)
+        await message.reply_text(texts("visits.not_yours_any_more"))
         return ConversationHandler.END
     visit = await services.visits.add(
         official_id=actor.official.id,

@@ -98,6 +98,40 @@ class EnterpriseRepository:
             )
             return cursor.rowcount == 1
 
+    async def resubmit_rejected(
+        self,
+        enterprise_id: int,
+        *,
+        name: str,
+        city: str,
+        stage: Stage,
+        industry: str,
+        registered_by: int,
+        contact_name: str,
+        now: datetime,
+    ) -> Enterprise | None:
+        """A rejected registration applied for again: pending once more, with the new details
+        and the new applicant as its only contact; None if it is not rejected (any more)."""
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
+                " status = 'pending', registered_by = ?, created_at = ?"
+                f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
+                (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            await tx.execute(
+                "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
+            )
+            await tx.execute(
+                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (enterprise_id, contact_name, registered_by, to_epoch(now)),
+            )
+        return enterprise_from_row(row)
+
     async def add_contact(
         self,
         enterprise_id: int,

@@ -392,6 +392,24 @@ async def test_two_enterprises_edit_and_the_admins_queue(
     await alice.press(await alice.expect_message(), "紧急")
     summary = await alice.expect_message()
     assert "紧急程度：紧急" in summary.text and "催化剂" in summary.text
+    # Adding to the description keeps what was written; the enterprise can be chosen again.
+    await alice.press(summary, "✏️ 修改")
+    await alice.press(await alice.expect_message(), "补充描述或附件")
+    assert "描述" in (await alice.expect_message()).text
+    await alice.send("年需求约 20 吨")
+    await alice.press(await alice.expect_message(), "✅ 写完了")
+    summary = await alice.expect_message()
+    assert "催化剂" in summary.text and "20 吨" in summary.text
+    await alice.press(summary, "✏️ 修改")
+    await alice.press(await alice.expect_message(), "企业")
+    await alice.press(await alice.expect_message(), "沈阳北方精密机械有限公司")
+    summary = await alice.expect_message()
+    assert "沈阳北方精密机械有限公司" in summary.text and "催化剂" in summary.text
+    await alice.press(summary, "✏️ 修改")
+    await alice.press(await alice.expect_message(), "企业")
+    await alice.press(await alice.expect_message(), "抚顺新兴化工有限公司")
+    summary = await alice.expect_message()
+    assert "抚顺新兴化工有限公司" in summary.text
     await alice.press(summary, "✅ 提交")
     received = await alice.expect_message()
     assert "正在为您安排办理官员" in received.text

@@ -8,7 +8,7 @@ import pytest
 
 from bot.credit_code import make_credit_code
 from bot.services import Services
-from standin import TelegramStandin
+from standin import TelegramStandin, TestUser
 from storage.models import EnterpriseStatus
 from tests.roster import ADMIN_ID, ALICE_CODE, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
@@ -55,9 +55,11 @@ async def test_registration_with_a_wrong_code_then_approval(
     assert "18 位" in (await carol.expect_message()).text
     await carol.send("91210800MA0XXXXX1A")
     wrong = (await carol.expect_message()).text
-    assert "校验位不正确" in wrong or "大写字母" in wrong
+    assert "校验不通过" in wrong or "大写字母" in wrong
     await carol.send(ALICE_CODE[:17] + ("0" if ALICE_CODE[17] != "0" else "1"))
-    assert "最后一位应为 " + ALICE_CODE[17] in (await carol.expect_message()).text
+    mistyped = (await carol.expect_message()).text
+    assert "校验不通过" in mistyped and "逐位核对" in mistyped
+    assert ALICE_CODE[17] not in mistyped.replace("18", "")
     await carol.send(ALICE_CODE)
     cities = await carol.expect_message()
     assert "沈抚示范区" in str(cities.reply_markup)
@@ -104,3 +106,72 @@ async def test_registration_with_a_wrong_code_then_approval(
     await carol.send("/new")
     assert "诉求类别" in (await carol.expect_message()).text
     assert standin.errors == []
+
+
+async def register_firm(user: TestUser, name: str, code: str) -> str:
+    """Go through /register for ``name`` and submit it; the bot's last answer."""
+    await user.send("/register")
+    await user.expect_message()
+    await user.send(name)
+    await user.expect_message()
+    await user.send(code)
+    await user.press(await user.expect_message(), "营口市")
+    await user.press(await user.expect_message(), "成熟期")
+    await user.expect_message()
+    await user.send("港口物流")
+    await user.press(await user.expect_message(), "✅ 提交审核")
+    return (await user.expect_message()).text or ""
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_rejected_registration_is_told_and_the_code_can_be_applied_for_again(
+    standin: TelegramStandin, services: Services
+) -> None:
+    await make_cast(services)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    carol = standin.user(650001, first_name="Carol", language_code="zh-hans", started=True)
+    dave = standin.user(650002, first_name="Dave", language_code="zh-hans", started=True)
+    code = make_credit_code("91210800MA0YK3L02")
+    assert "审核后会通知" in await register_firm(carol, "营口港湾物流", code)
+    card = await admin.expect_message()
+    await admin.press(card, "✖️ 驳回")
+    await admin.expect_edit(card)
+    told = (await carol.expect_message()).text or ""
+    assert "营口港湾物流" in told and "未通过" in told
+    rejected = await services.enterprises.by_credit_code(code)
+    assert rejected is not None and rejected.status is EnterpriseStatus.REJECTED
+    await carol.send("/new")
+    assert "诉求类别" not in ((await carol.expect_message()).text or "")
+
+    # The firm's real contact applies again with the right name: pending again, for them only.
+    assert "审核后会通知" in await register_firm(dave, "营口港湾物流有限公司", code)
+    again = await services.enterprises.by_credit_code(code)
+    assert again is not None and again.id == rejected.id
+    assert (again.status, again.name, again.registered_by) == (
+        EnterpriseStatus.PENDING,
+        "营口港湾物流有限公司",
+        650002,
+    )
+    assert [c.telegram_id for c in await services.enterprises.contacts(again.id)] == [650002]
+    assert "营口港湾物流有限公司" in ((await admin.expect_message()).text or "")
+    assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_visit_to_an_enterprise_taken_out_of_the_portfolio_meanwhile_is_not_recorded(
+    standin: TelegramStandin, services: Services
+) -> None:
+    cast = await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    await official.send("/visit")
+    await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
+    await official.press(await official.expect_message(), "今天")
+    await official.expect_message()
+    await services.db.execute(  # a roster import took the enterprise out of his portfolio
+        "DELETE FROM assignments WHERE enterprise_id = ?", (cast.alice_enterprise.id,)
+    )
+    await official.send("企业反映用电紧张。")
+    assert "不在您的联系企业名单中" in (await official.expect_message()).text
+    assert await services.visits.of_enterprise(cast.alice_enterprise.id) == []
+    await official.send("企业反映用电紧张。")  # the dialogue is over: no longer taken as notes
+    assert "不在您的联系企业名单中" not in (await official.expect_message()).text
