@@ -303,6 +303,12 @@ async def lost_receipts(db: Database, receipts: Receipts) -> dict[str, list[str]
     return lost
 
 
+def replies_seen(people: list[TestUser], receipts: Receipts) -> int:
+    """How many of the replies confirmed as sent reached an entrepreneur's chat."""
+    shown = [m.text or "" for p in people for m in p.chat.messages.values() if m.from_bot]
+    return sum(any(reply in text for text in shown) for _, reply in set(receipts.replies))
+
+
 async def run(
     kills: int,
     users: int,
@@ -364,6 +370,9 @@ async def run(
         lost = await lost_receipts(db, receipts)
         stored = await db.fetch_value("SELECT count(*) FROM requests")
         rows = await db.fetch_value("SELECT count(*) FROM request_history")
+        thread_rows = await db.fetch_all(
+            "SELECT status, count(*) FROM outbox WHERE kind = 'thread' GROUP BY status"
+        )
     finally:
         await db.close()
     result = Result(kills, receipts, lost, integrity, attempts)
@@ -374,6 +383,12 @@ async def run(
     )
     print(f"stored: {stored} requests, {rows} history rows")
     print(f"lost: {result.lost_total} {lost} (target 0); integrity_check: {integrity}")
+    by_status = {row[0]: row[1] for row in thread_rows}
+    print(
+        f"replies seen by the enterprise: {replies_seen(people, receipts)} of"
+        f" {len(set(receipts.replies))}; their outbox rows by status (pending ones go out at the"
+        f" next start): {by_status}"
+    )
     print(f"429s from the stand-in: {standin.rate_limited}")
     if restarts:
         print(f"restart to first poll: median {statistics.median(restarts):.2f} s")

@@ -22,8 +22,9 @@ from bot.requests import NotFound
 from bot.services import Services
 from bot.threads import Thread, split_text
 from handlers.callback_data import BadCallback
-from handlers.cards import ThreadButton, notify, refuse_forged
+from handlers.cards import ThreadButton, notify, refuse_forged, send_with_media
 from handlers.context import AppContext
+from storage.outbox import Media
 from storage.requests import Message
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ class Piece:
     """One message of the view: a text, or a file with its caption."""
 
     text: str
-    kind: str | None = None  # "photo" or "document"
-    file_id: str = ""
+    media: Media | None = None
     markup: InlineKeyboardMarkup | None = None
 
 
@@ -58,22 +58,19 @@ async def show_thread(update: Update, context: AppContext) -> None:
         log.warning("user %s asked for the thread of a request they cannot see", actor.telegram_id)
         await notify(update, context, texts("requests.not_found"))
         return
+    if thread.page > 0 and not thread.messages:  # a page we never offered
+        await refuse_forged(update, context)
+        return
     await query.answer()
     assert update.effective_chat is not None
     for piece in await pieces(context.services, thread, texts):
-        await send(context, update.effective_chat.id, piece)
-
-
-async def send(context: AppContext, chat_id: int, piece: Piece) -> None:
-    bot = context.bot
-    if piece.kind == "photo":
-        await bot.send_photo(chat_id, piece.file_id, caption=piece.text, reply_markup=piece.markup)
-    elif piece.kind is not None:
-        await bot.send_document(
-            chat_id, piece.file_id, caption=piece.text, reply_markup=piece.markup
+        await send_with_media(
+            context.bot,
+            update.effective_chat.id,
+            piece.text,
+            piece.media,
+            reply_markup=piece.markup,
         )
-    else:
-        await bot.send_text(chat_id, piece.text, reply_markup=piece.markup)
 
 
 async def pieces(services: Services, thread: Thread, texts: Translator) -> list[Piece]:
@@ -105,7 +102,8 @@ async def pieces(services: Services, thread: Thread, texts: Translator) -> list[
             caption = texts("thread_view.caption", number=number, **head)
             with_text = f"{caption}\n{escape(text)}" if text else caption
             fits = visible_length(with_text) <= CAPTION_LIMIT
-            layout.file(Piece(with_text if fits else caption, message.media_kind, message.file_id))
+            media = Media(message.media_kind or "document", message.file_id)
+            layout.file(Piece(with_text if fits else caption, media))
             text = "" if fits else text
         for part in split_text(text):
             layout.text(texts("thread_view.entry", text=part, **head))

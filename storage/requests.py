@@ -390,15 +390,19 @@ class RequestRepository:
         """One page of the thread, oldest first; internal notes only when ``internal``."""
         where = "request_id = ? AND (internal = 0 OR ?)"
         params = (request_id, int(internal))
-        total = await self._db.fetch_value(
-            f"SELECT COUNT(*) FROM request_messages WHERE {where}", params
+        total = int(
+            await self._db.fetch_value(
+                f"SELECT COUNT(*) FROM request_messages WHERE {where}", params
+            )
         )
+        if offset >= total:  # also an offset beyond SQLite's integers, from a forged button
+            return MessagePage([], total)
         rows = await self._db.fetch_all(
             f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE {where}"
             " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return MessagePage([_message(row) for row in rows], int(total))
+        return MessagePage([_message(row) for row in rows], total)
 
     async def thread_counts(self, request_id: int) -> ThreadCounts:
         """Files and messages in the thread both sides see (internal notes not counted)."""

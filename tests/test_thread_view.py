@@ -216,6 +216,10 @@ async def test_a_long_thread_comes_a_page_at_a_time(
     (block,) = await read_all(alice)
     assert "第 21–23 条，共 23 条" in block.text and "第23条补充" in block.text
     assert inline_buttons(block.reply_markup) == []
+    # Pages past the end were never offered, however large the number.
+    for page in (3, 9_999_999_999_999_999_999):
+        query = await alice.press_data(block, f"tv:{request_id}:{page}")
+        assert "无效" in (await alice.expect_callback_answer(query))["text"]
     assert standin.errors == []
 
 
