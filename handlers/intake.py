@@ -45,6 +45,7 @@ STATE_OF_STEP = {
 
 
 URGENCIES = ("normal", "urgent")
+BEFORE_DESCRIPTION = ("enterprise", "category", "question")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +253,20 @@ async def submit(update: Update, context: AppContext) -> int:
 
 
 async def off_script(update: Update, context: AppContext) -> None:
-    """Stickers, voice, locations, or text where a button is expected: say what to do."""
+    """Stickers, voice, locations, text where a button is expected, or a photo or file before
+    or after the description: say what to do."""
     texts = await context.texts(update)
-    assert update.effective_message is not None
-    key = "intake.use_buttons" if update.effective_message.text else "intake.unsupported"
-    await update.effective_message.reply_text(texts(key))
+    message = update.effective_message
+    assert message is not None
+    if attachment_of(message) is not None:
+        actor = await context.actor(update)
+        draft = await _draft(context, actor.telegram_id)
+        key = (
+            "intake.media_later" if draft.next_step() in BEFORE_DESCRIPTION else "intake.media_more"
+        )
+    else:
+        key = "intake.use_buttons" if message.text else "intake.unsupported"
+    await message.reply_text(texts(key))
 
 
 async def cancel(update: Update, context: AppContext) -> int:

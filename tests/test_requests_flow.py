@@ -330,6 +330,51 @@ async def test_a_reply_racing_a_change_says_what_the_request_is_now(
     assert standin.errors == []
 
 
+@pytest.mark.usefixtures("bot")
+async def test_a_photo_outside_the_description_says_where_it_goes(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """Before the description a photo is not taken, and the user hears it will be welcome
+    there; after it, how to add one from the summary. Only the photos sent at the
+    description step are in the request."""
+    await make_cast(services)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    await alice.send("/new")
+    ask = await alice.expect_message()
+    await alice.send_photo(b"\x89PNG early")
+    early = (await alice.expect_message()).text
+    assert "稍后“描述问题”这一步" in early and "没有记入" in early
+    await alice.press(ask, "拖欠账款")
+    assert "欠款方" in (await alice.expect_message()).text
+    await alice.send_photo(b"\x89PNG still early", caption="沈阳某国企")
+    assert "稍后“描述问题”这一步" in (await alice.expect_message()).text
+    for answer in ("沈阳某国企", "120万元", "2025年6月"):
+        await alice.send(answer)
+        await alice.expect_message()
+    await alice.send_photo(b"\x89PNG taken", caption="对账单")
+    added = await alice.expect_message()
+    assert "已记下" in added.text
+    await alice.press(added, "✅ 写完了")
+    urgency = await alice.expect_message()
+    await alice.send_photo(b"\x89PNG late")
+    late = (await alice.expect_message()).text
+    assert "补充描述或附件" in late and "没有记入" in late
+    await alice.press(urgency, "一般")
+    summary = await alice.expect_message()
+    assert "附件：1" in summary.text
+    await alice.press(summary, "✏️ 修改")
+    parts = await alice.expect_message()
+    await alice.press(parts, "补充描述或附件")
+    await alice.expect_message()
+    await alice.send_photo(b"\x89PNG added later")
+    more = await alice.expect_message()
+    await alice.press(more, "✅ 写完了")
+    assert "附件：2" in (await alice.expect_message()).text
+    draft = await services.requests.draft(ALICE_ID)
+    assert draft is not None and len(draft["attachments"]) == 2
+    assert standin.errors == []
+
+
 async def test_draft_survives_a_restart(
     standin: TelegramStandin, settings: Settings, clock: FakeClock
 ) -> None:
