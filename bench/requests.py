@@ -35,7 +35,9 @@ import cProfile
 import logging
 import multiprocessing
 import os
+import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -212,17 +214,38 @@ async def bench_application(count: int, *, rate_limited: bool) -> Run:
         with tempfile.TemporaryDirectory() as folder:
             async with BotProcess(kind, standin, count, Path(folder)) as bot:
                 timer = Timer()
+                # Everyone has started the bot before: a card to an official the stand-in does
+                # not know yet would be refused ("chat not found"), as Telegram would.
+                for contact, official in bot.pairs:
+                    standin.user(contact, first_name="企业", language_code="zh-hans", started=True)
+                    standin.user(official, first_name="官员", language_code="zh-hans", started=True)
                 locks = {official: asyncio.Lock() for _, official in bot.pairs}
                 before = _handling_calls(standin)
                 async with Window(bot) as window:
-                    await asyncio.gather(
-                        *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in bot.pairs)
-                    )
+                    try:
+                        await asyncio.gather(
+                            *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in bot.pairs)
+                        )
+                    except AssertionError:
+                        _explain(standin, Path(folder) / "bench.sqlite3")
+                        raise
                 calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
     name = "application (rate limiter)" if rate_limited else "application"
     return window.run(name, count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
+
+
+def _explain(standin: TelegramStandin, database: Path) -> None:
+    """When a message never came: what the outbox holds undelivered, and the failed calls."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT id, recipient_id, kind, status, attempts, not_before, last_error FROM outbox"
+            " WHERE status != 'sent'"
+        ).fetchall()
+    print(f"outbox rows not sent: {rows}", file=sys.stderr)
+    failed = [(c.method, c.status, c.body[:200]) for c in standin.calls if c.status != 200]
+    print(f"Bot API calls that failed: {failed}", file=sys.stderr)
 
 
 def _handling_calls(standin: TelegramStandin) -> int:
