@@ -177,11 +177,19 @@ class Outbox:
                 await self._unknown(message, "interrupted by a restart", now)
 
     async def deliver_due(self, sender: Sender, now: datetime) -> int:
-        """Send every due row, a batch at a time; return how many were handed over."""
+        """Send the due rows, up to ``batch_size`` of them (the rest wait for the next wake-up);
+        return how many were handed over.
+
+        Rows are claimed one at a time, just before each is sent: a crash then leaves only the
+        message in flight in 'sending' (whether Telegram got it is unknown), never a batch of
+        messages claimed but not yet tried, which recovery would have to count as unknown too.
+        """
         sent = 0
-        while batch := await self.repository.claim_due(now, self.settings.batch_size):
-            for message in batch:
-                sent += await self._deliver(sender, message, now)
+        for _ in range(self.settings.batch_size):
+            claimed = await self.repository.claim_due(now, 1)
+            if not claimed:
+                break
+            sent += await self._deliver(sender, claimed[0], now)
         return sent
 
     async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:

@@ -175,3 +175,37 @@ async def test_an_unexpected_error_in_one_send_strands_nothing(
     await tick(domain)
     assert recorder(domain).to(OFFICIAL_ID) == ["📥 新诉求"]
     assert (await the_message(domain)).status == "sent"
+
+
+class Killed(BaseException):
+    """The process dies in the middle of a send (SIGKILL, power loss)."""
+
+
+async def test_a_crash_mid_send_leaves_only_the_message_in_flight_unknown(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = domain_settings(tmp_path)
+    first = await open_domain(settings, clock)
+    now = clock.now()
+    cards = [first.outbox.message(OFFICIAL_ID, "new_request", f"卡片{n}", at=now) for n in range(3)]
+    await first.outbox.send_later(cards, now=now)
+
+    def die() -> BaseException:
+        raise Killed
+
+    recorder(first).fail(OFFICIAL_ID, lambda: TemporaryFailure("network down"), die)
+    with pytest.raises(Killed):
+        await tick(first)
+    await first.close()
+
+    second = await open_domain(settings, clock)
+    try:
+        clock.advance(timedelta(hours=1))
+        await tick(second)
+        rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
+        # 卡片0 failed once (retried later), 卡片1 was in flight: unknown; 卡片2 was never tried.
+        statuses = {m.text: m.status for m in rows}
+        assert statuses == {"卡片0": "sent", "卡片1": "unknown", "卡片2": "sent"}
+        assert sorted(recorder(second).to(OFFICIAL_ID)) == ["卡片0", "卡片2"]
+    finally:
+        await second.close()
