@@ -130,17 +130,16 @@ class OutboxRepository:
             await enqueue(tx, messages, now=now)
 
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Move due rows from pending to sending (committed) and return them, urgent first."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-                " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
-                " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-                "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
-                f" RETURNING {_COLUMNS}",
-                (to_epoch(now), to_epoch(now), limit),
-            )
-            rows = await cursor.fetchall()
+        """Move due rows from pending to sending (committed) and return them, urgent first.
+        One statement, so one trip: it commits on its own."""
+        rows = await self._db.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+            " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
+            " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
+            f" RETURNING {_COLUMNS}",
+            (to_epoch(now), to_epoch(now), limit),
+        )
         return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
@@ -176,13 +175,17 @@ class OutboxRepository:
         sent_at: datetime | None = None,
         reports: list[NewMessage] | None = None,
     ) -> None:
+        sql = (
+            "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?"
+            " WHERE id = ? AND status = 'sending'"
+        )
+        params = (status, error, None if sent_at is None else to_epoch(sent_at), message_id)
+        if not reports:  # the common case, "sent": one statement, one trip
+            await self._db.execute(sql, params)
+            return
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?"
-                " WHERE id = ? AND status = 'sending'",
-                (status, error, None if sent_at is None else to_epoch(sent_at), message_id),
-            )
-            if cursor.rowcount == 1 and reports:
+            cursor = await tx.execute(sql, params)
+            if cursor.rowcount == 1:
                 await enqueue(tx, reports, now=now)
 
     async def interrupted(self) -> list[OutboxMessage]:
