@@ -229,9 +229,10 @@ async def answer_query(update: Update) -> None:
 async def send_here(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """A new message in the chat the update came from."""
+    """A new message in the chat the update came from (its answer is not parsed: nobody
+    reads it)."""
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    await context.bot.send_text(update.effective_chat.id, text, markup)
 
 
 async def refuse_forged(update: Update, context: AppContext) -> None:

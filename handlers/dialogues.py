@@ -43,8 +43,7 @@ async def cancel(update: Update, context: AppContext) -> int:
         return await intake.cancel(update, context)
     await dialogue_state.forget(update, context)
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, texts("thread.cancelled"))
+    await send_here(update, context, texts("thread.cancelled"))
     return ConversationHandler.END
 
 

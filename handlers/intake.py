@@ -27,7 +27,7 @@ from bot.intake import EDITABLE, BadAnswer, Draft
 from bot.roles import Actor
 from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
-from handlers.cards import attachment_of, local_date, refuse_forged
+from handlers.cards import attachment_of, local_date, refuse_forged, send_here
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Enterprise
@@ -71,7 +71,7 @@ async def start(update: Update, context: AppContext) -> int:
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
-        await _reply(update, context, texts("intake.only_enterprises"))
+        await send_here(update, context, texts("intake.only_enterprises"))
         return ConversationHandler.END
     saved = await context.services.requests.draft(actor.telegram_id)
     if saved is not None:
@@ -82,7 +82,7 @@ async def start(update: Update, context: AppContext) -> int:
                 [(texts("intake.discard"), "resume", "no")],
             ],
         )
-        await _reply(update, context, texts("intake.draft_found"), keyboard)
+        await send_here(update, context, texts("intake.draft_found"), keyboard)
         return RESUME
     draft = Draft()
     if len(actor.enterprises) == 1:
@@ -180,7 +180,7 @@ async def finish_description(update: Update, context: AppContext) -> int | None:
         draft.finish_description()
     except BadAnswer as exc:
         texts = await context.texts(update)
-        await _reply(update, context, texts(f"intake.bad.{exc.reason}"))
+        await send_here(update, context, texts(f"intake.bad.{exc.reason}"))
         return None
     return await _advance(update, context, draft)
 
@@ -209,7 +209,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     if choice.value == "cancel":
         await context.services.requests.delete_draft(actor.telegram_id)
         texts = await context.texts(update)
-        await _reply(update, context, texts("intake.cancelled"))
+        await send_here(update, context, texts("intake.cancelled"))
         return ConversationHandler.END
     draft = await _draft(context, actor.telegram_id)
     if choice.value == "edit":
@@ -237,7 +237,7 @@ async def submit(update: Update, context: AppContext) -> int:
         actor, draft.to_new_request(actor.telegram_id), from_draft=True
     )
     request = submitted.request
-    await _reply(
+    await send_here(
         update,
         context,
         texts(
@@ -274,7 +274,7 @@ async def cancel(update: Update, context: AppContext) -> int:
     actor = await context.actor(update)
     await context.services.requests.delete_draft(actor.telegram_id)
     texts = await context.texts(update)
-    await _reply(update, context, texts("intake.cancelled"))
+    await send_here(update, context, texts("intake.cancelled"))
     return ConversationHandler.END
 
 
@@ -303,7 +303,7 @@ async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
     if step == "confirm":
         description = "\n".join(draft.description)
         text += await systemic_issues.intake_suggestions(context, actor, description, texts)
-    await _reply(update, context, text, keyboard)
+    await send_here(update, context, text, keyboard)
     return STATE_OF_STEP[step]
 
 
@@ -368,7 +368,7 @@ async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
     texts = await context.texts(update)
     parts = [part for part in EDITABLE if _may_edit(actor, part)]
     rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in parts]
-    await _reply(update, context, texts("intake.ask_edit"), _buttons(texts, rows))
+    await send_here(update, context, texts("intake.ask_edit"), _buttons(texts, rows))
     return CONFIRM
 
 
@@ -386,16 +386,6 @@ def _now(context: AppContext) -> Any:
 async def _answer(update: Update) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
-
-
-async def _reply(
-    update: Update,
-    context: AppContext,
-    text: str,
-    keyboard: InlineKeyboardMarkup | None = None,
-) -> None:
-    assert update.effective_chat is not None
-    await context.bot.send_text(update.effective_chat.id, text, keyboard)
 
 
 MEDIA = filters.PHOTO | filters.Document.ALL

@@ -36,7 +36,7 @@ from bot.registration import (
 )
 from handlers import dialogue_state
 from handlers.callback_data import BadCallback, CallbackData, StepButton
-from handlers.cards import refuse_forged, safe_send
+from handlers.cards import refuse_forged, safe_send, send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import REGISTRATION
 from handlers.menu import menu_pattern
@@ -74,7 +74,7 @@ async def start(update: Update, context: AppContext) -> int:
         await update.callback_query.answer()
     await dialogue_state.enter(update, context, REGISTRATION)
     texts = await context.texts(update)
-    await _send(update, context, texts("registration.ask_name"))
+    await send_here(update, context, texts("registration.ask_name"))
     return REG_NAME
 
 
@@ -109,7 +109,7 @@ async def take_city(update: Update, context: AppContext) -> int | None:
     rows = [
         [RegisterButton.button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage
     ]
-    await _send(update, context, texts("registration.ask_stage"), InlineKeyboardMarkup(rows))
+    await send_here(update, context, texts("registration.ask_stage"), InlineKeyboardMarkup(rows))
     return REG_STAGE
 
 
@@ -121,7 +121,7 @@ async def take_stage(update: Update, context: AppContext) -> int | None:
         return None
     await dialogue_state.advance(update, context, stage=choice.value)
     texts = await context.texts(update)
-    await _send(update, context, texts("registration.ask_industry"))
+    await send_here(update, context, texts("registration.ask_industry"))
     return REG_INDUSTRY
 
 
@@ -136,7 +136,7 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
         [RegisterButton.button(texts("registration.submit"), "confirm", "yes")],
         [RegisterButton.button(texts("registration.cancel"), "confirm", "no")],
     ]
-    await _send(update, context, _describe(application, texts), InlineKeyboardMarkup(rows))
+    await send_here(update, context, _describe(application, texts), InlineKeyboardMarkup(rows))
     return REG_CONFIRM
 
 
@@ -150,7 +150,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     application = _application(update, context)
     await dialogue_state.forget(update, context)
     if choice.value != "yes":
-        await _send(update, context, texts("registration.cancelled"))
+        await send_here(update, context, texts("registration.cancelled"))
         return ConversationHandler.END
     user = update.effective_user
     assert user is not None
@@ -164,9 +164,9 @@ async def confirm(update: Update, context: AppContext) -> int | None:
             now=services.clock.now(),
         )
     except BadField as exc:
-        await _send(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
+        await send_here(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
         return ConversationHandler.END
-    await _send(update, context, texts("registration.pending", name=enterprise.name))
+    await send_here(update, context, texts("registration.pending", name=enterprise.name))
     await _tell_admins(context, enterprise)
     return ConversationHandler.END
 
@@ -225,7 +225,7 @@ async def _take_text(
         return None
     await dialogue_state.advance(update, context, **{field: value})
     if next_key:
-        await _send(update, context, texts(f"registration.{next_key}"), markup)
+        await send_here(update, context, texts(f"registration.{next_key}"), markup)
     return next_state
 
 
@@ -278,13 +278,6 @@ async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
         )
         text = texts("registration.for_admins") + "\n\n" + _describe(application, texts)
         await safe_send(context.bot, services, admin_id, text, markup)
-
-
-async def _send(
-    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    assert update.effective_chat is not None
-    await context.bot.send_text(update.effective_chat.id, text, markup)
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [

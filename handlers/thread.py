@@ -23,7 +23,7 @@ from bot.requests import NotFound, parties
 from bot.roles import Actor
 from handlers import dialogue_state
 from handlers.callback_data import BadCallback
-from handlers.cards import RequestButton, attachment_of, notify, refuse_forged
+from handlers.cards import RequestButton, attachment_of, notify, refuse_forged, send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import COMPOSE
 from handlers.requests import perform
@@ -54,7 +54,7 @@ async def begin(update: Update, context: AppContext) -> int | None:
         update, context, COMPOSE, request_id=request.id, action=button.action, number=request.number
     )
     texts = await context.texts(update)
-    await _send(update, context, texts(f"thread.ask_{button.action}", number=request.number))
+    await send_here(update, context, texts(f"thread.ask_{button.action}", number=request.number))
     return WRITING
 
 
@@ -153,7 +153,7 @@ async def reply(
     await dialogue_state.forget(update, context)
     # Nobody holds it (submitted, returned): the admins, who hold the queue, got it.
     sent = "thread.sent" if request.official_id is not None else "thread.sent_to_admins"
-    await _send(update, context, texts(sent, number=request.number))
+    await send_here(update, context, texts(sent, number=request.number))
 
 
 async def note(
@@ -173,7 +173,7 @@ async def note(
         await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
-    await _send(update, context, texts("thread.noted", number=request.number))
+    await send_here(update, context, texts("thread.noted", number=request.number))
 
 
 async def with_note(
@@ -189,7 +189,7 @@ async def with_note(
         return
     await dialogue_state.forget(update, context)
     texts = await context.texts(update)
-    await _send(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
+    await send_here(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
 
 
 async def comment(
@@ -204,7 +204,7 @@ async def comment(
         await notify(update, context, texts("requests.not_found"))
         return
     await dialogue_state.forget(update, context)
-    await _send(update, context, texts("requests.comment_saved"))
+    await send_here(update, context, texts("requests.comment_saved"))
 
 
 async def off_script(update: Update, context: AppContext) -> None:
@@ -228,11 +228,6 @@ def composing_of(update: Update, context: AppContext) -> tuple[int, str] | None:
 def step(state: Mapping[str, Any]) -> int:
     """Where a stored dialogue of writing stands: always at the text."""
     return WRITING
-
-
-async def _send(update: Update, context: AppContext, text: str) -> None:
-    assert update.effective_chat is not None
-    await context.bot.send_text(update.effective_chat.id, text)
 
 
 WRITERS = {

@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from handlers import dialogue_state
 from handlers.callback_data import StepButton
-from handlers.cards import refuse_forged
+from handlers.cards import refuse_forged, send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import VISIT
 from handlers.menu import menu_pattern
@@ -49,17 +49,17 @@ async def start(update: Update, context: AppContext) -> int:
     services = context.services
     if actor.official is None:
         await dialogue_state.forget(update, context)
-        await _send(update, context, texts("visits.officials_only"))
+        await send_here(update, context, texts("visits.officials_only"))
         return ConversationHandler.END
     ids = await services.officials.portfolio_ids(actor.official.id)
     enterprises = [e for e in [await services.enterprises.get(i) for i in ids] if e is not None]
     if not enterprises:
         await dialogue_state.forget(update, context)
-        await _send(update, context, texts("visits.no_enterprises"))
+        await send_here(update, context, texts("visits.no_enterprises"))
         return ConversationHandler.END
     await dialogue_state.enter(update, context, VISIT)
     rows = [[VisitButton.button(e.name, "enterprise", str(e.id))] for e in enterprises]
-    await _send(update, context, texts("visits.ask_enterprise"), InlineKeyboardMarkup(rows))
+    await send_here(update, context, texts("visits.ask_enterprise"), InlineKeyboardMarkup(rows))
     return VISIT_ENTERPRISE
 
 
@@ -83,7 +83,7 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
             VisitButton.button(texts("visits.yesterday"), "date", "1"),
         ]
     ]
-    await _send(update, context, texts("visits.ask_date"), InlineKeyboardMarkup(rows))
+    await send_here(update, context, texts("visits.ask_date"), InlineKeyboardMarkup(rows))
     return VISIT_DATE
 
 
@@ -114,7 +114,7 @@ async def date_text(update: Update, context: AppContext) -> int | None:
 async def _take_date(update: Update, context: AppContext, visited: date) -> int:
     await dialogue_state.advance(update, context, visited_on=visited.isoformat())
     texts = await context.texts(update)
-    await _send(update, context, texts("visits.ask_notes"))
+    await send_here(update, context, texts("visits.ask_notes"))
     return VISIT_NOTES
 
 
@@ -158,13 +158,6 @@ async def notes(update: Update, context: AppContext) -> int | None:
 
 def _today(context: AppContext) -> date:
     return context.services.clock.now().astimezone(context.services.settings.locale.tz).date()
-
-
-async def _send(
-    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [
