@@ -18,9 +18,10 @@ from bot.lifecycle import RULES, Action, Party, Status, TransitionRefused
 from bot.requests import NotFound
 from bot.services import Services
 from handlers.cards import actor_of
-from storage.requests import NewRequest, Request
+from storage.requests import Request
 from tests.conftest import START
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
+from tests.test_requests_domain import new
 
 ACTING = {Party.OWNER: ALICE_ID, Party.HOLDER: OFFICIAL_ID, Party.ADMIN: ADMIN_ID}
 UNHELD = {Status.SUBMITTED, Status.RETURNED}  # nobody holds these: the official is no holder
@@ -43,16 +44,7 @@ async def request_in(services: Services, cast: Cast, status: Status) -> Request:
     """A new request of Alice's firm, put straight into ``status`` (held by the official
     wherever the status has a holder)."""
     alice = await actor_of(services, ALICE_ID)
-    new = NewRequest(
-        enterprise_id=cast.alice_enterprise.id,
-        submitted_by=ALICE_ID,
-        category="policy",
-        urgent=False,
-        summary="补贴没有兑现",
-        description="补贴没有兑现",
-        details={},
-    )
-    request = (await services.desk.submit(alice, new)).request
+    request = (await services.desk.submit(alice, new(cast))).request
     now = to_epoch(services.clock.now())
     await services.db.execute(
         "UPDATE requests SET status = ?, official_id = ?, waiting_since = ?, resolved_at = ?"
