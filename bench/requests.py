@@ -132,6 +132,8 @@ def settings_for(urls: tuple[str, str], folder: Path) -> Settings:
             },
             "storage": {"path": str(folder / "bench.sqlite3")},
             "admins": {"telegram_ids": [1]},
+            # The cards must go out whatever the hour the bench runs at (not 21:00-08:00 only).
+            "quiet_hours": {"start": "00:00:00", "end": "00:00:00"},
         }
     )
 
