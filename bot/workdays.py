@@ -46,6 +46,10 @@ class WorkCalendar:
             raise ValueError(f"extra_holidays and extra_workdays both list {days}")
         self.tz = tz
         self._warned_years: set[int] = set()
+        # chinese_calendar scans its whole holiday table on every question; a deadline asks
+        # about a dozen days, for every request. The days asked about are few (a few years'
+        # worth at most), so the answers are kept.
+        self._official: dict[date, bool] = {}
 
     def is_workday(self, day: date) -> bool:
         """Whether `day` is a working day; never raises, whatever the year."""
@@ -123,6 +127,12 @@ class WorkCalendar:
             end = start
 
     def _official_is_workday(self, day: date) -> bool:
+        known = self._official.get(day)
+        if known is None:
+            known = self._official[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
