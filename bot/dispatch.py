@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.i18n import Translator
 from bot.lifecycle import Action
+from storage.db import Transaction
 from storage.models import Official
 from storage.outbox import Media, NewMessage, enqueue
 
@@ -60,7 +59,7 @@ def official_label(official: Official | None, texts: Translator) -> str:
     return f"{official.name}（{role}）" if role else official.name
 
 
-async def queue_notices(services: Services, tx: aiosqlite.Connection, change: Change) -> int:
+async def queue_notices(services: Services, tx: Transaction, change: Change) -> int:
     """Queue (in ``tx``) what ``change`` must tell others; return how many messages."""
     messages = await notices(services, change)
     await enqueue(tx, messages, now=change.now)
@@ -188,7 +187,7 @@ async def _auto_closed(services: Services, change: Change) -> list[NewMessage]:
     return messages
 
 
-async def queue_thread_message(services: Services, tx: aiosqlite.Connection, posted: Posted) -> int:
+async def queue_thread_message(services: Services, tx: Transaction, posted: Posted) -> int:
     """Queue (in ``tx``) a thread message for the other side; return how many messages."""
     messages = await thread_messages(services, posted)
     await enqueue(tx, messages, now=posted.now)

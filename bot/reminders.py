@@ -13,12 +13,11 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.digests import FOLDABLE, active_deadline, send_digests
 from bot.i18n import translate
 from bot.lifecycle import Action, Party, TransitionRefused
 from bot.workdays import ONE_DAY as DAY
+from storage.db import Transaction
 from storage.outbox import NewMessage
 from storage.reminders import Planned, Reminder, RequestState, replace_pending, request_in
 
@@ -118,7 +117,7 @@ async def replan(services: Services, request_id: int) -> None:
         await replan_in(services, tx, request_id)
 
 
-async def replan_in(services: Services, tx: aiosqlite.Connection, request_id: int) -> None:
+async def replan_in(services: Services, tx: Transaction, request_id: int) -> None:
     """:func:`replan` inside the caller's transaction, as it sees the request."""
     request = await request_in(tx, request_id)
     wanted = [] if request is None else plan(services, request)

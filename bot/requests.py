@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.clock import Clock, to_epoch
 from bot.config import Settings
 from bot.deadlines import calendar_for, due_dates, extend, paused_workdays
@@ -32,6 +30,7 @@ from bot.lifecycle import (
 from bot.roles import Actor
 from bot.routing import Route, route
 from bot.threads import Thread, reads_notes
+from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
 from storage.requests import (
@@ -59,7 +58,7 @@ class Change:
 
 
 # Writes a change causes, made in its transaction; returns how many messages it queued.
-Effect = Callable[[aiosqlite.Connection, Change], Awaitable[int]]
+Effect = Callable[[Transaction, Change], Awaitable[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +73,7 @@ class Posted:
 
 # Writes a thread message causes (its delivery), made in its transaction; returns how many
 # messages it queued.
-PostEffect = Callable[[aiosqlite.Connection, Posted], Awaitable[int]]
+PostEffect = Callable[[Transaction, Posted], Awaitable[int]]
 
 
 class NotFound(Exception):
@@ -317,10 +316,10 @@ class RequestDesk:
         note: str,
         now: datetime,
         queued: list[int],
-    ) -> Callable[[aiosqlite.Connection, Request], Awaitable[None]]:
+    ) -> Callable[[Transaction, Request], Awaitable[None]]:
         """The desk's effects bound to one change, counting into ``queued`` what they queue."""
 
-        async def run(tx: aiosqlite.Connection, after: Request) -> None:
+        async def run(tx: Transaction, after: Request) -> None:
             change = Change(before, after, action, note, now)
             for effect in self.effects:
                 queued.append(await effect(tx, change))
@@ -358,7 +357,7 @@ class RequestDesk:
         now = self.clock.now()
         queued: list[int] = []
 
-        async def posted(tx: aiosqlite.Connection, after: Request) -> None:
+        async def posted(tx: Transaction, after: Request) -> None:
             for effect in self.post_effects:
                 queued.append(await effect(tx, Posted(after, post, actor, now)))
 
@@ -373,7 +372,7 @@ class RequestDesk:
         changes = self._changes(request, follow, target, now, None)
         change_effects = self._effects(request, follow, "", now, queued)
 
-        async def effects(tx: aiosqlite.Connection, after: Request) -> None:
+        async def effects(tx: Transaction, after: Request) -> None:
             await change_effects(tx, after)
             await posted(tx, after)
 

@@ -6,8 +6,6 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import aiosqlite
-
 from bot.accounts import Accounts
 from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
@@ -24,7 +22,7 @@ from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
@@ -140,15 +138,15 @@ class Services:
             enterprises=self.enterprises,
         )
 
-    async def _replan(self, tx: aiosqlite.Connection, change: Change) -> int:
+    async def _replan(self, tx: Transaction, change: Change) -> int:
         """Every change of a request re-plans its reminders, in the same transaction."""
         await replan_in(self, tx, change.after.id)
         return 0
 
-    async def _queue_notices(self, tx: aiosqlite.Connection, change: Change) -> int:
+    async def _queue_notices(self, tx: Transaction, change: Change) -> int:
         return await queue_notices(self, tx, change)
 
-    async def _queue_thread_message(self, tx: aiosqlite.Connection, posted: Posted) -> int:
+    async def _queue_thread_message(self, tx: Transaction, posted: Posted) -> int:
         return await queue_thread_message(self, tx, posted)
 
     def _deliver_soon(self) -> None:

@@ -37,7 +37,7 @@ class ChartRepository:
     ) -> dict[date, int]:
         """Requests (withdrawn ones excepted) by the local day of ``moment``, from ``since``."""
         column = {"created_at": "created_at", "resolved_at": "resolved_at"}[moment]
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             f"SELECT ({column} + ?1) / {DAY}, COUNT(*) FROM requests"
             f" WHERE {column} >= ?2 AND status != 'withdrawn'"
             " AND (?3 IS NULL OR official_id = ?3) GROUP BY 1",
@@ -46,7 +46,7 @@ class ChartRepository:
         return {EPOCH_DAY + timedelta(days=row[0]): row[1] for row in rows}
 
     async def per_category(self, *, official_id: int | None = None) -> list[CategoryCount]:
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             "SELECT category, COUNT(*), SUM(resolved_at IS NOT NULL) FROM requests"
             " WHERE status != 'withdrawn' AND (?1 IS NULL OR official_id = ?1)"
             " GROUP BY category",

@@ -12,27 +12,101 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATIONS_PACKAGE = "storage.migrations"
 IN_MEMORY = ":memory:"
+# Batches up to this many rows run on the event loop's thread; larger ones in SQLite's.
+ON_LOOP_MAX_ROWS = 64
+# Waiting for another process's write lock: the first pause and the longest, in seconds.
+FIRST_BUSY_PAUSE = 0.002
+MAX_BUSY_PAUSE = 0.1
+# Rows aiosqlite fetches per trip when a cursor is iterated (its own default).
+AIOSQLITE_CHUNK_SIZE = 64
+
+
+class Cursor:
+    """What one statement inside a :class:`Transaction` left: its rows, count and last row id.
+
+    The statement has already run; the methods are coroutines only so that repositories read
+    like the aiosqlite code they would otherwise be.
+    """
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._cursor.fetchone()
+        return row
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        return list(self._cursor.fetchall())
+
+
+class Transaction:
+    """The statements of one write transaction, run at once on the event loop's thread.
+
+    A statement of this bot touches a few rows by index and takes tens of microseconds: less
+    than handing it to SQLite's thread and waking the event loop for the answer, which is what
+    each ``await`` on aiosqlite costs. Only ``COMMIT``, which waits for the disk, leaves the
+    event loop (see :meth:`Database.transaction`). Large batches go to SQLite's thread too.
+    """
+
+    def __init__(self, raw: sqlite3.Connection, connection: aiosqlite.Connection) -> None:
+        self._raw = raw
+        self._connection = connection
+
+    @property
+    def total_changes(self) -> int:
+        return self._raw.total_changes
+
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
+        return Cursor(self._raw.execute(sql, params))
+
+    async def execute_fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        return list(self._raw.execute(sql, params).fetchall())
+
+    async def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]
+    ) -> None:
+        batch = list(rows)
+        if len(batch) <= ON_LOOP_MAX_ROWS:
+            self._raw.executemany(sql, batch)
+        else:
+            await _to_the_end(self._connection.executemany(sql, batch))
 
 
 class Database:
     """An open SQLite database with one serialised writer and one reader connection."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(
+        self, path: Path | str, writer: _Connection, reader: _Connection, busy_timeout_ms: int
+    ) -> None:
+        self._path = str(path)
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._busy_timeout = busy_timeout_ms / 1000
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = 5000) -> Database:
@@ -41,48 +115,89 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path, busy_timeout_ms)
         reader = writer if str(path) == IN_MEMORY else await _connect(path, busy_timeout_ms)
-        db = cls(writer, reader)
+        db = cls(path, writer, reader, busy_timeout_ms)
         await db.migrate()
+        # From here on the writer waits for another process's write lock by sleeping on the
+        # event loop (see _while_busy), not inside SQLite, which would hold the loop up.
+        writer.raw.execute("PRAGMA busy_timeout = 0")
         return db
 
     async def close(self) -> None:
         """Close both connections; an open aiosqlite connection keeps the process alive."""
         async with self._write_lock:
             if self._reader is not self._writer:
-                await self._reader.close()
-            await self._writer.close()
+                await self._reader.thread.close()
+            await self._writer.thread.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One ``BEGIN IMMEDIATE`` write transaction that no other coroutine can enter."""
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One ``BEGIN IMMEDIATE`` write transaction that no other coroutine can enter.
+
+        Its statements run on the event loop's thread (:class:`Transaction`); the ``COMMIT``,
+        which waits for the disk to say the data is safe, runs in SQLite's thread so that the
+        bot goes on with other users meanwhile.
+        """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            raw = self._writer.raw
+
+            async def begin() -> None:
+                raw.execute("BEGIN IMMEDIATE")
+
+            await self._while_busy(begin)
             try:
-                yield self._writer
+                yield Transaction(raw, self._writer.thread)
+                await _to_the_end(self._writer.thread.commit())
             except BaseException:
-                await self._writer.rollback()
+                if raw.in_transaction:
+                    raw.rollback()
                 raise
-            await self._writer.commit()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """One write statement, committed on its own, in a single trip to SQLite's thread.
 
         Outside ``BEGIN … COMMIT`` a statement is its own transaction: as atomic and durable as
-        :meth:`transaction`, without the two extra trips that, under the write lock, make
-        every other writer wait. Returns the rows of a ``RETURNING`` clause.
+        :meth:`transaction`. It runs in SQLite's thread because its commit waits for the disk.
+        Returns the rows of a ``RETURNING`` clause.
         """
         async with self._write_lock:
-            rows = await self._writer.execute_fetchall(sql, params)
+
+            async def run() -> Iterable[sqlite3.Row]:
+                return await _to_the_end(self._writer.thread.execute_fetchall(sql, params))
+
+            rows = await self._while_busy(run)
         return list(rows)
+
+    async def _while_busy(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt`` a write; while another process holds the write lock, try again after a
+        pause (doubling up to MAX_BUSY_PAUSE) for up to the busy time-out, then raise
+        SQLite's "database is locked". A write refused as busy had no effect."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._busy_timeout
+        pause = FIRST_BUSY_PAUSE
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_BUSY_PAUSE)
 
     async def fetch_all(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        # One trip to the connection's thread (execute, fetch and close together), not three.
-        # No lock: each read is a single job on the connection's queue, so concurrent reads
-        # queue up in its thread back to back instead of each waiting for the event loop to
-        # hand a lock on (which, under load, made the reader connection the bottleneck).
-        rows = await self._reader.execute_fetchall(sql, params)
+        """Rows of a read, run at once on the event loop's thread (see :class:`Transaction`).
+
+        Under WAL a read never waits for the writer. Reports that read whole tables use
+        :meth:`fetch_report` instead, which runs in SQLite's thread.
+        """
+        return list(self._reader.raw.execute(sql, params).fetchall())
+
+    async def fetch_report(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Rows of a read that may take long, run in SQLite's thread off the event loop."""
+        rows = await self._reader.thread.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -98,11 +213,11 @@ class Database:
         """Apply every migration newer than the stored schema version; return those applied."""
         applied: list[int] = []
         async with self._write_lock:
-            await self._writer.execute(
+            await self._writer.thread.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            cursor = await self._writer.execute("SELECT version FROM schema_migrations")
+            cursor = await self._writer.thread.execute("SELECT version FROM schema_migrations")
             done = {row[0] for row in await cursor.fetchall()}
             for version, name, sql in _migrations():
                 if version in done:
@@ -122,9 +237,9 @@ class Database:
             "COMMIT;"
         )
         try:
-            await self._writer.executescript(script)
+            await self._writer.thread.executescript(script)
         except sqlite3.Error:
-            await self._writer.rollback()
+            await self._writer.thread.rollback()
             raise
 
     async def schema_version(self) -> int:
@@ -133,13 +248,21 @@ class Database:
         )
 
     async def backup(self, destination: Path) -> None:
-        """Write a consistent copy with SQLite's online backup API, safe while the bot writes."""
+        """Write a consistent copy with SQLite's online backup API, safe while the bot writes.
+
+        A file database is copied through a connection of its own, so that reads on the event
+        loop's thread never wait for the copy.
+        """
         destination.parent.mkdir(parents=True, exist_ok=True)
+        own_source = self._path != IN_MEMORY
+        source = await aiosqlite.connect(self._path) if own_source else self._reader.thread
         target = await aiosqlite.connect(destination)
         try:
-            await self._reader.backup(target)
+            await source.backup(target)
         finally:
             await target.close()
+            if own_source:
+                await source.close()
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for many rows in a single write transaction."""
@@ -147,15 +270,51 @@ class Database:
             await tx.executemany(sql, rows)
 
 
-async def _connect(path: Path | str, busy_timeout_ms: int) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    await conn.execute("PRAGMA journal_mode = WAL")
+async def _to_the_end(job: Awaitable[T]) -> T:
+    """Await a job in SQLite's thread until it ends, even if the caller is cancelled meanwhile.
+
+    The job cannot be stopped once queued, and the connection must be idle again before the
+    event loop's thread uses it (to roll back, or for the next transaction). A cancellation is
+    passed on once the job has ended.
+    """
+    future = asyncio.ensure_future(job)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.done():
+                raise
+            cancelled = True
+            continue
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # the primary result code
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """One SQLite connection, used directly on the event loop's thread (``raw``) and through
+    aiosqlite's thread (``thread``) for what waits on the disk; never both at once."""
+
+    raw: sqlite3.Connection
+    thread: aiosqlite.Connection
+
+
+async def _connect(path: Path | str, busy_timeout_ms: int) -> _Connection:
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.row_factory = sqlite3.Row
+    raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    raw.execute("PRAGMA journal_mode = WAL")
     # Requests and their history must survive power loss, not only a process crash.
-    await conn.execute("PRAGMA synchronous = FULL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+    raw.execute("PRAGMA synchronous = FULL")
+    raw.execute("PRAGMA foreign_keys = ON")
+    thread = await aiosqlite.Connection(lambda: raw, AIOSQLITE_CHUNK_SIZE)
+    return _Connection(raw, thread)
 
 
 def _migrations() -> list[tuple[int, str, str]]:

@@ -19,7 +19,7 @@ class DigestRepository:
 
     async def recipients(self, day: date) -> list[tuple[int, int]]:
         """(official id, Telegram id) of bound officials with open requests and no digest today."""
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             "SELECT o.id, o.telegram_id FROM officials o WHERE o.active = 1"
             " AND o.telegram_id IS NOT NULL"
             f" AND EXISTS (SELECT 1 FROM requests r WHERE r.official_id = o.id"

@@ -6,10 +6,8 @@ import sqlite3
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.models import InviteKind
 
 
@@ -81,7 +79,7 @@ class InviteRepository:
             return Redemption.CONTACT, row["enterprise_id"]
 
 
-async def _bind_official(tx: aiosqlite.Connection, official_id: int, telegram_id: int) -> None:
+async def _bind_official(tx: Transaction, official_id: int, telegram_id: int) -> None:
     await tx.execute(
         "UPDATE officials SET telegram_id = NULL WHERE telegram_id = ?", (telegram_id,)
     )
@@ -91,7 +89,7 @@ async def _bind_official(tx: aiosqlite.Connection, official_id: int, telegram_id
 
 
 async def _bind_contact(
-    tx: aiosqlite.Connection, invite: sqlite3.Row, telegram_id: int, name: str, now: datetime
+    tx: Transaction, invite: sqlite3.Row, telegram_id: int, name: str, now: datetime
 ) -> None:
     enterprise_id = invite["enterprise_id"]
     if invite["contact_id"] is not None:

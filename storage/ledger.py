@@ -43,7 +43,7 @@ class LedgerRepository:
         since = None if where.since is None else to_epoch(where.since)
         until = None if where.until is None else to_epoch(where.until)
         while True:
-            page = await self._db.fetch_all(
+            page = await self._db.fetch_report(
                 _SELECT, (last, since, until, where.city, where.official, PAGE)
             )
             for row in page:

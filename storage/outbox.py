@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.clock import from_epoch, to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 
 _COLUMNS = (
     "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
@@ -98,7 +96,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
     )
 
 
-async def enqueue(tx: aiosqlite.Connection, messages: list[NewMessage], *, now: datetime) -> None:
+async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime) -> None:
     """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
     await tx.executemany(
         "INSERT INTO outbox (recipient_id, kind, payload, urgent, not_before, created_at,"

@@ -7,10 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.clock import from_epoch, to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.outbox import NewMessage, enqueue
 
 _REQUEST_COLUMNS = (
@@ -171,7 +169,7 @@ class ReminderRepository:
         return True
 
 
-async def request_in(tx: aiosqlite.Connection, request_id: int) -> RequestState | None:
+async def request_in(tx: Transaction, request_id: int) -> RequestState | None:
     """The request as the caller's transaction sees it (its own changes included)."""
     rows = await tx.execute_fetchall(
         f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,)
@@ -179,9 +177,7 @@ async def request_in(tx: aiosqlite.Connection, request_id: int) -> RequestState 
     return next((request_from_row(row) for row in rows), None)
 
 
-async def replace_pending(
-    tx: aiosqlite.Connection, request_id: int, planned: Iterable[Planned]
-) -> None:
+async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Planned]) -> None:
     """Cancel pending rows not in ``planned``; add (or revive) those that are."""
     wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
     pending = await tx.execute_fetchall(
@@ -203,7 +199,7 @@ async def replace_pending(
 
 
 async def _finish(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     reminder_id: int,
     status: str,
     now: datetime,
@@ -220,7 +216,7 @@ async def _finish(
 
 
 async def fold_into_digest(
-    tx: aiosqlite.Connection, official_id: int, kinds: Iterable[str], until: datetime, now: datetime
+    tx: Transaction, official_id: int, kinds: Iterable[str], until: datetime, now: datetime
 ) -> None:
     """Mark the official's pending reminders due by ``until`` as told through the digest."""
     names = tuple(kinds)

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import Status
-from storage.db import Database
+from storage.db import Database, Transaction
 
 _COLUMNS = (
     "id, number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
@@ -186,7 +184,7 @@ class ThreadCounts:
 
 # Writes that belong to a change of a request, run inside its transaction with the request
 # as it is after the change.
-Effects = Callable[[aiosqlite.Connection, Request], Awaitable[None]]
+Effects = Callable[[Transaction, Request], Awaitable[None]]
 
 
 class RequestRepository:
@@ -366,7 +364,7 @@ class RequestRepository:
         post: NewMessage,
         *,
         now: datetime,
-        effects: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None,
+        effects: Callable[[Transaction], Awaitable[None]] | None = None,
     ) -> Message:
         """Add a message to the thread; ``effects`` write in the same transaction."""
         async with self._db.transaction() as tx:
@@ -506,7 +504,7 @@ class _Changed(Exception):
 
 
 async def _transition(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     request: Request,
     to: Status,
     actor_id: int | None,
@@ -535,7 +533,7 @@ async def _transition(
 
 
 async def _insert_message(
-    tx: aiosqlite.Connection, request_id: int, post: NewMessage, now: datetime
+    tx: Transaction, request_id: int, post: NewMessage, now: datetime
 ) -> Message:
     attachment = post.attachment
     (row,) = await tx.execute_fetchall(

@@ -122,15 +122,15 @@ class StatsRepository:
     async def cube(self, *, now: datetime, official_id: int | None = None) -> list[CubeRow]:
         """Counted from the requests themselves (one official's, through requests_by_official)."""
         if official_id is None:
-            rows = await self._db.fetch_all(_CUBE.format(mine=""), (to_epoch(now),))
+            rows = await self._db.fetch_report(_CUBE.format(mine=""), (to_epoch(now),))
         else:
             sql = _CUBE.format(mine="AND r.official_id = ?2")
-            rows = await self._db.fetch_all(sql, (to_epoch(now), official_id))
+            rows = await self._db.fetch_report(sql, (to_epoch(now), official_id))
         return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
         """The whole program's counts per category, city, stage and official."""
-        rows = await self._db.fetch_all(_AXES, (to_epoch(now),))
+        rows = await self._db.fetch_report(_AXES, (to_epoch(now),))
         return [AxisRow(*row) for row in rows]
 
     async def officials_taking_part(self) -> int:
@@ -171,7 +171,7 @@ class StatsRepository:
         # comes from requests_by_official.
         source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
         mine = "" if official_id is None else " AND r.official_id = ?3"
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             "SELECT r.number, e.name, o.name, r.status, r.overdue_at"
             f" FROM requests {source} JOIN enterprises e ON e.id = r.enterprise_id"
             " LEFT JOIN officials o ON o.id = r.official_id"

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import FINAL, Status
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.outbox import NewMessage, enqueue
 
 
@@ -269,7 +267,7 @@ class SystemicIssueRepository:
     async def matchable_issues(self) -> list[tuple[Issue, str]]:
         """Issues not yet resolved, each with the text it is matched by: its title and the
         summaries of its requests."""
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT group_concat(r.summary, ' ')"
             "  FROM requests r WHERE r.systemic_issue_id = i.id), '') AS text"
             " FROM systemic_issues i WHERE i.status != 'resolved' ORDER BY i.id",
@@ -280,7 +278,7 @@ class SystemicIssueRepository:
         self, *, limit: int, exclude: int | None
     ) -> list[tuple[LinkedRequest, str]]:
         """The newest ``limit`` open requests, each with its summary and description."""
-        rows = await self._db.fetch_all(
+        rows = await self._db.fetch_report(
             f"SELECT {_LINKED_COLUMNS.replace(' FROM', ', r.description FROM', 1)}"
             f" WHERE r.status IN ({_OPEN_REQUESTS}) AND r.id != ?"
             " ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
@@ -296,7 +294,7 @@ class _NotLinked(Exception):
     """The request is not in the issue: roll the transaction back."""
 
 
-async def _bump(tx: aiosqlite.Connection, issue: Issue, at: int) -> None:
+async def _bump(tx: Transaction, issue: Issue, at: int) -> None:
     """A new version of an issue that is unchanged since read and not resolved."""
     cursor = await tx.execute(
         "UPDATE systemic_issues SET version = version + 1, updated_at = ?"
@@ -308,7 +306,7 @@ async def _bump(tx: aiosqlite.Connection, issue: Issue, at: int) -> None:
 
 
 async def _event(
-    tx: aiosqlite.Connection,
+    tx: Transaction,
     issue_id: int,
     at: int,
     actor_id: int | None,

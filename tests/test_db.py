@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.db import Database, _migrations
+from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations
 
 
 @pytest.fixture
@@ -124,3 +124,120 @@ async def test_backup_while_writing_is_consistent(db: Database, tmp_path: Path) 
         cursor = await copy.execute("SELECT COUNT(*), MAX(at) FROM audit_log")
         count, last = await cursor.fetchone()  # type: ignore[misc]
         assert count == last + 1
+
+
+# -- statements on the event loop's thread, commits in SQLite's ------------------------------
+
+
+async def _insert_user(tx: Transaction, telegram_id: int) -> None:
+    await tx.execute(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, '', 0, 0)",
+        (telegram_id,),
+    )
+
+
+async def test_a_large_batch_goes_to_sqlites_thread_and_rolls_back_with_the_rest(
+    db: Database,
+) -> None:
+    """A batch above ON_LOOP_MAX_ROWS runs in SQLite's thread inside the same transaction: an
+    error after it leaves none of its rows, nor the small batch before it."""
+    rows = [(i,) for i in range(ON_LOOP_MAX_ROWS * 3)]
+    sql = "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, '', 0, 0)"
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.executemany(sql, [(-1,), (-2,)])
+            await tx.executemany(sql, rows)
+            raise RuntimeError("undo it all")
+    assert await db.fetch_value("SELECT COUNT(*) FROM users") == 0
+    async with db.transaction() as tx:
+        await tx.executemany(sql, rows)
+        before = tx.total_changes
+        cursor = await tx.execute("UPDATE users SET first_name = 'x' WHERE telegram_id < 10")
+        assert cursor.rowcount == 10
+        assert tx.total_changes - before == 10
+    assert await db.fetch_value("SELECT COUNT(*) FROM users") == len(rows)
+    counted = await db.fetch_report("SELECT COUNT(*) FROM users WHERE first_name = 'x'")
+    assert [tuple(row) for row in counted] == [(10,)]
+
+
+BULK_ROWS = 50_000
+
+
+async def test_a_cancelled_commit_still_ends_before_the_next_transaction(db: Database) -> None:
+    """Cancelling a coroutine while its COMMIT runs in SQLite's thread neither stops nor undoes
+    the commit, and the next transaction (on the event loop's thread) starts after it."""
+
+    async def write(telegram_id: int, *, cancel_while_committing: bool = False) -> None:
+        async with db.transaction() as tx:
+            await _insert_user(tx, telegram_id)
+            if cancel_while_committing:
+                # Enough pages that the commit is still writing when the cancellation comes.
+                await tx.executemany(
+                    "INSERT INTO audit_log (at, actor_id, action) VALUES (0, ?, 'bulk')",
+                    [(n,) for n in range(BULK_ROWS)],
+                )
+                task = asyncio.current_task()
+                assert task is not None
+                # Runs once the task waits for the commit, which starts as the body ends.
+                asyncio.get_running_loop().call_soon(task.cancel)
+
+    first = asyncio.create_task(write(1, cancel_while_committing=True))
+    second = asyncio.create_task(write(2))
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await second
+    stored = [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")]
+    assert stored == [1, 2]
+    assert await db.fetch_value("SELECT COUNT(*) FROM audit_log") == BULK_ROWS
+
+
+async def test_another_process_writing_does_not_hold_up_the_event_loop(
+    db: Database, tmp_path: Path
+) -> None:
+    """While another connection (the CLI, say) holds the write lock, a transaction waits by
+    sleeping on the event loop, then goes ahead once the lock is free."""
+    other = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (7, '', 0, 0)"
+    )
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await _insert_user(tx, 8)
+
+    waiting = asyncio.create_task(write())
+    ticks = 0
+    while ticks < 20:
+        await asyncio.sleep(0.005)
+        ticks += 1
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    await waiting
+    stored = [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")]
+    assert stored == [7, 8]
+
+
+async def test_a_write_lock_held_past_the_busy_timeout_is_database_is_locked(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "busy.sqlite3", busy_timeout_ms=50)
+    other = sqlite3.connect(tmp_path / "busy.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with db.transaction() as tx:
+                await _insert_user(tx, 1)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await db.execute(
+                "INSERT INTO users (telegram_id, first_name, created_at, seen_at)"
+                " VALUES (2, '', 0, 0)"
+            )
+        other.execute("ROLLBACK")
+        async with db.transaction() as tx:
+            await _insert_user(tx, 3)
+        assert await db.fetch_value("SELECT COUNT(*) FROM users") == 1
+    finally:
+        other.close()
+        await db.close()

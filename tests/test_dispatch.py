@@ -9,7 +9,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.clock import FakeClock
@@ -17,6 +16,7 @@ from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.requests import Change, Posted
 from bot.services import Services
+from storage.db import Transaction
 from storage.outbox import Media, OutboxMessage
 from storage.requests import Attachment, NewRequest
 from storage.requests import NewMessage as ThreadPost
@@ -92,7 +92,7 @@ async def test_new_request_notice_survives_a_crash_right_after_the_commit(
 async def test_a_failing_effect_stores_neither_the_change_nor_its_notices(
     first: Services,
 ) -> None:
-    async def broken(tx: aiosqlite.Connection, change: Change) -> int:
+    async def broken(tx: Transaction, change: Change) -> int:
         raise Crash
 
     request_id = await submit(first)
@@ -295,7 +295,7 @@ async def test_the_enterprise_answer_that_ends_a_wait_survives_a_crash(
 async def test_a_failing_post_effect_stores_neither_the_message_nor_its_delivery(
     first: Services,
 ) -> None:
-    async def broken(tx: aiosqlite.Connection, posted: Posted) -> int:
+    async def broken(tx: Transaction, posted: Posted) -> int:
         raise Crash
 
     request_id = await submit(first)
