@@ -1,10 +1,15 @@
 """The SQLite database: connections, transactions that cannot interleave, migrations, backups.
 
-One aiosqlite connection runs every statement in its own thread, but SQLite gives no
-isolation between coroutines that share it: two coroutines inside "one" transaction would
-see and commit each other's work. So every write goes through :meth:`Database.transaction`,
-which holds an asyncio lock for the whole ``BEGIN IMMEDIATE … COMMIT``. Reads use a second
-connection: under WAL they see the last committed state and never wait for the writer.
+SQLite gives no isolation between coroutines that share a connection: two coroutines inside
+"one" transaction would see and commit each other's work. So every write goes through
+:meth:`Database.transaction`, which holds an asyncio lock for the whole ``BEGIN IMMEDIATE …
+COMMIT``. Reads use another connection: under WAL they see the last committed state and never
+wait for the writer.
+
+Statements run on the event loop's thread: a statement of this bot touches a few rows by
+index, which takes less time than handing it to another thread and waking the loop for the
+answer. What waits on the disk (``COMMIT``, a statement that commits on its own), large batches
+and reports over whole tables run in aiosqlite's threads, so that the bot goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ ON_LOOP_MAX_ROWS = 64
 FIRST_BUSY_PAUSE = 0.002
 MAX_BUSY_PAUSE = 0.1
 # Rows aiosqlite fetches per trip when a cursor is iterated (its own default).
-AIOSQLITE_CHUNK_SIZE = 64
+CHUNK = 64
 
 
 class Cursor:
@@ -97,14 +102,27 @@ class Transaction:
 
 
 class Database:
-    """An open SQLite database with one serialised writer and one reader connection."""
+    """An open SQLite database: one serialised writer, one reader on the event loop's thread,
+    one reader in a thread of its own for reports.
+
+    Each connection is used by one thread at a time: the writer by the event loop's thread or
+    by SQLite's, never both (the write lock, and :func:`_to_the_end`); the reader by the event
+    loop's thread only; the reports' connection by its own thread only. An in-memory database
+    has one connection for all three and reads its reports on the event loop's thread.
+    """
 
     def __init__(
-        self, path: Path | str, writer: _Connection, reader: _Connection, busy_timeout_ms: int
+        self,
+        path: Path | str,
+        writer: _Connection,
+        reader: sqlite3.Connection,
+        reports: aiosqlite.Connection | None,
+        busy_timeout_ms: int,
     ) -> None:
         self._path = str(path)
         self._writer = writer
         self._reader = reader
+        self._reports = reports
         self._write_lock = asyncio.Lock()
         self._busy_timeout = busy_timeout_ms / 1000
 
@@ -114,8 +132,12 @@ class Database:
         if str(path) != IN_MEMORY:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path, busy_timeout_ms)
-        reader = writer if str(path) == IN_MEMORY else await _connect(path, busy_timeout_ms)
-        db = cls(path, writer, reader, busy_timeout_ms)
+        if str(path) == IN_MEMORY:
+            db = cls(path, writer, writer.raw, None, busy_timeout_ms)
+        else:
+            reader = _open(path, busy_timeout_ms)
+            reports = await aiosqlite.Connection(lambda: _open(path, busy_timeout_ms), CHUNK)
+            db = cls(path, writer, reader, reports, busy_timeout_ms)
         await db.migrate()
         # From here on the writer waits for another process's write lock by sleeping on the
         # event loop (see _while_busy), not inside SQLite, which would hold the loop up.
@@ -125,8 +147,9 @@ class Database:
     async def close(self) -> None:
         """Close both connections; an open aiosqlite connection keeps the process alive."""
         async with self._write_lock:
-            if self._reader is not self._writer:
-                await self._reader.thread.close()
+            if self._reports is not None:
+                await self._reports.close()
+                self._reader.close()
             await self._writer.thread.close()
 
     @asynccontextmanager
@@ -191,13 +214,15 @@ class Database:
         Under WAL a read never waits for the writer. Reports that read whole tables use
         :meth:`fetch_report` instead, which runs in SQLite's thread.
         """
-        return list(self._reader.raw.execute(sql, params).fetchall())
+        return list(self._reader.execute(sql, params).fetchall())
 
     async def fetch_report(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        """Rows of a read that may take long, run in SQLite's thread off the event loop."""
-        rows = await self._reader.thread.execute_fetchall(sql, params)
+        """Rows of a read that may take long, run in a thread of its own off the event loop."""
+        if self._reports is None:
+            return await self.fetch_all(sql, params)
+        rows = await self._reports.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -250,19 +275,22 @@ class Database:
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy with SQLite's online backup API, safe while the bot writes.
 
-        A file database is copied through a connection of its own, so that reads on the event
-        loop's thread never wait for the copy.
+        A file database is copied in the reports' thread, off the event loop; an in-memory one
+        (tests) on the event loop's thread.
         """
         destination.parent.mkdir(parents=True, exist_ok=True)
-        own_source = self._path != IN_MEMORY
-        source = await aiosqlite.connect(self._path) if own_source else self._reader.thread
+        if self._reports is None:
+            copy = sqlite3.connect(destination)
+            try:
+                self._reader.backup(copy)
+            finally:
+                copy.close()
+            return
         target = await aiosqlite.connect(destination)
         try:
-            await source.backup(target)
+            await self._reports.backup(target)
         finally:
             await target.close()
-            if own_source:
-                await source.close()
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for many rows in a single write transaction."""
@@ -305,7 +333,7 @@ class _Connection:
     thread: aiosqlite.Connection
 
 
-async def _connect(path: Path | str, busy_timeout_ms: int) -> _Connection:
+def _open(path: Path | str, busy_timeout_ms: int) -> sqlite3.Connection:
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     raw.row_factory = sqlite3.Row
     raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -313,8 +341,12 @@ async def _connect(path: Path | str, busy_timeout_ms: int) -> _Connection:
     # Requests and their history must survive power loss, not only a process crash.
     raw.execute("PRAGMA synchronous = FULL")
     raw.execute("PRAGMA foreign_keys = ON")
-    thread = await aiosqlite.Connection(lambda: raw, AIOSQLITE_CHUNK_SIZE)
-    return _Connection(raw, thread)
+    return raw
+
+
+async def _connect(path: Path | str, busy_timeout_ms: int) -> _Connection:
+    raw = _open(path, busy_timeout_ms)
+    return _Connection(raw, await aiosqlite.Connection(lambda: raw, CHUNK))
 
 
 def _migrations() -> list[tuple[int, str, str]]:
