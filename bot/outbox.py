@@ -184,17 +184,26 @@ class Outbox:
         message in flight in 'sending' (whether Telegram got it is unknown), never a batch of
         messages claimed but not yet tried, which recovery would have to count as unknown too.
         """
+        if not await self.repository.any_due(now):
+            return 0
         sent = 0
-        for _ in range(self.settings.batch_size):
-            claimed = await self.repository.claim_due(now, 1)
+        claimed = await self.repository.claim_due(now, 1)
+        for handled in range(1, self.settings.batch_size + 1):
             if not claimed:
                 break
-            sent += await self._deliver(sender, claimed[0], now)
+            message, more = claimed[0], handled < self.settings.batch_size
+            if await self._send(sender, message, now):
+                sent += 1
+                # The next row is claimed in the same commit that marks this one sent.
+                claimed = await self.repository.mark_sent(message.id, now, claim_next=more)
+            else:
+                claimed = await self.repository.claim_due(now, 1) if more else []
         return sent
 
-    async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> int:
-        """Send one claimed row and settle it, whatever the send raises: a row left in
-        'sending' would wait for the next restart, and there become 'unknown', never sent."""
+    async def _send(self, sender: Sender, message: OutboxMessage, now: datetime) -> bool:
+        """Send one claimed row; True if Telegram took it (the caller marks it sent), else
+        settle it here, whatever the send raised: a row left in 'sending' would wait for the
+        next restart, and there become 'unknown', never sent."""
         try:
             await sender.send(message)
         except RecipientUnreachable as exc:
@@ -213,9 +222,8 @@ class Outbox:
             log.exception("outbox message %s failed unexpectedly; it is retried", message.id)
             await self._retry_or_fail(message, f"unexpected: {type(exc).__name__}: {exc}", now)
         else:
-            await self.repository.mark_sent(message.id, now)
-            return 1
-        return 0
+            return True
+        return False
 
     async def _retry_or_fail(
         self, message: OutboxMessage, error: str, now: datetime, *, retry_after: float | None = None

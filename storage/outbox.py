@@ -15,6 +15,18 @@ _COLUMNS = (
     "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
     " dedupe_key, created_at, first_attempt_at, media_kind, media_file_id"
 )
+# Parameters: now (first attempt), now (due by), how many.
+_CLAIM = (
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+    " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
+    " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+    "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
+    f" RETURNING {_COLUMNS}"
+)
+# Parameters: status, error, sent_at, id.
+_FINISH = (
+    "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = 'sending'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,10 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
     )
 
 
+def _claimed(rows: list[sqlite3.Row]) -> list[OutboxMessage]:
+    return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
+
+
 async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime) -> None:
     """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
     await tx.executemany(
@@ -127,21 +143,35 @@ class OutboxRepository:
         async with self._db.transaction() as tx:
             await enqueue(tx, messages, now=now)
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a row is due: a read, so that an empty outbox costs no write."""
+        return (
+            await self._db.fetch_one(
+                "SELECT 1 FROM outbox WHERE status = 'pending' AND not_before <= ? LIMIT 1",
+                (to_epoch(now),),
+            )
+            is not None
+        )
+
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         """Move due rows from pending to sending (committed) and return them, urgent first.
         One statement, so one trip: it commits on its own."""
-        rows = await self._db.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-            " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
-            " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
-            f" RETURNING {_COLUMNS}",
-            (to_epoch(now), to_epoch(now), limit),
-        )
-        return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
+        rows = await self._db.execute(_CLAIM, (to_epoch(now), to_epoch(now), limit))
+        return _claimed(rows)
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        await self._finish(message_id, "sent", None, now=now, sent_at=now)
+    async def mark_sent(
+        self, message_id: int, now: datetime, *, claim_next: bool = False
+    ) -> list[OutboxMessage]:
+        """Mark a message sent; with ``claim_next``, claim the next due row in the same
+        transaction (one commit for both) and return it."""
+        finished = (_FINISH, ("sent", None, to_epoch(now), message_id))
+        if not claim_next:
+            await self._db.execute(*finished)
+            return []
+        async with self._db.transaction() as tx:
+            await tx.execute(*finished)
+            rows = await tx.execute_fetchall(_CLAIM, (to_epoch(now), to_epoch(now), 1))
+        return _claimed(rows)
 
     async def mark_failed(
         self, message_id: int, error: str, *, reports: list[NewMessage] | None = None, now: datetime
@@ -170,19 +200,14 @@ class OutboxRepository:
         error: str | None,
         *,
         now: datetime,
-        sent_at: datetime | None = None,
         reports: list[NewMessage] | None = None,
     ) -> None:
-        sql = (
-            "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?"
-            " WHERE id = ? AND status = 'sending'"
-        )
-        params = (status, error, None if sent_at is None else to_epoch(sent_at), message_id)
-        if not reports:  # the common case, "sent": one statement, one trip
-            await self._db.execute(sql, params)
+        params = (status, error, None, message_id)
+        if not reports:
+            await self._db.execute(_FINISH, params)
             return
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(sql, params)
+            cursor = await tx.execute(_FINISH, params)
             if cursor.rowcount == 1:
                 await enqueue(tx, reports, now=now)
 

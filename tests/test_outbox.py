@@ -209,3 +209,69 @@ async def test_a_crash_mid_send_leaves_only_the_message_in_flight_unknown(
         assert sorted(recorder(second).to(OFFICIAL_ID)) == ["卡片0", "卡片2"]
     finally:
         await second.close()
+
+
+async def test_a_batch_stops_at_batch_size_and_leaves_the_rest_unclaimed(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Each row is marked sent in the commit that claims the next; the last of a batch claims
+    nothing, so the rows after it stay pending for the next wake-up."""
+    services = await open_domain(domain_settings(tmp_path, reminders={"batch_size": 2}), clock)
+    try:
+        now = clock.now()
+        cards = [
+            services.outbox.message(OFFICIAL_ID, "new_request", f"卡片{n}", at=now)
+            for n in range(3)
+        ]
+        await services.outbox.send_later(cards, now=now)
+
+        assert await services.outbox.deliver_due(services.sender, now) == 2
+        rows = {
+            m.text: (m.status, m.attempts)
+            for m in await services.outbox.repository.to_recipient(OFFICIAL_ID)
+        }
+        assert rows == {"卡片0": ("sent", 1), "卡片1": ("sent", 1), "卡片2": ("pending", 0)}
+
+        assert await services.outbox.deliver_due(services.sender, now) == 1
+        assert await services.outbox.deliver_due(services.sender, now) == 0
+        assert recorder(services).to(OFFICIAL_ID) == ["卡片0", "卡片1", "卡片2"]
+    finally:
+        await services.close()
+
+
+async def test_a_crash_after_a_send_keeps_it_sent_and_only_the_next_in_doubt(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The send of 卡片0 succeeded and was marked sent (with 卡片1 claimed) before the process
+    died sending 卡片1: after the restart 卡片0 is not sent again."""
+    settings = domain_settings(tmp_path)
+    first = await open_domain(settings, clock)
+    now = clock.now()
+    cards = [first.outbox.message(OFFICIAL_ID, "new_request", f"卡片{n}", at=now) for n in range(3)]
+    await first.outbox.send_later(cards, now=now)
+    sends = itertools.count()
+    sender = recorder(first)
+    send = sender.send
+
+    async def dies_on_the_second(message: OutboxMessage) -> None:
+        if next(sends) == 1:
+            raise Killed
+        await send(message)
+
+    sender.send = dies_on_the_second  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        await tick(first)
+    await first.close()
+
+    second = await open_domain(settings, clock)
+    try:
+        await tick(second)
+        rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
+        assert {m.text: m.status for m in rows} == {
+            "卡片0": "sent",
+            "卡片1": "unknown",
+            "卡片2": "sent",
+        }
+        assert recorder(second).to(OFFICIAL_ID) == ["卡片2"]
+    finally:
+        await second.close()
