@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 from bot.config import DeadlineSettings, Settings
 from bot.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from storage.requests import Request
+
+DeadlineKind = Literal["acknowledge", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +66,16 @@ def extend(calendar: WorkCalendar, due: datetime, workdays: int) -> datetime:
     if workdays <= 0:
         return due
     return calendar.add_workdays(due, workdays)
+
+
+def next_deadline(request: Request) -> tuple[DeadlineKind, datetime | None]:
+    """The deadline an official's inbox orders a request by (storage's ``_DUE_FIRST``): the
+    acknowledgement's while it is not acknowledged and comes first, else the resolution's."""
+    acknowledge, resolve = request.acknowledge_due_at, request.resolve_due_at
+    if (
+        request.acknowledged_at is None
+        and acknowledge is not None
+        and (resolve is None or acknowledge <= resolve)
+    ):
+        return "acknowledge", acknowledge
+    return "resolve", resolve

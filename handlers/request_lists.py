@@ -14,6 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.deadlines import next_deadline
 from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.requests import NotFound, note_seen, parties
@@ -208,11 +209,12 @@ async def _line(context: AppContext, texts: Translator, view: str, request: Requ
             holder=official_label(holder, texts),
             summary=request.summary,
         )
+    kind, due = next_deadline(request)
     return texts(
-        "requests.inbox_line",
+        f"requests.inbox_line_{kind}",
         number=request.number,
         status=status,
-        due=local_date(context.services, request.resolve_due_at),
+        due=local_date(context.services, due),
         summary=request.summary,
     )
 

@@ -59,6 +59,15 @@ async def test_inbox_puts_the_nearest_deadline_first_and_paused_last(
     first = await next_listing(official)
     assert "共 7 条" in first.text and "第 1/2 页" in first.text
     assert summaries(first) == ["E", "C", "G", "A", "D"]
+    # Each line shows the deadline it is ordered by: acknowledging E and C, resolving the rest.
+    dues = re.findall(r"· (应受理|应办结) (\d{4}-\d\d-\d\d)\n事项(\w)", first.text)
+    assert [(summary, kind, day) for kind, day, summary in dues] == [
+        ("E", "应受理", "2026-03-03"),
+        ("C", "应受理", "2026-03-09"),
+        ("G", "应办结", "2026-03-17"),
+        ("A", "应办结", "2026-03-23"),
+        ("D", "应办结", "2026-03-27"),
+    ]
     await official.press(first, "下一页 ➡️")
     second = await official.expect_edit(first)
     assert "第 2/2 页" in second.text
