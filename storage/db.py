@@ -75,9 +75,9 @@ class Transaction:
     event loop (see :meth:`Database.transaction`). Large batches go to SQLite's thread too.
     """
 
-    def __init__(self, raw: sqlite3.Connection, connection: aiosqlite.Connection) -> None:
-        self._raw = raw
-        self._connection = connection
+    def __init__(self, writer: _Connection) -> None:
+        self._raw = writer.raw
+        self._thread = writer.thread
 
     @property
     def total_changes(self) -> int:
@@ -98,7 +98,7 @@ class Transaction:
         if len(batch) <= ON_LOOP_MAX_ROWS:
             self._raw.executemany(sql, batch)
         else:
-            await _to_the_end(self._connection.executemany(sql, batch))
+            await _to_the_end(self._thread.executemany(sql, batch))
 
 
 class Database:
@@ -113,13 +113,11 @@ class Database:
 
     def __init__(
         self,
-        path: Path | str,
         writer: _Connection,
         reader: sqlite3.Connection,
         reports: aiosqlite.Connection | None,
         busy_timeout_ms: int,
     ) -> None:
-        self._path = str(path)
         self._writer = writer
         self._reader = reader
         self._reports = reports
@@ -133,11 +131,11 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path, busy_timeout_ms)
         if str(path) == IN_MEMORY:
-            db = cls(path, writer, writer.raw, None, busy_timeout_ms)
+            db = cls(writer, writer.raw, None, busy_timeout_ms)
         else:
             reader = _open(path, busy_timeout_ms)
             reports = await aiosqlite.Connection(lambda: _open(path, busy_timeout_ms), CHUNK)
-            db = cls(path, writer, reader, reports, busy_timeout_ms)
+            db = cls(writer, reader, reports, busy_timeout_ms)
         await db.migrate()
         # From here on the writer waits for another process's write lock by sleeping on the
         # event loop (see _while_busy), not inside SQLite, which would hold the loop up.
@@ -168,7 +166,7 @@ class Database:
 
             await self._while_busy(begin)
             try:
-                yield Transaction(raw, self._writer.thread)
+                yield Transaction(self._writer)
                 await _to_the_end(self._writer.thread.commit())
             except BaseException:
                 if raw.in_transaction:
