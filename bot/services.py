@@ -95,6 +95,7 @@ class Services:
             settings=self.settings.reminders,
             accounts=self.accounts,
             admin_ids=self.settings.admins.telegram_ids,
+            max_in_flight=self.settings.delivery.max_in_flight,
         )
         self.systemic = SystemicDesk(
             SystemicIssueRepository(self.db),

@@ -20,6 +20,7 @@ import uvloop
 from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.pacing import ScaledClock
 from bot.services import Services
 from tests.roster import ADMIN_ID
 from tests.secrets_guard import GUARD
@@ -46,16 +47,31 @@ def pytest_asyncio_loop_factories(
     return {"uvloop": uvloop.new_event_loop}
 
 
+# Telegram's limits run this many times faster than real time in the tests: the stand-in
+# and the bot's pacing read one clock, which also moves when a test moves its fake clock.
+TIME_SCALE = 10.0
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[TelegramStandin]:
-    from standin import TelegramStandin
+def pacing_clock(clock: FakeClock) -> ScaledClock:
+    return ScaledClock(TIME_SCALE, offset=lambda: (clock.now() - START).total_seconds())
 
-    server = TelegramStandin(bot_username="liaison_bot")
+
+@pytest.fixture
+async def standin(pacing_clock: ScaledClock) -> AsyncIterator[TelegramStandin]:
+    """The stand-in with Telegram's flood limits on (about 1 message a second per chat with
+    short bursts, 30 a second overall, 429 beyond), on the scaled clock."""
+    from standin import TelegramStandin
+    from standin.limits import RateLimits
+
+    server = TelegramStandin(
+        bot_username="liaison_bot", limits=RateLimits(), clock=pacing_clock.now
+    )
     await server.start(host="127.0.0.1", port=0)
     try:
         yield server
@@ -96,8 +112,10 @@ def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
 
 
 @pytest.fixture
-async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
-    app = build_application(settings, clock=clock)
+async def bot(
+    settings: Settings, clock: FakeClock, pacing_clock: ScaledClock
+) -> AsyncIterator[BotApplication]:
+    app = build_application(settings, clock=clock, pacing_clock=pacing_clock)
     async with running(app, poll_timeout=1):
         yield app
 
