@@ -30,7 +30,7 @@ from telegram.warnings import PTBUserWarning
 from bot.i18n import Html, Translator
 from bot.phones import InvalidPhone, normalize_phone
 from bot.roles import Actor
-from bot.verification import CheckResult, LookupResult, Verdict, parse_code
+from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
@@ -235,7 +235,8 @@ async def _tell_official(context: AppContext, actor: Actor, result: CheckResult)
     assert result.official is not None and result.code is not None
     if result.official.telegram_id is None:
         return
-    names = [e.name for e in actor.enterprises if result.code.enterprise_id in (None, e.id)]
+    scope = valid_for(result.code)
+    names = [e.name for e in actor.enterprises if e.id in scope]
     await notify(
         context,
         result.official.telegram_id,
