@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from bot.services import Services
 from bot.verification import DAY
 from standin import TelegramStandin
 from standin.client import TestUser
+from tests.conftest import SHANGHAI
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
@@ -206,3 +207,59 @@ async def test_failures_are_throttled_and_bursts_alert_admins(
     # Once is enough: the next failure does not alert again.
     assert "未能核验" in await type_code(alice, "1234 6666")
     await admin.expect_no_message(within=0.2)
+
+
+@pytest.mark.parametrize(
+    ("language", "prompt", "refused", "tomorrow"),
+    [
+        ("zh", "核验码", "失败次数过多，请在 明天 00:24 后再试", "有效至 明天 00:03"),
+        (
+            "en",
+            "code",
+            "You can try again from tomorrow at 00:24.",
+            "Valid until tomorrow at 00:03",
+        ),
+    ],
+)
+async def test_a_lock_into_tomorrow_says_tomorrow(
+    standin: TelegramStandin,
+    services: Services,
+    clock: FakeClock,
+    cast: Cast,
+    language: str,
+    prompt: str,
+    refused: str,
+    tomorrow: str,
+) -> None:
+    """The day's last allowed wrong code late at night: the lock ends tomorrow, and says so."""
+    await services.accounts.set_language(ALICE_ID, language)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code=language)
+
+    async def guess(code: str) -> str:
+        await alice.send("/verify")
+        assert prompt in ((await alice.expect_message()).text or "")
+        await alice.send(code)
+        return (await alice.expect_message()).text or ""
+
+    # Tuesday 00:20-00:24: five wrong codes, a 15-minute lock that ends today (just the time).
+    clock.set(datetime(2026, 3, 3, 0, 20, tzinfo=SHANGHAI))
+    for n in range(5):
+        await guess(f"1234 {n:04d}")
+        clock.advance(timedelta(minutes=1))
+    today = await guess("1234 9999")
+    assert "00:39" in today and "明天" not in today and "tomorrow" not in today
+    # 23:50-23:54: five more, the tenth within 24 hours; the lock runs past midnight.
+    clock.set(datetime(2026, 3, 3, 23, 50, tzinfo=SHANGHAI))
+    for n in range(5):
+        await guess(f"5678 {n:04d}")
+        clock.advance(timedelta(minutes=1))
+    assert refused in await guess("5678 9999")
+    # A code issued at 23:58 is valid until tomorrow's 00:03, and says so too.
+    await services.accounts.set_language(OFFICIAL_ID, language)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code=language)
+    clock.set(datetime(2026, 3, 3, 23, 58, tzinfo=SHANGHAI))
+    await official.send("/code")
+    ask = await official.expect_message()
+    await official.press(ask, cast.alice_enterprise.name)
+    assert tomorrow in ((await official.expect_edit(ask)).text or "")
+    assert standin.errors == []
