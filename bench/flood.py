@@ -23,6 +23,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from bench.broadcasts import (
 from bot.broadcasts import BroadcastStatus
 from bot.config import BroadcastSettings
 from standin import RateLimits, TelegramStandin, TestUser
+from standin.state import StoredMessage
 
 FLOODER_ID = 610_000
 FIRST_HELPER = 620_000
@@ -52,10 +54,10 @@ class Latencies:
     seconds: list[float] = field(default_factory=list)
     lost: int = 0
 
-    async def time(self, user: TestUser, action: object) -> bool:
+    async def time(self, user: TestUser, action: Awaitable[object]) -> bool:
         """Await ``action`` (a send or a press) and the bot's next message to ``user``."""
         started = time.perf_counter()
-        await action  # type: ignore[misc]
+        await action
         try:
             while FOOTER in ((await user.expect_message(timeout=ANSWER_TIMEOUT)).text or ""):
                 pass  # the announcement itself, not an answer
@@ -65,13 +67,18 @@ class Latencies:
         self.seconds.append(time.perf_counter() - started)
         return True
 
+    @property
+    def p95(self) -> float:
+        if len(self.seconds) < 2:
+            return float("nan")
+        return statistics.quantiles(self.seconds, n=20)[-1]
+
     def line(self, who: str) -> str:
         if not self.seconds:
             return f"{who}: no answers, {self.lost} lost"
-        p95 = statistics.quantiles(self.seconds, n=20)[-1] if len(self.seconds) >= 2 else 0.0
         return (
             f"{who}: n={len(self.seconds)}, median {statistics.median(self.seconds):.3f} s,"
-            f" p95 {p95:.3f} s (target < 1 s), lost {self.lost} (target 0)"
+            f" p95 {self.p95:.3f} s (target < 1 s), lost {self.lost} (target 0)"
         )
 
 
@@ -104,6 +111,9 @@ async def flood_run(args: argparse.Namespace, folder: Path) -> None:
             for n in range(args.helpers)
         ]
         await _wait_until_up(standin, helpers[0])
+        baseline = Latencies()  # the same users, nobody flooding: the baseline of this run
+        until = time.perf_counter() + args.flood_seconds
+        await asyncio.gather(*(ask_help_every_second(h, until, baseline) for h in helpers))
         latencies = Latencies()
         until = time.perf_counter() + args.flood_seconds + 3
         before = standin.rate_limited
@@ -119,31 +129,36 @@ async def flood_run(args: argparse.Namespace, folder: Path) -> None:
     answers = flooder.messages
     warned = sum(SLOW_DOWN in (m.text or "") for m in answers)
     print(f"(a) flood: {sent} texts at {args.flood_rate:g}/s for {args.flood_seconds:g} s")
-    print("    " + latencies.line(f"{args.helpers} others' /help"))
+    print("    " + baseline.line(f"baseline, nobody flooding, {args.helpers} users' /help"))
+    print("    " + latencies.line(f"during the flood, {args.helpers} others' /help"))
+    print(f"    p95 ratio flood/baseline: {latencies.p95 / baseline.p95:.2f}")
     print(
         f"    flooder: {len(answers)} answers, of which {warned} 'slow down' (target 1);"
         f" 429s {standin.rate_limited - before}"
     )
 
 
+Step = Callable[[TestUser, StoredMessage], Awaitable[object]]
+# After /new: the category, the description, done, the urgency, submit.
+INTAKE_STEPS: list[Step] = [
+    lambda user, last: user.press(last, "政策落实"),
+    lambda user, last: user.send("补贴迟迟没有兑现，影响资金周转。"),
+    lambda user, last: user.press(last, "✅ 写完了"),
+    lambda user, last: user.press(last, "一般"),
+    lambda user, last: user.press(last, "✅ 提交"),
+]
+
+
 async def walk_intake(user: TestUser, stop: asyncio.Event, into: Latencies) -> int:
     """The intake, one step a second, again and again; how many requests were filed."""
     filed = 0
     while not stop.is_set():
-        steps = [
-            lambda: user.send("/new"),
-            lambda m: user.press(m, "政策落实"),
-            lambda m: user.send("补贴迟迟没有兑现，影响资金周转。"),
-            lambda m: user.press(m, "✅ 写完了"),
-            lambda m: user.press(m, "一般"),
-            lambda m: user.press(m, "✅ 提交"),
-        ]
-        if not await into.time(user, steps[0]()):
+        if not await into.time(user, user.send("/new")):
             continue
-        for step in steps[1:]:
+        for step in INTAKE_STEPS:
             await asyncio.sleep(HUMAN_STEP)
             last = [m for m in user.messages if FOOTER not in (m.text or "")][-1]
-            if not await into.time(user, step(last)):  # type: ignore[call-arg]
+            if not await into.time(user, step(user, last)):
                 break
         else:
             filed += 1

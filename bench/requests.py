@@ -341,7 +341,7 @@ async def _serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path,
     if kind.startswith("app"):
         app = build_application(settings_for(urls, folder))
         if kind == "app":
-            app.bot.rate_limiter.pacer = Pacer(UNPACED)  # type: ignore[union-attr]
+            app.bot.rate_limiter.pacer = Pacer(UNPACED)
         async with running(app, poll_timeout=1):
             conn.send(await make_enterprises(app.bot_data.services, count))
             await _answer(conn)

@@ -162,7 +162,7 @@ async def bench_echo(
         .base_file_url(standin.file_base_url)
     )
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     samples: list[float] = []
