@@ -82,6 +82,8 @@ POLICIES: dict[str, KindPolicy] = {
     "escalated": KindPolicy(critical=True, retry_uncertain=False),
     "new_request": KindPolicy(critical=True, retry_uncertain=False),
     "report": KindPolicy(critical=False, retry_uncertain=False),
+    # The weekly reminder that next year's holiday schedule is not loaded (to admins).
+    "calendar": KindPolicy(critical=False, retry_uncertain=True),
     # A message in a request's thread: the sender is talking now, so quiet hours do not hold it.
     "thread": KindPolicy(critical=True, retry_uncertain=False, quiet=False),
     # An answer to a user that flood control kept from going out at once (handlers/ratelimit).

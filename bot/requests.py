@@ -388,9 +388,13 @@ class RequestDesk:
     async def rate(
         self, actor: Actor, request_id: int, *, rating: int | None, comment: str | None
     ) -> Request:
+        """The enterprise rates the handling: only once the request is closed as solved (销号),
+        not when it says "not solved" and the request is reopened."""
         request = await self.find(actor, request_id=request_id)
         if Party.OWNER not in parties(actor, request) or request.outcome is None:
             raise TransitionRefused("forbidden", request.status)
+        if request.status is not Status.CLOSED:
+            raise TransitionRefused("not_closed", request.status)
         await self.repo.rate(request.id, rating=rating, comment=comment)
         return request
 

@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.config import CATEGORIES
+from bot.deadlines import estimated_years
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
@@ -237,17 +238,21 @@ async def submit(update: Update, context: AppContext) -> int:
         actor, draft.to_new_request(actor.telegram_id), from_draft=True
     )
     request = submitted.request
-    await send_here(
-        update,
-        context,
-        texts(
-            f"intake.received_{submitted.route.reason}",
-            number=request.number,
-            official=official_label(submitted.route.official, texts),
-            acknowledge_due=local_date(services, request.acknowledge_due_at),
-            resolve_due=local_date(services, request.resolve_due_at),
-        ),
+    received = texts(
+        f"intake.received_{submitted.route.reason}",
+        number=request.number,
+        official=official_label(submitted.route.official, texts),
+        acknowledge_due=local_date(services, request.acknowledge_due_at),
+        resolve_due=local_date(services, request.resolve_due_at),
     )
+    years = estimated_years(
+        services.calendar, request.created_at, request.acknowledge_due_at, request.resolve_due_at
+    )
+    if years:
+        received += "\n\n" + texts(
+            "holidays.estimated_note", years=", ".join(str(year) for year in years)
+        )
+    await send_here(update, context, received)
     await systemic_issues.tell_admins_of_matches(context, request)
     return ConversationHandler.END
 
