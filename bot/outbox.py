@@ -152,6 +152,9 @@ class Outbox:
     ) -> None:
         self.repository = repository
         self.max_in_flight = max_in_flight
+        # Turns false when the application stops: no new row is claimed, so a long backlog
+        # does not hold the shutdown (what is left goes out after the next start).
+        self.keep_going: Callable[[], bool] = lambda: True
         self.quiet = quiet
         self.settings = settings
         self.accounts = accounts
@@ -212,7 +215,7 @@ class Outbox:
         slots = asyncio.Semaphore(self.max_in_flight)
         tasks: set[asyncio.Task[bool]] = set()
         handled = sent = 0
-        while handled < self.settings.batch_size:
+        while handled < self.settings.batch_size and self.keep_going():
             await slots.acquire()
             message = await self.repository.claim_next(now, busy=busy, first_kinds=ANSWER_KINDS)
             if message is None:

@@ -102,6 +102,7 @@ async def start_alarm(app: Any) -> None:
     services.sender = TelegramSender(
         app.bot, services, timeout=services.settings.reminders.send_timeout_seconds
     )
+    services.outbox.keep_going = lambda: app.running
     assert app.job_queue is not None
     app.job_queue.run_repeating(
         wake,
