@@ -115,6 +115,7 @@ EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}")
 LIST_SEPARATORS = re.compile(r"[;；,，、\n]")
 # WeChat IDs and addresses hold no spaces, so a space separates them too.
 HANDLE_SEPARATORS = re.compile(r"[;；,，、\s]")
+MASKED_MIN = 5  # a refused value shorter than this is shown as "…" alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,7 @@ def _phone(row: _Row, column: str, raw: str, hasher: PhoneHasher) -> PhoneRecord
 
 def _mask_typed(raw: str) -> str:
     """A refused value as the report shows it: no more of it than a hint would show."""
-    return f"{raw[:1]}{MASK_PREFIX}{raw[-2:]}" if len(raw) > 3 else MASK_PREFIX
+    return f"{raw[:1]}{MASK_PREFIX}{raw[-2:]}" if len(raw) >= MASKED_MIN else MASK_PREFIX
 
 
 def _channels(row: _Row, hasher: ChannelHasher) -> tuple[ChannelRecord, ...]:

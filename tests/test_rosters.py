@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from bot.channels import ChannelHasher
 from bot.cities import CITIES, parse_city
 from bot.clock import FakeClock
 from bot.i18n import Translator
-from bot.channels import ChannelHasher
 from bot.rosters import (
     Report,
     RosterKind,
