@@ -33,12 +33,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.channels import ChannelHasher
 from bot.cities import CITIES
 from bot.clock import to_epoch
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
 from bot.ledger import write_ledger
-from bot.phones import PhoneHasher
 from bot.rosters import RosterKind, import_roster
 from bot.stats import compute_stats
 from bot.tables import write_table
@@ -225,7 +225,7 @@ async def time_import(rows: int) -> float:
             began = time.perf_counter()
             report = await import_roster(
                 RosterRepository(db), RosterKind.ENTERPRISES, csv_path.read_bytes(),
-                csv_path.name, hasher=PhoneHasher(HASH_KEY), now=NOW,
+                csv_path.name, hasher=ChannelHasher(HASH_KEY), now=NOW,
             )  # fmt: skip
             elapsed = time.perf_counter() - began
         finally:

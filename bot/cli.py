@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.channels import ChannelHasher
 from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
@@ -22,7 +23,6 @@ from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
 from bot.ledger import write_ledger
 from bot.logs import configure_logging
-from bot.phones import PhoneHasher
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
 from bot.tables import UnreadableFile
 from storage.db import Database
@@ -265,7 +265,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 RosterKind(args.kind),
                 data,
                 path.name,
-                hasher=PhoneHasher(settings.security.hash_key.get_secret_value().encode()),
+                hasher=ChannelHasher(settings.security.hash_key.get_secret_value().encode()),
                 now=SystemClock().now(),
             )
         except UnreadableFile as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from bot.channels import Handle, normalize_email, normalize_wechat
 from bot.credit_code import make_credit_code
 from bot.dispatch import NOTICE_KINDS
 from bot.invites import issue_invite, redeem_invite
@@ -67,6 +68,15 @@ class DemoOfficial:
     responsibilities: str
     supervisor: str | None = None
     telegram_id: int | None = None
+    wechat_ids: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+    @property
+    def handles(self) -> list[Handle]:
+        """The official's WeChat IDs and work addresses, normalised as a roster import does."""
+        return [normalize_wechat(w) for w in self.wechat_ids] + [
+            normalize_email(e) for e in self.emails
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,9 @@ OFFICIALS = (
         "shenyang",
         "营商环境、工业和信息化",
         telegram_id=OFFICIAL.telegram_id,
+        # As typed on a roster; /check finds them in any case, e.g. "zhoumy_lngov".
+        wechat_ids=("ZhouMY_LNGov",),
+        emails=("Zhou.Mingyuan@ln-gov.example",),
     ),
     DemoOfficial(
         "LN-PROV-02", "林晓梅", "副省长", "辽宁省人民政府", "province", "shenyang", "科技、商务"
@@ -240,6 +253,13 @@ async def seed(services: Services) -> None:
             now=now,
         )
         ids[item.external_id] = official.id
+        for handle in item.handles:
+            await services.officials.add_channel(
+                official.id,
+                channel=handle.channel,
+                digest=services.verifier.channels.handle_digest(handle),
+                hint=handle.hint,
+            )
         if item.supervisor is not None:
             await services.officials.set_supervisor(official.id, ids[item.supervisor])
         if item.telegram_id is not None:

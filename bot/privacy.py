@@ -2,10 +2,11 @@
 
 Erasing keeps the service's records whole: the user's requests, their history and messages
 stay, with the person's Telegram id replaced by a random pseudonym (a negative number);
-what identifies or reaches the person (the user row, names, usernames, phones, contact
-entries, drafts, dialogues in progress, queued messages) is deleted. The audit log names the
-user only by a keyed hash of the Telegram id (:func:`subject_of`): whoever knows the id and
-the key can check that it was erased; the log alone does not say who it was.
+what identifies or reaches the person (the user row, names, usernames, phones, an official's
+WeChat IDs and e-mail addresses, contact entries, drafts, dialogues in progress, queued
+messages) is deleted. The audit log names the user only by a keyed hash of the Telegram id
+(:func:`subject_of`): whoever knows the id and the key can check that it was erased; the log
+alone does not say who it was.
 """
 
 from __future__ import annotations

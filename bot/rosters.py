@@ -16,13 +16,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from bot.channels import ChannelHasher, InvalidHandle, normalize_email, normalize_wechat
 from bot.cities import parse_city
 from bot.credit_code import InvalidCreditCode, normalise, validate_credit_code
 from bot.i18n import Translator
-from bot.phones import InvalidPhone, PhoneHasher, mask_last4, normalize_phone
+from bot.phones import MASK_PREFIX, InvalidPhone, PhoneHasher, mask_last4, normalize_phone
 from bot.tables import Table, read_table, write_table
 from storage.rosters import (
     AssignmentRecord,
+    ChannelRecord,
     ContactRecord,
     EnterpriseRecord,
     ImportCounts,
@@ -45,6 +47,11 @@ class Column:
     key: str
     zh: str
     required: bool = False
+    aliases: tuple[str, ...] = ()  # other titles admins write for it, read on import
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return (self.key, self.zh, *self.aliases)
 
 
 COLUMNS: dict[RosterKind, tuple[Column, ...]] = {
@@ -58,6 +65,8 @@ COLUMNS: dict[RosterKind, tuple[Column, ...]] = {
         Column("responsibilities", "分管领域"),
         Column("phones", "电话"),
         Column("supervisor", "上级编号"),
+        Column("wechat", "微信号", aliases=("微信", "wechat_id", "wechat_ids")),
+        Column("email", "电子邮箱", aliases=("邮箱", "工作邮箱", "e-mail", "emails")),
     ),
     RosterKind.ENTERPRISES: (
         Column("credit_code", "统一社会信用代码", required=True),
@@ -104,6 +113,9 @@ YES = {"1", "yes", "y", "true", "是", "主责"}
 NO = {"0", "no", "n", "false", "否", "协办"}
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}")
 LIST_SEPARATORS = re.compile(r"[;；,，、\n]")
+# WeChat IDs and addresses hold no spaces, so a space separates them too.
+HANDLE_SEPARATORS = re.compile(r"[;；,，、\s]")
+MASKED_MIN = 5  # a refused value shorter than this is shown as "…" alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +167,8 @@ def map_columns(kind: RosterKind, header: Sequence[str]) -> tuple[dict[int, str]
     """Which column index holds which key; unknown, doubled and missing columns are problems."""
     names: dict[str, str] = {}
     for column in COLUMNS[kind]:
-        names[column.key] = names[column.zh] = column.key
+        for title in column.titles:
+            names[title] = column.key
     mapping: dict[int, str] = {}
     problems = []
     for index, title in enumerate(header):
@@ -216,7 +229,26 @@ def _phone(row: _Row, column: str, raw: str, hasher: PhoneHasher) -> PhoneRecord
     return PhoneRecord(hasher.digest(e164), hasher.last4(e164))
 
 
-def _official(row: _Row, hasher: PhoneHasher) -> OfficialRecord:
+def _mask_typed(raw: str) -> str:
+    """A refused value as the report shows it: no more of it than a hint would show."""
+    return f"{raw[:1]}{MASK_PREFIX}{raw[-2:]}" if len(raw) >= MASKED_MIN else MASK_PREFIX
+
+
+def _channels(row: _Row, hasher: ChannelHasher) -> tuple[ChannelRecord, ...]:
+    """The row's WeChat IDs and e-mail addresses; each malformed one is a problem."""
+    found = []
+    for column, normalize in (("wechat", normalize_wechat), ("email", normalize_email)):
+        for raw in (v for v in HANDLE_SEPARATORS.split(row.get(column)) if v):
+            try:
+                handle = normalize(raw)
+            except InvalidHandle:
+                row.problem(column, f"bad_{column}", _mask_typed(raw))
+                continue
+            found.append(ChannelRecord(handle.channel, hasher.handle_digest(handle), handle.hint))
+    return tuple(found)
+
+
+def _official(row: _Row, hasher: ChannelHasher) -> OfficialRecord:
     external_id = _required(row, "external_id", 40)
     if external_id and not EXTERNAL_ID.fullmatch(external_id):
         row.problem("external_id", "bad_external_id", external_id)
@@ -236,6 +268,7 @@ def _official(row: _Row, hasher: PhoneHasher) -> OfficialRecord:
         responsibilities=row.get("responsibilities"),
         phones=tuple(p for p in found if p is not None),
         supervisor=row.get("supervisor") or None,
+        channels=_channels(row, hasher),
     )
 
 
@@ -306,7 +339,7 @@ class Parsed:
     problems: tuple[Problem, ...]
 
 
-def parse_roster(kind: RosterKind, table: Table, *, known: Known, hasher: PhoneHasher) -> Parsed:
+def parse_roster(kind: RosterKind, table: Table, *, known: Known, hasher: ChannelHasher) -> Parsed:
     """Every row checked; the records are only usable when there are no problems."""
     mapping, problems = map_columns(kind, table.header)
     if problems:
@@ -345,7 +378,7 @@ async def import_roster(
     data: bytes,
     filename: str,
     *,
-    hasher: PhoneHasher,
+    hasher: ChannelHasher,
     now: datetime,
 ) -> Report:
     """Read, check and (only if every row is good) store one roster file.
@@ -361,7 +394,7 @@ async def import_sent_roster(
     filename: str,
     caption: str,
     *,
-    hasher: PhoneHasher,
+    hasher: ChannelHasher,
     now: datetime,
     max_unpacked: int,
 ) -> Report:
@@ -398,7 +431,7 @@ def roster_kind(caption: str, header: Sequence[str]) -> RosterKind | None:
     fitting = [
         kind
         for kind, columns in COLUMNS.items()
-        if all({c.key, c.zh} & titles for c in columns if c.required)
+        if all(set(c.titles) & titles for c in columns if c.required)
     ]
     return fitting[0] if len(fitting) == 1 else None
 
@@ -408,7 +441,7 @@ async def import_table(
     kind: RosterKind,
     table: Table,
     *,
-    hasher: PhoneHasher,
+    hasher: ChannelHasher,
     now: datetime,
 ) -> Report:
     known = Known(official_ids=await repo.official_ids(), credit_codes=await repo.credit_codes())
@@ -430,11 +463,16 @@ def _only(records: Sequence[object], kind: type[_R]) -> list[_R]:
 
 
 async def export_roster(repo: RosterRepository, kind: RosterKind, path: Path) -> int:
-    """Write a roster in the same columns the import reads; phones are never exported."""
+    """Write a roster in the same columns the import reads.
+
+    Phones, WeChat IDs and e-mail addresses are written as empty cells: the database holds only
+    their keyed digests, so there is nothing to write back, and a masked form would not import.
+    Importing the file again keeps them, since an import only adds these.
+    """
     header = [column.key for column in COLUMNS[kind]]
     rows: list[tuple[object, ...]]
     if kind is RosterKind.OFFICIALS:
-        rows = [(*r[:7], "", r[7]) for r in await repo.export_officials()]
+        rows = [(*r[:7], "", r[7], "", "") for r in await repo.export_officials()]
     elif kind is RosterKind.ENTERPRISES:
         rows = list(await repo.export_enterprises())
     else:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.channels import ChannelHasher, Handle
 from bot.config import Settings, VerificationSettings
 from bot.logs import secret_issued
 from bot.phones import PhoneHasher
@@ -252,7 +253,8 @@ class Verifier:
         self._audit = audit
         self._settings = settings.verification
         self._key = settings.security.hash_key.get_secret_value()
-        self.phones = PhoneHasher(self._key.encode())
+        self.channels = ChannelHasher(self._key.encode())
+        self.phones: PhoneHasher = self.channels  # a number is one of the channels
         self._policy = ThrottlePolicy.from_settings(settings.verification)
 
     async def issue(
@@ -319,6 +321,15 @@ class Verifier:
             "phone",
             now,
             lambda: self._officials.by_phone_hash(self.phones.digest(e164)),
+        )
+
+    async def lookup_handle(self, telegram_id: int, handle: Handle, now: datetime) -> LookupResult:
+        """Whose registered WeChat ID or e-mail address this is, if anybody's."""
+        return await self._lookup(
+            telegram_id,
+            handle.channel,
+            now,
+            lambda: self._officials.by_channel_digest(self.channels.handle_digest(handle)),
         )
 
     async def lookup_account(

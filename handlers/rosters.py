@@ -8,9 +8,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
+from bot.channels import ChannelHasher
 from bot.config import RosterSettings
 from bot.i18n import Translator
-from bot.phones import PhoneHasher
 from bot.rosters import UnknownKind, describe_report, import_sent_roster
 from bot.tables import UnreadableFile, is_table_name
 from handlers.context import AppContext
@@ -44,7 +44,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
             data,
             name,
             message.caption or "",
-            hasher=PhoneHasher(services.settings.security.hash_key.get_secret_value().encode()),
+            hasher=ChannelHasher(services.settings.security.hash_key.get_secret_value().encode()),
             now=services.clock.now(),
             max_unpacked=limits.max_unpacked_bytes,
         )

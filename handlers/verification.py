@@ -1,4 +1,5 @@
-"""Verifying an official: spoken codes (/code, /verify) and number or account checks (/check)."""
+"""Verifying an official: spoken codes (/code, /verify) and checks of a number, WeChat ID,
+e-mail address or Telegram account (/check)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.channels import InvalidHandle, read_typed
 from bot.i18n import Html, Translator, say_when
-from bot.phones import InvalidPhone, normalize_phone
+from bot.phones import InvalidPhone
 from bot.roles import Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
 from handlers.callback_data import BadCallback, CallbackData
@@ -255,7 +257,8 @@ async def _tell_official(context: AppContext, actor: Actor, result: CheckResult)
 
 
 async def ask_number(update: Update, context: AppContext) -> int:
-    """Ask for the number that called, or offer to pick the Telegram account."""
+    """Ask for the number, WeChat ID or address that made contact, or offer to pick the
+    Telegram account."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     assert update.effective_chat is not None
@@ -280,20 +283,27 @@ async def ask_number(update: Update, context: AppContext) -> int:
 
 
 async def check_number(update: Update, context: AppContext) -> int:
-    """Say whether a typed number belongs to a registered official."""
+    """Say whether a typed number, WeChat ID or e-mail address is a registered official's."""
     message = update.effective_message
     assert message is not None and message.text is not None and update.effective_user is not None
     services = context.services
     texts = await context.texts(update)
     try:
-        e164 = normalize_phone(message.text)
+        typed = read_typed(message.text)
+    except InvalidHandle as refused:
+        await message.reply_text(texts(f"verification.bad_{refused.channel}"))
+        return CHECKING
     except InvalidPhone:
         await message.reply_text(texts("verification.bad_number"))
         return CHECKING
-    result = await services.verifier.lookup_phone(
-        update.effective_user.id, e164, services.clock.now()
-    )
-    await _lookup_answer(update, context, texts, result, "phone")
+    user_id, now = update.effective_user.id, services.clock.now()
+    if typed.handle is not None:
+        result = await services.verifier.lookup_handle(user_id, typed.handle, now)
+        await _lookup_answer(update, context, texts, result, typed.handle.channel)
+    else:
+        assert typed.phone is not None
+        result = await services.verifier.lookup_phone(user_id, typed.phone, now)
+        await _lookup_answer(update, context, texts, result, "phone")
     return ConversationHandler.END
 
 

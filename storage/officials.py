@@ -1,4 +1,4 @@
-"""Officials, their phones (hashed) and their portfolios of enterprises."""
+"""Officials, their phones, WeChat IDs and e-mail addresses (hashed) and their portfolios."""
 
 from __future__ import annotations
 
@@ -109,6 +109,33 @@ class OfficialRepository:
             (official_id,),
         )
         return None if value is None else str(value)
+
+    async def by_channel_digest(self, digest: str) -> Official | None:
+        """The active official whose WeChat ID or e-mail address has this digest."""
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM officials WHERE active = 1 AND id ="
+            " (SELECT official_id FROM official_channels WHERE digest = ?)",
+            (digest,),
+        )
+        return None if row is None else official_from_row(row)
+
+    async def add_channel(self, official_id: int, *, channel: str, digest: str, hint: str) -> None:
+        """Register a WeChat ID or address to the official (taking it from anyone else)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO official_channels (digest, official_id, channel, hint)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET"
+                " official_id = excluded.official_id, hint = excluded.hint",
+                (digest, official_id, channel, hint),
+            )
+
+    async def channel_hints(self, official_id: int) -> list[tuple[str, str]]:
+        """(channel, hint) of the official's WeChat IDs and addresses, in the order added."""
+        rows = await self._db.fetch_all(
+            "SELECT channel, hint FROM official_channels WHERE official_id = ? ORDER BY rowid",
+            (official_id,),
+        )
+        return [(row[0], row[1]) for row in rows]
 
     async def set_supervisor(self, official_id: int, supervisor_id: int | None) -> None:
         async with self._db.transaction() as tx:

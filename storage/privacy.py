@@ -23,6 +23,8 @@ EXPORT: dict[str, str] = {
     " FROM officials WHERE telegram_id = :id",
     "official_phones": "SELECT p.last4 FROM official_phones p"
     " JOIN officials o ON o.id = p.official_id WHERE o.telegram_id = :id",
+    "official_channels": "SELECT c.channel, c.hint FROM official_channels c"
+    " JOIN officials o ON o.id = c.official_id WHERE o.telegram_id = :id ORDER BY c.rowid",
     "enterprise_contacts": "SELECT e.name AS enterprise, c.name, c.phone_last4, c.created_at"
     " FROM enterprise_contacts c JOIN enterprises e ON e.id = c.enterprise_id"
     " WHERE c.telegram_id = :id",
@@ -61,6 +63,8 @@ EXPORT: dict[str, str] = {
 ERASE: tuple[str, ...] = (
     "UPDATE enterprises SET registered_by = NULL WHERE registered_by = :id",
     "DELETE FROM official_phones WHERE official_id IN"
+    " (SELECT id FROM officials WHERE telegram_id = :id)",
+    "DELETE FROM official_channels WHERE official_id IN"
     " (SELECT id FROM officials WHERE telegram_id = :id)",
     "UPDATE officials SET telegram_id = NULL WHERE telegram_id = :id",
     "DELETE FROM enterprise_contacts WHERE telegram_id = :id",

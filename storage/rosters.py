@@ -22,6 +22,15 @@ class PhoneRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    """A WeChat ID or e-mail address as stored: its keyed digest and display hint."""
+
+    channel: str
+    digest: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
 class OfficialRecord:
     external_id: str
     name: str
@@ -32,6 +41,7 @@ class OfficialRecord:
     responsibilities: str
     phones: tuple[PhoneRecord, ...] = ()
     supervisor: str | None = None
+    channels: tuple[ChannelRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,13 @@ INSERT INTO official_phones (phone_hash, official_id, last4)
 VALUES (?, (SELECT id FROM officials WHERE external_id = ?), ?)
 ON CONFLICT (phone_hash) DO UPDATE SET official_id = excluded.official_id
 WHERE official_phones.official_id IS NOT excluded.official_id
+"""
+
+_UPSERT_CHANNEL = """
+INSERT INTO official_channels (digest, official_id, channel, hint)
+VALUES (?, (SELECT id FROM officials WHERE external_id = ?), ?, ?)
+ON CONFLICT (digest) DO UPDATE SET official_id = excluded.official_id
+WHERE official_channels.official_id IS NOT excluded.official_id
 """
 
 _SET_SUPERVISOR = """
@@ -182,6 +199,10 @@ class RosterRepository:
             await tx.executemany(
                 _UPSERT_PHONE,
                 [(p.phone_hash, r.external_id, p.last4) for r in records for p in r.phones],
+            )
+            await tx.executemany(
+                _UPSERT_CHANNEL,
+                [(c.digest, r.external_id, c.channel, c.hint) for r in records for c in r.channels],
             )
             await tx.executemany(
                 _SET_SUPERVISOR,

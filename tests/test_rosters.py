@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from bot.channels import ChannelHasher
 from bot.cities import CITIES, parse_city
 from bot.clock import FakeClock
 from bot.i18n import Translator
-from bot.phones import PhoneHasher
 from bot.rosters import (
     Report,
     RosterKind,
@@ -31,7 +31,7 @@ from tests.conftest import START
 from tests.roster import ALICE_CODE, BOB_CODE
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY = PhoneHasher(b"test-hash-key-0123456789")
+KEY = ChannelHasher(b"test-hash-key-0123456789")
 
 OFFICIALS_CSV = """编号,姓名,职务,单位,层级,城市,分管领域,电话,上级编号
 LN-001,王建国,副省长,辽宁省人民政府,省级,沈阳,营商环境,139 1234 5678,

@@ -207,3 +207,17 @@ async def test_demo_requests_cover_the_lifecycle(tmp_path: Path, clock: FakeCloc
         assert (await services.outbox.repository.counts()).get("pending", 0) == 0
     finally:
         await services.close()
+
+
+async def test_the_vice_governors_wechat_and_email_can_be_checked(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with Sandbox(sandbox_settings(tmp_path), clock=clock) as sandbox:
+        zhang = sandbox.standin.user(demo.ENTREPRENEUR.telegram_id)
+        for typed in ("zhoumy_lngov", " zhou.mingyuan@LN-GOV.example "):
+            await zhang.send("/check")
+            await zhang.expect_message()
+            await zhang.send(typed)
+            answer = (await zhang.expect_message()).text or ""
+            assert answer.startswith("✅") and "周明远\n副省长，辽宁省人民政府" in answer
+        assert sandbox.standin.errors == []
