@@ -116,6 +116,10 @@ class VerificationSettings(Section):
     global_alert_failures: int = Field(default=50, ge=1)
     global_alert_window_minutes: float = Field(default=10.0, gt=0)
     notice_window_max_hours: float = Field(default=24.0, gt=0)
+    telegram_mark: bool = False
+    mark_retry_base_seconds: float = Field(default=60.0, gt=0)
+    mark_retry_max_hours: float = Field(default=6.0, gt=0)
+    mark_calls_per_tick: int = Field(default=20, ge=1, le=500)
 
 
 class CategoryDeadline(Section):
