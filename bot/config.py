@@ -174,6 +174,7 @@ class DeliverySettings(Section):
     """The pace of everything the bot sends (bot/pacing.py), under Telegram's limits."""
 
     global_per_second: float = Field(default=27.0, gt=0, le=30)
+    paid_per_second: float = Field(default=950.0, gt=0, le=1000)
     global_burst: int = Field(default=2, ge=1, le=10)
     private_per_second: float = Field(default=1.0, gt=0, le=5)
     private_burst: int = Field(default=2, ge=1, le=10)
@@ -197,11 +198,14 @@ class DeliverySettings(Section):
             group_burst=self.group_burst,
             hold_all_after_chats=self.hold_all_after_chats,
             hold_window_seconds=self.hold_window_seconds,
+            paid_per_second=self.paid_per_second,
         )
 
 
 class BroadcastSettings(Section):
     messages_per_second: float = Field(default=20.0, gt=0, le=30)
+    paid: bool = False
+    paid_messages_per_second: float = Field(default=900.0, gt=0, le=1000)
     # Ignored since [delivery] paces every chat; still accepted so older configs load.
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     max_attempts: int = Field(default=3, ge=1)
