@@ -15,6 +15,13 @@ Figures:
   count recipients who got the announcement twice (bound: ``broadcast.max_in_flight``).
 
     python -m bench.broadcasts [--recipients 10000] [--kill-recipients 2000]
+
+Paid mode (``--paid``): the announcement is sent at Telegram's paid speed
+(``allow_paid_broadcast``, ``[broadcast] paid_messages_per_second``, default 900/s); the
+stand-in counts paid messages in their own window of 1000 a second and charges 0.1 Star each
+from a balance set to cover them. The ratio is then to the paid rate.
+
+    python -m bench.broadcasts --paid --recipients 100000 --skip-kill
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ FIRST_RECIPIENT = 10_000_000
 FOOTER = "政府工作人员绝不会"
 
 
-async def seed(path: Path, recipients: int, *, scheduled: bool = True) -> int:
+async def seed(path: Path, recipients: int, *, scheduled: bool = True, paid: bool = False) -> int:
     """N contacts of one enterprise, and one announcement (scheduled for now unless told
     otherwise); its id.
 
@@ -78,6 +85,7 @@ async def seed(path: Path, recipients: int, *, scheduled: bool = True) -> int:
         media_file_id=None,
         audience=Audience(AudienceKind.ENTREPRENEURS),
         now=datetime.now(UTC),
+        paid=paid,
     )
     if scheduled:
         await store.set_schedule(broadcast.id, datetime.now(UTC))
@@ -94,7 +102,9 @@ def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def write_config(directory: Path, standin: TelegramStandin, db: Path) -> Path:
+def write_config(
+    directory: Path, standin: TelegramStandin, db: Path, paid_rate: float | None = None
+) -> Path:
     config = directory / "config.toml"
     config.write_text(
         f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{standin.api_base_url}"\n'
@@ -102,7 +112,12 @@ def write_config(directory: Path, standin: TelegramStandin, db: Path) -> Path:
         f'[storage]\npath = "{db}"\n[admins]\ntelegram_ids = [{ADMIN_ID}]\n'
         '[security]\nhash_key = "bench-hash-key-0123456789"\n'
         # Quiet hours off: the benches and kill tests must behave the same at any hour.
-        "[quiet_hours]\nstart = 00:00:00\nend = 00:00:00\n",
+        "[quiet_hours]\nstart = 00:00:00\nend = 00:00:00\n"
+        + (
+            f"[broadcast]\npaid = true\npaid_messages_per_second = {paid_rate}\n"
+            if paid_rate is not None
+            else ""
+        ),
         encoding="utf-8",
     )
     return config
@@ -149,15 +164,19 @@ async def ask_help(standin: TelegramStandin, stop: asyncio.Event) -> list[float]
     return times
 
 
-async def full_run(recipients: int, directory: Path) -> None:
+async def full_run(recipients: int, directory: Path, paid_rate: float | None = None) -> None:
     standin = TelegramStandin(limits=RateLimits())
     await standin.start()
     db_path = directory / "full.sqlite3"
-    broadcast_id = await seed(db_path, recipients)
+    started = time.perf_counter()
+    broadcast_id = await seed(db_path, recipients, paid=paid_rate is not None)
+    print(f"seeded {recipients} recipients in {time.perf_counter() - started:.1f} s")
+    standin.set_star_balance(recipients / 10 + 1)
     ids = range(FIRST_RECIPIENT, FIRST_RECIPIENT + recipients)
     for user_id in [*ids, ADMIN_ID]:
         standin.user(user_id, started=True, language_code="zh-hans")
-    bot = start_bot(write_config(directory, standin, db_path), directory / "full.log")
+    config = write_config(directory, standin, db_path, paid_rate)
+    bot = start_bot(config, directory / "full.log")
     first = last = 0.0
     idle_rss = peak = 0.0
     stop = asyncio.Event()
@@ -184,7 +203,7 @@ async def full_run(recipients: int, directory: Path) -> None:
         await asyncio.to_thread(bot.wait, 30)
         await standin.stop()
     counts = delivered(standin, ids)
-    configured = BroadcastSettings().messages_per_second
+    configured = paid_rate or BroadcastSettings().messages_per_second
     rate = sum(counts) / (last - first)
     p95 = statistics.quantiles(helps, n=20)[-1] if len(helps) >= 2 else float("nan")
     print(f"recipients: {recipients}, delivered once: {counts.count(1)}, twice: {counts.count(2)}")
@@ -193,6 +212,11 @@ async def full_run(recipients: int, directory: Path) -> None:
         f"{configured:g}/s: {rate / configured:.2f} (target >= 0.9)"
     )
     print(f"429 answers: {standin.rate_limited} (target 0)")
+    if paid_rate is not None:
+        print(
+            f"paid messages: {standin.paid_messages}, Stars spent:"
+            f" {standin.paid_messages / 10:.1f}, left {standin.star_balance:.1f}"
+        )
     print(f"bot RSS: idle {idle_rss:.0f} MB, peak {peak:.0f} MB")
     print(
         f"/help during the broadcast: n={len(helps)}, median {statistics.median(helps):.3f} s,"
@@ -237,14 +261,23 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--kill-recipients", type=int, default=2_000)
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument("--paid", action="store_true", help="at Telegram's paid speed")
+    parser.add_argument(
+        "--paid-rate", type=float, default=BroadcastSettings().paid_messages_per_second
+    )
     args = parser.parse_args()
+    paid_rate = args.paid_rate if args.paid else None
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_full:
-            asyncio.run(full_run(args.recipients, Path(tmp)))
-        asyncio.run(kill_run(args.kill_recipients, Path(tmp)))
+            asyncio.run(full_run(args.recipients, Path(tmp), paid_rate))
+        if not args.skip_kill:
+            asyncio.run(kill_run(args.kill_recipients, Path(tmp)))
+    paid = f" --paid --paid-rate {args.paid_rate:g}" if args.paid else ""
     print(
         f"reproduce: python -m bench.broadcasts --recipients {args.recipients}"
-        f" --kill-recipients {args.kill_recipients}"
+        f" --kill-recipients {args.kill_recipients}{paid}"
+        + (" --skip-kill" if args.skip_kill else "")
     )
 
 

@@ -126,7 +126,7 @@ class Delivery:
         self._sender = sender
         self._cancelled = cancelled
         self._default_language = default_language
-        self._pacer = Pacer(settings.messages_per_second)
+        self._pacer = Pacer(rate_of(broadcast, settings))
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self.resume_at: datetime | None = None
@@ -231,7 +231,11 @@ class Delivery:
         )
         b = self.broadcast
         return Outgoing(
-            recipient.telegram_id, render(b.text_html, language), b.media_kind, b.media_file_id
+            recipient.telegram_id,
+            render(b.text_html, language),
+            b.media_kind,
+            b.media_file_id,
+            paid=b.paid,
         )
 
     async def _finish(
@@ -354,7 +358,7 @@ class Broadcaster:
         broadcast = delivery.broadcast
         while not delivery.stopping:
             tally = await self.store.tally(broadcast.id)
-            eta = tally.remaining / self.settings.messages_per_second
+            eta = tally.remaining / rate_of(broadcast, self.settings)
             await _quietly(reporter.progress(broadcast, tally, eta))
             await delivery.sleep(self.settings.progress_interval_seconds)
             if await self.store.status(broadcast.id) is BroadcastStatus.CANCELLED:
@@ -377,6 +381,11 @@ class Broadcaster:
             await _quietly(reporter.paused(final, tally, delivery.resume_at))
         else:
             await _quietly(reporter.finished(final, tally))
+
+
+def rate_of(broadcast: Broadcast, settings: BroadcastSettings) -> float:
+    """Messages a second for this broadcast: the paid rate when it is sent at paid speed."""
+    return settings.paid_messages_per_second if broadcast.paid else settings.messages_per_second
 
 
 async def _quietly(report: object) -> None:

@@ -136,3 +136,24 @@ class Outgoing:
     text_html: str
     media_kind: str | None = None
     media_file_id: str | None = None
+    paid: bool = False  # at Telegram's paid speed, 0.1 Star (allow_paid_broadcast)
+
+
+# Telegram's price of a message sent with allow_paid_broadcast, in tenths of a Star.
+PAID_TENTHS_OF_A_STAR = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PaidCost:
+    """What a paid broadcast costs against what the bot has, in Stars."""
+
+    recipients: int
+    balance: float | None = None  # None: not asked yet
+
+    @property
+    def stars(self) -> float:
+        return self.recipients * PAID_TENTHS_OF_A_STAR / 10
+
+    @property
+    def affordable(self) -> bool:
+        return self.balance is None or self.stars <= self.balance + 1e-9

@@ -116,6 +116,10 @@ class VerificationSettings(Section):
     global_alert_failures: int = Field(default=50, ge=1)
     global_alert_window_minutes: float = Field(default=10.0, gt=0)
     notice_window_max_hours: float = Field(default=24.0, gt=0)
+    telegram_mark: bool = False
+    mark_retry_base_seconds: float = Field(default=60.0, gt=0)
+    mark_retry_max_hours: float = Field(default=6.0, gt=0)
+    mark_calls_per_tick: int = Field(default=20, ge=1, le=500)
 
 
 class CategoryDeadline(Section):
@@ -170,6 +174,7 @@ class DeliverySettings(Section):
     """The pace of everything the bot sends (bot/pacing.py), under Telegram's limits."""
 
     global_per_second: float = Field(default=27.0, gt=0, le=30)
+    paid_per_second: float = Field(default=950.0, gt=0, le=1000)
     global_burst: int = Field(default=2, ge=1, le=10)
     private_per_second: float = Field(default=1.0, gt=0, le=5)
     private_burst: int = Field(default=2, ge=1, le=10)
@@ -193,11 +198,14 @@ class DeliverySettings(Section):
             group_burst=self.group_burst,
             hold_all_after_chats=self.hold_all_after_chats,
             hold_window_seconds=self.hold_window_seconds,
+            paid_per_second=self.paid_per_second,
         )
 
 
 class BroadcastSettings(Section):
     messages_per_second: float = Field(default=20.0, gt=0, le=30)
+    paid: bool = False
+    paid_messages_per_second: float = Field(default=900.0, gt=0, le=1000)
     # Ignored since [delivery] paces every chat; still accepted so older configs load.
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     max_attempts: int = Field(default=3, ge=1)

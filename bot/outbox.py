@@ -86,6 +86,8 @@ POLICIES: dict[str, KindPolicy] = {
     "calendar": KindPolicy(critical=False, retry_uncertain=True),
     # A message in a request's thread: the sender is talking now, so quiet hours do not hold it.
     "thread": KindPolicy(critical=True, retry_uncertain=False, quiet=False),
+    # A verification mark Telegram would not set or remove (to admins, bot/marks.py).
+    "mark": KindPolicy(critical=False, retry_uncertain=True, quiet=False),
     # An answer to a user that flood control kept from going out at once (handlers/ratelimit).
     "answer": KindPolicy(critical=True, retry_uncertain=True, quiet=False),
 }

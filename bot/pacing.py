@@ -13,6 +13,9 @@ overall limit rarely sees one, and when it does, only the chat it was for waits.
   margin under Telegram's 30 a second. Waiting callers are served by :class:`Priority`
   (an answer to what a user just did, then notices, then announcements), first come first
   served within a priority: announcements take the spare capacity, never the other way round;
+- paid broadcasts (``allow_paid_broadcast``, 0.1 Star a message) are not counted by Telegram
+  against the 30 a second: they take a token from a *paid gate* of their own
+  (``paid_per_second``, with a margin under Telegram's 1000), and keep their chat's lane;
 - :meth:`Pacer.held` records a 429: the chat waits ``retry_after``; only when several chats are
   held within a short window (Telegram is limiting the bot as a whole) does everything wait.
 
@@ -57,6 +60,8 @@ class PacingLimits:
     group_burst: int = 2
     hold_all_after_chats: int = 3
     hold_window_seconds: float = 1.0
+    paid_per_second: float = 950.0
+    paid_burst: int = 10
 
 
 class PacingClock(Protocol):
@@ -196,6 +201,7 @@ class Pacer:
         self.limits = limits
         self.clock = clock or LoopClock()
         self._gate: _Gate | None = None
+        self._paid_gate: _Gate | None = None
         self._lanes: dict[object, _Lane] = {}
         self._recent_holds: deque[tuple[float, object]] = deque()
         self.held_calls = 0  # 429s seen, for the metrics and the benchmarks
@@ -207,28 +213,46 @@ class Pacer:
             self._gate = _Gate(limits.global_per_second, limits.global_burst, self.clock)
         return self._gate
 
+    @property
+    def paid_gate(self) -> _Gate:
+        """The bot-wide bucket of paid broadcasts, apart from the free one."""
+        if self._paid_gate is None:
+            limits = self.limits
+            self._paid_gate = _Gate(limits.paid_per_second, limits.paid_burst, self.clock)
+        return self._paid_gate
+
+    def gate_for(self, *, paid: bool) -> _Gate:
+        return self.paid_gate if paid else self.gate
+
     @asynccontextmanager
     async def turn(
-        self, chat_id: object, priority: Priority, *, counts_globally: bool = True
+        self,
+        chat_id: object,
+        priority: Priority,
+        *,
+        counts_globally: bool = True,
+        paid: bool = False,
     ) -> AsyncIterator[None]:
-        """Wait for this chat's turn (and, for sending methods, the bot's), then run the call
-        inside it: the chat's next call starts only when this one has ended."""
+        """Wait for this chat's turn (and, for sending methods, the bot's: the paid gate for
+        a paid broadcast), then run the call inside it: the chat's next call starts only
+        when this one has ended."""
         lane = self._lane(chat_id)
         async with lane.lock:
             while (wait := lane.bucket.wait(self.clock.now())) > 0:
                 await self.clock.sleep(min(wait, RECHECK_SECONDS))
             lane.bucket.take(self.clock.now())
             if counts_globally:
-                await self.gate.enter(priority)
+                await self.gate_for(paid=paid).enter(priority)
             yield
 
     async def overall(self, priority: Priority) -> None:
         """A token of the bot-wide budget alone, for a call to no particular chat."""
         await self.gate.enter(priority)
 
-    def held(self, chat_id: object, retry_after: float) -> None:
+    def held(self, chat_id: object, retry_after: float, *, paid: bool = False) -> None:
         """Telegram answered 429 for a call to ``chat_id``: that chat waits ``retry_after``;
-        when several chats were held within the window, every call does."""
+        when several chats were held within the window, every call of its kind (free or
+        paid) does."""
         self.held_calls += 1
         now = self.clock.now()
         until = now + retry_after
@@ -238,7 +262,7 @@ class Pacer:
         while self._recent_holds and self._recent_holds[0][0] < now - window:
             self._recent_holds.popleft()
         if len({chat for _, chat in self._recent_holds}) >= self.limits.hold_all_after_chats:
-            self.gate.hold(until)
+            self.gate_for(paid=paid).hold(until)
 
     def held_for(self, chat_id: object) -> float:
         """Seconds this chat (or the whole bot) is still held by flood control."""

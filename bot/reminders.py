@@ -139,8 +139,20 @@ async def tick(services: Services, now: datetime | None = None) -> None:
         await send_digests(services, now)
         while await fire_due(services, now) == services.settings.reminders.batch_size:
             pass
+        await _keep_marks(services, now)
         if services.sender is not None:
             await services.outbox.deliver_due(services.sender, now)
+
+
+async def _keep_marks(services: Services, now: datetime) -> None:
+    """Officials' verification marks in step with the roster (bot/marks.py); a failure there
+    must not stop reminders and notices."""
+    if services.mark_port is None:
+        return
+    try:
+        await services.marks.reconcile(services.mark_port, now)
+    except Exception:
+        log.exception("keeping verification marks failed; the next wake-up retries")
 
 
 async def recover(services: Services) -> None:

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.dialogues import Dialogues
 from bot.dispatch import queue_notices, queue_thread_message
 from bot.holiday_schedule import sync_calendar
+from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.privacy import Privacy
 from bot.reminders import deliver_now, replan_in
@@ -29,6 +30,7 @@ from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
 from storage.holidays import HolidayScheduleRepository
 from storage.invites import InviteRepository
+from storage.marks import MarkRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
 from storage.privacy import PrivacyRepository
@@ -60,6 +62,8 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = "liaison_bot"
     sender: Sender | None = None
+    # Set at start when [verification] telegram_mark is on (handlers/marks.py).
+    mark_port: MarkPort | None = None
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -109,6 +113,13 @@ class Services:
             self.accounts,
             self.settings.systemic,
             self.clock,
+        )
+        self.marks = Marks(
+            MarkRepository(self.db),
+            outbox=self.outbox,
+            accounts=self.accounts,
+            settings=self.settings.verification,
+            admin_ids=self.settings.admins.telegram_ids,
         )
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)

@@ -36,6 +36,7 @@ from bot.i18n import Translator
 from handlers.broadcasts import (
     BroadcastAction,
     action_buttons,
+    cost_line,
     describe_audience,
     is_admin,
     local_time,
@@ -142,6 +143,7 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
         created_by=update.effective_user.id,
         audience=audience,
         now=context.services.clock.now(),
+        paid=context.services.settings.broadcast.paid,
         **draft,
     )
     chat_id = update.effective_user.id
@@ -157,7 +159,8 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     count = await store.count_audience(audience)
     await context.bot.send_message(
         chat_id,
-        texts("broadcasts.preview", audience=describe_audience(audience, texts), count=count),
+        texts("broadcasts.preview", audience=describe_audience(audience, texts), count=count)
+        + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast.id, texts, "confirm", "time", "discard"),
     )
     return ConversationHandler.END
@@ -193,12 +196,10 @@ async def take_time(update: Update, context: AppContext) -> int:
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
         await message.reply_text(texts("common.stale_button"))
         return ConversationHandler.END
+    count = await services.broadcasts.store.count_audience(broadcast.audience)
     await message.reply_text(
-        texts(
-            "broadcasts.confirm_schedule",
-            at=local_time(at, context),
-            count=await services.broadcasts.store.count_audience(broadcast.audience),
-        ),
+        texts("broadcasts.confirm_schedule", at=local_time(at, context), count=count)
+        + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast_id, texts, "schedule", "discard"),
     )
     return ConversationHandler.END

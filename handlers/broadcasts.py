@@ -28,6 +28,7 @@ from bot.broadcasts import (
     AudienceKind,
     BroadcastStatus,
     Outgoing,
+    PaidCost,
     Tally,
 )
 from bot.i18n import Translator
@@ -87,7 +88,7 @@ async def confirm(
         return
     count = await context.services.broadcasts.store.count_audience(broadcast.audience)
     await message.edit_text(
-        texts("broadcasts.confirm_now", count=count),
+        texts("broadcasts.confirm_now", count=count) + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast.id, texts, "send", "discard"),
     )
 
@@ -95,8 +96,13 @@ async def confirm(
 async def send_now(
     message: Message, broadcast: Broadcast, context: AppContext, texts: Translator
 ) -> None:
-    """Start sending; only the first press (of any admin) wins."""
+    """Start sending; only the first press (of any admin) wins. A paid one the bot's Star
+    balance does not cover is refused with the figures and stays a draft."""
     broadcaster = context.services.broadcasts
+    if broadcast.status is BroadcastStatus.DRAFT and not await affordable(
+        message, broadcast, context, texts
+    ):
+        return
     if not await broadcaster.store.begin(broadcast.id, now=context.services.clock.now()):
         await _show_state(message, broadcast, texts)
         return
@@ -112,6 +118,10 @@ async def schedule(
     message: Message, broadcast: Broadcast, context: AppContext, texts: Translator
 ) -> None:
     """Schedule the draft for the time chosen; the tick starts it when due."""
+    if broadcast.status is BroadcastStatus.DRAFT and not await affordable(
+        message, broadcast, context, texts
+    ):
+        return
     if not await context.services.broadcasts.store.schedule(broadcast.id):
         await _show_state(message, broadcast, texts)
         return
@@ -132,6 +142,54 @@ async def cancel(
         return
     if broadcast.status is not BroadcastStatus.SENDING:
         await message.edit_text(texts("broadcasts.discarded", id=broadcast.id))
+
+
+def cost_line(broadcast: Broadcast, count: int, texts: Translator) -> str:
+    """For a paid broadcast, what it costs in Stars; nothing for a free one."""
+    if not broadcast.paid:
+        return ""
+    cost = PaidCost(count)
+    return "\n\n" + texts("broadcasts.paid_cost", count=count, stars=stars_text(cost.stars))
+
+
+async def affordable(
+    message: Message, broadcast: Broadcast, context: AppContext, texts: Translator
+) -> bool:
+    """A free broadcast, or a paid one the bot's Star balance covers (getMyStarBalance);
+    otherwise the admin is told the cost and the balance, and nothing starts."""
+    if not broadcast.paid:
+        return True
+    count = await context.services.broadcasts.store.count_audience(broadcast.audience)
+    try:
+        cost = PaidCost(count, balance=await star_balance(context.bot))
+    except TelegramError as exc:
+        await message.edit_text(
+            texts("broadcasts.balance_unknown", error=exc.message),
+            reply_markup=action_buttons(broadcast.id, texts, "discard"),
+        )
+        return False
+    if cost.affordable:
+        return True
+    assert cost.balance is not None
+    await message.edit_text(
+        texts(
+            "broadcasts.paid_refused",
+            stars=stars_text(cost.stars),
+            balance=stars_text(cost.balance),
+        ),
+        reply_markup=action_buttons(broadcast.id, texts, "confirm", "discard"),
+    )
+    return False
+
+
+async def star_balance(bot: LiaisonBot) -> float:
+    """The bot's Telegram Stars, nanostars included."""
+    amount = await bot.get_my_star_balance()
+    return amount.amount + (amount.nanostar_amount or 0) / 1e9
+
+
+def stars_text(stars: float) -> str:
+    return f"{stars:,.1f}"
 
 
 ACTIONS = {
@@ -186,6 +244,8 @@ async def send_announcement(bot: LiaisonBot, message: Outgoing, **kwargs: Any) -
     media = None
     if message.media_kind is not None:
         media = Media(message.media_kind, message.media_file_id or "")
+    if message.paid:
+        kwargs["allow_paid_broadcast"] = True
     await send_with_media(bot, message.chat_id, message.text_html, media, **kwargs)
 
 

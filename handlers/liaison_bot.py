@@ -56,6 +56,7 @@ class LiaisonBot(ExtBot[Any]):
         read_timeout: ODVInput[float] = DEFAULT_NONE,
         write_timeout: ODVInput[float] = DEFAULT_NONE,
         rate_limit_args: Any = None,
+        allow_paid_broadcast: bool | None = None,
     ) -> None:
         """sendMessage with the defaults (HTML), not building a ``Message`` from the answer.
 
@@ -70,6 +71,7 @@ class LiaisonBot(ExtBot[Any]):
             "text": text,
             "parse_mode": DEFAULT_NONE,  # the default parse mode, as send_message has it
             "reply_markup": reply_markup,
+            "allow_paid_broadcast": allow_paid_broadcast,  # paid speed, 0.1 Star a message
         }
         await self._post(
             "sendMessage",

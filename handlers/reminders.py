@@ -24,6 +24,7 @@ from bot.services import Services
 from handlers.cards import card_text, keyboard, reply_button, send_with_media
 from handlers.context import AppContext
 from handlers.liaison_bot import LiaisonBot
+from handlers.marks import TelegramMarks
 from handlers.ratelimit import retry_after_seconds
 from storage.outbox import OutboxMessage
 
@@ -103,6 +104,8 @@ async def start_alarm(app: Any) -> None:
         app.bot, services, timeout=services.settings.reminders.send_timeout_seconds
     )
     services.outbox.keep_going = lambda: app.running
+    if services.settings.verification.telegram_mark:
+        services.mark_port = TelegramMarks(app.bot)
     assert app.job_queue is not None
     app.job_queue.run_repeating(
         wake,

@@ -20,8 +20,9 @@ from typing import Any
 
 from aiohttp import web
 
+from standin import stars
 from standin.errors import ApiError, bad_request
-from standin.limits import Faults, RateLimiter
+from standin.limits import SENDING, Faults, RateLimiter
 from standin.methods import METHODS, lookup
 from standin.spec import Spec
 from standin.state import World
@@ -123,8 +124,14 @@ class BotApi:
         self._check_parameters(method, params)
         await self.faults.apply(method, params, self.world.closing)
         self.spec.check_required(method, params)
-        self.limiter.check(method, params.get("chat_id"))
-        return await METHODS[method](self.world, params)
+        paid = stars.is_paid(params) and method in SENDING
+        if paid:
+            stars.check_balance(self.world)
+        self.limiter.check(method, params.get("chat_id"), paid=paid)
+        result = await METHODS[method](self.world, params)
+        if paid:
+            stars.charge(self.world)
+        return result
 
     def _check_parameters(self, method: str, params: JSON) -> None:
         """Record what departs from the spec; when strict, refuse a parameter it lacks."""

@@ -12,6 +12,9 @@
                                                    "migrate_to_chat_id"?, "delay_seconds"?,
                                                    "times"?}: answer the next matching calls
                                                    with that error, or hold them that long
+    POST /_standin/verification                   {"allowed": bool}: Telegram approves (or not)
+                                                   the bot as a verifier (verifyUser)
+    POST /_standin/stars                          {"balance": Stars}: the bot's Star balance
 
 Message text is returned as safe HTML (``render.render_html``), never as the bot's markup.
 """
@@ -57,8 +60,14 @@ SETTINGS: dict[str, Callable[[TestUser, JSON], object]] = {
 }
 
 
-def account_json(account: Account) -> JSON:
-    return {**account.as_user(), "started": account.started, "blocked": account.blocked}
+def account_json(account: Account, verified: str | None = None) -> JSON:
+    """A user as the page shows it; ``verified``: the description of the bot's mark, if any."""
+    return {
+        **account.as_user(),
+        "started": account.started,
+        "blocked": account.blocked,
+        "verified": verified,
+    }
 
 
 def message_json(message: StoredMessage) -> JSON:
@@ -97,11 +106,14 @@ class ControlApi:
             web.get(PREFIX + "/chats/{chat_id}/messages", self.chat_messages),
             web.get(PREFIX + "/files/{path:.+}", self.file),
             web.post(f"{PREFIX}/faults", self.inject_fault),
+            web.post(f"{PREFIX}/verification", self.set_verification),
+            web.post(f"{PREFIX}/stars", self.set_stars),
         ]
 
     async def list_users(self, request: web.Request) -> web.Response:
-        accounts = self.standin.world.accounts.values()
-        return web.json_response({"users": [account_json(a) for a in accounts]})
+        world = self.standin.world
+        users = [account_json(a, world.verified.get(a.id)) for a in world.accounts.values()]
+        return web.json_response({"users": users})
 
     async def create_user(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -180,3 +192,18 @@ class ControlApi:
         except (TypeError, ValueError) as error:
             return web.json_response({"ok": False, "error": str(error)}, status=400)
         return web.json_response({"ok": True})
+
+    async def set_verification(self, request: web.Request) -> web.Response:
+        """Approve or disapprove the bot as a verifier, as Telegram would."""
+        body = await request.json()
+        self.standin.allow_verification(bool(body.get("allowed", True)))
+        return web.json_response({"ok": True})
+
+    async def set_stars(self, request: web.Request) -> web.Response:
+        """Set the bot's Star balance."""
+        body = await request.json()
+        try:
+            self.standin.set_star_balance(float(body["balance"]))
+        except (KeyError, TypeError, ValueError) as error:
+            return web.json_response({"ok": False, "error": str(error)}, status=400)
+        return web.json_response({"ok": True, "balance": self.standin.star_balance})

@@ -1,6 +1,8 @@
 """Flood control (429 with retry_after) and fault injection for tests.
 
 Rate limits are counted over the sending methods; edits count against their chat only.
+Paid broadcasts (``allow_paid_broadcast``) are counted in a window of their own, at up to
+1000 a second, not in the 30-a-second one; each still counts against its chat.
 A refused call spends nothing, so a bot that waits ``retry_after`` gets through.
 """
 
@@ -53,6 +55,7 @@ class RateLimits:
     """Telegram-like flood limits; ``None`` switches a limit off."""
 
     global_per_second: float | None = 30
+    paid_per_second: float | None = 1000
     per_chat_per_second: float | None = 1
     per_chat_burst: int = 3
 
@@ -65,36 +68,34 @@ class RateLimiter:
         self.clock = clock
         self.refused = 0
         self._recent: deque[float] = deque()
+        self._recent_paid: deque[float] = deque()
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def check(self, method: str, chat_id: Any) -> None:
-        """Count one call, or raise the 429 Telegram would answer."""
+    def check(self, method: str, chat_id: Any, *, paid: bool = False) -> None:
+        """Count one call, or raise the 429 Telegram would answer. A paid broadcast counts
+        in its own window instead of the overall one."""
         limits = self.limits
         counts_globally = method in SENDING
         if limits is None or not (counts_globally or method in EDITING):
             return
         now = self.clock()
-        waits = [self._global_wait(limits, now) if counts_globally else 0.0]
+        window, limit = (
+            (self._recent_paid, limits.paid_per_second)
+            if paid
+            else (self._recent, limits.global_per_second)
+        )
+        waits = [_window_wait(window, limit, now) if counts_globally else 0.0]
         if chat_id is not None:
             waits.append(self._chat_wait(limits, str(chat_id), now))
         wait = max(waits)
         if wait > 0:
             self.refused += 1
             raise too_many_requests(max(1, math.ceil(wait)))
-        if counts_globally and limits.global_per_second is not None:
-            self._recent.append(now)
+        if counts_globally and limit is not None:
+            window.append(now)
         if chat_id is not None and limits.per_chat_per_second is not None:
             tokens, _ = self._buckets[str(chat_id)]
             self._buckets[str(chat_id)] = (tokens - 1, now)
-
-    def _global_wait(self, limits: RateLimits, now: float) -> float:
-        if limits.global_per_second is None:
-            return 0.0
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
-        if len(self._recent) < limits.global_per_second:
-            return 0.0
-        return self._recent[0] + 1.0 - now
 
     def _chat_wait(self, limits: RateLimits, chat: str, now: float) -> float:
         rate = limits.per_chat_per_second
@@ -104,6 +105,17 @@ class RateLimiter:
         tokens = min(float(limits.per_chat_burst), tokens + (now - last) * rate)
         self._buckets[chat] = (tokens, now)
         return 0.0 if tokens >= 1 else (1 - tokens) / rate
+
+
+def _window_wait(recent: deque[float], limit: float | None, now: float) -> float:
+    """Seconds until a sliding one-second window of ``limit`` calls has room."""
+    if limit is None:
+        return 0.0
+    while recent and recent[0] <= now - 1.0:
+        recent.popleft()
+    if len(recent) < limit:
+        return 0.0
+    return recent[0] + 1.0 - now
 
 
 @dataclass

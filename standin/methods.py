@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from standin import chats, editing, profile, sending, updates, webhook
+from standin import chats, editing, profile, sending, stars, updates, verifying, webhook
 from standin.state import World
 
 Handler = Callable[[World, dict[str, Any]], Awaitable[Any]]
@@ -20,6 +20,8 @@ METHODS: dict[str, Handler] = {
     **sending.METHODS,  # sendMessage, sendPhoto, ... copyMessage, forwardMessage
     **editing.METHODS,  # editMessage*, deleteMessage, answerCallbackQuery
     **chats.METHODS,  # getChat, leaveChat, getFile
+    **verifying.METHODS,  # verifyUser, removeUserVerification
+    **stars.METHODS,  # getMyStarBalance
 }
 _BY_LOWER_NAME = {name.lower(): name for name in METHODS}
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from standin import stars
 from standin.botapi import ApiCall, BotApi
 from standin.client import TestGroup, TestUser
 from standin.control import ControlApi
@@ -252,6 +253,30 @@ class TelegramStandin:
         """What setMyDescription (or setMyShortDescription) stored."""
         kind = "short_description" if short else "description"
         return self.world.descriptions.get((kind, language_code), "")
+
+    # -- verification marks and Stars -------------------------------------------------------
+
+    def allow_verification(self, allowed: bool = True, *, custom_descriptions: bool = True) -> None:
+        """Telegram approving (or withdrawing) the bot as its organisation's verifier."""
+        self.world.verifier_allowed = allowed
+        self.world.custom_descriptions_allowed = custom_descriptions
+
+    def verification(self, user_id: int) -> str | None:
+        """The description of the mark the bot gave this user, or None without one."""
+        return self.world.verified.get(user_id)
+
+    def set_star_balance(self, stars_: float) -> None:
+        """The bot's Telegram Star balance (paid broadcasts spend 0.1 Star a message)."""
+        stars.set_balance(self.world, stars_)
+
+    @property
+    def star_balance(self) -> float:
+        return stars.balance(self.world)
+
+    @property
+    def paid_messages(self) -> int:
+        """Messages sent with allow_paid_broadcast, each charged 0.1 Star."""
+        return self.world.paid_messages
 
     # -- flood control and faults -----------------------------------------------------------
 

@@ -178,6 +178,13 @@ class World:
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.callback_signal = Signal()
         self.closing = asyncio.Event()
+        # Telegram's verification mark (standin/verifying.py): off until Telegram approves.
+        self.verifier_allowed = False
+        self.custom_descriptions_allowed = True
+        self.verified: dict[int, str] = {}
+        # The bot's Telegram Stars, in nanostars (paid broadcasts spend 0.1 Star a message).
+        self.star_nanos = 0
+        self.paid_messages = 0
 
     @staticmethod
     def now() -> int:

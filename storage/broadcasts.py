@@ -19,7 +19,7 @@ from storage.db import Database
 
 _COLUMNS = (
     "id, created_by, text_html, media_kind, media_file_id, audience, status, scheduled_at,"
-    " started_at, finished_at, progress_chat_id, progress_message_id, created_at"
+    " started_at, finished_at, progress_chat_id, progress_message_id, created_at, paid"
 )
 OPEN_REQUEST = "status NOT IN ('resolved', 'closed', 'withdrawn')"
 ACTIVE_CONTACTS = (
@@ -57,6 +57,7 @@ class Broadcast:
     progress_chat_id: int | None
     progress_message_id: int | None
     created_at: datetime
+    paid: bool = False  # sent with allow_paid_broadcast (0.1 Star a message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ def _broadcast(row: sqlite3.Row) -> Broadcast:
         progress_chat_id=row["progress_chat_id"],
         progress_message_id=row["progress_message_id"],
         created_at=from_epoch(row["created_at"]),
+        paid=bool(row["paid"]),
     )
 
 
@@ -132,12 +134,21 @@ class BroadcastStore:
         media_file_id: str | None,
         audience: Audience,
         now: datetime,
+        paid: bool = False,
     ) -> Broadcast:
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO broadcasts (created_by, text_html, media_kind, media_file_id,"
-                f" audience, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                (created_by, text_html, media_kind, media_file_id, audience.dumps(), to_epoch(now)),
+                f" audience, created_at, paid) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (
+                    created_by,
+                    text_html,
+                    media_kind,
+                    media_file_id,
+                    audience.dumps(),
+                    to_epoch(now),
+                    int(paid),
+                ),
             )
             row = await cursor.fetchone()
         assert row is not None

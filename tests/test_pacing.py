@@ -112,3 +112,21 @@ def test_private_chats_have_positive_ids() -> None:
     assert is_private(5)
     assert not is_private(-1005)
     assert not is_private("@channel")
+
+
+async def test_paid_calls_take_their_own_gate_and_keep_their_chats_lane() -> None:
+    """Telegram does not count paid broadcasts against the free 30 a second: with the free
+    gate at 2 a second, 40 paid calls to 40 chats go at the paid rate, and a paid call still
+    waits for its chat's pace."""
+    p = pacer(global_per_second=2, global_burst=1, paid_per_second=100, paid_burst=1)
+    start = p.clock.now()
+    for chat in range(1, 41):
+        async with p.turn(chat, Priority.BULK, paid=True):
+            pass
+    # 0.39 s at 100 a second (plus the scheduler's slack); the free gate would take 20 s.
+    assert p.clock.now() - start < 0.39 + 2 * SLACK
+    times = []
+    for _ in range(3):  # one chat: its burst of 2, then one a second
+        async with p.turn(99, Priority.BULK, paid=True):
+            times.append(p.clock.now())
+    assert [t - times[0] for t in times] == pytest.approx([0.0, 0.0, 1.0], abs=SLACK)

@@ -221,3 +221,23 @@ async def test_the_vice_governors_wechat_and_email_can_be_checked(
             answer = (await zhang.expect_message()).text or ""
             assert answer.startswith("✅") and "周明远\n副省长，辽宁省人民政府" in answer
         assert sandbox.standin.errors == []
+
+
+async def test_the_page_shows_the_officials_verification_mark(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The sandbox's stand-in approves the bot as a verifier; the bound demo official gets
+    Telegram's mark on the first tick, and /_standin/users (the page's source) carries it."""
+    async with Sandbox(sandbox_settings(tmp_path), clock=clock) as sandbox:
+        official = demo.OFFICIAL.telegram_id
+        await sandbox.standin.wait_for(lambda: sandbox.standin.verification(official), timeout=10)
+        async with (
+            aiohttp.ClientSession(sandbox.url) as http,
+            http.get("/_standin/users") as response,
+        ):
+            users = {u["id"]: u for u in (await response.json())["users"]}
+        assert users[official]["verified"] == sandbox.standin.verification(official)
+        assert "人民政府" in users[official]["verified"]
+        assert users[demo.ENTREPRENEUR.telegram_id]["verified"] is None
+    app_js = (Path(__file__).parent.parent / "bot" / "sandbox" / "app.js").read_text()
+    assert "verified-mark" in app_js

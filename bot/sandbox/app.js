@@ -352,6 +352,26 @@ function select(panels, id) {
   }
 }
 
+// Telegram's verification mark the bot gave an account (verifyUser), next to its name.
+const MARK_POLL_MS = 3000;
+
+function showMarks(users) {
+  for (const user of users) {
+    const root = document.getElementById(`chat-${user.id}`);
+    if (!root) continue;
+    const name = root.querySelector(".name");
+    let mark = root.querySelector(".verified-mark");
+    if (!user.verified && user.verified !== "") { if (mark) mark.remove(); continue; }
+    if (!mark) {
+      mark = element("span", "verified-mark", "✔");
+      name.after(mark);
+    }
+    mark.title = user.verified;
+    mark.dataset.description = user.verified;
+    mark.textContent = `✔ ${user.verified}`;
+  }
+}
+
 async function main() {
   document.documentElement.lang = PAGE_LANG === "zh" ? "zh-Hans" : "en";
   for (const node of document.querySelectorAll("[data-text]")) node.textContent = t(node.dataset.text);
@@ -378,6 +398,8 @@ async function main() {
   }
   select(panels, personas[0].telegram_id);
   for (const panel of panels) panel.poll();
+  showMarks(users);
+  setInterval(async () => showMarks((await api("/users")).users), MARK_POLL_MS);
   document.body.dataset.ready = "true";
 }
 

@@ -55,6 +55,8 @@ def sandbox_settings(settings: Settings, *, standin: TelegramStandin, database: 
         update={"path": database, "backup_dir": database.parent / "backups"}
     )
     webhook = settings.webhook.model_copy(update={"enabled": False})
+    # The stand-in approves the bot as a verifier: officials' accounts show Telegram's mark.
+    verification = settings.verification.model_copy(update={"telegram_mark": True})
     # A demo plays at any hour: with quiet hours on, an official's card would wait until morning.
     quiet_hours = settings.quiet_hours.model_copy(
         update={"start": settings.quiet_hours.end, "weekends": False}
@@ -66,6 +68,7 @@ def sandbox_settings(settings: Settings, *, standin: TelegramStandin, database: 
             "storage": storage,
             "webhook": webhook,
             "quiet_hours": quiet_hours,
+            "verification": verification,
         }
     )
 
@@ -93,6 +96,7 @@ class Sandbox:
             bot_first_name=BOT_NAME,
             valid_tokens=[FAKE_TOKEN],
         )
+        self.standin.allow_verification()  # as if Telegram had approved the organisation
         self.settings = settings
         self.application: BotApplication | None = None
         self.url = ""
