@@ -7,7 +7,6 @@ button acts on the broadcast row in the database (see handlers/broadcasts.py).
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.broadcasts import (
     Audience,
@@ -43,11 +41,13 @@ from handlers.broadcasts import (
 )
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.context import AppContext
+from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
 from storage.models import Stage
 
 COMPOSE, AUDIENCE, VALUE, TIME = range(4)
-DRAFT = "broadcast"  # user_data key of the announcement being composed
+# user_data keys: the announcement being composed, the values offered, the one being scheduled
+DRAFT, CHOICES, SCHEDULE = "broadcast", "choices", "schedule"
 MAX_CHOICES = 40  # buttons offered for a city, an industry or an official
 
 
@@ -104,7 +104,7 @@ async def choose_kind(update: Update, context: AppContext) -> int:
     if not choices:
         await query.edit_message_text(texts("broadcasts.no_choices"), reply_markup=_kinds(texts))
         return AUDIENCE
-    context.user_data["choices"] = (kind, [value for value, _ in choices])
+    context.user_data[CHOICES] = (kind, [value for value, _ in choices])
     buttons = [
         [InlineKeyboardButton(label, callback_data=ValueChoice(i).pack())]
         for i, (_, label) in enumerate(choices)
@@ -120,7 +120,7 @@ async def choose_value(update: Update, context: AppContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
     await query.answer()
-    kind, values = context.user_data.get("choices", (None, []))
+    kind, values = context.user_data.get(CHOICES, (None, []))
     try:
         index = ValueChoice.parse(query.data).index
     except BadCallback:
@@ -171,7 +171,7 @@ async def ask_time(update: Update, context: AppContext) -> int:
     if not await is_admin(update, context):
         return ConversationHandler.END
     await query.answer()
-    context.user_data["schedule"] = BroadcastAction.parse(query.data).broadcast_id
+    context.user_data[SCHEDULE] = BroadcastAction.parse(query.data).broadcast_id
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))
     return TIME
@@ -187,7 +187,7 @@ async def take_time(update: Update, context: AppContext) -> int:
     if at is None or at <= services.clock.now():
         await message.reply_text(texts("broadcasts.bad_time"))
         return TIME
-    broadcast_id = context.user_data.pop("schedule", 0)
+    broadcast_id = context.user_data.pop(SCHEDULE, 0)
     await services.broadcasts.store.set_schedule(broadcast_id, at)
     broadcast = await services.broadcasts.store.get(broadcast_id)
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
@@ -268,32 +268,31 @@ def _kinds(texts: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _composer() -> ConversationHandler[Any]:
-    # per_message=False on purpose: one composer per admin in their private chat; the
-    # buttons it tracks are the ones it just sent. PTB warns about that choice; we made it.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("broadcast", ask_text),
-                CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
-                CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
+def _composer() -> Conversation:
+    # One composer per admin in their private chat; the buttons it tracks are the ones it
+    # just sent.
+    return Conversation(
+        entry_points=[
+            CommandHandler("broadcast", ask_text),
+            CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
+            CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
+        ],
+        states={
+            COMPOSE: [
+                MessageHandler(
+                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
+                    take_text,
+                )
             ],
-            states={
-                COMPOSE: [
-                    MessageHandler(
-                        (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                        take_text,
-                    )
-                ],
-                AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
-                VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
-                TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
-            },
-            fallbacks=[CommandHandler("cancel", stop_composing)],
-            allow_reentry=True,
-            name="broadcast",
-        )
+            AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
+            VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
+            TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
+        },
+        fallbacks=[CommandHandler("cancel", stop_composing)],
+        allow_reentry=True,
+        name="broadcast",
+        user_data_keys=(DRAFT, CHOICES, SCHEDULE),
+    )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -68,7 +68,6 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    await dialogue_state.forget(update, context)
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
