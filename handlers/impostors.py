@@ -81,7 +81,8 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
         if official is not None:
             data = ReportStep("official", str(official.id)).pack()
             rows.append([InlineKeyboardButton(official.name, callback_data=data)])
-    markup = InlineKeyboardMarkup(rows)
+    # No designated official to offer (an enterprise nobody holds yet): the name is typed.
+    markup = InlineKeyboardMarkup(rows) if rows else None
     await context.bot.send_message(
         update.effective_chat.id, texts("report.ask_claimed"), reply_markup=markup
     )
