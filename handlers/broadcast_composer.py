@@ -40,6 +40,7 @@ from handlers.broadcasts import (
     send_announcement,
 )
 from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import answer_query
 from handlers.context import AppContext
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
@@ -66,6 +67,7 @@ async def ask_text(update: Update, context: AppContext) -> int:
     texts = await context.texts(update)
     if not await is_admin(update, context):
         return ConversationHandler.END
+    await answer_query(update)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
     return COMPOSE
