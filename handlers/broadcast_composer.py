@@ -29,6 +29,7 @@ from bot.broadcasts import (
     fits,
     render,
 )
+from bot.cities import BY_CODE, CITIES
 from bot.config import CATEGORIES
 from bot.i18n import Translator
 from handlers.broadcasts import (
@@ -159,7 +160,11 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     count = await store.count_audience(audience)
     await context.bot.send_message(
         chat_id,
-        texts("broadcasts.preview", audience=describe_audience(audience, texts), count=count),
+        texts(
+            "broadcasts.preview",
+            audience=await describe_audience(audience, texts, context),
+            count=count,
+        ),
         reply_markup=action_buttons(broadcast.id, texts, "confirm", "time", "discard"),
     )
     return ConversationHandler.END
@@ -254,10 +259,16 @@ async def _choices(
     context: AppContext, kind: AudienceKind, texts: Translator
 ) -> list[tuple[str, str]]:
     if kind is AudienceKind.STAGE:
-        return [(s.value, texts(f"broadcasts.stage.{s.value}")) for s in Stage]
+        return [(s.value, texts(f"stage.{s.value}")) for s in Stage]
     if kind is AudienceKind.CATEGORY:
         return [(c, texts(f"broadcasts.category.{c}")) for c in CATEGORIES]
-    return (await context.services.broadcasts.store.choices(kind))[:MAX_CHOICES]
+    choices = await context.services.broadcasts.store.choices(kind)
+    if kind is AudienceKind.CITY:
+        # By name in the reader's language, in the province's order (沈阳 first, 沈抚 last).
+        present = {value for value, _ in choices}
+        choices = [(c.code, c.name(texts.language)) for c in CITIES if c.code in present]
+        choices += [(value, value) for value in sorted(present - BY_CODE.keys())]
+    return choices[:MAX_CHOICES]
 
 
 def _kinds(texts: Translator) -> InlineKeyboardMarkup:
