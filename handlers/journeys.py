@@ -99,12 +99,12 @@ class Conversation(ConversationHandler[Any]):
         return was_in
 
 
+MENU = MenuAction.pattern()
+
+
 def _is_menu_button(update: Update) -> bool:
     query = update.callback_query
     return query is not None and query.data is not None and bool(MENU.match(query.data))
-
-
-MENU = MenuAction.pattern()
 
 
 class JourneyStart(BaseHandler[Any, Any, Any]):
@@ -118,6 +118,8 @@ class JourneyStart(BaseHandler[Any, Any, Any]):
     def check_update(self, update: object) -> bool | None:
         if not isinstance(update, Update) or update.effective_user is None:
             return None
+        if update.effective_chat is None:
+            return None  # a button under an inline-mode message: no conversation has it
         if update.message is None and update.callback_query is None:
             return None  # an edit, a membership change: nobody starts anything with those
         taken = {conversation.taken_as(update) for conversation in self.conversations}
