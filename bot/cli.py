@@ -279,7 +279,12 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     async def run(db: Database) -> None:
-        count = await export_roster(RosterRepository(db), RosterKind(args.kind), args.file)
+        count = await export_roster(
+            RosterRepository(db),
+            RosterKind(args.kind),
+            args.file,
+            language=settings.locale.default_language,
+        )
         print(f"{count} {args.kind} written to {args.file}")
 
     return _with_db(settings, run)

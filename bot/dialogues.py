@@ -3,7 +3,8 @@
 Who is in which, and what they have told it so far, is read from memory while the bot runs;
 every step is also written to the database (one statement), so that a restart forgets nothing.
 At start the stored dialogues are loaded; each waits there until its user's next update takes
-it up (fresh) or finds it expired, or until the user starts something else or cancels.
+it up (fresh) or finds it expired, or until the user starts something else (see
+handlers/journeys.py, which calls :meth:`Dialogues.leave`) or cancels.
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ class Dialogues:
         if had is not None:
             await self._repository.delete(telegram_id)
         return had is not None
+
+    async def leave(self, telegram_id: int, *, was_in: bool) -> None:
+        """The user started another journey: end their dialogue wherever it is kept. A short
+        one is forgotten; the intake's draft stays for the next /new, but is no longer taken up
+        by itself after a restart. ``was_in``: a conversation held a state for the user; with
+        neither that nor anything kept here, there is nothing to write."""
+        live = self._live.pop(telegram_id, None)
+        stored = self._stored.pop(telegram_id, None)
+        if was_in or live is not None or stored is not None:
+            await self._repository.leave(telegram_id, self._clock.now())
 
     def drop(self, telegram_id: int) -> None:
         """Forget the user's dialogue in memory only (their rows were erased)."""

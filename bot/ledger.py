@@ -36,7 +36,7 @@ def ledger_row(row: sqlite3.Row, texts: Translator, tz: ZoneInfo, now: int) -> l
     outcome = row[16] or ("auto_closed" if row[17] else "")
     return [
         row[1], row[2], row[3], city_name(row[4], texts.language),
-        texts(f"ledger.stage.{row[5]}"), texts(f"ledger.category.{row[6]}"), row[7],
+        texts(f"stage.{row[5]}"), texts(f"ledger.category.{row[6]}"), row[7],
         row[8] or "", _when(created, tz), _when(row[10], tz), _when(resolved, tz),
         _when(row[12], tz), texts(f"ledger.status.{row[13]}"), round((end - created) / DAY, 1),
         texts("ledger.yes") if overdue else texts("ledger.no"), row[15] or "",

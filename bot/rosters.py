@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.channels import ChannelHasher, InvalidHandle, normalize_email, normalize_wechat
-from bot.cities import parse_city
+from bot.cities import city_name, parse_city
 from bot.credit_code import InvalidCreditCode, normalise, validate_credit_code
 from bot.i18n import Translator
 from bot.phones import MASK_PREFIX, InvalidPhone, PhoneHasher, mask_last4, normalize_phone
@@ -95,8 +95,11 @@ LEVELS = {
     "县": "county",
     "区县": "county",
 }
+# The import takes the codes, the names the bot shows in either language ([stage] and [level]
+# in the catalogs: the export writes those) and the other names people write.
 STAGES = {
     "startup": "startup",
+    "start-up": "startup",
     "初创型": "startup",
     "初创": "startup",
     "初创期": "startup",
@@ -462,22 +465,52 @@ def _only(records: Sequence[object], kind: type[_R]) -> list[_R]:
     return [r for r in records if isinstance(r, kind)]
 
 
-async def export_roster(repo: RosterRepository, kind: RosterKind, path: Path) -> int:
-    """Write a roster in the same columns the import reads.
+async def export_roster(
+    repo: RosterRepository, kind: RosterKind, path: Path, *, language: str = "zh"
+) -> int:
+    """Write a roster in the columns the import reads, as people write it: in Chinese, the
+    column titles and the names of cities, stages, levels and 是/否 (in English, the column
+    keys and the English names). The import takes either.
 
     Phones, WeChat IDs and e-mail addresses are written as empty cells: the database holds only
     their keyed digests, so there is nothing to write back, and a masked form would not import.
     Importing the file again keeps them, since an import only adds these.
     """
-    header = [column.key for column in COLUMNS[kind]]
+    texts = Translator(language)
+    chinese = language == "zh"
+    header = [column.zh if chinese else column.key for column in COLUMNS[kind]]
     rows: list[tuple[object, ...]]
     if kind is RosterKind.OFFICIALS:
-        rows = [(*r[:7], "", r[7], "", "") for r in await repo.export_officials()]
+        rows = [
+            (
+                *r[:4],
+                _named(texts, "level", r[4]),
+                city_name(r[5], language),
+                r[6],
+                "",
+                r[7],
+                "",
+                "",
+            )
+            for r in await repo.export_officials()
+        ]
     elif kind is RosterKind.ENTERPRISES:
-        rows = list(await repo.export_enterprises())
+        rows = [
+            (*r[:2], city_name(r[2], language), _named(texts, "stage", r[3]), *r[4:])
+            for r in await repo.export_enterprises()
+        ]
     else:
-        rows = [(o, c, "yes" if p else "no") for o, c, p in await repo.export_assignments()]
+        yes, no = ("是", "否") if chinese else ("yes", "no")
+        rows = [(o, c, yes if p else no) for o, c, p in await repo.export_assignments()]
     return write_table(path, header, rows)
+
+
+def _named(texts: Translator, section: str, code: str) -> str:
+    """The name the bot shows for a stage or level code (the code itself if it has none)."""
+    return texts(f"{section}.{code}") if code in NAMED[section] else code
+
+
+NAMED = {"stage": set(STAGES.values()), "level": set(LEVELS.values())}
 
 
 def describe_report(report: Report, texts: Translator, *, limit: int = 30) -> str:

@@ -198,7 +198,7 @@ def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: in
     sections: list[tuple[str, dict[str, Tally], Callable[[str], str]]] = [
         ("stats.by_category", stats.by_category, lambda k: texts(f"ledger.category.{k}")),
         ("stats.by_city", stats.by_city, lambda k: city_name(k, texts.language)),
-        ("stats.by_stage", stats.by_stage, lambda k: texts(f"ledger.stage.{k}")),
+        ("stats.by_stage", stats.by_stage, lambda k: texts(f"stage.{k}")),
     ]
     for title, table, label in sections:
         if table:

@@ -21,6 +21,7 @@ from handlers import (
     fallback,
     holidays,
     impostors,
+    journeys,
     ledger,
     notices,
     privacy,
@@ -39,8 +40,8 @@ from handlers import (
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     """The whole routing table, in order. Earlier groups run first; within a group the first
     matching handler wins."""
-    # Group -1: record the user, keep the bot out of group chats.
-    app.add_handlers(chats.GUARDS, group=-1)
+    # Group -2: record the user, keep the bot out of group chats.
+    app.add_handlers(chats.GUARDS, group=-2)
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.
@@ -51,7 +52,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.handlers())
     # Reporting an impostor, and the admins' warning to the official's portfolio.
-    app.add_handlers(impostors.HANDLERS)
+    app.add_handlers(impostors.handlers())
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(
@@ -91,6 +92,11 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)
+
+    # Group -1, before all of the above: an update that starts a journey (a command, a menu
+    # button, a button that opens a dialogue) first ends every dialogue the user is in, so
+    # that what they type next goes to the one they see (handlers/journeys.py).
+    journeys.install(app, group=-1)
     app.add_error_handler(errors.on_error)
 
 

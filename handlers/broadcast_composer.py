@@ -7,7 +7,6 @@ button acts on the broadcast row in the database (see handlers/broadcasts.py).
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.broadcasts import (
     Audience,
@@ -31,6 +29,7 @@ from bot.broadcasts import (
     fits,
     render,
 )
+from bot.cities import BY_CODE, CITIES
 from bot.config import CATEGORIES
 from bot.i18n import Translator
 from handlers.broadcasts import (
@@ -43,12 +42,15 @@ from handlers.broadcasts import (
     send_announcement,
 )
 from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import answer_query
 from handlers.context import AppContext
+from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
 from storage.models import Stage
 
 COMPOSE, AUDIENCE, VALUE, TIME = range(4)
-DRAFT = "broadcast"  # user_data key of the announcement being composed
+# user_data keys: the announcement being composed, the values offered, the one being scheduled
+DRAFT, CHOICES, SCHEDULE = "broadcast", "choices", "schedule"
 MAX_CHOICES = 40  # buttons offered for a city, an industry or an official
 
 
@@ -67,6 +69,7 @@ async def ask_text(update: Update, context: AppContext) -> int:
     texts = await context.texts(update)
     if not await is_admin(update, context):
         return ConversationHandler.END
+    await answer_query(update)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
     return COMPOSE
@@ -105,7 +108,7 @@ async def choose_kind(update: Update, context: AppContext) -> int:
     if not choices:
         await query.edit_message_text(texts("broadcasts.no_choices"), reply_markup=_kinds(texts))
         return AUDIENCE
-    context.user_data["choices"] = (kind, [value for value, _ in choices])
+    context.user_data[CHOICES] = (kind, [value for value, _ in choices])
     buttons = [
         [InlineKeyboardButton(label, callback_data=ValueChoice(i).pack())]
         for i, (_, label) in enumerate(choices)
@@ -121,7 +124,7 @@ async def choose_value(update: Update, context: AppContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None and context.user_data is not None
     await query.answer()
-    kind, values = context.user_data.get("choices", (None, []))
+    kind, values = context.user_data.get(CHOICES, (None, []))
     try:
         index = ValueChoice.parse(query.data).index
     except BadCallback:
@@ -159,7 +162,11 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     count = await store.count_audience(audience)
     await context.bot.send_message(
         chat_id,
-        texts("broadcasts.preview", audience=describe_audience(audience, texts), count=count)
+        texts(
+            "broadcasts.preview",
+            audience=await describe_audience(audience, texts, context),
+            count=count,
+        )
         + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast.id, texts, "confirm", "time", "discard"),
     )
@@ -174,7 +181,7 @@ async def ask_time(update: Update, context: AppContext) -> int:
     if not await is_admin(update, context):
         return ConversationHandler.END
     await query.answer()
-    context.user_data["schedule"] = BroadcastAction.parse(query.data).broadcast_id
+    context.user_data[SCHEDULE] = BroadcastAction.parse(query.data).broadcast_id
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))
     return TIME
@@ -190,7 +197,7 @@ async def take_time(update: Update, context: AppContext) -> int:
     if at is None or at <= services.clock.now():
         await message.reply_text(texts("broadcasts.bad_time"))
         return TIME
-    broadcast_id = context.user_data.pop("schedule", 0)
+    broadcast_id = context.user_data.pop(SCHEDULE, 0)
     await services.broadcasts.store.set_schedule(broadcast_id, at)
     broadcast = await services.broadcasts.store.get(broadcast_id)
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
@@ -253,10 +260,16 @@ async def _choices(
     context: AppContext, kind: AudienceKind, texts: Translator
 ) -> list[tuple[str, str]]:
     if kind is AudienceKind.STAGE:
-        return [(s.value, texts(f"broadcasts.stage.{s.value}")) for s in Stage]
+        return [(s.value, texts(f"stage.{s.value}")) for s in Stage]
     if kind is AudienceKind.CATEGORY:
         return [(c, texts(f"broadcasts.category.{c}")) for c in CATEGORIES]
-    return (await context.services.broadcasts.store.choices(kind))[:MAX_CHOICES]
+    choices = await context.services.broadcasts.store.choices(kind)
+    if kind is AudienceKind.CITY:
+        # By name in the reader's language, in the province's order (沈阳 first, 沈抚 last).
+        present = {value for value, _ in choices}
+        choices = [(c.code, c.name(texts.language)) for c in CITIES if c.code in present]
+        choices += [(value, value) for value in sorted(present - BY_CODE.keys())]
+    return choices[:MAX_CHOICES]
 
 
 def _kinds(texts: Translator) -> InlineKeyboardMarkup:
@@ -269,32 +282,31 @@ def _kinds(texts: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _composer() -> ConversationHandler[Any]:
-    # per_message=False on purpose: one composer per admin in their private chat; the
-    # buttons it tracks are the ones it just sent. PTB warns about that choice; we made it.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("broadcast", ask_text),
-                CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
-                CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
+def _composer() -> Conversation:
+    # One composer per admin in their private chat; the buttons it tracks are the ones it
+    # just sent.
+    return Conversation(
+        entry_points=[
+            CommandHandler("broadcast", ask_text),
+            CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
+            CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
+        ],
+        states={
+            COMPOSE: [
+                MessageHandler(
+                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
+                    take_text,
+                )
             ],
-            states={
-                COMPOSE: [
-                    MessageHandler(
-                        (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                        take_text,
-                    )
-                ],
-                AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
-                VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
-                TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
-            },
-            fallbacks=[CommandHandler("cancel", stop_composing)],
-            allow_reentry=True,
-            name="broadcast",
-        )
+            AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
+            VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
+            TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
+        },
+        fallbacks=[CommandHandler("cancel", stop_composing)],
+        allow_reentry=True,
+        name="broadcast",
+        user_data_keys=(DRAFT, CHOICES, SCHEDULE),
+    )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

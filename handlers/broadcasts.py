@@ -31,6 +31,8 @@ from bot.broadcasts import (
     PaidCost,
     Tally,
 )
+from bot.cities import city_name
+from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.pacing import Priority
 from bot.roles import Actor
@@ -209,7 +211,8 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
         return
     store = context.services.broadcasts.store
     lines = [
-        report_text(b, await store.tally(b.id), texts, context) for b in await store.recent(LISTED)
+        await report_text(b, await store.tally(b.id), texts, context)
+        for b in await store.recent(LISTED)
     ]
     await update.effective_message.reply_text(
         "\n\n".join(lines) if lines else texts("broadcasts.none_yet")
@@ -273,7 +276,8 @@ class ProgressReporter:
 
     async def finished(self, broadcast: Broadcast, tally: Tally) -> None:
         texts = await self._translator(broadcast)
-        await self._show(broadcast, report_text(broadcast, tally, texts, self._context), None)
+        text = await report_text(broadcast, tally, texts, self._context)
+        await self._show(broadcast, text, None)
 
     async def paused(self, broadcast: Broadcast, tally: Tally, resume_at: datetime) -> None:
         texts = await self._translator(broadcast)
@@ -347,23 +351,40 @@ def schedule_ticks(app: Application[Any, Any, Any, Any, Any, Any], interval: flo
     app.job_queue.run_repeating(tick, interval=interval, first=0, name="broadcasts")
 
 
-def describe_audience(audience: Audience, texts: Translator) -> str:
+async def describe_audience(audience: Audience, texts: Translator, context: AppContext) -> str:
+    """The audience as the admin reads it: its kind and, by name in the reader's language,
+    its city, stage, category or official (an industry is its own name)."""
     label = texts(f"broadcasts.audience.{audience.kind}")
+    if not audience.value:
+        return label
+    return f"{label}: {await audience_value_name(audience, texts, context)}"
+
+
+async def audience_value_name(audience: Audience, texts: Translator, context: AppContext) -> str:
+    value = audience.value or ""
+    if audience.kind is AudienceKind.CITY:
+        return city_name(value, texts.language)
     if audience.kind is AudienceKind.STAGE:
-        return f"{label}: {texts(f'broadcasts.stage.{audience.value}')}"
+        return texts(f"stage.{value}")
     if audience.kind is AudienceKind.CATEGORY:
-        return f"{label}: {texts(f'broadcasts.category.{audience.value}')}"
-    return f"{label}: {audience.value}" if audience.value else label
+        return texts(f"broadcasts.category.{value}")
+    if audience.kind is AudienceKind.PORTFOLIO and value.isdigit():
+        official = await context.services.officials.get(int(value))
+        if official is not None:
+            return official_label(official, texts)
+    return value
 
 
-def report_text(broadcast: Broadcast, tally: Tally, texts: Translator, context: AppContext) -> str:
+async def report_text(
+    broadcast: Broadcast, tally: Tally, texts: Translator, context: AppContext
+) -> str:
     started = local_time(broadcast.started_at, context) if broadcast.started_at else "-"
     finished = local_time(broadcast.finished_at, context) if broadcast.finished_at else "-"
     return texts(
         "broadcasts.report",
         id=broadcast.id,
         status=texts(f"broadcasts.status.{broadcast.status}"),
-        audience=describe_audience(broadcast.audience, texts),
+        audience=await describe_audience(broadcast.audience, texts, context),
         total=tally.total,
         sent=tally.sent,
         failed=tally.failed,

@@ -2,8 +2,8 @@
 
 The intake keeps its draft in ``drafts``; the short dialogues (writing on a request, a site
 visit, registering an enterprise) are kept by bot/dialogues.py, in memory and in the database.
-Starting one dialogue forgets the others, so /cancel and unexpected input are answered by the
-right one.
+Starting one dialogue ends the others, whichever conversation or store they are in (the rule of
+handlers/journeys.py), so /cancel and unexpected input are answered by the right one.
 """
 
 from __future__ import annotations

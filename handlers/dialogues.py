@@ -1,9 +1,9 @@
 """The one conversation of requests: the intake (/new), writing on a request, site visits
 (/visit) and registering an enterprise (/register) share it.
 
-They are one ConversationHandler on purpose: a user in the middle of one who presses the
-other's button must leave the first, and two conversations in one handler group cannot
-hand a user over to each other (the first that matches a typed message keeps it).
+They began as one ConversationHandler so that a user who started one left the other; that is
+now the rule of every dialogue (handlers/journeys.py: a new journey ends every dialogue of the
+user, in every store), and they stay one conversation because they share their stored steps.
 
 The conversation keeps who is at which step in memory; a restart forgets it. The short
 dialogues are also stored (bot/dialogues.py), and :class:`Resume` takes a stored one up.
@@ -11,7 +11,6 @@ dialogues are also stored (bot/dialogues.py), and :class:`Resume` takes a stored
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -25,12 +24,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers import dialogue_state, intake, registration, thread, visits
 from handlers.cards import answer_query, send_here
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import COMPOSE, INTAKE, REGISTRATION, VISIT
+from handlers.journeys import Conversation, StoredStep
 from storage.dialogues import Dialogue
 
 Handler = BaseHandler[Any, Any, Any]
@@ -87,7 +86,7 @@ STILL_ALLOWED: dict[str, Callable[[Update, AppContext, Mapping[str, Any]], Await
 }
 
 
-class Resume(Handler):
+class Resume(StoredStep):
     """The first update, after a restart, of a user whose dialogue was stored (a short one, or
     an intake draft touched within the conversation timeout): handled as the step they had
     reached (or its fallbacks) would have handled it."""
@@ -161,12 +160,8 @@ def handlers(timeout_seconds: float, bot_data: BotData) -> list[Handler]:
     outlive the Application (a restart forgets it; the drafts and dialogues stored remain).
     After timeout_seconds without an answer the conversation ends; the intake draft stays
     saved, a short dialogue is dropped."""
-    # per_message=False on purpose: the states take typed messages as well as button presses,
-    # which a per-message conversation cannot see. Buttons are matched by their prefix and
-    # step instead, and each callback checks them again; PTB's warning about it is expected.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-        conversation: ConversationHandler[Any] = ConversationHandler(
+    return [
+        Conversation(
             entry_points=[
                 *intake.ENTRY_POINTS,
                 *thread.ENTRY_POINTS,
@@ -183,9 +178,8 @@ def handlers(timeout_seconds: float, bot_data: BotData) -> list[Handler]:
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, intake.timed_out)],
             },
             fallbacks=FALLBACKS,
-            per_message=False,
             allow_reentry=True,
             conversation_timeout=timeout_seconds,
             name="requests",
         )
-    return [conversation]
+    ]

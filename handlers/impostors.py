@@ -21,8 +21,9 @@ from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
+from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
-from handlers.verification import conversation, notify
+from handlers.verification import notify
 from storage.verification import Report
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ CLAIMED, CHANNEL, CONTACT, ASKED, DETAILS = range(5)
 CHANNELS = ("phone", "wechat", "visit", "telegram", "other")
 ASKED_FOR = ("money", "personal_data", "link", "other")
 MAX_TEXT = 500
+DRAFT = "impostor_report"  # user_data key of the report being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ def _buttons(texts: Translator, field: str, values: tuple[str, ...]) -> InlineKe
 
 def _draft(context: AppContext) -> dict[str, Any]:
     assert context.user_data is not None
-    return context.user_data.setdefault("impostor_report", {})  # type: ignore[no-any-return]
+    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
 
 
 async def ask_claimed(update: Update, context: AppContext) -> int:
@@ -79,7 +81,8 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
         if official is not None:
             data = ReportStep("official", str(official.id)).pack()
             rows.append([InlineKeyboardButton(official.name, callback_data=data)])
-    markup = InlineKeyboardMarkup(rows)
+    # No designated official to offer (an enterprise nobody holds yet): the name is typed.
+    markup = InlineKeyboardMarkup(rows) if rows else None
     await context.bot.send_message(
         update.effective_chat.id, texts("report.ask_claimed"), reply_markup=markup
     )
@@ -318,29 +321,36 @@ async def _warn(context: AppContext, admin_id: int, report: Report, recipients: 
     return sent
 
 
-REPORT = conversation(
-    entry_points=[
-        CommandHandler("report", ask_claimed),
-        CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
-    ],
-    states={
-        CLAIMED: [
-            CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+def report_conversation() -> Conversation:
+    """Fresh per Application: the conversation keeps who is where in memory."""
+    return Conversation(
+        entry_points=[
+            CommandHandler("report", ask_claimed),
+            CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
         ],
-        CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
-        CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
-        ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
-        DETAILS: [
-            MessageHandler(filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details)
-        ],
-    },
-    fallbacks=[CommandHandler("cancel", cancel)],
-    allow_reentry=True,
-    name="impostor_report",
-)
+        states={
+            CLAIMED: [
+                CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+            ],
+            CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
+            CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
+            ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
+            DETAILS: [
+                MessageHandler(
+                    filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details
+                )
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        allow_reentry=True,
+        name="impostor_report",
+        user_data_keys=(DRAFT,),
+    )
 
-HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    REPORT,
-    CallbackQueryHandler(warn_portfolio, pattern=WarnPortfolio.pattern()),
-]
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        report_conversation(),
+        CallbackQueryHandler(warn_portfolio, pattern=WarnPortfolio.pattern()),
+    ]

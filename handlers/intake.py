@@ -46,6 +46,8 @@ STATE_OF_STEP = {
 
 
 URGENCIES = ("normal", "urgent")
+# In a saved draft: /new asked whether to go on with it, and the user has not answered yet.
+OFFERED = "offered"
 BEFORE_DESCRIPTION = ("enterprise", "category", "question")
 
 
@@ -68,7 +70,6 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    await dialogue_state.forget(update, context)
     actor = await context.actor(update)
     texts = await context.texts(update)
     if not actor.enterprises:
@@ -76,6 +77,9 @@ async def start(update: Update, context: AppContext) -> int:
         return ConversationHandler.END
     saved = await context.services.requests.draft(actor.telegram_id)
     if saved is not None:
+        # The question is where the user is now, after a restart too (see step()).
+        offered = {**saved, OFFERED: True}
+        await context.services.requests.save_draft(actor.telegram_id, offered, _now(context))
         keyboard = _buttons(
             texts,
             [
@@ -294,7 +298,10 @@ async def timed_out(update: Update, context: AppContext) -> None:
 
 
 def step(state: Mapping[str, Any]) -> int:
-    """Where a stored draft stands (after a restart): at its first missing part."""
+    """Where a stored draft stands (after a restart): at the question whether to go on with
+    it, if /new asked it; else at its first missing part."""
+    if state.get(OFFERED):
+        return RESUME
     return STATE_OF_STEP[Draft.from_data(dict(state)).next_step()]
 
 

@@ -106,9 +106,7 @@ async def take_city(update: Update, context: AppContext) -> int | None:
         return None
     await dialogue_state.advance(update, context, city=check_city(choice.value))
     texts = await context.texts(update)
-    rows = [
-        [RegisterButton.button(texts(f"registration.stage.{s}"), "stage", s.value)] for s in Stage
-    ]
+    rows = [[RegisterButton.button(texts(f"stage.{s}"), "stage", s.value)] for s in Stage]
     await send_here(update, context, texts("registration.ask_stage"), InlineKeyboardMarkup(rows))
     return REG_STAGE
 
@@ -246,7 +244,7 @@ def _describe(application: Application, texts: Translator) -> str:
         name=application.name,
         code=application.credit_code,
         city=city_name(application.city, texts.language),
-        stage=texts(f"registration.stage.{application.stage.value}"),
+        stage=texts(f"stage.{application.stage.value}"),
         industry=application.industry,
     )
 

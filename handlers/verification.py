@@ -4,7 +4,6 @@ e-mail address or Telegram account (/check)."""
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.channels import InvalidHandle, read_typed
 from bot.i18n import Html, Translator, say_when
@@ -37,6 +35,7 @@ from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
+from handlers.journeys import Conversation
 from handlers.menu import MenuAction, menu_pattern
 from storage.models import Official
 
@@ -349,16 +348,9 @@ async def _lookup_answer(
         await alert_burst(context)
 
 
-def conversation(**kwargs: Any) -> ConversationHandler[Any]:
-    # Conversations are per user and chat, not per message: its buttons only enter it.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(per_message=False, **kwargs)
-
-
-def verify_conversation() -> ConversationHandler[Any]:
+def verify_conversation() -> Conversation:
     """Fresh per Application: the conversation keeps who is where in memory."""
-    return conversation(
+    return Conversation(
         entry_points=[
             CommandHandler("verify", ask_for_code),
             CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),

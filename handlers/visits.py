@@ -48,13 +48,11 @@ async def start(update: Update, context: AppContext) -> int:
     texts = await context.texts(update)
     services = context.services
     if actor.official is None:
-        await dialogue_state.forget(update, context)
         await send_here(update, context, texts("visits.officials_only"))
         return ConversationHandler.END
     ids = await services.officials.portfolio_ids(actor.official.id)
     enterprises = [e for e in [await services.enterprises.get(i) for i in ids] if e is not None]
     if not enterprises:
-        await dialogue_state.forget(update, context)
         await send_here(update, context, texts("visits.no_enterprises"))
         return ConversationHandler.END
     await dialogue_state.enter(update, context, VISIT)

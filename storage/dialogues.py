@@ -49,13 +49,25 @@ class DialogueRepository:
         return [Dialogue(r[0], r[1], json.loads(r[2]), from_epoch(r[3])) for r in rows]
 
     async def drafts_since(self, since: datetime) -> list[Dialogue]:
-        """The intake drafts (table ``drafts``) touched since ``since``, as dialogues of kind
-        ``intake``: a restart in the middle of the intake is taken up like the others."""
+        """The intake drafts (table ``drafts``) touched since ``since`` and not left for
+        another journey, as dialogues of kind ``intake``: a restart in the middle of the intake
+        is taken up like the others."""
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, data, updated_at FROM drafts WHERE updated_at >= ?",
+            "SELECT telegram_id, data, updated_at FROM drafts"
+            " WHERE updated_at >= ? AND left_at IS NULL",
             (to_epoch(since),),
         )
         return [Dialogue(r[0], INTAKE, json.loads(r[1]), from_epoch(r[2])) for r in rows]
 
     async def delete(self, telegram_id: int) -> None:
         await self._db.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
+
+    async def leave(self, telegram_id: int, now: datetime) -> None:
+        """The user went on to another journey: their short dialogue is deleted, their intake
+        draft (if any) is kept for /new but marked as left (one transaction)."""
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
+            await tx.execute(
+                "UPDATE drafts SET left_at = ? WHERE telegram_id = ? AND left_at IS NULL",
+                (to_epoch(now), telegram_id),
+            )

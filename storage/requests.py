@@ -451,7 +451,7 @@ class RequestRepository:
         await self._db.execute(
             "INSERT INTO drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at, left_at = NULL",
             (telegram_id, json.dumps(dict(data), ensure_ascii=False), to_epoch(now)),
         )
 

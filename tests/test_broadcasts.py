@@ -15,6 +15,7 @@ from bot.services import Services
 from handlers.broadcasts import tick
 from handlers.context import AppContext
 from standin import RateLimits, StoredMessage, TelegramStandin, TestUser
+from standin.markup import inline_buttons
 from storage.models import Stage
 from tests.roster import (
     ADMIN_ID,
@@ -166,11 +167,11 @@ async def test_formatting_is_kept_and_a_photo_goes_with_its_caption(
     kinds = await admin.expect_message()
     await admin.press(kinds, "按城市")
     cities = await admin.expect_edit(kinds)
-    await admin.press(cities, "shenyang")
+    await admin.press(cities, "沈阳市")
     preview = await admin.expect_message()
     assert preview.source is not None and preview.source.startswith("<b>重要通知</b>：申报截止")
     summary = await admin.expect_message()
-    assert "接收对象：按城市: shenyang" in (summary.text or "")
+    assert "接收对象：按城市: 沈阳市" in (summary.text or "")
     assert "接收人数：1" in (summary.text or "")
     await send_now(admin, summary)
     await wait_done(standin, services, 1)
@@ -189,6 +190,46 @@ async def test_formatting_is_kept_and_a_photo_goes_with_its_caption(
     await wait_done(standin, services, 2)
     sent = announcements(standin.user(OFFICIAL_ID))
     assert len(sent) == 1 and sent[0].photo == b"\xff\xd8\xff photo"
+    assert standin.errors == []
+
+
+def labels(message: StoredMessage) -> list[str]:
+    return [b["text"] for b in inline_buttons(message.reply_markup)]
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_admin_reads_names_of_cities_stages_and_officials_not_codes(
+    standin: TelegramStandin, services: Services, admin: TestUser
+) -> None:
+    await cast_on_standin(services, standin)
+
+    async def offered(audience: str) -> StoredMessage:
+        await admin.send("/broadcast")
+        await admin.expect_message()
+        await admin.send("本周五召开政策宣讲会")
+        kinds = await admin.expect_message()
+        await admin.press(kinds, audience)
+        return await admin.expect_edit(kinds)
+
+    assert labels(await offered("按城市")) == ["沈阳市", "大连市"]
+    assert labels(await offered("按发展阶段")) == ["初创型", "成长期", "成熟期"]
+    officials = await offered("某官员联系的企业")
+    await admin.press(officials, "王建国")
+    await admin.expect_message()  # the announcement as it will read
+    summary = await admin.expect_message()
+    assert "接收对象：某官员联系的企业: 王建国（副省长，辽宁省人民政府）" in (summary.text or "")
+    await send_now(admin, summary)
+    await wait_done(standin, services, 1)  # the first stored: the others stopped before
+    await admin.send("/broadcasts")
+    listed = (await admin.expect_message()).text or ""
+    assert "接收对象：某官员联系的企业: 王建国（副省长，辽宁省人民政府）" in listed
+
+    await services.accounts.set_language(ADMIN_ID, "en")
+    assert labels(await offered("By city")) == ["Shenyang", "Dalian"]
+    assert labels(await offered("By stage")) == ["Start-up", "Growth", "Mature"]
+    await admin.send("/broadcasts")
+    listed = (await admin.expect_message()).text or ""
+    assert "An official's enterprises: 王建国（副省长，辽宁省人民政府）" in listed
     assert standin.errors == []
 
 

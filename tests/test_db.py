@@ -241,3 +241,10 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_database_is_locked(
     finally:
         other.close()
         await db.close()
+
+
+def test_every_migration_has_a_number_of_its_own() -> None:
+    """Two branches that each add the next migration must not both land with one number:
+    the second file would never be applied (schema_migrations is keyed by the number)."""
+    versions = [version for version, _, _ in _migrations()]
+    assert len(versions) == len(set(versions)), versions

@@ -308,3 +308,63 @@ async def test_an_intake_left_too_long_before_a_restart_is_not_taken_up_but_kept
         assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
         await alice.send("/new")
         assert "草稿" in (await alice.expect_message()).text
+
+
+# -- a dialogue left for another journey (handlers/journeys.py) ---------------------------------
+
+
+async def test_a_draft_left_for_another_journey_is_not_taken_up_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        alice = await alice_describing(standin, services_of(app))
+        await alice.send("/verify")
+        assert "核验码" in (await alice.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("涉及员工 120 人。")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
+        draft = await services_of(app).requests.draft(ALICE_ID)
+        assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
+        await alice.send("/new")
+        assert "草稿" in (await alice.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_the_question_whether_to_go_on_with_a_draft_outlives_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    async with bot_on(settings, clock) as app:
+        alice = await alice_describing(standin, services_of(app))
+        await alice.send("/new")
+        question = await alice.expect_message()
+        assert "草稿" in question.text
+    async with bot_on(settings, clock) as app:
+        await alice.send("涉及员工 120 人。")
+        assert "请点击上面的按钮" in (await alice.expect_message()).text
+        await alice.press(question, "继续填写")
+        assert "请描述遇到的问题" in (await alice.expect_message()).text
+        await alice.send("涉及员工 120 人。")
+        assert "已记下" in (await alice.expect_message()).text
+        draft = await services_of(app).requests.draft(ALICE_ID)
+        assert draft is not None
+        assert draft["description"] == ["稳岗补贴申报半年未兑现。", "涉及员工 120 人。"]
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_visit_left_for_another_journey_is_gone_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        cast = await make_cast(services_of(app))
+        await official.send("/visit")
+        await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
+        assert "走访日期" in (await official.expect_message()).text
+        await official.send("/code")
+        await official.expect_message()
+        assert await stored_kinds(services_of(app)) == []
+    async with bot_on(settings, clock) as app:
+        await official.send("2026-03-01")
+        assert "请选择您要做的事" in (await official.expect_message()).text
+        assert await services_of(app).visits.of_enterprise(cast.alice_enterprise.id) == []
+    assert errors_but_flood_control(standin) == []

@@ -71,3 +71,22 @@ def test_a_moment_says_tomorrow_or_its_date_when_it_is_not_today() -> None:
         utc = moment.astimezone(UTC)
         assert say_when(zh, utc, now=now.astimezone(UTC), tz=tz) == in_zh
         assert say_when(en, utc, now=now.astimezone(UTC), tz=tz) == in_en
+
+
+def test_a_stage_and_a_level_have_one_name_each() -> None:
+    """Buttons, summaries, the ledger and rosters all read [stage] and [level]: no other
+    section names them (the composer once said 初创期 where rosters said 初创型)."""
+    for language in ("zh", "en"):
+        texts = catalog(language)
+        elsewhere = [
+            key
+            for key in texts
+            if key.rsplit(".", 1)[-1] in ("startup", "growth", "mature")
+            and not key.startswith("stage.")
+        ]
+        assert elsewhere == []
+    assert [translate("zh", f"stage.{s}") for s in ("startup", "growth", "mature")] == [
+        "初创型",
+        "成长期",
+        "成熟期",
+    ]

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from bot.channels import ChannelHasher
 from bot.cities import CITIES, parse_city
 from bot.clock import FakeClock
+from bot.credit_code import make_credit_code
 from bot.i18n import Translator
 from bot.rosters import (
     Report,
@@ -24,8 +25,9 @@ from bot.rosters import (
     import_roster,
     roster_kind,
 )
-from bot.tables import UnreadableFile, read_table
+from bot.tables import Table, UnreadableFile, read_table
 from storage.db import Database
+from storage.models import Stage
 from storage.rosters import RosterRepository
 from tests.conftest import START
 from tests.roster import ALICE_CODE, BOB_CODE
@@ -192,18 +194,107 @@ def test_the_kind_of_a_sent_roster() -> None:
     assert roster_kind("", ("a", "b")) is None
 
 
-async def test_export_then_import_changes_nothing(db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+async def test_export_then_import_changes_nothing(
+    db: Database, tmp_path: Path, suffix: str, language: str
+) -> None:
     await load(db, RosterKind.OFFICIALS, OFFICIALS_CSV)
     await load(db, RosterKind.ENTERPRISES, ENTERPRISES_CSV)
     await load(db, RosterKind.ASSIGNMENTS, ASSIGNMENTS_CSV)
     before = await dump(db)
     repo = RosterRepository(db)
     for kind in RosterKind:
-        path = tmp_path / f"{kind}.xlsx"
-        await export_roster(repo, kind, path)
+        path = tmp_path / f"{kind}{suffix}"
+        await export_roster(repo, kind, path, language=language)
         report = await load(db, kind, path.read_bytes(), name=path.name)
         assert report.ok, report.problems
+        assert report.counts is not None and report.counts.changed == 0
     assert await dump(db) == before
+
+
+async def exported(db: Database, tmp_path: Path, kind: RosterKind, language: str) -> Table:
+    path = tmp_path / f"{kind}-{language}.csv"
+    await export_roster(RosterRepository(db), kind, path, language=language)
+    return read_table(path.read_bytes(), path.name)
+
+
+async def test_exports_write_the_names_people_use(db: Database, tmp_path: Path) -> None:
+    """Cities, stages, levels and 主责 as the import took them, not the stored codes."""
+    await load(db, RosterKind.OFFICIALS, OFFICIALS_CSV)
+    await load(db, RosterKind.ENTERPRISES, ENTERPRISES_CSV)
+    await load(db, RosterKind.ASSIGNMENTS, ASSIGNMENTS_CSV)
+    enterprises = await exported(db, tmp_path, RosterKind.ENTERPRISES, "zh")
+    assert enterprises.header == (
+        "统一社会信用代码",
+        "企业名称",
+        "城市",
+        "发展阶段",
+        "行业",
+        "联系人",
+    )
+    assert [cells[2:4] for _, cells in enterprises.rows] == [
+        ("沈阳市", "成长期"),
+        ("大连市", "初创型"),
+    ]
+    officials = await exported(db, tmp_path, RosterKind.OFFICIALS, "zh")
+    assert officials.header[:6] == ("编号", "姓名", "职务", "单位", "层级", "城市")
+    assert [cells[4:6] for _, cells in officials.rows] == [("省级", "沈阳市"), ("市级", "沈阳市")]
+    assignments = await exported(db, tmp_path, RosterKind.ASSIGNMENTS, "zh")
+    assert [cells[2] for _, cells in assignments.rows] == ["是", "否", "是"]
+    english = await exported(db, tmp_path, RosterKind.ENTERPRISES, "en")
+    assert english.header[:4] == ("credit_code", "name", "city", "stage")
+    assert [cells[2:4] for _, cells in english.rows] == [
+        ("Shenyang", "Growth"),
+        ("Dalian", "Start-up"),
+    ]
+    everything = " ".join(
+        cell
+        for table in (enterprises, officials, assignments, english)
+        for _, cells in table.rows
+        for cell in cells
+    )
+    for code in ("shenyang", "dalian", "growth", "startup", "province", "yes"):
+        assert code not in everything.split()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_imports_take_the_codes_and_every_name_shown(db: Database, language: str) -> None:
+    """Each stage and level by its code, by the name the bot shows in either language, and by
+    the other names people write (初创期, 成长型, 省)."""
+    texts = Translator(language)
+    stages = {s.value: [s.value, texts(f"stage.{s.value}")] for s in Stage}
+    stages["startup"] += ["初创期", "初创"]
+    stages["growth"] += ["成长型"]
+    rows, expected = [], {}
+    spelled = [(code, name) for code, names in stages.items() for name in names]
+    for n, (code, name) in enumerate(spelled):
+        credit_code = make_credit_code(f"91210100MA{n:07d}")
+        city = CITIES[n % len(CITIES)]
+        rows.append(f"{credit_code},企业{n},{city.name(language)},{name},行业")
+        expected[credit_code] = (city.code, code)
+    report = await load(
+        db, RosterKind.ENTERPRISES, "credit_code,name,city,stage,industry\n" + "\n".join(rows)
+    )
+    assert report.ok, report.problems
+    stored = await db.fetch_all("SELECT credit_code, city, stage FROM enterprises")
+    assert {r[0]: (r[1], r[2]) for r in stored} == expected
+    levels = [
+        "province",
+        "city",
+        "county",
+        *(texts(f"level.{lv}") for lv in ("province", "city", "county")),
+        "省",
+    ]
+    officials = "\n".join(f"T-{n},官员{n},,,{level}," for n, level in enumerate(levels))
+    report = await load(
+        db, RosterKind.OFFICIALS, "external_id,name,title,body,level,city\n" + officials
+    )
+    assert report.ok, report.problems
+    stored = await db.fetch_all("SELECT level FROM officials ORDER BY external_id")
+    assert sorted(r[0] for r in stored) == sorted(
+        ["province", "city", "county", "province", "city", "county", "province"]
+    )
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

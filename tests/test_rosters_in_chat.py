@@ -73,7 +73,8 @@ async def test_bad_rows_are_reported_and_nothing_is_imported(
         "Line 2 · city: not a Liaoning city (one of the 14 cities or the Shenfu zone)"
         " (<b>Gotham</b>)",
         "Line 3 · credit_code: duplicate of line 2",
-        "Line 3 · stage: stage must be startup / growth / mature (巨头)",
+        "Line 3 · stage: stage must be Start-up / Growth / Mature (or startup / growth / mature)"
+        " (巨头)",
     ]
     assert await count(services, "enterprises") == 0
     assert standin.errors == []
