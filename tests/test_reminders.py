@@ -265,7 +265,7 @@ async def test_crash_in_the_middle_of_sending(tmp_path: Path, clock: FakeClock) 
     await tick(second)
     sent = recorder(second)
     # All three may have arrived, or not: each is sent again, marked as a possible repeat.
-    assert [t for t in sent.to(OFFICIAL_ID) if "已超过受理期限" in t][0].startswith("（重发）")
+    assert next(t for t in sent.to(OFFICIAL_ID) if "已超过受理期限" in t).startswith("（重发）")
     [escalated] = sent.to(ALICE_ID)
     assert escalated.startswith("（重发）您的诉求")
     [escalation] = sent.to(ADMIN_ID)
