@@ -30,6 +30,7 @@ from bot.lifecycle import (
     check_note,
 )
 from bot.receipts import queue_receipt
+from bot.receipts import receipt as make_receipt
 from bot.roles import Actor
 from bot.routing import Route, route
 from bot.threads import Thread, reads_notes
@@ -375,6 +376,10 @@ class RequestDesk:
     async def _changed(self, request_id: int, queued: Sequence[int] = ()) -> None:
         for hook in self.after_change:
             await hook(request_id)
+        self._wake(queued)
+
+    def _wake(self, queued: Sequence[int]) -> None:
+        """Something was queued: delivery goes now, not at the next wake-up."""
         if sum(queued):
             for wake in self.after_queued:
                 wake()
@@ -435,12 +440,23 @@ class RequestDesk:
         return stored
 
     async def rate(
-        self, actor: Actor, request_id: int, *, rating: int | None, comment: str | None
+        self,
+        actor: Actor,
+        request_id: int,
+        *,
+        rating: int | None,
+        comment: str | None,
+        receipt: str | None = None,
     ) -> Request:
+        """Store the owner's rating or comment, with its ``receipt`` queued in the same
+        transaction."""
         request = await self.find(actor, request_id=request_id)
         if Party.OWNER not in parties(actor, request) or request.outcome is None:
             raise TransitionRefused("forbidden", request.status)
-        await self.repo.rate(request.id, rating=rating, comment=comment)
+        now = self.clock.now()
+        then = [] if receipt is None else [make_receipt(actor.telegram_id, receipt, now=now)]
+        await self.repo.rate(request.id, rating=rating, comment=comment, now=now, then=then)
+        self._wake([len(then)])
         return request
 
 

@@ -220,12 +220,13 @@ async def comment(
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
-        await context.services.desk.rate(actor, request_id, rating=None, comment=text)
+        await context.services.desk.rate(
+            actor, request_id, rating=None, comment=text, receipt=texts("requests.comment_saved")
+        )
     except (NotFound, TransitionRefused):
         await notify(update, context, texts("requests.not_found"))
         return
     await dialogue_state.forget(update, context)
-    await send_here(update, context, texts("requests.comment_saved"))
 
 
 async def off_script(update: Update, context: AppContext) -> None:
