@@ -23,7 +23,11 @@ has sent what it had queued (at most ``DRAIN_SECONDS``):
   entrepreneur received it;
 - a receipt or reply received more than once: each repeat carries the "（重发）" mark.
 
-    python -m bench.killtest [--kills 200] [--users 20] [--officials 4] [--seed 1]
+With ``--hold S`` the stand-in holds every sendMessage S seconds before carrying it out (a slow
+network), so that kills catch sends in flight: what Telegram got from a bot that died waiting
+for the answer is sent again after the restart, marked, and counted as a duplicate.
+
+    python -m bench.killtest [--kills 200] [--users 20] [--officials 4] [--seed 1] [--hold 0]
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.credit_code import make_credit_code
 from bot.services import Services
-from standin import TelegramStandin, TestUser
+from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.db import Database
@@ -68,6 +72,7 @@ RECEIVED = "已收到您的诉求"  # in the receipt of a request
 THREAD_HEAD = "💬 "  # how a thread message begins
 RESENT = "（重发）"  # how a message sent again after a crash or a time-out begins
 DRAIN_SECONDS = 120.0  # the longest wait, once the load stops, for the queued to go out
+HELD_FOREVER = 10**9  # "every call", for the stand-in's injected delay
 replies = itertools.count(1)
 
 
@@ -426,11 +431,14 @@ async def run(
     gaps: tuple[float, float] = (2.0, 10.0),
     settle: float = 10.0,
     until: Callable[[Receipts], bool] | None = None,
+    hold: float = 0.0,
 ) -> Result:
     """Prints the figures and returns them; after the last kill the load runs ``settle``
-    seconds, or until ``until(receipts)`` holds."""
-    standin = TelegramStandin()
+    seconds, or until ``until(receipts)`` holds. ``hold``: seconds every sendMessage is held."""
+    standin = TelegramStandin(limits=RateLimits())
     await standin.start()
+    if hold:
+        standin.inject_delay("sendMessage", seconds=hold, times=HELD_FOREVER)
     db_path = directory / "kill.sqlite3"
     config = write_config(directory, standin, db_path)
     await seed(config, users, officials)
@@ -516,17 +524,25 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--officials", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds each send is held")
     args = parser.parse_args()
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # resets when the bot dies
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(
-            run(args.kills, args.users, args.officials, random.Random(args.seed), Path(tmp))
+            run(
+                args.kills,
+                args.users,
+                args.officials,
+                random.Random(args.seed),
+                Path(tmp),
+                hold=args.hold,
+            )
         )
     print(f"wall time: {time.perf_counter() - started:.0f} s")
     print(
         f"reproduce: python -m bench.killtest --kills {args.kills} --users {args.users}"
-        f" --officials {args.officials} --seed {args.seed}"
+        f" --officials {args.officials} --seed {args.seed} --hold {args.hold}"
     )
     raise SystemExit(1 if result.lost_total or result.integrity != "ok" else 0)
 
