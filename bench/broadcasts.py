@@ -47,8 +47,9 @@ FIRST_RECIPIENT = 10_000_000
 FOOTER = "政府工作人员绝不会"
 
 
-async def seed(path: Path, recipients: int) -> int:
-    """N contacts of one enterprise, and one announcement scheduled for now; its id.
+async def seed(path: Path, recipients: int, *, scheduled: bool = True) -> int:
+    """N contacts of one enterprise, and one announcement (scheduled for now unless told
+    otherwise); its id.
 
     Seeded with bulk statements: one commit per row would take minutes for 10,000 rows.
     """
@@ -78,8 +79,9 @@ async def seed(path: Path, recipients: int) -> int:
         audience=Audience(AudienceKind.ENTREPRENEURS),
         now=datetime.now(UTC),
     )
-    await store.set_schedule(broadcast.id, datetime.now(UTC))
-    await store.schedule(broadcast.id)
+    if scheduled:
+        await store.set_schedule(broadcast.id, datetime.now(UTC))
+        await store.schedule(broadcast.id)
     await db.close()
     return broadcast.id
 

@@ -125,9 +125,9 @@ async def seed(path: Path, requests: int, per_request: int, due: int, window: fl
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    reminders = []
-    for request_id, *_rest, ack_due, _resolve in rows:
-        reminders.append((request_id, "ack_overdue", None, ack_due))
+    reminders: list[tuple[object, ...]] = []
+    for request_id, *_rest, ack_due_at, _resolve in rows:
+        reminders.append((request_id, "ack_overdue", None, ack_due_at))
         for k in range(per_request - 1):
             reminders.append((request_id, f"bench_{k}", None, to_epoch(FAR) + k))
     await db.execute_many(

@@ -9,7 +9,8 @@ Baseline, measured in the same run on the same stand-in: a bare python-telegram-
 Application with one echo handler (one message in, one reply out).
 
 A second part times `Verifier.check` alone (domain + SQLite, no Telegram) for each failure
-kind -- unknown, expired, used, foreign (another enterprise's code) -- and a valid code, each
+kind -- unknown, expired, used, foreign (another enterprise's code), outside (another
+official's code for "any of my enterprises", none of them the user's) -- and a valid code, each
 check by a fresh user so throttling never kicks in: medians and p95 per kind.
 
     python -m bench.verification [--iterations 200]
@@ -95,7 +96,7 @@ async def bench_verification(
     return samples, wall
 
 
-KINDS = ("valid", "unknown", "expired", "used", "foreign")
+KINDS = ("valid", "unknown", "expired", "used", "foreign", "outside")
 
 
 def p95(samples: list[float]) -> float:
@@ -126,6 +127,8 @@ async def bench_check_kinds(db_dir: Path, n: int) -> dict[str, list[float]]:
                 "expired": await verifier.issue(cast.official, None, now - timedelta(days=1)),
                 "used": await verifier.issue(cast.official, None, now),
                 "foreign": await verifier.issue(cast.official, cast.bob_enterprise.id, now),
+                # Another official's code for "any of my enterprises": not Alice's firm.
+                "outside": await verifier.issue(cast.other_official, None, now),
             }
             used = await verifier.check(alice, codes["used"].code, now)
             assert used.verdict is Verdict.VERIFIED
@@ -159,7 +162,7 @@ async def bench_echo(
         .base_file_url(standin.file_base_url)
     )
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     samples: list[float] = []

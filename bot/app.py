@@ -13,7 +13,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.flood import FloodGuard
+from bot.i18n import translate
 from bot.logs import quiet_http_loggers
+from bot.pacing import Pacer, PacingClock
 from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
 from bot.transport import AiohttpRequest
@@ -29,7 +32,6 @@ log = logging.getLogger(__name__)
 
 # Sent explicitly: Telegram remembers the last list when it is omitted.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-RATE_LIMITER_RETRIES = 3
 
 BotApplication = Application[Any, AppContext, Any, Any, BotData, Any]
 
@@ -38,14 +40,24 @@ class MissingToken(Exception):
     """No Telegram token: the operator must get one from @BotFather (or run the sandbox)."""
 
 
-def build_application(settings: Settings, *, clock: Clock | None = None) -> BotApplication:
-    """An Application with our handlers, opening storage in post_init and closing it after."""
+def build_application(
+    settings: Settings, *, clock: Clock | None = None, pacing_clock: PacingClock | None = None
+) -> BotApplication:
+    """An Application with our handlers, opening storage in post_init and closing it after.
+
+    ``pacing_clock`` is the time the pacing of sends and the flood guard run on: real time
+    unless a test or benchmark speeds it up together with its stand-in's limits.
+    """
     if settings.telegram.token is None:
         raise MissingToken
     quiet_http_loggers()
-    tg = settings.telegram
+    tg, delivery = settings.telegram, settings.delivery
+    pacer = Pacer(delivery.limits(), pacing_clock)
     limiter = RateLimiter(
-        max_retries=RATE_LIMITER_RETRIES, max_retry_after=tg.max_retry_after_seconds
+        pacer, max_retry_after=tg.max_retry_after_seconds, max_wait=delivery.max_wait_seconds
+    )
+    guard = FloodGuard(
+        delivery.flood_updates_per_second, delivery.flood_burst, delivery.flood_quiet_seconds
     )
 
     async def open_services(app: BotApplication) -> None:
@@ -73,12 +85,18 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.locale.tz),
         rate_limiter=limiter,
     )
+
+    async def slow_down(update: Update) -> None:
+        await _slow_down(bot, app.bot_data.services, update)
+
     app: BotApplication = (
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         # One user's updates in order (conversations need it), different users at once.
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(
+            PerUserUpdateProcessor(guard=guard, on_flood=slow_down, now=pacer.clock.now)
+        )
         .post_init(open_services)
         .post_shutdown(close_services)
         .build()
@@ -86,6 +104,15 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> BotA
     register_handlers(app, settings)
     schedule_jobs(app, settings)
     return app
+
+
+async def _slow_down(bot: LiaisonBot, services: Services, update: Update) -> None:
+    """The one answer a flooding user gets: slow down (in a private chat only)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != "private":
+        return
+    language = await services.accounts.language_of(user.id)
+    await bot.send_text(chat.id, translate(language, "common.slow_down"))
 
 
 def run_polling(app: BotApplication, settings: Settings) -> None:

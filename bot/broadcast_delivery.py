@@ -67,47 +67,31 @@ class Reporter(Protocol):
 
 
 class Pacer:
-    """A token bucket for all sends plus a minimum interval per chat; flood control pauses it.
+    """The announcement's own rate: a token bucket; flood control pauses it.
 
     ``reserve`` books the next free slot and returns how long to wait for it, so the rate
-    holds however long each send takes. ``burst`` slots may be caught up after a stall.
+    holds however long each send takes. ``burst`` slots may be caught up after a stall. Each
+    chat's pace and the bot's overall budget (shared with answers and notices, which go
+    first) are kept by the delivery engine the sender goes through (bot/pacing.py).
     """
 
     def __init__(
-        self,
-        rate: float,
-        per_chat_interval: float,
-        *,
-        burst: int = 2,
-        now: Callable[[], float] = time.monotonic,
+        self, rate: float, *, burst: int = 2, now: Callable[[], float] = time.monotonic
     ) -> None:
         self._interval = 1.0 / rate
-        self._per_chat = per_chat_interval
         self._burst = burst
         self._now = now
         self._next = now()
         self._paused_until = 0.0
-        self._last_by_chat: dict[int, float] = {}
 
-    def reserve(self, chat_id: int) -> float:
+    def reserve(self) -> float:
         now = self._now()
-        slot = max(
-            self._next,
-            now - (self._burst - 1) * self._interval,
-            self._paused_until,
-            self._last_by_chat.get(chat_id, -self._per_chat) + self._per_chat,
-        )
+        slot = max(self._next, now - (self._burst - 1) * self._interval, self._paused_until)
         self._next = slot + self._interval
-        self._last_by_chat[chat_id] = slot
-        if len(self._last_by_chat) > 1024:
-            self._forget_before(now - self._per_chat)
         return max(0.0, slot - now)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds)
-
-    def _forget_before(self, moment: float) -> None:
-        self._last_by_chat = {c: t for c, t in self._last_by_chat.items() if t >= moment}
 
 
 class Outcome(StrEnum):
@@ -142,7 +126,7 @@ class Delivery:
         self._sender = sender
         self._cancelled = cancelled
         self._default_language = default_language
-        self._pacer = Pacer(settings.messages_per_second, settings.per_chat_interval_seconds)
+        self._pacer = Pacer(settings.messages_per_second)
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self.resume_at: datetime | None = None
@@ -184,7 +168,7 @@ class Delivery:
         message = self._message_for(recipient)
         attempts = 0
         while attempts < self._settings.max_attempts:
-            if not await self._wait(self._pacer.reserve(chat_id)):
+            if not await self._wait(self._pacer.reserve()):
                 await self._finish(chat_id, RecipientStatus.PENDING, attempts)
                 return
             attempts += 1

@@ -15,6 +15,7 @@ from typing import Any
 from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.deadlines import calendar_for
 from bot.eventloop import use_fast_event_loop
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
@@ -98,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     whom.add_argument("--all-officials", action="store_true", help="officials not joined yet")
     whom.add_argument("--all-enterprises", action="store_true", help="one per enterprise")
     invites.add_argument("out", type=Path)
+    holidays = sub.add_parser(
+        "holidays",
+        help="holiday schedules: load next year's, see where each year's days come from",
+    )
+    holiday_commands = holidays.add_subparsers(dest="holidays_command", metavar="ACTION")
+    holiday_commands.required = True
+    load = holiday_commands.add_parser(
+        "load", help="load a year's schedule (.toml, see docs/reminders.md); takes effect at once"
+    )
+    load.add_argument("file", type=Path)
+    holiday_commands.add_parser("status", help="where this year's and next year's days come from")
+    holiday_template = holiday_commands.add_parser(
+        "template", help="print a schedule file for YEAR with its statutory holidays (estimate)"
+    )
+    holiday_template.add_argument("year", type=int)
     ledger = sub.add_parser("ledger", help="write the ledger (.xlsx or .csv), one row per request")
     ledger.add_argument("out", type=Path)
     ledger.add_argument("--from", dest="since", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -310,6 +326,86 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     return _with_db(settings, run)
 
 
+def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
+    """Holiday schedules: ``load FILE`` (as if an admin sent it to the bot: checked, stored,
+    in effect at once in a running bot, deadlines moved and people told, audited),
+    ``status``, ``template YEAR``."""
+    from bot.holiday_schedule import (
+        FIRST_YEAR,
+        LAST_YEAR,
+        ScheduleRejected,
+        describe_loaded,
+        describe_rejection,
+        load_schedule,
+        parse_schedule,
+        status_lines,
+        template,
+    )
+    from bot.services import Services
+
+    texts = Translator("en")
+    if args.holidays_command == "template":
+        if not FIRST_YEAR <= args.year <= LAST_YEAR:
+            raise CommandError(f"year {args.year}: use a year from {FIRST_YEAR} to {LAST_YEAR}")
+        print(template(args.year, calendar_for(settings)), end="")
+        return 0
+    data = b""
+    if args.holidays_command == "load":
+        path: Path = args.file
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    outcome: list[bool] = []
+
+    async def run() -> None:
+        services = await Services.open(settings)
+        try:
+            calendar = services.calendar
+            if args.holidays_command == "status":
+                today = calendar.local_day(services.clock.now())
+                for line in status_lines(calendar, today, texts):
+                    print(line)
+                for stored in await services.holiday_schedules.all():
+                    kind = "official" if stored.schedule.official else "estimate"
+                    loaded_at = stored.loaded_at.astimezone(calendar.tz)
+                    print(
+                        f"loaded {stored.schedule.year} ({kind}) from {stored.file_name}"
+                        f" at {loaded_at:%Y-%m-%d %H:%M}"
+                    )
+                outcome.append(True)
+                return
+            try:
+                schedule = parse_schedule(data)
+                loaded = await load_schedule(
+                    services,
+                    schedule,
+                    file_name=args.file.name,
+                    file_text=data.decode("utf-8-sig"),
+                    actor_id=None,
+                )
+            except ScheduleRejected as rejected:
+                await services.audit.record(
+                    now=services.clock.now(),
+                    actor_id=None,
+                    action="holidays.load",
+                    result="rejected",
+                    detail=f"{args.file.name}: {rejected}",
+                )
+                print(html.unescape(describe_rejection(rejected, args.file.name, texts)))
+                outcome.append(False)
+                return
+            print(html.unescape(describe_loaded(loaded, texts, calendar.tz)))
+            if loaded.moved:
+                print("The notices are queued: the running bot sends them within seconds.")
+            outcome.append(True)
+        finally:
+            await services.close()
+
+    asyncio.run(run())
+    return 0 if outcome and outcome[0] else 1
+
+
 def settings_bot_username(settings: Settings) -> str:
     """The bot's username for links printed offline; asked of Telegram when the bot runs."""
     return settings.telegram.username or "your_bot"
@@ -340,4 +436,5 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "export": cmd_export,
     "invites": cmd_invites,
     "ledger": cmd_ledger,
+    "holidays": cmd_holidays,
 }

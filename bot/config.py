@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bot.cities import CITIES, parse_city
+from bot.pacing import PacingLimits
 
 ENV_PREFIX = "BOT_"
 ENV_CONFIG_PATH = "BOT_CONFIG"
@@ -165,8 +166,39 @@ class ReminderSettings(Section):
     digest_max_items: int = Field(default=20, ge=1)
 
 
+class DeliverySettings(Section):
+    """The pace of everything the bot sends (bot/pacing.py), under Telegram's limits."""
+
+    global_per_second: float = Field(default=27.0, gt=0, le=30)
+    global_burst: int = Field(default=2, ge=1, le=10)
+    private_per_second: float = Field(default=1.0, gt=0, le=5)
+    private_burst: int = Field(default=2, ge=1, le=10)
+    group_per_minute: float = Field(default=18.0, gt=0, le=60)
+    group_burst: int = Field(default=2, ge=1, le=10)
+    hold_all_after_chats: int = Field(default=3, ge=1)
+    hold_window_seconds: float = Field(default=1.0, gt=0)
+    max_wait_seconds: float = Field(default=120.0, gt=0)
+    max_in_flight: int = Field(default=16, ge=1, le=256)
+    flood_updates_per_second: float = Field(default=2.0, gt=0)
+    flood_burst: int = Field(default=10, ge=1)
+    flood_quiet_seconds: float = Field(default=10.0, gt=0)
+
+    def limits(self) -> PacingLimits:
+        return PacingLimits(
+            global_per_second=self.global_per_second,
+            global_burst=self.global_burst,
+            private_per_second=self.private_per_second,
+            private_burst=self.private_burst,
+            group_per_minute=self.group_per_minute,
+            group_burst=self.group_burst,
+            hold_all_after_chats=self.hold_all_after_chats,
+            hold_window_seconds=self.hold_window_seconds,
+        )
+
+
 class BroadcastSettings(Section):
-    messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    messages_per_second: float = Field(default=20.0, gt=0, le=30)
+    # Ignored since [delivery] paces every chat; still accepted so older configs load.
     per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     max_attempts: int = Field(default=3, ge=1)
     progress_interval_seconds: float = Field(default=2.0, gt=0)
@@ -285,6 +317,7 @@ class Settings(Section):
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
     reminders: ReminderSettings = ReminderSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
+    delivery: DeliverySettings = DeliverySettings()
     routing: RoutingSettings = RoutingSettings()
     requests: RequestSettings = RequestSettings()
     rosters: RosterSettings = RosterSettings()
@@ -293,6 +326,16 @@ class Settings(Section):
     privacy: PrivacySettings = PrivacySettings()
     systemic: SystemicSettings = SystemicSettings()
     sandbox: SandboxSettings = SandboxSettings()
+
+    @model_validator(mode="after")
+    def _announcements_leave_room(self) -> Settings:
+        """Announcements take the spare capacity: their rate must leave some for answers."""
+        if self.broadcast.messages_per_second >= self.delivery.global_per_second:
+            raise ValueError(
+                "broadcast.messages_per_second must be below delivery.global_per_second, "
+                "so that answers to users still get through during an announcement"
+            )
+        return self
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -68,6 +68,20 @@ def extend(calendar: WorkCalendar, due: datetime, workdays: int) -> datetime:
     return calendar.add_workdays(due, workdays)
 
 
+def estimated_years(calendar: WorkCalendar, start: datetime, *dues: datetime | None) -> list[int]:
+    """The years whose days, counted from ``start`` to the ``dues``, are estimates (not a
+    published or loaded schedule): a deadline counting them is shown as 预计 / estimated."""
+    last = max((due for due in dues if due is not None), default=None)
+    if last is None:
+        return []
+    return calendar.estimated_years(calendar.local_day(start), calendar.local_day(last))
+
+
+def is_estimated(calendar: WorkCalendar, start: datetime, due: datetime | None) -> bool:
+    """Whether the deadline ``due``, counted from ``start``, counts an estimated day."""
+    return bool(estimated_years(calendar, start, due))
+
+
 def next_deadline(request: Request) -> tuple[DeadlineKind, datetime | None]:
     """The deadline an official's inbox orders a request by (storage's ``_DUE_FIRST``): the
     acknowledgement's while it is not acknowledged and comes first, else the resolution's."""

@@ -12,6 +12,7 @@ import html
 import string
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -92,3 +93,16 @@ class Translator:
 
     def __call__(self, key: str, **params: object) -> str:
         return translate(self.language, key, **params)
+
+
+def say_when(texts: Translator, moment: datetime, *, now: datetime, tz: tzinfo) -> str:
+    """A moment as the reader says it in ``tz``: "00:24" today, "明天 00:24" / "tomorrow at
+    00:24" tomorrow, and with its date on any other day."""
+    local = moment.astimezone(tz)
+    today = now.astimezone(tz).date()
+    time = f"{local:%H:%M}"
+    if local.date() == today:
+        return texts("when.today", time=time)
+    if local.date() == today + timedelta(days=1):
+        return texts("when.tomorrow", time=time)
+    return texts("when.other", date=f"{local:%Y-%m-%d}", time=time)

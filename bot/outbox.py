@@ -21,7 +21,9 @@ fails depends on the kind of message (see :data:`POLICIES` and docs/reminders.md
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
@@ -29,6 +31,7 @@ from typing import Protocol
 from bot.accounts import Accounts
 from bot.config import QuietHoursSettings, ReminderSettings
 from bot.i18n import Html, catalog, translate
+from bot.pacing import Priority
 from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
 from storage.outbox import Media, NewMessage, OutboxMessage, OutboxRepository
@@ -88,17 +91,28 @@ POLICIES: dict[str, KindPolicy] = {
     "escalated": KindPolicy(critical=True),
     "new_request": KindPolicy(critical=True),
     "report": KindPolicy(critical=False),
+    # The weekly reminder that next year's holiday schedule is not loaded (to admins).
+    "calendar": KindPolicy(critical=False),
     # A message in a request's thread: the sender is talking now, so quiet hours do not hold it.
     "thread": KindPolicy(critical=True, quiet=False),
-    # "Received, your number is …", "sent", "recorded": the answer to what the user just did
-    # (bot/receipts.py); never held by quiet hours.
+    # An answer to a user that flood control kept from going out at once (handlers/ratelimit).
+    "answer": KindPolicy(critical=True, quiet=False),
+    # "Received, your number is …", "sent", "recorded": the answer to what the user just did,
+    # queued in the transaction that stores it (bot/receipts.py); never held by quiet hours.
     "receipt": KindPolicy(critical=True, quiet=False),
 }
+# Kinds that answer what a user just did: they go out before notices (bot/pacing.py).
+ANSWER_KINDS = frozenset({"answer", "receipt"})
 DEFAULT_POLICY = KindPolicy(critical=True)
 
 
 def policy_of(kind: str) -> KindPolicy:
     return POLICIES.get(kind, DEFAULT_POLICY)
+
+
+def priority_of(kind: str) -> Priority:
+    """How an outbox message queues for Telegram's limits against answers and announcements."""
+    return Priority.ANSWER if kind in ANSWER_KINDS else Priority.NOTICE
 
 
 class QuietHours:
@@ -146,8 +160,10 @@ class Outbox:
         settings: ReminderSettings,
         accounts: Accounts,
         admin_ids: tuple[int, ...],
+        max_in_flight: int = 1,
     ) -> None:
         self.repository = repository
+        self.max_in_flight = max_in_flight
         self.quiet = quiet
         self.settings = settings
         self.accounts = accounts
@@ -165,11 +181,12 @@ class Outbox:
         card: int | None = None,
         reply_to: int | None = None,
         media: Media | None = None,
+        markup: str | None = None,
     ) -> NewMessage:
         """A row to queue: non-urgent ones of a quiet kind wait for the end of quiet hours."""
         not_before = self._allowed(kind, urgent, at)
         return NewMessage(
-            recipient_id, kind, text, not_before, urgent, dedupe_key, card, reply_to, media
+            recipient_id, kind, text, not_before, urgent, dedupe_key, card, reply_to, media, markup
         )
 
     def _allowed(self, kind: str, urgent: bool, moment: datetime) -> datetime:
@@ -190,30 +207,52 @@ class Outbox:
         """Send the due rows, up to ``batch_size`` of them (the rest wait for the next wake-up);
         return how many were handed over.
 
+        Up to ``max_in_flight`` rows go at once, each to a different recipient (one recipient's
+        messages leave one after the other, in order), answers to users before notices. Each
+        chat's pace and the bot's overall budget are kept by the delivery engine the sender
+        goes through, so a recipient who may not be written to yet holds only their own row.
+
         Rows are claimed one at a time, just before each is sent: a crash then leaves only the
-        message in flight in 'sending' (whether Telegram got it is unknown), never a batch of
-        messages claimed but not yet tried, which recovery would have to count as unknown too.
+        messages in flight in 'sending' (whether Telegram got them is unknown), never a batch
+        of messages claimed but not yet tried.
         """
         if not await self.repository.any_due(now):
             return 0
-        sent = 0
-        claimed = await self.repository.claim_due(now, 1)
-        for handled in range(1, self.settings.batch_size + 1):
-            if not claimed:
-                break
-            message, more = claimed[0], handled < self.settings.batch_size
-            if await self._send(sender, message, now):
-                sent += 1
-                # The next row is claimed in the same commit that marks this one sent.
-                claimed = await self.repository.mark_sent(message.id, now, claim_next=more)
-            else:
-                claimed = await self.repository.claim_due(now, 1) if more else []
+        busy: set[int] = set()
+        slots = asyncio.Semaphore(self.max_in_flight)
+        tasks: set[asyncio.Task[bool]] = set()
+        handled = sent = 0
+        while handled < self.settings.batch_size:
+            await slots.acquire()
+            message = await self.repository.claim_next(now, busy=busy, first_kinds=ANSWER_KINDS)
+            if message is None:
+                slots.release()
+                if not tasks:
+                    break
+                done, _ = await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+                sent += sum(task.result() for task in done)
+                tasks -= done
+                continue
+            handled += 1
+            busy.add(message.recipient_id)
+            task = asyncio.create_task(self._deliver(sender, message, now))
+            tasks.add(task)
+            task.add_done_callback(_releasing(slots, busy, message.recipient_id))
+        if tasks:
+            sent += sum(await asyncio.gather(*tasks))
         return sent
+
+    async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> bool:
+        """Send one claimed row and settle it: sent, or retried or failed as :meth:`_send` says."""
+        if await self._send(sender, message, now):
+            await self.repository.mark_sent(message.id, now)
+            return True
+        return False
 
     async def _send(self, sender: Sender, message: OutboxMessage, now: datetime) -> bool:
         """Send one claimed row; True if Telegram took it (the caller marks it sent), else
         settle it here, whatever the send raised: a row left in 'sending' would wait for the
-        next restart, and there become 'unknown', never sent."""
+        next restart to be sent again."""
         try:
             await sender.send(message)
         except RecipientUnreachable as exc:
@@ -306,6 +345,18 @@ class Outbox:
             key = f"report:{message.id}:{admin_id}"
             rows.append(self.message(admin_id, "report", text, at=now, urgent=True, dedupe_key=key))
         return rows
+
+
+def _releasing(
+    slots: asyncio.Semaphore, busy: set[int], recipient_id: int
+) -> Callable[[asyncio.Task[bool]], None]:
+    """When a row's send ends, its recipient may have the next row and its slot is free."""
+
+    def release(_: asyncio.Task[bool]) -> None:
+        busy.discard(recipient_id)
+        slots.release()
+
+    return release
 
 
 def _kind_key(language: str, kind: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digests import FOLDABLE, active_deadline, send_digests
+from bot.holiday_schedule import remind_admins, sync_calendar
 from bot.i18n import translate
 from bot.lifecycle import Action, Party, TransitionRefused
 from bot.workdays import ONE_DAY as DAY
@@ -127,10 +128,14 @@ async def replan_in(services: Services, tx: Transaction, request_id: int) -> Non
 
 
 async def tick(services: Services, now: datetime | None = None) -> None:
-    """Wake up: send the digests, fire due reminders, deliver due messages (catching up once)."""
+    """Wake up: pick up a holiday schedule loaded elsewhere, remind the admins of a missing
+    one, send the digests, fire due reminders, deliver due messages (catching up once)."""
     now = now or services.clock.now()
     async with services.alarm.lock:
         await _recover(services, now)
+        # A holiday schedule loaded by another process (python -m bot holidays load).
+        await sync_calendar(services)
+        await remind_admins(services, now)
         await send_digests(services, now)
         while await fire_due(services, now) == services.settings.reminders.batch_size:
             pass

@@ -448,11 +448,14 @@ class RequestDesk:
         comment: str | None,
         receipt: str | None = None,
     ) -> Request:
-        """Store the owner's rating or comment, with its ``receipt`` queued in the same
-        transaction."""
+        """The enterprise rates the handling: only once the request is closed as solved (销号),
+        not when it says "not solved" and the request is reopened. The ``receipt`` (for a
+        comment) is queued in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         if Party.OWNER not in parties(actor, request) or request.outcome is None:
             raise TransitionRefused("forbidden", request.status)
+        if request.status is not Status.CLOSED:
+            raise TransitionRefused("not_closed", request.status)
         now = self.clock.now()
         then = [] if receipt is None else [make_receipt(actor.telegram_id, receipt, now=now)]
         await self.repo.rate(request.id, rating=rating, comment=comment, now=now, then=then)

@@ -13,6 +13,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dialogues import Dialogues
 from bot.dispatch import queue_notices, queue_thread_message
+from bot.holiday_schedule import sync_calendar
 from bot.outbox import Outbox, QuietHours, Sender
 from bot.privacy import Privacy
 from bot.reminders import deliver_now, replan_in
@@ -26,6 +27,7 @@ from storage.db import Database, Transaction
 from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
+from storage.holidays import HolidayScheduleRepository
 from storage.invites import InviteRepository
 from storage.officials import OfficialRepository
 from storage.outbox import OutboxRepository
@@ -47,6 +49,8 @@ class AlarmState:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     recovered: bool = False
+    # The (year, week) the admins were last reminded of a missing holiday schedule for.
+    schedule_reminded: tuple[int, int] | None = None
 
 
 @dataclass
@@ -87,7 +91,9 @@ class Services:
         self.verification = VerificationRepository(self.db)
         self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        # One calendar for the whole bot: a loaded holiday schedule changes it in place.
         self.calendar = self.desk.calendar
+        self.holiday_schedules = HolidayScheduleRepository(self.db)
         self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
         self.outbox = Outbox(
             OutboxRepository(self.db),
@@ -95,6 +101,7 @@ class Services:
             settings=self.settings.reminders,
             accounts=self.accounts,
             admin_ids=self.settings.admins.telegram_ids,
+            max_in_flight=self.settings.delivery.max_in_flight,
         )
         self.systemic = SystemicDesk(
             SystemicIssueRepository(self.db),
@@ -170,6 +177,7 @@ class Services:
         try:
             services = cls(settings=settings, db=db, clock=clock or SystemClock())
             await services.dialogues.load()
+            await sync_calendar(services)
             return services
         except BaseException:
             await db.close()  # an open connection would keep the process from exiting

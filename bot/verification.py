@@ -2,9 +2,11 @@
 
 A code is ``code_digits`` decimal digits from :mod:`secrets`, read out in groups of four
 ("4831 2907"). Only its HMAC-SHA256 under ``[security] hash_key`` is stored, so reading the
-database does not reveal live codes. Every failed check (unknown, expired, used, foreign) gets
-the same verdict; failures are throttled per user with a cool-down that doubles each time.
-Nothing here knows Telegram.
+database does not reveal live codes. A code verifies only for a contact of an enterprise in the
+issuing official's portfolio: the one it was issued for, or, for a code for "any of my
+enterprises", any of them. Every failed check (unknown, expired, used, foreign, outside the
+portfolio) gets the same verdict; failures are throttled per user with a cool-down that doubles
+each time. Nothing here knows Telegram.
 """
 
 from __future__ import annotations
@@ -128,6 +130,13 @@ def issue_code(settings: VerificationSettings, key: str, now: datetime) -> Issue
     )
 
 
+def valid_for(code: StoredCode) -> frozenset[int]:
+    """The enterprises whose contacts this code verifies for: always within the portfolio."""
+    if code.enterprise_id is None:
+        return code.portfolio
+    return code.portfolio & {code.enterprise_id}
+
+
 def judge(
     candidate: StoredCode | None,
     computed_hash: str,
@@ -146,8 +155,8 @@ def judge(
     if own_official_id is not None and candidate.official_id == own_official_id:
         return Verdict.OWN_CODE
     usable = candidate.used_at is None and now < candidate.expires_at
-    ours = candidate.enterprise_id is None or candidate.enterprise_id in enterprise_ids
-    return Verdict.VERIFIED if usable and ours and enterprise_ids else Verdict.NOT_VERIFIED
+    ours = not valid_for(candidate).isdisjoint(enterprise_ids)
+    return Verdict.VERIFIED if usable and ours else Verdict.NOT_VERIFIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +207,18 @@ def burst(failures_in_window: int, settings: VerificationSettings) -> bool:
     return failures_in_window >= settings.global_alert_failures
 
 
-def guess_odds(settings: VerificationSettings) -> tuple[int, int, float]:
-    """(codes possible, guesses one user may make in a day, chance one of them hits a live code).
+def guess_odds(settings: VerificationSettings, live_codes: int = 1) -> tuple[int, int, float]:
+    """(codes possible, guesses one user may make in a day, at most the chance one of them hits).
 
-    The worst case: one live code for this user's enterprise all day long.
+    ``live_codes`` is how many codes a guess can hit at any moment of that day: every live
+    code valid for one of the user's enterprises (see :func:`valid_for`), that is the codes
+    issued for one of them plus the "any of my enterprises" codes of every official whose
+    portfolio holds one of them. Live codes never share a hash, so one guess hits with chance
+    ``live_codes / space``, and a day's guesses together at most ``guesses`` times that.
     """
     space = 10**settings.code_digits
     guesses = settings.failures_per_day
-    return space, guesses, guesses / space
+    return space, guesses, min(1.0, guesses * live_codes / space)
 
 
 @dataclass(frozen=True, slots=True)

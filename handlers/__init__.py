@@ -19,6 +19,7 @@ from handlers import (
     dialogues,
     errors,
     fallback,
+    holidays,
     impostors,
     ledger,
     notices,
@@ -81,6 +82,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(ledger.HANDLERS)
     # The audit: a request's full history, what one user did (admins).
     app.add_handlers(audit.HANDLERS)
+    # Holiday schedules (admins): /holidays, and a .toml file sent to the bot is loaded.
+    app.add_handlers(holidays.HANDLERS)
     # Rosters sent as files; after the conversations, which take the files sent in them.
     app.add_handlers(rosters.HANDLERS)
     # Personal data (admins only): export one user's, or erase it after a confirmation.

@@ -31,12 +31,13 @@ from bot.broadcasts import (
     Tally,
 )
 from bot.i18n import Translator
+from bot.pacing import Priority
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import send_with_media
 from handlers.context import AppContext
 from handlers.liaison_bot import LiaisonBot
-from handlers.ratelimit import CALLER_HANDLES_RETRY_AFTER, retry_after_seconds
+from handlers.ratelimit import retry_after_seconds
 from storage.broadcasts import Broadcast
 from storage.outbox import Media
 
@@ -165,7 +166,7 @@ class TelegramSender:
 
     async def send(self, message: Outgoing) -> None:
         try:
-            await send_announcement(self._bot, message, rate_limit_args=CALLER_HANDLES_RETRY_AFTER)
+            await send_announcement(self._bot, message, rate_limit_args=Priority.BULK)
         except RetryAfter as exc:
             raise RateLimited(retry_after_seconds(exc)) from exc
         except Forbidden as exc:

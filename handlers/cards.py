@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.deadlines import is_estimated
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator, escape
 from bot.lifecycle import FINAL, Action, Party, allowed
@@ -81,6 +82,17 @@ def local_date(services: Services, moment: datetime | None) -> str:
     return moment.astimezone(services.settings.locale.tz).strftime("%Y-%m-%d")
 
 
+def due_date(
+    services: Services, request: Request, moment: datetime | None, texts: Translator
+) -> str:
+    """A due date as users read it, marked 预计 / estimated when it counts a day whose status
+    is an estimate (next year's holiday schedule not published or loaded yet)."""
+    shown = local_date(services, moment)
+    if is_estimated(services.calendar, request.created_at, moment):
+        shown += texts("holidays.estimated_mark")
+    return shown
+
+
 async def card_text(services: Services, request: Request, texts: Translator) -> str:
     """The request as its card shows it, for any viewer."""
     enterprise = await services.enterprises.get(request.enterprise_id)
@@ -108,8 +120,8 @@ async def card_text(services: Services, request: Request, texts: Translator) -> 
         details=Html(details),
         description=Html(description),
         thread=Html(thread if counts.files or counts.messages else ""),
-        acknowledge_due=local_date(services, request.acknowledge_due_at),
-        resolve_due=local_date(services, request.resolve_due_at),
+        acknowledge_due=due_date(services, request, request.acknowledge_due_at, texts),
+        resolve_due=due_date(services, request, request.resolve_due_at, texts),
         flag=Html(texts("requests.flagged") if request.flagged else ""),
     )
 

@@ -7,6 +7,7 @@ logged with the update id and the user is told to try again.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
@@ -14,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 from bot.i18n import Translator
 from bot.services import Services
 from handlers.context import AppContext
-from handlers.ratelimit import RateLimiter
+from handlers.ratelimit import AnswerDeferred, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,16 @@ def record_transport_failures(limiter: RateLimiter, services: Services) -> None:
             detail=method,
         )
 
+    async def deferred(chat_id: int, text: str, markup: str | None, seconds: float) -> None:
+        now = services.clock.now()
+        at = now + timedelta(seconds=seconds)
+        answer = services.outbox.message(chat_id, "answer", text, at=at, markup=markup)
+        await services.outbox.send_later([answer], now=now)
+        log.info("an answer waits for flood control in the outbox (%.0f s)", seconds)
+
     limiter.on_blocked = blocked
     limiter.on_unknown = unknown
+    limiter.on_deferred = deferred
 
 
 def is_not_modified(error: object) -> bool:
@@ -69,8 +78,11 @@ async def on_error(update: object, context: AppContext) -> None:
         # The answer may have arrived: "try again" could make the user repeat an action.
         log.warning("update %s: a Bot API call timed out; delivery unknown", update_id)
         return
+    if isinstance(error, AnswerDeferred):
+        log.info("update %s: flood control; the answer waits in the outbox", update_id)
+        return
     if isinstance(error, RetryAfter):
-        log.warning("update %s: flood control, answer dropped: %s", update_id, error.message)
+        log.warning("update %s: flood control, a call was not made: %s", update_id, error.message)
         return
     if isinstance(error, Forbidden):
         log.warning("update %s: a recipient cannot be reached: %s", update_id, error.message)

@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from bot.i18n import Translator
 from handlers.callback_data import BadCallback, CallbackData
+from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
@@ -203,20 +204,15 @@ async def details(update: Update, context: AppContext) -> int:
 
 
 async def _alert(context: AppContext, report_id: int) -> None:
+    """Alert every admin (with the warning button) and the impersonated official, each in
+    their own language."""
     services = context.services
     report = await services.verification.report(report_id)
     assert report is not None
     enterprise = (
         await services.enterprises.get(report.enterprise_id) if report.enterprise_id else None
     )
-    params: dict[str, Any] = {
-        "name": report.claimed_name,
-        "enterprise": enterprise.name if enterprise else "—",
-        "channel": report.channel,
-        "contact": report.contact or "—",
-        "asked": report.asked_for,
-        "details": report.details or "—",
-    }
+    facts = _Facts(report, enterprise.name if enterprise else "—")
     for admin_id in services.settings.admins.telegram_ids:
         admin_texts = Translator(await services.accounts.language_of(admin_id))
         markup = None
@@ -225,14 +221,51 @@ async def _alert(context: AppContext, report_id: int) -> None:
                 admin_texts("report.warn"), callback_data=WarnPortfolio(report.id, False).pack()
             )
             markup = InlineKeyboardMarkup([[button]])
-        await notify(context, admin_id, "report.admin_alert", reply_markup=markup, **params)
+        await facts.tell(context, admin_id, "report.admin_alert", markup)
     official = (
         await services.officials.get(report.claimed_official_id)
         if report.claimed_official_id
         else None
     )
     if official is not None and official.telegram_id is not None:
-        await notify(context, official.telegram_id, "report.official_alert", **params)
+        await facts.tell(context, official.telegram_id, "report.official_alert")
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a report says, put into a reader's language: the stored channel and request are
+    codes (``phone``, ``money``), shown as the words the reporter pressed."""
+
+    report: Report
+    enterprise: str
+
+    def params(self, texts: Translator) -> dict[str, Any]:
+        report = self.report
+        return {
+            "name": report.claimed_name,
+            "enterprise": self.enterprise,
+            "channel": _label(texts, "channel", report.channel, CHANNELS),
+            "contact": report.contact or "—",
+            "asked": _label(texts, "asked", report.asked_for, ASKED_FOR),
+            "details": report.details or "—",
+        }
+
+    async def tell(
+        self,
+        context: AppContext,
+        telegram_id: int,
+        key: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        services = context.services
+        texts = Translator(await services.accounts.language_of(telegram_id))
+        text = texts(key, **self.params(texts))
+        await safe_send(context.bot, services, telegram_id, text, markup)
+
+
+def _label(texts: Translator, field: str, value: str, known: tuple[str, ...]) -> str:
+    """The button label for a stored choice; "—" for anything else (never the code itself)."""
+    return texts(f"report.{field}_{value}") if value in known else "—"
 
 
 async def warn_portfolio(update: Update, context: AppContext) -> None:

@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.config import CATEGORIES
+from bot.deadlines import estimated_years
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
@@ -249,13 +250,21 @@ async def submit(update: Update, context: AppContext) -> int:
 def _received(services: Services, texts: Translator, submitted: Submitted) -> str:
     """The receipt: "received", the number, who holds it, and the expected dates."""
     request = submitted.request
-    return texts(
+    received = texts(
         f"intake.received_{submitted.route.reason}",
         number=request.number,
         official=official_label(submitted.route.official, texts),
         acknowledge_due=local_date(services, request.acknowledge_due_at),
         resolve_due=local_date(services, request.resolve_due_at),
     )
+    years = estimated_years(
+        services.calendar, request.created_at, request.acknowledge_due_at, request.resolve_due_at
+    )
+    if years:
+        received += "\n\n" + texts(
+            "holidays.estimated_note", years=", ".join(str(year) for year in years)
+        )
+    return received
 
 
 async def off_script(update: Update, context: AppContext) -> None:

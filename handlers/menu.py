@@ -76,6 +76,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "broadcasts",
         "history",
         "audit",
+        "holidays",
         "export_user",
         "delete_user",
         *COMMON_COMMANDS,

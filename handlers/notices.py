@@ -147,7 +147,7 @@ async def _announce(context: AppContext, official: Official, notice: Notice, to:
         card=Html(card),
         channel=texts(f"notice.channel_{notice.channel}"),
         number=mask_last4(notice.phone_last4) if notice.phone_last4 else "—",
-        until=local_time(context, notice.window_end),
+        until=local_time(context, texts, notice.window_end),
         reply_markup=_rows(answers),
     )
 
@@ -217,7 +217,7 @@ async def who_is_contacting(update: Update, context: AppContext) -> None:
                 minutes=int((now - notice.created_at).total_seconds() // 60),
                 channel=texts(f"notice.channel_{notice.channel}"),
                 number=mask_last4(notice.phone_last4) if notice.phone_last4 else "—",
-                until=local_time(context, notice.window_end),
+                until=local_time(context, texts, notice.window_end),
             )
         )
     if lines:

@@ -1,36 +1,46 @@
-"""Every Bot API call passes through here: flood control and Telegram's transport errors.
+"""Every Bot API call passes through here: pacing, flood control and transport errors.
 
-AIORateLimiter paces the calls and waits out a 429 (``RetryAfter``); on top of it, the one
-place that sees every call and its chat applies the actions docs/hardening.md §4 lists:
+The pacer (bot/pacing.py) decides when a call may go out: each chat at its own pace, the bot
+as a whole under Telegram's overall limit, answers to users before notices, notices before
+announcements. Around it, the one place that sees every call and its chat applies the
+actions docs/hardening.md §4 lists:
 
-- a ``retry_after`` longer than ``max_retry_after`` is not slept through: the call fails at
-  once (the caller records it), instead of holding every request of the bot;
+- a 429 (``RetryAfter``) holds the chat it was for (and, when several chats get one at once,
+  the whole bot), then the call waits its turn again: an answer is not dropped. Only a wait
+  longer than ``max_retry_after``, or waits adding up to more than ``max_wait``, fail the call
+  (the outbox and the broadcasts then keep the message and try later);
 - ``ChatMigrated``: the call is repeated once to the supergroup's new id;
 - ``Forbidden`` from a private chat: ``on_blocked(chat_id)`` marks the user unreachable;
 - a time-out (Telegram may or may not have carried the call out) is retried only for methods
   that are harmless to repeat (edits, deletes, settings); a repeated edit that finds the
   message already edited counts as done. Any other call (a sent message) is never repeated
   here: ``on_unknown(method, chat_id)`` records that its delivery is unknown, and the caller
-  decides (the outbox repeats reminders, nothing else does). Answering a button press
+  decides (the outbox repeats what is harmless to repeat). Answering a button press
   (``answerCallbackQuery``) only stops its spinner: a time-out there counts as done, so
   the handler goes on with the action.
+
+A call's priority is its ``rate_limit_args`` (a :class:`~bot.pacing.Priority`); none means an
+answer to the user whose update is being handled.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TimedOut
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
+
+from bot.pacing import Pacer, Priority
 
 log = logging.getLogger(__name__)
 
-# rate_limit_args for a private-chat call whose caller handles RetryAfter (broadcasts do).
-CALLER_HANDLES_RETRY_AFTER = -1
 TIMEOUT_RETRIES = 2
 HARMLESS_TO_REPEAT = frozenset(
     {
@@ -54,31 +64,59 @@ HARMLESS_TO_REPEAT = frozenset(
 EDITS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
 BEST_EFFORT = frozenset({"answerCallbackQuery", "sendChatAction"})
 
+# Methods Telegram counts against the overall limit and the chat's.
+SENDING = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendMediaGroup",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendSticker",
+        "sendLocation",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    }
+)
+# Methods counted against their chat only.
+PACED_PER_CHAT = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"}
+)
 OnBlocked = Callable[[int], Awaitable[None]]
 OnUnknown = Callable[[str, object], Awaitable[None]]
+# (chat, text, inline keyboard as JSON or None, seconds to wait): queue an answer for later.
+OnDeferred = Callable[[int, str, str | None, float], Awaitable[None]]
 
 
-class _WaitTooLong(Exception):
-    """A RetryAfter not to be slept through; carries it past AIORateLimiter's retry loop."""
-
-    def __init__(self, error: RetryAfter) -> None:
-        super().__init__(error.message)
-        self.error = error
+class AnswerDeferred(RetryAfter):
+    """Flood control held the chat too long to wait: the answer went to the outbox, which
+    sends it when the chat may be written to again. Nothing is lost; the handler stops."""
 
 
-class RateLimiter(AIORateLimiter):
-    """AIORateLimiter plus the actions above; a private-chat call may opt out of its waits.
+class RateLimiter(BaseRateLimiter[int]):
+    """python-telegram-bot's hook for every call, pacing them through a :class:`Pacer`."""
 
-    The broadcast engine opts out (``CALLER_HANDLES_RETRY_AFTER``): it needs the 429 itself,
-    to pause every send, or the whole broadcast when the wait is long. Such a call still
-    counts against the overall limit.
-    """
-
-    def __init__(self, *, max_retries: int, max_retry_after: float) -> None:
-        super().__init__(max_retries=max_retries)
+    def __init__(self, pacer: Pacer, *, max_retry_after: float, max_wait: float) -> None:
+        self.pacer = pacer
         self.max_retry_after = max_retry_after
+        self.max_wait = max_wait
         self.on_blocked: OnBlocked | None = None
         self.on_unknown: OnUnknown | None = None
+        self.on_deferred: OnDeferred | None = None
+
+    async def initialize(self) -> None:
+        """Nothing to open: the pacer makes its parts on first use."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
 
     async def process_request(
         self,
@@ -89,11 +127,22 @@ class RateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        priority = Priority(rate_limit_args) if rate_limit_args is not None else Priority.ANSWER
         migrated = False
         timeouts = 0
+        waited = 0.0
         while True:
             try:
-                return await self._limited(callback, args, kwargs, endpoint, data, rate_limit_args)
+                self._refuse_if_held_long(data.get("chat_id"))
+                async with self._turn(endpoint, data.get("chat_id"), priority):
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                try:
+                    waited += self._held(endpoint, data.get("chat_id"), exc, waited)
+                except RetryAfter:
+                    if priority is Priority.ANSWER:
+                        await self._defer(endpoint, data, exc)
+                    raise
             except ChatMigrated as exc:
                 if migrated:
                     raise
@@ -122,40 +171,48 @@ class RateLimiter(AIORateLimiter):
                     await self._notify(self.on_blocked, chat_id)
                 raise
 
-    async def _limited(
-        self,
-        callback: Any,
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        if rate_limit_args == CALLER_HANDLES_RETRY_AFTER:
-            return await self._run_request(
-                chat=True,
-                group=False,
-                allow_paid_broadcast=False,
-                callback=callback,
-                args=args,
-                kwargs=kwargs,
-            )
+    def _turn(
+        self, endpoint: str, chat_id: object, priority: Priority
+    ) -> AbstractAsyncContextManager[None]:
+        """The pacer's turn for this call; calls Telegram does not limit go at once."""
+        if chat_id is None or not (endpoint in SENDING or endpoint in PACED_PER_CHAT):
+            return nullcontext()
+        return self.pacer.turn(chat_id, priority, counts_globally=endpoint in SENDING)
 
-        async def capped(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
-                return await callback(*call_args, **call_kwargs)
-            except RetryAfter as exc:
-                if retry_after_seconds(exc) > self.max_retry_after:
-                    raise _WaitTooLong(exc) from exc
-                raise
+    def _refuse_if_held_long(self, chat_id: object) -> None:
+        """A chat held longer than the longest wait allowed: fail at once, not after it."""
+        if chat_id is None:
+            return
+        held = self.pacer.held_for(chat_id)
+        if held > self.max_retry_after:
+            raise RetryAfter(timedelta(seconds=held))
 
-        try:
-            return await super().process_request(
-                capped, args, kwargs, endpoint, data, rate_limit_args
-            )
-        except _WaitTooLong as exc:
-            log.warning("%s: flood control asks for %s; not waiting", endpoint, exc.error.message)
-            raise exc.error from None
+    async def _defer(self, endpoint: str, data: dict[str, Any], exc: RetryAfter) -> None:
+        """An answer too long to wait for goes to the outbox (text and inline keyboard), sent
+        when the chat may be written to again; other calls fail as they are."""
+        chat_id, text, markup = data.get("chat_id"), data.get("text"), data.get("reply_markup")
+        if (
+            endpoint != "sendMessage"
+            or self.on_deferred is None
+            or not isinstance(chat_id, int)
+            or not isinstance(text, str)
+            or not (markup is None or isinstance(markup, InlineKeyboardMarkup))
+        ):
+            return
+        keyboard = None if markup is None else json.dumps(markup.to_dict(), ensure_ascii=False)
+        after = max(retry_after_seconds(exc), self.pacer.held_for(chat_id))
+        await self._notify(self.on_deferred, chat_id, text, keyboard, after)
+        raise AnswerDeferred(timedelta(seconds=after)) from exc
+
+    def _held(self, endpoint: str, chat_id: object, exc: RetryAfter, waited: float) -> float:
+        """A 429: hold the chat and return the wait, or raise it if it is too long to wait."""
+        wait = retry_after_seconds(exc)
+        self.pacer.held(chat_id, wait)
+        if wait > self.max_retry_after or waited + wait > self.max_wait:
+            log.warning("%s: flood control asks for %s s; not waiting", endpoint, wait)
+            raise exc
+        log.info("%s: flood control, this chat waits %s s", endpoint, wait)
+        return wait
 
     @staticmethod
     async def _notify(hook: Callable[..., Awaitable[None]] | None, *args: Any) -> None:

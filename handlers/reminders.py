@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,7 +11,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.broadcasts import TEXT_LIMIT, visible_length
 from bot.i18n import Translator
-from bot.outbox import DeliveryRejected, DeliveryUncertain, RecipientUnreachable, TemporaryFailure
+from bot.outbox import (
+    DeliveryRejected,
+    DeliveryUncertain,
+    RecipientUnreachable,
+    TemporaryFailure,
+    priority_of,
+)
 from bot.reminders import recover, tick
 from bot.requests import parties
 from bot.services import Services
@@ -37,6 +44,8 @@ class TelegramSender:
         chat_id, text, markup = message.recipient_id, message.text, None
         if message.card is not None:
             text, markup = await self._with_card(chat_id, text, message.card)
+        elif message.markup is not None:
+            markup = InlineKeyboardMarkup.de_json(json.loads(message.markup), self._bot)
         elif message.reply_to is not None:
             texts = Translator(await self._services.accounts.language_of(chat_id))
             markup = reply_button(message.reply_to, texts)
@@ -49,6 +58,7 @@ class TelegramSender:
                 reply_markup=markup,
                 read_timeout=self._timeout,
                 write_timeout=self._timeout,
+                rate_limit_args=priority_of(message.kind),
             )
         except Forbidden as exc:
             raise RecipientUnreachable(exc.message) from exc

@@ -24,8 +24,8 @@ from handlers.cards import (
     RequestButton,
     answer_query,
     card_text,
+    due_date,
     keyboard,
-    local_date,
     notify,
     refuse_forged,
     send_here,
@@ -214,7 +214,7 @@ async def _line(context: AppContext, texts: Translator, view: str, request: Requ
         f"requests.inbox_line_{kind}",
         number=request.number,
         status=status,
-        due=local_date(context.services, due),
+        due=due_date(context.services, request, due, texts),
         summary=request.summary,
     )
 

@@ -103,21 +103,27 @@ async def acknowledge(update: Update, context: AppContext, request_id: int) -> N
 
 
 async def close_out(update: Update, context: AppContext, request_id: int, solved: bool) -> None:
-    """The enterprise says whether it is solved, then rates the handling (the official's
-    notice is queued with the change)."""
+    """The enterprise says whether it is solved (the official's notice is queued with the
+    change). Solved closes the request (销号), and only then is the handling rated: once, at
+    the final close; not solved reopens it, and the rating waits for the close."""
     action = Action.CONFIRM if solved else Action.REJECT
     request = await perform(update, context, request_id, action)
     if request is None:
         return
     await answer_query(update)
     texts = await context.texts(update)
+    if not solved:
+        await send_here(update, context, texts("requests.reopened", number=request.number))
+        return
     stars = [
         InlineKeyboardButton("⭐" * n, callback_data=RateButton(request.id, n).pack())
         for n in range(1, 6)
     ]
-    key = "requests.confirmed" if solved else "requests.reopened"
     await send_here(
-        update, context, texts(key, number=request.number), InlineKeyboardMarkup([stars])
+        update,
+        context,
+        texts("requests.confirmed", number=request.number),
+        InlineKeyboardMarkup([stars]),
     )
 
 
@@ -213,7 +219,12 @@ async def rate(update: Update, context: AppContext) -> None:
         await context.services.desk.rate(
             actor, button.request_id, rating=button.stars, comment=None
         )
-    except (NotFound, TransitionRefused):
+    except TransitionRefused as exc:
+        # A rating button from before the request was reopened: it is rated when closed.
+        key = "requests.rate_when_closed" if exc.reason == "not_closed" else "requests.not_found"
+        await notify(update, context, texts(key))
+        return
+    except NotFound:
         await notify(update, context, texts("requests.not_found"))
         return
     await query.answer()

@@ -27,10 +27,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, say_when
 from bot.phones import InvalidPhone, normalize_phone
 from bot.roles import Actor
-from bot.verification import CheckResult, LookupResult, Verdict, parse_code
+from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
@@ -49,8 +49,10 @@ class CodeFor(CallbackData, prefix="code"):
     enterprise_id: int  # 0: a code for any of the official's enterprises
 
 
-def local_time(context: AppContext, moment: datetime) -> str:
-    return moment.astimezone(context.services.settings.locale.tz).strftime("%H:%M")
+def local_time(context: AppContext, texts: Translator, moment: datetime) -> str:
+    """The moment in the reader's words: the time if today, else tomorrow's or with its date."""
+    services = context.services
+    return say_when(texts, moment, now=services.clock.now(), tz=services.settings.locale.tz)
 
 
 async def official_card(
@@ -170,7 +172,7 @@ async def issue_code(update: Update, context: AppContext) -> None:
         texts(
             "verification.code_issued",
             code=issued.display,
-            until=local_time(context, issued.expires_at),
+            until=local_time(context, texts, issued.expires_at),
             scope=scope.name if scope is not None else texts("verification.code_any"),
         )
     )
@@ -221,13 +223,14 @@ async def _verdict(
     context: AppContext, actor: Actor, texts: Translator, result: CheckResult
 ) -> dict[str, Any]:
     if result.retry_at is not None:
-        return {"text": texts("verification.throttled", until=local_time(context, result.retry_at))}
+        until = local_time(context, texts, result.retry_at)
+        return {"text": texts("verification.throttled", until=until)}
     if result.verdict is Verdict.OWN_CODE:
         return {"text": texts("verification.own_code")}
     if result.official is None or result.code is None:
         return {"text": texts("verification.not_verified"), "reply_markup": report_button(texts)}
     card = await official_card(context, result.official, actor, texts)
-    issued = local_time(context, result.code.issued_at)
+    issued = local_time(context, texts, result.code.issued_at)
     return {"text": texts("verification.verified", card=Html(card), issued=issued)}
 
 
@@ -235,12 +238,15 @@ async def _tell_official(context: AppContext, actor: Actor, result: CheckResult)
     assert result.official is not None and result.code is not None
     if result.official.telegram_id is None:
         return
-    names = [e.name for e in actor.enterprises if result.code.enterprise_id in (None, e.id)]
+    scope = valid_for(result.code)
+    names = [e.name for e in actor.enterprises if e.id in scope]
+    to = result.official.telegram_id
+    texts = Translator(await context.services.accounts.language_of(to))
     await notify(
         context,
-        result.official.telegram_id,
+        to,
         "verification.code_checked",
-        issued=local_time(context, result.code.issued_at),
+        issued=local_time(context, texts, result.code.issued_at),
         enterprise="、".join(names),
     )
 
@@ -315,7 +321,8 @@ async def _lookup_answer(
     assert update.effective_message is not None
     actor = await context.actor(update)
     if result.retry_at is not None:
-        text = texts("verification.throttled", until=local_time(context, result.retry_at))
+        until = local_time(context, texts, result.retry_at)
+        text = texts("verification.throttled", until=until)
         await update.effective_message.reply_text(text, reply_markup=ReplyKeyboardRemove())
     elif result.official is not None:
         card = await official_card(context, result.official, actor, texts)

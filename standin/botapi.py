@@ -3,7 +3,10 @@
 Each call goes through the same steps as at Telegram: token, method name, parameters,
 (injected faults), required parameters, flood control, the method itself; the answer is the
 usual ``{"ok": ...}`` envelope with the HTTP status equal to ``error_code``. Every call is
-recorded in :attr:`BotApi.calls`.
+recorded in :attr:`BotApi.calls`, and every way a call departs from the Bot API spec (a
+parameter the method does not take, a required one missing) in :attr:`BotApi.violations`.
+Telegram ignores a parameter it does not know; with ``strict_parameters`` the stand-in
+answers it 400 "<name> is not a parameter of <method>" instead, so that a test sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from standin.errors import ApiError
+from standin.errors import ApiError, bad_request
 from standin.limits import Faults, RateLimiter
 from standin.methods import METHODS, lookup
 from standin.spec import Spec
@@ -70,13 +73,16 @@ class BotApi:
         limiter: RateLimiter,
         faults: Faults,
         valid_tokens: Collection[str] | None,
+        strict_parameters: bool = False,
     ) -> None:
         self.world = world
+        self.strict_parameters = strict_parameters
         self.spec = spec
         self.limiter = limiter
         self.faults = faults
         self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
         self.calls: list[ApiCall] = []
+        self.violations: list[str] = []
         self.tokens: set[str] = set()
         self.signal = Signal()  # fires after every call
 
@@ -114,10 +120,18 @@ class BotApi:
         return web.Response(text=text, status=status, content_type="application/json")
 
     async def _run(self, method: str, params: JSON) -> Any:
+        self._check_parameters(method, params)
         await self.faults.apply(method, params, self.world.closing)
         self.spec.check_required(method, params)
         self.limiter.check(method, params.get("chat_id"))
         return await METHODS[method](self.world, params)
+
+    def _check_parameters(self, method: str, params: JSON) -> None:
+        """Record what departs from the spec; when strict, refuse a parameter it lacks."""
+        self.violations.extend(self.spec.violations(method, params))
+        unknown = self.spec.unknown(method, params)
+        if unknown and self.strict_parameters:
+            raise bad_request(f"{unknown[0]} is not a parameter of {method}")
 
     def _authorize(self, token: str) -> None:
         if self.valid_tokens is not None and token not in self.valid_tokens:

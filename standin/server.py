@@ -7,11 +7,21 @@ app = (ApplicationBuilder().token("123:ABC").base_url(standin.api_base_url)
 alice = standin.user(1001, first_name="Alice")
 await alice.send("/start")
 reply = await alice.expect_message()
+
+Strict parameters: Telegram ignores a parameter a method does not take, so a bot can send one
+for years without noticing. ``TelegramStandin(strict_parameters=True)`` answers such a call
+400 "<name> is not a parameter of <method>" instead (a missing required parameter is 400 either
+way, as at Telegram). Left unset, the option follows the environment variable
+``STANDIN_STRICT_PARAMETERS`` ("1": strict); the test suite sets it (tests/conftest.py), so
+every stand-in a test starts is strict, while the sandbox and the benchmarks behave like
+Telegram. Either way every departure from the spec is listed in
+:attr:`TelegramStandin.spec_violations`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -30,6 +40,7 @@ from standin.webhook import stop_delivery
 UPLOAD_LIMIT = 50 * 1024 * 1024
 SHUTDOWN_SECONDS = 1.0
 CHECK_SECONDS = 0.05
+STRICT_PARAMETERS_VARIABLE = "STANDIN_STRICT_PARAMETERS"
 
 
 class TelegramStandin:
@@ -45,7 +56,10 @@ class TelegramStandin:
         valid_tokens: Collection[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         strict_ampersand: bool = True,
+        strict_parameters: bool | None = None,
     ) -> None:
+        if strict_parameters is None:
+            strict_parameters = os.environ.get(STRICT_PARAMETERS_VARIABLE) == "1"
         bot = Account(bot_id, bot_first_name, username=bot_username, is_bot=True)
         self.world = World(bot=bot, clock=clock, strict_ampersand=strict_ampersand)
         self.limiter = RateLimiter(limits, clock)
@@ -56,6 +70,7 @@ class TelegramStandin:
             limiter=self.limiter,
             faults=self.faults,
             valid_tokens=valid_tokens,
+            strict_parameters=strict_parameters,
         )
         self._users: dict[int, TestUser] = {}
         self._groups: dict[int, TestGroup] = {}
@@ -155,6 +170,16 @@ class TelegramStandin:
     def calls(self) -> list[ApiCall]:
         """Every Bot API call so far, in order."""
         return self.api.calls
+
+    @property
+    def spec_violations(self) -> list[str]:
+        """Every way a call so far departed from the Bot API spec, one line each."""
+        return list(self.api.violations)
+
+    @property
+    def strict_parameters(self) -> bool:
+        """Whether a parameter a method does not take is refused (see the module docstring)."""
+        return self.api.strict_parameters
 
     @property
     def errors(self) -> list[ApiCall]:

@@ -1,8 +1,10 @@
 """The Bot API parameter list of every implemented method (``spec.json``).
 
-Used twice: to turn form-encoded strings back into values (a parameter typed only as String
-stays raw text, anything else is JSON, as python-telegram-bot encodes it), and to answer a
-call that misses a required parameter with 400 "<name> is required".
+Used to turn form-encoded strings back into values (a parameter typed only as String stays
+raw text, anything else is JSON, as python-telegram-bot encodes it), and to check a call's
+parameters: a missing required parameter is answered 400 "<name> is required", as Telegram
+does; a parameter the method does not take is reported by :meth:`Spec.violations` (Telegram
+ignores it; the stand-in refuses it when strict, see ``TelegramStandin``).
 """
 
 from __future__ import annotations
@@ -39,9 +41,25 @@ class Spec:
 
     def check_required(self, method: str, params: dict[str, Any]) -> None:
         """Raise 400 "<name> is required" for the first missing required parameter."""
-        for name, field in self.methods.get(method, {}).items():
-            if field["required"] and params.get(name) is None:
-                raise bad_request(f"{name} is required")
+        for name in self.missing(method, params):
+            raise bad_request(f"{name} is required")
+
+    def missing(self, method: str, params: dict[str, Any]) -> list[str]:
+        """The required parameters of ``method`` that the call does not carry."""
+        fields = self.methods.get(method, {})
+        return [n for n, f in fields.items() if f["required"] and params.get(n) is None]
+
+    def unknown(self, method: str, params: dict[str, Any]) -> list[str]:
+        """The parameters of the call that ``method`` does not take."""
+        fields = self.methods.get(method, {})
+        return [name for name in params if name not in fields]
+
+    def violations(self, method: str, params: dict[str, Any]) -> list[str]:
+        """What is wrong with this call against the spec, one line each (empty if nothing)."""
+        return [
+            f"{method}: {name} is not a parameter of {method}"
+            for name in self.unknown(method, params)
+        ] + [f"{method}: {name} is required" for name in self.missing(method, params)]
 
 
 def _json_or_raw(value: str) -> Any:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from bot.clock import from_epoch, to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 
 T = TypeVar("T")
 
@@ -37,10 +37,14 @@ class AuditLog:
         detail: str = "",
     ) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO audit_log (at, actor_id, action, subject, result, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (to_epoch(now), actor_id, action, subject, result, detail),
+            await record_in(
+                tx,
+                now=now,
+                actor_id=actor_id,
+                action=action,
+                subject=subject,
+                result=result,
+                detail=detail,
             )
 
     async def by_actor(self, actor_id: int, limit: int = 50) -> list[AuditEntry]:
@@ -66,6 +70,24 @@ class AuditLog:
             )
             for r in rows
         ]
+
+
+async def record_in(
+    tx: Transaction,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    action: str,
+    subject: str = "",
+    result: str = "",
+    detail: str = "",
+) -> None:
+    """One audit-log entry, inside the caller's transaction (stored with what it records)."""
+    await tx.execute(
+        "INSERT INTO audit_log (at, actor_id, action, subject, result, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (to_epoch(now), actor_id, action, subject, result, detail),
+    )
 
 
 @dataclass(frozen=True, slots=True)

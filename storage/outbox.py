@@ -54,6 +54,7 @@ class OutboxMessage:
     card: int | None = None
     reply_to: int | None = None
     media: Media | None = None
+    markup: str | None = None
     resent: bool = False  # sent again after a crash or a time-out: the text carries the mark
 
 
@@ -63,7 +64,8 @@ class NewMessage:
 
     ``card`` is a request whose card (rendered when sent, with the recipient's buttons)
     follows the text; ``reply_to`` a request whose reply button goes with it; with ``media``
-    the text is the photo's or document's caption.
+    the text is the photo's or document's caption; ``markup`` an inline keyboard as Bot API
+    JSON (an answer that flood control kept from going out at once keeps its buttons).
     """
 
     recipient_id: int
@@ -75,6 +77,7 @@ class NewMessage:
     card: int | None = None
     reply_to: int | None = None
     media: Media | None = None
+    markup: str | None = None
 
 
 def _payload(message: NewMessage) -> str:
@@ -83,6 +86,8 @@ def _payload(message: NewMessage) -> str:
         payload["card"] = message.card
     if message.reply_to is not None:
         payload["reply_to"] = message.reply_to
+    if message.markup is not None:
+        payload["markup"] = message.markup
     return json.dumps(payload, ensure_ascii=False)
 
 
@@ -105,6 +110,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         else from_epoch(row["first_attempt_at"]),
         card=payload.get("card"),
         reply_to=payload.get("reply_to"),
+        markup=payload.get("markup"),
         media=None if row["media_kind"] is None else Media(row["media_kind"], row["media_file_id"]),
         resent=bool(row["resent"]),
     )
@@ -160,6 +166,26 @@ class OutboxRepository:
         One statement, so one trip: it commits on its own."""
         rows = await self._db.execute(_CLAIM, (to_epoch(now), to_epoch(now), limit))
         return _claimed(rows)
+
+    async def claim_next(
+        self, now: datetime, *, busy: set[int], first_kinds: frozenset[str]
+    ) -> OutboxMessage | None:
+        """Claim the next due row for a recipient not in ``busy``: kinds in ``first_kinds``
+        first, then urgent ones, then by due time. One statement, so one trip."""
+        skip = sorted(busy)
+        kinds = sorted(first_kinds)
+        sql = (
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+            " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
+            " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            f"  AND recipient_id NOT IN ({', '.join('?' * len(skip))})"
+            f"  ORDER BY kind IN ({', '.join('?' * len(kinds))}) DESC, urgent DESC, not_before, id"
+            "  LIMIT 1)"
+            f" RETURNING {_COLUMNS}"
+        )
+        rows = await self._db.execute(sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
+        claimed = _claimed(rows)
+        return claimed[0] if claimed else None
 
     async def mark_sent(
         self, message_id: int, now: datetime, *, claim_next: bool = False

@@ -180,8 +180,10 @@ async def request_in(tx: Transaction, request_id: int) -> RequestState | None:
 async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Planned]) -> None:
     """Cancel pending rows not in ``planned``; add (or revive) those that are."""
     wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
+    # "+status": look the request's rows up by request_id (the UNIQUE index), not by status,
+    # which SQLite otherwise picks and which walks every pending reminder of every request.
     pending = await tx.execute_fetchall(
-        "SELECT id, kind, due_at FROM reminders WHERE request_id = ? AND status = 'pending'",
+        "SELECT id, kind, due_at FROM reminders WHERE request_id = ? AND +status = 'pending'",
         (request_id,),
     )
     stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]

@@ -565,3 +565,52 @@ async def _insert_message(
         ),
     )
     return _message(row)
+
+
+# Requests whose deadlines still run: open, with a deadline (the acknowledgement's while not
+# acknowledged, the resolution's) after a moment. Parameters: moment, moment.
+_STILL_DUE = (
+    f"SELECT {_COLUMNS} FROM requests"
+    " WHERE status IN ('submitted', 'assigned', 'acknowledged', 'in_progress', 'waiting',"
+    " 'returned', 'reopened')"
+    " AND ((acknowledged_at IS NULL AND acknowledge_due_at > ?) OR resolve_due_at > ?)"
+    " ORDER BY id"
+)
+
+
+async def still_due(tx: Transaction, after: datetime) -> list[Request]:
+    """Open requests with a deadline still ahead of ``after``, as ``tx`` sees them."""
+    at = to_epoch(after)
+    return [_request(row) for row in await tx.execute_fetchall(_STILL_DUE, (at, at))]
+
+
+async def move_deadlines(
+    tx: Transaction,
+    request: Request,
+    *,
+    acknowledge_due: datetime | None,
+    resolve_due: datetime | None,
+    actor_id: int | None,
+    note: str,
+    now: datetime,
+) -> Request | None:
+    """New due dates for ``request`` (as read, at its version), with a line in its history
+    (the status stays); None if it changed meanwhile."""
+    rows = await tx.execute_fetchall(
+        "UPDATE requests SET acknowledge_due_at = ?, resolve_due_at = ?, version = version + 1"
+        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+        (
+            None if acknowledge_due is None else to_epoch(acknowledge_due),
+            None if resolve_due is None else to_epoch(resolve_due),
+            request.id,
+            request.version,
+        ),
+    )
+    if not rows:
+        return None
+    await tx.execute(
+        "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
+        " note) VALUES (?, ?, ?, ?, ?, ?)",
+        (request.id, to_epoch(now), actor_id, request.status, request.status, note),
+    )
+    return _request(rows[0])

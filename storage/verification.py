@@ -18,10 +18,11 @@ class StoredCode:
     id: int
     code_hash: str
     official_id: int
-    enterprise_id: int | None
+    enterprise_id: int | None  # None: issued for any enterprise of the official's portfolio
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None
+    portfolio: frozenset[int]  # the issuing official's enterprises when the code was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ def _code(row: sqlite3.Row) -> StoredCode:
         issued_at=from_epoch(row["issued_at"]),
         expires_at=from_epoch(row["expires_at"]),
         used_at=None if row["used_at"] is None else from_epoch(row["used_at"]),
+        portfolio=frozenset(int(e) for e in (row["portfolio"] or "").split(",") if e),
     )
 
 
@@ -93,6 +95,11 @@ def _report(row: sqlite3.Row) -> Report:
 
 
 _CODE_COLUMNS = "id, code_hash, official_id, enterprise_id, issued_at, expires_at, used_at"
+# The issuing official's portfolio, read with the code in the same statement.
+_PORTFOLIO = (
+    "(SELECT group_concat(a.enterprise_id) FROM assignments a"
+    " WHERE a.official_id = verification_codes.official_id) AS portfolio"
+)
 _NOTICE_COLUMNS = (
     "id, official_id, enterprise_id, channel, phone_last4, window_start, window_end, created_at"
 )
@@ -134,9 +141,9 @@ class VerificationRepository:
         return True
 
     async def find_code(self, code_hash: str) -> StoredCode | None:
-        """The newest code stored under this hash, live ones first."""
+        """The newest code under this hash, live ones first, with its official's portfolio."""
         row = await self._db.fetch_one(
-            f"SELECT {_CODE_COLUMNS} FROM verification_codes WHERE code_hash = ?"
+            f"SELECT {_CODE_COLUMNS}, {_PORTFOLIO} FROM verification_codes WHERE code_hash = ?"
             " ORDER BY used_at IS NULL DESC, expires_at DESC LIMIT 1",
             (code_hash,),
         )

@@ -20,6 +20,7 @@ import uvloop
 from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.pacing import ScaledClock
 from bot.services import Services
 from tests.roster import ADMIN_ID
 from tests.secrets_guard import GUARD
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+# Every stand-in the suite starts refuses a parameter the Bot API method does not take
+# (standin/server.py, "Strict parameters"): real Telegram would ignore it silently.
+os.environ.setdefault("STANDIN_STRICT_PARAMETERS", "1")
 
 TOKEN = "123456789:TEST-token-never-logged"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -46,21 +50,39 @@ def pytest_asyncio_loop_factories(
     return {"uvloop": uvloop.new_event_loop}
 
 
+# Telegram's limits run this many times faster than real time in the tests: the stand-in
+# and the bot's pacing read one clock, which also moves when a test moves its fake clock.
+TIME_SCALE = 10.0
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[TelegramStandin]:
-    from standin import TelegramStandin
+def pacing_clock(clock: FakeClock) -> ScaledClock:
+    return ScaledClock(TIME_SCALE, offset=lambda: (clock.now() - START).total_seconds())
 
-    server = TelegramStandin(bot_username="liaison_bot")
+
+@pytest.fixture
+async def standin(pacing_clock: ScaledClock) -> AsyncIterator[TelegramStandin]:
+    """The stand-in with Telegram's flood limits on (about 1 message a second per chat with
+    short bursts, 30 a second overall, 429 beyond), on the scaled clock."""
+    from standin import TelegramStandin
+    from standin.limits import RateLimits
+
+    server = TelegramStandin(
+        bot_username="liaison_bot", limits=RateLimits(), clock=pacing_clock.now
+    )
     await server.start(host="127.0.0.1", port=0)
     try:
         yield server
     finally:
         await server.stop()
+    # Every Bot API call the bot made in the test took only parameters its method takes and
+    # carried every required one, whether or not the bot noticed the 400.
+    assert server.spec_violations == [], server.spec_violations
 
 
 def register_settings_secrets(settings: Settings) -> Settings:
@@ -96,8 +118,10 @@ def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
 
 
 @pytest.fixture
-async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
-    app = build_application(settings, clock=clock)
+async def bot(
+    settings: Settings, clock: FakeClock, pacing_clock: ScaledClock
+) -> AsyncIterator[BotApplication]:
+    app = build_application(settings, clock=clock, pacing_clock=pacing_clock)
     async with running(app, poll_timeout=1):
         yield app
 

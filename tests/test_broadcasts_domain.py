@@ -61,20 +61,19 @@ class Ticker:
         return self.now
 
 
-def test_pacer_spaces_sends_and_keeps_one_chat_slower() -> None:
+def test_pacer_spaces_sends() -> None:
     clock = Ticker()
-    pacer = Pacer(rate=25, per_chat_interval=1.0, burst=1, now=clock)
-    waits = [pacer.reserve(chat) for chat in (1, 2, 3, 4)]
+    pacer = Pacer(rate=25, burst=1, now=clock)
+    waits = [pacer.reserve() for _ in range(4)]
     assert waits == pytest.approx([0.0, 0.04, 0.08, 0.12])
-    assert pacer.reserve(1) == pytest.approx(1.0)  # chat 1 again: a second after its last
 
 
 def test_pacer_holds_its_rate_however_long_sends_take() -> None:
     clock = Ticker()
-    pacer = Pacer(rate=10, per_chat_interval=0, burst=2, now=clock)
+    pacer = Pacer(rate=10, burst=2, now=clock)
     slots = []
-    for chat in range(100):
-        wait = pacer.reserve(chat)
+    for _ in range(100):
+        wait = pacer.reserve()
         clock.now += wait + 0.03  # sleep until the slot, then the send takes 30 ms
         slots.append(clock.now)
     assert (slots[-1] - slots[0]) == pytest.approx(9.9, abs=0.2)
@@ -82,9 +81,9 @@ def test_pacer_holds_its_rate_however_long_sends_take() -> None:
 
 def test_flood_control_pauses_every_send() -> None:
     clock = Ticker()
-    pacer = Pacer(rate=25, per_chat_interval=0, now=clock)
+    pacer = Pacer(rate=25, now=clock)
     pacer.pause(5)
-    assert pacer.reserve(1) == pytest.approx(5.0)
+    assert pacer.reserve() == pytest.approx(5.0)
 
 
 def test_tally_counts_what_remains() -> None:

@@ -6,7 +6,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.deadlines import calendar_for, due_dates, extend, paused_workdays
+from bot.deadlines import (
+    calendar_for,
+    due_dates,
+    estimated_years,
+    extend,
+    is_estimated,
+    paused_workdays,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -47,3 +54,28 @@ def test_holidays_are_skipped() -> None:
         Settings().deadlines, calendar, category="policy", urgent=False, start=at(3, month=4)
     )
     assert due.acknowledge.date() == datetime(2026, 4, 7).date()
+
+
+# Issue #20: deadlines that run into 2027, which the published calendar does not cover yet.
+
+
+def test_a_request_of_2026_12_31_is_acknowledged_by_2027_01_04() -> None:
+    settings = Settings()
+    calendar = calendar_for(settings)
+    start = datetime(2026, 12, 31, 16, tzinfo=SHANGHAI)
+    due = due_dates(settings.deadlines, calendar, category="policy", urgent=False, start=start)
+    assert due.acknowledge == datetime(2027, 1, 4, 23, 59, 59, tzinfo=SHANGHAI)  # not 01-01
+    assert due.resolve == datetime(2027, 1, 22, 23, 59, 59, tzinfo=SHANGHAI)
+    assert is_estimated(calendar, start, due.acknowledge)
+    assert estimated_years(calendar, start, due.acknowledge, due.resolve) == [2027]
+
+
+def test_fifteen_working_days_from_2026_12_21_count_new_years_day_as_off() -> None:
+    settings = Settings()
+    calendar = calendar_for(settings)
+    start = datetime(2026, 12, 21, 10, tzinfo=SHANGHAI)
+    due = due_dates(settings.deadlines, calendar, category="policy", urgent=False, start=start)
+    assert due.resolve == datetime(2027, 1, 12, 23, 59, 59, tzinfo=SHANGHAI)  # not 01-11
+    assert due.acknowledge == datetime(2026, 12, 22, 23, 59, 59, tzinfo=SHANGHAI)
+    assert not is_estimated(calendar, start, due.acknowledge)
+    assert is_estimated(calendar, start, due.resolve)

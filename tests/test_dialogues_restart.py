@@ -20,11 +20,14 @@ from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
+from standin.botapi import ApiCall
 from storage.dialogues import DialogueRepository
 from storage.models import EnterpriseStatus
 from tests.driving import settle
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
+
+TOO_MANY_REQUESTS = 429
 
 CAROL_ID = 650001
 
@@ -34,6 +37,13 @@ async def bot_on(settings: Settings, clock: FakeClock) -> AsyncIterator[BotAppli
     """One run of the bot; a second one on the same settings is a restart."""
     async with running(build_application(settings, clock=clock), poll_timeout=1) as app:
         yield app
+
+
+def errors_but_flood_control(standin: TelegramStandin) -> list[ApiCall]:
+    """Calls answered with an error, 429s aside: a restarted bot does not know how much it
+    had just sent to a chat, so its first answer there may meet Telegram's flood control
+    (and goes out after the wait: the tests see it arrive)."""
+    return [call for call in standin.errors if call.status != TOO_MANY_REQUESTS]
 
 
 def services_of(app: BotApplication) -> Services:
@@ -82,7 +92,7 @@ async def test_a_reply_begun_before_a_restart_is_posted_after_it(
         await official.send("再说一句")
         assert "请选择您要做的事" in (await official.expect_message()).text
         assert len(await services.requests.messages(request_id, internal=True)) == 1
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
@@ -97,7 +107,7 @@ async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
         assert "没有记入 LN-20260302-0001" in told and "/open LN-20260302-0001" in told
         await standin.user(ALICE_ID).expect_no_message(within=0.2)
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_cancel_before_or_after_a_restart_drops_the_reply(
@@ -119,7 +129,7 @@ async def test_cancel_before_or_after_a_restart_drops_the_reply(
         await official.send("这句也不是")
         assert "请选择您要做的事" in (await official.expect_message()).text
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
@@ -140,7 +150,7 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         await nothing_posted_nor_kept(services, request_id)
         request = await services.requests.get(request_id)
         assert request is not None and request.status is Status.WITHDRAWN
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_visit_goes_on_at_the_stored_step_after_a_restart(
@@ -167,7 +177,7 @@ async def test_a_visit_goes_on_at_the_stored_step_after_a_restart(
             (date(2026, 3, 1), "企业反映用电紧张。")
         ]
         assert await stored_kinds(services) == []
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_registration_goes_on_at_the_stored_step_after_a_restart(
@@ -206,7 +216,7 @@ async def test_a_registration_goes_on_at_the_stored_step_after_a_restart(
         )
         assert await stored_kinds(services) == []
         assert code in (await admin.expect_message()).text
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_stale_registration_button_says_it_expired(
@@ -227,7 +237,7 @@ async def test_a_stale_registration_button_says_it_expired(
         told = (await carol.expect_message()).text
         assert "登记已失效" in told and "/register" in told
         assert await stored_kinds(services_of(app)) == []
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
@@ -249,7 +259,7 @@ async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
         await official.send("超时之后才写的")
         assert "请选择您要做的事" in (await official.expect_message()).text
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert standin.errors == []
+    assert errors_but_flood_control(standin) == []
 
 
 async def alice_describing(standin: TelegramStandin, services: Services) -> TestUser:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from bot.i18n import Html, MissingText, catalog, pick_language, placeholders, translate
+from bot.i18n import (
+    Html,
+    MissingText,
+    Translator,
+    catalog,
+    pick_language,
+    placeholders,
+    say_when,
+    translate,
+)
 
 
 def test_every_key_exists_in_both_languages() -> None:
@@ -42,3 +54,20 @@ def test_missing_key_is_an_error() -> None:
 )
 def test_language_choice(chosen: str | None, telegram: str | None, expected: str) -> None:
     assert pick_language(chosen, telegram, "zh") == expected
+
+
+def test_a_moment_says_tomorrow_or_its_date_when_it_is_not_today() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 3, 3, 23, 55, tzinfo=tz)
+    zh, en = Translator("zh"), Translator("en")
+    cases = [
+        (datetime(2026, 3, 3, 23, 59, tzinfo=tz), "23:59", "23:59"),
+        (datetime(2026, 3, 4, 0, 24, tzinfo=tz), "明天 00:24", "tomorrow at 00:24"),
+        (datetime(2026, 3, 5, 9, 0, tzinfo=tz), "2026-03-05 09:00", "2026-03-05 at 09:00"),
+        (datetime(2026, 3, 2, 23, 59, tzinfo=tz), "2026-03-02 23:59", "2026-03-02 at 23:59"),
+    ]
+    for moment, in_zh, in_en in cases:
+        # The same moment in UTC: the day is the reader's (Shanghai), not the server's.
+        utc = moment.astimezone(UTC)
+        assert say_when(zh, utc, now=now.astimezone(UTC), tz=tz) == in_zh
+        assert say_when(en, utc, now=now.astimezone(UTC), tz=tz) == in_en

@@ -51,12 +51,13 @@ from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
+from bot.pacing import ScaledClock
 from bot.services import Services
-from standin import TelegramStandin, TestUser
+from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.models import Stage
-from tests.conftest import START, TOKEN, register_settings_secrets
+from tests.conftest import START, TIME_SCALE, TOKEN, register_settings_secrets
 from tests.driving import settle
 from tests.roster import ADMIN_ID, add_contact, bind_official
 
@@ -97,10 +98,14 @@ class BotThread:
         self.loop.close()
 
     async def _start(self) -> None:
-        self.standin = TelegramStandin(bot_username="liaison_bot")
+        # Telegram's limits on, on a clock both sides share, faster than real time.
+        fake = FakeClock(START)
+        pacing = ScaledClock(TIME_SCALE, offset=lambda: (fake.now() - START).total_seconds())
+        self.standin = TelegramStandin(
+            bot_username="liaison_bot", limits=RateLimits(), clock=pacing.now
+        )
         await self.standin.start(host="127.0.0.1", port=0)
         self.stack.push_async_callback(self.standin.stop)
-        self.standin.set_limits(None)  # flood control would only make the bot wait
         settings = register_settings_secrets(
             Settings.model_validate(
                 {
@@ -116,7 +121,7 @@ class BotThread:
                 }
             )
         )
-        app = build_application(settings, clock=FakeClock(START))
+        app = build_application(settings, clock=fake, pacing_clock=pacing)
         self.bot: BotApplication = await self.stack.enter_async_context(
             running(app, poll_timeout=1)
         )

@@ -187,7 +187,9 @@ async def test_uncovered_year_weekend_and_listed_make_up_day(
     deadlines = {"extra_holidays": ["2027-02-08"], "extra_workdays": ["2027-02-06"]}
     services = await opened(tmp_path, clock, deadlines=deadlines)
     try:
-        clock.set(local(2027, 2, 5, 10, 0))  # a Friday in a year no bundled calendar covers
+        # A Friday in a year no published calendar covers: its Spring Festival is computed
+        # (除夕 5 February to the 10th off).
+        clock.set(local(2027, 2, 5, 10, 0))
         request_id = await request_for(services)
         assert await pending(services, request_id) == {
             "ack_last": local(2027, 2, 6, 14, 0),  # Saturday listed as a make-up day
@@ -196,8 +198,9 @@ async def test_uncovered_year_weekend_and_listed_make_up_day(
         clock.set(local(2027, 2, 6, 9, 0))
         await act(services, request_id, Action.ACKNOWLEDGE)
         plan = await pending(services, request_id)
-        # 15 working days from Friday 5 Feb: Saturday 6 on, Monday 8 off, then weekdays.
-        assert plan["resolve_overdue"] == local(2027, 2, 26, 23, 59, 59)
-        assert plan["resolve_last"] == local(2027, 2, 26, 14, 0)
+        # 15 working days from Friday 5 Feb: Saturday 6 on (listed), the computed holidays
+        # to the 10th off (Monday 8 listed too), then weekdays from the 11th: 2 March.
+        assert plan["resolve_overdue"] == local(2027, 3, 2, 23, 59, 59)
+        assert plan["resolve_last"] == local(2027, 3, 2, 14, 0)
     finally:
         await services.close()

@@ -11,12 +11,13 @@ from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
-from bot.lifecycle import Action, Status
+from bot.lifecycle import Action, Status, TransitionRefused
 from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
+from standin.state import StoredMessage
 from storage.models import Stage
 from storage.requests import NewRequest
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
@@ -537,3 +538,51 @@ async def test_a_long_question_on_a_long_request_still_reaches_the_enterprise(
     assert "问" * 3000 in (question.text or "") and "长" * 100 not in (question.text or "")
     assert "💬 回复" in [b["text"] for b in inline_buttons(question.reply_markup)]
     assert standin.errors == []
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_rating_is_asked_once_at_the_final_close(
+    standin: TelegramStandin, services: Services
+) -> None:
+    """Issue #20 point 5: "not solved" reopens the request without asking for a rating; the
+    enterprise rates it once, when it is solved and closed."""
+    await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    request_id = await file_request(services)
+    await official.expect_message()
+    holder = await actor_of(services, OFFICIAL_ID)
+    await services.desk.act(holder, request_id, Action.ACKNOWLEDGE)
+    await alice.expect_message()
+    await services.desk.act(holder, request_id, Action.RESOLVE, note="已兑现")
+    ask = await alice.expect_message()
+    await alice.press(ask, "👎 未解决")
+    reopened = await alice.expect_message()
+    assert "重新打开" in (reopened.text or "") and "评价" in (reopened.text or "")
+    assert inline_buttons(reopened.data.get("reply_markup")) == []
+    owner = await actor_of(services, ALICE_ID)
+    with pytest.raises(TransitionRefused, match="not_closed"):
+        await services.desk.rate(owner, request_id, rating=1, comment=None)
+
+    await services.desk.act(holder, request_id, Action.RESOLVE, note="这次真的兑现了")
+    ask_again = await next_message_with(alice, "问题解决了吗")
+    await alice.press(ask_again, "👍 已解决")
+    rating = await alice.expect_message()
+    assert [b["text"] for b in inline_buttons(rating.data.get("reply_markup"))][-1] == "⭐" * 5
+    await alice.press(rating, "⭐⭐⭐⭐")
+    await alice.expect_edit(rating)
+    closed = await services.requests.get(request_id)
+    assert closed is not None and closed.status is Status.CLOSED and closed.rating == 4
+    # The one message that asked for stars is now the thanks (the others asked nothing).
+    texts = [m.text or "" for m in alice.messages]
+    rated = [text for text in texts if "打分" in text or "评价！" in text]
+    assert len(rated) == 1 and "谢谢您的评价" in rated[0]
+    assert standin.errors == []
+
+
+async def next_message_with(user: TestUser, needle: str) -> StoredMessage:
+    for _ in range(5):
+        message = await user.expect_message()
+        if needle in (message.text or ""):
+            return message
+    raise AssertionError(f"no message with {needle!r}")

@@ -80,19 +80,42 @@ async def test_retry_after_is_waited_out_and_the_answer_sent_once(
     assert failures(caplog) == []
 
 
-@pytest.mark.usefixtures("bot")
-async def test_a_retry_after_too_long_to_wait_drops_that_answer_only(
-    standin: TelegramStandin, caplog: pytest.LogCaptureFixture
+async def test_a_retry_after_too_long_to_wait_keeps_the_answer_in_the_outbox(
+    standin: TelegramStandin,
+    services: Services,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Telegram holds the chat for an hour: the answer (with its buttons) waits in the outbox
+    until then, and so does the next one; the bot goes on for everybody else."""
     user = standin.user(USER_ID, first_name="Wang", language_code="en")
+    other = standin.user(USER_ID + 1, first_name="Li", language_code="en")
     standin.inject_error("sendMessage", chat_id=USER_ID, error_code=429, retry_after=3600)
-    await user.send("/help")
+    await user.send("/start")
     await standin.wait_for(lambda: calls_to_chat(standin, "sendMessage", USER_ID))
-    await user.expect_no_message(within=0.3)
+
+    async def answers_waiting() -> list[object]:
+        return list(
+            await services.db.fetch_all(
+                "SELECT payload, not_before FROM outbox WHERE recipient_id = ? AND kind = 'answer'",
+                (USER_ID,),
+            )
+        )
+
+    await standin.wait_for_async(answers_waiting)
     await user.send("/help")
-    assert "Guest" in ((await user.expect_message(timeout=2)).text or "")
-    assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [429, 200]
+    await other.send("/help")
+    assert "Guest" in ((await other.expect_message(timeout=2)).text or "")
+    await standin.wait_for_async(lambda: _has(answers_waiting, 2))
+    rows = await answers_waiting()
+    assert all(row["not_before"] >= clock.now().timestamp() + 3590 for row in rows)  # type: ignore[index]
+    await user.expect_no_message(within=0.3)
+    assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [429]
     assert failures(caplog) == []
+
+
+async def _has(rows: Callable[[], Awaitable[list[object]]], count: int) -> bool:
+    return len(await rows()) >= count
 
 
 # --- Forbidden --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.verification import (
     new_card_token,
     parse_code,
     token_from_card_payload,
+    valid_for,
 )
 from storage.verification import StoredCode
 
@@ -34,6 +35,7 @@ def stored(**changes: object) -> StoredCode:
         "issued_at": NOW,
         "expires_at": NOW + timedelta(minutes=5),
         "used_at": None,
+        "portfolio": frozenset({3, 4}),
     }
     values.update(changes)
     return StoredCode(**values)  # type: ignore[arg-type]
@@ -80,10 +82,38 @@ def test_every_failure_is_the_same_verdict() -> None:
             stored(enterprise_id=4), computed, now=NOW, enterprise_ids=mine, own_official_id=None
         ),
         judge(stored(), computed, now=NOW, enterprise_ids=frozenset(), own_official_id=None),
+        # An open code of an official whose portfolio does not hold the user's enterprise.
+        judge(
+            stored(portfolio=frozenset({4, 5})),
+            computed,
+            now=NOW,
+            enterprise_ids=mine,
+            own_official_id=None,
+        ),
+        # A code for an enterprise the official is no longer assigned to.
+        judge(
+            stored(enterprise_id=3, portfolio=frozenset({4})),
+            computed,
+            now=NOW,
+            enterprise_ids=mine,
+            own_official_id=None,
+        ),
     ]
     assert set(failures) == {Verdict.NOT_VERIFIED}
     assert judge(stored(), computed, now=NOW, enterprise_ids=mine, own_official_id=7) is (
         Verdict.OWN_CODE
+    )
+
+
+def test_a_code_is_valid_only_within_the_portfolio() -> None:
+    assert valid_for(stored()) == {3, 4}
+    assert valid_for(stored(enterprise_id=4)) == {4}
+    assert valid_for(stored(enterprise_id=5)) == frozenset()
+    assert valid_for(stored(portfolio=frozenset())) == frozenset()
+    computed = hash_code("48312907", "k")
+    several = frozenset({1, 4})
+    assert judge(stored(), computed, now=NOW, enterprise_ids=several, own_official_id=None) is (
+        Verdict.VERIFIED
     )
 
 
@@ -122,3 +152,5 @@ def test_guess_odds_with_the_defaults() -> None:
     space, guesses, odds = guess_odds(VerificationSettings())
     assert (space, guesses) == (100_000_000, 10)
     assert odds == 1e-7
+    # A contact of two enterprises with two officials each, every one holding a live code.
+    assert guess_odds(VerificationSettings(), live_codes=4)[2] == 4e-7

@@ -273,3 +273,59 @@ async def test_card_names_the_enterprise_when_the_user_has_several(
     await alice.send(f"/start {found.group(1)}")
     shown = (await alice.expect_message()).text or ""
     assert "是贵企业（大连海湾新材料科技有限公司）的对接官员" in shown
+
+
+RAW_CODES = re.compile(
+    r"\b(phone|wechat|visit|telegram|other|money|personal_data|link)\b|channel_|asked_"
+)
+# (channel pressed, request pressed) in Alice's Chinese, and what each reader should see.
+REPORTS = {
+    "zh": [
+        (("电话", "个人信息、验证码或密码"), ("方式：电话", "要求：个人信息、验证码或密码")),
+        (("Telegram", "点链接或装 App"), ("方式：Telegram", "要求：点链接或装 App")),
+        (("其他", "其他"), ("方式：其他", "要求：其他")),
+    ],
+    "en": [
+        (("微信", "费用或转账"), ("By: WeChat", "Asked for: Fees or a transfer")),
+        (("上门", "其他"), ("By: In person", "Asked for: Something else")),
+    ],
+}
+
+
+async def _report_impostor(alice: TestUser, channel: str, asked: str) -> None:
+    await alice.send("/report")
+    ask = await alice.expect_message()
+    await alice.press(ask, "王建国")
+    ask = await alice.expect_edit(ask)
+    await alice.press(ask, channel)
+    await alice.expect_edit(ask)
+    await alice.send("+86 139 0000 1111")
+    question = await alice.expect_message()
+    await alice.press(question, asked)
+    await alice.expect_edit(question)
+    await alice.send("/skip")
+    assert "举报已收到" in ((await alice.expect_message()).text or "")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_impostor_alerts_name_channel_and_request_in_the_readers_language(
+    standin: TelegramStandin, services: Services, cast: Cast, language: str
+) -> None:
+    """Admins and the impersonated official read words, never the stored codes."""
+    code = "zh-hans" if language == "zh" else "en"
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code=code)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code=code)
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
+    for user, telegram_id in ((official, OFFICIAL_ID), (admin, ADMIN_ID)):
+        await user.send("/start")
+        await user.expect_message()
+        await services.accounts.set_language(telegram_id, language)
+    for (channel, asked), (says_channel, says_asked) in REPORTS[language]:
+        await _report_impostor(alice, channel, asked)
+        for alert in (await admin.expect_message(), await official.expect_message()):
+            text = alert.text or ""
+            assert says_channel in text and says_asked in text, text
+            assert RAW_CODES.search(text) is None, text
+    stored = await services.db.fetch_all("SELECT channel, asked_for FROM impostor_reports")
+    assert all(row["channel"] and row["asked_for"] for row in stored)
+    assert standin.errors == []

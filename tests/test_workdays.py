@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.workdays import WorkCalendar
+from bot.workdays import DayStatus, Schedule, Source, WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
@@ -95,26 +95,83 @@ def test_workdays_between_counts_whole_working_days() -> None:
     assert calendar.workdays_between(at("2025-10-12"), at("2025-09-30")) == -3
 
 
-# The turn of the year into 2027, which chinesecalendar 1.11 does not cover.
+# The turn of the year into 2027, which chinesecalendar 1.11 does not cover: its statutory
+# holidays are computed by the holidays package (issue #20), as estimates.
 
 
-def test_uncovered_year_falls_back_to_monday_to_friday(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_uncovered_year_has_its_statutory_holidays_computed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fresh = WorkCalendar()
     with caplog.at_level(logging.WARNING, logger="bot.workdays"):
-        assert fresh.is_workday(date(2027, 1, 1))  # a Friday
+        assert not fresh.is_workday(date(2027, 1, 1))  # 元旦, a Friday
         assert not fresh.is_workday(date(2027, 1, 2))
-        assert fresh.add_workdays(at("2026-12-31"), 2) == end_of("2027-01-04")
+        assert fresh.is_workday(date(2027, 1, 4))
+    assert fresh.status(date(2027, 1, 1)) == DayStatus(False, Source.COMPUTED)
+    assert fresh.is_estimated(date(2027, 1, 4))
+    assert not fresh.is_estimated(date(2026, 12, 31))  # published
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "2027" in warnings[0].getMessage()
 
 
-def test_each_uncovered_year_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_acknowledging_a_request_of_2026_12_31_is_due_2027_01_04() -> None:
+    # Thursday 31 December; New Year's Day, a Friday, is off, then the weekend.
+    assert calendar.add_workdays(at("2026-12-31", "16:00"), 1) == end_of("2027-01-04")
+
+
+def test_fifteen_working_days_from_2026_12_21_end_on_2027_01_12() -> None:
+    # 22–25, 28–31 December (8), 1 January off, 4–8 January (13), 11 and 12 January.
+    assert calendar.add_workdays(at("2026-12-21"), 15) == end_of("2027-01-12")
+    assert calendar.workdays_between(at("2026-12-31"), at("2027-01-04")) == 1
+
+
+def test_spring_festival_2027_as_computed() -> None:
+    # 除夕 Friday 5 February, 初一–初三 6–8 February (a weekend among them), and the two
+    # weekdays the law gives for the weekend days: 9 and 10 February. No 调休 is known.
+    holidays = calendar.computed_holidays(2027)
+    assert holidays[date(2027, 2, 6)] == "春节"
+    assert holidays[date(2027, 2, 5)] == "农历除夕"
+    assert [calendar.is_workday(day) for day in days("2027-02-05", "2027-02-10")] == [False] * 6
+    assert calendar.is_workday(date(2027, 2, 4)) and calendar.is_workday(date(2027, 2, 11))
+    assert calendar.add_workdays(at("2027-02-04"), 1) == end_of("2027-02-11")
+    assert all(calendar.is_estimated(day) for day in days("2027-02-04", "2027-02-11"))
+
+
+def test_national_day_2027_as_computed() -> None:
+    # 1–3 October (Friday to Sunday), with 4 and 5 October for the weekend days.
+    assert calendar.computed_holidays(2027)[date(2027, 10, 1)] == "国庆节"
+    assert [calendar.is_workday(day) for day in days("2027-10-01", "2027-10-05")] == [False] * 5
+    assert calendar.is_workday(date(2027, 10, 6))
+    assert calendar.add_workdays(at("2027-09-30"), 1) == end_of("2027-10-06")
+
+
+def test_the_other_statutory_holidays_of_2027_are_computed() -> None:
+    expected = {
+        "清明节": date(2027, 4, 5),
+        "劳动节": date(2027, 5, 1),
+        "端午节": date(2027, 6, 9),
+        "中秋节": date(2027, 9, 15),
+    }
+    holidays = calendar.computed_holidays(2027)
+    for name, day in expected.items():
+        assert holidays[day] == name
+        assert not calendar.is_workday(day)
+
+
+def test_each_estimated_year_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     fresh = WorkCalendar()
     with caplog.at_level(logging.WARNING, logger="bot.workdays"):
         for day in [date(2027, 3, 1), date(2028, 3, 1), date(2027, 4, 1), date(1999, 1, 1)]:
             fresh.is_workday(day)
     assert len(caplog.records) == 3
+
+
+def test_years_the_holidays_package_does_not_cover_are_monday_to_friday() -> None:
+    for day in (date(1949, 10, 1), date(2101, 1, 1)):  # a Saturday, a Saturday
+        assert calendar.status(day) == DayStatus(False, Source.WEEKDAYS)
+    assert calendar.status(date(2101, 1, 3)) == DayStatus(True, Source.WEEKDAYS)  # a Monday
+    assert calendar.computed_holidays(2101) == {}
 
 
 def test_extreme_dates_do_not_raise() -> None:
@@ -190,3 +247,71 @@ def test_workdays_between_is_additive(a: datetime, to_b: timedelta, to_c: timede
 @given(day=st.dates())
 def test_is_workday_never_raises(day: date) -> None:
     assert isinstance(calendar.is_workday(day), bool)
+
+
+# A schedule an admin loaded (issue #20): it wins over the computed and published layers.
+
+SPRING_2027 = Schedule(
+    2027,
+    off=frozenset(days("2027-02-05", "2027-02-13")),
+    work=frozenset({date(2027, 1, 31), date(2027, 2, 20)}),  # a Sunday and a Saturday (调休)
+)
+
+
+def test_a_loaded_schedule_with_working_weekends() -> None:
+    loaded = WorkCalendar(schedules=[SPRING_2027])
+    assert loaded.is_workday(date(2027, 1, 31)) and loaded.is_workday(date(2027, 2, 20))
+    assert not loaded.is_workday(date(2027, 2, 11))  # a weekday off in the 调休
+    assert not loaded.is_workday(date(2027, 2, 14))  # a Sunday
+    assert loaded.status(date(2027, 2, 20)) == DayStatus(True, Source.LOADED)
+    assert not loaded.is_estimated(date(2027, 3, 3))
+    # Friday 29 January: the next working day is Sunday 31 January.
+    assert loaded.add_workdays(at("2027-01-29"), 1) == end_of("2027-01-31")
+    assert loaded.add_workdays(at("2027-02-04"), 1) == end_of("2027-02-15")
+    # 15 working days from Monday 25 January: the Sunday and the Saturday count.
+    assert loaded.add_workdays(at("2027-01-25"), 15) == end_of("2027-02-20")
+    assert calendar.add_workdays(at("2027-01-25"), 15) == end_of("2027-02-19")
+
+
+def test_loading_changes_the_shared_calendar_in_place() -> None:
+    shared = WorkCalendar()
+    assert not shared.is_workday(date(2027, 1, 31))  # asked, and the answer kept
+    assert shared.is_estimated(date(2027, 1, 31))
+    twin = shared.copy()
+    shared.load([SPRING_2027], revision=3)
+    assert shared.is_workday(date(2027, 1, 31)) and not shared.is_estimated(date(2027, 1, 31))
+    assert shared.revision == 3 and shared.is_published(2027)
+    assert not twin.is_workday(date(2027, 1, 31))  # a copy keeps what it had
+    shared.load([])
+    assert not shared.is_workday(date(2027, 1, 31))
+
+
+def test_a_loaded_estimate_is_still_an_estimate() -> None:
+    estimate = Schedule(2027, off=SPRING_2027.off, work=SPRING_2027.work, official=False)
+    loaded = WorkCalendar(schedules=[estimate])
+    assert loaded.is_workday(date(2027, 1, 31))
+    assert loaded.status(date(2027, 1, 31)) == DayStatus(True, Source.LOADED_ESTIMATE)
+    assert loaded.is_estimated(date(2027, 3, 3)) and not loaded.is_published(2027)
+
+
+def test_a_loaded_schedule_wins_over_the_published_one() -> None:
+    # Suppose the 2026 notice were corrected: 2026-02-24 off too.
+    corrected = Schedule(2026, off=frozenset(days("2026-02-15", "2026-02-24")))
+    loaded = WorkCalendar(schedules=[corrected])
+    assert not loaded.is_workday(date(2026, 2, 24))
+    assert not loaded.is_workday(date(2026, 2, 14))  # the published 调休 Saturday is not in it
+    assert calendar.is_workday(date(2026, 2, 14))
+
+
+def test_the_config_wins_over_a_loaded_schedule() -> None:
+    overridden = WorkCalendar(extra_workdays=[date(2027, 2, 8)], schedules=[SPRING_2027])
+    assert overridden.status(date(2027, 2, 8)) == DayStatus(True, Source.CONFIG)
+
+
+def test_estimated_between_counts_the_days_after_the_start() -> None:
+    assert not calendar.estimated_between(date(2026, 12, 1), date(2026, 12, 31))
+    assert calendar.estimated_between(date(2026, 12, 21), date(2027, 1, 12))
+    assert calendar.estimated_years(date(2026, 12, 21), date(2028, 1, 12)) == [2027, 2028]
+    assert not WorkCalendar(schedules=[SPRING_2027]).estimated_between(
+        date(2026, 12, 21), date(2027, 1, 12)
+    )

@@ -52,6 +52,53 @@ async def test_missing_required_parameter_is_refused(standin: TelegramStandin) -
     )
 
 
+async def test_a_parameter_the_method_does_not_take_is_refused_when_strict() -> None:
+    """Telegram ignores it; a strict stand-in answers 400 and lists it, a lenient one lists it."""
+    for strict in (True, False):
+        server = TelegramStandin(strict_parameters=strict)
+        await server.start()
+        try:
+            server.user(1001, started=True)
+            async with httpx.AsyncClient() as client:
+                answer = await client.post(
+                    f"{server.api_base_url}{TOKEN}/sendMessage",
+                    data={"chat_id": "1001", "text": "hi", "colour": "red"},
+                )
+        finally:
+            await server.stop()
+        assert server.strict_parameters is strict
+        assert server.spec_violations == ["sendMessage: colour is not a parameter of sendMessage"]
+        if strict:
+            assert (answer.status_code, answer.json()["description"]) == (
+                400,
+                "Bad Request: colour is not a parameter of sendMessage",
+            )
+        else:
+            assert answer.status_code == 200
+
+
+async def test_a_missing_required_parameter_is_listed_too(standin: TelegramStandin) -> None:
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{standin.api_base_url}{TOKEN}/editMessageReplyMarkup", data={})
+        await client.post(
+            f"{standin.api_base_url}{TOKEN}/answerCallbackQuery", data={"parse_mode": "HTML"}
+        )
+    assert standin.spec_violations == [
+        "answerCallbackQuery: parse_mode is not a parameter of answerCallbackQuery",
+        "answerCallbackQuery: callback_query_id is required",
+    ]
+
+
+async def test_strictness_follows_the_environment_unless_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STANDIN_STRICT_PARAMETERS", "1")
+    assert TelegramStandin().strict_parameters
+    assert not TelegramStandin(strict_parameters=False).strict_parameters
+    monkeypatch.delenv("STANDIN_STRICT_PARAMETERS")
+    assert not TelegramStandin().strict_parameters
+
+
 async def test_json_body_and_form_values_decode_alike(standin: TelegramStandin) -> None:
     alice = standin.user(1001, first_name="Alice", started=True)
     url = f"{standin.api_base_url}{TOKEN}/sendMessage"
