@@ -15,7 +15,19 @@ receipt any user was shown must be in the database afterwards:
 
 and ``PRAGMA integrity_check`` must be ok.
 
-    python -m bench.killtest [--kills 200] [--users 20] [--officials 4] [--seed 1]
+And what users receive, counted in the stand-in's chats once the load has stopped and the bot
+has sent what it had queued (at most ``DRAIN_SECONDS``):
+
+- every stored request: its submitter received its receipt ("已收到您的诉求，编号 …");
+- every reply the official was told was "sent", and every official reply stored: the
+  entrepreneur received it;
+- a receipt or reply received more than once: each repeat carries the "（重发）" mark.
+
+With ``--hold S`` the stand-in holds every sendMessage S seconds before carrying it out (a slow
+network), so that kills catch sends in flight: what Telegram got from a bot that died waiting
+for the answer is sent again after the restart, marked, and counted as a duplicate.
+
+    python -m bench.killtest [--kills 200] [--users 20] [--officials 4] [--seed 1] [--hold 0]
 """
 
 from __future__ import annotations
@@ -41,7 +53,7 @@ from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.credit_code import make_credit_code
 from bot.services import Services
-from standin import TelegramStandin, TestUser
+from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.db import Database
@@ -56,6 +68,11 @@ ANSWER_WITHIN = 5.0  # seconds a simulated user waits for the bot before startin
 STALE = "这个按钮已失效，请重新打开菜单。"
 WHAT_NEXT = "请选择您要做的事："
 REPLY_MARK = "答复"  # how the officials' replies begin (their resolutions do not)
+RECEIVED = "已收到您的诉求"  # in the receipt of a request
+THREAD_HEAD = "💬 "  # how a thread message begins
+RESENT = "（重发）"  # how a message sent again after a crash or a time-out begins
+DRAIN_SECONDS = 120.0  # the longest wait, once the load stops, for the queued to go out
+HELD_FOREVER = 10**9  # "every call", for the stand-in's injected delay
 replies = itertools.count(1)
 
 
@@ -70,16 +87,65 @@ class Receipts:
 
 
 @dataclass(frozen=True)
+class Copies:
+    """How one kind of message reached its readers: one entry per message that should have."""
+
+    expected: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicated: int = 0  # messages received more than once
+    repeats: int = 0  # copies beyond the first
+    unmarked_repeats: int = 0  # copies beyond the first without the "resent" mark
+
+    @staticmethod
+    def count(expected: list[str], shown: list[str]) -> Copies:
+        """``expected`` as found (as a substring) in the texts ``shown``."""
+        lost, duplicated, repeats, unmarked = [], 0, 0, 0
+        for wanted in expected:
+            copies = [text for text in shown if wanted in text]
+            if not copies:
+                lost.append(wanted)
+            elif len(copies) > 1:
+                duplicated += 1
+                repeats += len(copies) - 1
+                unmarked += max(0, sum(not c.startswith(RESENT) for c in copies) - 1)
+        return Copies(len(expected), lost, duplicated, repeats, unmarked)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.expected - len(self.lost)} of {self.expected} received, {len(self.lost)} lost,"
+            f" {self.duplicated} received twice or more ({self.repeats} repeats,"
+            f" {self.unmarked_repeats} without the mark)"
+        )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What users received, counted in the stand-in's chats."""
+
+    receipts: Copies  # every stored request's receipt, to its submitter
+    replies: Copies  # every reply the official was told was sent, to the entrepreneur
+    stored_replies: Copies  # every official reply stored, to the entrepreneur
+    outbox: dict[str, int]  # rows left by kind and status (pending ones go at the next start)
+
+    @property
+    def lost_total(self) -> int:
+        copies = (self.receipts, self.replies, self.stored_replies)
+        return sum(len(c.lost) + c.unmarked_repeats for c in copies)
+
+
+@dataclass(frozen=True)
 class Result:
     kills: int
     receipts: Receipts
     lost: dict[str, list[str]]
     integrity: str
     attempts: int
+    delivered: Delivered | None = None
 
     @property
     def lost_total(self) -> int:
-        return sum(len(v) for v in self.lost.values())
+        stored = sum(len(v) for v in self.lost.values())
+        return stored + (0 if self.delivered is None else self.delivered.lost_total)
 
 
 async def seed(config: Path, users: int, officials: int) -> None:
@@ -236,9 +302,11 @@ async def kill_and_restart(
     standin: TelegramStandin,
     rng: random.Random,
     until: Callable[[], bool] | None = None,
+    finish: Callable[[], Awaitable[None]] | None = None,
 ) -> list[float]:
     """SIGKILL the bot ``kills`` times, ``gaps`` seconds apart, then let it run ``settle``
-    seconds (less once ``until()`` holds); the seconds from each restart to its first poll."""
+    seconds (less once ``until()`` holds), then ``finish()`` (the load stops, the queued goes
+    out); the seconds from each restart to its first poll."""
     restarts = []
     bot = start_bot(config, log)
     try:
@@ -257,6 +325,8 @@ async def kill_and_restart(
         deadline = time.monotonic() + settle
         while time.monotonic() < deadline and not (until is not None and until()):  # noqa: ASYNC110
             await asyncio.sleep(0.2)
+        if finish is not None:
+            await finish()
     finally:
         await stop_bot(bot)
     return restarts
@@ -303,10 +373,53 @@ async def lost_receipts(db: Database, receipts: Receipts) -> dict[str, list[str]
     return lost
 
 
-def replies_seen(people: list[TestUser], receipts: Receipts) -> int:
-    """How many of the replies confirmed as sent reached an entrepreneur's chat."""
-    shown = [m.text or "" for p in people for m in p.chat.messages.values() if m.from_bot]
-    return sum(any(reply in text for text in shown) for _, reply in set(receipts.replies))
+def shown_to(users: list[TestUser]) -> dict[int, list[str]]:
+    """What the bot sent to each user, as the stand-in's chats hold it."""
+    return {u.id: [m.text or "" for m in u.chat.messages.values() if m.from_bot] for u in users}
+
+
+async def delivered(db: Database, people: list[TestUser], receipts: Receipts) -> Delivered:
+    """Receipts of stored requests, and replies, as their readers received them."""
+    shown = shown_to(people)
+    every = [text for texts in shown.values() for text in texts]
+    stored = await db.fetch_all("SELECT number, submitted_by FROM requests ORDER BY id")
+    receipts_of = Copies.count(
+        [f"{RECEIVED}，编号 {row[0]}" for row in stored],
+        [t for row in stored for t in shown.get(row[1], []) if row[0] in t],
+    )
+    told = sorted({reply for _, reply in receipts.replies})
+    # Thread messages only: a resolution's notice quotes the reply in its note.
+    thread = [t for t in every if t.removeprefix(RESENT).startswith(THREAD_HEAD)]
+    stored_replies = await db.fetch_all(
+        "SELECT text FROM request_messages WHERE sender_role = 'official' AND text LIKE ?",
+        (f"{REPLY_MARK}%",),
+    )
+    rows = await db.fetch_all(
+        "SELECT kind, status, count(*) FROM outbox WHERE status != 'sent' GROUP BY kind, status"
+    )
+    return Delivered(
+        receipts=receipts_of,
+        replies=Copies.count(told, thread),
+        stored_replies=Copies.count([row[0] for row in stored_replies], thread),
+        outbox={f"{row[0]}:{row[1]}": row[2] for row in rows},
+    )
+
+
+async def drained(db_path: Path, within: float) -> None:
+    """Wait (at most ``within`` seconds) until no receipt or thread message is left to send."""
+    deadline = time.monotonic() + within
+    db = await Database.open(db_path)
+    try:
+        while time.monotonic() < deadline:
+            left = await db.fetch_value(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+                " AND kind IN ('receipt', 'thread')"
+            )
+            if not left:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await db.close()
 
 
 async def run(
@@ -318,11 +431,14 @@ async def run(
     gaps: tuple[float, float] = (2.0, 10.0),
     settle: float = 10.0,
     until: Callable[[Receipts], bool] | None = None,
+    hold: float = 0.0,
 ) -> Result:
     """Prints the figures and returns them; after the last kill the load runs ``settle``
-    seconds, or until ``until(receipts)`` holds."""
-    standin = TelegramStandin()
+    seconds, or until ``until(receipts)`` holds. ``hold``: seconds every sendMessage is held."""
+    standin = TelegramStandin(limits=RateLimits())
     await standin.start()
+    if hold:
+        standin.inject_delay("sendMessage", seconds=hold, times=HELD_FOREVER)
     db_path = directory / "kill.sqlite3"
     config = write_config(directory, standin, db_path)
     await seed(config, users, officials)
@@ -349,6 +465,15 @@ async def run(
         ),
     ]
     tasks = [asyncio.create_task(job) for job in load]
+    attempts = 0
+
+    async def finish() -> None:
+        """The load stops; what the bot queued goes out before it is stopped."""
+        nonlocal attempts
+        stop.set()
+        attempts = sum(await asyncio.gather(*tasks))
+        await drained(db_path, DRAIN_SECONDS)
+
     try:
         restarts = await kill_and_restart(
             kills,
@@ -359,10 +484,11 @@ async def run(
             standin,
             rng,
             None if until is None else lambda: until(receipts),
+            finish,
         )
     finally:
         stop.set()
-        attempts = sum(await asyncio.gather(*tasks))
+        attempts = attempts or sum(await asyncio.gather(*tasks))
         await standin.stop()
     db = await Database.open(db_path)
     try:
@@ -370,25 +496,22 @@ async def run(
         lost = await lost_receipts(db, receipts)
         stored = await db.fetch_value("SELECT count(*) FROM requests")
         rows = await db.fetch_value("SELECT count(*) FROM request_history")
-        thread_rows = await db.fetch_all(
-            "SELECT status, count(*) FROM outbox WHERE kind = 'thread' GROUP BY status"
-        )
+        received = await delivered(db, people, receipts)
     finally:
         await db.close()
-    result = Result(kills, receipts, lost, integrity, attempts)
+    result = Result(kills, receipts, lost, integrity, attempts, received)
     print(f"kills: {kills}, entrepreneurs: {users}, officials: {officials}, attempts: {attempts}")
     print(
         f"receipts seen: {len(set(receipts.requests))} requests, {len(set(receipts.acks))} acks,"
         f" {len(receipts.replies)} replies, {len(set(receipts.resolves))} resolutions"
     )
     print(f"stored: {stored} requests, {rows} history rows")
-    print(f"lost: {result.lost_total} {lost} (target 0); integrity_check: {integrity}")
-    by_status = {row[0]: row[1] for row in thread_rows}
-    print(
-        f"replies seen by the enterprise: {replies_seen(people, receipts)} of"
-        f" {len(set(receipts.replies))}; their outbox rows by status (pending ones go out at the"
-        f" next start): {by_status}"
-    )
+    print(f"receipts seen but not stored: {sum(len(v) for v in lost.values())} {lost}")
+    print(f"receipts of stored requests, to their submitters: {received.receipts}")
+    print(f"replies the official was told were sent, to the entrepreneur: {received.replies}")
+    print(f"official replies stored, to the entrepreneur: {received.stored_replies}")
+    print(f"outbox rows not sent, by kind and status: {received.outbox}")
+    print(f"lost in all: {result.lost_total} (target 0); integrity_check: {integrity}")
     print(f"429s from the stand-in: {standin.rate_limited}")
     if restarts:
         print(f"restart to first poll: median {statistics.median(restarts):.2f} s")
@@ -401,17 +524,25 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--officials", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hold", type=float, default=0.0, help="seconds each send is held")
     args = parser.parse_args()
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # resets when the bot dies
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(
-            run(args.kills, args.users, args.officials, random.Random(args.seed), Path(tmp))
+            run(
+                args.kills,
+                args.users,
+                args.officials,
+                random.Random(args.seed),
+                Path(tmp),
+                hold=args.hold,
+            )
         )
     print(f"wall time: {time.perf_counter() - started:.0f} s")
     print(
         f"reproduce: python -m bench.killtest --kills {args.kills} --users {args.users}"
-        f" --officials {args.officials} --seed {args.seed}"
+        f" --officials {args.officials} --seed {args.seed} --hold {args.hold}"
     )
     raise SystemExit(1 if result.lost_total or result.integrity != "ok" else 0)
 

@@ -9,9 +9,14 @@ fails depends on the kind of message (see :data:`POLICIES` and docs/reminders.md
   for ``reminders.critical_retry_hours`` after the first attempt for critical kinds, a few
   times for the others, then ``failed``, and critical kinds are reported to the admins (the
   report is queued in the transaction that marks the message failed: once, durably);
-- a time-out (Telegram may or may not have delivered it): kinds where a duplicate is
-  harmless (reminders) are retried; the others become ``unknown`` and are reported, never
-  sent blindly a second time.
+- in doubt (the send timed out, or the process died between the 'sending' commit and the
+  answer, found by :meth:`Outbox.recover` at the next start): Telegram may or may not have
+  delivered it. Every kind queued today is at least once (a duplicate is harmless, a lost
+  receipt or reply is not): it is sent again, its text marked for the reader as a possible
+  repeat ("（重发）" / "(resent)", in the recipient's language). A kind whose duplicate would
+  do harm would be at most once (``KindPolicy.retry_uncertain = False``): ``unknown`` and
+  reported to the admins, never sent blindly a second time; docs/hardening.md §11 says why
+  no kind is today.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Protocol
 
 from bot.accounts import Accounts
 from bot.config import QuietHoursSettings, ReminderSettings
-from bot.i18n import catalog, translate
+from bot.i18n import Html, catalog, translate
 from bot.pacing import Priority
 from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
@@ -67,33 +72,40 @@ class Sender(Protocol):
 @dataclass(frozen=True, slots=True)
 class KindPolicy:
     critical: bool  # retried for hours, then reported to the admins
-    retry_uncertain: bool  # a duplicate is harmless, so a time-out is retried
+    # At least once: a duplicate is harmless, so a message in doubt (timed out, or caught
+    # mid-send by a crash) is sent again, marked as a possible repeat. False: at most once.
+    retry_uncertain: bool = True
     quiet: bool = True  # held back by quiet hours unless urgent
 
 
+# Every kind is at least once: a duplicate (marked "resent") is better than a lost message,
+# and none of these does harm twice (docs/hardening.md §11).
 POLICIES: dict[str, KindPolicy] = {
-    "reminder": KindPolicy(critical=False, retry_uncertain=True),
-    "overdue": KindPolicy(critical=False, retry_uncertain=True),
-    "confirm": KindPolicy(critical=False, retry_uncertain=True),
-    "closed": KindPolicy(critical=False, retry_uncertain=False),
-    "update": KindPolicy(critical=False, retry_uncertain=True),
-    "digest": KindPolicy(critical=False, retry_uncertain=False),
-    "escalation": KindPolicy(critical=True, retry_uncertain=False),
-    "escalated": KindPolicy(critical=True, retry_uncertain=False),
-    "new_request": KindPolicy(critical=True, retry_uncertain=False),
-    "report": KindPolicy(critical=False, retry_uncertain=False),
+    "reminder": KindPolicy(critical=False),
+    "overdue": KindPolicy(critical=False),
+    "confirm": KindPolicy(critical=False),
+    "closed": KindPolicy(critical=False),
+    "update": KindPolicy(critical=False),
+    "digest": KindPolicy(critical=False),
+    "escalation": KindPolicy(critical=True),
+    "escalated": KindPolicy(critical=True),
+    "new_request": KindPolicy(critical=True),
+    "report": KindPolicy(critical=False),
     # The weekly reminder that next year's holiday schedule is not loaded (to admins).
-    "calendar": KindPolicy(critical=False, retry_uncertain=True),
+    "calendar": KindPolicy(critical=False),
     # A message in a request's thread: the sender is talking now, so quiet hours do not hold it.
-    "thread": KindPolicy(critical=True, retry_uncertain=False, quiet=False),
+    "thread": KindPolicy(critical=True, quiet=False),
     # A verification mark Telegram would not set or remove (to admins, bot/marks.py).
-    "mark": KindPolicy(critical=False, retry_uncertain=True, quiet=False),
+    "mark": KindPolicy(critical=False, quiet=False),
     # An answer to a user that flood control kept from going out at once (handlers/ratelimit).
-    "answer": KindPolicy(critical=True, retry_uncertain=True, quiet=False),
+    "answer": KindPolicy(critical=True, quiet=False),
+    # "Received, your number is …", "sent", "recorded": the answer to what the user just did,
+    # queued in the transaction that stores it (bot/receipts.py); never held by quiet hours.
+    "receipt": KindPolicy(critical=True, quiet=False),
 }
 # Kinds that answer what a user just did: they go out before notices (bot/pacing.py).
-ANSWER_KINDS = frozenset({"answer"})
-DEFAULT_POLICY = KindPolicy(critical=True, retry_uncertain=False)
+ANSWER_KINDS = frozenset({"answer", "receipt"})
+DEFAULT_POLICY = KindPolicy(critical=True)
 
 
 def policy_of(kind: str) -> KindPolicy:
@@ -191,12 +203,10 @@ class Outbox:
         await self.repository.add(messages, now=now)
 
     async def recover(self, now: datetime) -> None:
-        """After a crash: rows caught mid-send go back to the queue or become 'unknown'."""
+        """After a crash: rows caught mid-send are sent again, marked (at-least-once kinds),
+        or become 'unknown' and are reported (at-most-once kinds)."""
         for message in await self.repository.interrupted():
-            if policy_of(message.kind).retry_uncertain:
-                await self.repository.release(message.id)
-            else:
-                await self._unknown(message, "interrupted by a restart", now)
+            await self._in_doubt(message, "interrupted by a restart", now, at_once=True)
 
     async def deliver_due(self, sender: Sender, now: datetime) -> int:
         """Send the due rows, up to ``batch_size`` of them (the rest wait for the next wake-up);
@@ -247,7 +257,7 @@ class Outbox:
     async def _send(self, sender: Sender, message: OutboxMessage, now: datetime) -> bool:
         """Send one claimed row; True if Telegram took it (the caller marks it sent), else
         settle it here, whatever the send raised: a row left in 'sending' would wait for the
-        next restart, and there become 'unknown', never sent."""
+        next restart to be sent again."""
         try:
             await sender.send(message)
         except RecipientUnreachable as exc:
@@ -258,10 +268,7 @@ class Outbox:
         except TemporaryFailure as exc:
             await self._retry_or_fail(message, str(exc), now, retry_after=exc.retry_after)
         except DeliveryUncertain as exc:
-            if policy_of(message.kind).retry_uncertain:
-                await self._retry_or_fail(message, f"timed out: {exc}", now)
-            else:
-                await self._unknown(message, f"timed out: {exc}", now)
+            await self._in_doubt(message, f"timed out: {exc}", now)
         except Exception as exc:
             log.exception("outbox message %s failed unexpectedly; it is retried", message.id)
             await self._retry_or_fail(message, f"unexpected: {type(exc).__name__}: {exc}", now)
@@ -300,8 +307,29 @@ class Outbox:
         )
         await self.repository.mark_failed(message.id, error, reports=reports, now=now)
 
+    async def _in_doubt(
+        self, message: OutboxMessage, error: str, now: datetime, *, at_once: bool = False
+    ) -> None:
+        """Telegram may or may not have it: at least once, it goes again (``at_once``, after a
+        restart, else with the usual backoff) with the "resent" mark; at most once, 'unknown'."""
+        if not policy_of(message.kind).retry_uncertain:
+            await self._unknown(message, error, now)
+            return
+        if not message.resent:
+            await self.repository.mark_resent(message.id, await self._marked(message))
+        log.info("outbox %s (%s) in doubt, sent again: %s", message.id, message.kind, error)
+        if at_once:
+            await self.repository.release(message.id)
+        else:
+            await self._retry_or_fail(message, error, now)
+
+    async def _marked(self, message: OutboxMessage) -> str:
+        """The text with the mark that tells the reader it may be a repeat, in their language."""
+        language = await self.accounts.language_of(message.recipient_id)
+        return translate(language, "outbox.resent", text=Html(message.text))
+
     async def _unknown(self, message: OutboxMessage, error: str, now: datetime) -> None:
-        """Telegram may or may not have it: never sent blindly again, reported instead."""
+        """At most once and in doubt: never sent blindly again, reported instead."""
         reports = await self._reports(message, error, now)
         await self.repository.mark_unknown(message.id, error, reports=reports, now=now)
 

@@ -4,6 +4,7 @@ approved or rejected by an admin.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from bot.cities import BY_CODE
 from bot.credit_code import InvalidCreditCode, validate_credit_code
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, EnterpriseStatus, Stage
+from storage.outbox import NewMessage
 
 MAX_NAME = 200
 MAX_INDUSTRY = 100
@@ -69,10 +71,12 @@ async def register(
     user_id: int,
     name: str,
     now: datetime,
+    then: Sequence[NewMessage] = (),
 ) -> Enterprise:
-    """Store the enterprise as pending with the user as its contact; refuse a known code,
-    unless its registration was rejected: then it is applied for again (a rejection is about
-    that application, not a ban on the firm)."""
+    """Store the enterprise as pending with the user as its contact, and ``then`` (the user's
+    receipt) queued, in one transaction; refuse a known code, unless its registration was
+    rejected: then it is applied for again (a rejection is about that application, not a ban
+    on the firm)."""
     known = await enterprises.by_credit_code(application.credit_code)
     if known is not None and known.status is EnterpriseStatus.REJECTED:
         again = await enterprises.resubmit_rejected(
@@ -84,23 +88,23 @@ async def register(
             registered_by=user_id,
             contact_name=name,
             now=now,
+            then=then,
         )
         if again is not None:
             return again
     if known is not None:
         raise BadField("code_taken")
-    enterprise = await enterprises.add(
+    return await enterprises.add_registered(
         name=application.name,
         credit_code=application.credit_code,
         city=application.city,
         stage=application.stage,
         industry=application.industry,
-        status=EnterpriseStatus.PENDING,
         registered_by=user_id,
+        contact_name=name,
         now=now,
+        then=then,
     )
-    await enterprises.add_contact(enterprise.id, name=name, telegram_id=user_id, now=now)
-    return enterprise
 
 
 async def decide(

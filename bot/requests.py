@@ -5,6 +5,8 @@ table, computes the columns that change with it (timestamps, the paused deadline
 holder) and writes it with optimistic concurrency. The ``effects`` run inside that same
 transaction (re-planning the reminders, queuing the notices the change causes), so a crash
 cannot keep the change and lose them; the ``after_change`` hooks run after the commit.
+A receipt for the user who acted ("received, your number is …", "sent") is queued in that
+transaction too (bot/receipts.py), rendered by the caller from what was stored.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from bot.lifecycle import (
     check,
     check_note,
 )
+from bot.receipts import queue_receipt
+from bot.receipts import receipt as make_receipt
 from bot.roles import Actor
 from bot.routing import Route, route
 from bot.threads import Thread, reads_notes
@@ -44,6 +48,9 @@ from storage.requests import (
 )
 
 ChangeHook = Callable[[int], Awaitable[None]]
+# The text of the receipt for the user who acted, from the request as stored (its number, its
+# holder); called inside the transaction, so it must not wait on anything.
+ReceiptText = Callable[[Request], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +144,17 @@ class RequestDesk:
 
     # -- intake -----------------------------------------------------------------------------
 
-    async def submit(self, actor: Actor, new: NewRequest, *, from_draft: bool = False) -> Submitted:
-        """Store a new request, numbered and routed; the caller says "received" after this.
-        ``from_draft``: the submitter's intake draft is used up in the same transaction."""
+    async def submit(
+        self,
+        actor: Actor,
+        new: NewRequest,
+        *,
+        from_draft: bool = False,
+        receipt: Callable[[Submitted], str] | None = None,
+    ) -> Submitted:
+        """Store a new request, numbered and routed, with its ``receipt`` (what the submitter
+        is told: "received, your number is …") queued for the submitter in the same
+        transaction. ``from_draft``: the submitter's intake draft is used up in it too."""
         if not actor.speaks_for(new.enterprise_id):
             raise NotFound(new.enterprise_id)
         enterprise = await self.enterprises.get(new.enterprise_id)
@@ -156,6 +171,16 @@ class RequestDesk:
             start=now,
         )
         queued: list[int] = []
+        effects = self._effects(None, None, "", now, queued)
+        if receipt is not None:
+            text = receipt
+            effects = self._with_receipt(
+                effects,
+                actor.telegram_id,
+                lambda stored: text(Submitted(stored, found)),
+                now,
+                queued,
+            )
         request = await self.repo.create(
             new,
             day=now.astimezone(self.settings.locale.tz).strftime("%Y%m%d"),
@@ -163,7 +188,7 @@ class RequestDesk:
             due=(due.acknowledge, due.resolve),
             route_note=found.reason,
             now=now,
-            effects=self._effects(None, None, "", now, queued),
+            effects=effects,
             drop_draft=from_draft,
         )
         await self._changed(request.id, queued)
@@ -208,10 +233,12 @@ class RequestDesk:
         note: str = "",
         official_id: int | None = None,
         post: NewMessage | None = None,
+        receipt: ReceiptText | None = None,
     ) -> Request:
         """Perform ``action`` as ``actor``; NotFound, NotPermitted, IllegalTransition,
         NoteMissing or Stale.
-        ``post`` (the actor's words for the thread) is stored in the same transaction."""
+        ``post`` (the actor's words for the thread) and the actor's ``receipt`` are stored in
+        the same transaction."""
         request = await self.find(actor, request_id=request_id)
         return await self.transition(
             request,
@@ -221,6 +248,7 @@ class RequestDesk:
             note=note,
             official_id=official_id,
             post=post,
+            receipt=receipt,
         )
 
     async def transition(
@@ -233,15 +261,18 @@ class RequestDesk:
         note: str = "",
         official_id: int | None = None,
         post: NewMessage | None = None,
+        receipt: ReceiptText | None = None,
     ) -> Request:
         """THE way a request changes status: checked (a note where the rule needs one),
-        stored with its history, hooks run."""
+        stored with its history (and a ``receipt`` for ``actor_id``), hooks run."""
         target = check(request.status, action, parties)
         check_note(action, request.status, note)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
         queued: list[int] = []
         effects = self._effects(request, action, note, now, queued)
+        if receipt is not None and actor_id is not None:
+            effects = self._with_receipt(effects, actor_id, receipt, now, queued)
         if post is None:
             changed = await self.repo.transition(
                 request,
@@ -326,9 +357,29 @@ class RequestDesk:
 
         return run
 
+    @staticmethod
+    def _with_receipt(
+        effects: Callable[[Transaction, Request], Awaitable[None]],
+        recipient_id: int,
+        text: ReceiptText,
+        now: datetime,
+        queued: list[int],
+    ) -> Callable[[Transaction, Request], Awaitable[None]]:
+        """``effects``, then the receipt for ``recipient_id``, in the same transaction."""
+
+        async def run(tx: Transaction, after: Request) -> None:
+            await effects(tx, after)
+            queued.append(await queue_receipt(tx, recipient_id, text(after), now=now))
+
+        return run
+
     async def _changed(self, request_id: int, queued: Sequence[int] = ()) -> None:
         for hook in self.after_change:
             await hook(request_id)
+        self._wake(queued)
+
+    def _wake(self, queued: Sequence[int]) -> None:
+        """Something was queued: delivery goes now, not at the next wake-up."""
         if sum(queued):
             for wake in self.after_queued:
                 wake()
@@ -343,11 +394,12 @@ class RequestDesk:
         text: str,
         attachment: Attachment | None = None,
         internal: bool = False,
+        receipt: ReceiptText | None = None,
     ) -> tuple[Request, Message]:
         """Add a message to the thread (or an internal note); the status follows:
         an official's first answer starts the work, the enterprise's answer ends a wait.
-        The message, the change of status and the ``post_effects`` (its delivery to the other
-        side) are stored together or not at all."""
+        The message, the change of status, the ``post_effects`` (its delivery to the other
+        side) and the writer's ``receipt`` ("sent") are stored together or not at all."""
         request = await self.find(actor, request_id=request_id)
         who = parties(actor, request)
         role = _sender_role(who, request.status, internal=internal)
@@ -360,6 +412,8 @@ class RequestDesk:
         async def posted(tx: Transaction, after: Request) -> None:
             for effect in self.post_effects:
                 queued.append(await effect(tx, Posted(after, post, actor, now)))
+            if receipt is not None:
+                queued.append(await queue_receipt(tx, actor.telegram_id, receipt(after), now=now))
 
         follow = _follow_up(request.status, role, internal=internal)
         if follow is None:
@@ -386,16 +440,26 @@ class RequestDesk:
         return stored
 
     async def rate(
-        self, actor: Actor, request_id: int, *, rating: int | None, comment: str | None
+        self,
+        actor: Actor,
+        request_id: int,
+        *,
+        rating: int | None,
+        comment: str | None,
+        receipt: str | None = None,
     ) -> Request:
         """The enterprise rates the handling: only once the request is closed as solved (销号),
-        not when it says "not solved" and the request is reopened."""
+        not when it says "not solved" and the request is reopened. The ``receipt`` (for a
+        comment) is queued in the same transaction."""
         request = await self.find(actor, request_id=request_id)
         if Party.OWNER not in parties(actor, request) or request.outcome is None:
             raise TransitionRefused("forbidden", request.status)
         if request.status is not Status.CLOSED:
             raise TransitionRefused("not_closed", request.status)
-        await self.repo.rate(request.id, rating=rating, comment=comment)
+        now = self.clock.now()
+        then = [] if receipt is None else [make_receipt(actor.telegram_id, receipt, now=now)]
+        await self.repo.rate(request.id, rating=rating, comment=comment, now=now, then=then)
+        self._wake([len(then)])
         return request
 
 

@@ -126,7 +126,7 @@ class Services:
         self.alarm = AlarmState()
         self.desk.effects += [self._replan, self._queue_notices]
         self.desk.post_effects.append(self._queue_thread_message)
-        self.desk.after_queued.append(self._deliver_soon)
+        self.desk.after_queued.append(self.deliver_soon)
         self._delivery: asyncio.Task[None] | None = None
         self._delivery_wanted = False
         self.privacy = Privacy(
@@ -167,9 +167,10 @@ class Services:
     async def _queue_thread_message(self, tx: Transaction, posted: Posted) -> int:
         return await queue_thread_message(self, tx, posted)
 
-    def _deliver_soon(self) -> None:
-        """A change queued notices: send them now rather than at the next wake-up (one task
-        at a time; changes while it runs make it go round once more)."""
+    def deliver_soon(self) -> None:
+        """Something just queued messages (notices, a receipt): send them now rather than at
+        the next wake-up (one task at a time; changes while it runs make it go round once
+        more)."""
         self._delivery_wanted = True
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())

@@ -1,7 +1,8 @@
 """/new: an entrepreneur tells the bot what blocks the business, step by step, and submits it.
 
 The draft is saved to the database after every step, so a timeout or a restart loses nothing:
-the next /new offers to resume it. The user hears "received" only after the request is stored.
+the next /new offers to resume it. The "received" receipt is queued with the request, in the
+transaction that stores it, and sent by the outbox right after the commit (bot/receipts.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from bot.deadlines import estimated_years
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator
 from bot.intake import EDITABLE, BadAnswer, Draft
+from bot.requests import Submitted
 from bot.roles import Actor
+from bot.services import Services
 from handlers import dialogue_state, systemic_issues
 from handlers.callback_data import StepButton
 from handlers.cards import attachment_of, local_date, refuse_forged, send_here
@@ -230,8 +233,8 @@ def _may_edit(actor: Actor, part: str) -> bool:
 
 
 async def submit(update: Update, context: AppContext) -> int:
-    """Store the request, then tell the entrepreneur its number, holder and dates (the holder's
-    notice was queued with the request)."""
+    """Store the request with its receipt for the entrepreneur (number, holder and dates) and
+    the holder's notice; the outbox sends the receipt right after the commit."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     services = context.services
@@ -239,8 +242,17 @@ async def submit(update: Update, context: AppContext) -> int:
     if draft.next_step() != "confirm" or draft.enterprise_id not in actor.enterprise_ids:
         return await _advance(update, context, draft)
     submitted = await services.desk.submit(
-        actor, draft.to_new_request(actor.telegram_id), from_draft=True
+        actor,
+        draft.to_new_request(actor.telegram_id),
+        from_draft=True,
+        receipt=lambda stored: _received(services, texts, stored),
     )
+    await systemic_issues.tell_admins_of_matches(context, submitted.request)
+    return ConversationHandler.END
+
+
+def _received(services: Services, texts: Translator, submitted: Submitted) -> str:
+    """The receipt: "received", the number, who holds it, and the expected dates."""
     request = submitted.request
     received = texts(
         f"intake.received_{submitted.route.reason}",
@@ -256,9 +268,7 @@ async def submit(update: Update, context: AppContext) -> int:
         received += "\n\n" + texts(
             "holidays.estimated_note", years=", ".join(str(year) for year in years)
         )
-    await send_here(update, context, received)
-    await systemic_issues.tell_admins_of_matches(context, request)
-    return ConversationHandler.END
+    return received
 
 
 async def off_script(update: Update, context: AppContext) -> None:

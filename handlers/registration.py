@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot.cities import BY_CODE, CITIES, city_name
 from bot.i18n import Translator
+from bot.receipts import receipt
 from bot.registration import (
     Application,
     BadField,
@@ -139,7 +140,8 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
 
 
 async def confirm(update: Update, context: AppContext) -> int | None:
-    """Store the pending enterprise, then tell the user and the admins."""
+    """Store the pending enterprise with the user's receipt (sent by the outbox right after the
+    commit), then tell the admins."""
     choice = await RegisterButton.pressed(update, "confirm", ("yes", "no"))
     texts = await context.texts(update)
     if choice is None:
@@ -153,18 +155,21 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     user = update.effective_user
     assert user is not None
     services = context.services
+    now = services.clock.now()
+    pending = texts("registration.pending", name=application.name)
     try:
         enterprise = await register(
             services.enterprises,
             application,
             user_id=user.id,
             name=user.full_name,
-            now=services.clock.now(),
+            now=now,
+            then=[receipt(user.id, pending, now=now)],
         )
     except BadField as exc:
         await send_here(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
         return ConversationHandler.END
-    await send_here(update, context, texts("registration.pending", name=enterprise.name))
+    services.deliver_soon()
     await _tell_admins(context, enterprise)
     return ConversationHandler.END
 

@@ -1,6 +1,7 @@
 """Writing on a request: replies both ways, internal notes, and the actions that need words
 (ask for information, mark resolved, return) — each stored with its delivery to the other side
-(outbox rows in the same transaction, see bot/dispatch.py), then confirmed to the writer.
+(outbox rows in the same transaction, see bot/dispatch.py) and with the writer's receipt
+("sent", "saved": bot/receipts.py), which the outbox sends right after the commit.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.i18n import Translator
 from bot.lifecycle import FINAL, Action, Party, TransitionRefused, check
-from bot.requests import NotFound, parties
+from bot.requests import NotFound, ReceiptText, parties
 from bot.roles import Actor
 from handlers import dialogue_state
 from handlers.callback_data import BadCallback
@@ -110,7 +112,7 @@ def may_write(actor: Actor, request: Request, kind: str) -> None:
 
 
 async def write(update: Update, context: AppContext) -> int | None:
-    """Store what the user wrote (with its delivery); say "sent" only after it is stored.
+    """Store what the user wrote (with its delivery and the "sent" receipt).
     The dialogue ends as soon as the text is stored: were the bot to stop before "sent",
     the user's next message would not be taken for the same reply again."""
     message = update.effective_message
@@ -136,13 +138,13 @@ async def write(update: Update, context: AppContext) -> int | None:
 async def reply(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> None:
-    """A message in the thread, to the other side: stored with its delivery through the
-    outbox (which the desk wakes after the commit), then "sent"."""
+    """A message in the thread, to the other side: stored with its delivery and the "sent"
+    receipt through the outbox (which the desk wakes after the commit)."""
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
-        request, _ = await context.services.desk.post(
-            actor, request_id, text=text, attachment=attachment
+        await context.services.desk.post(
+            actor, request_id, text=text, attachment=attachment, receipt=_sent(texts)
         )
     except NotFound:
         await notify(update, context, texts("requests.not_found"))
@@ -151,9 +153,22 @@ async def reply(
         await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
-    # Nobody holds it (submitted, returned): the admins, who hold the queue, got it.
-    sent = "thread.sent" if request.official_id is not None else "thread.sent_to_admins"
-    await send_here(update, context, texts(sent, number=request.number))
+
+
+def _sent(texts: Translator) -> ReceiptText:
+    """The receipt of a reply: "sent"; to the admins when nobody holds the request (submitted,
+    returned), as they hold the queue."""
+
+    def text(request: Request) -> str:
+        sent = "thread.sent" if request.official_id is not None else "thread.sent_to_admins"
+        return texts(sent, number=request.number)
+
+    return text
+
+
+def _saved(texts: Translator, key: str) -> ReceiptText:
+    """The receipt ``key`` with the request's number."""
+    return lambda request: texts(key, number=request.number)
 
 
 async def note(
@@ -163,8 +178,13 @@ async def note(
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
-        request, _ = await context.services.desk.post(
-            actor, request_id, text=text, attachment=attachment, internal=True
+        await context.services.desk.post(
+            actor,
+            request_id,
+            text=text,
+            attachment=attachment,
+            internal=True,
+            receipt=_saved(texts, "thread.noted"),
         )
     except NotFound:
         await notify(update, context, texts("requests.not_found"))
@@ -173,23 +193,24 @@ async def note(
         await refused(update, context, exc)
         return
     await dialogue_state.forget(update, context)
-    await send_here(update, context, texts("thread.noted", number=request.number))
 
 
 async def with_note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> None:
     """Ask, resolve or return: the transition with the words as its note and in the thread,
-    and its notices, in one transaction."""
+    its notices and the official's receipt, in one transaction."""
     kind = (composing_of(update, context) or (0, ""))[1]
     actor = await context.actor(update)
+    texts = await context.texts(update)
     words = NewMessage(actor.telegram_id, "official", text, internal=kind == "return")
-    request = await perform(update, context, request_id, NEEDS_NOTE[kind], note=text, post=words)
+    receipt = _saved(texts, f"thread.{NOTICE[kind]}")
+    request = await perform(
+        update, context, request_id, NEEDS_NOTE[kind], note=text, post=words, receipt=receipt
+    )
     if request is None:
         return
     await dialogue_state.forget(update, context)
-    texts = await context.texts(update)
-    await send_here(update, context, texts(f"thread.{NOTICE[kind]}", number=request.number))
 
 
 async def comment(
@@ -199,12 +220,13 @@ async def comment(
     actor = await context.actor(update)
     texts = await context.texts(update)
     try:
-        await context.services.desk.rate(actor, request_id, rating=None, comment=text)
+        await context.services.desk.rate(
+            actor, request_id, rating=None, comment=text, receipt=texts("requests.comment_saved")
+        )
     except (NotFound, TransitionRefused):
         await notify(update, context, texts("requests.not_found"))
         return
     await dialogue_state.forget(update, context)
-    await send_here(update, context, texts("requests.comment_saved"))
 
 
 async def off_script(update: Update, context: AppContext) -> None:

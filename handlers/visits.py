@@ -17,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.receipts import receipt
 from handlers import dialogue_state
 from handlers.callback_data import StepButton
 from handlers.cards import refuse_forged, send_here
@@ -117,7 +118,8 @@ async def _take_date(update: Update, context: AppContext, visited: date) -> int:
 
 
 async def notes(update: Update, context: AppContext) -> int | None:
-    """Store the visit with its notes; confirm after it is stored."""
+    """Store the visit with its notes and its receipt ("recorded", sent by the outbox right
+    after the commit)."""
     message = update.effective_message
     assert message is not None and message.text is not None
     texts = await context.texts(update)
@@ -135,22 +137,24 @@ async def notes(update: Update, context: AppContext) -> int | None:
         await dialogue_state.forget(update, context)
         await message.reply_text(texts("visits.not_yours_any_more"))
         return ConversationHandler.END
-    visit = await services.visits.add(
+    enterprise = await services.enterprises.get(state["enterprise_id"])
+    visited_on = date.fromisoformat(state["visited_on"])
+    recorded = texts(
+        "visits.recorded",
+        enterprise=enterprise.name if enterprise else "",
+        date=visited_on.isoformat(),
+    )
+    now = services.clock.now()
+    await services.visits.add(
         official_id=actor.official.id,
         enterprise_id=state["enterprise_id"],
-        visited_on=date.fromisoformat(state["visited_on"]),
+        visited_on=visited_on,
         notes=message.text.strip(),
-        now=services.clock.now(),
+        now=now,
+        then=[receipt(actor.telegram_id, recorded, now=now)],
     )
-    enterprise = await services.enterprises.get(visit.enterprise_id)
+    services.deliver_soon()
     await dialogue_state.forget(update, context)
-    await message.reply_text(
-        texts(
-            "visits.recorded",
-            enterprise=enterprise.name if enterprise else "",
-            date=visit.visited_on.isoformat(),
-        )
-    )
     return ConversationHandler.END
 
 

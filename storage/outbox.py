@@ -13,7 +13,7 @@ from storage.db import Database, Transaction
 
 _COLUMNS = (
     "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
-    " dedupe_key, created_at, first_attempt_at, media_kind, media_file_id"
+    " dedupe_key, created_at, first_attempt_at, media_kind, media_file_id, resent"
 )
 # Parameters: now (first attempt), now (due by), how many.
 _CLAIM = (
@@ -55,6 +55,7 @@ class OutboxMessage:
     reply_to: int | None = None
     media: Media | None = None
     markup: str | None = None
+    resent: bool = False  # sent again after a crash or a time-out: the text carries the mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         reply_to=payload.get("reply_to"),
         markup=payload.get("markup"),
         media=None if row["media_kind"] is None else Media(row["media_kind"], row["media_file_id"]),
+        resent=bool(row["resent"]),
     )
 
 
@@ -251,6 +253,14 @@ class OutboxRepository:
                 "UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'",
                 (message_id,),
             )
+
+    async def mark_resent(self, message_id: int, text: str) -> None:
+        """Give an in-doubt row the text it is sent again with (carrying the "resent" mark)."""
+        await self._db.execute(
+            "UPDATE outbox SET resent = 1, payload = json_set(payload, '$.text', ?)"
+            " WHERE id = ? AND resent = 0",
+            (text, message_id),
+        )
 
     async def drop_pending(self, kinds: tuple[str, ...]) -> int:
         """Forget unsent messages of these kinds; how many there were."""

@@ -18,6 +18,8 @@ from typing import Any
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
+from storage.outbox import NewMessage as OutboxRow
+from storage.outbox import enqueue
 
 _COLUMNS = (
     "id, number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
@@ -321,13 +323,23 @@ class RequestRepository:
             return None
         return changed, message
 
-    async def rate(self, request_id: int, *, rating: int | None, comment: str | None) -> None:
+    async def rate(
+        self,
+        request_id: int,
+        *,
+        rating: int | None,
+        comment: str | None,
+        now: datetime,
+        then: Sequence[OutboxRow] = (),
+    ) -> None:
+        """Store the rating or the comment; ``then`` (its receipt) is queued with it."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE requests SET rating = COALESCE(?, rating),"
                 " rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
                 (rating, comment, request_id),
             )
+            await enqueue(tx, list(then), now=now)
 
     async def get(self, request_id: int) -> Request | None:
         row = await self._db.fetch_one(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.clock import to_epoch
 from storage.db import Database
+from storage.outbox import NewMessage, enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +25,16 @@ class VisitRepository:
         self._db = db
 
     async def add(
-        self, *, official_id: int, enterprise_id: int, visited_on: date, notes: str, now: datetime
+        self,
+        *,
+        official_id: int,
+        enterprise_id: int,
+        visited_on: date,
+        notes: str,
+        now: datetime,
+        then: Sequence[NewMessage] = (),
     ) -> Visit:
+        """Store a visit; ``then`` (its receipt) is queued in the same transaction."""
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO site_visits (official_id, enterprise_id, visited_on, notes,"
@@ -32,6 +42,7 @@ class VisitRepository:
                 (official_id, enterprise_id, visited_on.isoformat(), notes, to_epoch(now)),
             )
             row = await cursor.fetchone()
+            await enqueue(tx, list(then), now=now)
         assert row is not None
         return Visit(row[0], official_id, enterprise_id, visited_on, notes)
 

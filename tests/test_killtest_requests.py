@@ -2,7 +2,8 @@
 requests and an official acknowledges, answers and resolves them.
 
 Every receipt shown to a user (request number, acknowledged card, "sent", "resolved") must be
-stored; the database stays sound.
+stored; every stored request's receipt and every reply must reach its reader (a repeat marked
+"（重发）"); the database stays sound.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ async def test_a_few_sigkills_lose_no_acknowledged_request_or_reply(tmp_path: Pa
     assert seen.replies, f"the official never got a reply through: {result}"
     assert result.lost == {"requests": [], "acks": [], "replies": [], "resolves": []}
     assert result.integrity == "ok"
+    # What users received: every stored request's receipt, every reply told "sent" and every
+    # stored reply; a repeat only with the "resent" mark.
+    received = result.delivered
+    assert received is not None
+    for copies in (received.receipts, received.replies, received.stored_replies):
+        assert copies.expected and copies.lost == [], f"{copies}"
+        assert copies.unmarked_repeats == 0, f"{copies}"
 
 
 def worked(receipts: Receipts) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.outbox import TemporaryFailure
+from bot.outbox import POLICIES, DeliveryUncertain, KindPolicy, TemporaryFailure
 from bot.reminders import tick
 from bot.services import Services
 from storage.outbox import OutboxMessage
@@ -181,7 +181,7 @@ class Killed(BaseException):
     """The process dies in the middle of a send (SIGKILL, power loss)."""
 
 
-async def test_a_crash_mid_send_leaves_only_the_message_in_flight_unknown(
+async def test_a_crash_mid_send_resends_only_the_message_in_flight_marked(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     settings = domain_settings(tmp_path)
@@ -203,10 +203,16 @@ async def test_a_crash_mid_send_leaves_only_the_message_in_flight_unknown(
         clock.advance(timedelta(hours=1))
         await tick(second)
         rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
-        # 卡片0 failed once (retried later), 卡片1 was in flight: unknown; 卡片2 was never tried.
-        statuses = {m.text: m.status for m in rows}
-        assert statuses == {"卡片0": "sent", "卡片1": "unknown", "卡片2": "sent"}
-        assert sorted(recorder(second).to(OFFICIAL_ID)) == ["卡片0", "卡片2"]
+        # 卡片0 failed once (retried later); 卡片1 was in flight: sent again, marked as a
+        # possible repeat; 卡片2 was never tried.
+        statuses = {m.text: (m.status, m.resent) for m in rows}
+        assert statuses == {
+            "卡片0": ("sent", False),
+            "（重发）卡片1": ("sent", True),
+            "卡片2": ("sent", False),
+        }
+        assert sorted(recorder(second).to(OFFICIAL_ID)) == ["卡片0", "卡片2", "（重发）卡片1"]
+        assert recorder(second).to(ADMIN_ID) == []  # resent: nothing to report
     finally:
         await second.close()
 
@@ -243,7 +249,7 @@ async def test_a_crash_after_a_send_keeps_it_sent_and_only_the_next_in_doubt(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     """The send of 卡片0 succeeded and was marked sent (with 卡片1 claimed) before the process
-    died sending 卡片1: after the restart 卡片0 is not sent again."""
+    died sending 卡片1: after the restart 卡片0 is not sent again, 卡片1 is (marked)."""
     settings = domain_settings(tmp_path)
     first = await open_domain(settings, clock)
     now = clock.now()
@@ -269,9 +275,57 @@ async def test_a_crash_after_a_send_keeps_it_sent_and_only_the_next_in_doubt(
         rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
         assert {m.text: m.status for m in rows} == {
             "卡片0": "sent",
-            "卡片1": "unknown",
+            "（重发）卡片1": "sent",
             "卡片2": "sent",
         }
-        assert recorder(second).to(OFFICIAL_ID) == ["卡片2"]
+        assert recorder(second).to(OFFICIAL_ID) == ["（重发）卡片1", "卡片2"]
+    finally:
+        await second.close()
+
+
+async def test_a_row_in_doubt_twice_is_marked_once_in_the_recipients_language(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Interrupted by a restart, then timed out: sent a third time, still with one mark, in
+    English for a user who reads English."""
+    settings = domain_settings(tmp_path)
+    first = await open_domain(settings, clock)
+    await first.users.touch(
+        OFFICIAL_ID, first_name="Zhou", username=None, telegram_language="en", now=clock.now()
+    )
+    await queue(first, "thread")
+    await first.outbox.repository.claim_due(clock.now(), 1)  # in flight when the bot died
+    await first.close()
+    second = await open_domain(settings, clock)
+    try:
+        recorder(second).fail(OFFICIAL_ID, lambda: DeliveryUncertain("timed out"))
+        await tick(second)
+        message = await the_message(second)
+        assert (message.status, message.text) == ("pending", "(resent) 📥 新诉求")
+        clock.set(message.not_before)
+        await tick(second)
+        assert recorder(second).to(OFFICIAL_ID) == ["(resent) 📥 新诉求"]
+        assert (await the_message(second)).status == "sent"
+    finally:
+        await second.close()
+
+
+async def test_an_at_most_once_kind_in_doubt_is_reported_not_resent(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No kind is at most once today; one that were would become 'unknown' and be reported."""
+    monkeypatch.setitem(POLICIES, "once", KindPolicy(critical=True, retry_uncertain=False))
+    settings = domain_settings(tmp_path)
+    first = await open_domain(settings, clock)
+    await queue(first, "once")
+    await first.outbox.repository.claim_due(clock.now(), 1)
+    await first.close()
+    second = await open_domain(settings, clock)
+    try:
+        await tick(second)
+        assert (await the_message(second)).status == "unknown"
+        assert recorder(second).to(OFFICIAL_ID) == []
+        [report] = recorder(second).to(ADMIN_ID)
+        assert "未能确认送达" in report
     finally:
         await second.close()

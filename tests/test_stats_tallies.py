@@ -112,7 +112,10 @@ class Walk:
         closed = [r for r in await self._requests() if r.outcome is not None]
         if closed:
             await self.services.desk.repo.rate(
-                self.rng.choice(closed).id, rating=self.rng.randint(1, 5), comment=None
+                self.rng.choice(closed).id,
+                rating=self.rng.randint(1, 5),
+                comment=None,
+                now=self.services.clock.now(),
             )
             self.done["rate"] += 1
 
