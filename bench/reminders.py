@@ -30,12 +30,12 @@ from pathlib import Path
 from bot.app import build_application, running
 from bot.clock import to_epoch
 from bot.config import Settings
+from bot.delivery import Outgoing, Sender
 from bot.reminders import tick
 from bot.services import Services
 from standin import TelegramStandin
 from standin.limits import RateLimits
 from storage.db import Database
-from storage.outbox import OutboxMessage
 
 TOKEN = "123456789:BENCH-token"
 OFFICIALS = 100
@@ -46,12 +46,13 @@ NUMBER = re.compile(r"LN-\d{8}-\d{6}")
 class TimingSender:
     """Wraps the real sender and notes when each message was handed over."""
 
-    def __init__(self, inner: object) -> None:
+    def __init__(self, inner: Sender | None) -> None:
+        assert inner is not None
         self.inner = inner
         self.sent: list[tuple[float, str]] = []
 
-    async def send(self, message: OutboxMessage) -> None:
-        await self.inner.send(message)  # type: ignore[attr-defined]
+    async def send(self, message: Outgoing) -> None:
+        await self.inner.send(message)
         self.sent.append((time.time(), message.text))
 
 

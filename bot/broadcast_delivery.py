@@ -1,10 +1,9 @@
 """Delivering an announcement at a steady pace, once to each recipient, across crashes.
 
-The domain does not know Telegram: a :class:`Sender` delivers one message and raises
-:class:`RecipientGone`, :class:`RateLimited`, :class:`DeliveryUnknown` or
-:class:`DeliveryFailed`; a :class:`Reporter`
-shows progress. :class:`Delivery` paces the sends with a token bucket, keeps at most
-``max_in_flight`` recipients in the ``sending`` state, and records each outcome;
+The domain does not know Telegram: the delivery port's :class:`~bot.delivery.Sender` (the
+one the outbox uses too) delivers one message or raises one of the port's errors; a
+:class:`Reporter` shows progress. :class:`Delivery` paces the sends with a token bucket,
+keeps at most ``max_in_flight`` recipients in the ``sending`` state, and records each outcome;
 :class:`Broadcaster` starts, cancels and resumes broadcasts.
 """
 
@@ -19,9 +18,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.broadcasts import BroadcastStatus, Outgoing, RecipientStatus, Tally, render
+from bot.broadcasts import BroadcastStatus, RecipientStatus, Tally, render
 from bot.config import BroadcastSettings
+from bot.delivery import (
+    DeliveryRejected,
+    DeliveryUncertain,
+    Media,
+    Outgoing,
+    RecipientUnreachable,
+    Sender,
+    TemporaryFailure,
+)
 from bot.i18n import pick_language
+from bot.pacing import Priority
 
 if TYPE_CHECKING:
     from bot.accounts import Accounts
@@ -32,30 +41,6 @@ log = logging.getLogger(__name__)
 
 PAGE = 500  # pending recipients read from storage at a time
 HALT_CHECK = 0.5  # seconds between checks, in long waits, that the application still runs
-
-
-class RecipientGone(Exception):
-    """The user blocked the bot, deleted the account, or never started the bot."""
-
-
-class RateLimited(Exception):
-    """Flood control: nothing may be sent for ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
-
-
-class DeliveryUnknown(Exception):
-    """The send timed out: it may have arrived, so it is recorded, never sent a second time."""
-
-
-class DeliveryFailed(Exception):
-    """Anything else; retried a bounded number of times with backoff."""
-
-
-class Sender(Protocol):
-    async def send(self, message: Outgoing) -> None: ...
 
 
 class Reporter(Protocol):
@@ -174,30 +159,43 @@ class Delivery:
             attempts += 1
             try:
                 await self._sender.send(message)
-            except RecipientGone as exc:
+            except RecipientUnreachable as exc:
                 await self._accounts.mark_unreachable(chat_id, self._clock.now())
                 await self._finish(chat_id, RecipientStatus.UNREACHABLE, attempts, str(exc))
                 return
-            except RateLimited as exc:
-                attempts -= 1  # not the recipient's fault
+            except TemporaryFailure as exc:
+                if exc.retry_after is None:  # a network error: retried with backoff
+                    if not await self._failed_attempt(chat_id, attempts, exc):
+                        return
+                    continue
+                attempts -= 1  # flood control: not the recipient's fault
                 if not self._obey(exc.retry_after):
                     await self._finish(chat_id, RecipientStatus.PENDING, attempts)
                     return
                 continue
-            except DeliveryUnknown as exc:
+            except DeliveryUncertain as exc:
+                # At most once: a duplicate to a whole audience would do harm
+                # (docs/hardening.md §11).
                 error = f"unknown: {exc}"[:200]
                 await self._finish(chat_id, RecipientStatus.FAILED, attempts, error)
                 return
-            except DeliveryFailed as exc:
-                error = str(exc)[:200]
-                log.info("broadcast %s: attempt %d failed: %s", self.broadcast.id, attempts, error)
-                if attempts >= self._settings.max_attempts:
-                    await self._finish(chat_id, RecipientStatus.FAILED, attempts, error)
+            except DeliveryRejected as exc:
+                if not await self._failed_attempt(chat_id, attempts, exc):
                     return
-                await self._wait(self._settings.retry_backoff_seconds * 2 ** (attempts - 1))
                 continue
             await self._finish(chat_id, RecipientStatus.SENT, attempts)
             return
+
+    async def _failed_attempt(self, chat_id: int, attempts: int, exc: Exception) -> bool:
+        """Record a failed attempt: True to try again after the backoff, False when the
+        recipient is given up (``max_attempts``)."""
+        error = str(exc)[:200]
+        log.info("broadcast %s: attempt %d failed: %s", self.broadcast.id, attempts, error)
+        if attempts >= self._settings.max_attempts:
+            await self._finish(chat_id, RecipientStatus.FAILED, attempts, error)
+            return False
+        await self._wait(self._settings.retry_backoff_seconds * 2 ** (attempts - 1))
+        return True
 
     def _obey(self, retry_after: float) -> bool:
         """Pause every send for ``retry_after``; a wait too long to sleep pauses the broadcast."""
@@ -233,8 +231,9 @@ class Delivery:
         return Outgoing(
             recipient.telegram_id,
             render(b.text_html, language),
-            b.media_kind,
-            b.media_file_id,
+            kind="announcement",
+            priority=Priority.BULK,
+            media=None if b.media_kind is None else Media(b.media_kind, b.media_file_id or ""),
             paid=b.paid,
         )
 

@@ -130,15 +130,6 @@ def fits(text_html: str, *, with_media: bool) -> bool:
     return longest <= (CAPTION_LIMIT if with_media else TEXT_LIMIT)
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    chat_id: int
-    text_html: str
-    media_kind: str | None = None
-    media_file_id: str | None = None
-    paid: bool = False  # at Telegram's paid speed, 0.1 Star (allow_paid_broadcast)
-
-
 # Telegram's price of a message sent with allow_paid_broadcast, in tenths of a Star.
 PAID_TENTHS_OF_A_STAR = 1
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.delivery import Media
 from bot.i18n import Translator
 from bot.lifecycle import Action
 from storage.db import Transaction
 from storage.models import Official
-from storage.outbox import Media, NewMessage, enqueue
+from storage.outbox import NewMessage, enqueue
 
 THREAD_KIND = "thread"
 # The kinds of message these notices and thread messages are sent as.

@@ -26,47 +26,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Protocol
 
 from bot.accounts import Accounts
 from bot.config import QuietHoursSettings, ReminderSettings
+from bot.delivery import (
+    DeliveryRejected,
+    DeliveryUncertain,
+    Media,
+    Outgoing,
+    RecipientUnreachable,
+    Sender,
+    TemporaryFailure,
+)
 from bot.i18n import Html, catalog, translate
 from bot.pacing import Priority
 from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
-from storage.outbox import Media, NewMessage, OutboxMessage, OutboxRepository
+from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryError(Exception):
-    """A message could not be handed to Telegram."""
-
-
-class RecipientUnreachable(DeliveryError):
-    """The user blocked the bot, deleted the account, or never started it: permanent."""
-
-
-class DeliveryRejected(DeliveryError):
-    """Telegram refused the message itself (bad request): sending it again will not help."""
-
-
-class TemporaryFailure(DeliveryError):
-    """A network error or flood control: worth trying again later."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-class DeliveryUncertain(DeliveryError):
-    """The send timed out: Telegram may or may not have delivered it."""
-
-
-class Sender(Protocol):
-    async def send(self, message: OutboxMessage) -> None:
-        """Send one HTML message to its recipient (with the request's card or reply button,
-        or as the caption of its photo or document), or raise a :class:`DeliveryError`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +88,20 @@ DEFAULT_POLICY = KindPolicy(critical=True)
 
 def policy_of(kind: str) -> KindPolicy:
     return POLICIES.get(kind, DEFAULT_POLICY)
+
+
+def outgoing(message: OutboxMessage) -> Outgoing:
+    """An outbox row as the delivery port takes it."""
+    return Outgoing(
+        chat_id=message.recipient_id,
+        text=message.text,
+        kind=message.kind,
+        priority=priority_of(message.kind),
+        media=message.media,
+        card=message.card,
+        reply_to=message.reply_to,
+        markup=message.markup,
+    )
 
 
 def priority_of(kind: str) -> Priority:
@@ -259,7 +251,7 @@ class Outbox:
         settle it here, whatever the send raised: a row left in 'sending' would wait for the
         next restart to be sent again."""
         try:
-            await sender.send(message)
+            await sender.send(outgoing(message))
         except RecipientUnreachable as exc:
             await self.accounts.mark_unreachable(message.recipient_id, now)
             await self._fail(message, f"unreachable: {exc}", now)

@@ -11,11 +11,12 @@ from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.delivery import Sender
 from bot.dialogues import Dialogues
 from bot.dispatch import queue_notices, queue_thread_message
 from bot.holiday_schedule import sync_calendar
 from bot.marks import MarkPort, Marks
-from bot.outbox import Outbox, QuietHours, Sender
+from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
 from bot.reminders import deliver_now, replan_in
 from bot.requests import Change, Posted, RequestDesk

@@ -25,9 +25,7 @@ from bot.broadcasts import (
     Audience,
     AudienceKind,
     BroadcastStatus,
-    Outgoing,
     fits,
-    render,
 )
 from bot.cities import BY_CODE, CITIES
 from bot.config import CATEGORIES
@@ -39,7 +37,7 @@ from handlers.broadcasts import (
     describe_audience,
     is_admin,
     local_time,
-    send_announcement,
+    send_preview,
 )
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import answer_query
@@ -150,15 +148,7 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
         **draft,
     )
     chat_id = update.effective_user.id
-    await send_announcement(
-        context.bot,
-        Outgoing(
-            chat_id,
-            render(broadcast.text_html, texts.language),
-            broadcast.media_kind,
-            broadcast.media_file_id,
-        ),
-    )
+    await send_preview(context.bot, chat_id, broadcast, texts.language)
     count = await store.count_audience(audience)
     await context.bot.send_message(
         chat_id,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -22,27 +22,24 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot.broadcast_delivery import DeliveryFailed, DeliveryUnknown, RateLimited, RecipientGone
 from bot.broadcasts import (
     Audience,
     AudienceKind,
     BroadcastStatus,
-    Outgoing,
     PaidCost,
     Tally,
+    render,
 )
 from bot.cities import city_name
+from bot.delivery import Media
 from bot.dispatch import official_label
 from bot.i18n import Translator
-from bot.pacing import Priority
 from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import send_with_media
 from handlers.context import AppContext
 from handlers.liaison_bot import LiaisonBot
-from handlers.ratelimit import retry_after_seconds
 from storage.broadcasts import Broadcast
-from storage.outbox import Media
 
 log = logging.getLogger(__name__)
 
@@ -219,37 +216,13 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
     )
 
 
-class TelegramSender:
-    """Sends one announcement; Telegram's errors become the domain's."""
-
-    def __init__(self, bot: LiaisonBot) -> None:
-        self._bot = bot
-
-    async def send(self, message: Outgoing) -> None:
-        try:
-            await send_announcement(self._bot, message, rate_limit_args=Priority.BULK)
-        except RetryAfter as exc:
-            raise RateLimited(retry_after_seconds(exc)) from exc
-        except Forbidden as exc:
-            raise RecipientGone(exc.message) from exc
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                raise RecipientGone(exc.message) from exc
-            raise DeliveryFailed(exc.message) from exc
-        except TimedOut as exc:
-            raise DeliveryUnknown(exc.message) from exc
-        except TelegramError as exc:
-            raise DeliveryFailed(exc.message) from exc
-
-
-async def send_announcement(bot: LiaisonBot, message: Outgoing, **kwargs: Any) -> None:
-    """The announcement as one message: text, or a photo or document with the text as caption."""
+async def send_preview(bot: LiaisonBot, chat_id: int, broadcast: Broadcast, language: str) -> None:
+    """The announcement exactly as its recipients will see it, to the admin composing it: text,
+    or a photo or document with the text as caption."""
     media = None
-    if message.media_kind is not None:
-        media = Media(message.media_kind, message.media_file_id or "")
-    if message.paid:
-        kwargs["allow_paid_broadcast"] = True
-    await send_with_media(bot, message.chat_id, message.text_html, media, **kwargs)
+    if broadcast.media_kind is not None:
+        media = Media(broadcast.media_kind, broadcast.media_file_id or "")
+    await send_with_media(bot, chat_id, render(broadcast.text_html, language), media)
 
 
 class ProgressReporter:
@@ -328,10 +301,11 @@ def launch(app: Application[Any, Any, Any, Any, Any, Any], broadcast_id: int) ->
     """Run a reserved broadcast in the background; normal updates keep being answered."""
     context = AppContext(app)
     services = context.services
+    assert services.sender is not None, "the alarm gives the domain its sender at start"
     app.create_task(
         services.broadcasts.run(
             broadcast_id,
-            TelegramSender(app.bot),
+            services.sender,
             ProgressReporter(context, broadcast_id),
             keep_going=lambda: app.running,
         ),

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.deadlines import is_estimated
+from bot.delivery import Media
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator, escape
 from bot.lifecycle import FINAL, Action, Party, allowed
@@ -26,7 +27,6 @@ from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.liaison_bot import LiaisonBot
-from storage.outbox import Media
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.broadcasts import CAPTION_LIMIT, TEXT_LIMIT, visible_length
+from bot.delivery import Media
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator, escape
 from bot.requests import NotFound
@@ -24,7 +25,6 @@ from bot.threads import Thread, split_text
 from handlers.callback_data import BadCallback
 from handlers.cards import ThreadButton, notify, refuse_forged, send_with_media
 from handlers.context import AppContext
-from storage.outbox import Media
 from storage.requests import Message
 
 log = logging.getLogger(__name__)

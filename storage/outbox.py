@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import from_epoch, to_epoch
+from bot.delivery import Media
 from storage.db import Database, Transaction
 
 _COLUMNS = (
@@ -27,14 +28,6 @@ _CLAIM = (
 _FINISH = (
     "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = 'sending'"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Media:
-    """A photo or a document already on Telegram's servers, sent again by its file_id."""
-
-    kind: str  # "photo" or "document"
-    file_id: str
 
 
 @dataclass(frozen=True, slots=True)

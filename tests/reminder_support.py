@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.deadlines import due_dates
+from bot.delivery import DeliveryError, Outgoing
 from bot.lifecycle import Action, Party
-from bot.outbox import DeliveryError
 from bot.reminders import replan
 from bot.services import Services
-from storage.outbox import OutboxMessage
 from storage.requests import NewRequest
 from tests.roster import ADMIN_ID
 
@@ -34,14 +33,14 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
         self.cards: dict[int, list[int | None]] = {}
-        self.messages: list[OutboxMessage] = []
+        self.messages: list[Outgoing] = []
         self.failures: dict[int, list[Callable[[], DeliveryError]]] = {}
 
     def fail(self, chat_id: int, *errors: Callable[[], DeliveryError]) -> None:
         self.failures.setdefault(chat_id, []).extend(errors)
 
-    async def send(self, message: OutboxMessage) -> None:
-        chat_id = message.recipient_id
+    async def send(self, message: Outgoing) -> None:
+        chat_id = message.chat_id
         pending = self.failures.get(chat_id)
         if pending:
             raise pending.pop(0)()

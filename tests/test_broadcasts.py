@@ -432,7 +432,7 @@ async def test_a_send_that_timed_out_is_recorded_not_repeated(
     """Alice's copy is held past the bot's time-out: it may have arrived, so it is not sent
     again; it counts as failed, with the delivery audited as unknown, and arrives once."""
     impatient = settings.model_copy(
-        update={"telegram": settings.telegram.model_copy(update={"send_timeout": 1.0})}
+        update={"reminders": settings.reminders.model_copy(update={"send_timeout_seconds": 1.0})}
     )
     app = build_application(impatient, clock=clock)
     async with running(app, poll_timeout=1):

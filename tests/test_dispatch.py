@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.delivery import Media, Outgoing
 from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.requests import Change, Posted
 from bot.services import Services
 from storage.db import Transaction
-from storage.outbox import Media, OutboxMessage
 from storage.requests import Attachment, NewRequest
 from storage.requests import NewMessage as ThreadPost
 from tests.reminder_support import act, domain_settings, local, open_domain, recorder
@@ -243,8 +243,8 @@ async def test_the_words_of_a_resolution_are_stored_with_it(
         await second.close()
 
 
-def thread_messages_to(services: Services, chat_id: int) -> list[OutboxMessage]:
-    return [m for m in recorder(services).messages if m.recipient_id == chat_id]
+def thread_messages_to(services: Services, chat_id: int) -> list[Outgoing]:
+    return [m for m in recorder(services).messages if m.chat_id == chat_id]
 
 
 async def test_a_reply_with_a_photo_survives_a_crash_right_after_the_commit(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.outbox import POLICIES, DeliveryUncertain, KindPolicy, TemporaryFailure
+from bot.delivery import DeliveryUncertain, TemporaryFailure
+from bot.outbox import POLICIES, KindPolicy
 from bot.reminders import tick
 from bot.services import Services
 from storage.outbox import OutboxMessage

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.delivery import DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.lifecycle import Action, Status
-from bot.outbox import DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.reminders import replan, tick
 from bot.services import Services
 from tests.reminder_support import (
@@ -174,7 +174,7 @@ async def test_turn_of_an_uncovered_year(tmp_path: Path, clock: FakeClock) -> No
         await run_at(services, clock, local(2027, 1, 5, 8, 0))
         sent = recorder(services)
         assert len(sent.to(OFFICIAL_ID)) == 3  # the digest of 4 January, last day, overdue
-        to_admin = [m.kind for m in sent.messages if m.recipient_id == ADMIN_ID]
+        to_admin = [m.kind for m in sent.messages if m.chat_id == ADMIN_ID]
         # The escalation, and the weekly reminder that 2027's schedule is not loaded (weeks
         # from 1 November: 1 January is in the 9th, 4 January in the 10th).
         assert sorted(to_admin) == ["calendar", "calendar", "escalation"]
