@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.requests import ECHOES, UPDATES_PER_ENTERPRISE, bench_application, bench_echo
+
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
 
 
 async def test_benchmark_smoke() -> None:

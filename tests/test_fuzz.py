@@ -26,6 +26,8 @@ from bot.services import Services
 from tests.driving import callback_data_classes, command_names, settle
 from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
+
 if TYPE_CHECKING:
     from standin import TelegramStandin
     from standin.client import TestUser

@@ -61,6 +61,8 @@ from tests.conftest import START, TIME_SCALE, TOKEN, register_settings_secrets
 from tests.driving import settle
 from tests.roster import ADMIN_ID, add_contact, bind_official
 
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
+
 EXAMPLES = int(os.environ.get("ISOLATION_EXAMPLES", "10"))
 STEPS = int(os.environ.get("ISOLATION_STEPS", "30"))
 NUMBER = re.compile(r"LN-\d{8}-\d{4}")

@@ -54,6 +54,8 @@ from tests.driving import command_names
 from tests.roster import ALICE_ID, add_contact, bind_official, make_cast
 from tests.test_dialogues_restart import errors_but_flood_control
 
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
+
 # What the user types once B has started: longer than a message on a request may be here, so
 # that a reply, return or resolution it would go to refuses it and nothing is sent to anyone.
 PROBE = "您好，想问一下上次反映的稳岗补贴申报进展如何，" * 5

@@ -13,10 +13,14 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.broadcasts import FIRST_RECIPIENT, delivered, seed, start_bot, status_of, write_config
 from bot.broadcasts import BroadcastStatus
 from bot.config import BroadcastSettings
 from standin import RateLimits, TelegramStandin
+
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
 
 RECIPIENTS = 200
 DEADLINE_SECONDS = 40.0

@@ -11,7 +11,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from bench.killtest import Receipts, run
+
+pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
 
 
 async def test_a_few_sigkills_lose_no_acknowledged_request_or_reply(tmp_path: Path) -> None:

@@ -12,9 +12,12 @@ from bot.config import Settings
 from bot.sandbox import Sandbox
 from tests.browser import PHONE_LAYOUT, chromium, chromium_path
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
+    ),
+]
 TIMEOUT_MS = 10_000
 
 

@@ -13,9 +13,12 @@ from bot.sandbox import Sandbox
 from tests.browser import PHONE_LAYOUT
 from tests.firefox import ENTER, firefox, firefox_path
 
-pytestmark = pytest.mark.skipif(
-    firefox_path() is None, reason="Debian's firefox-esr is not installed (scripts/browser.sh)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        firefox_path() is None, reason="Debian's firefox-esr is not installed (scripts/browser.sh)"
+    ),
+]
 
 
 async def test_entrepreneur_starts_and_presses_a_button(tmp_path: Path, clock: FakeClock) -> None:

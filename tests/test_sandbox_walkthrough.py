@@ -13,9 +13,12 @@ from bot.sandbox import Sandbox
 from tests.browser import chromium, chromium_path
 from tests.walkthrough import WIDE, Walkthrough
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        chromium_path() is None, reason="Debian's chromium is not installed (scripts/browser.sh)"
+    ),
+]
 ROOT = Path(__file__).resolve().parent.parent
 PICTURE = re.compile(r"[\w-]+\.png")
 TIMEOUT_MS = 15_000
