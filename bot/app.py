@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from bot.transport import AiohttpRequest
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.errors import record_transport_failures
-from handlers.liaison_bot import LiaisonBot
+from handlers.liaison_bot import LiaisonBot, LiaisonUpdater
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
@@ -91,7 +92,8 @@ def build_application(
 
     app: BotApplication = (
         ApplicationBuilder()
-        .bot(bot)
+        # The bot comes with the updater, whose failed polls it reports (handlers/liaison_bot.py).
+        .updater(LiaisonUpdater(bot=bot, update_queue=asyncio.Queue()))
         .context_types(ContextTypes(context=AppContext, bot_data=BotData))
         # One user's updates in order (conversations need it), different users at once.
         .concurrent_updates(

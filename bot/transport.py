@@ -8,17 +8,19 @@ dependency for the webhook server and the stand-in, parses HTTP in C; the parame
 one JSON body, which Telegram accepts for every method.
 
 Towards python-telegram-bot it behaves as ``HTTPXRequest`` does: a time-out is ``TimedOut``
-and any other transport failure ``NetworkError``; a call with files is multipart/form-data.
+and any other transport failure ``NetworkError``; a call with files is multipart/form-data. An
+answer that is not JSON is ``TelegramError`` as there, but its body is never logged.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.config import TelegramSettings
@@ -78,6 +80,17 @@ class AiohttpRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:
+        """The answer as JSON, or ``TelegramError("Invalid server response")`` as in
+        python-telegram-bot, whose version also logs the whole body with a traceback: an
+        answer cut short or mangled on the way could carry anything (updates with invite
+        links, codes). Only the error's position in the body is kept, never the body."""
+        try:
+            parsed: JSONDict = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as error:
+            raise TelegramError(f"Invalid server response (not JSON: {error})") from None
+        return parsed
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:

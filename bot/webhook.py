@@ -1,8 +1,10 @@
 """Webhook mode: a small aiohttp server behind a reverse proxy that feeds the Application.
 
 HTTP glue only: the secret header is checked in constant time (403 with an empty body
-otherwise), each ``update_id`` is recorded at receipt so a re-delivery is answered 200 and
-dropped, and the update goes onto the Application's queue like a polled one. ``GET /healthz``
+otherwise), a body that is not an update object (not JSON, an array, a number, no integer
+``update_id``) is refused with 400, each ``update_id`` is recorded at receipt so a re-delivery
+is answered 200 and dropped, and the update goes onto the Application's queue like a polled
+one; an update the library cannot read is skipped (200) and logged by id only. ``GET /healthz``
 answers 200 "ok" while the database answers a trivial read, 503 otherwise.
 """
 
@@ -20,9 +22,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from telegram import Update
 
 from bot.config import Settings, WebhookSettings
+from bot.updates import LOG_INTERVAL_SECONDS, LogThrottle, held_note, read_update
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
@@ -42,6 +44,7 @@ class WebhookReceiver:
         self._secret = b"" if secret is None else secret.get_secret_value().encode()
         self._keep = timedelta(hours=settings.keep_update_ids_hours)
         self._receipts = 0
+        self._refusals = LogThrottle(LOG_INTERVAL_SECONDS)
 
     def routes(self, path: str) -> list[web.RouteDef]:
         return [
@@ -59,21 +62,33 @@ class WebhookReceiver:
             return web.Response(status=403)
         try:
             data = json.loads(await request.read())
-            update = Update.de_json(data, self._app.bot)
-        except (ValueError, TypeError, KeyError):
-            log.warning("webhook: a body that is not an update was refused")
-            return web.Response(status=400)
-        if update is None:
+        except (ValueError, RecursionError):  # not JSON (or nested deeper than it parses)
+            data = None
+        read = read_update(data, self._app.bot)
+        if read.update_id is None:
+            # Not an update object (not JSON, an array, a number, no integer update_id).
+            allowed, held = self._refusals.allow("refused")
+            if allowed:
+                log.warning("webhook: a body that is not an update was refused%s", held_note(held))
             return web.Response(status=400)
         services = self._app.bot_data.services
         now = services.clock.now()
-        if not await services.processed_updates.claim(update.update_id, now):
-            log.info("webhook: update %s delivered again, dropped", update.update_id)
+        if not await services.processed_updates.claim(read.update_id, now):
+            log.info("webhook: update %s delivered again, dropped", read.update_id)
             return web.Response(status=200)
         self._receipts += 1
         if self._receipts % PRUNE_EVERY == 0:
             await services.processed_updates.prune(now - self._keep)
-        await self._app.update_queue.put(update)
+        if read.update is None:
+            # An update Telegram would deliver again and again after a 400: taken and skipped,
+            # like polling skips it; its content (an invite link, a code) is not logged.
+            log.warning(
+                "webhook: update %s could not be read (%s) and was skipped; content not logged",
+                read.update_id,
+                read.problem,
+            )
+            return web.Response(status=200)
+        await self._app.update_queue.put(read.update)
         return web.Response(status=200)
 
     async def health(self, request: web.Request) -> web.Response:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from standin import stars
+from standin import caller, stars
 from standin.errors import ApiError, bad_request
 from standin.limits import SENDING, Faults, RateLimiter
 from standin.methods import METHODS, lookup
@@ -99,6 +99,7 @@ class BotApi:
         self.tokens.add(token)
         method = lookup(request.match_info["method"])
         params: JSON = {}
+        caller.CURRENT.set(request)  # per connection task, which answers one call at a time
         try:
             self._authorize(token)
             if method is None:

@@ -15,6 +15,11 @@
     POST /_standin/verification                   {"allowed": bool}: Telegram approves (or not)
                                                    the bot as a verifier (verifyUser)
     POST /_standin/stars                          {"balance": Stars}: the bot's Star balance
+    POST /_standin/updates                        {"update": any JSON, "assign_id"?: true}:
+                                                  queue it as the bot's next update exactly as
+                                                  given (a broken one tests the bot's defences);
+                                                  an object gets the next update_id unless
+                                                  "assign_id" is false
 
 Message text is returned as safe HTML (``render.render_html``), never as the bot's markup.
 """
@@ -108,6 +113,7 @@ class ControlApi:
             web.post(f"{PREFIX}/faults", self.inject_fault),
             web.post(f"{PREFIX}/verification", self.set_verification),
             web.post(f"{PREFIX}/stars", self.set_stars),
+            web.post(f"{PREFIX}/updates", self.inject_update),
         ]
 
     async def list_users(self, request: web.Request) -> web.Response:
@@ -207,3 +213,13 @@ class ControlApi:
         except (KeyError, TypeError, ValueError) as error:
             return web.json_response({"ok": False, "error": str(error)}, status=400)
         return web.json_response({"ok": True, "balance": self.standin.star_balance})
+
+    async def inject_update(self, request: web.Request) -> web.Response:
+        """Queue a raw update, as ``TelegramStandin.inject_update`` does."""
+        body = await request.json()
+        if not isinstance(body, dict) or "update" not in body:
+            return web.json_response({"ok": False, "error": 'no "update"'}, status=400)
+        update = self.standin.inject_update(
+            body["update"], assign_id=bool(body.get("assign_id", True))
+        )
+        return web.json_response({"ok": True, "update": update})

@@ -310,6 +310,16 @@ class TelegramStandin:
             times=times,
         )
 
+    def inject_update(self, update: Any, *, assign_id: bool = True) -> Any:
+        """Queue ``update`` as the bot's next update, exactly as given (any JSON value).
+
+        For testing how a bot copes with what its library cannot read: an update whose
+        ``message`` is a number, one missing required fields, or not an object at all. An
+        object gets the next ``update_id`` unless ``assign_id`` is False; it is delivered by
+        getUpdates or to the webhook like any other. Returns the update as queued.
+        """
+        return self.world.updates.put_raw(update, assign_id=assign_id)
+
     def inject_delay(
         self,
         method: str | None = None,

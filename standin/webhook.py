@@ -101,7 +101,7 @@ async def _deliver(world: World, hook: WebhookState) -> None:
             update = batch[0]
             error = await _post(session, hook, update)
             if error is None:
-                world.updates.confirm(update["update_id"] + 1)
+                world.updates.remove(update)
                 continue
             hook.last_error_date, hook.last_error_message = int(time.time()), error
             with contextlib.suppress(TimeoutError):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, NetworkError, TimedOut
+from telegram.error import Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
@@ -136,6 +137,29 @@ async def test_a_proxy_error_page_is_a_network_error() -> None:
     finally:
         await request.shutdown()
         await runner.cleanup()
+
+
+async def test_an_answer_that_is_not_json_is_an_error_and_its_body_is_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """python-telegram-bot logs such a body whole, with a traceback: it could be anything,
+    an invite link in an update included."""
+    body = '{"ok": true, "result": [{"update_id": 1, "message": "/start inv_s3cr3t-b0dy"'
+
+    async def cut_short(request: web.Request) -> web.Response:
+        return web.Response(status=200, text=body, content_type="application/json")
+
+    runner = await serve(cut_short)
+    request = AiohttpRequest.for_updates(QUICK)
+    await request.initialize()
+    try:
+        with pytest.raises(TelegramError, match="Invalid server response"):
+            await request.post(f"{base_url(runner)}/getUpdates")
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert "s3cr3t" not in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_parameters_go_as_one_json_body() -> None:

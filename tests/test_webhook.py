@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,9 @@ from bot.app import BotApplication, build_application
 from bot.cli import EXIT_USAGE, main
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.invites import issue_invite
 from bot.webhook import SECRET_HEADER, running_webhook
+from storage.models import InviteKind
 from tests.conftest import register_settings_secrets
 
 if TYPE_CHECKING:
@@ -175,3 +178,62 @@ async def test_healthz_is_503_when_the_database_does_not_answer(
     await services.db.close()
     async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/healthz") as resp:
         assert resp.status == 503
+
+
+async def _post_raw(url: str, body: bytes) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers={SECRET_HEADER: SECRET}) as response,
+    ):
+        return response.status, await response.text()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *(b"[]", b"[1, 2]", b"5", b'"a string"', b"null", b"true", b"{}", b'{"update_id": "7"}'),
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON parser goes
+    ],
+    ids=["empty array", "array", "number", "string", "null", "true", "no id", "text id", "deep"],
+)
+async def test_json_that_is_not_an_update_gets_400_not_500(
+    hooked: tuple[BotApplication, str], body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    status, text = await _post_raw(hooked[1] + "/telegram", body)
+    assert (status, text) == (400, "")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    services = hooked[0].bot_data.services
+    assert await services.db.fetch_value("SELECT count(*) FROM processed_updates") == 0
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_once_without_its_content(
+    standin: TelegramStandin,
+    hooked: tuple[BotApplication, str],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Telegram would deliver it again and again after a 400: it gets 200, is recorded like
+    any update and is skipped; the log names its id, never its content."""
+    services = hooked[0].bot_data.services
+    official = await services.officials.add(external_id="W-1", name="吴兰", now=clock.now())
+    invite = await issue_invite(
+        services.invites,
+        kind=InviteKind.OFFICIAL,
+        official_id=official.id,
+        now=clock.now(),
+        ttl=timedelta(hours=1),
+    )
+    garbage = {"update_id": 9_000_001, "message": {"text": f"/start {invite.payload}"}}
+    url = hooked[1] + "/telegram"
+    assert await _post(url, garbage, SECRET) == (200, "")
+    assert await _post(url, garbage, SECRET) == (200, "")  # delivered again: dropped
+    standin.inject_update({"callback_query": 7})  # through the stand-in's own delivery
+    eve = standin.user(EVE_ID, first_name="Eve", language_code="en")
+    await eve.send("/start")
+    assert "Enterprise Liaison" in (await eve.expect_message()).text
+    skipped = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(skipped) == 2  # one line per unreadable update, its id only
+    assert "9000001" in skipped[0].getMessage()
+    assert invite.payload.removeprefix("inv_") not in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert await services.officials.by_telegram_id(EVE_ID) is None

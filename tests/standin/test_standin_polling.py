@@ -134,3 +134,81 @@ async def test_get_updates_conflicts_with_a_webhook(tg: Bot) -> None:
         await tg.get_updates(timeout=0)
     assert await tg.delete_webhook()
     assert await tg.get_updates(timeout=0) == ()
+
+
+# --- Two pollers on one token, and updates the library cannot read ---------------------------
+
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+
+
+async def _raw_poll(client: httpx.AsyncClient, url: str, **params: object) -> httpx.Response:
+    return await client.post(url, json=params)
+
+
+async def test_a_second_poller_terminates_the_first_long_poll_with_409(
+    standin: TelegramStandin,
+) -> None:
+    """As at Telegram: a new getUpdates ends the one still waiting with 409 Conflict."""
+    url = f"{standin.api_base_url}{TOKEN}/getUpdates"
+    async with httpx.AsyncClient() as first, httpx.AsyncClient() as second:
+        waiting = asyncio.create_task(_raw_poll(first, url, timeout=5))
+        await standin.wait_for(lambda: standin.world.updates.polling)
+        started = time.perf_counter()
+        answer = await _raw_poll(second, url, timeout=0)
+        terminated = await waiting
+    assert time.perf_counter() - started < 1.0  # not after the first one's 5 s
+    assert answer.json() == {"ok": True, "result": []}
+    assert terminated.status_code == 409
+    assert terminated.json() == {"ok": False, "error_code": 409, "description": CONFLICT}
+    assert [c.status for c in standin.calls_to("getUpdates")] == [200, 409]
+
+
+async def test_polls_one_after_the_other_do_not_conflict(tg: Bot, standin: TelegramStandin) -> None:
+    for _ in range(3):
+        assert await tg.get_updates(timeout=0.05) == ()
+    assert standin.errors == []
+
+
+async def test_a_poll_whose_client_hung_up_is_not_a_conflict(standin: TelegramStandin) -> None:
+    """A bot stopped (or killed) mid-poll is no other instance: its successor polls in peace."""
+    url = f"{standin.api_base_url}{TOKEN}/getUpdates"
+    async with httpx.AsyncClient() as gone:
+        abandoned = asyncio.create_task(_raw_poll(gone, url, timeout=5))
+        await standin.wait_for(lambda: standin.world.updates.polling)
+        abandoned.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await abandoned
+    async with httpx.AsyncClient() as successor:
+        answer = await _raw_poll(successor, url, timeout=0)
+    assert answer.json() == {"ok": True, "result": []}
+    await standin.wait_for(lambda: not standin.world.updates.polling)
+    assert standin.errors == []
+
+
+async def test_a_raw_update_is_delivered_exactly_as_injected(standin: TelegramStandin) -> None:
+    """The control API queues any JSON as an update, numbered like the others by default."""
+    control = f"{standin.base_url}/_standin"
+    url = f"{standin.api_base_url}{TOKEN}/getUpdates"
+    alice = standin.user(1001)
+    async with httpx.AsyncClient() as client:
+        await alice.send("before")
+        numbered = await client.post(f"{control}/updates", json={"update": {"message": 42}})
+        raw = await client.post(
+            f"{control}/updates", json={"update": [1, "two"], "assign_id": False}
+        )
+        await alice.send("after")
+        refused = await client.post(f"{control}/updates", json={"nothing": True})
+        result = (await _raw_poll(client, url, timeout=0)).json()["result"]
+        first_id = result[0]["update_id"]
+        assert numbered.json() == {"ok": True, "update": {"update_id": first_id + 1, "message": 42}}
+        assert raw.json() == {"ok": True, "update": [1, "two"]}
+        assert refused.status_code == 400
+        assert result[1:3] == [{"update_id": first_id + 1, "message": 42}, [1, "two"]]
+        assert result[3]["message"]["text"] == "after"
+        # An offset past the raw one's place confirms it with the others.
+        rest = await _raw_poll(client, url, timeout=0, offset=result[3]["update_id"])
+        assert [u["update_id"] for u in rest.json()["result"]] == [result[3]["update_id"]]
+    assert standin.inject_update({"edited_message": "x"})["update_id"] == first_id + 4
