@@ -81,7 +81,8 @@ class AiohttpRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         return self._read
 
-    def parse_json_payload(self, payload: bytes) -> JSONDict:
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
         """The answer as JSON, or ``TelegramError("Invalid server response")`` as in
         python-telegram-bot, whose version also logs the whole body with a traceback: an
         answer cut short or mangled on the way could carry anything (updates with invite
