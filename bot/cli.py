@@ -7,7 +7,8 @@ import asyncio
 import html
 import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.deadlines import calendar_for
 from bot.eventloop import use_fast_event_loop
 from bot.i18n import Translator
+from bot.instance import AlreadyRunning, InstanceLock
 from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
 from bot.ledger import write_ledger
@@ -155,15 +157,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram.token is None:
         print(BOTFATHER_HELP, file=sys.stderr)
         return EXIT_USAGE
-    if getattr(args, "webhook", False) or settings.webhook.enabled:
-        from bot.webhook import run_webhook
+    webhook = getattr(args, "webhook", False) or settings.webhook.enabled
+    if webhook and (not settings.webhook.url or settings.webhook.secret_token is None):
+        raise CommandError("webhook mode needs [webhook] url and secret_token")
+    with one_bot_per_database(settings):
+        if webhook:
+            from bot.webhook import run_webhook
 
-        hook = settings.webhook
-        if not hook.url or hook.secret_token is None:
-            raise CommandError("webhook mode needs [webhook] url and secret_token")
-        run_webhook(build_application(settings), settings)
-        return 0
-    run_polling(build_application(settings), settings)
+            run_webhook(build_application(settings), settings)
+        else:
+            run_polling(build_application(settings), settings)
     return 0
 
 
@@ -176,6 +179,8 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"--port {port}: use a port between 0 and {MAX_PORT}")
     try:
         asyncio.run(serve(settings, data=data, port=port))
+    except AlreadyRunning as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         where = f"{settings.sandbox.host}:{settings.sandbox.port if port is None else port}"
         raise CommandError(
@@ -185,10 +190,14 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Refused while a bot runs on the database: it would meet a schema it does not know (a
+    bot migrates at its own start anyway)."""
+
     async def migrate(db: Database) -> None:
         print(f"schema version {await db.schema_version()}")
 
-    return _with_db(settings, migrate)
+    with one_bot_per_database(settings):
+        return _with_db(settings, migrate)
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -409,6 +418,27 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0 if outcome and outcome[0] else 1
+
+
+@contextmanager
+def one_bot_per_database(settings: Settings) -> Iterator[None]:
+    """Hold the database's instance lock (bot/instance.py) for as long as the command runs;
+    another bot on it already: one line, exit code 2.
+
+    Taken by ``run``, ``run --webhook``, ``sandbox`` (in bot/sandbox) and ``migrate``. The
+    other commands only read (``backup``, ``export``, ``ledger``) or write in short
+    transactions the running bot waits for (``invite``, ``invites``, ``add-official``,
+    ``import``, ``holidays``): they run alongside the bot without the lock
+    (docs/hardening.md, "One bot per database").
+    """
+    try:
+        lock = InstanceLock(settings.storage.path).acquire()
+    except AlreadyRunning as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def settings_bot_username(settings: Settings) -> str:

@@ -21,6 +21,7 @@ from bot import demo
 from bot.app import BotApplication, build_application, running
 from bot.clock import Clock
 from bot.config import Settings
+from bot.instance import InstanceLock
 from bot.sandbox.page import page_app
 from bot.services import Services
 from standin import TelegramStandin
@@ -108,11 +109,15 @@ class Sandbox:
         answers, the stand-in's closing wakes the page's long polls, then the page goes.
         """
         try:
+            # One bot per database: another sandbox or bot on it already refuses this one
+            # before anything starts (bot/instance.py).
+            database = self._database()
+            self._stack.enter_context(InstanceLock(database))
             await self._start_page()
             await self.standin.start(LOOPBACK, 0)
             self._stack.push_async_callback(self.standin.stop)
             self.settings = sandbox_settings(
-                self._operator_settings, standin=self.standin, database=self._database()
+                self._operator_settings, standin=self.standin, database=database
             )
             self._add_personas()
             await self._seed()
