@@ -8,6 +8,7 @@ a broadcast twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ from bot.roles import Actor
 from handlers.callback_data import BadCallback, CallbackData
 from handlers.cards import send_with_media
 from handlers.context import AppContext
+from handlers.errors import is_not_modified
 from handlers.liaison_bot import LiaisonBot
 from storage.broadcasts import Broadcast
 
@@ -233,6 +235,7 @@ class ProgressReporter:
         self._broadcast_id = broadcast_id
         self._texts: Translator | None = None
         self._last_shown = -float("inf")
+        self._shown: str | None = None  # the digest of what the progress message shows
 
     async def progress(self, broadcast: Broadcast, tally: Tally, eta_seconds: float) -> None:
         texts = await self._translator(broadcast)
@@ -274,27 +277,49 @@ class ProgressReporter:
         """Edit the progress message, or send it first if this broadcast has none yet.
 
         Never more often than once per ``per_chat_interval_seconds``, Telegram's pace for
-        one chat, so that the final report right after a progress update causes no 429.
+        one chat, so that the final report right after a progress update causes no 429. An
+        edit to what the message already shows is not sent at all (Telegram would answer
+        "message is not modified"): the digest of what it shows is kept with the broadcast,
+        so this holds after a restart too, when a resumed broadcast's first report is the
+        last one its previous process showed.
         """
         services = self._context.services
+        store = services.broadcasts.store
+        digest = shown_digest(text, markup)
+        if digest == self._shown:
+            return
+        current = await store.get(broadcast.id) or broadcast
+        has_message = current.progress_message_id is not None
+        if has_message and await store.progress_shown(broadcast.id) == digest:
+            self._shown = digest
+            return
         loop = asyncio.get_running_loop()
         wait = self._last_shown + services.settings.broadcast.per_chat_interval_seconds
         await asyncio.sleep(max(0.0, wait - loop.time()))
         self._last_shown = loop.time()
-        store = services.broadcasts.store
         current = await store.get(broadcast.id) or broadcast
         bot = self._context.bot
         if current.progress_message_id is None or current.progress_chat_id is None:
             sent = await bot.send_message(broadcast.created_by, text, reply_markup=markup)
             await store.set_progress_message(broadcast.id, sent.chat_id, sent.message_id)
-            return
-        try:
-            await bot.edit_message_text(
-                text, current.progress_chat_id, current.progress_message_id, reply_markup=markup
-            )
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
+        else:
+            try:
+                await bot.edit_message_text(
+                    text, current.progress_chat_id, current.progress_message_id, reply_markup=markup
+                )
+            except BadRequest as exc:
+                if not is_not_modified(exc):
+                    raise
+                # It shows that already (an edit sent before a crash, or repeated after a
+                # time-out): done, as if this edit had been made.
+        await store.set_progress_shown(broadcast.id, digest)
+        self._shown = digest
+
+
+def shown_digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
+    """What a message shows, as a short digest: its text and its buttons."""
+    buttons = "" if markup is None else markup.to_json()
+    return hashlib.sha256(f"{text}\0{buttons}".encode()).hexdigest()[:32]
 
 
 def launch(app: Application[Any, Any, Any, Any, Any, Any], broadcast_id: int) -> None:

@@ -336,6 +336,20 @@ class BroadcastStore:
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ? WHERE id = ?",
+                "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?,"
+                " progress_shown = NULL WHERE id = ?",
                 (chat_id, message_id, broadcast_id),
+            )
+
+    async def progress_shown(self, broadcast_id: int) -> str | None:
+        """The digest of what the progress message shows now (None: not known)."""
+        value = await self._db.fetch_value(
+            "SELECT progress_shown FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return None if value is None else str(value)
+
+    async def set_progress_shown(self, broadcast_id: int, digest: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcasts SET progress_shown = ? WHERE id = ?", (digest, broadcast_id)
             )

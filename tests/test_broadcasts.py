@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -474,6 +475,41 @@ async def test_stopped_mid_send_resumes_without_duplicates(
     async with running(second, poll_timeout=1):
         await wait_done(standin, second.bot_data.services, 1)
     assert [len(announcements(standin.user(i))) for i in crowd] == [1] * len(crowd)
+
+
+async def test_a_restart_does_not_repeat_an_edit_that_changes_nothing(
+    settings: Settings, standin: TelegramStandin, clock: FakeClock
+) -> None:
+    """Flood control holds the broadcast, so every progress report says the same; the bot is
+    restarted, and its first report would say it again. An edit that changes nothing is not
+    sent (Telegram would answer 400 "message is not modified"), in one process or after a
+    restart; the final report is shown once."""
+    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans")
+    first = build_application(settings, clock=clock)
+    async with running(first, poll_timeout=1):
+        await cast_on_standin(first.bot_data.services, standin)
+        for user_id in (ALICE_ID, BOB_ID):  # a long wait for each: the broadcast stalls
+            standin.inject_error("sendMessage", chat_id=user_id, error_code=429, retry_after=30)
+        progress = await send_now(admin, await compose(admin, "重启不重复编辑", "全部企业"))
+        await admin.expect_edit(progress)  # the first progress report
+        await asyncio.sleep(2.5)  # two more progress intervals, nothing changed
+    standin.faults.pending.clear()
+    for user_id in (ALICE_ID, BOB_ID):  # held, so the restarted bot's first report is the same
+        standin.inject_delay("sendMessage", seconds=1.5, chat_id=user_id)
+    second = build_application(settings, clock=clock)
+    async with running(second, poll_timeout=1):
+        await wait_done(standin, second.bot_data.services, 1)
+    edits = [
+        c.params["text"]
+        for c in standin.calls_to("editMessageText")
+        if c.params.get("message_id") == progress.message_id
+    ]
+    assert [e for e in standin.errors if "not modified" in e.body] == []
+    assert all(a != b for a, b in itertools.pairwise(edits)), edits
+    assert len([e for e in edits if "已完成" in e]) == 1
+    assert "已完成" in (admin.chat.messages[progress.message_id].text or "")
+    for user_id in (ALICE_ID, BOB_ID):
+        assert len(announcements(standin.user(user_id))) == 1
 
 
 def _debug_calls(standin: TelegramStandin) -> str:
