@@ -10,9 +10,12 @@ only, never its content, and skipped, the next offset moving past it.
 :class:`PollGuard` keeps what the bot's ``get_updates`` needs between polls (see
 ``handlers/liaison_bot.py``): the offset past skipped updates, and a pause before polling
 again, doubling from :data:`FIRST_PAUSE_SECONDS` up to :data:`MAX_PAUSE_SECONDS`, while polls
-keep bringing only garbage or answer 409 Conflict (another instance polling with this token).
-Each kind of trouble gets one log line, then at most one per :data:`LOG_INTERVAL_SECONDS`
-saying how many more there were: a log never grows faster than that.
+are stuck: answered 409 Conflict (another instance polling with this token), or bringing
+back at once what cannot be skipped (an answer that is not a list of updates, an update with
+no ``update_id``). Garbage with an id needs no pause: once skipped it is gone, and a pause
+would only hold up the real updates queued behind it. Each kind of trouble gets one log
+line, then at most one per :data:`LOG_INTERVAL_SECONDS` saying how many more there were: a
+log never grows faster than that.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ class PollGuard:
 
     def answered(self, result: object, bot: Bot) -> tuple[tuple[Update, ...], float]:
         """Read a getUpdates answer: the updates to handle, and the pause before the next
-        poll (0 when all was well)."""
+        poll (0 unless the poll was stuck)."""
         self._conflict.reset()
         if self._failed_in_row:
             log.info("getUpdates answers again after %d failed calls", self._failed_in_row)
@@ -197,8 +200,14 @@ class PollGuard:
         read = read_updates(result, bot)
         if read.next_offset is not None:
             self._offset = max(self._offset or 0, read.next_offset)
+        # Stuck: the answer is not a list, or it holds only updates without an id to move the
+        # offset past, so the next poll would bring the same at once. Garbage with ids is
+        # gone once skipped: pausing then would only hold up the updates queued behind it.
+        stuck = not read.readable or (read.skipped > 0 and read.next_offset is None)
+        pause = self._garbage.next() if stuck else 0.0
+        if not stuck:
+            self._garbage.reset()
         if not read.readable:
-            pause = self._garbage.next()
             allowed, held = self._log.allow(GARBAGE)
             if allowed:
                 log.warning(
@@ -209,26 +218,24 @@ class PollGuard:
                     held_note(held),
                 )
             return (), pause
-        if not read.skipped:
-            self._garbage.reset()
-            return read.updates, 0.0
-        self.skipped_updates += read.skipped
-        pause = self._garbage.next()
-        allowed, held = self._log.allow(GARBAGE)
-        if allowed:
-            shown = ", ".join(map(str, read.skipped_ids[:SHOWN_IDS]))
-            more = len(read.skipped_ids) - SHOWN_IDS
-            log.warning(
-                "skipped %d update%s that could not be read (update_id %s%s: %s);"
-                " content not logged; %d skipped since start%s",
-                read.skipped,
-                "" if read.skipped == 1 else "s",
-                shown or "unknown",
-                f" and {more} more" if more > 0 else "",
-                ", ".join(read.problems),
-                self.skipped_updates,
-                held_note(held),
-            )
+        if read.skipped:
+            self.skipped_updates += read.skipped
+            allowed, held = self._log.allow(GARBAGE)
+            if allowed:
+                shown = ", ".join(map(str, read.skipped_ids[:SHOWN_IDS]))
+                more = len(read.skipped_ids) - SHOWN_IDS
+                log.warning(
+                    "skipped %d update%s that could not be read (update_id %s%s: %s);"
+                    " content not logged; %d skipped since start%s%s",
+                    read.skipped,
+                    "" if read.skipped == 1 else "s",
+                    shown or "unknown",
+                    f" and {more} more" if more > 0 else "",
+                    ", ".join(read.problems),
+                    self.skipped_updates,
+                    f"; polling again in {pause:.0f} s" if pause else "",
+                    held_note(held),
+                )
         return read.updates, pause
 
     def conflicted(self, error: TelegramError) -> float:

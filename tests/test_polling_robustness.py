@@ -102,26 +102,44 @@ async def test_an_update_the_library_cannot_read_is_logged_once_without_content_
     assert standin.errors == []
 
 
-async def test_garbage_that_keeps_coming_slows_polling_down_and_the_log_stays_small(
+async def test_a_flood_of_unreadable_updates_is_drained_without_holding_up_real_ones(
     standin: TelegramStandin, bot: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Skipped garbage is gone: the bot polls on at once (100 updates a poll) and answers the
+    user queued behind 1,000 unreadable updates within a second or so."""
     caplog.set_level(logging.INFO)
     user = standin.user(USER_ID, first_name="Guo", language_code="en")
     polls_before = len(standin.calls_to("getUpdates"))
-    deadline = time.monotonic() + 3.5
-    injected = 0
-    while time.monotonic() < deadline:  # a new unreadable update every 20 ms
-        standin.inject_update({"message": [injected]})
-        injected += 1
-        await asyncio.sleep(0.02)
-    polls = len(standin.calls_to("getUpdates")) - polls_before
-    # Paused 1 s, then 2 s between polls: 3 or 4 polls in 3.5 s, every garbage update skipped.
-    assert polls <= 5, polls
-    assert len(_polling_lines(caplog)) <= FEW_LINES
+    for n in range(1000):
+        standin.inject_update({"message": [n]})
+    started = time.monotonic()
     await user.send("/help")
-    reply = await user.expect_message(timeout=MAX_PAUSE_SECONDS)
-    assert reply.text
-    await standin.wait_for(lambda: bot.bot.skipped_updates == injected)  # type: ignore[attr-defined]
+    assert (await user.expect_message(timeout=5)).text
+    assert time.monotonic() - started < 2.0
+    assert bot.bot.skipped_updates == 1000  # type: ignore[attr-defined]
+    assert len(standin.calls_to("getUpdates")) - polls_before <= 1000 / 100 + 3
+    assert len(_polling_lines(caplog)) <= FEW_LINES
+    assert standin.errors == []
+
+
+async def test_an_update_that_cannot_be_skipped_slows_polling_until_a_real_one_passes_it(
+    standin: TelegramStandin, bot: BotApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An update with no id cannot be confirmed: every poll would bring it back at once.
+    Polls wait 1 s, then 2 s ...; a real update behind it is handled and moves the offset
+    past both."""
+    caplog.set_level(logging.INFO)
+    user = standin.user(USER_ID, first_name="Guo", language_code="en")
+    polls_before = len(standin.calls_to("getUpdates"))
+    standin.inject_update([1, "two"], assign_id=False)
+    await asyncio.sleep(3.5)
+    polls = len(standin.calls_to("getUpdates")) - polls_before
+    assert 2 <= polls <= 4, polls  # at 0 s, 1 s and 3 s: no spin
+    lines = _polling_lines(caplog)
+    assert len(lines) == 1 and "update_id unknown" in lines[0].getMessage()
+    await user.send("/help")
+    assert (await user.expect_message(timeout=MAX_PAUSE_SECONDS)).text
+    await standin.wait_for(lambda: not standin.world.updates.pending, timeout=MAX_PAUSE_SECONDS)
     assert standin.errors == []
 
 
