@@ -120,10 +120,10 @@ class LiaisonBot(ExtBot[Any]):
         Each update is read on its own: one the library cannot read is skipped (counted,
         logged by id only) and the offset moves past it. A 409 Conflict (another instance
         polling with this token) is logged once, not as a traceback per poll. While polls
-        bring only garbage or conflicts, each waits a pause that doubles up to
-        ``bot.updates.MAX_PAUSE_SECONDS`` before answering nothing; a call that does not
-        wait for updates (``timeout`` 0: the last one at shutdown, confirming what was
-        fetched) does not wait the pause either.
+        are stuck (a conflict, or only what cannot be skipped: see ``PollGuard.answered``),
+        each waits a pause that doubles up to ``bot.updates.MAX_PAUSE_SECONDS`` before
+        answering nothing; a call that does not wait for updates (``timeout`` 0: the last
+        one at shutdown, confirming what was fetched) does not wait the pause either.
         """
         seconds = timeout.total_seconds() if isinstance(timeout, dtm.timedelta) else timeout or 0
         if isinstance(read_timeout, DefaultValue):
