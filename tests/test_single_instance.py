@@ -107,6 +107,7 @@ async def running_bot(
         await _stop(process)
 
 
+@pytest.mark.slow  # the bot as a real process, started and stopped
 @pytest.mark.parametrize(
     "argv",
     [["run"], ["run", "--webhook"], ["sandbox", "--data", "{db}", "--port", "0"], ["migrate"]],
@@ -132,6 +133,7 @@ async def test_a_second_bot_on_the_same_database_is_refused_with_one_line(
     assert first.poll() is None
 
 
+@pytest.mark.slow  # the bot as a real process, started and stopped
 async def test_commands_safe_alongside_the_bot_keep_working(
     running_bot: tuple[Path, Path, subprocess.Popen[bytes]],
     tmp_path: Path,
@@ -151,6 +153,7 @@ async def test_commands_safe_alongside_the_bot_keep_working(
     assert first.poll() is None
 
 
+@pytest.mark.slow  # the bot as a real process, started and stopped
 async def test_a_killed_bot_leaves_no_lock_behind(
     running_bot: tuple[Path, Path, subprocess.Popen[bytes]],
     standin: TelegramStandin,
