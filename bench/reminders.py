@@ -27,12 +27,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import build_application, running
 from bot.clock import to_epoch
 from bot.config import Settings
 from bot.delivery import Outgoing, Sender
 from bot.reminders import tick
 from bot.services import Services
+from runtime.application import build_application, running
 from standin import TelegramStandin
 from standin.limits import RateLimits
 from storage.db import Database

@@ -14,8 +14,8 @@ the cost of our handling alone and the figure compared with the echo bot.
 
 The echo bot runs three times: with python-telegram-bot's defaults (updates one after the other,
 as its echobot example does), with the application's update processor and timeouts, and, for
-comparison only, with those and the application's own transport (bot/transport.py) and event
-loop (bot/eventloop.py): what the application's handling costs over the same plumbing. All
+comparison only, with those and the application's own transport (runtime/transport.py) and event
+loop (runtime/eventloop.py): what the application's handling costs over the same plumbing. All
 bots get no rate limiter, the same stand-in, the same users and number of updates, and an
 uncounted warm-up round first. Each round measures the bots back to back; the ratio is taken per
 round against the faster of the two bare echo bots of that round, and the median over rounds is
@@ -48,14 +48,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import build_application, running
 from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
-from bot.eventloop import use_fast_event_loop
 from bot.pacing import Pacer, PacingLimits
-from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
-from bot.transport import AiohttpRequest
+from runtime.application import build_application, running
+from runtime.eventloop import use_fast_event_loop
+from runtime.sequencing import PerUserUpdateProcessor
+from runtime.transport import AiohttpRequest
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
 from storage.models import Stage

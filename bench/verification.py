@@ -32,11 +32,11 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import build_application, running
 from bot.config import Settings
 from bot.roles import Actor
 from bot.services import Services
 from bot.verification import Verdict
+from runtime.application import build_application, running
 from standin import TelegramStandin
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 

@@ -4,6 +4,6 @@ import sys
 # python-telegram-bot 22 warns on every RetryAfter unless timedeltas are opted into.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.cli import main
+from runtime.cli import main
 
 sys.exit(main())

@@ -1,7 +1,7 @@
 """The bot object handlers talk to Telegram through: python-telegram-bot's ExtBot, plus a
 lighter way to send a message whose answer nobody reads, without the parse mode on calls
 that carry no text, and a getUpdates that reads each update on its own and never spins
-(bot/updates.py).
+(handlers/updates.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.error import Conflict, TelegramError
 from telegram.ext import ExtBot, Updater
 
-from bot.updates import PollGuard
+from handlers.updates import PollGuard
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -121,7 +121,7 @@ class LiaisonBot(ExtBot[Any]):
         logged by id only) and the offset moves past it. A 409 Conflict (another instance
         polling with this token) is logged once, not as a traceback per poll. While polls
         are stuck (a conflict, or only what cannot be skipped: see ``PollGuard.answered``),
-        each waits a pause that doubles up to ``bot.updates.MAX_PAUSE_SECONDS`` before
+        each waits a pause that doubles up to ``handlers.updates.MAX_PAUSE_SECONDS`` before
         answering nothing; a call that does not wait for updates (``timeout`` 0: the last
         one at shutdown, confirming what was fetched) does not wait the pause either.
         """

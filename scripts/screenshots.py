@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.sandbox import Sandbox  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 from tests.walkthrough import WIDE, Walkthrough  # noqa: E402
 

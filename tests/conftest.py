@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import uvloop
 
-from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.pacing import ScaledClock
 from bot.services import Services
+from runtime.application import BotApplication, build_application, running
 from tests.roster import ADMIN_ID
 from tests.secrets_guard import GUARD
 from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
@@ -46,7 +46,8 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Every async test runs on the event loop the bot runs on in production (bot/eventloop.py)."""
+    """Every async test runs on the event loop the bot runs on in production
+    (runtime/eventloop.py)."""
     return {"uvloop": uvloop.new_event_loop}
 
 

@@ -11,9 +11,9 @@ from typing import Any
 from telegram.ext import CommandHandler, ConversationHandler
 
 import handlers
-from bot.app import BotApplication, build_application
 from bot.config import Settings
 from handlers.callback_data import CallbackData
+from runtime.application import BotApplication, build_application
 from standin import TelegramStandin
 from storage.db import Database
 

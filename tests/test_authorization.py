@@ -17,7 +17,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
@@ -25,6 +24,7 @@ from bot.registration import Application, register
 from bot.roles import Role
 from bot.services import Services
 from handlers.menu import COMMANDS, MENU
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from storage.models import Stage
 from storage.requests import NewRequest

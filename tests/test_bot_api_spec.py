@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.app import BotApplication
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from standin.spec import Spec
 from tests.roster import ALICE_ID

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import BotApplication, build_application, running
 from bot.broadcasts import Audience, AudienceKind, BroadcastStatus
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.services import Services
 from handlers.broadcasts import tick
 from handlers.context import AppContext
+from runtime.application import BotApplication, build_application, running
 from standin import RateLimits, StoredMessage, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from storage.models import Stage

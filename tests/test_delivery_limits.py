@@ -11,9 +11,9 @@ import asyncio
 
 import pytest
 
-from bot.app import BotApplication
 from bot.pacing import ScaledClock
 from bot.services import Services
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from tests.driving import settle
 from tests.roster import ADMIN_ID, make_cast

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
-from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
@@ -19,6 +18,7 @@ from bot.lifecycle import Action, Status
 from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
+from runtime.application import BotApplication, build_application, running
 from standin import TelegramStandin, TestUser
 from standin.botapi import ApiCall
 from storage.dialogues import DialogueRepository

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import BotApplication
 from bot.clock import FakeClock
 from bot.invites import issue_invite
 from bot.services import Services
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from storage.models import InviteKind
 from tests.conftest import TOKEN

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, cmd_holidays
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.holiday_schedule import (
@@ -25,6 +24,7 @@ from bot.lifecycle import Action, Status
 from bot.reminders import tick
 from bot.services import Services
 from bot.workdays import END_OF_DAY, Schedule, WorkCalendar
+from runtime.cli import build_parser, cmd_holidays
 from standin import TelegramStandin, TestUser
 from standin.state import StoredMessage
 from storage.requests import Request

@@ -47,12 +47,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.pacing import ScaledClock
 from bot.services import Services
+from runtime.application import BotApplication, build_application, running
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage

@@ -35,7 +35,6 @@ import pytest
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
@@ -46,6 +45,7 @@ from bot.services import Services
 from handlers.cards import actor_of
 from handlers.journeys import Conversation, JourneyStart, StoredStep
 from handlers.menu import MENU, MenuAction
+from runtime.application import BotApplication, build_application, running
 from standin import StoredMessage, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.waiting import Signal, wait_for

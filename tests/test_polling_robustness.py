@@ -16,17 +16,17 @@ import aiohttp
 import pytest
 from telegram import Bot
 
-from bot.app import BotApplication
 from bot.clock import FakeClock
 from bot.invites import issue_invite
 from bot.services import Services
-from bot.updates import (
+from handlers.updates import (
     MAX_PAUSE_SECONDS,
     Backoff,
     LogThrottle,
     read_update,
     read_updates,
 )
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from storage.models import InviteKind
 from tests.conftest import TOKEN
@@ -62,7 +62,7 @@ def _polling_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r
         for r in caplog.records
-        if r.levelno >= logging.WARNING and r.name.startswith(("telegram", "bot.updates"))
+        if r.levelno >= logging.WARNING and r.name.startswith(("telegram", "handlers.updates"))
     ]
 
 
@@ -90,7 +90,7 @@ async def test_an_update_the_library_cannot_read_is_logged_once_without_content_
     lines = _polling_lines(caplog)
     assert len(lines) == 1, [r.getMessage() for r in lines]
     [line] = lines
-    assert (line.name, line.levelname) == ("bot.updates", "WARNING")
+    assert (line.name, line.levelname) == ("handlers.updates", "WARNING")
     assert "3 updates" in line.getMessage() and line.exc_info is None
     secret = payload.removeprefix("inv_")
     assert secret not in caplog.text

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import BotApplication
 from bot.broadcasts import Audience, AudienceKind
 from bot.clock import FakeClock
 from bot.dispatch import owners
@@ -26,6 +25,7 @@ from bot.roles import Role
 from bot.services import Services
 from handlers.context import AppContext
 from handlers.privacy import prune
+from runtime.application import BotApplication
 from standin import TelegramStandin
 from standin.client import TestUser
 from storage.db import Database

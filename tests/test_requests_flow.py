@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
@@ -15,6 +14,7 @@ from bot.lifecycle import Action, Status, TransitionRefused
 from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.cards import actor_of
+from runtime.application import build_application, running
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage

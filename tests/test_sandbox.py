@@ -10,16 +10,15 @@ from pathlib import Path
 
 import aiohttp
 
-from bot import demo
-from bot.cli import build_parser, default_command
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import validate_credit_code
 from bot.deadlines import calendar_for
 from bot.outbox import QuietHours
 from bot.roles import Role, identify
-from bot.sandbox import Sandbox
 from bot.services import Services
+from runtime.cli import build_parser, default_command
+from sandbox import Sandbox, demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,5 +238,5 @@ async def test_the_page_shows_the_officials_verification_mark(
         assert users[official]["verified"] == sandbox.standin.verification(official)
         assert "人民政府" in users[official]["verified"]
         assert users[demo.ENTREPRENEUR.telegram_id]["verified"] is None
-    app_js = (Path(__file__).parent.parent / "bot" / "sandbox" / "app.js").read_text()
+    app_js = (Path(__file__).parent.parent / "sandbox" / "app.js").read_text()
     assert "verified-mark" in app_js

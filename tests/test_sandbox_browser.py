@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from sandbox import Sandbox, demo
 from tests.browser import PHONE_LAYOUT, chromium, chromium_path
 
 pytestmark = [

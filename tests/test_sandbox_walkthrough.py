@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.browser import chromium, chromium_path
 from tests.walkthrough import WIDE, Walkthrough
 

@@ -3,7 +3,7 @@ database a bot is running on is refused at start with one line and exit code 2; 
 that only read or are safe alongside the bot keep working; a SIGKILLed bot leaves no lock.
 
 The bot runs as a real process (``python -m bot run``) against the stand-in; the other
-commands run in this process (``bot.cli.main``, in a thread: each runs its own event loop).
+commands run in this process (``runtime.cli.main``, in a thread: each runs its own event loop).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_USAGE, main
-from bot.instance import AlreadyRunning, InstanceLock, lock_path
+from runtime.cli import EXIT_USAGE, main
+from runtime.instance import AlreadyRunning, InstanceLock, lock_path
 from standin import TelegramStandin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ async def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def _cli(*argv: str) -> int:
-    """``bot.cli.main`` in a thread (each command runs its own event loop)."""
+    """``runtime.cli.main`` in a thread (each command runs its own event loop)."""
     return await asyncio.to_thread(main, list(argv))
 
 

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from bot.app import BotApplication, build_application, running
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.registration import Application, register
 from bot.services import Services
 from handlers.errors import DELIVERY_UNKNOWN
 from handlers.registration import DecideButton
+from runtime.application import BotApplication, build_application, running
 from standin import TelegramStandin
 from standin import errors as tg_errors
 from standin.botapi import ApiCall

@@ -1,4 +1,4 @@
-"""The aiohttp transport (bot/transport.py) as python-telegram-bot uses it, over loopback.
+"""The aiohttp transport (runtime/transport.py) as python-telegram-bot uses it, over loopback.
 
 Every end-to-end test already runs through it; these pin what those do not reach: uploads
 arriving byte for byte, and each way a call can fail (refused, held past the read time-out, an
@@ -20,9 +20,9 @@ from telegram.error import Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.app import build_application
 from bot.config import Settings, TelegramSettings
-from bot.transport import AiohttpRequest
+from runtime.application import build_application
+from runtime.transport import AiohttpRequest
 from standin import TelegramStandin
 
 TOKEN = "123456789:TRANSPORT-token"

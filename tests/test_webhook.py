@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 
-from bot.app import BotApplication, build_application
-from bot.cli import EXIT_USAGE, main
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.invites import issue_invite
-from bot.webhook import SECRET_HEADER, running_webhook
+from runtime.application import BotApplication, build_application
+from runtime.cli import EXIT_USAGE, main
+from runtime.webhook import SECRET_HEADER, running_webhook
 from storage.models import InviteKind
 from tests.conftest import register_settings_secrets
 

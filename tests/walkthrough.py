@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.async_api import Locator, Page
 
-from bot import demo
+from sandbox import demo
 
 WIDE = {"width": 1440, "height": 820}
 PHONE = {"width": 390, "height": 780}

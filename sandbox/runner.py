@@ -17,13 +17,13 @@ from types import TracebackType
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot import demo
-from bot.app import BotApplication, build_application, running
 from bot.clock import Clock
 from bot.config import Settings
-from bot.instance import InstanceLock
-from bot.sandbox.page import page_app
 from bot.services import Services
+from runtime.application import BotApplication, build_application, running
+from runtime.instance import InstanceLock
+from sandbox import demo
+from sandbox.page import page_app
 from standin import TelegramStandin
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Sandbox:
         """
         try:
             # One bot per database: another sandbox or bot on it already refuses this one
-            # before anything starts (bot/instance.py).
+            # before anything starts (runtime/instance.py).
             database = self._database()
             self._stack.enter_context(InstanceLock(database))
             await self._start_page()

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.config import Settings, WebhookSettings
-from bot.updates import LOG_INTERVAL_SECONDS, LogThrottle, held_note, read_update
+from handlers.updates import LOG_INTERVAL_SECONDS, LogThrottle, held_note, read_update
 
 if TYPE_CHECKING:
-    from bot.app import BotApplication
+    from runtime.application import BotApplication
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def webhook_url(settings: WebhookSettings, port: int) -> str:
 @asynccontextmanager
 async def running_webhook(app: BotApplication, settings: Settings) -> AsyncIterator[int]:
     """Serve the webhook, register it with Telegram, run the Application; yields the port."""
-    from bot.app import ALLOWED_UPDATES
+    from runtime.application import ALLOWED_UPDATES
 
     hook = settings.webhook
     await app.initialize()

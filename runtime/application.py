@@ -18,9 +18,7 @@ from bot.flood import FloodGuard
 from bot.i18n import translate
 from bot.logs import quiet_http_loggers
 from bot.pacing import Pacer, PacingClock
-from bot.sequencing import PerUserUpdateProcessor
 from bot.services import Services
-from bot.transport import AiohttpRequest
 from handlers import register_handlers, schedule_jobs
 from handlers.context import AppContext, BotData
 from handlers.errors import record_transport_failures
@@ -28,6 +26,8 @@ from handlers.liaison_bot import LiaisonBot, LiaisonUpdater
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
+from runtime.sequencing import PerUserUpdateProcessor
+from runtime.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,6 @@
 ``python -m bot sandbox`` (or ``./run`` with no token) starts it; see docs/sandbox.md.
 """
 
-from bot.sandbox.runner import Sandbox, sandbox_settings, serve
+from sandbox.runner import Sandbox, sandbox_settings, serve
 
 __all__ = ["Sandbox", "sandbox_settings", "serve"]

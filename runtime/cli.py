@@ -18,15 +18,15 @@ from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.deadlines import calendar_for
-from bot.eventloop import use_fast_event_loop
 from bot.i18n import Translator
-from bot.instance import AlreadyRunning, InstanceLock
 from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import issue_invite
 from bot.ledger import write_ledger
 from bot.logs import configure_logging
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
 from bot.tables import UnreadableFile
+from runtime.eventloop import use_fast_event_loop
+from runtime.instance import AlreadyRunning, InstanceLock
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -152,7 +152,7 @@ def default_command(settings: Settings) -> str:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_application, run_polling
+    from runtime.application import build_application, run_polling
 
     if settings.telegram.token is None:
         print(BOTFATHER_HELP, file=sys.stderr)
@@ -162,7 +162,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("webhook mode needs [webhook] url and secret_token")
     with one_bot_per_database(settings):
         if webhook:
-            from bot.webhook import run_webhook
+            from runtime.webhook import run_webhook
 
             run_webhook(build_application(settings), settings)
         else:
@@ -171,7 +171,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.sandbox import serve
+    from sandbox import serve
 
     data: Path | None = getattr(args, "data", None)
     port: int | None = getattr(args, "port", None)
@@ -422,10 +422,10 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
 
 @contextmanager
 def one_bot_per_database(settings: Settings) -> Iterator[None]:
-    """Hold the database's instance lock (bot/instance.py) for as long as the command runs;
+    """Hold the database's instance lock (runtime/instance.py) for as long as the command runs;
     another bot on it already: one line, exit code 2.
 
-    Taken by ``run``, ``run --webhook``, ``sandbox`` (in bot/sandbox) and ``migrate``. The
+    Taken by ``run``, ``run --webhook``, ``sandbox`` (in sandbox/) and ``migrate``. The
     other commands only read (``backup``, ``export``, ``ledger``) or write in short
     transactions the running bot waits for (``invite``, ``invites``, ``add-official``,
     ``import``, ``holidays``): they run alongside the bot without the lock

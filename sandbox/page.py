@@ -12,12 +12,12 @@ from importlib import resources
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot import demo
+from sandbox import demo
 from standin import TelegramStandin
 from standin.control import ControlApi
 from standin.sandbox_api import SandboxApi
 
-PACKAGE = "bot.sandbox"
+PACKAGE = "sandbox"
 UPLOAD_LIMIT = 20 * 1024 * 1024
 ASSETS = {
     "/": ("index.html", "text/html"),
