@@ -245,11 +245,3 @@ async def send_here(
     reads it)."""
     assert update.effective_chat is not None
     await context.bot.send_text(update.effective_chat.id, text, markup)
-
-
-async def refuse_forged(update: Update, context: AppContext) -> None:
-    """Callback data we never made: refuse and log who sent it (not what it said)."""
-    texts = await context.texts(update)
-    user = update.effective_user
-    log.warning("forged or unknown button from user %s", user.id if user else None)
-    await notify(update, context, texts("requests.forged"))
