@@ -21,7 +21,6 @@ from bot.deadlines import is_estimated
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator, escape
 from bot.lifecycle import FINAL, Action, Party, allowed
-from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
@@ -150,10 +149,6 @@ def keyboard(request: Request, who: frozenset[Party], texts: Translator) -> Inli
     )
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return InlineKeyboardMarkup(rows)
-
-
-async def actor_of(services: Services, telegram_id: int) -> Actor:
-    return await services.actor(telegram_id)
 
 
 async def safe_send(
