@@ -89,11 +89,11 @@ class Ownership(StrEnum):
     value is the button's field that holds the object's id."""
 
     REQUEST = "request_id"  # owner (its enterprise's contact), holder (official) or an admin
-    ENTERPRISE = "enterprise_id"  # a contact of it, or an official assigned to it
+    PORTFOLIO = "enterprise_id"  # an enterprise in the official's portfolio
     NOTICE = "notice_id"  # a contact of the enterprise the notice is for
 
 
-# An enterprise id that names none: "any of mine" (a verification code for every firm).
+# An enterprise id that names none: "any of mine" (a verification code for the whole portfolio).
 ANY_ENTERPRISE = 0
 
 
@@ -145,9 +145,9 @@ BUTTON_RULES: dict[str, Rule] = {
     "tv": Rule(PARTIES, Ownership.REQUEST),
     "rr": Rule(ENTREPRENEURS, Ownership.REQUEST),
     "ra": Rule(ADMINS),
-    "ntc": Rule(OFFICIALS, Ownership.ENTERPRISE),
+    "ntc": Rule(OFFICIALS, Ownership.PORTFOLIO),
     "nta": Rule(ENTREPRENEURS, Ownership.NOTICE),
-    "code": Rule(OFFICIALS, Ownership.ENTERPRISE),
+    "code": Rule(OFFICIALS, Ownership.PORTFOLIO),
     "card": Rule(OFFICIALS),
     "warn": Rule(ADMINS),
     "si": Rule(ADMINS),
@@ -195,8 +195,7 @@ async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: i
     if owner is Ownership.NOTICE:
         notice = await services.verification.notice(subject_id)
         return notice is not None and actor.speaks_for(notice.enterprise_id)
-    if subject_id == ANY_ENTERPRISE or actor.speaks_for(subject_id):
-        return True
-    return actor.official is not None and await services.officials.is_assigned(
-        actor.official.id, subject_id
+    return actor.official is not None and (
+        subject_id == ANY_ENTERPRISE
+        or await services.officials.is_assigned(actor.official.id, subject_id)
     )

@@ -29,9 +29,9 @@ from telegram.ext import (
 from bot.channels import InvalidHandle, read_typed
 from bot.i18n import Html, Translator, say_when
 from bot.phones import InvalidPhone
-from bot.roles import Actor
+from bot.roles import ANY_ENTERPRISE, Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
-from handlers.access import refuse
+from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
@@ -150,16 +150,16 @@ async def issue_code(update: Update, context: AppContext) -> None:
     texts = await context.texts(update)
     choice = context.button(CodeFor)
     services = context.services
+    # The policy admitted an official, and the firm as one of theirs (PORTFOLIO).
     official = actor.official
+    assert official is not None
     scope = (
-        None if choice.enterprise_id == 0 else await services.enterprises.get(choice.enterprise_id)
+        None
+        if choice.enterprise_id == ANY_ENTERPRISE
+        else await services.enterprises.get(choice.enterprise_id)
     )
-    if official is None or (
-        choice.enterprise_id
-        and (scope is None or not await services.officials.is_assigned(official.id, scope.id))
-    ):
-        log.warning("refused a code button from user %s", actor.telegram_id)
-        await refuse(update, context)
+    if choice.enterprise_id != ANY_ENTERPRISE and scope is None:
+        await refuse_stale(update, context)
         return
     await query.answer()
     issued = await services.verifier.issue(
