@@ -1,8 +1,8 @@
 """Who may do what: roles come from the config (admins) and the database (everyone else).
 
-Every handler and every button asks :func:`identify` for the current user's :class:`Actor`
-and checks it with the ``require_*`` helpers before acting, so a forged button or a typed
-command cannot act for somebody else.
+Every update is checked against one policy (:data:`COMMAND_RULES`, :data:`BUTTON_RULES`,
+:func:`permits`) before any handler runs, so a forged button or a typed command cannot act
+for somebody else; the domain's services check ownership again where they load the object.
 """
 
 from __future__ import annotations
@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, Official
 from storage.officials import OfficialRepository
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 class Role(StrEnum):
@@ -21,10 +25,6 @@ class Role(StrEnum):
     OFFICIAL = "official"
     ENTREPRENEUR = "entrepreneur"
     GUEST = "guest"
-
-
-class Forbidden(Exception):
-    """The actor may not do this; handlers answer with a plain refusal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +76,126 @@ async def identify(
     )
 
 
-def require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("admin only")
+# -- the access policy -------------------------------------------------------------------------
+#
+# Who may use each command and press each button, as data: one :class:`Rule` per command and
+# per button prefix, and one check (:func:`permits`). handlers/access.py applies it to every
+# update before any handler runs; the authorization tests are generated from it. Finer rules
+# (an official only within their city) are to be added here as fields of :class:`Rule`.
 
 
-def require_official(actor: Actor) -> Official:
-    if actor.official is None:
-        raise Forbidden("official only")
-    return actor.official
+class Ownership(StrEnum):
+    """Which object the button is about; the actor must relate to it (:func:`owns`). The
+    value is the button's field that holds the object's id."""
+
+    REQUEST = "request_id"  # owner (its enterprise's contact), holder (official) or an admin
+    PORTFOLIO = "enterprise_id"  # an enterprise in the official's portfolio
+    NOTICE = "notice_id"  # a contact of the enterprise the notice is for
 
 
-def require_entrepreneur(actor: Actor) -> tuple[Enterprise, ...]:
-    if not actor.enterprises:
-        raise Forbidden("entrepreneur only")
-    return actor.enterprises
+# An enterprise id that names none: "any of mine" (a verification code for the whole portfolio).
+ANY_ENTERPRISE = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may: any of ``roles``; and, with ``owner``, only on an object they relate to."""
+
+    roles: frozenset[Role]
+    owner: Ownership | None = None
+
+
+EVERYONE = frozenset(Role)
+ADMINS = frozenset({Role.ADMIN})
+OFFICIALS = frozenset({Role.OFFICIAL})
+ENTREPRENEURS = frozenset({Role.ENTREPRENEUR})
+STAFF = OFFICIALS | ADMINS
+# Whoever may have a relation to a request: its enterprise, its official, an admin.
+PARTIES = ENTREPRENEURS | STAFF
+
+ADMIN_COMMANDS = (
+    "queue", "issues", "issue", "issue_new", "issue_note", "issue_link", "similar",
+    "ledger", "broadcast", "broadcasts", "history", "audit", "holidays",
+    "export_user", "delete_user",
+)  # fmt: skip
+
+COMMAND_RULES: dict[str, Rule] = {
+    **{name: Rule(EVERYONE) for name in ("start", "help", "language", "cancel", "register")},
+    **{name: Rule(ENTREPRENEURS) for name in ("new", "my", "who", "check", "report")},
+    # Officials too may type a code a caller reads out, as entrepreneurs do.
+    "verify": Rule(ENTREPRENEURS | OFFICIALS),
+    "open": Rule(PARTIES, Ownership.REQUEST),
+    **{name: Rule(OFFICIALS) for name in ("inbox", "visit", "code", "notice", "card")},
+    **{name: Rule(STAFF) for name in ("stats", "charts")},
+    **{name: Rule(ADMINS) for name in ADMIN_COMMANDS},
+}
+
+# Buttons whose first value names a command (a menu entry, a page of a list): they follow
+# that command's rule.
+COMMAND_BUTTONS = frozenset({"menu", "pg"})
+
+BUTTON_RULES: dict[str, Rule] = {
+    "lang": Rule(EVERYONE),
+    "rg": Rule(EVERYONE),  # the steps of /register
+    "rd": Rule(ADMINS),  # approve or reject a registered enterprise
+    "in": Rule(ENTREPRENEURS),  # the steps of /new
+    "vs": Rule(OFFICIALS),  # the steps of /visit
+    "rpt": Rule(ENTREPRENEURS),  # the steps of /report
+    "rq": Rule(PARTIES, Ownership.REQUEST),
+    "tv": Rule(PARTIES, Ownership.REQUEST),
+    "rr": Rule(ENTREPRENEURS, Ownership.REQUEST),
+    "ra": Rule(ADMINS),
+    "ntc": Rule(OFFICIALS, Ownership.PORTFOLIO),
+    "nta": Rule(ENTREPRENEURS, Ownership.NOTICE),
+    "code": Rule(OFFICIALS, Ownership.PORTFOLIO),
+    "card": Rule(OFFICIALS),
+    "warn": Rule(ADMINS),
+    "si": Rule(ADMINS),
+    "bc": Rule(ADMINS),
+    "bca": Rule(ADMINS),
+    "bcv": Rule(ADMINS),
+    "audit": Rule(ADMINS),
+    "pd": Rule(ADMINS),
+}
+
+
+# Files sent to the bot that it loads: who may send them.
+HOLIDAY_SCHEDULE, ROSTER = "holiday_schedule", "roster"
+FILE_RULES: dict[str, Rule] = {HOLIDAY_SCHEDULE: Rule(ADMINS), ROSTER: Rule(ADMINS)}
+
+
+def command_rule(name: str) -> Rule | None:
+    """The rule of a command, None for one the bot does not have."""
+    return COMMAND_RULES.get(name)
+
+
+def button_rule(prefix: str, first: str | None = None) -> Rule | None:
+    """The rule of a button (``first``: its first value), None for one the bot never made."""
+    if prefix in COMMAND_BUTTONS:
+        return None if first is None else COMMAND_RULES.get(first)
+    return BUTTON_RULES.get(prefix)
+
+
+def permits(actor: Actor | Collection[Role], rule: Rule) -> bool:
+    """Whether the actor (or somebody with these roles) has a role ``rule`` allows; whether
+    they relate to the object is :func:`owns`."""
+    roles = actor.roles if isinstance(actor, Actor) else frozenset(actor)
+    return bool(roles & rule.roles)
+
+
+async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: int) -> bool:
+    """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
+    if owner is Ownership.REQUEST:
+        request = await services.requests.get(subject_id)
+        return request is not None and (
+            actor.is_admin
+            or actor.speaks_for(request.enterprise_id)
+            or (actor.official is not None and actor.official.id == request.official_id)
+        )
+    if owner is Ownership.NOTICE:
+        notice = await services.verification.notice(subject_id)
+        return notice is not None and actor.speaks_for(notice.enterprise_id)
+    return actor.official is not None and (
+        subject_id == ANY_ENTERPRISE
+        or await services.officials.is_assigned(actor.official.id, subject_id)
+    )

@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from handlers import (
+    access,
     audit,
     backups,
     broadcast_composer,
@@ -40,8 +41,11 @@ from handlers import (
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     """The whole routing table, in order. Earlier groups run first; within a group the first
     matching handler wins."""
-    # Group -2: record the user, keep the bot out of group chats.
-    app.add_handlers(chats.GUARDS, group=-2)
+    # Group -3: record the user, keep the bot out of group chats.
+    app.add_handlers(chats.GUARDS, group=-3)
+    # Group -2: find who the user is, parse the button, refuse what the access policy
+    # (bot/roles.py) does not allow them.
+    app.add_handlers(access.GATE, group=-2)
 
     # Conversations come first so that their states see the user's messages before anything
     # generic does.

@@ -10,8 +10,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.audit import Page, View, find_user, request_page, user_page
 from bot.i18n import Translator
-from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import refuse_forged
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.request_lists import NUMBER
 from handlers.stats import Reader, ledger_reader
@@ -63,15 +63,9 @@ async def user_actions(update: Update, context: AppContext) -> None:
 
 async def turn_page(update: Update, context: AppContext) -> None:
     """Previous / next page of a history; admins only, checked again on every press."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = AuditButton.parse(query.data)
-    except BadCallback:
-        await refuse_forged(update, context)
-        return
+    button = context.button(AuditButton)
     if button.view not in (REQUEST, USER) or button.page < 0:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return
     reader = await ledger_reader(update, context, officials=False)
     if reader is not None:

@@ -35,11 +35,10 @@ from handlers.broadcasts import (
     action_buttons,
     cost_line,
     describe_audience,
-    is_admin,
     local_time,
     send_preview,
 )
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.callback_data import CallbackData
 from handlers.cards import answer_query
 from handlers.context import AppContext
 from handlers.journeys import Conversation
@@ -65,8 +64,6 @@ class ValueChoice(CallbackData, prefix="bcv"):
 async def ask_text(update: Update, context: AppContext) -> int:
     """Ask the admin for the announcement (text, or a photo or file with a caption)."""
     texts = await context.texts(update)
-    if not await is_admin(update, context):
-        return ConversationHandler.END
     await answer_query(update)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
@@ -93,13 +90,10 @@ async def take_text(update: Update, context: AppContext) -> int:
 async def choose_kind(update: Update, context: AppContext) -> int:
     """An audience that needs no value goes to the preview; others offer their values."""
     query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
+    assert query is not None and context.user_data is not None
     await query.answer()
     texts = await context.texts(update)
-    try:
-        kind = AudienceChoice.parse(query.data).kind
-    except BadCallback:
-        return AUDIENCE
+    kind = context.button(AudienceChoice).kind
     if not kind.needs_value:
         return await _preview(update, context, Audience(kind))
     choices = await _choices(context, kind, texts)
@@ -120,13 +114,10 @@ async def choose_kind(update: Update, context: AppContext) -> int:
 async def choose_value(update: Update, context: AppContext) -> int:
     """The city, stage, industry, category or official chosen: show the preview."""
     query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
+    assert query is not None and context.user_data is not None
     await query.answer()
     kind, values = context.user_data.get(CHOICES, (None, []))
-    try:
-        index = ValueChoice.parse(query.data).index
-    except BadCallback:
-        return VALUE
+    index = context.button(ValueChoice).index
     if kind is None or not 0 <= index < len(values):
         return AUDIENCE
     return await _preview(update, context, Audience(kind, values[index]))
@@ -166,12 +157,10 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
 async def ask_time(update: Update, context: AppContext) -> int:
     """Ask when to send: HH:MM today (or tomorrow once past) or YYYY-MM-DD HH:MM."""
     query = update.callback_query
-    assert query is not None and query.data is not None and context.user_data is not None
+    assert query is not None and context.user_data is not None
     texts = await context.texts(update)
-    if not await is_admin(update, context):
-        return ConversationHandler.END
     await query.answer()
-    context.user_data[SCHEDULE] = BroadcastAction.parse(query.data).broadcast_id
+    context.user_data[SCHEDULE] = context.button(BroadcastAction).broadcast_id
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))
     return TIME

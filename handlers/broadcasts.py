@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,16 +34,13 @@ from bot.cities import city_name
 from bot.delivery import Media
 from bot.dispatch import official_label
 from bot.i18n import Translator
-from bot.roles import Actor
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.cards import send_with_media
 from handlers.context import AppContext
 from handlers.errors import is_not_modified
 from handlers.liaison_bot import LiaisonBot
 from storage.broadcasts import Broadcast
-
-log = logging.getLogger(__name__)
-
 
 LISTED = 10  # past broadcasts shown by /broadcasts
 
@@ -58,23 +54,13 @@ class BroadcastAction(CallbackData, prefix="bc"):
 async def on_action(update: Update, context: AppContext) -> None:
     """Confirm, send, schedule, discard or cancel; each acts at most once on the stored row."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     texts = await context.texts(update)
-    try:
-        action = BroadcastAction.parse(query.data)
-    except BadCallback:
-        log.warning("forged broadcast button from user %s", query.from_user.id)
-        await query.answer(texts("common.stale_button"), show_alert=True)
-        return
-    if not await is_admin(update, context):
-        return
+    action = context.button(BroadcastAction)
     broadcast = await context.services.broadcasts.store.get(action.broadcast_id)
-    if broadcast is None:
-        await query.answer(texts("common.stale_button"), show_alert=True)
-        return
     handler = ACTIONS.get(action.action)
-    if handler is None:
-        await query.answer(texts("common.stale_button"), show_alert=True)
+    if broadcast is None or handler is None:
+        await refuse_stale(update, context)
         return
     await handler(query.message, broadcast, context, texts)  # type: ignore[arg-type]
     await query.answer()
@@ -206,8 +192,6 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
     """The latest announcements with their reports."""
     assert update.effective_message is not None
     texts = await context.texts(update)
-    if not await is_admin(update, context):
-        return
     store = context.services.broadcasts.store
     lines = [
         await report_text(b, await store.tally(b.id), texts, context)
@@ -427,18 +411,6 @@ async def _show_state(message: Message, broadcast: Broadcast, texts: Translator)
     await message.reply_text(
         texts("broadcasts.already", id=broadcast.id, status=texts(f"broadcasts.status.{current}"))
     )
-
-
-async def is_admin(update: Update, context: AppContext) -> bool:
-    actor: Actor = await context.actor(update)
-    if actor.is_admin:
-        return True
-    texts = await context.texts(update)
-    if update.callback_query is not None:
-        await update.callback_query.answer(texts("common.not_allowed"), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(texts("common.not_allowed"))
-    return False
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

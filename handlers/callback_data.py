@@ -26,13 +26,26 @@ class BadCallback(ValueError):
 
 class CallbackData:
     prefix: ClassVar[str]
+    # Every class with a prefix, by prefix: what handlers/access.py parses a press with.
+    by_prefix: ClassVar[dict[str, type[CallbackData]]] = {}
 
     def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not prefix and "prefix" in cls.__dict__:
+            prefix = cls.prefix  # dataclass(slots=True) made this copy of the class: it counts
         if prefix:
             if SEPARATOR in prefix:
                 raise ValueError(f"prefix {prefix!r} may not contain {SEPARATOR!r}")
+            known = CallbackData.by_prefix.get(prefix)
+            if known is not None and known.__qualname__ != cls.__qualname__:
+                raise ValueError(f"prefix {prefix!r} is taken by {known.__qualname__}")
             cls.prefix = prefix
+            CallbackData.by_prefix[prefix] = cls
+
+    @property
+    def first(self) -> str:
+        """The first value as packed (for a menu entry or a list page: the command it is)."""
+        return _dump(getattr(self, dataclasses.fields(self)[0].name))  # type: ignore[arg-type]
 
     def pack(self) -> str:
         values = [_dump(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
@@ -79,19 +92,26 @@ class StepButton(CallbackData):
         return f"^{cls.prefix}{SEPARATOR}{step}{SEPARATOR}"
 
     @classmethod
-    async def pressed(cls, update: Update, step: str, values: Collection[str]) -> Self | None:
-        """The button, its press answered, if it is one of ``step`` with one of the ``values``
-        offered; else None, the press left unanswered for the caller to refuse as forged."""
+    async def pressed(
+        cls, update: Update, button: CallbackData | None, step: str, values: Collection[str]
+    ) -> Self | None:
+        """``button`` (the press handlers/access.py parsed), its press answered, if it is one
+        of ``step`` with one of the ``values`` offered; else None, the press left unanswered for
+        the caller to refuse as stale."""
         query = update.callback_query
-        assert query is not None and query.data is not None
-        try:
-            choice = cls.parse(query.data)
-        except BadCallback:
-            return None
-        if choice.step != step or choice.value not in values:
+        assert query is not None
+        if not isinstance(button, cls) or button.step != step or button.value not in values:
             return None
         await query.answer()
-        return choice
+        return button
+
+
+def parse_any(data: str) -> CallbackData:
+    """Whichever button ``data`` is, by its prefix; BadCallback if it is none we make."""
+    cls = CallbackData.by_prefix.get(data.split(SEPARATOR, 1)[0])
+    if cls is None:
+        raise BadCallback(data)
+    return cls.parse(data)
 
 
 @functools.cache

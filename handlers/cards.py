@@ -22,7 +22,6 @@ from bot.delivery import Media
 from bot.dispatch import official_label
 from bot.i18n import Html, Translator, escape
 from bot.lifecycle import FINAL, Action, Party, allowed
-from bot.roles import Actor
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
@@ -152,10 +151,6 @@ def keyboard(request: Request, who: frozenset[Party], texts: Translator) -> Inli
     return InlineKeyboardMarkup(rows)
 
 
-async def actor_of(services: Services, telegram_id: int) -> Actor:
-    return await services.actor(telegram_id)
-
-
 async def safe_send(
     bot: ExtBot[None],
     services: Services,
@@ -245,11 +240,3 @@ async def send_here(
     reads it)."""
     assert update.effective_chat is not None
     await context.bot.send_text(update.effective_chat.id, text, markup)
-
-
-async def refuse_forged(update: Update, context: AppContext) -> None:
-    """Callback data we never made: refuse and log who sent it (not what it said)."""
-    texts = await context.texts(update)
-    user = update.effective_user
-    log.warning("forged or unknown button from user %s", user.id if user else None)
-    await notify(update, context, texts("requests.forged"))

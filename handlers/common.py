@@ -9,7 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.i18n import LANGUAGES, Translator
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_keyboard, menu_pattern, set_user_commands
@@ -22,7 +23,7 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 async def show_help(update: Update, context: AppContext) -> None:
     """Explain what this user's roles can do, with their menu."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     text = "\n\n".join(texts(f"help.{role}") for role in sorted(actor.roles))
     await _answer_query(update)
@@ -46,21 +47,17 @@ async def choose_language(update: Update, context: AppContext) -> None:
     """Store the chosen language (the presser's own, whoever sent the button) and confirm in
     it."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    try:
-        choice = LanguageChoice.parse(query.data)
-    except BadCallback:
-        choice = None
-    if choice is None or choice.language not in LANGUAGES:
-        texts = await context.texts(update)
-        await query.answer(texts("common.stale_button"), show_alert=True)
+    assert query is not None and update.effective_user is not None
+    choice = context.button(LanguageChoice)
+    if choice.language not in LANGUAGES:
+        await refuse_stale(update, context)
         return
     await query.answer()
     await context.services.accounts.set_language(update.effective_user.id, choice.language)
-    context.forget_user()
+    await context.forget_user(update)
     texts = Translator(choice.language)
     await edit_pressed(query, texts("language.set"))
-    await set_user_commands(context.bot, await context.actor(update), texts)
+    await set_user_commands(context.bot, context.actor, texts)
 
 
 async def cancel(update: Update, context: AppContext) -> int:

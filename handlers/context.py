@@ -1,16 +1,24 @@
-"""The typed context every handler receives: services, the acting user, their language."""
+"""The typed context every handler receives: services, the acting user, their language, and
+the button pressed.
+
+Who the user is is found once per update, by handlers/access.py (through
+:meth:`bot.services.Services.actor`, the one way to find an actor), which also parses the
+pressed button and checks both against the access policy before any handler runs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.i18n import Translator
-from bot.roles import Actor, identify
+from bot.roles import Actor
 from bot.services import Services
+from handlers.callback_data import CallbackData
 from handlers.liaison_bot import LiaisonBot
+
+B = TypeVar("B", bound=CallbackData)
 
 
 class BotData:
@@ -31,23 +39,29 @@ class AppContext(CallbackContext[LiaisonBot, dict[Any, Any], dict[Any, Any], Bot
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._actor: Actor | None = None
         self._translator: Translator | None = None
+        self.pressed: CallbackData | None = None
 
     @property
     def services(self) -> Services:
         return self.bot_data.services
 
-    async def actor(self, update: Update) -> Actor:
-        if self._actor is None:
-            user = update.effective_user
-            assert user is not None
-            services = self.services
-            self._actor = await identify(
-                user.id,
-                admin_ids=services.settings.admins.telegram_ids,
-                officials=services.officials,
-                enterprises=services.enterprises,
-            )
+    @property
+    def actor(self) -> Actor:
+        """Who sent the update, as handlers/access.py found them (it admitted the update)."""
+        assert self._actor is not None, "an update from a user goes through handlers/access.py"
         return self._actor
+
+    async def identify(self, update: Update) -> Actor:
+        """Find who sent the update (again, after it changed who they are)."""
+        user = update.effective_user
+        assert user is not None
+        self._actor = await self.services.actor(user.id)
+        return self._actor
+
+    def button(self, cls: type[B]) -> B:
+        """The pressed button, parsed and admitted by handlers/access.py."""
+        assert isinstance(self.pressed, cls), f"{self.pressed!r} is not a {cls.__name__}"
+        return self.pressed
 
     async def texts(self, update: Update) -> Translator:
         if self._translator is None:
@@ -60,7 +74,7 @@ class AppContext(CallbackContext[LiaisonBot, dict[Any, Any], dict[Any, Any], Bot
             self._translator = Translator(language)
         return self._translator
 
-    def forget_user(self) -> None:
-        """Drop the cached actor and language after they changed during this update."""
-        self._actor = None
+    async def forget_user(self, update: Update) -> None:
+        """Find the user and their language again after they changed during this update."""
         self._translator = None
+        await self.identify(update)

@@ -7,6 +7,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from handlers.access import refuse_stale
 from handlers.context import AppContext
 from handlers.menu import menu_keyboard
 
@@ -20,7 +21,7 @@ async def unknown_command(update: Update, context: AppContext) -> None:
 
 async def unexpected_text(update: Update, context: AppContext) -> None:
     """Text outside any conversation: show the menu instead of ignoring it."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     assert update.effective_message is not None
     await update.effective_message.reply_text(
@@ -35,17 +36,10 @@ async def unsupported_content(update: Update, context: AppContext) -> None:
     await update.effective_message.reply_text(texts("common.unsupported"))
 
 
-async def stale_button(update: Update, context: AppContext) -> None:
-    """A button the bot no longer knows (old, forged or from an earlier version)."""
-    query = update.callback_query
-    assert query is not None
-    texts = await context.texts(update)
-    await query.answer(texts("common.stale_button"), show_alert=True)
-
-
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     MessageHandler(filters.COMMAND, unknown_command),
     MessageHandler(filters.TEXT & ~filters.COMMAND, unexpected_text),
     MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, unsupported_content),
-    CallbackQueryHandler(stale_button),
+    # A button of ours no handler took (a dialogue's step outside the dialogue): stale.
+    CallbackQueryHandler(refuse_stale),
 ]

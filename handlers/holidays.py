@@ -21,17 +21,19 @@ from bot.holiday_schedule import (
     status_lines,
     template,
 )
+from bot.roles import FILE_RULES, HOLIDAY_SCHEDULE, permits
+from handlers.access import refuse
 from handlers.context import AppContext
 
 
 async def receive_schedule(update: Update, context: AppContext) -> None:
     """Load the holiday schedule an admin sent, or say what is wrong with it."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     message = update.effective_message
     assert message is not None and message.document is not None
-    if not actor.is_admin:
-        await message.reply_text(texts("holidays.admins_only"))
+    if not permits(actor, FILE_RULES[HOLIDAY_SCHEDULE]):
+        await refuse(update, context)
         return
     services, document = context.services, message.document
     name = document.file_name or FILE_SUFFIX
@@ -63,13 +65,9 @@ async def receive_schedule(update: Update, context: AppContext) -> None:
 
 async def show_schedules(update: Update, context: AppContext) -> None:
     """Where this year's and next year's days come from; a template for the awaited year."""
-    actor = await context.actor(update)
     texts = await context.texts(update)
     message = update.effective_message
     assert message is not None
-    if not actor.is_admin:
-        await message.reply_text(texts("common.not_allowed"))
-        return
     services = context.services
     calendar = services.calendar
     today = calendar.local_day(services.clock.now())

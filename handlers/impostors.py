@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,8 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
@@ -25,8 +25,6 @@ from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
 from handlers.verification import notify
 from storage.verification import Report
-
-log = logging.getLogger(__name__)
 
 CLAIMED, CHANNEL, CONTACT, ASKED, DETAILS = range(5)
 CHANNELS = ("phone", "wechat", "visit", "telegram", "other")
@@ -64,16 +62,11 @@ def _draft(context: AppContext) -> dict[str, Any]:
 
 async def ask_claimed(update: Update, context: AppContext) -> int:
     """Ask who the impostor claimed to be: pick an official or type a name."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if not actor.enterprises:
-        await context.bot.send_message(
-            update.effective_chat.id, texts("verification.contacts_only")
-        )
-        return ConversationHandler.END
     _draft(context).clear()
     rows = []
     for enterprise in actor.enterprises:
@@ -92,13 +85,13 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
 async def claimed_official(update: Update, context: AppContext) -> int:
     """Take a picked official and ask for the channel."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
     texts = await context.texts(update)
+    step = context.button(ReportStep)
     try:
-        step = ReportStep.parse(query.data)
         official = await context.services.officials.get(int(step.value))
-    except (BadCallback, ValueError):
+    except ValueError:
         return CLAIMED
     if official is None:
         return CLAIMED
@@ -121,15 +114,14 @@ async def claimed_name(update: Update, context: AppContext) -> int:
     return CHANNEL
 
 
-async def _picked(update: Update, field: str, allowed: tuple[str, ...]) -> str | None:
+async def _picked(
+    update: Update, context: AppContext, field: str, allowed: tuple[str, ...]
+) -> str | None:
     """The value of a pressed report button for ``field``, or None if it is not one of ours."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    try:
-        step = ReportStep.parse(query.data)
-    except BadCallback:
-        return None
+    step = context.button(ReportStep)
     if step.field != field or step.value not in allowed:
         return None
     return step.value
@@ -137,7 +129,7 @@ async def _picked(update: Update, field: str, allowed: tuple[str, ...]) -> str |
 
 async def channel(update: Update, context: AppContext) -> int:
     """Take the channel and ask for the number or account."""
-    value = await _picked(update, "channel", CHANNELS)
+    value = await _picked(update, context, "channel", CHANNELS)
     if value is None:
         return CHANNEL
     _draft(context)["channel"] = value
@@ -162,7 +154,7 @@ async def contact(update: Update, context: AppContext) -> int:
 
 async def asked(update: Update, context: AppContext) -> int:
     """Take what they asked for and ask for details."""
-    value = await _picked(update, "asked", ASKED_FOR)
+    value = await _picked(update, context, "asked", ASKED_FOR)
     if value is None:
         return ASKED
     _draft(context)["asked"] = value
@@ -177,7 +169,7 @@ async def details(update: Update, context: AppContext) -> int:
     """Store the report, then tell the user, the admins and the impersonated official."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
     draft = _draft(context)
@@ -274,19 +266,14 @@ def _label(texts: Translator, field: str, value: str, known: tuple[str, ...]) ->
 async def warn_portfolio(update: Update, context: AppContext) -> None:
     """Ask the admin to confirm, then warn every enterprise in the official's portfolio."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    actor = await context.actor(update)
+    assert query is not None
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
-    try:
-        choice = WarnPortfolio.parse(query.data)
-    except BadCallback:
-        await query.answer(texts("common.stale_button"), show_alert=True)
-        return
+    choice = context.button(WarnPortfolio)
     report = await services.verification.report(choice.report_id)
-    if not actor.is_admin or report is None or report.claimed_official_id is None:
-        log.warning("refused a warn button from user %s", actor.telegram_id)
-        await query.answer(texts("common.not_allowed"), show_alert=True)
+    if report is None or report.claimed_official_id is None:
+        await refuse_stale(update, context)
         return
     await query.answer()
     recipients = await services.verification.portfolio_contacts(report.claimed_official_id)

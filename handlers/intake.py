@@ -30,8 +30,9 @@ from bot.requests import Submitted
 from bot.roles import Actor
 from bot.services import Services
 from handlers import dialogue_state, systemic_issues
+from handlers.access import refuse_stale
 from handlers.callback_data import StepButton
-from handlers.cards import attachment_of, local_date, refuse_forged, send_here
+from handlers.cards import attachment_of, local_date, send_here
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Enterprise
@@ -73,11 +74,8 @@ def _buttons(texts: Translator, rows: list[list[tuple[str, str, str]]]) -> Inlin
 async def start(update: Update, context: AppContext) -> int:
     """Begin a request, or offer to resume the saved draft."""
     await _answer(update)
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
-    if not actor.enterprises:
-        await send_here(update, context, texts("intake.only_enterprises"))
-        return ConversationHandler.END
     saved = await context.services.requests.draft(actor.telegram_id)
     if saved is not None:
         # The question is where the user is now, after a restart too (see step()).
@@ -100,11 +98,11 @@ async def start(update: Update, context: AppContext) -> int:
 
 async def resume(update: Update, context: AppContext) -> int:
     """Continue the saved draft where it stopped, or throw it away and start afresh."""
-    choice = await IntakeButton.pressed(update, "resume", ("yes", "no"))
+    choice = await IntakeButton.pressed(update, context.pressed, "resume", ("yes", "no"))
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return RESUME
-    actor = await context.actor(update)
+    actor = context.actor
     saved = await context.services.requests.draft(actor.telegram_id)
     if choice.value != "yes" or saved is None:
         await context.services.requests.delete_draft(actor.telegram_id)
@@ -117,11 +115,11 @@ async def resume(update: Update, context: AppContext) -> int:
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise the request is for (only one the user speaks for)."""
-    actor = await context.actor(update)
+    actor = context.actor
     offered = {str(i) for i in actor.enterprise_ids}
-    choice = await IntakeButton.pressed(update, "enterprise", offered)
+    choice = await IntakeButton.pressed(update, context.pressed, "enterprise", offered)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     draft = await _draft(context, actor.telegram_id)
     draft.enterprise_id = int(choice.value)
@@ -130,11 +128,11 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def choose_category(update: Update, context: AppContext) -> int | None:
     """Take the category and go on to its questions."""
-    choice = await IntakeButton.pressed(update, "category", CATEGORIES)
+    choice = await IntakeButton.pressed(update, context.pressed, "category", CATEGORIES)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
-    actor = await context.actor(update)
+    actor = context.actor
     draft = await _draft(context, actor.telegram_id)
     draft.choose_category(choice.value)
     return await _advance(update, context, draft)
@@ -144,7 +142,7 @@ async def answer_question(update: Update, context: AppContext) -> int | None:
     """Take the answer to the category's current question."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    actor = await context.actor(update)
+    actor = context.actor
     draft = await _draft(context, actor.telegram_id)
     try:
         draft.answer(message.text)
@@ -159,7 +157,7 @@ async def add_description(update: Update, context: AppContext) -> int | None:
     """Add a text, photo or document to the description; ask for more or "done"."""
     message = update.effective_message
     assert message is not None
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     draft = await _draft(context, actor.telegram_id)
     try:
@@ -179,10 +177,10 @@ async def add_description(update: Update, context: AppContext) -> int | None:
 
 async def finish_description(update: Update, context: AppContext) -> int | None:
     """The description is complete: go on to urgency."""
-    if await IntakeButton.pressed(update, "description", ("done",)) is None:
-        await refuse_forged(update, context)
+    if await IntakeButton.pressed(update, context.pressed, "description", ("done",)) is None:
+        await refuse_stale(update, context)
         return None
-    actor = await context.actor(update)
+    actor = context.actor
     draft = await _draft(context, actor.telegram_id)
     try:
         draft.finish_description()
@@ -195,11 +193,11 @@ async def finish_description(update: Update, context: AppContext) -> int | None:
 
 async def choose_urgency(update: Update, context: AppContext) -> int | None:
     """Take the urgency and show the summary."""
-    choice = await IntakeButton.pressed(update, "urgency", URGENCIES)
+    choice = await IntakeButton.pressed(update, context.pressed, "urgency", URGENCIES)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
-    actor = await context.actor(update)
+    actor = context.actor
     draft = await _draft(context, actor.telegram_id)
     draft.urgent = choice.value == "urgent"
     return await _advance(update, context, draft)
@@ -207,11 +205,13 @@ async def choose_urgency(update: Update, context: AppContext) -> int | None:
 
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Submit, edit one part, or cancel, from the summary."""
-    choice = await IntakeButton.pressed(update, "confirm", ("submit", "edit", "cancel", *EDITABLE))
+    choice = await IntakeButton.pressed(
+        update, context.pressed, "confirm", ("submit", "edit", "cancel", *EDITABLE)
+    )
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
-    actor = await context.actor(update)
+    actor = context.actor
     if choice.value == "submit":
         return await submit(update, context)
     if choice.value == "cancel":
@@ -235,7 +235,7 @@ def _may_edit(actor: Actor, part: str) -> bool:
 async def submit(update: Update, context: AppContext) -> int:
     """Store the request with its receipt for the entrepreneur (number, holder and dates) and
     the holder's notice; the outbox sends the receipt right after the commit."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
     draft = await _draft(context, actor.telegram_id)
@@ -278,7 +278,7 @@ async def off_script(update: Update, context: AppContext) -> None:
     message = update.effective_message
     assert message is not None
     if attachment_of(message) is not None:
-        actor = await context.actor(update)
+        actor = context.actor
         draft = await _draft(context, actor.telegram_id)
         key = (
             "intake.media_later" if draft.next_step() in BEFORE_DESCRIPTION else "intake.media_more"
@@ -290,7 +290,7 @@ async def off_script(update: Update, context: AppContext) -> None:
 
 async def cancel(update: Update, context: AppContext) -> int:
     """Leave the intake; the draft is thrown away."""
-    actor = await context.actor(update)
+    actor = context.actor
     await context.services.requests.delete_draft(actor.telegram_id)
     texts = await context.texts(update)
     await send_here(update, context, texts("intake.cancelled"))
@@ -317,7 +317,7 @@ def step(state: Mapping[str, Any]) -> int:
 
 async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
     """Save the draft and ask for its first missing part."""
-    actor = await context.actor(update)
+    actor = context.actor
     await context.services.requests.save_draft(actor.telegram_id, draft.to_data(), _now(context))
     texts = await context.texts(update)
     step = draft.next_step()
@@ -386,7 +386,7 @@ async def _summary(
 
 
 async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     parts = [part for part in EDITABLE if _may_edit(actor, part)]
     rows = [[(texts(f"intake.edit_part.{part}"), "confirm", part)] for part in parts]

@@ -13,7 +13,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.i18n import Html, Translator
 from bot.phones import mask_last4
 from bot.roles import Actor
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse
+from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from handlers.verification import local_time, notify, official_card, report_button
@@ -46,16 +47,15 @@ def _rows(buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 async def ask_enterprise(update: Update, context: AppContext) -> None:
     """Offer the official's enterprises to announce a contact to."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if actor.official is None:
-        await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
-        return
+    official = actor.official
+    assert official is not None, "the policy lets only officials announce a contact"
     buttons = []
-    for enterprise_id in await context.services.officials.portfolio_ids(actor.official.id):
+    for enterprise_id in await context.services.officials.portfolio_ids(official.id):
         enterprise = await context.services.enterprises.get(enterprise_id)
         if enterprise is not None:
             data = NoticeDraft(enterprise.id, "-", 0).pack()
@@ -67,21 +67,10 @@ async def ask_enterprise(update: Update, context: AppContext) -> None:
 async def draft_step(update: Update, context: AppContext) -> None:
     """Move the notice on one step: channel, then window, then send it."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    actor = await context.actor(update)
+    assert query is not None
     texts = await context.texts(update)
-    try:
-        draft = NoticeDraft.parse(query.data)
-    except BadCallback:
-        return
-    official = actor.official
-    if official is None or not await context.services.officials.is_assigned(
-        official.id, draft.enterprise_id
-    ):
-        log.warning("refused a notice button from user %s", actor.telegram_id)
-        await query.edit_message_text(texts("common.not_allowed"))
-        return
+    draft = context.button(NoticeDraft)  # one of the official's firms (the policy's PORTFOLIO)
+    await query.answer()
     if draft.channel not in CHANNELS:
         buttons = [
             InlineKeyboardButton(
@@ -108,7 +97,7 @@ async def _send_notice(update: Update, context: AppContext, draft: NoticeDraft) 
     """Store the notice, message the enterprise's contacts, and tell the official how many."""
     query = update.callback_query
     assert query is not None
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
     assert actor.official is not None
@@ -159,19 +148,15 @@ async def _texts_of(context: AppContext, telegram_id: int) -> Translator:
 async def answer_notice(update: Update, context: AppContext) -> None:
     """Store the contact's answer and pass it on to the official."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    actor = await context.actor(update)
+    assert query is not None
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
-    try:
-        choice = NoticeAnswer.parse(query.data)
-    except BadCallback:
-        await query.answer()
-        return
+    choice = context.button(NoticeAnswer)
     notice = await services.verification.notice(choice.notice_id)
     if notice is None or choice.answer not in ANSWERS or not actor.speaks_for(notice.enterprise_id):
         log.warning("refused a notice answer from user %s", actor.telegram_id)
-        await query.answer(texts("common.not_allowed"), show_alert=True)
+        await refuse(update, context)
         return
     await services.verification.answer_notice(
         notice.id, actor.telegram_id, choice.answer, services.clock.now()
@@ -192,17 +177,12 @@ async def answer_notice(update: Update, context: AppContext) -> None:
 
 async def who_is_contacting(update: Update, context: AppContext) -> None:
     """List the officials who announced contacting the user's enterprises, or say nobody did."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if not actor.enterprises:
-        await context.bot.send_message(
-            update.effective_chat.id, texts("verification.contacts_only")
-        )
-        return
     now = services.clock.now()
     lines = []
     for notice in await services.verification.active_notices(actor.enterprise_ids, now):

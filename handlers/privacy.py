@@ -16,7 +16,8 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot.audit import find_user
 from bot.i18n import Translator
 from bot.privacy import is_user_id
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from storage.audit import AuditTrail
@@ -37,7 +38,7 @@ async def export_user(update: Update, context: AppContext) -> None:
     if found is None:
         return
     telegram_id, chat, texts = found
-    admin = await context.actor(update)
+    admin = context.actor
     document = await context.services.privacy.export(telegram_id, admin_id=admin.telegram_id)
     if document is None:
         await context.bot.send_message(chat, texts("privacy.nothing_stored", id=telegram_id))
@@ -68,20 +69,13 @@ async def ask_erasure(update: Update, context: AppContext) -> None:
 async def on_choice(update: Update, context: AppContext) -> None:
     """Erase (or keep) after the admin confirmed; the admin is checked again here."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     texts = await context.texts(update)
-    try:
-        choice = ErasureChoice.parse(query.data)
-    except BadCallback:
-        choice = None
-    if choice is None or not is_user_id(choice.telegram_id):
-        await query.answer(texts("common.stale_button"), show_alert=True)
+    choice = context.button(ErasureChoice)
+    if not is_user_id(choice.telegram_id):
+        await refuse_stale(update, context)
         return
-    admin = await context.actor(update)
-    if not admin.is_admin:
-        log.warning("user %s pressed an erasure button", query.from_user.id)
-        await query.answer(texts("common.not_allowed"), show_alert=True)
-        return
+    admin = context.actor
     await query.answer()
     if not choice.erase:
         await edit_pressed(query, texts("privacy.kept", id=choice.telegram_id))
@@ -95,13 +89,10 @@ async def on_choice(update: Update, context: AppContext) -> None:
 
 
 async def _target(update: Update, context: AppContext) -> tuple[int, int, Translator] | None:
-    """The user named in the command, for an admin; others are refused here."""
+    """The user named in the command (the policy lets only admins type it)."""
     texts = await context.texts(update)
     assert update.effective_chat is not None
     chat = update.effective_chat.id
-    if not (await context.actor(update)).is_admin:
-        await context.bot.send_message(chat, texts("common.not_allowed"))
-        return None
     services = context.services
     who = " ".join(context.args or [])
     telegram_id = await find_user(who, AuditTrail(services.db), services.officials) if who else None

@@ -7,7 +7,6 @@ admins get buttons to approve or reject, and the user is told either way.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +35,13 @@ from bot.registration import (
     register,
 )
 from handlers import dialogue_state
-from handlers.callback_data import BadCallback, CallbackData, StepButton
-from handlers.cards import refuse_forged, safe_send, send_here
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData, StepButton
+from handlers.cards import safe_send, send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import REGISTRATION
 from handlers.menu import menu_pattern
 from storage.models import Enterprise, Stage
-
-log = logging.getLogger(__name__)
 
 REG_NAME, REG_CODE, REG_CITY, REG_STAGE, REG_INDUSTRY, REG_CONFIRM = range(200, 206)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -101,9 +99,9 @@ async def take_code(update: Update, context: AppContext) -> int | None:
 
 async def take_city(update: Update, context: AppContext) -> int | None:
     """Take the city; offer the stages."""
-    choice = await RegisterButton.pressed(update, "city", BY_CODE)
+    choice = await RegisterButton.pressed(update, context.pressed, "city", BY_CODE)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     await dialogue_state.advance(update, context, city=check_city(choice.value))
     texts = await context.texts(update)
@@ -114,9 +112,11 @@ async def take_city(update: Update, context: AppContext) -> int | None:
 
 async def take_stage(update: Update, context: AppContext) -> int | None:
     """Take the stage; ask for the industry."""
-    choice = await RegisterButton.pressed(update, "stage", {s.value for s in Stage})
+    choice = await RegisterButton.pressed(
+        update, context.pressed, "stage", {s.value for s in Stage}
+    )
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     await dialogue_state.advance(update, context, stage=choice.value)
     texts = await context.texts(update)
@@ -142,10 +142,10 @@ async def take_industry(update: Update, context: AppContext) -> int | None:
 async def confirm(update: Update, context: AppContext) -> int | None:
     """Store the pending enterprise with the user's receipt (sent by the outbox right after the
     commit), then tell the admins."""
-    choice = await RegisterButton.pressed(update, "confirm", ("yes", "no"))
+    choice = await RegisterButton.pressed(update, context.pressed, "confirm", ("yes", "no"))
     texts = await context.texts(update)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     application = _application(update, context)
     await dialogue_state.forget(update, context)
@@ -177,17 +177,9 @@ async def confirm(update: Update, context: AppContext) -> int | None:
 async def on_decision(update: Update, context: AppContext) -> None:
     """An admin approves or rejects a pending enterprise; the registrant is told."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    actor = await context.actor(update)
+    assert query is not None
     texts = await context.texts(update)
-    try:
-        button = DecideButton.parse(query.data)
-    except BadCallback:
-        button = None
-    if button is None or not actor.is_admin:
-        log.warning("refused a registration decision from user %s", actor.telegram_id)
-        await query.answer(texts("requests.forged"), show_alert=True)
-        return
+    button = context.button(DecideButton)
     services = context.services
     enterprise = await decide(services.enterprises, button.enterprise_id, approve=button.approve)
     if enterprise is None:

@@ -19,7 +19,8 @@ from bot.dispatch import official_label
 from bot.i18n import Translator
 from bot.requests import NotFound, note_seen, parties
 from bot.roles import Actor
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse
+from handlers.callback_data import CallbackData
 from handlers.cards import (
     RequestButton,
     answer_query,
@@ -27,7 +28,6 @@ from handlers.cards import (
     due_date,
     keyboard,
     notify,
-    refuse_forged,
     send_here,
 )
 from handlers.context import AppContext
@@ -47,7 +47,7 @@ class PageButton(CallbackData, prefix="pg"):
 async def show_history(update: Update, context: AppContext, request_id: int) -> None:
     """The request's history: every status change, when, with the notes this user may read
     (the enterprise does not see the return reason)."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         request = await context.services.desk.find(actor, request_id=request_id)
@@ -80,7 +80,7 @@ async def open_card(update: Update, context: AppContext, request_id: int) -> Non
 async def show_request(
     update: Update, context: AppContext, *, request_id: int | None = None, number: str = ""
 ) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         request = await context.services.desk.find(actor, request_id=request_id, number=number)
@@ -124,26 +124,20 @@ async def queue(update: Update, context: AppContext) -> None:
 
 async def turn_page(update: Update, context: AppContext) -> None:
     """Previous / next page of a list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = PageButton.parse(query.data)
-    except BadCallback:
-        await refuse_forged(update, context)
-        return
+    button = context.button(PageButton)
     await show_page(update, context, button.view, max(0, button.page), edit=True)
 
 
 async def show_page(
     update: Update, context: AppContext, view: str, page: int, *, edit: bool = False
 ) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     found = await _page(context, actor, view, page)
-    await answer_query(update)
     if found is None:
-        await send_here(update, context, texts("requests.forbidden"))
+        await refuse(update, context)
         return
+    await answer_query(update)
     if found.total == 0:
         await send_here(update, context, texts(EMPTY[view]))
         return

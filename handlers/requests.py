@@ -17,8 +17,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.dispatch import official_label
 from bot.lifecycle import Action, NoteMissing, NotPermitted, Party, TransitionRefused
 from bot.requests import NotFound, parties
+from bot.roles import BUTTON_RULES, permits
 from handlers import request_lists, systemic_issues
-from handlers.callback_data import BadCallback
+from handlers.access import refuse, refuse_stale
 from handlers.cards import (
     GROUP,
     HISTORY,
@@ -29,7 +30,6 @@ from handlers.cards import (
     card_text,
     keyboard,
     notify,
-    refuse_forged,
     send_here,
     status_line,
 )
@@ -39,12 +39,14 @@ from storage.requests import Request
 
 log = logging.getLogger(__name__)
 
+MAX_STARS = 5
+
 
 async def perform(
     update: Update, context: AppContext, request_id: int, action: Action, **kwargs: Any
 ) -> Request | None:
     """Try ``action``; on refusal, tell the user why (in an alert for a button) and log it."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         return await context.services.desk.act(actor, request_id, action, **kwargs)
@@ -60,7 +62,7 @@ async def perform(
         await notify(update, context, texts("requests.not_found"))
     except NotPermitted:
         log.warning("user %s may not %s request %s", actor.telegram_id, action, request_id)
-        await notify(update, context, texts("requests.forbidden"))
+        await refuse(update, context)
     except NoteMissing:
         await notify(update, context, texts("thread.text_only"))
     except TransitionRefused as exc:
@@ -75,20 +77,17 @@ async def refresh(update: Update, context: AppContext, request: Request) -> None
     if query is None or query.message is None:
         return
     texts = await context.texts(update)
-    actor = await context.actor(update)
+    actor = context.actor
     text = status_line(request)(texts) + "\n\n" + await card_text(context.services, request, texts)
     await edit_pressed(query, text, keyboard(request, parties(actor, request), texts))
 
 
 async def on_button(update: Update, context: AppContext) -> None:
     """A button on a request card that acts at once (or opens a view)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = RequestButton.parse(query.data)
-        step = ACTIONS[button.action]
-    except (BadCallback, KeyError):
-        await refuse_forged(update, context)
+    button = context.button(RequestButton)
+    step = ACTIONS.get(button.action)
+    if step is None:
+        await refuse_stale(update, context)
         return
     await step(update, context, button.request_id)
 
@@ -117,7 +116,7 @@ async def close_out(update: Update, context: AppContext, request_id: int, solved
         return
     stars = [
         InlineKeyboardButton("⭐" * n, callback_data=RateButton(request.id, n).pack())
-        for n in range(1, 6)
+        for n in range(1, MAX_STARS + 1)
     ]
     await send_here(
         update,
@@ -148,10 +147,9 @@ async def withdraw(update: Update, context: AppContext, request_id: int) -> None
 
 async def choose_official(update: Update, context: AppContext, request_id: int) -> None:
     """An admin picks the official to hand the request to."""
-    actor = await context.actor(update)
     texts = await context.texts(update)
-    if not actor.is_admin:
-        await notify(update, context, texts("requests.forbidden"))
+    if not permits(context.actor, BUTTON_RULES[AssignButton.prefix]):
+        await refuse(update, context)
         return
     request = await context.services.requests.get(request_id)
     if request is None:
@@ -179,16 +177,12 @@ async def assign(update: Update, context: AppContext) -> None:
     """Hand the request to the chosen official (their card and the enterprise's notice are
     queued with the change)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = AssignButton.parse(query.data)
-    except BadCallback:
-        await refuse_forged(update, context)
-        return
+    assert query is not None
+    button = context.button(AssignButton)
     services = context.services
     official = await services.officials.get(button.official_id)
     if official is None or official.telegram_id is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return
     request = await perform(
         update, context, button.request_id, Action.ASSIGN, official_id=official.id
@@ -205,15 +199,12 @@ async def assign(update: Update, context: AppContext) -> None:
 async def rate(update: Update, context: AppContext) -> None:
     """Store the 1–5 rating; offer to add a comment."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = RateButton.parse(query.data)
-    except BadCallback:
-        button = None
-    if button is None or not 1 <= button.stars <= 5:
-        await refuse_forged(update, context)
+    assert query is not None
+    button = context.button(RateButton)
+    if not 1 <= button.stars <= MAX_STARS:
+        await refuse_stale(update, context)
         return
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         await context.services.desk.rate(
@@ -242,7 +233,7 @@ async def rate(update: Update, context: AppContext) -> None:
 
 async def skip_comment(update: Update, context: AppContext, request_id: int) -> None:
     """No comment: just thank the user (the enterprise's, who was asked)."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         request = await context.services.desk.find(actor, request_id=request_id)
@@ -250,7 +241,7 @@ async def skip_comment(update: Update, context: AppContext, request_id: int) -> 
         await notify(update, context, texts("requests.not_found"))
         return
     if Party.OWNER not in parties(actor, request):
-        await notify(update, context, texts("requests.forbidden"))
+        await refuse(update, context)
         return
     await answer_query(update)
     await send_here(update, context, texts("requests.comment_saved"))

@@ -11,20 +11,22 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 from bot.channels import ChannelHasher
 from bot.config import RosterSettings
 from bot.i18n import Translator
+from bot.roles import FILE_RULES, ROSTER, permits
 from bot.rosters import UnknownKind, describe_report, import_sent_roster
 from bot.tables import UnreadableFile, is_table_name
+from handlers.access import refuse
 from handlers.context import AppContext
 from storage.rosters import RosterRepository
 
 
 async def receive_roster(update: Update, context: AppContext) -> None:
     """Import the roster an admin sent and answer with the result or the bad rows."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     message = update.effective_message
     assert message is not None and message.document is not None
-    if not actor.is_admin:
-        await message.reply_text(texts("roster.admins_only"))
+    if not permits(actor, FILE_RULES[ROSTER]):
+        await refuse(update, context)
         return
     document, services = message.document, context.services
     limits = services.settings.rosters

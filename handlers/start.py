@@ -20,7 +20,7 @@ INVITE_PAYLOAD = filters.Regex(f"^/start(@\\w+)? {PAYLOAD_PREFIX}")
 async def start(update: Update, context: AppContext) -> None:
     """Greet the user with what their role can do and show their menu."""
     assert update.effective_message is not None
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     await update.effective_message.reply_text(
         greeting(actor, texts), reply_markup=menu_keyboard(actor, texts)
@@ -51,7 +51,7 @@ async def start_with_invite(update: Update, context: AppContext) -> None:
     if outcome not in (Redemption.OFFICIAL, Redemption.CONTACT):
         await update.effective_message.reply_text(texts(f"invite.{outcome}"))
         return
-    context.forget_user()
+    await context.forget_user(update)
     await update.effective_message.reply_text(texts(f"invite.joined_{outcome}"))
     await start(update, context)
 

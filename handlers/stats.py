@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Translator
 from bot.stats import compute_stats, render_stats
+from handlers.access import refuse
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Official
@@ -27,15 +28,15 @@ class Reader:
 async def ledger_reader(update: Update, context: AppContext, *, officials: bool) -> Reader | None:
     """An admin reads the program, an official (where ``officials``) their own; others are
     refused here and get None."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
+    if not actor.is_admin and (actor.official is None or not officials):
+        await refuse(update, context)
+        return None
     if update.callback_query is not None:
         await update.callback_query.answer()
     assert update.effective_chat is not None
     chat = update.effective_chat.id
-    if not actor.is_admin and (actor.official is None or not officials):
-        await context.bot.send_message(chat, texts("common.not_allowed"))
-        return None
     return Reader(chat, texts, None if actor.is_admin else actor.official)
 
 

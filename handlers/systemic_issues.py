@@ -19,8 +19,9 @@ from bot.i18n import Html, Translator
 from bot.roles import Actor
 from bot.similarity import Scored
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
-from handlers.callback_data import BadCallback, CallbackData
-from handlers.cards import answer_query, notify, refuse_forged, safe_send, send_here
+from handlers.access import refuse, refuse_stale
+from handlers.callback_data import CallbackData
+from handlers.cards import answer_query, notify, safe_send, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
@@ -146,6 +147,8 @@ async def _refused(update: Update, context: AppContext, exc: IssueRefused) -> No
     if exc.reason == "forbidden":
         user = update.effective_user
         log.warning("refused a systemic-issue action from user %s", user.id if user else None)
+        await refuse(update, context)
+        return
     texts = await context.texts(update)
     key = exc.reason if exc.reason.startswith("usage_") else f"refused.{exc.reason}"
     await notify(update, context, texts(f"systemic.{key}"))
@@ -153,7 +156,7 @@ async def _refused(update: Update, context: AppContext, exc: IssueRefused) -> No
 
 async def _show(update: Update, context: AppContext, issue_id: int, *, edit: bool = False) -> None:
     """The issue's card, as a new message or in place of the pressed one."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     view = await context.services.systemic.view(actor, issue_id)
     text, markup = _card(context, view, texts), _card_keyboard(view, texts)
@@ -164,10 +167,7 @@ async def _show(update: Update, context: AppContext, issue_id: int, *, edit: boo
 
 
 async def _admin_args(update: Update, context: AppContext, usage: str, count: int) -> list[str]:
-    """The command's arguments (at least ``count``) from an admin; refused otherwise."""
-    actor = await context.actor(update)
-    if not actor.is_admin:
-        raise IssueRefused("forbidden")
+    """The command's arguments (at least ``count``; the policy lets only admins type them)."""
     args = list(context.args or [])
     if len(args) < count:
         raise IssueRefused(f"usage_{usage}")
@@ -177,7 +177,7 @@ async def _admin_args(update: Update, context: AppContext, usage: str, count: in
 async def _send_page(
     update: Update, context: AppContext, *, resolved: bool, page: int, edit: bool
 ) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     found = await context.services.systemic.page(actor, resolved=resolved, page=page)
     shown = texts("systemic.show_resolved" if resolved else "systemic.show_open")
@@ -230,7 +230,7 @@ async def show_issue(update: Update, context: AppContext) -> None:
 
 async def new_issue(update: Update, context: AppContext) -> None:
     """/issue_new title: a new open issue, shown as its card."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         args = await _admin_args(update, context, "new", 1)
@@ -244,7 +244,7 @@ async def new_issue(update: Update, context: AppContext) -> None:
 
 async def add_note(update: Update, context: AppContext) -> None:
     """/issue_note N text: a note on the issue (the latest goes into the resolution notice)."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         args = await _admin_args(update, context, "note", 2)
@@ -257,7 +257,7 @@ async def add_note(update: Update, context: AppContext) -> None:
 
 async def link_by_number(update: Update, context: AppContext) -> None:
     """/issue_link N LN-…: put the request in the issue."""
-    actor = await context.actor(update)
+    actor = context.actor
     try:
         args = await _admin_args(update, context, "link", 2)
         await _link(update, context, _issue_id(args[0]), await _request_id(context, actor, args[1]))
@@ -267,7 +267,7 @@ async def link_by_number(update: Update, context: AppContext) -> None:
 
 async def similar(update: Update, context: AppContext) -> None:
     """/similar LN-…: issues and open requests like this request."""
-    actor = await context.actor(update)
+    actor = context.actor
     try:
         args = await _admin_args(update, context, "similar", 1)
         await show_suggestions(update, context, await _request_id(context, actor, args[0]))
@@ -281,7 +281,7 @@ async def similar(update: Update, context: AppContext) -> None:
 async def show_suggestions(update: Update, context: AppContext, request_id: int) -> None:
     """For an admin: issues to put the request in (a button each), similar open requests,
     and a button to start a new issue from it."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
     try:
@@ -384,17 +384,12 @@ async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
 
 async def on_button(update: Update, context: AppContext) -> None:
     """A button of an issue card, the list or the suggestions; refused unless from an admin."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = IssueButton.parse(query.data)
-        step = _STEPS[button.action]
-    except (BadCallback, KeyError):
-        await refuse_forged(update, context)
+    button = context.button(IssueButton)
+    step = _STEPS.get(button.action)
+    if step is None:
+        await refuse_stale(update, context)
         return
     try:
-        if not (await context.actor(update)).is_admin:
-            raise IssueRefused("forbidden")
         await step(update, context, button)
     except IssueRefused as exc:
         await _refused(update, context, exc)
@@ -413,7 +408,7 @@ async def _on_show(update: Update, context: AppContext, button: IssueButton) -> 
 
 
 async def _on_status(update: Update, context: AppContext, button: IssueButton) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     if button.arg not in {s.value for s in IssueStatus}:
         raise IssueRefused("not_found")
@@ -433,7 +428,7 @@ async def _on_note(update: Update, context: AppContext, button: IssueButton) -> 
 
 
 async def _on_unlink(update: Update, context: AppContext, button: IssueButton) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     request = await context.services.systemic.request(actor, _arg_id(button))
     await context.services.systemic.unlink(actor, button.issue_id, request.id)
@@ -449,7 +444,7 @@ async def _on_link(update: Update, context: AppContext, button: IssueButton) -> 
 
 async def _on_new(update: Update, context: AppContext, button: IssueButton) -> None:
     """A new issue titled after the request's summary, with the request in it."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     request = await context.services.systemic.request(actor, _arg_id(button))
     title = request.summary.removesuffix("…")[:100]
@@ -460,7 +455,7 @@ async def _on_new(update: Update, context: AppContext, button: IssueButton) -> N
 
 
 async def _link(update: Update, context: AppContext, issue_id: int, request_id: int) -> None:
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     request = await context.services.systemic.request(actor, request_id)
     issue = await context.services.systemic.link(actor, issue_id, request.id)

@@ -24,8 +24,8 @@ from bot.lifecycle import FINAL, Action, Party, TransitionRefused, check
 from bot.requests import NotFound, ReceiptText, parties
 from bot.roles import Actor
 from handlers import dialogue_state
-from handlers.callback_data import BadCallback
-from handlers.cards import RequestButton, attachment_of, notify, refuse_forged, send_here
+from handlers.access import refuse
+from handlers.cards import RequestButton, attachment_of, notify, send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import COMPOSE
 from handlers.requests import perform
@@ -42,12 +42,8 @@ NEEDS_NOTE = {"ask": Action.ASK_INFO, "resolve": Action.RESOLVE, "return": Actio
 async def begin(update: Update, context: AppContext) -> int | None:
     """Ask for the text of a reply, note, question, resolution, return reason or comment."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = RequestButton.parse(query.data)
-    except BadCallback:
-        await refuse_forged(update, context)
-        return ConversationHandler.END
+    assert query is not None
+    button = context.button(RequestButton)
     request = await writable(update, context, button.request_id, button.action)
     if request is None:
         return ConversationHandler.END
@@ -64,7 +60,7 @@ async def writable(
     update: Update, context: AppContext, request_id: int, kind: str
 ) -> Request | None:
     """The request, if the user may write ``kind`` on it now; otherwise say why not."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         request = await context.services.desk.find(actor, request_id=request_id)
@@ -81,9 +77,12 @@ async def writable(
 async def refused(update: Update, context: AppContext, exc: TransitionRefused) -> None:
     """Say why the request does not take this now: not the user's to do, or it moved on
     (with its status now), as the buttons say."""
+    if exc.reason == "forbidden":
+        await refuse(update, context)
+        return
     texts = await context.texts(update)
-    key = "requests.forbidden" if exc.reason == "forbidden" else "requests.stale"
-    await notify(update, context, texts(key, status=texts(f"requests.status.{exc.status}")))
+    status = texts(f"requests.status.{exc.status}")
+    await notify(update, context, texts("requests.stale", status=status))
 
 
 async def may_resume(update: Update, context: AppContext, state: Mapping[str, Any]) -> bool:
@@ -140,7 +139,7 @@ async def reply(
 ) -> None:
     """A message in the thread, to the other side: stored with its delivery and the "sent"
     receipt through the outbox (which the desk wakes after the commit)."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         await context.services.desk.post(
@@ -175,7 +174,7 @@ async def note(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> None:
     """An internal note: stored, seen by officials and admins only."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         await context.services.desk.post(
@@ -201,7 +200,7 @@ async def with_note(
     """Ask, resolve or return: the transition with the words as its note and in the thread,
     its notices and the official's receipt, in one transaction."""
     kind = (composing_of(update, context) or (0, ""))[1]
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     words = NewMessage(actor.telegram_id, "official", text, internal=kind == "return")
     receipt = _saved(texts, f"thread.{NOTICE[kind]}")
@@ -217,7 +216,7 @@ async def comment(
     update: Update, context: AppContext, request_id: int, text: str, attachment: Attachment | None
 ) -> None:
     """The entrepreneur's comment on how the request was handled."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         await context.services.desk.rate(

@@ -22,8 +22,8 @@ from bot.i18n import Html, Translator, escape
 from bot.requests import NotFound
 from bot.services import Services
 from bot.threads import Thread, split_text
-from handlers.callback_data import BadCallback
-from handlers.cards import ThreadButton, notify, refuse_forged, send_with_media
+from handlers.access import refuse_stale
+from handlers.cards import ThreadButton, notify, send_with_media
 from handlers.context import AppContext
 from storage.requests import Message
 
@@ -42,15 +42,12 @@ class Piece:
 async def show_thread(update: Update, context: AppContext) -> None:
     """The user sees the request's whole description, then a page of its messages."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    try:
-        button = ThreadButton.parse(query.data)
-    except BadCallback:
-        button = None
-    if button is None or button.page < 0:
-        await refuse_forged(update, context)
+    assert query is not None
+    button = context.button(ThreadButton)
+    if button.page < 0:
+        await refuse_stale(update, context)
         return
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     try:
         thread = await context.services.desk.thread(actor, button.request_id, page=button.page)
@@ -59,7 +56,7 @@ async def show_thread(update: Update, context: AppContext) -> None:
         await notify(update, context, texts("requests.not_found"))
         return
     if thread.page > 0 and not thread.messages:  # a page we never offered
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return
     await query.answer()
     assert update.effective_chat is not None

@@ -29,9 +29,10 @@ from telegram.ext import (
 from bot.channels import InvalidHandle, read_typed
 from bot.i18n import Html, Translator, say_when
 from bot.phones import InvalidPhone
-from bot.roles import Actor
+from bot.roles import ANY_ENTERPRISE, Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
-from handlers.callback_data import BadCallback, CallbackData
+from handlers.access import refuse_stale
+from handlers.callback_data import CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext
@@ -120,16 +121,15 @@ async def alert_burst(context: AppContext) -> None:
 
 async def ask_code_scope(update: Update, context: AppContext) -> None:
     """Offer a code for one of the official's enterprises, or for any of them."""
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if actor.official is None:
-        await context.bot.send_message(update.effective_chat.id, texts("common.not_allowed"))
-        return
+    official = actor.official
+    assert official is not None, "the policy lets only officials issue codes"
     rows = [[InlineKeyboardButton(texts("verification.code_any"), callback_data=CodeFor(0).pack())]]
-    for enterprise_id in await context.services.officials.portfolio_ids(actor.official.id):
+    for enterprise_id in await context.services.officials.portfolio_ids(official.id):
         enterprise = await context.services.enterprises.get(enterprise_id)
         if enterprise is not None:
             rows.append(
@@ -145,27 +145,23 @@ async def ask_code_scope(update: Update, context: AppContext) -> None:
 async def issue_code(update: Update, context: AppContext) -> None:
     """Show the official a fresh code to read out, and until when it works."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    actor = await context.actor(update)
+    assert query is not None
+    actor = context.actor
     texts = await context.texts(update)
-    try:
-        choice = CodeFor.parse(query.data)
-    except BadCallback:
-        log.warning("forged code button from user %s", actor.telegram_id)
-        return
+    choice = context.button(CodeFor)
     services = context.services
+    # The policy admitted an official, and the firm as one of theirs (PORTFOLIO).
     official = actor.official
+    assert official is not None
     scope = (
-        None if choice.enterprise_id == 0 else await services.enterprises.get(choice.enterprise_id)
+        None
+        if choice.enterprise_id == ANY_ENTERPRISE
+        else await services.enterprises.get(choice.enterprise_id)
     )
-    if official is None or (
-        choice.enterprise_id
-        and (scope is None or not await services.officials.is_assigned(official.id, scope.id))
-    ):
-        log.warning("refused a code button from user %s", actor.telegram_id)
-        await query.edit_message_text(texts("common.not_allowed"))
+    if choice.enterprise_id != ANY_ENTERPRISE and scope is None:
+        await refuse_stale(update, context)
         return
+    await query.answer()
     issued = await services.verifier.issue(
         official, choice.enterprise_id or None, services.clock.now()
     )
@@ -184,16 +180,10 @@ async def issue_code(update: Update, context: AppContext) -> None:
 
 async def ask_for_code(update: Update, context: AppContext) -> int:
     """Ask the user to type the code the caller reads out."""
-    actor = await context.actor(update)
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if not actor.enterprises and actor.official is None:
-        await context.bot.send_message(
-            update.effective_chat.id, texts("verification.contacts_only")
-        )
-        return ConversationHandler.END
     await context.bot.send_message(update.effective_chat.id, texts("verification.ask_code"))
     return TYPING_CODE
 
@@ -210,7 +200,7 @@ async def check_code(update: Update, context: AppContext) -> int:
             texts("verification.malformed", digits=services.settings.verification.code_digits)
         )
         return TYPING_CODE
-    actor = await context.actor(update)
+    actor = context.actor
     result = await services.verifier.check(actor, code, services.clock.now())
     await message.reply_text(**await _verdict(context, actor, texts, result))
     if result.official is not None and result.code is not None:
@@ -258,16 +248,10 @@ async def _tell_official(context: AppContext, actor: Actor, result: CheckResult)
 async def ask_number(update: Update, context: AppContext) -> int:
     """Ask for the number, WeChat ID or address that made contact, or offer to pick the
     Telegram account."""
-    actor = await context.actor(update)
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if not actor.enterprises:
-        await context.bot.send_message(
-            update.effective_chat.id, texts("verification.contacts_only")
-        )
-        return ConversationHandler.END
     pick = KeyboardButton(
         texts("verification.pick_account"),
         request_users=KeyboardButtonRequestUsers(
@@ -328,7 +312,7 @@ async def _lookup_answer(
     update: Update, context: AppContext, texts: Translator, result: LookupResult, what: str
 ) -> None:
     assert update.effective_message is not None
-    actor = await context.actor(update)
+    actor = context.actor
     if result.retry_at is not None:
         until = local_time(context, texts, result.retry_at)
         text = texts("verification.throttled", until=until)

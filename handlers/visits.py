@@ -19,8 +19,9 @@ from telegram.ext import (
 
 from bot.receipts import receipt
 from handlers import dialogue_state
+from handlers.access import refuse_stale
 from handlers.callback_data import StepButton
-from handlers.cards import refuse_forged, send_here
+from handlers.cards import send_here
 from handlers.context import AppContext
 from handlers.dialogue_state import VISIT
 from handlers.menu import menu_pattern
@@ -45,13 +46,12 @@ async def start(update: Update, context: AppContext) -> int:
     """Offer the official's enterprises to choose the visited one."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    actor = await context.actor(update)
+    actor = context.actor
     texts = await context.texts(update)
     services = context.services
-    if actor.official is None:
-        await send_here(update, context, texts("visits.officials_only"))
-        return ConversationHandler.END
-    ids = await services.officials.portfolio_ids(actor.official.id)
+    official = actor.official
+    assert official is not None, "the policy lets only officials /visit"
+    ids = await services.officials.portfolio_ids(official.id)
     enterprises = [e for e in [await services.enterprises.get(i) for i in ids] if e is not None]
     if not enterprises:
         await send_here(update, context, texts("visits.no_enterprises"))
@@ -64,15 +64,15 @@ async def start(update: Update, context: AppContext) -> int:
 
 async def choose_enterprise(update: Update, context: AppContext) -> int | None:
     """Take the enterprise (only one of the official's own); ask for the date."""
-    actor = await context.actor(update)
+    actor = context.actor
     offered: set[str] = set()
     if actor.official is not None:
         offered = {
             str(i) for i in await context.services.officials.portfolio_ids(actor.official.id)
         }
-    choice = await VisitButton.pressed(update, "enterprise", offered)
+    choice = await VisitButton.pressed(update, context.pressed, "enterprise", offered)
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     await dialogue_state.advance(update, context, enterprise_id=int(choice.value))
     texts = await context.texts(update)
@@ -88,9 +88,9 @@ async def choose_enterprise(update: Update, context: AppContext) -> int | None:
 
 async def date_button(update: Update, context: AppContext) -> int | None:
     """Today or yesterday, from the buttons."""
-    choice = await VisitButton.pressed(update, "date", ("0", "1"))
+    choice = await VisitButton.pressed(update, context.pressed, "date", ("0", "1"))
     if choice is None:
-        await refuse_forged(update, context)
+        await refuse_stale(update, context)
         return None
     return await _take_date(update, context, _today(context) - timedelta(days=int(choice.value)))
 
@@ -126,7 +126,7 @@ async def notes(update: Update, context: AppContext) -> int | None:
     if len(message.text) > MAX_NOTES:
         await message.reply_text(texts("visits.too_long"))
         return None
-    actor = await context.actor(update)
+    actor = context.actor
     state = dialogue_state.state(update, context)
     services = context.services
     if actor.official is None or "visited_on" not in state:

@@ -120,6 +120,6 @@ async def test_nobody_else_reads_the_audit(
         await official.send(command)
         assert (await official.expect_message()).text == "您没有权限执行此操作。"
     refusal = official.messages[-1]
-    await official.press_data(refusal, AuditButton("request", 1, 0).pack())  # a forged button
-    assert (await official.expect_message()).text == "您没有权限执行此操作。"
+    forged = await official.press_data(refusal, AuditButton("request", 1, 0).pack())
+    assert (await official.expect_callback_answer(forged))["text"] == "您没有权限执行此操作。"
     assert standin.errors == []

@@ -1,7 +1,8 @@
 """Every button prefix pressed by someone without rights, on someone else's object (issue 8,
-point 7).
+point 7), and every command typed by someone it is not for.
 
-The prefixes are read from the code (every ``CallbackData`` subclass in handlers/), so a new
+Who may press what and type what comes from the access policy (bot/roles.py); the policy
+must name every button prefix in handlers/ and every command a handler answers to, and a
 button without a case here fails ``test_every_prefix_has_a_case``. Each attempt goes through
 the stand-in to the real bot; the attacker must see a refusal (an alert, a message or the
 pressed message turned into one) and no table may change. Buttons of a conversation's step,
@@ -12,7 +13,7 @@ refused the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,9 @@ from bot.broadcasts import Audience, AudienceKind
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
 from bot.registration import Application, register
-from bot.roles import Role
+from bot.roles import BUTTON_RULES, COMMAND_BUTTONS, COMMAND_RULES, Role, permits
 from bot.services import Services
+from handlers.access import REFUSALS
 from handlers.menu import COMMANDS, MENU
 from runtime.application import BotApplication
 from standin import TelegramStandin
@@ -39,17 +41,6 @@ OBJECTS = {"open": "LN-20260302-0001", "export_user": str(ALICE_ID), "delete_use
 # Tables that record that something happened rather than what is: a refused press may add to
 # them (the update id, a throttle count, an audit line).
 VOLATILE = frozenset({"processed_updates", "throttle_events", "audit_log"})
-REFUSALS = (
-    "common.not_allowed",
-    "common.stale_button",
-    "requests.forbidden",
-    "requests.forged",
-    "requests.not_found",
-    "verification.contacts_only",
-    "visits.officials_only",
-    "intake.only_enterprises",
-    "systemic.refused.forbidden",
-)
 # Every request button action, the ones that open a dialogue included (handlers/thread.py).
 REQUEST_ACTIONS = (
     "ack", "solved", "unsolved", "withdraw", "assign", "history", "open", "skip",
@@ -82,15 +73,13 @@ class Attempt:
 
 
 def menu_attempts(world: World) -> list[Attempt]:
-    """Each menu button pressed by each kind of user whose menu does not have it."""
-    everyone = set(MENU[Role.GUEST])
-    # Beyond their menu, officials may type a code a caller reads out, as entrepreneurs do.
-    also = {Role.OFFICIAL: {"verify"}}
-    every = {a for actions in MENU.values() for a in actions}
+    """Each menu button pressed by each kind of user the policy does not allow it."""
+    every = sorted({a for actions in MENU.values() for a in actions})
     return [
         Attempt(who, f"menu:{action}")
         for role, who in USERS.items()
-        for action in sorted(every - set(MENU[role]) - everyone - also.get(role, set()))
+        for action in every
+        if not permits({role}, COMMAND_RULES[action])
     ]
 
 
@@ -186,7 +175,24 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
 
 
 def test_every_prefix_has_a_case() -> None:
-    assert set(callback_data_classes()) == set(CASES)
+    assert set(callback_data_classes()) == set(BUTTON_RULES) | COMMAND_BUTTONS == set(CASES)
+
+
+def test_every_ownership_names_a_field_of_its_button() -> None:
+    classes = callback_data_classes()
+    for prefix, rule in BUTTON_RULES.items():
+        if rule.owner is not None:
+            assert rule.owner.value in {f.name for f in fields(classes[prefix])}, prefix  # type: ignore[arg-type]
+
+
+def test_the_policy_names_every_command() -> None:
+    assert command_names() == set(COMMAND_RULES)
+
+
+def test_menus_offer_only_what_the_policy_allows() -> None:
+    for role in Role:
+        for name in {*MENU[role], *COMMANDS[role]}:
+            assert permits({role}, COMMAND_RULES[name]), (role, name)
 
 
 async def make_world(services: Services) -> World:
@@ -290,16 +296,11 @@ async def test_a_press_without_rights_is_refused_and_changes_nothing(
 
 
 def command_attempts(role: Role) -> list[Attempt]:
-    """Every command the bot handles that is not on this kind of user's command list, with
-    someone else's object where it takes one; and /open on Alice's request."""
+    """Every command the policy does not allow this kind of user, with someone else's object
+    where it takes one; and /open on Alice's request."""
     who = USERS[role]
-    # Beyond their list, officials may type a code a caller reads out, as entrepreneurs do.
-    allowed = {
-        *COMMANDS[role],
-        *COMMANDS[Role.GUEST],
-        *({"verify"} if role is Role.OFFICIAL else ()),
-    }
-    names = sorted(command_names() - allowed | {"open"})
+    denied = {name for name, rule in COMMAND_RULES.items() if not permits({role}, rule)}
+    names = sorted(denied | {"open"})
     return [Attempt(who, f"/{name} {OBJECTS.get(name, '')}".rstrip()) for name in names]
 
 

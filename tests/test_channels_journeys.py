@@ -108,7 +108,7 @@ async def test_unknown_wechat_ids_and_addresses_are_suspicious_and_counted(
     assert results == ["unknown", "unknown"]
     guest = standin.user(700009, first_name="Guest", language_code="en")
     await guest.send("/check")
-    assert "enterprise contacts" in ((await guest.expect_message()).text or "")
+    assert "not allowed" in ((await guest.expect_message()).text or "")
     assert standin.errors == []
 
 

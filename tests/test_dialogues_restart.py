@@ -17,7 +17,6 @@ from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status
 from bot.reminders import deliver_now
 from bot.services import Services
-from handlers.cards import actor_of
 from runtime.application import BotApplication, build_application, running
 from standin import TelegramStandin, TestUser
 from standin.botapi import ApiCall
@@ -139,7 +138,7 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         official, request_id = await official_presses_reply(standin, services_of(app))
     async with bot_on(settings, clock) as app:
         services = services_of(app)
-        alice = await actor_of(services, ALICE_ID)
+        alice = await services.actor(ALICE_ID)
         await services.desk.act(alice, request_id, Action.WITHDRAW, note="已自行解决")
         await deliver_now(services)
         assert "企业撤回了诉求" in (await official.expect_message()).text

@@ -301,7 +301,7 @@ async def test_a_bad_file_or_someone_elses_changes_nothing(
     ]
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     await alice.send_document(OFFICIAL_2027.encode(), "2027.toml")
-    assert "只有管理员可以载入节假日安排" in ((await alice.expect_message()).text or "")
+    assert "您没有权限" in ((await alice.expect_message()).text or "")
     assert await services.db.fetch_value("SELECT COUNT(*) FROM holiday_schedules") == 0
     assert not services.calendar.is_published(2027)
     results = await services.db.fetch_all(

@@ -42,7 +42,6 @@ from bot.pacing import ScaledClock
 from bot.reminders import deliver_now
 from bot.requests import NewRequest
 from bot.services import Services
-from handlers.cards import actor_of
 from handlers.journeys import Conversation, JourneyStart, StoredStep
 from handlers.menu import MENU, MenuAction
 from runtime.application import BotApplication, build_application, running
@@ -268,7 +267,7 @@ class Cast:
         person = Person(self.standin.user(telegram_id), self)
         (person.menu,) = await person.send("/help")
         if card:
-            dummy = await actor_of(services, DUMMY_ID)
+            dummy = await services.actor(DUMMY_ID)
             new = NewRequest(
                 enterprise_id=held.id,
                 submitted_by=DUMMY_ID,

@@ -17,7 +17,6 @@ from bot.config import Settings
 from bot.lifecycle import RULES, Action, Party, Status, TransitionRefused
 from bot.requests import NotFound
 from bot.services import Services
-from handlers.cards import actor_of
 from storage.requests import Request
 from tests.conftest import START
 from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
@@ -43,7 +42,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[tuple[Services, Cast]]:
 async def request_in(services: Services, cast: Cast, status: Status) -> Request:
     """A new request of Alice's firm, put straight into ``status`` (held by the official
     wherever the status has a holder)."""
-    alice = await actor_of(services, ALICE_ID)
+    alice = await services.actor(ALICE_ID)
     request = (await services.desk.submit(alice, new(cast))).request
     now = to_epoch(services.clock.now())
     await services.db.execute(
@@ -78,7 +77,7 @@ async def test_every_action_by_every_party_from(
         for party, telegram_id in ACTING.items():
             request = await request_in(services, cast, status)
             before = await services.requests.history(request.id)
-            actor = await actor_of(services, telegram_id)
+            actor = await services.actor(telegram_id)
             case = f"{party} {action} from {status}"
             try:
                 changed = await services.desk.act(

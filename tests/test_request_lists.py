@@ -11,7 +11,6 @@ from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.reminders import deliver_now
 from bot.services import Services
-from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
 from standin.client import StoredMessage
 from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
@@ -38,7 +37,7 @@ async def test_inbox_puts_the_nearest_deadline_first_and_paused_last(
     await make_cast(services)
     official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
     standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
-    holder = await actor_of(services, OFFICIAL_ID)
+    holder = await services.actor(OFFICIAL_ID)
     desk = services.desk
     # Monday 2 March: acknowledged A (resolve by 23 March), waiting B, unacknowledged E
     # (acknowledge by 3 March, overdue by Friday).

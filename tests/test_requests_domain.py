@@ -18,7 +18,6 @@ from bot.lifecycle import RULES, Action, NoteMissing, NotPermitted, Status, Tran
 from bot.requests import NotFound, Stale, parties
 from bot.roles import Actor
 from bot.services import Services
-from handlers.cards import actor_of
 from storage.models import Stage
 from storage.requests import Attachment, NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
@@ -42,7 +41,7 @@ async def desk_services(tmp_path: Path) -> AsyncIterator[Services]:
 
 
 async def actor(services: Services, telegram_id: int) -> Actor:
-    return await actor_of(services, telegram_id)
+    return await services.actor(telegram_id)
 
 
 def new(cast: Cast, *, category: str = "policy", enterprise_id: int | None = None) -> NewRequest:

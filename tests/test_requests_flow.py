@@ -13,7 +13,6 @@ from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status, TransitionRefused
 from bot.reminders import deliver_now
 from bot.services import Services
-from handlers.cards import actor_of
 from runtime.application import build_application, running
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
@@ -116,7 +115,7 @@ async def file_request(
 ) -> int:
     """A request by Alice straight through the desk (the intake has its own tests); its
     holder's notice is delivered before this returns."""
-    alice = await actor_of(services, ALICE_ID)
+    alice = await services.actor(ALICE_ID)
     new = NewRequest(
         enterprise_id=alice.enterprises[0].id,
         submitted_by=ALICE_ID,
@@ -279,10 +278,10 @@ async def test_bad_input_stale_forged_and_foreign(
         forged = await bob.press_data(menu, f"rq:{request_id}:ack")
         answer = await bob.expect_callback_answer(forged)
         assert "没有找到" in answer["text"]
-        nonsense = await bob.press_data(menu, "rq:1:drop-table")
-        assert "无效" in (await bob.expect_callback_answer(nonsense))["text"]
+        nonsense = await bob.press_data(menu, "rq:one:drop-table")
+        assert "已失效" in (await bob.expect_callback_answer(nonsense))["text"]
     assert any("forged" in r.getMessage() for r in caplog.records)
-    assert any("cannot see" in r.getMessage() for r in caplog.records)
+    assert any("request they cannot see" in r.getMessage() for r in caplog.records)
     request = await services.requests.get(request_id)
     assert request is not None and request.status is Status.ASSIGNED and request.version == 1
 
@@ -317,7 +316,7 @@ async def test_a_reply_racing_a_change_says_what_the_request_is_now(
     card = await official.expect_message()
     await official.press(card, "💬 回复")
     await official.expect_message()
-    alice = await actor_of(services, ALICE_ID)
+    alice = await services.actor(ALICE_ID)
     await services.desk.act(alice, request_id, Action.WITHDRAW)
     await deliver_now(services)
     assert "撤回" in (await official.expect_message()).text
@@ -531,7 +530,7 @@ async def test_a_long_question_on_a_long_request_still_reaches_the_enterprise(
     official = standin.user(OFFICIAL_ID, language_code="zh-hans", started=True)
     request_id = await file_request(services, text="长" * 2500)
     await official.expect_message()
-    holder = await actor_of(services, OFFICIAL_ID)
+    holder = await services.actor(OFFICIAL_ID)
     await services.desk.act(holder, request_id, Action.ASK_INFO, note="问" * 3000)
     await deliver_now(services)
     question = await alice.expect_message()
@@ -551,7 +550,7 @@ async def test_the_rating_is_asked_once_at_the_final_close(
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     request_id = await file_request(services)
     await official.expect_message()
-    holder = await actor_of(services, OFFICIAL_ID)
+    holder = await services.actor(OFFICIAL_ID)
     await services.desk.act(holder, request_id, Action.ACKNOWLEDGE)
     await alice.expect_message()
     await services.desk.act(holder, request_id, Action.RESOLVE, note="已兑现")
@@ -560,7 +559,7 @@ async def test_the_rating_is_asked_once_at_the_final_close(
     reopened = await alice.expect_message()
     assert "重新打开" in (reopened.text or "") and "评价" in (reopened.text or "")
     assert inline_buttons(reopened.data.get("reply_markup")) == []
-    owner = await actor_of(services, ALICE_ID)
+    owner = await services.actor(ALICE_ID)
     with pytest.raises(TransitionRefused, match="not_closed"):
         await services.desk.rate(owner, request_id, rating=1, comment=None)
 

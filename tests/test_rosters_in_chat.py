@@ -113,7 +113,7 @@ async def test_a_document_from_anyone_else_is_not_used(
     before = await count(services, "officials")
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
     await alice.send_document(OFFICIALS_CSV.encode(), "officials.csv")
-    assert "只有管理员可以在这里发送名册" in ((await alice.expect_message()).text or "")
+    assert "您没有权限" in ((await alice.expect_message()).text or "")
     assert await count(services, "officials") == before
     assert await count(services, "audit_log") == 0
     assert standin.errors == []

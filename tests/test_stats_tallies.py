@@ -19,7 +19,6 @@ from bot.lifecycle import Action, Party, Status, allowed
 from bot.requests import Stale
 from bot.services import Services
 from bot.stats import Stats, Tally, compute_stats, group
-from handlers.cards import actor_of
 from storage.db import Database, _migrations
 from storage.requests import NewRequest, Request
 from storage.rosters import EnterpriseRecord, RosterRepository
@@ -82,7 +81,7 @@ class Walk:
             description="诉求",
             details={},
         )
-        actor = await actor_of(self.services, contact)
+        actor = await self.services.actor(contact)
         self.ids.append((await self.services.desk.submit(actor, new)).request.id)
         self.done["submit"] += 1
 

@@ -11,7 +11,6 @@ from bot.lifecycle import Action
 from bot.reminders import deliver_now
 from bot.services import Services
 from bot.threads import split_text, units
-from handlers.cards import actor_of
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
@@ -115,13 +114,13 @@ async def test_the_official_reads_the_whole_description_and_the_files_from_the_c
 async def hand_over(services: Services, cast: Cast, request_id: int) -> None:
     """王建国 answers, Alice answers, he notes something internal and returns the request;
     the admin hands it to 李娜."""
-    official = await actor_of(services, OFFICIAL_ID)
-    alice = await actor_of(services, ALICE_ID)
+    official = await services.actor(OFFICIAL_ID)
+    alice = await services.actor(ALICE_ID)
     await services.desk.post(official, request_id, text="请问补贴是哪一年的？")
     await services.desk.post(alice, request_id, text="2025 年的 <省级> 补贴")
     await services.desk.post(official, request_id, text="内部：此事归大连管", internal=True)
     await services.desk.act(official, request_id, Action.RETURN, note="应由大连负责")
-    admin = await actor_of(services, ADMIN_ID)
+    admin = await services.actor(ADMIN_ID)
     await services.desk.act(admin, request_id, Action.ASSIGN, official_id=cast.other_official.id)
     await deliver_now(services)
 
@@ -157,15 +156,15 @@ async def test_after_a_reassignment_the_new_official_reads_the_earlier_conversat
 
 
 async def try_to_read(standin: TelegramStandin, user: TestUser, request_id: int) -> None:
-    """Pressed buttons of the request's thread (forged for them) and its number: "not found";
-    a page number we never make: "not valid"; nothing of the request shown."""
+    """Pressed buttons of the request's thread (forged for them, a page number we never make
+    too) and its number: "not found"; nothing of the request shown."""
     seen = len(user.messages)
     anchor = await send_and_wait(standin, user, "/start")
     for data in (f"tv:{request_id}:0", f"tv:{request_id}:1"):
         answer = await user.expect_callback_answer(await user.press_data(anchor, data))
         assert "没有找到" in answer["text"]
     forged = await user.press_data(anchor, f"tv:{request_id}:-1")
-    assert "无效" in (await user.expect_callback_answer(forged))["text"]
+    assert "没有找到" in (await user.expect_callback_answer(forged))["text"]
     assert "没有找到" in shown(await send_and_wait(standin, user, NUMBER))
     assert all("秘密" not in shown(m) for m in user.messages[seen:])
 
@@ -177,10 +176,10 @@ async def test_nobody_else_opens_the_thread(
     await make_cast(services)
     users = everyone(standin)
     request_id = await file_request(services, text="秘密的诉求")
-    await services.desk.post(await actor_of(services, ALICE_ID), request_id, text="秘密的留言")
+    await services.desk.post(await services.actor(ALICE_ID), request_id, text="秘密的留言")
     # 王建国 held it and returned it: he is not entitled any more either.
     await services.desk.act(
-        await actor_of(services, OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
+        await services.actor(OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
     )
     await deliver_now(services)
     with caplog.at_level(logging.WARNING):
@@ -197,7 +196,7 @@ async def test_a_long_thread_comes_a_page_at_a_time(
     await make_cast(services)
     alice = everyone(standin)[ALICE_ID]
     request_id = await file_request(services)
-    owner = await actor_of(services, ALICE_ID)
+    owner = await services.actor(ALICE_ID)
     for n in range(1, 24):
         await services.desk.post(owner, request_id, text=f"第{n}条补充")
     assert services.settings.requests.thread_page_size == 10
@@ -219,7 +218,7 @@ async def test_a_long_thread_comes_a_page_at_a_time(
     # Pages past the end were never offered, however large the number.
     for page in (3, 9_999_999_999_999_999_999):
         query = await alice.press_data(block, f"tv:{request_id}:{page}")
-        assert "无效" in (await alice.expect_callback_answer(query))["text"]
+        assert "已失效" in (await alice.expect_callback_answer(query))["text"]
     assert standin.errors == []
 
 
@@ -241,7 +240,7 @@ async def test_a_reply_while_nobody_holds_the_request_goes_to_the_admins(
     alice, admin = users[ALICE_ID], users[ADMIN_ID]
     request_id = await file_request(services)
     await services.desk.act(
-        await actor_of(services, OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
+        await services.actor(OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
     )
     await deliver_now(services)
     returned = await alice.expect_message()
