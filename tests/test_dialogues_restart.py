@@ -15,6 +15,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status
+from bot.pacing import PacingClock
 from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
@@ -32,9 +33,13 @@ CAROL_ID = 650001
 
 
 @asynccontextmanager
-async def bot_on(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
-    """One run of the bot; a second one on the same settings is a restart."""
-    async with running(build_application(settings, clock=clock), poll_timeout=1) as app:
+async def bot_on(
+    settings: Settings, clock: FakeClock, pacing_clock: PacingClock | None = None
+) -> AsyncIterator[BotApplication]:
+    """One run of the bot; a second one on the same settings is a restart. ``pacing_clock``:
+    the clock the stand-in's limits run on, so that the bot paces by the same one."""
+    app = build_application(settings, clock=clock, pacing_clock=pacing_clock)
+    async with running(app, poll_timeout=1) as app:
         yield app
 
 

@@ -17,6 +17,7 @@ does; the real SIGKILLs are bench/killtest.py's (tests/test_killtest_requests.py
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -49,6 +50,13 @@ class PersonTime:
 
     def pause(self) -> None:
         self.paused += PERSON_PAUSE
+
+    def now(self) -> float:
+        """As the bot's pacing reads it (a :class:`~bot.pacing.PacingClock`)."""
+        return self()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 @pytest.fixture
@@ -96,7 +104,7 @@ async def intake_to_summary(alice: TestUser, person: PersonTime) -> StoredMessag
 async def test_the_receipt_goes_out_at_once_after_the_commit(
     standin: TelegramStandin, settings: Settings, clock: FakeClock, person: PersonTime
 ) -> None:
-    async with bot_on(slow_ticks(settings), clock) as app:
+    async with bot_on(slow_ticks(settings), clock, person) as app:
         await make_cast(services_of(app))
         alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
         summary = await intake_to_summary(alice, person)
@@ -115,7 +123,7 @@ async def test_a_receipt_stored_with_its_request_arrives_after_a_restart(
 ) -> None:
     official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans")
-    async with bot_on(settings, clock) as app:
+    async with bot_on(settings, clock, person) as app:
         services = services_of(app)
         await make_cast(services)
         summary = await intake_to_summary(alice, person)
@@ -125,7 +133,7 @@ async def test_a_receipt_stored_with_its_request_arrives_after_a_restart(
         request = await services.requests.by_number(NUMBER)
         assert request is not None  # stored, with its receipt queued
     clock.advance(timedelta(minutes=1))
-    async with bot_on(settings, clock):
+    async with bot_on(settings, clock, person):
         received = await alice.expect_message()
         card = await official.expect_message()
     assert received.text.startswith(f"✅ 已收到您的诉求，编号 {NUMBER}")
