@@ -205,7 +205,16 @@ async def announcement_run(args: argparse.Namespace, folder: Path) -> None:
         f" twice {counts.count(2)}, never {counts.count(0)}"
     )
     print("    " + latencies.line(f"intake steps ({filed} requests filed)"))
-    print(f"    429s: {standin.rate_limited} (target < 10)")
+    print(f"    429s: {standin.rate_limited} (target < 10){_refused_chats(standin)}")
+
+
+def _refused_chats(standin: TelegramStandin) -> str:
+    """Which chats the 429s were for: the admin, the walkers or the announcement's recipients."""
+    refused = [str(call.params.get("chat_id")) for call in standin.api.calls if call.status == 429]
+    if not refused:
+        return ""
+    admin = sum(chat == str(ADMIN_ID) for chat in refused)
+    return f"; for the admin {admin}, for others {len(refused) - admin}"
 
 
 async def _wait_until_up(standin: TelegramStandin, user: TestUser) -> None:

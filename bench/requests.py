@@ -9,7 +9,7 @@ each. Latency is from a user's update to the bot's answer to it (as the user see
     python -m bench.requests [--enterprises 40] [--rounds 3]
 
 The application is measured twice: as deployed (with the delivery engine's pacing, bot/pacing.py:
-about 27 messages a second overall and 1 a second per chat) and with the pacing lifted, which is
+about 26 messages a second overall and 1 a second per chat) and with the pacing lifted, which is
 the cost of our handling alone and the figure compared with the echo bot.
 
 The echo bot runs three times: with python-telegram-bot's defaults (updates one after the other,

@@ -52,7 +52,7 @@ class Priority(IntEnum):
 class PacingLimits:
     """The pace the bot keeps (settings ``[delivery]``), each with a margin under Telegram's."""
 
-    global_per_second: float = 27.0
+    global_per_second: float = 26.0
     global_burst: int = 2
     private_per_second: float = 1.0
     private_burst: int = 2
