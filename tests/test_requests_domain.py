@@ -230,18 +230,14 @@ async def test_waiting_pauses_the_clock(desk_services: Services) -> None:
     assert calendar.workdays_between(request.resolve_due_at, resumed.resolve_due_at) == 3
 
 
-async def test_hooks_run_after_every_change(desk_services: Services) -> None:
+async def test_the_outbox_is_woken_after_every_change(desk_services: Services) -> None:
     cast = await make_cast(desk_services)
-    seen: list[int] = []
-
-    async def replan(request_id: int) -> None:
-        seen.append(request_id)
-
-    desk_services.desk.after_change.append(replan)
+    woken: list[str] = []
+    desk_services.desk.wake = lambda: woken.append("wake")
     request = await submitted(desk_services, cast)
     holder = await actor(desk_services, OFFICIAL_ID)
     await desk_services.desk.act(holder, request.id, Action.ACKNOWLEDGE)
-    assert seen == [request.id, request.id]
+    assert woken == ["wake", "wake"]
 
 
 async def test_a_reply_and_its_status_change_are_stored_together(
