@@ -13,7 +13,6 @@ caller from what was stored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,6 +34,7 @@ from bot.receipts import queue_receipt
 from bot.roles import Actor
 from bot.routing import Route, route
 from bot.threads import Thread, reads_notes
+from bot.uow import UnitOfWork
 from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
@@ -73,12 +73,6 @@ class Posted:
     post: NewMessage
     sender: Actor
     now: datetime
-
-
-class UnitOfWork(Protocol):
-    """Where the desk's writes go: one transaction at a time (storage.db.Database)."""
-
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 
 
 class Notifier(Protocol):

@@ -111,6 +111,7 @@ class Services:
             self.accounts,
             self.settings.systemic,
             self.clock,
+            self.db,
         )
         self.marks = Marks(
             MarkRepository(self.db),
