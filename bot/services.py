@@ -119,6 +119,7 @@ class Services:
             accounts=self.accounts,
             settings=self.settings.verification,
             admin_ids=self.settings.admins.telegram_ids,
+            uow=self.db,
         )
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
