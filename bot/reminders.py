@@ -231,22 +231,47 @@ async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
         p.kind == reminder.kind and p.due_at == reminder.due_at for p in plan(services, request)
     )
     if request is None or not applies:
-        await repo.fire(reminder, [], now=now, status="cancelled", error="no longer applies")
+        await _finish(services, reminder, [], now, status="cancelled", error="no longer applies")
         return
     deadline = active_deadline(request)
     if reminder.kind in FOLDABLE and deadline is not None and deadline <= now:
         # Caught up after a long stop: the overdue notice says it better.
-        await repo.fire(reminder, [], now=now, status="cancelled", error="deadline passed")
+        await _finish(services, reminder, [], now, status="cancelled", error="deadline passed")
         return
     if reminder.kind.endswith("_overdue"):
         messages = await _overdue_messages(services, request, reminder, now)
-        await repo.fire(reminder, messages, now=now, escalate=True)
+        await _finish(services, reminder, messages, now, escalate=True)
         return
     messages = await _reminder_messages(services, request, reminder, now)
     error = None if messages else "no recipient"
-    await repo.fire(
-        reminder, messages, now=now, status="done" if messages else "failed", error=error
-    )
+    status = "done" if messages else "failed"
+    await _finish(services, reminder, messages, now, status=status, error=error)
+
+
+async def _finish(
+    services: Services,
+    reminder: Reminder,
+    messages: list[NewMessage],
+    now: datetime,
+    *,
+    status: str = "done",
+    error: str | None = None,
+    escalate: bool = False,
+    still: tuple[str, ...] = ("pending",),
+) -> None:
+    """Finish the reminder and queue its messages in one transaction (nothing if it was
+    already finished)."""
+    async with services.db.transaction() as tx:
+        await services.reminders.fire(
+            tx,
+            reminder,
+            messages,
+            now=now,
+            status=status,
+            error=error,
+            escalate=escalate,
+            still=still,
+        )
 
 
 async def _auto_close(
@@ -264,12 +289,10 @@ async def _auto_close(
             log.info("request %s moved on before its auto-close", request.id)
         request = await services.reminders.request(request.id) or request
     if request.status != "closed" or not request.auto_closed:
-        await services.reminders.fire(
-            reminder, [], now=now, status="cancelled", error="no longer applies"
-        )
+        await _finish(services, reminder, [], now, status="cancelled", error="no longer applies")
         return
     # Closing re-planned the request, which cancelled this very reminder: finish it anyway.
-    await services.reminders.fire(reminder, [], now=now, still=("pending", "cancelled"))
+    await _finish(services, reminder, [], now, still=("pending", "cancelled"))
 
 
 async def _text(services: Services, recipient: int, key: str, **params: object) -> str:
