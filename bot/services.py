@@ -154,6 +154,7 @@ class Services:
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,
             settings=self.settings.privacy,
+            uow=self.db,
         )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
