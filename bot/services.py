@@ -91,7 +91,9 @@ class Services:
             timeout=timedelta(seconds=self.settings.requests.conversation_timeout_seconds),
         )
         self.verification = VerificationRepository(self.db)
-        self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
+        self.verifier = Verifier(
+            self.verification, self.officials, self.audit, self.settings, self.db
+        )
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
         # One calendar for the whole bot: a loaded holiday schedule changes it in place.
         self.calendar = calendar_for(self.settings)
