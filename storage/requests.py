@@ -3,8 +3,7 @@
 A state change is ``UPDATE … WHERE id = ? AND version = ?`` and the history row together, in
 the caller's transaction (the ``*_in`` methods take it: the request desk opens it and writes
 the reminders and notices of the change in it too). When the version moved on meanwhile,
-nothing is written and the caller learns that it lost the race. The methods without ``tx``
-open a transaction of their own, for tools and tests.
+nothing is written and the caller learns that it lost the race.
 """
 
 from __future__ import annotations
@@ -187,22 +186,6 @@ class RequestRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(
-        self,
-        new: NewRequest,
-        *,
-        day: str,
-        official_id: int | None,
-        due: tuple[datetime, datetime] | None,
-        route_note: str,
-        now: datetime,
-    ) -> Request:
-        """:meth:`insert` in a transaction of its own."""
-        async with self._db.transaction() as tx:
-            return await self.insert(
-                tx, new, day=day, official_id=official_id, due=due, route_note=route_note, now=now
-            )
-
     async def insert(
         self,
         tx: Transaction,
@@ -284,22 +267,6 @@ class RequestRepository:
             await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
         return _request(created)
 
-    async def transition(
-        self,
-        request: Request,
-        to: Status,
-        *,
-        actor_id: int | None,
-        note: str,
-        changes: Mapping[str, Any],
-        now: datetime,
-    ) -> Request | None:
-        """:meth:`transition_in` in a transaction of its own."""
-        async with self._db.transaction() as tx:
-            return await self.transition_in(
-                tx, request, to, actor_id=actor_id, note=note, changes=changes, now=now
-            )
-
     async def transition_in(
         self,
         tx: Transaction,
@@ -314,35 +281,6 @@ class RequestRepository:
         """Move ``request`` (as read, at its version) to ``to`` in ``tx``, with its history;
         None (and nothing written) if it changed meanwhile."""
         return await _transition(tx, request, to, actor_id, note, changes, now)
-
-    async def post_and_transition(
-        self,
-        request: Request,
-        post: NewMessage,
-        to: Status,
-        *,
-        note: str,
-        changes: Mapping[str, Any],
-        now: datetime,
-    ) -> tuple[Request, Message] | None:
-        """Add a message to the thread and move ``request`` to ``to`` in one transaction:
-        both are stored or neither (None if the request changed meanwhile)."""
-        try:
-            async with self._db.transaction() as tx:
-                message = await _insert_message(tx, request.id, post, now)
-                changed = await _transition(tx, request, to, post.sender_id, note, changes, now)
-                if changed is None:
-                    raise _Changed
-        except _Changed:
-            return None
-        return changed, message
-
-    async def rate(
-        self, request_id: int, *, rating: int | None, comment: str | None, now: datetime
-    ) -> None:
-        """:meth:`rate_in` in a transaction of its own."""
-        async with self._db.transaction() as tx:
-            await self.rate_in(tx, request_id, rating=rating, comment=comment)
 
     async def rate_in(
         self, tx: Transaction, request_id: int, *, rating: int | None, comment: str | None
@@ -513,10 +451,6 @@ class NewMessage:
     text: str
     attachment: Attachment | None = None
     internal: bool = False
-
-
-class _Changed(Exception):
-    """The request changed meanwhile: roll the whole transaction back."""
 
 
 async def _transition(
