@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
-from storage.reminders import RequestState
+from storage.outbox import enqueue
+from storage.reminders import RequestState, fold_into_digest
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -44,9 +45,12 @@ async def send_digests(services: Services, now: datetime) -> int:
         message = services.outbox.message(
             chat_id, "digest", text, at=now, dedupe_key=f"digest:{official_id}:{today}"
         )
-        queued += await services.digests.record(
-            official_id, today, message, fold_kinds=FOLDABLE, fold_until=fold_until, now=now
-        )
+        # Queued and the morning's reminders folded into it together, once a day.
+        async with services.db.transaction() as tx:
+            if await services.digests.record(tx, official_id, today, now=now):
+                await enqueue(tx, [message], now=now)
+                await fold_into_digest(tx, official_id, FOLDABLE, fold_until, now)
+                queued += 1
     return queued
 
 

@@ -16,13 +16,18 @@ that stores it (:class:`bot.requests.Posted`), with its photo or document if it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.accounts import Accounts
 from bot.delivery import Media
 from bot.i18n import Translator
 from bot.lifecycle import Action
+from bot.outbox import Outbox
 from storage.db import Transaction
+from storage.enterprises import EnterpriseRepository
 from storage.models import Official
+from storage.officials import OfficialRepository
 from storage.outbox import NewMessage, enqueue
 
 THREAD_KIND = "thread"
@@ -60,183 +65,197 @@ def official_label(official: Official | None, texts: Translator) -> str:
     return f"{official.name}（{role}）" if role else official.name
 
 
-async def queue_notices(services: Services, tx: Transaction, change: Change) -> int:
-    """Queue (in ``tx``) what ``change`` must tell others; return how many messages."""
-    messages = await notices(services, change)
-    await enqueue(tx, messages, now=change.now)
-    return len(messages)
+class Notices:
+    """The notices of changes and the thread messages, queued in the transaction that stores
+    what they tell of, reading (officials, contacts) through that transaction."""
 
+    def __init__(
+        self,
+        *,
+        officials: OfficialRepository,
+        enterprises: EnterpriseRepository,
+        accounts: Accounts,
+        outbox: Outbox,
+        admin_ids: Sequence[int],
+    ) -> None:
+        self._officials = officials
+        self._enterprises = enterprises
+        self._accounts = accounts
+        self._outbox = outbox
+        self._admin_ids = tuple(admin_ids)
 
-async def notices(services: Services, change: Change) -> list[NewMessage]:
-    action = change.action
-    messages = []
-    if action in (None, Action.ASSIGN):
-        messages += await _new_request(services, change)
-    if action is Action.RETURN:
-        messages += await _returned(services, change)
-    if action is Action.AUTO_CLOSE:
-        messages += await _auto_closed(services, change)
-    if action in OWNER_HEADLINES:
-        messages += await _to_owners(services, change, OWNER_HEADLINES[action])
-    if action in HOLDER_TEXTS:
-        messages += await _to_holder(services, change, HOLDER_TEXTS[action])
-    return messages
+    async def queue_change(self, tx: Transaction, change: Change) -> int:
+        """Queue (in ``tx``) what ``change`` must tell others; return how many messages."""
+        messages = await self.of_change(tx, change)
+        await enqueue(tx, messages, now=change.now)
+        return len(messages)
 
+    async def queue_posted(self, tx: Transaction, posted: Posted) -> int:
+        """Queue (in ``tx``) a thread message for the other side; return how many messages."""
+        messages = await self.of_post(tx, posted)
+        await enqueue(tx, messages, now=posted.now)
+        return len(messages)
 
-async def _chat_of(services: Services, official_id: int | None) -> int | None:
-    official = None if official_id is None else await services.officials.get(official_id)
-    return None if official is None else official.telegram_id
+    async def of_change(self, tx: Transaction, change: Change) -> list[NewMessage]:
+        action = change.action
+        messages = []
+        if action in (None, Action.ASSIGN):
+            messages += await self._new_request(tx, change)
+        if action is Action.RETURN:
+            messages += await self._returned(tx, change)
+        if action is Action.AUTO_CLOSE:
+            messages += await self._auto_closed(tx, change)
+        if action in OWNER_HEADLINES:
+            messages += await self._to_owners(tx, change, OWNER_HEADLINES[action])
+        if action in HOLDER_TEXTS:
+            messages += await self._to_holder(tx, change, HOLDER_TEXTS[action])
+        return messages
 
+    async def _official(self, tx: Transaction, official_id: int | None) -> Official | None:
+        return None if official_id is None else await self._officials.get_in(tx, official_id)
 
-async def _texts(services: Services, chat_id: int) -> Translator:
-    return Translator(await services.accounts.language_of(chat_id))
+    async def _chat_of(self, tx: Transaction, official_id: int | None) -> int | None:
+        official = await self._official(tx, official_id)
+        return None if official is None else official.telegram_id
 
+    async def _owners(self, tx: Transaction, request: Request) -> list[int]:
+        contacts = await self._enterprises.contacts_in(tx, request.enterprise_id)
+        return [c.telegram_id for c in contacts if c.telegram_id is not None]
 
-def _card(
-    services: Services, change: Change, chat_id: int, kind: str, text: str, *, card: bool = True
-) -> NewMessage:
-    request = change.after
-    return services.outbox.message(
-        chat_id,
-        kind,
-        text,
-        at=change.now,
-        urgent=request.urgent and kind == "new_request",
-        dedupe_key=f"req:{request.id}:{request.version}:{kind}:{chat_id}",
-        card=request.id if card else None,
-    )
+    async def _texts(self, chat_id: int) -> Translator:
+        return Translator(await self._accounts.language_of(chat_id))
 
-
-async def _new_request(services: Services, change: Change) -> list[NewMessage]:
-    """The card to the (new) holder; to the admins' queue when nobody can take it."""
-    request = change.after
-    holder = await _chat_of(services, request.official_id)
-    if holder is not None:
-        texts = await _texts(services, holder)
-        text = texts("requests.new_for_official", number=request.number)
-        return [_card(services, change, holder, "new_request", text)]
-    messages = []
-    for admin_id in dict.fromkeys(services.settings.admins.telegram_ids):
-        texts = await _texts(services, admin_id)
-        text = texts("requests.new_for_admins", number=request.number)
-        messages.append(_card(services, change, admin_id, "new_request", text))
-    return messages
-
-
-async def _returned(services: Services, change: Change) -> list[NewMessage]:
-    """A returned request (退单) goes back to the admins, with who returned it and why."""
-    request, before = change.after, change.before
-    returned_by = None
-    if before is not None and before.official_id is not None:
-        returned_by = await services.officials.get(before.official_id)
-    messages = []
-    for admin_id in dict.fromkeys(services.settings.admins.telegram_ids):
-        texts = await _texts(services, admin_id)
-        text = texts(
-            "requests.returned_for_admins",
-            number=request.number,
-            official=official_label(returned_by, texts),
-            reason=change.note,
+    def _card(
+        self, change: Change, chat_id: int, kind: str, text: str, *, card: bool = True
+    ) -> NewMessage:
+        request = change.after
+        return self._outbox.message(
+            chat_id,
+            kind,
+            text,
+            at=change.now,
+            urgent=request.urgent and kind == "new_request",
+            dedupe_key=f"req:{request.id}:{request.version}:{kind}:{chat_id}",
+            card=request.id if card else None,
         )
-        messages.append(_card(services, change, admin_id, "new_request", text))
-    return messages
+
+    async def _new_request(self, tx: Transaction, change: Change) -> list[NewMessage]:
+        """The card to the (new) holder; to the admins' queue when nobody can take it."""
+        request = change.after
+        holder = await self._chat_of(tx, request.official_id)
+        if holder is not None:
+            texts = await self._texts(holder)
+            text = texts("requests.new_for_official", number=request.number)
+            return [self._card(change, holder, "new_request", text)]
+        messages = []
+        for admin_id in dict.fromkeys(self._admin_ids):
+            texts = await self._texts(admin_id)
+            text = texts("requests.new_for_admins", number=request.number)
+            messages.append(self._card(change, admin_id, "new_request", text))
+        return messages
+
+    async def _returned(self, tx: Transaction, change: Change) -> list[NewMessage]:
+        """A returned request (退单) goes back to the admins, with who returned it and why."""
+        request, before = change.after, change.before
+        returned_by = None if before is None else await self._official(tx, before.official_id)
+        messages = []
+        for admin_id in dict.fromkeys(self._admin_ids):
+            texts = await self._texts(admin_id)
+            text = texts(
+                "requests.returned_for_admins",
+                number=request.number,
+                official=official_label(returned_by, texts),
+                reason=change.note,
+            )
+            messages.append(self._card(change, admin_id, "new_request", text))
+        return messages
+
+    async def _to_owners(self, tx: Transaction, change: Change, key: str) -> list[NewMessage]:
+        """The enterprise's contacts see the request's card under what just happened."""
+        request = change.after
+        holder = await self._official(tx, request.official_id)
+        messages = []
+        for chat_id in dict.fromkeys(await self._owners(tx, request)):
+            texts = await self._texts(chat_id)
+            label, note = official_label(holder, texts), change.note
+            # Headlines name the holder as official or sender, and the note as note or text.
+            text = texts(
+                key, number=request.number, official=label, sender=label, note=note, text=note
+            )
+            messages.append(self._card(change, chat_id, "update", text))
+        return messages
+
+    async def _to_holder(self, tx: Transaction, change: Change, key: str) -> list[NewMessage]:
+        """The official holding the request learns what the enterprise decided."""
+        request = change.after
+        chat_id = await self._chat_of(tx, request.official_id)
+        if chat_id is None:
+            return []
+        texts = await self._texts(chat_id)
+        text = texts(key, number=request.number, rating=request.rating or "—")
+        return [self._card(change, chat_id, "update", text, card=False)]
+
+    async def _auto_closed(self, tx: Transaction, change: Change) -> list[NewMessage]:
+        """Nobody confirmed the resolved request in time: both sides learn it was closed."""
+        request = change.after
+        recipients: list[int | None] = [*await self._owners(tx, request)]
+        recipients.append(await self._chat_of(tx, request.official_id))
+        messages = []
+        for chat_id in dict.fromkeys(r for r in recipients if r is not None):
+            texts = await self._texts(chat_id)
+            text = texts("reminders.auto_closed", number=request.number, summary=request.summary)
+            messages.append(self._card(change, chat_id, "closed", text, card=False))
+        return messages
+
+    async def of_post(self, tx: Transaction, posted: Posted) -> list[NewMessage]:
+        """The message for each recipient, in their language: the number, who wrote it (the
+        official's verified name, or the enterprise's), the words, and a reply button (the
+        card, for admins). Internal notes go to nobody."""
+        request, post = posted.request, posted.post
+        if post.internal:
+            return []
+        # Nobody holds it (submitted, returned): the admins, who hold the unassigned queue.
+        to_admins = post.sender_role != "official" and request.official_id is None
+        if post.sender_role == "official":
+            recipients = await self._owners(tx, request)
+            key, enterprise_name = "from_official", None
+        else:
+            holder = await self._chat_of(tx, request.official_id)
+            admins = list(self._admin_ids)
+            recipients = admins if to_admins else [h for h in [holder] if h is not None]
+            enterprise = await self._enterprises.get_in(tx, request.enterprise_id)
+            key = "to_admins" if to_admins else "from_enterprise"
+            enterprise_name = enterprise.name if enterprise else ""
+        attachment = post.attachment
+        media = None if attachment is None else Media(attachment.kind, attachment.file_id)
+        messages = []
+        for chat_id in dict.fromkeys(recipients):
+            texts = await self._texts(chat_id)
+            sender = enterprise_name
+            if sender is None:
+                sender = official_label(posted.sender.official, texts)
+            text = _thread_text(texts, f"thread.{key}", request, sender, post.text, media=media)
+            # Admins do not reply in the thread: they get the card, to assign the request.
+            card = request.id if to_admins and media is None else None
+            reply_to = None if to_admins else request.id
+            messages.append(
+                self._outbox.message(
+                    chat_id,
+                    THREAD_KIND,
+                    text,
+                    at=posted.now,
+                    card=card,
+                    reply_to=reply_to,
+                    media=media,
+                )
+            )
+        return messages
 
 
 async def owners(services: Services, request: Request) -> list[int]:
     """The Telegram users who speak for the request's enterprise."""
     contacts = await services.enterprises.contacts(request.enterprise_id)
     return [c.telegram_id for c in contacts if c.telegram_id is not None]
-
-
-async def _to_owners(services: Services, change: Change, key: str) -> list[NewMessage]:
-    """The enterprise's contacts see the request's card under what just happened."""
-    request = change.after
-    holder = None
-    if request.official_id is not None:
-        holder = await services.officials.get(request.official_id)
-    messages = []
-    for chat_id in dict.fromkeys(await owners(services, request)):
-        texts = await _texts(services, chat_id)
-        label, note = official_label(holder, texts), change.note
-        # Headlines name the holder as official or sender, and the note as note or text.
-        text = texts(key, number=request.number, official=label, sender=label, note=note, text=note)
-        messages.append(_card(services, change, chat_id, "update", text))
-    return messages
-
-
-async def _to_holder(services: Services, change: Change, key: str) -> list[NewMessage]:
-    """The official holding the request learns what the enterprise decided."""
-    request = change.after
-    chat_id = await _chat_of(services, request.official_id)
-    if chat_id is None:
-        return []
-    texts = await _texts(services, chat_id)
-    text = texts(key, number=request.number, rating=request.rating or "—")
-    return [_card(services, change, chat_id, "update", text, card=False)]
-
-
-async def _auto_closed(services: Services, change: Change) -> list[NewMessage]:
-    """Nobody confirmed the resolved request in time: both sides learn it was closed."""
-    request = change.after
-    recipients: list[int | None] = [*await owners(services, request)]
-    recipients.append(await _chat_of(services, request.official_id))
-    messages = []
-    for chat_id in dict.fromkeys(r for r in recipients if r is not None):
-        texts = await _texts(services, chat_id)
-        text = texts("reminders.auto_closed", number=request.number, summary=request.summary)
-        messages.append(_card(services, change, chat_id, "closed", text, card=False))
-    return messages
-
-
-async def queue_thread_message(services: Services, tx: Transaction, posted: Posted) -> int:
-    """Queue (in ``tx``) a thread message for the other side; return how many messages."""
-    messages = await thread_messages(services, posted)
-    await enqueue(tx, messages, now=posted.now)
-    return len(messages)
-
-
-async def thread_messages(services: Services, posted: Posted) -> list[NewMessage]:
-    """The message for each recipient, in their language: the number, who wrote it (the
-    official's verified name, or the enterprise's), the words, and a reply button (the card,
-    for admins). Internal notes go to nobody."""
-    request, post = posted.request, posted.post
-    if post.internal:
-        return []
-    # Nobody holds it (submitted, returned): the admins, who hold the unassigned queue, get it.
-    to_admins = post.sender_role != "official" and request.official_id is None
-    if post.sender_role == "official":
-        recipients, key, enterprise_name = await owners(services, request), "from_official", None
-    else:
-        holder = await _chat_of(services, request.official_id)
-        admins = list(services.settings.admins.telegram_ids)
-        recipients = admins if to_admins else [h for h in [holder] if h is not None]
-        enterprise = await services.enterprises.get(request.enterprise_id)
-        key = "to_admins" if to_admins else "from_enterprise"
-        enterprise_name = enterprise.name if enterprise else ""
-    attachment = post.attachment
-    media = None if attachment is None else Media(attachment.kind, attachment.file_id)
-    messages = []
-    for chat_id in dict.fromkeys(recipients):
-        texts = await _texts(services, chat_id)
-        sender = enterprise_name
-        if sender is None:
-            sender = official_label(posted.sender.official, texts)
-        text = _thread_text(texts, f"thread.{key}", request, sender, post.text, media=media)
-        # Admins do not reply in the thread: they get the card, to assign the request.
-        card = request.id if to_admins and media is None else None
-        reply_to = None if to_admins else request.id
-        messages.append(
-            services.outbox.message(
-                chat_id,
-                THREAD_KIND,
-                text,
-                at=posted.now,
-                card=card,
-                reply_to=reply_to,
-                media=media,
-            )
-        )
-    return messages
 
 
 def _thread_text(

@@ -352,8 +352,7 @@ async def load_schedule(
             calendar.load(before.schedules.values(), revision=before.revision)
         raise
     if moved:
-        for wake in services.desk.after_queued:
-            wake()
+        services.deliver_soon()
     log.info(
         "holiday schedule %d loaded (%s); %d requests' deadlines moved",
         schedule.year,

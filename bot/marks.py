@@ -28,11 +28,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import translate
+from storage.outbox import enqueue
 
 if TYPE_CHECKING:
     from bot.accounts import Accounts
     from bot.config import VerificationSettings
     from bot.outbox import Outbox
+    from bot.uow import UnitOfWork
     from storage.marks import MarkRecord, MarkRepository
     from storage.models import Official
 
@@ -152,8 +154,10 @@ class Marks:
         accounts: Accounts,
         settings: VerificationSettings,
         admin_ids: tuple[int, ...],
+        uow: UnitOfWork,
     ) -> None:
         self._repo = repo
+        self._uow = uow
         self._outbox = outbox
         self._accounts = accounts
         self._settings = settings
@@ -188,7 +192,8 @@ class Marks:
             await self._failed(step, have, exc, attempts + 1, now)
             return
         log.info("verification mark of account %s: %s", step.telegram_id, step.action)
-        await self._repo.succeeded(step.telegram_id, step.official_id, have, now=now)
+        async with self._uow.transaction() as tx:
+            await self._repo.succeeded(tx, step.telegram_id, step.official_id, have, now=now)
 
     @staticmethod
     async def _remove(port: MarkPort, telegram_id: int) -> None:
@@ -207,18 +212,20 @@ class Marks:
             else Failure.UNAVAILABLE
         )
         log.warning("verification mark of %s failed (%s): %s", step.telegram_id, failure, exc)
-        if have is None and step.action is Action.REMOVE:
-            # the removal of a changed title succeeded: what the account carries is recorded
-            await self._repo.succeeded(step.telegram_id, step.official_id, None, now=now)
-        await self._repo.failed(
-            step.telegram_id,
-            step.official_id,
-            failure=failure,
-            error=str(exc),
-            next_at=now + backoff(self._settings, attempts),
-            given_up_for=step.description if failure is Failure.GONE else None,
-            now=now,
-        )
+        async with self._uow.transaction() as tx:
+            if have is None and step.action is Action.REMOVE:
+                # the removal of a changed title succeeded: what the account carries is recorded
+                await self._repo.succeeded(tx, step.telegram_id, step.official_id, None, now=now)
+            await self._repo.failed(
+                tx,
+                step.telegram_id,
+                step.official_id,
+                failure=failure,
+                error=str(exc),
+                next_at=now + backoff(self._settings, attempts),
+                given_up_for=step.description if failure is Failure.GONE else None,
+                now=now,
+            )
 
     async def _report(self, now: datetime) -> None:
         """One message to each admin listing the failures not reported yet."""
@@ -246,5 +253,7 @@ class Marks:
             ]
             text = translate(language, "mark.failed", count=len(new)) + "\n" + "\n".join(lines)
             messages.append(self._outbox.message(admin_id, REPORT_KIND, text, at=now))
-        await self._outbox.send_later(messages, now=now)
-        await self._repo.mark_reported([r.telegram_id for r in new], now=now)
+        # The report and its record together: a crash in between cannot report twice.
+        async with self._uow.transaction() as tx:
+            await enqueue(tx, messages, now=now)
+            await self._repo.mark_reported(tx, [r.telegram_id for r in new], now=now)

@@ -22,8 +22,9 @@ from bot.accounts import Accounts
 from bot.clock import Clock
 from bot.config import PrivacySettings
 from bot.dialogues import Dialogues
-from storage.audit import AuditLog
-from storage.privacy import PersonalData, PrivacyRepository
+from bot.uow import UnitOfWork
+from storage.audit import AuditLog, record_in
+from storage.privacy import ERASED, PersonalData, PrivacyRepository
 
 EXPORTED = "personal_data.export"
 TIME_FIELDS = frozenset(
@@ -89,8 +90,10 @@ class Privacy:
         hash_key: bytes,
         tz: tzinfo,
         settings: PrivacySettings,
+        uow: UnitOfWork,
     ) -> None:
         self.repository = repository
+        self._uow = uow
         self._audit = audit
         self._accounts = accounts
         self._dialogues = dialogues
@@ -118,13 +121,17 @@ class Privacy:
         """Erase the user's personal data; how many rows changed, None if nothing was stored."""
         if not (await self.repository.collect(telegram_id)).found:
             return None
-        changed = await self.repository.erase(
-            telegram_id,
-            pseudonym=new_pseudonym(),
-            admin_id=admin_id,
-            subject=subject_of(telegram_id, self._key),
-            now=self._clock.now(),
-        )
+        now = self._clock.now()
+        async with self._uow.transaction() as tx:
+            changed = await self.repository.erase(tx, telegram_id, pseudonym=new_pseudonym())
+            await record_in(
+                tx,
+                now=now,
+                actor_id=admin_id,
+                action=ERASED,
+                subject=subject_of(telegram_id, self._key),
+                result=f"{changed} rows",
+            )
         self._accounts.forget(telegram_id)
         self._dialogues.drop(telegram_id)
         return changed
@@ -132,7 +139,9 @@ class Privacy:
     async def prune(self) -> int:
         """Delete what is kept only for a while: old drafts, old throttle records."""
         now = self._clock.now()
-        return await self.repository.prune(
-            drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
-            throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
-        )
+        async with self._uow.transaction() as tx:
+            return await self.repository.prune(
+                tx,
+                drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
+                throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
+            )

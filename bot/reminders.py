@@ -1,7 +1,7 @@
 """Reminders before each deadline, escalation when one is missed, close-out of silent requests.
 
 Reminders are rows in the database, planned from a request's current state by
-:func:`replan_in`, inside the transaction of every change of a request (the desk's effects),
+:class:`ReminderPlanner`, inside the transaction of every change of a request (the desk calls it),
 and fired by :func:`tick`, which the scheduler calls every few seconds. At fire time each
 reminder is checked against the request again: one that no longer applies is cancelled,
 never sent.
@@ -10,14 +10,19 @@ never sent.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.digests import FOLDABLE, active_deadline, send_digests
 from bot.holiday_schedule import remind_admins, sync_calendar
 from bot.i18n import translate
 from bot.lifecycle import Action, Party, TransitionRefused
+from bot.outbox import QuietHours
 from bot.workdays import ONE_DAY as DAY
+from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.outbox import NewMessage
 from storage.reminders import Planned, Reminder, RequestState, replace_pending, request_in
@@ -34,7 +39,7 @@ SYSTEM = frozenset({Party.SYSTEM})
 ALWAYS_DUE = frozenset({"ack_overdue", "resolve_overdue", "confirm", "auto_close"})
 
 
-def plan(services: Services, request: RequestState) -> list[Planned]:
+def plan(services: Planning, request: RequestState) -> list[Planned]:
     """Every reminder that applies to the request in its current state, past ones included."""
     if request.status in ACKNOWLEDGE and request.acknowledge_due_at is not None:
         days = _deadline_days(services, request, "acknowledge")
@@ -47,7 +52,7 @@ def plan(services: Services, request: RequestState) -> list[Planned]:
     return []
 
 
-def _deadline_days(services: Services, request: RequestState, which: str) -> int:
+def _deadline_days(services: Planning, request: RequestState, which: str) -> int:
     deadlines = services.settings.deadlines
     if request.urgent:
         return int(getattr(deadlines, f"urgent_{which}_days"))
@@ -56,7 +61,7 @@ def _deadline_days(services: Services, request: RequestState, which: str) -> int
 
 
 def _deadline(
-    services: Services, request: RequestState, prefix: str, due: datetime, days: int
+    services: Planning, request: RequestState, prefix: str, due: datetime, days: int
 ) -> list[Planned]:
     calendar = services.calendar
     planned = [Planned(f"{prefix}_overdue", due)]
@@ -74,7 +79,7 @@ def _deadline(
     return planned
 
 
-def _last_day_moment(services: Services, day: date, due: datetime) -> datetime:
+def _last_day_moment(services: Planning, day: date, due: datetime) -> datetime:
     """``reminders.last_day_time`` on ``day``; digest time when that is earlier, quiet, or
     not before the deadline (then the digest carries the reminder)."""
     calendar, settings = services.calendar, services.settings
@@ -85,7 +90,7 @@ def _last_day_moment(services: Services, day: date, due: datetime) -> datetime:
     return moment
 
 
-def official_moment(services: Services, moment: datetime) -> datetime:
+def official_moment(services: Planning, moment: datetime) -> datetime:
     """When to remind an official: on a working day after quiet hours, a morning one with
     the digest."""
     calendar = services.calendar
@@ -99,7 +104,7 @@ def official_moment(services: Services, moment: datetime) -> datetime:
     return moment
 
 
-def _close_out(services: Services, resolved_at: datetime) -> list[Planned]:
+def _close_out(services: Planning, resolved_at: datetime) -> list[Planned]:
     calendar, deadlines = services.calendar, services.settings.deadlines
     local = calendar.local(resolved_at)
     confirm_day = calendar.local_day(
@@ -115,16 +120,43 @@ async def replan(services: Services, request_id: int) -> None:
     """Make the request's pending reminders match its current state (idempotent), for code
     that changed a request outside :class:`bot.requests.RequestDesk`."""
     async with services.db.transaction() as tx:
-        await replan_in(services, tx, request_id)
+        await services.planner.replan(tx, request_id)
 
 
 async def replan_in(services: Services, tx: Transaction, request_id: int) -> None:
     """:func:`replan` inside the caller's transaction, as it sees the request."""
-    request = await request_in(tx, request_id)
-    wanted = [] if request is None else plan(services, request)
-    now = services.clock.now()
-    keep = [p for p in wanted if p.kind in ALWAYS_DUE or p.due_at > now]
-    await replace_pending(tx, request_id, keep)
+    await services.planner.replan(tx, request_id)
+
+
+class Planning(Protocol):
+    """What planning reminders reads: the settings, the working-day calendar, quiet hours."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def calendar(self) -> WorkCalendar: ...
+
+    @property
+    def quiet(self) -> QuietHours: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPlanner:
+    """Plans a request's reminders in the transaction of its change (the desk calls it)."""
+
+    settings: Settings
+    calendar: WorkCalendar
+    quiet: QuietHours
+    clock: Clock
+
+    async def replan(self, tx: Transaction, request_id: int) -> None:
+        """Make the request's pending reminders match its state as ``tx`` sees it."""
+        request = await request_in(tx, request_id)
+        wanted = [] if request is None else plan(self, request)
+        now = self.clock.now()
+        keep = [p for p in wanted if p.kind in ALWAYS_DUE or p.due_at > now]
+        await replace_pending(tx, request_id, keep)
 
 
 async def tick(services: Services, now: datetime | None = None) -> None:
@@ -199,22 +231,47 @@ async def fire(services: Services, reminder: Reminder, now: datetime) -> None:
         p.kind == reminder.kind and p.due_at == reminder.due_at for p in plan(services, request)
     )
     if request is None or not applies:
-        await repo.fire(reminder, [], now=now, status="cancelled", error="no longer applies")
+        await _finish(services, reminder, [], now, status="cancelled", error="no longer applies")
         return
     deadline = active_deadline(request)
     if reminder.kind in FOLDABLE and deadline is not None and deadline <= now:
         # Caught up after a long stop: the overdue notice says it better.
-        await repo.fire(reminder, [], now=now, status="cancelled", error="deadline passed")
+        await _finish(services, reminder, [], now, status="cancelled", error="deadline passed")
         return
     if reminder.kind.endswith("_overdue"):
         messages = await _overdue_messages(services, request, reminder, now)
-        await repo.fire(reminder, messages, now=now, escalate=True)
+        await _finish(services, reminder, messages, now, escalate=True)
         return
     messages = await _reminder_messages(services, request, reminder, now)
     error = None if messages else "no recipient"
-    await repo.fire(
-        reminder, messages, now=now, status="done" if messages else "failed", error=error
-    )
+    status = "done" if messages else "failed"
+    await _finish(services, reminder, messages, now, status=status, error=error)
+
+
+async def _finish(
+    services: Services,
+    reminder: Reminder,
+    messages: list[NewMessage],
+    now: datetime,
+    *,
+    status: str = "done",
+    error: str | None = None,
+    escalate: bool = False,
+    still: tuple[str, ...] = ("pending",),
+) -> None:
+    """Finish the reminder and queue its messages in one transaction (nothing if it was
+    already finished)."""
+    async with services.db.transaction() as tx:
+        await services.reminders.fire(
+            tx,
+            reminder,
+            messages,
+            now=now,
+            status=status,
+            error=error,
+            escalate=escalate,
+            still=still,
+        )
 
 
 async def _auto_close(
@@ -232,12 +289,10 @@ async def _auto_close(
             log.info("request %s moved on before its auto-close", request.id)
         request = await services.reminders.request(request.id) or request
     if request.status != "closed" or not request.auto_closed:
-        await services.reminders.fire(
-            reminder, [], now=now, status="cancelled", error="no longer applies"
-        )
+        await _finish(services, reminder, [], now, status="cancelled", error="no longer applies")
         return
     # Closing re-planned the request, which cancelled this very reminder: finish it anyway.
-    await services.reminders.fire(reminder, [], now=now, still=("pending", "cancelled"))
+    await _finish(services, reminder, [], now, still=("pending", "cancelled"))
 
 
 async def _text(services: Services, recipient: int, key: str, **params: object) -> str:

@@ -2,23 +2,24 @@
 
 Every change of status goes through :meth:`RequestDesk.transition`, which checks the lifecycle
 table, computes the columns that change with it (timestamps, the paused deadline clock, the
-holder) and writes it with optimistic concurrency. The ``effects`` run inside that same
-transaction (re-planning the reminders, queuing the notices the change causes), so a crash
-cannot keep the change and lose them; the ``after_change`` hooks run after the commit.
-A receipt for the user who acted ("received, your number is …", "sent") is queued in that
-transaction too (bot/receipts.py), rendered by the caller from what was stored.
+holder) and writes it with optimistic concurrency. The desk owns the unit of work: it opens
+the transaction, writes the change through the repository, re-plans the reminders and queues
+the notices the change causes in that same transaction (so a crash cannot keep the change and
+lose them), commits, then wakes the outbox. A receipt for the user who acted ("received, your
+number is …", "sent") is queued in that transaction too (bot/receipts.py), rendered by the
+caller from what was stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock, to_epoch
 from bot.config import Settings
-from bot.deadlines import calendar_for, due_dates, extend, paused_workdays
+from bot.deadlines import due_dates, extend, paused_workdays
 from bot.lifecycle import (
     FINAL,
     Action,
@@ -30,10 +31,11 @@ from bot.lifecycle import (
     check_note,
 )
 from bot.receipts import queue_receipt
-from bot.receipts import receipt as make_receipt
 from bot.roles import Actor
 from bot.routing import Route, route
 from bot.threads import Thread, reads_notes
+from bot.uow import UnitOfWork
+from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
@@ -47,7 +49,6 @@ from storage.requests import (
     RequestRepository,
 )
 
-ChangeHook = Callable[[int], Awaitable[None]]
 # The text of the receipt for the user who acted, from the request as stored (its number, its
 # holder); called inside the transaction, so it must not wait on anything.
 ReceiptText = Callable[[Request], str]
@@ -64,10 +65,6 @@ class Change:
     now: datetime
 
 
-# Writes a change causes, made in its transaction; returns how many messages it queued.
-Effect = Callable[[Transaction, Change], Awaitable[int]]
-
-
 @dataclass(frozen=True, slots=True)
 class Posted:
     """A message added to a request's thread, as its effects see it, inside its transaction."""
@@ -78,9 +75,23 @@ class Posted:
     now: datetime
 
 
-# Writes a thread message causes (its delivery), made in its transaction; returns how many
-# messages it queued.
-PostEffect = Callable[[Transaction, Posted], Awaitable[int]]
+class Notifier(Protocol):
+    """Queues, in the caller's transaction, what a change or a thread message tells others
+    (bot/dispatch.py); each returns how many messages it queued."""
+
+    async def queue_change(self, tx: Transaction, change: Change) -> int: ...
+
+    async def queue_posted(self, tx: Transaction, posted: Posted) -> int: ...
+
+
+class Planner(Protocol):
+    """Re-plans a request's reminders in the caller's transaction (bot/reminders.py)."""
+
+    async def replan(self, tx: Transaction, request_id: int) -> None: ...
+
+
+# Something was queued and committed: deliver it now rather than at the next wake-up.
+Wake = Callable[[], None]
 
 
 class NotFound(Exception):
@@ -127,20 +138,35 @@ def note_seen(entry: HistoryEntry, who: frozenset[Party]) -> str:
     return entry.note
 
 
-@dataclass
-class RequestDesk:
-    repo: RequestRepository
-    officials: OfficialRepository
-    enterprises: EnterpriseRepository
-    settings: Settings
-    clock: Clock
-    effects: list[Effect] = field(default_factory=list)
-    post_effects: list[PostEffect] = field(default_factory=list)
-    after_change: list[ChangeHook] = field(default_factory=list)
-    after_queued: list[Callable[[], None]] = field(default_factory=list)
+class _Lost(Exception):
+    """The request changed meanwhile: roll the whole transaction back."""
 
-    def __post_init__(self) -> None:
-        self.calendar = calendar_for(self.settings)
+
+class RequestDesk:
+    def __init__(
+        self,
+        repo: RequestRepository,
+        officials: OfficialRepository,
+        enterprises: EnterpriseRepository,
+        settings: Settings,
+        clock: Clock,
+        *,
+        calendar: WorkCalendar,
+        uow: UnitOfWork,
+        planner: Planner,
+        notifier: Notifier,
+        wake: Wake,
+    ) -> None:
+        self.repo = repo
+        self.officials = officials
+        self.enterprises = enterprises
+        self.settings = settings
+        self.clock = clock
+        self.calendar = calendar
+        self._uow = uow
+        self.planner = planner
+        self.notifier = notifier
+        self.wake = wake
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -170,28 +196,22 @@ class RequestDesk:
             urgent=new.urgent,
             start=now,
         )
-        queued: list[int] = []
-        effects = self._effects(None, None, "", now, queued)
-        if receipt is not None:
-            text = receipt
-            effects = self._with_receipt(
-                effects,
-                actor.telegram_id,
-                lambda stored: text(Submitted(stored, found)),
-                now,
-                queued,
+        async with self._uow.transaction() as tx:
+            request = await self.repo.insert(
+                tx,
+                new,
+                day=now.astimezone(self.settings.locale.tz).strftime("%Y%m%d"),
+                official_id=None if found.official is None else found.official.id,
+                due=(due.acknowledge, due.resolve),
+                route_note=found.reason,
+                now=now,
+                drop_draft=from_draft,
             )
-        request = await self.repo.create(
-            new,
-            day=now.astimezone(self.settings.locale.tz).strftime("%Y%m%d"),
-            official_id=None if found.official is None else found.official.id,
-            due=(due.acknowledge, due.resolve),
-            route_note=found.reason,
-            now=now,
-            effects=effects,
-            drop_draft=from_draft,
-        )
-        await self._changed(request.id, queued)
+            queued = await self._follow_change(tx, Change(None, request, None, "", now))
+            if receipt is not None:
+                text = receipt(Submitted(request, found))
+                queued += await queue_receipt(tx, actor.telegram_id, text, now=now)
+        self._committed(queued)
         return Submitted(request, found)
 
     # -- reading ----------------------------------------------------------------------------
@@ -269,29 +289,27 @@ class RequestDesk:
         check_note(action, request.status, note)
         now = self.clock.now()
         changes = self._changes(request, action, target, now, official_id)
-        queued: list[int] = []
-        effects = self._effects(request, action, note, now, queued)
-        if receipt is not None and actor_id is not None:
-            effects = self._with_receipt(effects, actor_id, receipt, now, queued)
-        if post is None:
-            changed = await self.repo.transition(
-                request,
-                target,
-                actor_id=actor_id,
-                note=note,
-                changes=changes,
-                now=now,
-                effects=effects,
-            )
-        else:
-            stored = await self.repo.post_and_transition(
-                request, post, target, note=note, changes=changes, now=now, effects=effects
-            )
-            changed = None if stored is None else stored[0]
-        if changed is None:
-            current = await self.repo.get(request.id)
-            raise Stale(current.status if current is not None else request.status)
-        await self._changed(changed.id, queued)
+        try:
+            async with self._uow.transaction() as tx:
+                if post is not None:
+                    await self.repo.add_message_in(tx, request.id, post, now=now)
+                changed = await self.repo.transition_in(
+                    tx,
+                    request,
+                    target,
+                    actor_id=actor_id if post is None else post.sender_id,
+                    note=note,
+                    changes=changes,
+                    now=now,
+                )
+                if changed is None:
+                    raise _Lost
+                queued = await self._follow_change(tx, Change(request, changed, action, note, now))
+                if receipt is not None and actor_id is not None:
+                    queued += await queue_receipt(tx, actor_id, receipt(changed), now=now)
+        except _Lost:
+            raise await self._stale(request) from None
+        self._committed(queued)
         return changed
 
     def _changes(
@@ -340,49 +358,20 @@ class RequestDesk:
                 changes[column] = to_epoch(extend(self.calendar, due, paused))
         return changes
 
-    def _effects(
-        self,
-        before: Request | None,
-        action: Action | None,
-        note: str,
-        now: datetime,
-        queued: list[int],
-    ) -> Callable[[Transaction, Request], Awaitable[None]]:
-        """The desk's effects bound to one change, counting into ``queued`` what they queue."""
+    async def _follow_change(self, tx: Transaction, change: Change) -> int:
+        """What every change writes with it, in its transaction: the request's reminders
+        re-planned, then the notices it causes; how many messages were queued."""
+        await self.planner.replan(tx, change.after.id)
+        return await self.notifier.queue_change(tx, change)
 
-        async def run(tx: Transaction, after: Request) -> None:
-            change = Change(before, after, action, note, now)
-            for effect in self.effects:
-                queued.append(await effect(tx, change))
+    async def _stale(self, request: Request) -> Stale:
+        current = await self.repo.get(request.id)
+        return Stale(current.status if current is not None else request.status)
 
-        return run
-
-    @staticmethod
-    def _with_receipt(
-        effects: Callable[[Transaction, Request], Awaitable[None]],
-        recipient_id: int,
-        text: ReceiptText,
-        now: datetime,
-        queued: list[int],
-    ) -> Callable[[Transaction, Request], Awaitable[None]]:
-        """``effects``, then the receipt for ``recipient_id``, in the same transaction."""
-
-        async def run(tx: Transaction, after: Request) -> None:
-            await effects(tx, after)
-            queued.append(await queue_receipt(tx, recipient_id, text(after), now=now))
-
-        return run
-
-    async def _changed(self, request_id: int, queued: Sequence[int] = ()) -> None:
-        for hook in self.after_change:
-            await hook(request_id)
-        self._wake(queued)
-
-    def _wake(self, queued: Sequence[int]) -> None:
-        """Something was queued: delivery goes now, not at the next wake-up."""
-        if sum(queued):
-            for wake in self.after_queued:
-                wake()
+    def _committed(self, queued: int) -> None:
+        """Something was queued and committed: delivery goes now, not at the next wake-up."""
+        if queued:
+            self.wake()
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -398,8 +387,8 @@ class RequestDesk:
     ) -> tuple[Request, Message]:
         """Add a message to the thread (or an internal note); the status follows:
         an official's first answer starts the work, the enterprise's answer ends a wait.
-        The message, the change of status, the ``post_effects`` (its delivery to the other
-        side) and the writer's ``receipt`` ("sent") are stored together or not at all."""
+        The message, the change of status (with its reminders and notices), its delivery to
+        the other side and the writer's ``receipt`` ("sent") are stored together or not at all."""
         request = await self.find(actor, request_id=request_id)
         who = parties(actor, request)
         role = _sender_role(who, request.status, internal=internal)
@@ -407,37 +396,36 @@ class RequestDesk:
             raise TransitionRefused("final", request.status)
         post = NewMessage(actor.telegram_id, role, text, attachment, internal)
         now = self.clock.now()
-        queued: list[int] = []
-
-        async def posted(tx: Transaction, after: Request) -> None:
-            for effect in self.post_effects:
-                queued.append(await effect(tx, Posted(after, post, actor, now)))
-            if receipt is not None:
-                queued.append(await queue_receipt(tx, actor.telegram_id, receipt(after), now=now))
-
         follow = _follow_up(request.status, role, internal=internal)
-        if follow is None:
-            message = await self.repo.add_message(
-                request.id, post, now=now, effects=lambda tx: posted(tx, request)
-            )
-            await self._changed(request.id, queued)
-            return request, message
-        target = check(request.status, follow, who)
-        changes = self._changes(request, follow, target, now, None)
-        change_effects = self._effects(request, follow, "", now, queued)
-
-        async def effects(tx: Transaction, after: Request) -> None:
-            await change_effects(tx, after)
-            await posted(tx, after)
-
-        stored = await self.repo.post_and_transition(
-            request, post, target, note="", changes=changes, now=now, effects=effects
-        )
-        if stored is None:
-            current = await self.repo.get(request.id)
-            raise Stale(current.status if current is not None else request.status)
-        await self._changed(request.id, queued)
-        return stored
+        target = None if follow is None else check(request.status, follow, who)
+        try:
+            async with self._uow.transaction() as tx:
+                message = await self.repo.add_message_in(tx, request.id, post, now=now)
+                after, queued = request, 0
+                if follow is not None and target is not None:
+                    changes = self._changes(request, follow, target, now, None)
+                    changed = await self.repo.transition_in(
+                        tx,
+                        request,
+                        target,
+                        actor_id=post.sender_id,
+                        note="",
+                        changes=changes,
+                        now=now,
+                    )
+                    if changed is None:
+                        raise _Lost
+                    after = changed
+                    queued += await self._follow_change(tx, Change(request, after, follow, "", now))
+                posted = Posted(after, post, actor, now)
+                queued += await self.notifier.queue_posted(tx, posted)
+                if receipt is not None:
+                    text = receipt(after)
+                    queued += await queue_receipt(tx, actor.telegram_id, text, now=now)
+        except _Lost:
+            raise await self._stale(request) from None
+        self._committed(queued)
+        return after, message
 
     async def rate(
         self,
@@ -457,9 +445,12 @@ class RequestDesk:
         if request.status is not Status.CLOSED:
             raise TransitionRefused("not_closed", request.status)
         now = self.clock.now()
-        then = [] if receipt is None else [make_receipt(actor.telegram_id, receipt, now=now)]
-        await self.repo.rate(request.id, rating=rating, comment=comment, now=now, then=then)
-        self._wake([len(then)])
+        async with self._uow.transaction() as tx:
+            await self.repo.rate_in(tx, request.id, rating=rating, comment=comment)
+            queued = 0
+            if receipt is not None:
+                queued += await queue_receipt(tx, actor.telegram_id, receipt, now=now)
+        self._committed(queued)
         return request
 
 

@@ -11,21 +11,22 @@ from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.deadlines import calendar_for
 from bot.delivery import Sender
 from bot.dialogues import Dialogues
-from bot.dispatch import queue_notices, queue_thread_message
+from bot.dispatch import Notices
 from bot.holiday_schedule import sync_calendar
 from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
-from bot.reminders import deliver_now, replan_in
-from bot.requests import Change, Posted, RequestDesk
+from bot.reminders import ReminderPlanner, deliver_now
+from bot.requests import RequestDesk
 from bot.roles import Actor, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
-from storage.db import Database, Transaction
+from storage.db import Database
 from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
@@ -90,14 +91,13 @@ class Services:
             self.clock,
             timeout=timedelta(seconds=self.settings.requests.conversation_timeout_seconds),
         )
-        self.desk = RequestDesk(
-            self.requests, self.officials, self.enterprises, self.settings, self.clock
-        )
         self.verification = VerificationRepository(self.db)
-        self.verifier = Verifier(self.verification, self.officials, self.audit, self.settings)
+        self.verifier = Verifier(
+            self.verification, self.officials, self.audit, self.settings, self.db
+        )
         self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
         # One calendar for the whole bot: a loaded holiday schedule changes it in place.
-        self.calendar = self.desk.calendar
+        self.calendar = calendar_for(self.settings)
         self.holiday_schedules = HolidayScheduleRepository(self.db)
         self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
         self.outbox = Outbox(
@@ -114,6 +114,7 @@ class Services:
             self.accounts,
             self.settings.systemic,
             self.clock,
+            self.db,
         )
         self.marks = Marks(
             MarkRepository(self.db),
@@ -121,13 +122,30 @@ class Services:
             accounts=self.accounts,
             settings=self.settings.verification,
             admin_ids=self.settings.admins.telegram_ids,
+            uow=self.db,
         )
         self.reminders = ReminderRepository(self.db)
         self.digests = DigestRepository(self.db)
         self.alarm = AlarmState()
-        self.desk.effects += [self._replan, self._queue_notices]
-        self.desk.post_effects.append(self._queue_thread_message)
-        self.desk.after_queued.append(self.deliver_soon)
+        self.planner = ReminderPlanner(self.settings, self.calendar, self.quiet, self.clock)
+        self.desk = RequestDesk(
+            self.requests,
+            self.officials,
+            self.enterprises,
+            self.settings,
+            self.clock,
+            calendar=self.calendar,
+            uow=self.db,
+            planner=self.planner,
+            notifier=Notices(
+                officials=self.officials,
+                enterprises=self.enterprises,
+                accounts=self.accounts,
+                outbox=self.outbox,
+                admin_ids=self.settings.admins.telegram_ids,
+            ),
+            wake=self.deliver_soon,
+        )
         self._delivery: asyncio.Task[None] | None = None
         self._delivery_wanted = False
         self.privacy = Privacy(
@@ -139,6 +157,7 @@ class Services:
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,
             settings=self.settings.privacy,
+            uow=self.db,
         )
         self.broadcasts = Broadcaster(
             BroadcastStore(self.db),
@@ -156,17 +175,6 @@ class Services:
             officials=self.officials,
             enterprises=self.enterprises,
         )
-
-    async def _replan(self, tx: Transaction, change: Change) -> int:
-        """Every change of a request re-plans its reminders, in the same transaction."""
-        await replan_in(self, tx, change.after.id)
-        return 0
-
-    async def _queue_notices(self, tx: Transaction, change: Change) -> int:
-        return await queue_notices(self, tx, change)
-
-    async def _queue_thread_message(self, tx: Transaction, posted: Posted) -> int:
-        return await queue_thread_message(self, tx, posted)
 
     def deliver_soon(self) -> None:
         """Something just queued messages (notices, a receipt): send them now rather than at

@@ -21,13 +21,15 @@ from bot.i18n import translate
 from bot.outbox import Outbox
 from bot.roles import Actor
 from bot.similarity import Scored, rank
-from storage.outbox import NewMessage
+from bot.uow import UnitOfWork
+from storage.outbox import NewMessage, enqueue
 from storage.systemic_issues import (
     Issue,
     IssueChanged,
     IssueEvent,
     IssueStatus,
     LinkedRequest,
+    NotLinked,
     Page,
     SystemicIssueRepository,
 )
@@ -73,6 +75,7 @@ class SystemicDesk:
     accounts: Accounts
     settings: SystemicSettings
     clock: Clock
+    uow: UnitOfWork
 
     # -- suggestions ------------------------------------------------------------------------
 
@@ -131,7 +134,11 @@ class SystemicDesk:
             raise IssueRefused("title")
         if request_id is not None:
             await self.request(actor, request_id)
-        issue = await self.repo.create(title, actor_id=actor.telegram_id, now=self.clock.now())
+        async with self.uow.transaction() as tx:
+            issue_id = await self.repo.insert(
+                tx, title, actor_id=actor.telegram_id, now=self.clock.now()
+            )
+        issue = await self._issue(actor, issue_id)
         if request_id is not None:
             issue = await self.link(actor, issue.id, request_id)
         return issue
@@ -144,9 +151,10 @@ class SystemicDesk:
             raise IssueRefused("already_linked")
         self._not_resolved(issue)
         try:
-            await self.repo.link(
-                issue, request.id, actor_id=actor.telegram_id, now=self.clock.now()
-            )
+            async with self.uow.transaction() as tx:
+                await self.repo.link(
+                    tx, issue, request.id, actor_id=actor.telegram_id, now=self.clock.now()
+                )
         except IssueChanged:
             raise IssueRefused("changed") from None
         return await self._issue(actor, issue.id)
@@ -155,13 +163,14 @@ class SystemicDesk:
         issue = await self._issue(actor, issue_id)
         self._not_resolved(issue)
         try:
-            done = await self.repo.unlink(
-                issue, request_id, actor_id=actor.telegram_id, now=self.clock.now()
-            )
+            async with self.uow.transaction() as tx:
+                await self.repo.unlink(
+                    tx, issue, request_id, actor_id=actor.telegram_id, now=self.clock.now()
+                )
         except IssueChanged:
             raise IssueRefused("changed") from None
-        if not done:
-            raise IssueRefused("not_linked")
+        except NotLinked:
+            raise IssueRefused("not_linked") from None
         return await self._issue(actor, issue.id)
 
     async def note(self, actor: Actor, issue_id: int, text: str) -> Issue:
@@ -169,7 +178,10 @@ class SystemicDesk:
         text = text.strip()
         if not text or len(text) > MAX_NOTE:
             raise IssueRefused("note")
-        await self.repo.add_note(issue.id, text, actor_id=actor.telegram_id, now=self.clock.now())
+        async with self.uow.transaction() as tx:
+            await self.repo.add_note(
+                tx, issue.id, text, actor_id=actor.telegram_id, now=self.clock.now()
+            )
         return issue
 
     async def set_status(
@@ -183,14 +195,13 @@ class SystemicDesk:
             if issue.status is status:
                 raise IssueRefused("same_status")
             notices = await self._notices(issue) if status is IssueStatus.RESOLVED else []
+            now = self.clock.now()
             try:
-                await self.repo.set_status(
-                    issue,
-                    status,
-                    actor_id=actor.telegram_id,
-                    now=self.clock.now(),
-                    messages=notices,
-                )
+                async with self.uow.transaction() as tx:
+                    await self.repo.set_status(
+                        tx, issue, status, actor_id=actor.telegram_id, now=now
+                    )
+                    await enqueue(tx, notices, now=now)
             except IssueChanged:
                 log.info("systemic issue %s changed while its status was set; again", issue.id)
                 continue

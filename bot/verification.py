@@ -25,7 +25,8 @@ from bot.config import Settings, VerificationSettings
 from bot.logs import secret_issued
 from bot.phones import PhoneHasher
 from bot.roles import Actor
-from storage.audit import AuditLog
+from bot.uow import UnitOfWork
+from storage.audit import AuditLog, record_in
 from storage.models import Official
 from storage.officials import OfficialRepository
 from storage.verification import BURST_ALERT, StoredCode, VerificationRepository
@@ -247,8 +248,10 @@ class Verifier:
         officials: OfficialRepository,
         audit: AuditLog,
         settings: Settings,
+        uow: UnitOfWork,
     ) -> None:
         self._repo = repo
+        self._uow = uow
         self._officials = officials
         self._audit = audit
         self._settings = settings.verification
@@ -261,25 +264,28 @@ class Verifier:
         self, official: Official, enterprise_id: int | None, now: datetime
     ) -> IssuedCode:
         """A fresh code for this official, unlike any live one."""
-        while True:
-            issued = issue_code(self._settings, self._key, now)
-            stored = await self._repo.add_code(
-                code_hash=issued.code_hash,
-                official_id=official.id,
-                enterprise_id=enterprise_id,
-                issued_at=issued.issued_at,
-                expires_at=issued.expires_at,
+        async with self._uow.transaction() as tx:  # the code and its audit entry together
+            while True:
+                issued = issue_code(self._settings, self._key, now)
+                stored = await self._repo.add_code(
+                    tx,
+                    code_hash=issued.code_hash,
+                    official_id=official.id,
+                    enterprise_id=enterprise_id,
+                    issued_at=issued.issued_at,
+                    expires_at=issued.expires_at,
+                )
+                if stored:
+                    break
+            await record_in(
+                tx,
+                now=now,
+                actor_id=official.telegram_id,
+                action="verification.issue",
+                subject=f"official:{official.id}",
+                result="issued",
+                detail=f"enterprise:{enterprise_id or 'any'}",
             )
-            if stored:
-                break
-        await self._audit.record(
-            now=now,
-            actor_id=official.telegram_id,
-            action="verification.issue",
-            subject=f"official:{official.id}",
-            result="issued",
-            detail=f"enterprise:{enterprise_id or 'any'}",
-        )
         return issued
 
     async def retry_at(self, telegram_id: int, now: datetime) -> datetime | None:
@@ -300,11 +306,19 @@ class Verifier:
             stored, computed, now=now, enterprise_ids=actor.enterprise_ids, own_official_id=own
         )
         if verdict is Verdict.VERIFIED and stored is not None:
-            if await self._repo.use_code(stored.id, used_by=actor.telegram_id, now=now):
+            async with self._uow.transaction() as tx:  # used, and audited as used, together
+                used = await self._repo.use_code(tx, stored.id, used_by=actor.telegram_id, now=now)
+                if used:
+                    await record_in(
+                        tx,
+                        now=now,
+                        actor_id=actor.telegram_id,
+                        action="verification.check",
+                        subject=f"official:{stored.official_id}",
+                        result="verified",
+                    )
+            if used:
                 official = await self._officials.get(stored.official_id)
-                await self._record(
-                    actor.telegram_id, "verification.check", "verified", now, stored.official_id
-                )
                 return CheckResult(verdict, code=stored, official=official)
             verdict = Verdict.NOT_VERIFIED
         if verdict is Verdict.OWN_CODE:
@@ -363,7 +377,8 @@ class Verifier:
 
     async def _fail(self, telegram_id: int, kind: str, now: datetime) -> bool:
         """Record a failure; True if it makes an unusual burst the admins have not heard of."""
-        await self._repo.record_failure(telegram_id, kind, now)
+        async with self._uow.transaction() as tx:
+            await self._repo.record_failure(tx, telegram_id, kind, now)
         since = now - timedelta(minutes=self._settings.global_alert_window_minutes)
         if not burst(await self._repo.failures_since(since), self._settings):
             return False
@@ -392,7 +407,8 @@ class Verifier:
         token = new_card_token()
         old = official.card_token
         retired = None if old is None else (old, hash_card_token(old, self._key))
-        await self._repo.set_card_token(official.id, token, retired=retired, now=now)
+        async with self._uow.transaction() as tx:
+            await self._repo.set_card_token(tx, official.id, token, retired=retired, now=now)
         return token
 
     async def open_card(self, token: str) -> CardLookup:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 
-from storage.db import Database
-from storage.outbox import NewMessage, enqueue
-from storage.reminders import _REQUEST_COLUMNS, OPEN_STATUSES, RequestState, fold_into_digest
+from storage.db import Database, Transaction
+from storage.reminders import _REQUEST_COLUMNS, OPEN_STATUSES, RequestState
 from storage.reminders import request_from_row as _request
 
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -38,28 +36,14 @@ class DigestRepository:
         )
         return [_request(row) for row in rows]
 
-    async def record(
-        self,
-        official_id: int,
-        day: date,
-        message: NewMessage,
-        *,
-        fold_kinds: Iterable[str],
-        fold_until: datetime,
-        now: datetime,
-    ) -> bool:
-        """Queue the digest and fold the morning's reminders into it, once per day."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO digests (official_id, day, sent_at) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (official_id, day.isoformat(), int(now.timestamp())),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await enqueue(tx, [message], now=now)
-            await fold_into_digest(tx, official_id, fold_kinds, fold_until, now)
-        return True
+    async def record(self, tx: Transaction, official_id: int, day: date, *, now: datetime) -> bool:
+        """Note in ``tx`` that the official's digest of ``day`` goes out; False if it did."""
+        cursor = await tx.execute(
+            "INSERT INTO digests (official_id, day, sent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (official_id, day.isoformat(), int(now.timestamp())),
+        )
+        return cursor.rowcount == 1
 
     async def sent_on(self, day: date) -> list[int]:
         rows = await self._db.fetch_all(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.models import Contact, Enterprise, EnterpriseStatus, Stage
 from storage.outbox import NewMessage, enqueue
 
@@ -69,6 +69,13 @@ class EnterpriseRepository:
             f"SELECT {_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
         )
         return None if row is None else enterprise_from_row(row)
+
+    async def get_in(self, tx: Transaction, enterprise_id: int) -> Enterprise | None:
+        """:meth:`get` as ``tx`` sees it."""
+        rows = await tx.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
+        )
+        return enterprise_from_row(rows[0]) if rows else None
 
     async def by_credit_code(self, credit_code: str) -> Enterprise | None:
         row = await self._db.fetch_one(
@@ -189,6 +196,15 @@ class EnterpriseRepository:
 
     async def contacts(self, enterprise_id: int) -> list[Contact]:
         rows = await self._db.fetch_all(
+            f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = ?"
+            " ORDER BY id",
+            (enterprise_id,),
+        )
+        return [_contact(row) for row in rows]
+
+    async def contacts_in(self, tx: Transaction, enterprise_id: int) -> list[Contact]:
+        """:meth:`contacts` as ``tx`` sees them."""
+        rows = await tx.execute_fetchall(
             f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = ?"
             " ORDER BY id",
             (enterprise_id,),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.models import Official
 from storage.officials import _COLUMNS, official_from_row
 
@@ -80,20 +80,24 @@ class MarkRepository:
         return {row["telegram_id"]: _record(row) for row in rows}
 
     async def succeeded(
-        self, telegram_id: int, official_id: int | None, applied: str | None, *, now: datetime
+        self,
+        tx: Transaction,
+        telegram_id: int,
+        official_id: int | None,
+        applied: str | None,
+        *,
+        now: datetime,
     ) -> None:
         """Telegram did it: the account carries ``applied`` (None: no mark); failures cleared.
         An account without a mark and without a failure needs no row."""
-        async with self._db.transaction() as tx:
-            if applied is None:
-                await tx.execute(
-                    "DELETE FROM verification_marks WHERE telegram_id = ?", (telegram_id,)
-                )
-                return
-            await tx.execute(_SUCCEEDED, (telegram_id, official_id, applied, to_epoch(now)))
+        if applied is None:
+            await tx.execute("DELETE FROM verification_marks WHERE telegram_id = ?", (telegram_id,))
+            return
+        await tx.execute(_SUCCEEDED, (telegram_id, official_id, applied, to_epoch(now)))
 
     async def failed(
         self,
+        tx: Transaction,
         telegram_id: int,
         official_id: int | None,
         *,
@@ -103,23 +107,23 @@ class MarkRepository:
         given_up_for: str | None,
         now: datetime,
     ) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                _FAILED,
-                (
-                    telegram_id,
-                    official_id,
-                    to_epoch(next_at),
-                    failure,
-                    error[:200],
-                    given_up_for,
-                    to_epoch(now),
-                ),
-            )
+        await tx.execute(
+            _FAILED,
+            (
+                telegram_id,
+                official_id,
+                to_epoch(next_at),
+                failure,
+                error[:200],
+                given_up_for,
+                to_epoch(now),
+            ),
+        )
 
-    async def mark_reported(self, telegram_ids: Iterable[int], *, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE verification_marks SET reported_at = ? WHERE telegram_id = ?",
-                [(to_epoch(now), telegram_id) for telegram_id in telegram_ids],
-            )
+    async def mark_reported(
+        self, tx: Transaction, telegram_ids: Iterable[int], *, now: datetime
+    ) -> None:
+        await tx.executemany(
+            "UPDATE verification_marks SET reported_at = ? WHERE telegram_id = ?",
+            [(to_epoch(now), telegram_id) for telegram_id in telegram_ids],
+        )

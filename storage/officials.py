@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.models import Official
 
 _COLUMNS = (
@@ -65,6 +65,13 @@ class OfficialRepository:
             f"SELECT {_COLUMNS} FROM officials WHERE id = ?", (official_id,)
         )
         return None if row is None else official_from_row(row)
+
+    async def get_in(self, tx: Transaction, official_id: int) -> Official | None:
+        """:meth:`get` as ``tx`` sees it (a write transaction reads through its own connection)."""
+        rows = await tx.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM officials WHERE id = ?", (official_id,)
+        )
+        return official_from_row(rows[0]) if rows else None
 
     async def by_external_id(self, external_id: str) -> Official | None:
         row = await self._db.fetch_one(

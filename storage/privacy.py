@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 
 ERASED = "personal_data.erase"
 
@@ -117,33 +117,26 @@ class PrivacyRepository:
             kinds[kind] = [dict(row) for row in rows]
         return PersonalData(telegram_id, kinds)
 
-    async def erase(
-        self, telegram_id: int, *, pseudonym: int, admin_id: int, subject: str, now: datetime
-    ) -> int:
-        """Erase and audit it in one transaction; how many rows were changed or deleted."""
+    async def erase(self, tx: Transaction, telegram_id: int, *, pseudonym: int) -> int:
+        """Erase in ``tx`` (the caller audits it there); how many rows changed or went."""
         changed = 0
-        async with self._db.transaction() as tx:
-            for sql in ERASE:
-                cursor = await tx.execute(sql, {"id": telegram_id, "p": pseudonym})
-                changed += max(cursor.rowcount, 0)
-            await tx.execute(
-                "INSERT INTO audit_log (at, actor_id, action, subject, result)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (to_epoch(now), admin_id, ERASED, subject, f"{changed} rows"),
-            )
+        for sql in ERASE:
+            cursor = await tx.execute(sql, {"id": telegram_id, "p": pseudonym})
+            changed += max(cursor.rowcount, 0)
         return changed
 
-    async def prune(self, *, drafts_before: datetime, throttle_before: datetime) -> int:
+    async def prune(
+        self, tx: Transaction, *, drafts_before: datetime, throttle_before: datetime
+    ) -> int:
         """Delete drafts and dialogues left untouched and throttle records older than those
-        moments."""
-        async with self._db.transaction() as tx:
-            drafts = await tx.execute(
-                "DELETE FROM drafts WHERE updated_at < ?", (to_epoch(drafts_before),)
-            )
-            dialogues = await tx.execute(
-                "DELETE FROM dialogues WHERE updated_at < ?", (to_epoch(drafts_before),)
-            )
-            throttle = await tx.execute(
-                "DELETE FROM throttle_events WHERE at < ?", (to_epoch(throttle_before),)
-            )
+        moments, in ``tx``."""
+        drafts = await tx.execute(
+            "DELETE FROM drafts WHERE updated_at < ?", (to_epoch(drafts_before),)
+        )
+        dialogues = await tx.execute(
+            "DELETE FROM dialogues WHERE updated_at < ?", (to_epoch(drafts_before),)
+        )
+        throttle = await tx.execute(
+            "DELETE FROM throttle_events WHERE at < ?", (to_epoch(throttle_before),)
+        )
         return sum(max(c.rowcount, 0) for c in (drafts, dialogues, throttle))

@@ -118,10 +118,6 @@ class ReminderRepository:
         )
         return [row[0] for row in rows]
 
-    async def replace_pending(self, request_id: int, planned: Iterable[Planned]) -> None:
-        async with self._db.transaction() as tx:
-            await replace_pending(tx, request_id, planned)
-
     async def due(self, now: datetime, limit: int) -> list[Reminder]:
         rows = await self._db.fetch_all(
             f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE status = 'pending' AND due_at <= ?"
@@ -144,6 +140,7 @@ class ReminderRepository:
 
     async def fire(
         self,
+        tx: Transaction,
         reminder: Reminder,
         messages: list[NewMessage],
         *,
@@ -153,19 +150,17 @@ class ReminderRepository:
         escalate: bool = False,
         still: tuple[str, ...] = ("pending",),
     ) -> bool:
-        """Finish the reminder and queue its messages atomically; False if it was already done.
-
-        ``still`` lists the states the reminder may be in to be finished now.
+        """Finish the reminder and queue its messages in ``tx``; False (nothing written) if it
+        was already done. ``still`` lists the states the reminder may be in to be finished now.
         """
-        async with self._db.transaction() as tx:
-            if not await _finish(tx, reminder.id, status, now, error, still):
-                return False
-            await enqueue(tx, messages, now=now)
-            if escalate:
-                await tx.execute(
-                    "UPDATE requests SET escalated_at = ? WHERE id = ?",
-                    (to_epoch(now), reminder.request_id),
-                )
+        if not await _finish(tx, reminder.id, status, now, error, still):
+            return False
+        await enqueue(tx, messages, now=now)
+        if escalate:
+            await tx.execute(
+                "UPDATE requests SET escalated_at = ? WHERE id = ?",
+                (to_epoch(now), reminder.request_id),
+            )
         return True
 
 

@@ -1,16 +1,16 @@
 """Requests (诉求), their append-only history, their message thread and intake drafts.
 
-A state change is one transaction: ``UPDATE … WHERE id = ? AND version = ?`` and the history
-row together, plus whatever the caller's ``effects`` write in the same transaction (the
-reminders re-planned, the notices queued). When the version moved on meanwhile, nothing is
-written and the caller learns that it lost the race.
+A state change is ``UPDATE … WHERE id = ? AND version = ?`` and the history row together, in
+the caller's transaction (the ``*_in`` methods take it: the request desk opens it and writes
+the reminders and notices of the change in it too). When the version moved on meanwhile,
+nothing is written and the caller learns that it lost the race.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,8 +18,6 @@ from typing import Any
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
-from storage.outbox import NewMessage as OutboxRow
-from storage.outbox import enqueue
 
 _COLUMNS = (
     "id, number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
@@ -184,17 +182,13 @@ class ThreadCounts:
     messages: int
 
 
-# Writes that belong to a change of a request, run inside its transaction with the request
-# as it is after the change.
-Effects = Callable[[Transaction, Request], Awaitable[None]]
-
-
 class RequestRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(
+    async def insert(
         self,
+        tx: Transaction,
         new: NewRequest,
         *,
         day: str,
@@ -202,10 +196,9 @@ class RequestRepository:
         due: tuple[datetime, datetime] | None,
         route_note: str,
         now: datetime,
-        effects: Effects | None = None,
         drop_draft: bool = False,
     ) -> Request:
-        """Number, store and (if an official was found) assign a request in one transaction.
+        """Number, store and (if an official was found) assign a request in ``tx``.
 
         ``day`` is the local date ``YYYYMMDD`` of the number (LN-YYYYMMDD-NNNN). With
         ``drop_draft`` the submitter's intake draft goes in the same transaction: a crash
@@ -214,74 +207,69 @@ class RequestRepository:
         at = to_epoch(now)
         status = Status.SUBMITTED if official_id is None else Status.ASSIGNED
         ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
-        async with self._db.transaction() as tx:
-            (last,) = await tx.execute_fetchall(
-                "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
-                " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
-                (day,),
-            )
-            number = f"LN-{day}-{last[0]:04d}"
-            (created,) = await tx.execute_fetchall(
-                "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
-                " summary, description, details, status, official_id, created_at,"
-                " acknowledge_due_at, resolve_due_at)"
-                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                (
-                    number,
-                    new.enterprise_id,
-                    new.submitted_by,
-                    new.category,
-                    "urgent" if new.urgent else "normal",
-                    new.summary,
-                    new.description,
-                    json.dumps(dict(new.details), ensure_ascii=False),
-                    status,
-                    official_id,
-                    at,
-                    ack_due,
-                    resolve_due,
-                ),
-            )
-            request_id = created["id"]
-            history: list[tuple[Any, ...]] = [
-                (request_id, at, new.submitted_by, None, Status.SUBMITTED, "")
-            ]
-            if official_id is not None:
-                history.append(
-                    (request_id, at, None, Status.SUBMITTED, Status.ASSIGNED, route_note)
-                )
+        (last,) = await tx.execute_fetchall(
+            "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
+            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            (day,),
+        )
+        number = f"LN-{day}-{last[0]:04d}"
+        (created,) = await tx.execute_fetchall(
+            "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
+            " summary, description, details, status, official_id, created_at,"
+            " acknowledge_due_at, resolve_due_at)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+            (
+                number,
+                new.enterprise_id,
+                new.submitted_by,
+                new.category,
+                "urgent" if new.urgent else "normal",
+                new.summary,
+                new.description,
+                json.dumps(dict(new.details), ensure_ascii=False),
+                status,
+                official_id,
+                at,
+                ack_due,
+                resolve_due,
+            ),
+        )
+        request_id = created["id"]
+        history: list[tuple[Any, ...]] = [
+            (request_id, at, new.submitted_by, None, Status.SUBMITTED, "")
+        ]
+        if official_id is not None:
+            history.append((request_id, at, None, Status.SUBMITTED, Status.ASSIGNED, route_note))
+        await tx.executemany(
+            "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
+            " note) VALUES (?, ?, ?, ?, ?, ?)",
+            history,
+        )
+        if new.attachments:
             await tx.executemany(
-                "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
-                " note) VALUES (?, ?, ?, ?, ?, ?)",
-                history,
+                "INSERT INTO request_messages (request_id, at, sender_id, sender_role,"
+                " text, media_kind, file_id, file_name)"
+                " VALUES (?, ?, ?, 'enterprise', ?, ?, ?, ?)",
+                [
+                    (
+                        request_id,
+                        at,
+                        new.submitted_by,
+                        a.caption,
+                        a.kind,
+                        a.file_id,
+                        a.file_name,
+                    )
+                    for a in new.attachments
+                ],
             )
-            if new.attachments:
-                await tx.executemany(
-                    "INSERT INTO request_messages (request_id, at, sender_id, sender_role,"
-                    " text, media_kind, file_id, file_name)"
-                    " VALUES (?, ?, ?, 'enterprise', ?, ?, ?, ?)",
-                    [
-                        (
-                            request_id,
-                            at,
-                            new.submitted_by,
-                            a.caption,
-                            a.kind,
-                            a.file_id,
-                            a.file_name,
-                        )
-                        for a in new.attachments
-                    ],
-                )
-            if drop_draft:
-                await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
-            request = _request(created)
-            if effects is not None:
-                await effects(tx, request)
-        return request
+        if drop_draft:
+            await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
+        return _request(created)
 
-    async def transition(
+    async def transition_in(
         self,
+        tx: Transaction,
         request: Request,
         to: Status,
         *,
@@ -289,57 +277,20 @@ class RequestRepository:
         note: str,
         changes: Mapping[str, Any],
         now: datetime,
-        effects: Effects | None = None,
     ) -> Request | None:
-        """Move ``request`` (as read, at its version) to ``to``; None if it changed meanwhile."""
-        async with self._db.transaction() as tx:
-            changed = await _transition(tx, request, to, actor_id, note, changes, now)
-            if changed is not None and effects is not None:
-                await effects(tx, changed)
-            return changed
+        """Move ``request`` (as read, at its version) to ``to`` in ``tx``, with its history;
+        None (and nothing written) if it changed meanwhile."""
+        return await _transition(tx, request, to, actor_id, note, changes, now)
 
-    async def post_and_transition(
-        self,
-        request: Request,
-        post: NewMessage,
-        to: Status,
-        *,
-        note: str,
-        changes: Mapping[str, Any],
-        now: datetime,
-        effects: Effects | None = None,
-    ) -> tuple[Request, Message] | None:
-        """Add a message to the thread and move ``request`` to ``to`` in one transaction:
-        both are stored or neither (None if the request changed meanwhile)."""
-        try:
-            async with self._db.transaction() as tx:
-                message = await _insert_message(tx, request.id, post, now)
-                changed = await _transition(tx, request, to, post.sender_id, note, changes, now)
-                if changed is None:
-                    raise _Changed
-                if effects is not None:
-                    await effects(tx, changed)
-        except _Changed:
-            return None
-        return changed, message
-
-    async def rate(
-        self,
-        request_id: int,
-        *,
-        rating: int | None,
-        comment: str | None,
-        now: datetime,
-        then: Sequence[OutboxRow] = (),
+    async def rate_in(
+        self, tx: Transaction, request_id: int, *, rating: int | None, comment: str | None
     ) -> None:
-        """Store the rating or the comment; ``then`` (its receipt) is queued with it."""
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE requests SET rating = COALESCE(?, rating),"
-                " rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
-                (rating, comment, request_id),
-            )
-            await enqueue(tx, list(then), now=now)
+        """Store the rating or the comment in ``tx``."""
+        await tx.execute(
+            "UPDATE requests SET rating = COALESCE(?, rating),"
+            " rating_comment = COALESCE(?, rating_comment) WHERE id = ?",
+            (rating, comment, request_id),
+        )
 
     async def get(self, request_id: int) -> Request | None:
         row = await self._db.fetch_one(
@@ -370,20 +321,11 @@ class RequestRepository:
             for r in rows
         ]
 
-    async def add_message(
-        self,
-        request_id: int,
-        post: NewMessage,
-        *,
-        now: datetime,
-        effects: Callable[[Transaction], Awaitable[None]] | None = None,
+    async def add_message_in(
+        self, tx: Transaction, request_id: int, post: NewMessage, *, now: datetime
     ) -> Message:
-        """Add a message to the thread; ``effects`` write in the same transaction."""
-        async with self._db.transaction() as tx:
-            message = await _insert_message(tx, request_id, post, now)
-            if effects is not None:
-                await effects(tx)
-            return message
+        """Add a message to the thread in ``tx``."""
+        return await _insert_message(tx, request_id, post, now)
 
     async def messages(self, request_id: int, *, internal: bool) -> list[Message]:
         """The thread; internal notes only when ``internal`` (officials and admins)."""
@@ -509,10 +451,6 @@ class NewMessage:
     text: str
     attachment: Attachment | None = None
     internal: bool = False
-
-
-class _Changed(Exception):
-    """The request changed meanwhile: roll the whole transaction back."""
 
 
 async def _transition(

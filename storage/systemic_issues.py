@@ -15,7 +15,6 @@ from enum import StrEnum
 from bot.clock import from_epoch, to_epoch
 from bot.lifecycle import FINAL, Status
 from storage.db import Database, Transaction
-from storage.outbox import NewMessage, enqueue
 
 
 class IssueChanged(Exception):
@@ -114,20 +113,18 @@ class SystemicIssueRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, title: str, *, actor_id: int, now: datetime) -> Issue:
+    async def insert(self, tx: Transaction, title: str, *, actor_id: int, now: datetime) -> int:
+        """A new open issue in ``tx``, with its first event; its id."""
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO systemic_issues (title, status, created_by, created_at, updated_at)"
-                " VALUES (?, 'open', ?, ?, ?) RETURNING id",
-                (title, actor_id, at, at),
-            )
-            row = await cursor.fetchone()
-            assert row is not None
-            await _event(tx, row[0], at, actor_id, "created", title)
-        issue = await self.get(row[0])
-        assert issue is not None
-        return issue
+        cursor = await tx.execute(
+            "INSERT INTO systemic_issues (title, status, created_by, created_at, updated_at)"
+            " VALUES (?, 'open', ?, ?, ?) RETURNING id",
+            (title, actor_id, at, at),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        await _event(tx, row[0], at, actor_id, "created", title)
+        return int(row[0])
 
     async def get(self, issue_id: int) -> Issue | None:
         row = await self._db.fetch_one(
@@ -179,75 +176,64 @@ class SystemicIssueRepository:
         )
         return "" if value is None else str(value)
 
-    async def add_note(self, issue_id: int, text: str, *, actor_id: int, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await _event(tx, issue_id, to_epoch(now), actor_id, "note", text)
+    async def add_note(
+        self, tx: Transaction, issue_id: int, text: str, *, actor_id: int, now: datetime
+    ) -> None:
+        await _event(tx, issue_id, to_epoch(now), actor_id, "note", text)
 
     async def link(
-        self, issue: Issue, request_id: int, *, actor_id: int, now: datetime
+        self, tx: Transaction, issue: Issue, request_id: int, *, actor_id: int, now: datetime
     ) -> int | None:
-        """Link the request to ``issue`` (as read); it leaves the issue it was in, whose id is
-        returned (None if it was in none)."""
+        """Link the request to ``issue`` (as read) in ``tx``; it leaves the issue it was in,
+        whose id is returned (None if it was in none). IssueChanged if ``issue`` changed."""
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            await _bump(tx, issue, at)
-            cursor = await tx.execute(
-                "SELECT systemic_issue_id FROM requests WHERE id = ?", (request_id,)
-            )
-            row = await cursor.fetchone()
-            previous: int | None = None if row is None else row[0]
-            if previous is not None:
-                await tx.execute(
-                    "UPDATE systemic_issues SET version = version + 1, updated_at = ? WHERE id = ?",
-                    (at, previous),
-                )
-                await _event(tx, previous, at, actor_id, "unlink", "", request_id)
+        await _bump(tx, issue, at)
+        cursor = await tx.execute(
+            "SELECT systemic_issue_id FROM requests WHERE id = ?", (request_id,)
+        )
+        row = await cursor.fetchone()
+        previous: int | None = None if row is None else row[0]
+        if previous is not None:
             await tx.execute(
-                "UPDATE requests SET systemic_issue_id = ? WHERE id = ?", (issue.id, request_id)
+                "UPDATE systemic_issues SET version = version + 1, updated_at = ? WHERE id = ?",
+                (at, previous),
             )
-            await _event(tx, issue.id, at, actor_id, "link", "", request_id)
+            await _event(tx, previous, at, actor_id, "unlink", "", request_id)
+        await tx.execute(
+            "UPDATE requests SET systemic_issue_id = ? WHERE id = ?", (issue.id, request_id)
+        )
+        await _event(tx, issue.id, at, actor_id, "link", "", request_id)
         return previous
 
-    async def unlink(self, issue: Issue, request_id: int, *, actor_id: int, now: datetime) -> bool:
-        """Take the request out of ``issue``; False if it was not in it."""
+    async def unlink(
+        self, tx: Transaction, issue: Issue, request_id: int, *, actor_id: int, now: datetime
+    ) -> None:
+        """Take the request out of ``issue`` in ``tx``; IssueChanged if ``issue`` changed,
+        NotLinked if the request was not in it (the caller rolls back: the issue was bumped)."""
         at = to_epoch(now)
-        try:
-            async with self._db.transaction() as tx:
-                await _bump(tx, issue, at)
-                cursor = await tx.execute(
-                    "UPDATE requests SET systemic_issue_id = NULL"
-                    " WHERE id = ? AND systemic_issue_id = ?",
-                    (request_id, issue.id),
-                )
-                if cursor.rowcount != 1:
-                    raise _NotLinked
-                await _event(tx, issue.id, at, actor_id, "unlink", "", request_id)
-        except _NotLinked:
-            return False
-        return True
+        await _bump(tx, issue, at)
+        cursor = await tx.execute(
+            "UPDATE requests SET systemic_issue_id = NULL WHERE id = ? AND systemic_issue_id = ?",
+            (request_id, issue.id),
+        )
+        if cursor.rowcount != 1:
+            raise NotLinked(request_id)
+        await _event(tx, issue.id, at, actor_id, "unlink", "", request_id)
 
     async def set_status(
-        self,
-        issue: Issue,
-        to: IssueStatus,
-        *,
-        actor_id: int,
-        now: datetime,
-        messages: list[NewMessage],
+        self, tx: Transaction, issue: Issue, to: IssueStatus, *, actor_id: int, now: datetime
     ) -> None:
-        """Move ``issue`` (as read) to ``to`` and queue ``messages`` in the same transaction."""
+        """Move ``issue`` (as read) to ``to`` in ``tx``; IssueChanged if it changed meanwhile."""
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE systemic_issues SET status = ?, version = version + 1, updated_at = ?,"
-                " resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END"
-                " WHERE id = ? AND version = ?",
-                (to, at, to, at, issue.id, issue.version),
-            )
-            if cursor.rowcount != 1:
-                raise IssueChanged(issue.id)
-            await _event(tx, issue.id, at, actor_id, "status", f"{issue.status}>{to}")
-            await enqueue(tx, messages, now=now)
+        cursor = await tx.execute(
+            "UPDATE systemic_issues SET status = ?, version = version + 1, updated_at = ?,"
+            " resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END"
+            " WHERE id = ? AND version = ?",
+            (to, at, to, at, issue.id, issue.version),
+        )
+        if cursor.rowcount != 1:
+            raise IssueChanged(issue.id)
+        await _event(tx, issue.id, at, actor_id, "status", f"{issue.status}>{to}")
 
     async def recipients(self, issue_id: int) -> dict[int, list[str]]:
         """Each Telegram user who speaks for an enterprise with a request in the issue, and the
@@ -290,7 +276,7 @@ class SystemicIssueRepository:
         ]
 
 
-class _NotLinked(Exception):
+class NotLinked(Exception):
     """The request is not in the issue: roll the transaction back."""
 
 

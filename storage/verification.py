@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 
 FAILURE_KINDS = ("code", "lookup")
 BURST_ALERT = "verification.burst_alert"
@@ -117,6 +117,7 @@ class VerificationRepository:
 
     async def add_code(
         self,
+        tx: Transaction,
         *,
         code_hash: str,
         official_id: int,
@@ -125,19 +126,18 @@ class VerificationRepository:
         expires_at: datetime,
     ) -> bool:
         """Store a code unless a live code has the same hash (then the caller draws again)."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "SELECT 1 FROM verification_codes WHERE code_hash = ? AND used_at IS NULL"
-                " AND expires_at > ?",
-                (code_hash, to_epoch(issued_at)),
-            )
-            if await cursor.fetchone() is not None:
-                return False
-            await tx.execute(
-                "INSERT INTO verification_codes (code_hash, official_id, enterprise_id,"
-                " issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (code_hash, official_id, enterprise_id, to_epoch(issued_at), to_epoch(expires_at)),
-            )
+        cursor = await tx.execute(
+            "SELECT 1 FROM verification_codes WHERE code_hash = ? AND used_at IS NULL"
+            " AND expires_at > ?",
+            (code_hash, to_epoch(issued_at)),
+        )
+        if await cursor.fetchone() is not None:
+            return False
+        await tx.execute(
+            "INSERT INTO verification_codes (code_hash, official_id, enterprise_id,"
+            " issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (code_hash, official_id, enterprise_id, to_epoch(issued_at), to_epoch(expires_at)),
+        )
         return True
 
     async def find_code(self, code_hash: str) -> StoredCode | None:
@@ -149,24 +149,24 @@ class VerificationRepository:
         )
         return None if row is None else _code(row)
 
-    async def use_code(self, code_id: int, *, used_by: int, now: datetime) -> bool:
+    async def use_code(self, tx: Transaction, code_id: int, *, used_by: int, now: datetime) -> bool:
         """Mark a code used; False if somebody used it first."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE verification_codes SET used_at = ?, used_by = ?"
-                " WHERE id = ? AND used_at IS NULL AND expires_at > ?",
-                (to_epoch(now), used_by, code_id, to_epoch(now)),
-            )
-            return cursor.rowcount == 1
+        cursor = await tx.execute(
+            "UPDATE verification_codes SET used_at = ?, used_by = ?"
+            " WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+            (to_epoch(now), used_by, code_id, to_epoch(now)),
+        )
+        return cursor.rowcount == 1
 
     # Throttling ------------------------------------------------------------------------
 
-    async def record_failure(self, telegram_id: int, kind: str, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO throttle_events (telegram_id, kind, at) VALUES (?, ?, ?)",
-                (telegram_id, kind, to_epoch(now)),
-            )
+    async def record_failure(
+        self, tx: Transaction, telegram_id: int, kind: str, now: datetime
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO throttle_events (telegram_id, kind, at) VALUES (?, ?, ?)",
+            (telegram_id, kind, to_epoch(now)),
+        )
 
     async def failures_of(self, telegram_id: int, since: datetime) -> list[datetime]:
         rows = await self._db.fetch_all(
@@ -194,6 +194,7 @@ class VerificationRepository:
 
     async def set_card_token(
         self,
+        tx: Transaction,
         official_id: int,
         token: str,
         *,
@@ -206,20 +207,19 @@ class VerificationRepository:
         revoked (at the time it was revoked, or now if it was still live), in the same
         transaction, provided it is still the official's current token.
         """
-        async with self._db.transaction() as tx:
-            if retired is not None:
-                old_token, old_hash = retired
-                await tx.execute(
-                    "INSERT OR IGNORE INTO retired_card_tokens"
-                    " (token_hash, official_id, revoked_at)"
-                    " SELECT ?, id, COALESCE(card_revoked_at, ?) FROM officials"
-                    " WHERE id = ? AND card_token = ?",
-                    (old_hash, to_epoch(now), official_id, old_token),
-                )
+        if retired is not None:
+            old_token, old_hash = retired
             await tx.execute(
-                "UPDATE officials SET card_token = ?, card_revoked_at = NULL WHERE id = ?",
-                (token, official_id),
+                "INSERT OR IGNORE INTO retired_card_tokens"
+                " (token_hash, official_id, revoked_at)"
+                " SELECT ?, id, COALESCE(card_revoked_at, ?) FROM officials"
+                " WHERE id = ? AND card_token = ?",
+                (old_hash, to_epoch(now), official_id, old_token),
             )
+        await tx.execute(
+            "UPDATE officials SET card_token = ?, card_revoked_at = NULL WHERE id = ?",
+            (token, official_id),
+        )
 
     async def retired_card_official(self, token_hash: str) -> int | None:
         """The official whose revoked or replaced card token has this hash, if any."""

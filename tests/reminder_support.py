@@ -101,14 +101,16 @@ async def new_request(
         description="",
         details={},
     )
-    request = await services.requests.create(
-        new,
-        day=services.calendar.local(now).strftime("%Y%m%d"),
-        official_id=official_id,
-        due=(due.acknowledge, due.resolve),
-        route_note="",
-        now=now,
-    )
+    async with services.db.transaction() as tx:
+        request = await services.requests.insert(
+            tx,
+            new,
+            day=services.calendar.local(now).strftime("%Y%m%d"),
+            official_id=official_id,
+            due=(due.acknowledge, due.resolve),
+            route_note="",
+            now=now,
+        )
     await replan(services, request.id)
     return request.id
 

@@ -64,7 +64,7 @@ async def test_a_user_acting_while_notices_arrive_gets_every_answer(
         for n in range(12)
     ]
     await services.outbox.send_later(notices, now=now)
-    services.desk.after_queued[0]()  # wake the outbox, as a change that queued them would
+    services.desk.wake()  # wake the outbox, as a change that queued them would
     for _ in range(3):
         await admin.send("/help")
     await standin.wait_for(lambda: len(admin.messages) >= 15, timeout=30)

@@ -40,7 +40,8 @@ def a_request(enterprise_id: int) -> NewRequest:
     )
 
 
-async def crash_after_commit(request_id: int) -> None:
+def crash_after_commit() -> None:
+    """In place of the desk's wake-up of the outbox, which comes right after the commit."""
     raise Crash
 
 
@@ -75,7 +76,7 @@ async def first(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
 async def test_new_request_notice_survives_a_crash_right_after_the_commit(
     first: Services, tmp_path: Path, clock: FakeClock
 ) -> None:
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     with pytest.raises(Crash):
         await submit(first)
     await first.close()
@@ -90,13 +91,13 @@ async def test_new_request_notice_survives_a_crash_right_after_the_commit(
 
 
 async def test_a_failing_effect_stores_neither_the_change_nor_its_notices(
-    first: Services,
+    first: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(tx: Transaction, change: Change) -> int:
         raise Crash
 
     request_id = await submit(first)
-    first.desk.effects.append(broken)
+    monkeypatch.setattr(first.desk.notifier, "queue_change", broken)
     with pytest.raises(Crash):
         await act(first, request_id, Action.RETURN, note="不归我管")
     request = await first.requests.get(request_id)
@@ -122,7 +123,7 @@ async def test_escalation_is_planned_with_the_acknowledgement(
     """Acknowledged, then a crash before anything else ran: the resolve deadline's reminders
     were planned in the same transaction, so its escalation still comes."""
     request_id = await submit(first)
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     with pytest.raises(Crash):
         await act(first, request_id, Action.ACKNOWLEDGE)
     await first.close()
@@ -144,7 +145,7 @@ async def test_auto_close_notices_survive_a_crash_right_after_the_close(
     await act(first, request_id, Action.RESOLVE, note="已协调")
     clock.set(local(2026, 3, 5, 10, 0))
     await tick(first)  # the entrepreneur is asked to confirm, and does not
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     clock.set(local(2026, 3, 9, 10, 0))
     with pytest.raises(Crash):
         await tick(first)
@@ -173,10 +174,10 @@ async def main() -> None:
     clock = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     services = await open_domain(domain_settings(Path(sys.argv[1])), clock)
 
-    async def die(request_id: int) -> None:
+    def die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    services.desk.after_change.append(die)
+    services.desk.wake = die
     await submit(services)
 
 asyncio.run(main())
@@ -228,7 +229,7 @@ async def test_the_words_of_a_resolution_are_stored_with_it(
     request_id = await submit(first)
     official = await first.actor(OFFICIAL_ID)
     words = ThreadPost(OFFICIAL_ID, "official", "已协调供电公司")
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     with pytest.raises(Crash):
         await first.desk.act(official, request_id, Action.RESOLVE, note=words.text, post=words)
     await first.close()
@@ -253,7 +254,7 @@ async def test_a_reply_with_a_photo_survives_a_crash_right_after_the_commit(
     request_id = await submit(first)
     official = await first.actor(OFFICIAL_ID)
     photo = Attachment("photo", "photo-file-1", None, "现场 <照片>")
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     with pytest.raises(Crash):
         await first.desk.post(official, request_id, text="现场 <照片>", attachment=photo)
     await first.close()
@@ -276,7 +277,7 @@ async def test_the_enterprise_answer_that_ends_a_wait_survives_a_crash(
     request_id = await submit(first)
     await act(first, request_id, Action.ASK_INFO, note="请提供回执")
     alice = await first.actor(ALICE_ID)
-    first.desk.after_change.append(crash_after_commit)
+    first.desk.wake = crash_after_commit
     with pytest.raises(Crash):
         await first.desk.post(alice, request_id, text="回执已补充")
     await first.close()
@@ -293,14 +294,14 @@ async def test_the_enterprise_answer_that_ends_a_wait_survives_a_crash(
 
 
 async def test_a_failing_post_effect_stores_neither_the_message_nor_its_delivery(
-    first: Services,
+    first: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(tx: Transaction, posted: Posted) -> int:
         raise Crash
 
     request_id = await submit(first)
     official = await first.actor(OFFICIAL_ID)
-    first.desk.post_effects.append(broken)
+    monkeypatch.setattr(first.desk.notifier, "queue_posted", broken)
     with pytest.raises(Crash):
         await first.desk.post(official, request_id, text="已联系")
     assert await first.requests.messages(request_id, internal=True) == []

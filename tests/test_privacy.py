@@ -276,7 +276,8 @@ async def test_old_drafts_dialogues_and_throttle_records_are_pruned(
     await dialogues.save(Dialogue(ALICE_ID, "visit", {}, now - timedelta(days=31)))
     await dialogues.save(Dialogue(BOB_ID, "visit", {}, now - timedelta(days=29)))
     for at in (now - timedelta(hours=49), now - timedelta(hours=47)):
-        await services.verification.record_failure(ALICE_ID, FAILURE_KINDS[0], at)
+        async with services.db.transaction() as tx:
+            await services.verification.record_failure(tx, ALICE_ID, FAILURE_KINDS[0], at)
     await prune(AppContext(bot))
     assert await services.requests.draft(ALICE_ID) is None
     assert await services.requests.draft(BOB_ID) == {"category": "ip"}

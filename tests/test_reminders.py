@@ -220,9 +220,10 @@ async def test_reminder_rechecks_the_request_when_it_fires(
     request = await domain.requests.get(request_id)
     assert request is not None
     # The request moved on but nobody re-planned: the reminder must still not go out.
-    await domain.requests.transition(
-        request, Status.ACKNOWLEDGED, actor_id=None, note="", changes={}, now=clock.now()
-    )
+    async with domain.db.transaction() as tx:
+        await domain.requests.transition_in(
+            tx, request, Status.ACKNOWLEDGED, actor_id=None, note="", changes={}, now=clock.now()
+        )
     await run_at(domain, clock, local(2026, 3, 4, 8, 0))
     assert recorder(domain).to(ADMIN_ID) == []
     overdue = [r for r in await domain.reminders.of_request(request_id) if r.kind == "ack_overdue"]

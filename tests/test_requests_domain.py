@@ -197,12 +197,14 @@ async def test_a_stale_version_writes_nothing(desk_services: Services) -> None:
     request = await submitted(desk_services, cast)
     repo = desk_services.requests
     now = desk_services.clock.now()
-    first = await repo.transition(
-        request, Status.ACKNOWLEDGED, actor_id=1, note="", changes={}, now=now
-    )
-    second = await repo.transition(
-        request, Status.RETURNED, actor_id=2, note="", changes={}, now=now
-    )
+    async with desk_services.db.transaction() as tx:
+        first = await repo.transition_in(
+            tx, request, Status.ACKNOWLEDGED, actor_id=1, note="", changes={}, now=now
+        )
+    async with desk_services.db.transaction() as tx:
+        second = await repo.transition_in(
+            tx, request, Status.RETURNED, actor_id=2, note="", changes={}, now=now
+        )
     assert first is not None and second is None
     holder = await actor(desk_services, OFFICIAL_ID)
     with pytest.raises(Stale) as lost:
@@ -229,18 +231,14 @@ async def test_waiting_pauses_the_clock(desk_services: Services) -> None:
     assert calendar.workdays_between(request.resolve_due_at, resumed.resolve_due_at) == 3
 
 
-async def test_hooks_run_after_every_change(desk_services: Services) -> None:
+async def test_the_outbox_is_woken_after_every_change(desk_services: Services) -> None:
     cast = await make_cast(desk_services)
-    seen: list[int] = []
-
-    async def replan(request_id: int) -> None:
-        seen.append(request_id)
-
-    desk_services.desk.after_change.append(replan)
+    woken: list[str] = []
+    desk_services.desk.wake = lambda: woken.append("wake")
     request = await submitted(desk_services, cast)
     holder = await actor(desk_services, OFFICIAL_ID)
     await desk_services.desk.act(holder, request.id, Action.ACKNOWLEDGE)
-    assert seen == [request.id, request.id]
+    assert woken == ["wake", "wake"]
 
 
 async def test_a_reply_and_its_status_change_are_stored_together(
@@ -260,11 +258,15 @@ async def test_a_reply_and_its_status_change_are_stored_together(
 
     before = await repo.history(request.id)
     post = NewMessage(OFFICIAL_ID, message.sender_role, "晚到的回复")
-    now = desk_services.clock.now()
-    stale = await repo.post_and_transition(
-        request, post, Status.ACKNOWLEDGED, note="", changes={}, now=now
-    )
-    assert stale is None
+    with pytest.raises(Stale):
+        await desk_services.desk.transition(
+            request,
+            Action.ACKNOWLEDGE,
+            parties=parties(official, request),
+            actor_id=OFFICIAL_ID,
+            note="",
+            post=post,
+        )
     assert [m.text for m in await repo.messages(request.id, internal=True)] == ["已收到"]
     assert await repo.history(request.id) == before
     assert (await repo.get(request.id)) == replied

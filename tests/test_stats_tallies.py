@@ -110,12 +110,10 @@ class Walk:
     async def rate(self) -> None:
         closed = [r for r in await self._requests() if r.outcome is not None]
         if closed:
-            await self.services.desk.repo.rate(
-                self.rng.choice(closed).id,
-                rating=self.rng.randint(1, 5),
-                comment=None,
-                now=self.services.clock.now(),
-            )
+            async with self.services.db.transaction() as tx:
+                await self.services.desk.repo.rate_in(
+                    tx, self.rng.choice(closed).id, rating=self.rng.randint(1, 5), comment=None
+                )
             self.done["rate"] += 1
 
     async def relocate(self) -> None:

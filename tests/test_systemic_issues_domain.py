@@ -276,9 +276,10 @@ async def test_a_link_made_meanwhile_is_not_lost_by_a_resolution(
     assert stale is not None
     await domain.systemic.link(admin, issue.id, bobs)
     with pytest.raises(IssueChanged):
-        await repo.set_status(
-            stale, IssueStatus.RESOLVED, actor_id=ADMIN_ID, now=clock.now(), messages=[]
-        )
+        async with domain.db.transaction() as tx:
+            await repo.set_status(
+                tx, stale, IssueStatus.RESOLVED, actor_id=ADMIN_ID, now=clock.now()
+            )
     await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
     clock.advance(timedelta(seconds=1))
     await tick(domain)

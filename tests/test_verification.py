@@ -198,8 +198,9 @@ async def test_failures_are_throttled_and_bursts_alert_admins(
     clock.advance(timedelta(minutes=16))
     assert "未能核验" in await type_code(alice, "1234 8888")
     # A burst across users (50 within 10 minutes by default) alerts the admins once.
-    for _ in range(48):
-        await services.verification.record_failure(BOB_ID, "code", clock.now())
+    async with services.db.transaction() as tx:
+        for _ in range(48):
+            await services.verification.record_failure(tx, BOB_ID, "code", clock.now())
     assert "未能核验" in await type_code(alice, "1234 7777")
     alert = await admin.expect_message()
     assert "核验异常" in (alert.text or "")
