@@ -375,8 +375,6 @@ async def _recompute(
     loaded year: the same number of working days from the same start, counted on the new
     calendar. A deadline is never moved into the past: at the earliest it becomes the end of
     today."""
-    from bot.reminders import replan_in
-
     calendar = services.calendar
     floor = calendar.at(calendar.local_day(now), END_OF_DAY)
     moved = []
@@ -415,7 +413,7 @@ async def _recompute(
         if after is None:  # cannot happen inside the one write transaction
             continue
         await enqueue(tx, await _notices(services, after, schedule, changes, now), now=now)
-        await replan_in(services, tx, after.id)
+        await services.planner.replan(tx, after.id)
         moved.append(
             Moved(after.id, after.number, tuple((k, old, new) for k, (old, new) in changes.items()))
         )
@@ -426,8 +424,6 @@ async def _replan_around(services: Services, tx: Transaction, year: int, *, done
     """Re-plan the other requests with reminders in (or just after) the loaded year: their
     deadlines stay, but a reminder on the last working day before one, half time counted in
     working time, or the enterprise's reminder to confirm may fall on another day now."""
-    from bot.reminders import replan_in
-
     calendar = services.calendar
     start = calendar.at(date(year, 1, 1), END_OF_DAY) - timedelta(days=1)
     end = calendar.at(date(year, 12, 31), END_OF_DAY) + REPLAN_MARGIN
@@ -438,7 +434,7 @@ async def _replan_around(services: Services, tx: Transaction, year: int, *, done
     )
     for (request_id,) in rows:
         if request_id not in done:
-            await replan_in(services, tx, request_id)
+            await services.planner.replan(tx, request_id)
 
 
 def _changes_text(
