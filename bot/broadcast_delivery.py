@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 PAGE = 500  # pending recipients read from storage at a time
 HALT_CHECK = 0.5  # seconds between checks, in long waits, that the application still runs
+# Waits up to this many seconds (a paced send's turn, about a window ahead) are plain sleeps: waking
+# on a cancel costs a task per send, and a cancel is still seen before the next send.
+SHORT_WAIT = 0.2
 # Recipients in ``sending`` at most, in windows (see :func:`duplicate_bound`): one claimed batch
 # waiting to start, one window of sends in flight, one window of outcomes not yet committed.
 SENDING_WINDOWS = 3
@@ -243,6 +246,9 @@ class Delivery:
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep, but wake up when cancelled or halted; False if the broadcast is stopping."""
+        if seconds <= SHORT_WAIT:  # a plain sleep; stopping is checked before the next send
+            await asyncio.sleep(seconds)
+            return not self.stopping
         deadline = asyncio.get_running_loop().time() + seconds
         while not self.stopping:
             remaining = deadline - asyncio.get_running_loop().time()
