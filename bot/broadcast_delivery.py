@@ -163,6 +163,8 @@ class Delivery:
         claimed recipient as a slot frees; on a stop, the rest go back to ``pending``."""
         async with self._room:
             await self._room.wait_for(lambda: self._unsettled + len(batch) <= self._bound)
+            if self.stopping:
+                return
             claimed = await self._store.claim(self.broadcast.id, [r.telegram_id for r in batch])
             self._unsettled += len(claimed)
         for recipient in [r for r in batch if r.telegram_id in claimed]:
