@@ -270,9 +270,11 @@ class BroadcastStore:
             return set()
         marks = ", ".join("?" * len(telegram_ids))
         async with self._db.transaction() as tx:
+            # ``+status``: found by the primary key, not by scanning every pending row of the
+            # broadcast through recipients_by_status (O(recipients) a batch, seen at 100,000).
             cursor = await tx.execute(
                 "UPDATE broadcast_recipients SET status = 'sending'"
-                f" WHERE broadcast_id = ? AND status = 'pending' AND telegram_id IN ({marks})"
+                f" WHERE broadcast_id = ? AND +status = 'pending' AND telegram_id IN ({marks})"
                 " RETURNING telegram_id",
                 (broadcast_id, *telegram_ids),
             )
