@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcast_delivery import Delivery, Outcome, Pacer, duplicate_bound, window_of
+from bot.broadcast_delivery import (
+    Delivery,
+    Outcome,
+    Pacer,
+    burst_of,
+    duplicate_bound,
+    window_of,
+)
 from bot.broadcasts import (
     Audience,
     AudienceKind,
@@ -155,6 +162,7 @@ def test_the_window_scales_with_the_rate_and_bounds_the_duplicates() -> None:
     settings = BroadcastSettings()
     assert (window_of(20, settings), duplicate_bound(20, settings)) == (8, 24)
     assert (window_of(900, settings), duplicate_bound(900, settings)) == (90, 270)
+    assert (burst_of(20), burst_of(900)) == (2, 45)  # the free pace keeps its burst of 2
 
 
 async def test_claims_and_outcomes_go_in_batches_under_the_bound() -> None:
