@@ -135,6 +135,9 @@ class Delivery:
         self._room = asyncio.Condition()  # notified when recorded outcomes free room
         self._outcomes: list[Settled] = []  # outcomes waiting for the next flush
         self._flushing = asyncio.Lock()
+        # Slots are booked one at a time, when the previous one is due: a window of sends
+        # booked in advance would all go at once after a stall of the event loop.
+        self._turns = asyncio.Lock()
         self._ended = asyncio.Event()
         self.resume_at: datetime | None = None
 
@@ -192,7 +195,9 @@ class Delivery:
         message = self._message_for(recipient)
         attempts = 0
         while attempts < self._settings.max_attempts:
-            if not await self._wait(self._pacer.reserve()):
+            async with self._turns:  # one send at a time takes the pacer's next slot
+                ready = await self._wait(self._pacer.reserve())
+            if not ready:
                 await self._finish(chat_id, RecipientStatus.PENDING, attempts)
                 return
             attempts += 1
