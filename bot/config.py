@@ -174,7 +174,7 @@ class DeliverySettings(Section):
     """The pace of everything the bot sends (bot/pacing.py), under Telegram's limits."""
 
     global_per_second: float = Field(default=27.0, gt=0, le=30)
-    paid_per_second: float = Field(default=950.0, gt=0, le=1000)
+    paid_per_second: float = Field(default=920.0, gt=0, le=1000)
     global_burst: int = Field(default=2, ge=1, le=10)
     private_per_second: float = Field(default=1.0, gt=0, le=5)
     private_burst: int = Field(default=2, ge=1, le=10)
