@@ -12,7 +12,8 @@ Figures:
 - the bot process's peak RSS (VmHWM) against its RSS when idle before the broadcast;
 - p95 answer time of a normal user's /help sent once a second during the broadcast (< 1 s);
 - kill-and-resume: SIGKILL the bot mid-broadcast, start a new one on the same database, and
-  count recipients who got the announcement twice (bound: ``broadcast.max_in_flight``).
+  count recipients who got the announcement twice (bound: ``duplicate_bound``, recipients in
+  ``sending`` at most: a claimed batch, a window in flight, a window of unrecorded outcomes).
 
     python -m bench.broadcasts [--recipients 10000] [--kill-recipients 2000]
 
@@ -38,6 +39,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.broadcast_delivery import duplicate_bound
 from bot.broadcasts import Audience, AudienceKind, BroadcastStatus
 from bot.clock import to_epoch
 from bot.config import BroadcastSettings
@@ -248,11 +250,12 @@ async def kill_run(recipients: int, directory: Path) -> None:
         await asyncio.to_thread(bot.wait, 30)
         await standin.stop()
     counts = delivered(standin, ids)
-    bound = BroadcastSettings().max_in_flight
+    settings = BroadcastSettings()
+    bound = duplicate_bound(settings.messages_per_second, settings)
     print(
         f"kill-and-resume: SIGKILL after {before} of {recipients}; afterwards delivered once:"
         f" {counts.count(1)}, twice: {counts.count(2)}, never: {counts.count(0)}"
-        f" (bound: at most {bound} twice, max_in_flight)"
+        f" (bound: at most {bound} twice, duplicate_bound)"
     )
 
 

@@ -19,7 +19,7 @@ from bot.i18n import translate
 from storage.models import Stage
 
 if TYPE_CHECKING:
-    pass
+    from datetime import datetime
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,17 @@ class RecipientStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """How one recipient's delivery ended, waiting to be recorded with others."""
+
+    telegram_id: int
+    status: RecipientStatus
+    attempts: int
+    at: datetime
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

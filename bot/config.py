@@ -174,7 +174,7 @@ class DeliverySettings(Section):
     """The pace of everything the bot sends (bot/pacing.py), under Telegram's limits."""
 
     global_per_second: float = Field(default=26.0, gt=0, le=30)
-    paid_per_second: float = Field(default=950.0, gt=0, le=1000)
+    paid_per_second: float = Field(default=920.0, gt=0, le=1000)
     global_burst: int = Field(default=2, ge=1, le=10)
     private_per_second: float = Field(default=1.0, gt=0, le=5)
     private_burst: int = Field(default=2, ge=1, le=10)
@@ -212,6 +212,11 @@ class BroadcastSettings(Section):
     progress_interval_seconds: float = Field(default=2.0, gt=0)
     max_retry_after_seconds: float = Field(default=600.0, gt=0)
     max_in_flight: int = Field(default=8, ge=1, le=100)
+    # The in-flight window is max(max_in_flight, rate × send_latency_seconds): enough sends
+    # open to keep the pace while each waits for Telegram's answer.
+    send_latency_seconds: float = Field(default=0.1, gt=0, le=5)
+    # Outcomes are committed in batches at least this often (and before the delivery stops).
+    outcome_flush_seconds: float = Field(default=0.1, gt=0, le=5)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
     tick_seconds: float = Field(default=5.0, gt=0)
 

@@ -60,7 +60,7 @@ class PacingLimits:
     group_burst: int = 2
     hold_all_after_chats: int = 3
     hold_window_seconds: float = 1.0
-    paid_per_second: float = 950.0
+    paid_per_second: float = 920.0
     paid_burst: int = 10
 
 

@@ -1,23 +1,39 @@
-"""The broadcast domain without Telegram: audiences, the footer, the pacer, typed times."""
+"""The broadcast domain without Telegram: audiences, the footer, the pacer, batched claims and
+outcomes under the duplicate bound, typed times."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcast_delivery import Pacer
+from bot.broadcast_delivery import (
+    Delivery,
+    Outcome,
+    Pacer,
+    burst_of,
+    duplicate_bound,
+    window_of,
+)
 from bot.broadcasts import (
     Audience,
     AudienceKind,
+    BroadcastStatus,
     RecipientStatus,
+    Settled,
     Tally,
     fits,
     render,
     visible_length,
 )
+from bot.clock import SystemClock
+from bot.config import BroadcastSettings
+from bot.delivery import Outgoing
 from handlers.broadcast_composer import parse_time
+from storage.broadcasts import Broadcast, Recipient
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -107,3 +123,71 @@ def test_tally_counts_what_remains() -> None:
 def test_typed_times_are_local(typed: str, expected: datetime | None) -> None:
     now = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
     assert parse_time(typed, now, SHANGHAI) == expected
+
+
+class Recorder:
+    """A store in memory that records each claim and outcome batch, and how many recipients
+    are ``sending`` at most; a sender that takes a millisecond."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.status = dict.fromkeys(ids, RecipientStatus.PENDING)
+        self.claims: list[int] = []
+        self.flushes: list[int] = []
+        self.most_sending = 0
+        self.sent: list[int] = []
+
+    async def pending(self, broadcast_id: int, *, page: int) -> AsyncIterator[list[Recipient]]:
+        ids = [i for i, s in self.status.items() if s is RecipientStatus.PENDING]
+        for first in range(0, len(ids), page):
+            yield [Recipient(i, "zh", None, False) for i in ids[first : first + page]]
+
+    async def claim(self, broadcast_id: int, telegram_ids: list[int]) -> set[int]:
+        claimed = {i for i in telegram_ids if self.status[i] is RecipientStatus.PENDING}
+        self.status.update(dict.fromkeys(claimed, RecipientStatus.SENDING))
+        self.claims.append(len(claimed))
+        sending = sum(1 for s in self.status.values() if s is RecipientStatus.SENDING)
+        self.most_sending = max(self.most_sending, sending)
+        return claimed
+
+    async def finish(self, broadcast_id: int, outcomes: list[Settled]) -> None:
+        self.flushes.append(len(outcomes))
+        self.status.update({o.telegram_id: o.status for o in outcomes})
+
+    async def send(self, message: Outgoing) -> None:
+        await asyncio.sleep(0.001)
+        self.sent.append(message.chat_id)
+
+
+def test_the_window_scales_with_the_rate_and_bounds_the_duplicates() -> None:
+    settings = BroadcastSettings()
+    assert (window_of(20, settings), duplicate_bound(20, settings)) == (8, 24)
+    assert (window_of(900, settings), duplicate_bound(900, settings)) == (90, 270)
+    assert (burst_of(20), burst_of(900)) == (2, 45)  # the free pace keeps its burst of 2
+
+
+async def test_claims_and_outcomes_go_in_batches_under_the_bound() -> None:
+    settings = BroadcastSettings(paid_messages_per_second=1000, send_latency_seconds=0.05)
+    ids = list(range(1, 501))
+    store = Recorder(ids)
+    broadcast = Broadcast(
+        1, 1, "<b>通知</b>", None, None, Audience(AudienceKind.EVERYONE),
+        BroadcastStatus.SENDING, None, None, None, None, None, datetime.now(UTC), paid=True,
+    )  # fmt: skip
+    delivery = Delivery(
+        broadcast,
+        store=store,  # type: ignore[arg-type]
+        accounts=None,  # type: ignore[arg-type]  # no recipient is unreachable
+        settings=settings,
+        clock=SystemClock(),
+        sender=store,
+        cancelled=asyncio.Event(),
+        keep_going=lambda: True,
+        default_language="zh",
+    )
+    assert await delivery.run() is Outcome.DONE
+    assert sorted(store.sent) == ids  # each once
+    assert set(store.status.values()) == {RecipientStatus.SENT}
+    window = window_of(1000, settings)
+    assert max(store.claims) == window and len(store.claims) < len(ids) / 10
+    assert len(store.flushes) < len(ids) / 10
+    assert store.most_sending <= duplicate_bound(1000, settings)
