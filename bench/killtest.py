@@ -53,12 +53,12 @@ from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.credit_code import make_credit_code
 from bot.services import Services
+from scenarios.roster import add_contact, bind_official
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.db import Database
 from storage.models import Stage
-from tests.roster import add_contact, bind_official
 
 FIRST_USER = 20_000_000
 FIRST_OFFICIAL = 21_000_000

@@ -56,10 +56,10 @@ from runtime.application import build_application, running
 from runtime.eventloop import use_fast_event_loop
 from runtime.sequencing import PerUserUpdateProcessor
 from runtime.transport import AiohttpRequest
+from scenarios.roster import bind_official
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
 from storage.models import Stage
-from tests.roster import bind_official
 
 TOKEN = "123456789:BENCH-token"
 ECHOES = {

@@ -37,8 +37,8 @@ from bot.roles import Actor
 from bot.services import Services
 from bot.verification import Verdict
 from runtime.application import build_application, running
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 TOKEN = "123456789:BENCH-token"

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
-from tests.roster import ADMIN_ID
+from scenarios.roster import ADMIN_ID
 from tests.secrets_guard import GUARD
 from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
 from tests.secrets_guard import pytest_sessionstart as pytest_sessionstart

@@ -15,8 +15,8 @@ from bot.delivery import DeliveryError, Outgoing
 from bot.lifecycle import Action, Party
 from bot.reminders import replan
 from bot.services import Services
+from scenarios.roster import ADMIN_ID
 from storage.requests import NewRequest
-from tests.roster import ADMIN_ID
 
 EVERYONE = frozenset(Party)
 SH = ZoneInfo("Asia/Shanghai")

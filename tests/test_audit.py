@@ -13,9 +13,9 @@ from bot.lifecycle import Action
 from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.audit import AuditButton
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from tests.reminder_support import new_request
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
 
 @pytest.fixture

@@ -27,11 +27,19 @@ from bot.services import Services
 from handlers.access import REFUSALS
 from handlers.menu import COMMANDS, MENU
 from runtime.application import BotApplication
+from scenarios.roster import (
+    ADMIN_ID,
+    ALICE_ID,
+    BOB_ID,
+    OFFICIAL_ID,
+    OTHER_OFFICIAL_ID,
+    Cast,
+    make_cast,
+)
 from standin import TelegramStandin
 from storage.models import Stage
 from storage.requests import NewRequest
 from tests.driving import callback_data_classes, command_names, settle, snapshot
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 STRANGER_ID = 600100
 REGISTRANT_ID = 600200

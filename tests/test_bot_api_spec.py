@@ -14,9 +14,9 @@ import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from runtime.application import BotApplication
+from scenarios.roster import ALICE_ID
 from standin import TelegramStandin
 from standin.spec import Spec
-from tests.roster import ALICE_ID
 
 
 def test_the_suite_runs_strict_stand_ins() -> None:

@@ -15,10 +15,7 @@ from bot.services import Services
 from handlers.broadcasts import tick
 from handlers.context import AppContext
 from runtime.application import BotApplication, build_application, running
-from standin import RateLimits, StoredMessage, TelegramStandin, TestUser
-from standin.markup import inline_buttons
-from storage.models import Stage
-from tests.roster import (
+from scenarios.roster import (
     ADMIN_ID,
     ALICE_ID,
     BOB_ID,
@@ -27,6 +24,9 @@ from tests.roster import (
     Cast,
     make_cast,
 )
+from standin import RateLimits, StoredMessage, TelegramStandin, TestUser
+from standin.markup import inline_buttons
+from storage.models import Stage
 
 FOOTER_ZH = "政府工作人员绝不会向您索要钱款、转账或密码"
 CROWD_START = 500_000

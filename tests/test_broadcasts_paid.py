@@ -9,10 +9,10 @@ import pytest
 from bot.broadcasts import BroadcastStatus
 from bot.config import Settings
 from bot.services import Services
+from scenarios.roster import ALICE_ID, BOB_ID
 from standin import StoredMessage, TelegramStandin, TestUser
 from standin.limits import RateLimits
 from tests.conftest import TIME_SCALE
-from tests.roster import ALICE_ID, BOB_ID
 from tests.test_broadcasts import (
     add_crowd,
     announcements,

@@ -12,9 +12,9 @@ import pytest
 from bot.channels import normalize_email, normalize_wechat
 from bot.rosters import RosterKind, export_roster
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from standin import TelegramStandin, TestUser
 from storage.rosters import RosterRepository
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 

@@ -22,10 +22,10 @@ from bot.charts import (
 )
 from bot.i18n import Translator, catalog
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from storage.charts import CategoryCount, ChartRepository
 from tests.ledger_data import load_provincial_round
-from tests.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"

@@ -14,9 +14,9 @@ import pytest
 from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication
+from scenarios.roster import ADMIN_ID, make_cast
 from standin import TelegramStandin
 from tests.driving import settle
-from tests.roster import ADMIN_ID, make_cast
 
 FLOODER = 640001
 OTHERS = range(640100, 640110)

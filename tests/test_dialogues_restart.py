@@ -19,12 +19,12 @@ from bot.pacing import PacingClock
 from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.botapi import ApiCall
 from storage.dialogues import DialogueRepository
 from storage.models import EnterpriseStatus
 from tests.driving import settle
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
 
 TOO_MANY_REQUESTS = 429

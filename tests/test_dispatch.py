@@ -17,11 +17,11 @@ from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.requests import Change, Posted
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from storage.db import Transaction
 from storage.requests import Attachment, NewRequest
 from storage.requests import NewMessage as ThreadPost
 from tests.reminder_support import act, domain_settings, local, open_domain, recorder
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
 
 class Crash(Exception):

@@ -11,10 +11,10 @@ from bot.clock import FakeClock
 from bot.invites import issue_invite
 from bot.services import Services
 from runtime.application import BotApplication
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from storage.models import InviteKind
 from tests.conftest import TOKEN
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 

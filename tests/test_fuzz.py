@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from bot.services import Services
 from runtime.application import BotApplication
+from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from tests.driving import callback_data_classes, command_names, settle
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
 pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
 

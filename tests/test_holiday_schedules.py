@@ -25,11 +25,11 @@ from bot.reminders import tick
 from bot.services import Services
 from bot.workdays import END_OF_DAY, Schedule, WorkCalendar
 from runtime.cli import build_parser, cmd_holidays
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.state import StoredMessage
 from storage.requests import Request
 from tests.reminder_support import act, domain_settings, local, new_request, open_domain, recorder
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request, submit_payments_request
 
 EXAMPLE = Path(__file__).parent.parent / "docs" / "holidays-2027.toml"

@@ -53,13 +53,13 @@ from bot.credit_code import make_credit_code
 from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
+from scenarios.roster import ADMIN_ID, add_contact, bind_official
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.models import Stage
 from tests.conftest import START, TIME_SCALE, TOKEN, register_settings_secrets
 from tests.driving import settle
-from tests.roster import ADMIN_ID, add_contact, bind_official
 
 pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
 

@@ -45,12 +45,12 @@ from bot.services import Services
 from handlers.journeys import Conversation, JourneyStart, StoredStep
 from handlers.menu import MENU, MenuAction
 from runtime.application import BotApplication, build_application, running
+from scenarios.roster import ALICE_ID, add_contact, bind_official, make_cast
 from standin import StoredMessage, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.waiting import Signal, wait_for
 from storage.models import Stage
 from tests.driving import command_names
-from tests.roster import ALICE_ID, add_contact, bind_official, make_cast
 from tests.test_dialogues_restart import errors_but_flood_control
 
 pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it

@@ -17,9 +17,9 @@ from bot.config import Settings
 from bot.lifecycle import RULES, Action, Party, Status, TransitionRefused
 from bot.requests import NotFound
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from storage.requests import Request
 from tests.conftest import START
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from tests.test_requests_domain import new
 
 ACTING = {Party.OWNER: ALICE_ID, Party.HOLDER: OFFICIAL_ID, Party.ADMIN: ADMIN_ID}

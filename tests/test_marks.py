@@ -11,17 +11,17 @@ from bot.config import Settings
 from bot.marks import mark_description
 from bot.reminders import tick
 from bot.services import Services
-from standin import TelegramStandin
-from storage.marks import MarkRepository
-from storage.models import Official
-from storage.rosters import OfficialRecord
-from tests.roster import (
+from scenarios.roster import (
     ADMIN_ID,
     OFFICIAL_ID,
     OTHER_OFFICIAL_ID,
     bind_official,
     make_cast,
 )
+from standin import TelegramStandin
+from storage.marks import MarkRepository
+from storage.models import Official
+from storage.rosters import OfficialRecord
 
 VICE_GOVERNOR = "辽宁省人民政府 副省长"
 NEW_ACCOUNT = 800077

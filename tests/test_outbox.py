@@ -15,9 +15,9 @@ from bot.delivery import DeliveryUncertain, TemporaryFailure
 from bot.outbox import POLICIES, KindPolicy
 from bot.reminders import tick
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, OFFICIAL_ID
 from storage.outbox import OutboxMessage
 from tests.reminder_support import domain_settings, local, open_domain, recorder
-from tests.roster import ADMIN_ID, OFFICIAL_ID
 
 NETWORK_DOWN = [lambda: TemporaryFailure("network down")] * 1000
 

@@ -26,6 +26,7 @@ from bot.services import Services
 from handlers.context import AppContext
 from handlers.privacy import prune
 from runtime.application import BotApplication
+from scenarios.roster import ADMIN_ID, ALICE_CODE, BOB_ID, OFFICIAL_ID, bind_official
 from standin import TelegramStandin
 from standin.client import TestUser
 from storage.db import Database
@@ -34,7 +35,6 @@ from storage.models import Stage
 from storage.privacy import ERASED
 from storage.requests import NewRequest
 from storage.verification import FAILURE_KINDS
-from tests.roster import ADMIN_ID, ALICE_CODE, BOB_ID, OFFICIAL_ID, bind_official
 
 ALICE_ID = 700001
 NAME, USERNAME, PHONE = "张伟<b>", "zhangwei_sy", "+8613812345678"

@@ -27,9 +27,9 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.reminders import deliver_now
+from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.state import StoredMessage
-from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_dialogues_restart import bot_on, services_of
 from tests.test_requests_flow import file_request
 

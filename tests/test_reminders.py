@@ -13,6 +13,7 @@ from bot.delivery import DeliveryUncertain, RecipientUnreachable, TemporaryFailu
 from bot.lifecycle import Action, Status
 from bot.reminders import replan, tick
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from tests.reminder_support import (
     SH,
     act,
@@ -22,7 +23,6 @@ from tests.reminder_support import (
     open_domain,
     recorder,
 )
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 
 
 @pytest.fixture

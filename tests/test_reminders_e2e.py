@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import FakeClock
 from bot.reminders import tick
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from tests.reminder_support import new_request
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -10,6 +10,7 @@ from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.reminders import tick
 from bot.services import Services
+from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from tests.reminder_support import (
     SH,
     act,
@@ -19,7 +20,6 @@ from tests.reminder_support import (
     open_domain,
     recorder,
 )
-from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
 
 
 async def opened(tmp_path: Path, clock: FakeClock, **sections: Any) -> Services:

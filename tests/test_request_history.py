@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
-from tests.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
 
 REASON = "应由<大连>负责"

@@ -11,9 +11,9 @@ from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.reminders import deliver_now
 from bot.services import Services
+from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.client import StoredMessage
-from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
 
 NUMBER = re.compile(r"LN-\d{8}-\d{4}")

@@ -18,10 +18,18 @@ from bot.lifecycle import RULES, Action, NoteMissing, NotPermitted, Status, Tran
 from bot.requests import NotFound, Stale, parties
 from bot.roles import Actor
 from bot.services import Services
+from scenarios.roster import (
+    ADMIN_ID,
+    ALICE_ID,
+    BOB_ID,
+    OFFICIAL_ID,
+    OTHER_OFFICIAL_ID,
+    Cast,
+    make_cast,
+)
 from storage.models import Stage
 from storage.requests import Attachment, NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from bot.lifecycle import Action, Status, TransitionRefused
 from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import build_application, running
+from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from storage.models import Stage
 from storage.requests import NewRequest
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
 
 async def submit_payments_request(alice: TestUser) -> str:

@@ -26,11 +26,11 @@ from bot.rosters import (
     roster_kind,
 )
 from bot.tables import Table, UnreadableFile, read_table
+from scenarios.roster import ALICE_CODE, BOB_CODE
 from storage.db import Database
 from storage.models import Stage
 from storage.rosters import RosterRepository
 from tests.conftest import START
-from tests.roster import ALICE_CODE, BOB_CODE
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = ChannelHasher(b"test-hash-key-0123456789")

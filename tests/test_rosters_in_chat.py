@@ -10,8 +10,8 @@ from openpyxl import Workbook
 
 from bot.config import RosterSettings, Settings
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_CODE, ALICE_ID, make_cast
 from standin import TelegramStandin
-from tests.roster import ADMIN_ID, ALICE_CODE, ALICE_ID, make_cast
 from tests.test_rosters import ASSIGNMENTS_CSV, ENTERPRISES_CSV, OFFICIALS_CSV
 
 LIMIT_MB = 0.01

@@ -8,9 +8,9 @@ import pytest
 from bot.config import RoutingSettings, Settings
 from bot.credit_code import make_credit_code
 from bot.services import Services
+from scenarios.roster import OTHER_OFFICIAL_ID, add_contact, make_cast
 from standin import TelegramStandin
 from storage.models import Stage
-from tests.roster import OTHER_OFFICIAL_ID, add_contact, make_cast
 from tests.test_requests_flow import submit_payments_request
 
 CAROL_ID = 700003

@@ -6,9 +6,9 @@ from bot.i18n import Translator
 from bot.services import Services
 from bot.stats import Tally, compute_stats, percent, render_stats
 from bot.tables import read_table
+from scenarios.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from tests.ledger_data import load_provincial_round
-from tests.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 
 
 def test_rates_and_their_definitions() -> None:

@@ -19,13 +19,13 @@ from bot.lifecycle import Action, Party, Status, allowed
 from bot.requests import Stale
 from bot.services import Services
 from bot.stats import Stats, Tally, compute_stats, group
+from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, Cast, make_cast
 from storage.db import Database, _migrations
 from storage.requests import NewRequest, Request
 from storage.rosters import EnterpriseRecord, RosterRepository
 from storage.stats import StatsRepository
 from tests.conftest import START
 from tests.ledger_data import CATEGORIES
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, Cast, make_cast
 
 EVERY_PARTY = frozenset(Party)
 CITIES = ("shenyang", "dalian", "anshan")

@@ -10,10 +10,10 @@ from bot.clock import FakeClock
 from bot.reminders import tick
 from bot.services import Services
 from handlers.systemic_issues import IssueButton
+from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from storage.systemic_issues import IssueStatus
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from tests.test_systemic_issues_domain import file
 
 BOBS_TEXT = "厂区用电增容申请提交三个月了，供电公司审批一直没有结果 <急>"

@@ -16,10 +16,10 @@ from bot.reminders import tick
 from bot.services import Services
 from bot.similarity import rank, terms
 from bot.systemic_issues import IssueRefused
+from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, add_contact, make_cast
 from storage.requests import NewRequest
 from storage.systemic_issues import IssueChanged, IssueStatus
 from tests.reminder_support import domain_settings, open_domain, recorder
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, add_contact, make_cast
 
 SH = ZoneInfo("Asia/Shanghai")
 CAROL_ID = 700003

@@ -18,11 +18,11 @@ from bot.services import Services
 from handlers.errors import DELIVERY_UNKNOWN
 from handlers.registration import DecideButton
 from runtime.application import BotApplication, build_application, running
+from scenarios.roster import ADMIN_ID, ALICE_CODE
 from standin import TelegramStandin
 from standin import errors as tg_errors
 from standin.botapi import ApiCall
 from storage.models import EnterpriseStatus, Stage
-from tests.roster import ADMIN_ID, ALICE_CODE
 
 USER_ID = 610001
 GROUP_ID = -4242

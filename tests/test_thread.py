@@ -10,11 +10,11 @@ import pytest
 from bot.clock import FakeClock
 from bot.reminders import deliver_now
 from bot.services import Services
+from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
 from tests.reminder_support import local
-from tests.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from tests.test_requests_flow import file_request
 
 NUMBER = "LN-20260302-0001"

@@ -11,10 +11,7 @@ from bot.lifecycle import Action
 from bot.reminders import deliver_now
 from bot.services import Services
 from bot.threads import split_text, units
-from standin import TelegramStandin, TestUser
-from standin.markup import inline_buttons
-from standin.state import StoredMessage
-from tests.roster import (
+from scenarios.roster import (
     ADMIN_ID,
     ALICE_ID,
     BOB_ID,
@@ -23,6 +20,9 @@ from tests.roster import (
     Cast,
     make_cast,
 )
+from standin import TelegramStandin, TestUser
+from standin.markup import inline_buttons
+from standin.state import StoredMessage
 from tests.test_requests_flow import file_request
 
 NUMBER = "LN-20260302-0001"

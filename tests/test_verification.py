@@ -10,10 +10,18 @@ import pytest
 from bot.clock import FakeClock
 from bot.services import Services
 from bot.verification import DAY
+from scenarios.roster import (
+    ADMIN_ID,
+    ALICE_ID,
+    BOB_ID,
+    OFFICIAL_ID,
+    OTHER_OFFICIAL_ID,
+    Cast,
+    make_cast,
+)
 from standin import TelegramStandin
 from standin.client import TestUser
 from tests.conftest import SHANGHAI
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 

@@ -9,8 +9,16 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.services import Services
+from scenarios.roster import (
+    ADMIN_ID,
+    ALICE_ID,
+    BOB_ID,
+    OFFICIAL_ID,
+    OTHER_OFFICIAL_ID,
+    Cast,
+    make_cast,
+)
 from standin import StoredMessage, TelegramStandin, TestUser
-from tests.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, Cast, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 

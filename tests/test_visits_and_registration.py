@@ -8,9 +8,9 @@ import pytest
 
 from bot.credit_code import make_credit_code
 from bot.services import Services
+from scenarios.roster import ADMIN_ID, ALICE_CODE, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
 from storage.models import EnterpriseStatus
-from tests.roster import ADMIN_ID, ALICE_CODE, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
 
 pytestmark = pytest.mark.usefixtures("bot")
 

@@ -1,4 +1,4 @@
-"""Fictional people and enterprises for tests, created through the real repositories."""
+"""Fictional people and enterprises for tests and benchmarks, made by the real repositories."""
 
 from __future__ import annotations
 
