@@ -32,39 +32,13 @@ from bot.config import Settings
 from bot.holiday_schedule import load_schedule, parse_schedule, sync_calendar
 from bot.reminders import replan_in
 from bot.services import Services
+from scenarios.holidays import OFFICIAL_2027
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2027, 1, 25, 10, tzinfo=SHANGHAI)
 PER_OFFICIAL = 100
 PER_ENTERPRISE = 10
-SCHEDULE = """\
-year = 2027
-official = true
-[[holiday]]
-name = "元旦"
-off = ["2027-01-01..2027-01-03"]
-[[holiday]]
-name = "春节"
-off = ["2027-02-05..2027-02-13"]
-work = ["2027-01-31", "2027-02-20"]
-[[holiday]]
-name = "清明节"
-off = ["2027-04-03..2027-04-05"]
-[[holiday]]
-name = "劳动节"
-off = ["2027-05-01..2027-05-05"]
-work = ["2027-04-25", "2027-05-08"]
-[[holiday]]
-name = "端午节"
-off = ["2027-06-09"]
-[[holiday]]
-name = "中秋节"
-off = ["2027-09-15"]
-[[holiday]]
-name = "国庆节"
-off = ["2027-10-01..2027-10-07"]
-work = ["2027-09-26", "2027-10-09"]
-"""
+SCHEDULE = OFFICIAL_2027
 
 
 FIRST_QUESTION = """
