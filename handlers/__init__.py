@@ -56,7 +56,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.handlers())
     # Reporting an impostor, and the admins' warning to the official's portfolio.
-    app.add_handlers(impostors.handlers())
+    app.add_handlers(impostors.handlers(app.bot_data))
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(

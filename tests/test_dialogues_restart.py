@@ -372,3 +372,63 @@ async def test_a_visit_left_for_another_journey_is_gone_after_a_restart(
         assert "请选择您要做的事" in (await official.expect_message()).text
         assert await services_of(app).visits.of_enterprise(cast.alice_enterprise.id) == []
     assert errors_but_flood_control(standin) == []
+
+
+async def test_an_impostor_report_goes_on_at_the_stored_step_after_each_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    """What the reporter typed (a name, a number) is stored, not kept in user_data."""
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/report")
+        assert "对方自称是谁" in (await alice.expect_message()).text
+        await alice.send("张科长，自称税务局")
+        ask = await alice.expect_message()
+        assert "什么方式" in ask.text
+        assert await stored_kinds(services_of(app)) == ["report"]
+    async with bot_on(settings, clock) as app:
+        await alice.press(ask, "电话")
+        assert "号码或账号" in (await alice.expect_edit(ask)).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("+86 139 0000 1111")
+        question = await alice.expect_message()
+        await alice.press(question, "费用或转账")
+        assert "简要描述" in (await alice.expect_edit(question)).text
+        assert dict(app.user_data.get(ALICE_ID, {})) == {}
+    async with bot_on(settings, clock) as app:
+        await alice.send("要求先交保证金")
+        assert "举报已收到" in (await alice.expect_message()).text
+        services = services_of(app)
+        stored = await services.db.fetch_one("SELECT * FROM impostor_reports")
+        assert stored is not None
+        assert (stored["claimed_name"], stored["channel"], stored["contact"]) == (
+            "张科长，自称税务局",
+            "phone",
+            "+86 139 0000 1111",
+        )
+        assert (stored["asked_for"], stored["details"]) == ("money", "要求先交保证金")
+        assert "张科长，自称税务局" in (await admin.expect_message()).text
+        assert await stored_kinds(services) == []
+        await alice.send("再说一句")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_stale_impostor_report_says_it_expired(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/report")
+        await alice.expect_message()
+    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
+    async with bot_on(settings, clock) as app:
+        await alice.send("张科长")
+        assert "举报已失效" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("张科长")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
+    assert errors_but_flood_control(standin) == []
