@@ -51,7 +51,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # generic does.
     # Announcements (admins only): first, so that while an admin composes one, what they type
     # goes to the composer; then the buttons of stored broadcasts and /broadcasts.
-    app.add_handlers(broadcast_composer.handlers())
+    app.add_handlers(broadcast_composer.handlers(app.bot_data))
     app.add_handlers(broadcasts.HANDLERS)
     # Verifying an official: typing a code, checking a number or an account.
     app.add_handlers(verification.handlers())

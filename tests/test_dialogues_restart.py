@@ -432,3 +432,59 @@ async def test_a_stale_impostor_report_says_it_expired(
         await alice.send("张科长")
         assert "请选择您要做的事" in (await alice.expect_message()).text
     assert errors_but_flood_control(standin) == []
+
+
+async def test_the_announcement_composer_goes_on_at_the_stored_step_after_each_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    """The announcement typed, the values offered and the broadcast being scheduled are
+    stored, not kept in user_data."""
+    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await admin.send("/broadcast")
+        assert "请发送公告内容" in (await admin.expect_message()).text
+        assert await stored_kinds(services_of(app)) == ["broadcast"]
+    async with bot_on(settings, clock) as app:
+        await admin.send("本周五召开政策宣讲会")
+        kinds = await admin.expect_message()
+    async with bot_on(settings, clock) as app:
+        await admin.press(kinds, "按城市")
+        cities = await admin.expect_edit(kinds)
+        assert dict(app.user_data.get(ADMIN_ID, {})) == {}
+    async with bot_on(settings, clock) as app:
+        await admin.press(cities, "沈阳市")
+        preview = await admin.expect_message()
+        assert preview.source is not None and preview.source.startswith("本周五召开政策宣讲会")
+        summary = await admin.expect_message()
+        assert "接收对象：按城市: 沈阳市" in summary.text
+        assert await stored_kinds(services_of(app)) == []
+        await admin.press(summary, "🕒 定时发送")
+        assert "请输入发送时间" in (await admin.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await admin.send("2099-01-01 09:00")
+        assert "确认在" in (await admin.expect_message()).text
+        services = services_of(app)
+        assert await stored_kinds(services) == []
+        drafts = await services.db.fetch_all("SELECT text_html, scheduled_at FROM broadcasts")
+        assert len(drafts) == 1 and drafts[0]["scheduled_at"] is not None
+        await admin.send("再说一句")
+        assert "请选择您要做的事" in (await admin.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_stale_announcement_composer_says_it_expired(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await admin.send("/broadcast")
+        await admin.expect_message()
+    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
+    async with bot_on(settings, clock) as app:
+        await admin.send("本周五召开政策宣讲会")
+        assert "公告编辑已失效" in (await admin.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        assert await services_of(app).db.fetch_all("SELECT id FROM broadcasts") == []
+    assert errors_but_flood_control(standin) == []
