@@ -1,5 +1,5 @@
 """The short dialogues: writing on a request, recording a site visit, registering an enterprise,
-reporting an impostor, composing an announcement.
+reporting an impostor, composing an announcement, checking a code or a number.
 
 Who is in which, and what they have told it so far, is read from memory while the bot runs;
 every step is also written to the database (one statement), so that a restart forgets nothing.
@@ -19,8 +19,17 @@ from storage.dialogues import INTAKE, Dialogue, DialogueRepository
 
 COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
 # Dialogues of conversations of their own (handlers/stored_dialogue.py takes them up).
-REPORT, BROADCAST = "report", "broadcast"
-__all__ = ["BROADCAST", "COMPOSE", "INTAKE", "REGISTRATION", "REPORT", "VISIT", "Dialogues"]
+REPORT, BROADCAST, VERIFY = "report", "broadcast", "verify"
+__all__ = [
+    "BROADCAST",
+    "COMPOSE",
+    "INTAKE",
+    "REGISTRATION",
+    "REPORT",
+    "VERIFY",
+    "VISIT",
+    "Dialogues",
+]
 
 
 class Dialogues:

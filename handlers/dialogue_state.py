@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.dialogues import BROADCAST, COMPOSE, INTAKE, REGISTRATION, REPORT, VISIT
+from bot.dialogues import BROADCAST, COMPOSE, INTAKE, REGISTRATION, REPORT, VERIFY, VISIT
 from handlers.context import AppContext
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "INTAKE",
     "REGISTRATION",
     "REPORT",
+    "VERIFY",
     "VISIT",
     "active",
     "advance",

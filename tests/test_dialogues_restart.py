@@ -325,8 +325,9 @@ async def test_a_draft_left_for_another_journey_is_not_taken_up_after_a_restart(
         await alice.send("/verify")
         assert "核验码" in (await alice.expect_message()).text
     async with bot_on(settings, clock) as app:
+        # The code check is the dialogue she is in, after the restart too.
         await alice.send("涉及员工 120 人。")
-        assert "请选择您要做的事" in (await alice.expect_message()).text
+        assert "位数字" in (await alice.expect_message()).text
         draft = await services_of(app).requests.draft(ALICE_ID)
         assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
         await alice.send("/new")
@@ -487,4 +488,34 @@ async def test_a_stale_announcement_composer_says_it_expired(
         assert "公告编辑已失效" in (await admin.expect_message()).text
         assert await stored_kinds(services_of(app)) == []
         assert await services_of(app).db.fetch_all("SELECT id FROM broadcasts") == []
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_code_check_and_a_number_check_go_on_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/verify")
+        assert "核验码" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == ["verify"]
+    async with bot_on(settings, clock) as app:
+        await alice.send("12")
+        assert "位数字" in (await alice.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("0000 0000")
+        verdict = (await alice.expect_message()).text
+        assert "请选择您要做的事" not in verdict and "位数字" not in verdict
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("/check")
+        assert "电话号码" in (await alice.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("+86 139 0000 1111")
+        answer = (await alice.expect_message()).text
+        assert "请选择您要做的事" not in answer
+        assert "可以举报" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("再说一句")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
     assert errors_but_flood_control(standin) == []
