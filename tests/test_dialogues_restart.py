@@ -1,4 +1,5 @@
-"""The short dialogues survive a restart: writing on a request, a site visit, a registration.
+"""Every dialogue survives a restart: writing on a request, a site visit, a registration, the
+intake, the impostor report, the announcement composer, the code and number checks.
 
 Each test starts a dialogue, stops the bot and starts a new Application on the same database,
 then sends what the step expected, as Telegram would.
