@@ -1,4 +1,5 @@
-"""The short dialogues: writing on a request, recording a site visit, registering an enterprise.
+"""The short dialogues: writing on a request, recording a site visit, registering an enterprise,
+reporting an impostor, composing an announcement, checking a code or a number.
 
 Who is in which, and what they have told it so far, is read from memory while the bot runs;
 every step is also written to the database (one statement), so that a restart forgets nothing.
@@ -17,7 +18,18 @@ from bot.clock import Clock
 from storage.dialogues import INTAKE, Dialogue, DialogueRepository
 
 COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
-__all__ = ["COMPOSE", "INTAKE", "REGISTRATION", "VISIT", "Dialogues"]
+# Dialogues of conversations of their own (handlers/stored_dialogue.py takes them up).
+REPORT, BROADCAST, VERIFY = "report", "broadcast", "verify"
+__all__ = [
+    "BROADCAST",
+    "COMPOSE",
+    "INTAKE",
+    "REGISTRATION",
+    "REPORT",
+    "VERIFY",
+    "VISIT",
+    "Dialogues",
+]
 
 
 class Dialogues:

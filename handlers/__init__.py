@@ -51,12 +51,12 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     # generic does.
     # Announcements (admins only): first, so that while an admin composes one, what they type
     # goes to the composer; then the buttons of stored broadcasts and /broadcasts.
-    app.add_handlers(broadcast_composer.handlers())
+    app.add_handlers(broadcast_composer.handlers(app.bot_data))
     app.add_handlers(broadcasts.HANDLERS)
     # Verifying an official: typing a code, checking a number or an account.
-    app.add_handlers(verification.handlers())
+    app.add_handlers(verification.handlers(app.bot_data))
     # Reporting an impostor, and the admins' warning to the official's portfolio.
-    app.add_handlers(impostors.handlers())
+    app.add_handlers(impostors.handlers(app.bot_data))
     # Requests: the intake (/new), writing on a request (reply, note, ask, resolve, return),
     # site visits (/visit) and registering an enterprise (/register): one conversation.
     app.add_handlers(

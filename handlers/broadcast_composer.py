@@ -1,12 +1,15 @@
 """/broadcast: compose an announcement, choose its audience, see the exact preview.
 
 The conversation only collects the text, the audience and a time; from the preview on, every
-button acts on the broadcast row in the database (see handlers/broadcasts.py).
+button acts on the broadcast row in the database (see handlers/broadcasts.py). What it has
+collected is kept in the dialogues store (bot/dialogues.py), so that a restart takes the
+composer up at its step.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +33,7 @@ from bot.broadcasts import (
 from bot.cities import BY_CODE, CITIES
 from bot.config import CATEGORIES
 from bot.i18n import Translator
+from handlers import dialogue_state
 from handlers.broadcasts import (
     BroadcastAction,
     action_buttons,
@@ -40,14 +44,17 @@ from handlers.broadcasts import (
 )
 from handlers.callback_data import CallbackData
 from handlers.cards import answer_query
-from handlers.context import AppContext
+from handlers.context import AppContext, BotData
+from handlers.dialogue_state import BROADCAST
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
+from handlers.stored_dialogue import TakeUp
 from storage.models import Stage
 
 COMPOSE, AUDIENCE, VALUE, TIME = range(4)
-# user_data keys: the announcement being composed, the values offered, the one being scheduled
-DRAFT, CHOICES, SCHEDULE = "broadcast", "choices", "schedule"
+# Keys of the stored state: the announcement being composed, the audience kind and the values
+# offered for it, the broadcast being scheduled.
+DRAFT, CHOICES, SCHEDULE = "draft", "choices", "schedule"
 MAX_CHOICES = 40  # buttons offered for a city, an industry or an official
 
 
@@ -61,10 +68,20 @@ class ValueChoice(CallbackData, prefix="bcv"):
     index: int
 
 
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored composer stands."""
+    if SCHEDULE in state:
+        return TIME
+    if CHOICES in state:
+        return VALUE
+    return AUDIENCE if DRAFT in state else COMPOSE
+
+
 async def ask_text(update: Update, context: AppContext) -> int:
     """Ask the admin for the announcement (text, or a photo or file with a caption)."""
     texts = await context.texts(update)
     await answer_query(update)
+    await dialogue_state.enter(update, context, BROADCAST)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
     return COMPOSE
@@ -73,7 +90,7 @@ async def ask_text(update: Update, context: AppContext) -> int:
 async def take_text(update: Update, context: AppContext) -> int:
     """Keep the announcement exactly as formatted and offer the audiences."""
     message = update.effective_message
-    assert message is not None and context.user_data is not None
+    assert message is not None
     texts = await context.texts(update)
     draft = _draft_of(message)
     if not draft["text_html"].strip():
@@ -82,7 +99,7 @@ async def take_text(update: Update, context: AppContext) -> int:
     if not fits(draft["text_html"], with_media=draft["media_kind"] is not None):
         await message.reply_text(texts("broadcasts.too_long"))
         return COMPOSE
-    context.user_data[DRAFT] = draft
+    await dialogue_state.advance(update, context, **{DRAFT: draft})
     await message.reply_text(texts("broadcasts.ask_audience"), reply_markup=_kinds(texts))
     return AUDIENCE
 
@@ -90,7 +107,7 @@ async def take_text(update: Update, context: AppContext) -> int:
 async def choose_kind(update: Update, context: AppContext) -> int:
     """An audience that needs no value goes to the preview; others offer their values."""
     query = update.callback_query
-    assert query is not None and context.user_data is not None
+    assert query is not None
     await query.answer()
     texts = await context.texts(update)
     kind = context.button(AudienceChoice).kind
@@ -100,7 +117,7 @@ async def choose_kind(update: Update, context: AppContext) -> int:
     if not choices:
         await query.edit_message_text(texts("broadcasts.no_choices"), reply_markup=_kinds(texts))
         return AUDIENCE
-    context.user_data[CHOICES] = (kind, [value for value, _ in choices])
+    await dialogue_state.advance(update, context, **{CHOICES: [kind, [v for v, _ in choices]]})
     buttons = [
         [InlineKeyboardButton(label, callback_data=ValueChoice(i).pack())]
         for i, (_, label) in enumerate(choices)
@@ -114,19 +131,20 @@ async def choose_kind(update: Update, context: AppContext) -> int:
 async def choose_value(update: Update, context: AppContext) -> int:
     """The city, stage, industry, category or official chosen: show the preview."""
     query = update.callback_query
-    assert query is not None and context.user_data is not None
+    assert query is not None
     await query.answer()
-    kind, values = context.user_data.get(CHOICES, (None, []))
+    kind, values = dialogue_state.state(update, context).get(CHOICES, (None, []))
     index = context.button(ValueChoice).index
     if kind is None or not 0 <= index < len(values):
         return AUDIENCE
-    return await _preview(update, context, Audience(kind, values[index]))
+    return await _preview(update, context, Audience(AudienceKind(kind), values[index]))
 
 
 async def _preview(update: Update, context: AppContext, audience: Audience) -> int:
     """Store the draft, show it exactly as recipients will see it, and the recipient count."""
-    assert context.user_data is not None and update.effective_user is not None
-    draft = context.user_data.pop(DRAFT, None)
+    assert update.effective_user is not None
+    draft = dialogue_state.state(update, context).get(DRAFT)
+    await dialogue_state.forget(update, context)
     texts = await context.texts(update)
     if draft is None:
         return ConversationHandler.END
@@ -157,10 +175,11 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
 async def ask_time(update: Update, context: AppContext) -> int:
     """Ask when to send: HH:MM today (or tomorrow once past) or YYYY-MM-DD HH:MM."""
     query = update.callback_query
-    assert query is not None and context.user_data is not None
+    assert query is not None
     texts = await context.texts(update)
     await query.answer()
-    context.user_data[SCHEDULE] = context.button(BroadcastAction).broadcast_id
+    broadcast_id = context.button(BroadcastAction).broadcast_id
+    await dialogue_state.enter(update, context, BROADCAST, **{SCHEDULE: broadcast_id})
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(query.from_user.id, texts("broadcasts.ask_time"))
     return TIME
@@ -169,14 +188,15 @@ async def ask_time(update: Update, context: AppContext) -> int:
 async def take_time(update: Update, context: AppContext) -> int:
     """Remember the time on the draft and ask for the second confirmation."""
     message = update.effective_message
-    assert message is not None and message.text is not None and context.user_data is not None
+    assert message is not None and message.text is not None
     texts = await context.texts(update)
     services = context.services
     at = parse_time(message.text, services.clock.now(), services.settings.locale.tz)
     if at is None or at <= services.clock.now():
         await message.reply_text(texts("broadcasts.bad_time"))
         return TIME
-    broadcast_id = context.user_data.pop(SCHEDULE, 0)
+    broadcast_id = dialogue_state.state(update, context).get(SCHEDULE, 0)
+    await dialogue_state.forget(update, context)
     await services.broadcasts.store.set_schedule(broadcast_id, at)
     broadcast = await services.broadcasts.store.get(broadcast_id)
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
@@ -193,8 +213,8 @@ async def take_time(update: Update, context: AppContext) -> int:
 
 async def stop_composing(update: Update, context: AppContext) -> int:
     """Leave the composer; nothing was stored."""
-    assert update.effective_message is not None and context.user_data is not None
-    context.user_data.pop(DRAFT, None)
+    assert update.effective_message is not None
+    await dialogue_state.forget(update, context)
     texts = await context.texts(update)
     await update.effective_message.reply_text(texts("common.cancelled"))
     return ConversationHandler.END
@@ -261,33 +281,37 @@ def _kinds(texts: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _composer() -> Conversation:
+def _composer(bot_data: BotData) -> Conversation:
     # One composer per admin in their private chat; the buttons it tracks are the ones it
     # just sent.
+    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+        COMPOSE: [
+            MessageHandler(
+                (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
+                take_text,
+            )
+        ],
+        AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
+        VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
+        TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
+    }
+    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", stop_composing)]
     return Conversation(
         entry_points=[
             CommandHandler("broadcast", ask_text),
             CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
             CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
+            # Last: a composer stored before a restart, nobody took up since the start.
+            TakeUp(bot_data, BROADCAST, step, states, fallbacks, "broadcasts.expired"),
         ],
-        states={
-            COMPOSE: [
-                MessageHandler(
-                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                    take_text,
-                )
-            ],
-            AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
-            VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
-            TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
-        },
-        fallbacks=[CommandHandler("cancel", stop_composing)],
+        states=states,
+        fallbacks=fallbacks,
         allow_reentry=True,
         name="broadcast",
-        user_data_keys=(DRAFT, CHOICES, SCHEDULE),
     )
 
 
-def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """Fresh per Application: the composer keeps who is where in memory."""
-    return [_composer()]
+def handlers(bot_data: BotData) -> list[BaseHandler[Any, Any, Any]]:
+    """Fresh per Application: the composer keeps who is where in memory, and what it has
+    collected in the dialogues store."""
+    return [_composer(bot_data)]

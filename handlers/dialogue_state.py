@@ -13,13 +13,16 @@ from typing import Any
 
 from telegram import Update
 
-from bot.dialogues import COMPOSE, INTAKE, REGISTRATION, VISIT
+from bot.dialogues import BROADCAST, COMPOSE, INTAKE, REGISTRATION, REPORT, VERIFY, VISIT
 from handlers.context import AppContext
 
 __all__ = [
+    "BROADCAST",
     "COMPOSE",
     "INTAKE",
     "REGISTRATION",
+    "REPORT",
+    "VERIFY",
     "VISIT",
     "active",
     "advance",

@@ -101,7 +101,7 @@ class Resume(StoredStep):
         if services is None or not isinstance(update, Update) or update.effective_user is None:
             return None
         stored = services.dialogues.stored(update.effective_user.id)
-        if stored is None:
+        if stored is None or stored.kind not in STEPS:  # another conversation's (TakeUp)
             return None
         for handler in [*RESUMABLE_STATES[STEPS[stored.kind](stored.state)], *FALLBACKS]:
             check = handler.check_update(update)
@@ -131,7 +131,7 @@ async def resume(
     dialogues = context.services.dialogues
     assert update.effective_user is not None
     stored = dialogues.stored(update.effective_user.id)
-    if stored is None:
+    if stored is None or stored.kind not in STEPS:
         return ConversationHandler.END
     if not dialogues.fresh(stored):
         await dialogues.forget(stored.telegram_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +17,16 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
+from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
-from handlers.context import AppContext
+from handlers.context import AppContext, BotData
+from handlers.dialogue_state import REPORT
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
+from handlers.stored_dialogue import TakeUp
 from handlers.verification import notify
 from storage.verification import Report
 
@@ -30,7 +34,6 @@ CLAIMED, CHANNEL, CONTACT, ASKED, DETAILS = range(5)
 CHANNELS = ("phone", "wechat", "visit", "telegram", "other")
 ASKED_FOR = ("money", "personal_data", "link", "other")
 MAX_TEXT = 500
-DRAFT = "impostor_report"  # user_data key of the report being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +58,12 @@ def _buttons(texts: Translator, field: str, values: tuple[str, ...]) -> InlineKe
     return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
 
 
-def _draft(context: AppContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored report stands (bot/dialogues.py keeps it): the first thing it lacks."""
+    for field, at in (("name", CLAIMED), ("channel", CHANNEL), ("contact", CONTACT)):
+        if field not in state:
+            return at
+    return ASKED if "asked" not in state else DETAILS
 
 
 async def ask_claimed(update: Update, context: AppContext) -> int:
@@ -67,7 +73,7 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    _draft(context).clear()
+    await dialogue_state.enter(update, context, REPORT)
     rows = []
     for enterprise in actor.enterprises:
         official = await context.services.officials.designated_for(enterprise.id)
@@ -95,7 +101,7 @@ async def claimed_official(update: Update, context: AppContext) -> int:
         return CLAIMED
     if official is None:
         return CLAIMED
-    _draft(context).update(official_id=official.id, name=official.name)
+    await dialogue_state.advance(update, context, official_id=official.id, name=official.name)
     await query.edit_message_text(
         texts("report.ask_channel"), reply_markup=_buttons(texts, "channel", CHANNELS)
     )
@@ -107,7 +113,7 @@ async def claimed_name(update: Update, context: AppContext) -> int:
     message = update.effective_message
     assert message is not None and message.text is not None
     texts = await context.texts(update)
-    _draft(context).update(official_id=None, name=message.text.strip()[:100])
+    await dialogue_state.advance(update, context, official_id=None, name=message.text.strip()[:100])
     await message.reply_text(
         texts("report.ask_channel"), reply_markup=_buttons(texts, "channel", CHANNELS)
     )
@@ -132,7 +138,7 @@ async def channel(update: Update, context: AppContext) -> int:
     value = await _picked(update, context, "channel", CHANNELS)
     if value is None:
         return CHANNEL
-    _draft(context)["channel"] = value
+    await dialogue_state.advance(update, context, channel=value)
     assert update.callback_query is not None
     await update.callback_query.edit_message_text(
         (await context.texts(update))("report.ask_contact")
@@ -145,7 +151,7 @@ async def contact(update: Update, context: AppContext) -> int:
     message = update.effective_message
     assert message is not None and message.text is not None
     texts = await context.texts(update)
-    _draft(context)["contact"] = message.text.strip()[:100]
+    await dialogue_state.advance(update, context, contact=message.text.strip()[:100])
     await message.reply_text(
         texts("report.ask_asked"), reply_markup=_buttons(texts, "asked", ASKED_FOR)
     )
@@ -157,7 +163,7 @@ async def asked(update: Update, context: AppContext) -> int:
     value = await _picked(update, context, "asked", ASKED_FOR)
     if value is None:
         return ASKED
-    _draft(context)["asked"] = value
+    await dialogue_state.advance(update, context, asked=value)
     assert update.callback_query is not None
     await update.callback_query.edit_message_text(
         (await context.texts(update))("report.ask_details")
@@ -172,7 +178,7 @@ async def details(update: Update, context: AppContext) -> int:
     actor = context.actor
     texts = await context.texts(update)
     services = context.services
-    draft = _draft(context)
+    draft = dialogue_state.state(update, context)
     text = "" if message.text.strip() == "/skip" else message.text.strip()[:MAX_TEXT]
     report = await services.verification.add_report(
         reporter_id=actor.telegram_id,
@@ -192,7 +198,7 @@ async def details(update: Update, context: AppContext) -> int:
         subject=f"report:{report.id}",
         result="stored",
     )
-    draft.clear()
+    await dialogue_state.forget(update, context)
     await message.reply_text(texts("report.received"))
     await _alert(context, report.id)
     return ConversationHandler.END
@@ -308,36 +314,38 @@ async def _warn(context: AppContext, admin_id: int, report: Report, recipients: 
     return sent
 
 
-def report_conversation() -> Conversation:
-    """Fresh per Application: the conversation keeps who is where in memory."""
+def report_conversation(bot_data: BotData) -> Conversation:
+    """Fresh per Application: the conversation keeps who is where in memory, and the report
+    so far is stored (bot/dialogues.py), so that a restart takes it up at its step."""
+    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+        CLAIMED: [
+            CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+        ],
+        CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
+        CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
+        ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
+        DETAILS: [
+            MessageHandler(filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details)
+        ],
+    }
+    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
     return Conversation(
         entry_points=[
             CommandHandler("report", ask_claimed),
             CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
+            # Last: a report stored before a restart, nobody took up since the start.
+            TakeUp(bot_data, REPORT, step, states, fallbacks, "report.expired"),
         ],
-        states={
-            CLAIMED: [
-                CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
-                MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
-            ],
-            CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
-            CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
-            ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
-            DETAILS: [
-                MessageHandler(
-                    filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details
-                )
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        states=states,
+        fallbacks=fallbacks,
         allow_reentry=True,
         name="impostor_report",
-        user_data_keys=(DRAFT,),
     )
 
 
-def handlers() -> list[BaseHandler[Any, Any, Any]]:
+def handlers(bot_data: BotData) -> list[BaseHandler[Any, Any, Any]]:
     return [
-        report_conversation(),
+        report_conversation(bot_data),
         CallbackQueryHandler(warn_portfolio, pattern=WarnPortfolio.pattern()),
     ]

@@ -5,8 +5,8 @@ or a number (/check), reporting an impostor (/report), composing an announcement
 and the conversation of requests (the intake /new, writing on a request, a site visit /visit,
 registering an enterprise /register). Where a user stands in one is kept in up to three stores:
 the state of its ConversationHandler (memory), bot/dialogues.py (memory, the ``dialogues``
-table, and the intake's draft in ``drafts``), and ``user_data`` (the impostor report, the
-announcement being composed).
+table, and the intake's draft in ``drafts``: the conversation of requests, the impostor report,
+the announcement being composed, the code or number check), and ``user_data`` (none now).
 
 python-telegram-bot keeps each ConversationHandler's states apart: an update one of them does
 not take goes on to the next, and a conversation the user walked away from keeps its state. A

@@ -4,6 +4,7 @@ e-mail address or Telegram account (/check)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,13 +32,16 @@ from bot.i18n import Html, Translator, say_when
 from bot.phones import InvalidPhone
 from bot.roles import ANY_ENTERPRISE, Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
+from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.cards import safe_send
 from handlers.common import cancel
-from handlers.context import AppContext
+from handlers.context import AppContext, BotData
+from handlers.dialogue_state import VERIFY
 from handlers.journeys import Conversation
 from handlers.menu import MenuAction, menu_pattern
+from handlers.stored_dialogue import TakeUp
 from storage.models import Official
 
 log = logging.getLogger(__name__)
@@ -178,12 +182,18 @@ async def issue_code(update: Update, context: AppContext) -> None:
 # Entrepreneurs: check a spoken code ------------------------------------------------------
 
 
+def step(state: Mapping[str, Any]) -> int:
+    """Where a stored check stands (bot/dialogues.py keeps it): a code or a number awaited."""
+    return TYPING_CODE if state.get("awaits") == "code" else CHECKING
+
+
 async def ask_for_code(update: Update, context: AppContext) -> int:
     """Ask the user to type the code the caller reads out."""
     texts = await context.texts(update)
     assert update.effective_chat is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
+    await dialogue_state.enter(update, context, VERIFY, awaits="code")
     await context.bot.send_message(update.effective_chat.id, texts("verification.ask_code"))
     return TYPING_CODE
 
@@ -201,6 +211,7 @@ async def check_code(update: Update, context: AppContext) -> int:
         )
         return TYPING_CODE
     actor = context.actor
+    await dialogue_state.forget(update, context)
     result = await services.verifier.check(actor, code, services.clock.now())
     await message.reply_text(**await _verdict(context, actor, texts, result))
     if result.official is not None and result.code is not None:
@@ -259,6 +270,7 @@ async def ask_number(update: Update, context: AppContext) -> int:
         ),
     )
     keyboard = ReplyKeyboardMarkup([[pick]], resize_keyboard=True, one_time_keyboard=True)
+    await dialogue_state.enter(update, context, VERIFY, awaits="number")
     await context.bot.send_message(
         update.effective_chat.id, texts("verification.ask_number"), reply_markup=keyboard
     )
@@ -279,6 +291,7 @@ async def check_number(update: Update, context: AppContext) -> int:
     except InvalidPhone:
         await message.reply_text(texts("verification.bad_number"))
         return CHECKING
+    await dialogue_state.forget(update, context)
     user_id, now = update.effective_user.id, services.clock.now()
     if typed.handle is not None:
         result = await services.verifier.lookup_handle(user_id, typed.handle, now)
@@ -301,6 +314,7 @@ async def check_account(update: Update, context: AppContext) -> int:
     services = context.services
     texts = await context.texts(update)
     shared = message.users_shared.users[0].user_id
+    await dialogue_state.forget(update, context)
     result = await services.verifier.lookup_account(
         update.effective_user.id, shared, services.clock.now()
     )
@@ -332,31 +346,36 @@ async def _lookup_answer(
         await alert_burst(context)
 
 
-def verify_conversation() -> Conversation:
-    """Fresh per Application: the conversation keeps who is where in memory."""
+def verify_conversation(bot_data: BotData) -> Conversation:
+    """Fresh per Application: the conversation keeps who is where in memory, and which check
+    the user is at is stored (bot/dialogues.py), so that a restart takes it up."""
+    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+        TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
+        CHECKING: [
+            MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
+            MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+        ],
+    }
+    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
     return Conversation(
         entry_points=[
             CommandHandler("verify", ask_for_code),
             CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
             CommandHandler("check", ask_number),
             CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
+            # Last: a check stored before a restart, nobody took up since the start.
+            TakeUp(bot_data, VERIFY, step, states, fallbacks, "verification.expired"),
         ],
-        states={
-            TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
-            CHECKING: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
-                MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        states=states,
+        fallbacks=fallbacks,
         allow_reentry=True,
         name="verification",
     )
 
 
-def handlers() -> list[BaseHandler[Any, Any, Any]]:
+def handlers(bot_data: BotData) -> list[BaseHandler[Any, Any, Any]]:
     return [
-        verify_conversation(),
+        verify_conversation(bot_data),
         CommandHandler("code", ask_code_scope),
         CallbackQueryHandler(ask_code_scope, pattern=menu_pattern("code")),
         CallbackQueryHandler(issue_code, pattern=CodeFor.pattern()),

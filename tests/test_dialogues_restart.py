@@ -1,4 +1,5 @@
-"""The short dialogues survive a restart: writing on a request, a site visit, a registration.
+"""Every dialogue survives a restart: writing on a request, a site visit, a registration, the
+intake, the impostor report, the announcement composer, the code and number checks.
 
 Each test starts a dialogue, stops the bot and starts a new Application on the same database,
 then sends what the step expected, as Telegram would.
@@ -325,8 +326,9 @@ async def test_a_draft_left_for_another_journey_is_not_taken_up_after_a_restart(
         await alice.send("/verify")
         assert "核验码" in (await alice.expect_message()).text
     async with bot_on(settings, clock) as app:
+        # The code check is the dialogue she is in, after the restart too.
         await alice.send("涉及员工 120 人。")
-        assert "请选择您要做的事" in (await alice.expect_message()).text
+        assert "位数字" in (await alice.expect_message()).text
         draft = await services_of(app).requests.draft(ALICE_ID)
         assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
         await alice.send("/new")
@@ -371,4 +373,150 @@ async def test_a_visit_left_for_another_journey_is_gone_after_a_restart(
         await official.send("2026-03-01")
         assert "请选择您要做的事" in (await official.expect_message()).text
         assert await services_of(app).visits.of_enterprise(cast.alice_enterprise.id) == []
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_an_impostor_report_goes_on_at_the_stored_step_after_each_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    """What the reporter typed (a name, a number) is stored, not kept in user_data."""
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/report")
+        assert "对方自称是谁" in (await alice.expect_message()).text
+        await alice.send("张科长，自称税务局")
+        ask = await alice.expect_message()
+        assert "什么方式" in ask.text
+        assert await stored_kinds(services_of(app)) == ["report"]
+    async with bot_on(settings, clock) as app:
+        await alice.press(ask, "电话")
+        assert "号码或账号" in (await alice.expect_edit(ask)).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("+86 139 0000 1111")
+        question = await alice.expect_message()
+        await alice.press(question, "费用或转账")
+        assert "简要描述" in (await alice.expect_edit(question)).text
+        assert dict(app.user_data.get(ALICE_ID, {})) == {}
+    async with bot_on(settings, clock) as app:
+        await alice.send("要求先交保证金")
+        assert "举报已收到" in (await alice.expect_message()).text
+        services = services_of(app)
+        stored = await services.db.fetch_one("SELECT * FROM impostor_reports")
+        assert stored is not None
+        assert (stored["claimed_name"], stored["channel"], stored["contact"]) == (
+            "张科长，自称税务局",
+            "phone",
+            "+86 139 0000 1111",
+        )
+        assert (stored["asked_for"], stored["details"]) == ("money", "要求先交保证金")
+        assert "张科长，自称税务局" in (await admin.expect_message()).text
+        assert await stored_kinds(services) == []
+        await alice.send("再说一句")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_stale_impostor_report_says_it_expired(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/report")
+        await alice.expect_message()
+    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
+    async with bot_on(settings, clock) as app:
+        await alice.send("张科长")
+        assert "举报已失效" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("张科长")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_the_announcement_composer_goes_on_at_the_stored_step_after_each_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    """The announcement typed, the values offered and the broadcast being scheduled are
+    stored, not kept in user_data."""
+    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await admin.send("/broadcast")
+        assert "请发送公告内容" in (await admin.expect_message()).text
+        assert await stored_kinds(services_of(app)) == ["broadcast"]
+    async with bot_on(settings, clock) as app:
+        await admin.send("本周五召开政策宣讲会")
+        kinds = await admin.expect_message()
+    async with bot_on(settings, clock) as app:
+        await admin.press(kinds, "按城市")
+        cities = await admin.expect_edit(kinds)
+        assert dict(app.user_data.get(ADMIN_ID, {})) == {}
+    async with bot_on(settings, clock) as app:
+        await admin.press(cities, "沈阳市")
+        preview = await admin.expect_message()
+        assert preview.source is not None and preview.source.startswith("本周五召开政策宣讲会")
+        summary = await admin.expect_message()
+        assert "接收对象：按城市: 沈阳市" in summary.text
+        assert await stored_kinds(services_of(app)) == []
+        await admin.press(summary, "🕒 定时发送")
+        assert "请输入发送时间" in (await admin.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await admin.send("2099-01-01 09:00")
+        assert "确认在" in (await admin.expect_message()).text
+        services = services_of(app)
+        assert await stored_kinds(services) == []
+        drafts = await services.db.fetch_all("SELECT text_html, scheduled_at FROM broadcasts")
+        assert len(drafts) == 1 and drafts[0]["scheduled_at"] is not None
+        await admin.send("再说一句")
+        assert "请选择您要做的事" in (await admin.expect_message()).text
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_stale_announcement_composer_says_it_expired(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await admin.send("/broadcast")
+        await admin.expect_message()
+    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
+    async with bot_on(settings, clock) as app:
+        await admin.send("本周五召开政策宣讲会")
+        assert "公告编辑已失效" in (await admin.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        assert await services_of(app).db.fetch_all("SELECT id FROM broadcasts") == []
+    assert errors_but_flood_control(standin) == []
+
+
+async def test_a_code_check_and_a_number_check_go_on_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock
+) -> None:
+    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
+    async with bot_on(settings, clock) as app:
+        await make_cast(services_of(app))
+        await alice.send("/verify")
+        assert "核验码" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == ["verify"]
+    async with bot_on(settings, clock) as app:
+        await alice.send("12")
+        assert "位数字" in (await alice.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("0000 0000")
+        verdict = (await alice.expect_message()).text
+        assert "请选择您要做的事" not in verdict and "位数字" not in verdict
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("/check")
+        assert "电话号码" in (await alice.expect_message()).text
+    async with bot_on(settings, clock) as app:
+        await alice.send("+86 139 0000 1111")
+        answer = (await alice.expect_message()).text
+        assert "请选择您要做的事" not in answer
+        assert "可以举报" in (await alice.expect_message()).text
+        assert await stored_kinds(services_of(app)) == []
+        await alice.send("再说一句")
+        assert "请选择您要做的事" in (await alice.expect_message()).text
     assert errors_but_flood_control(standin) == []
