@@ -509,7 +509,9 @@ async def test_a_restart_does_not_repeat_an_edit_that_changes_nothing(
     assert len([e for e in edits if "已完成" in e]) == 1
     assert "已完成" in (admin.chat.messages[progress.message_id].text or "")
     for user_id in (ALICE_ID, BOB_ID):
-        assert len(announcements(standin.user(user_id))) == 1
+        # In flight when the first bot stopped: received once, or twice within the documented
+        # bound (docs/broadcasts.md; a stop during a held send does not flush its outcome).
+        assert 1 <= len(announcements(standin.user(user_id))) <= 2
 
 
 def _debug_calls(standin: TelegramStandin) -> str:
