@@ -47,6 +47,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         super().__init__(UNBOUNDED)
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[object, asyncio.Lock] = {}
+        self._queued: dict[object, int] = {}  # updates holding or awaiting each user's lock
         self._guard = guard
         self._on_flood = on_flood
         self._now = now
@@ -60,12 +61,25 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 await self._warn(key, update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
+        self._queued[key] = self._queued.get(key, 0) + 1
         try:
             async with lock, self._slots:
                 await coroutine
         finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]
+            self._forget_if_idle(key)
+
+    def _forget_if_idle(self, key: object) -> None:
+        """Drop a user's lock once no update of theirs holds or awaits it.
+
+        ``lock.locked()`` is no test of that: a released lock reads unlocked until the
+        waiter it woke runs, and a lock dropped then would let the user's next update
+        overtake the one still waiting."""
+        left = self._queued.get(key, 1) - 1
+        if left > 0:
+            self._queued[key] = left
+        else:
+            self._queued.pop(key, None)
+            self._locks.pop(key, None)
 
     def _judge(self, key: tuple[str, object], update: object) -> Verdict:
         if self._guard is None or not isinstance(update, Update) or key[0] != "user":
@@ -89,6 +103,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         self._locks.clear()
+        self._queued.clear()
 
 
 def _discard(coroutine: Awaitable[Any]) -> None:
