@@ -129,6 +129,7 @@ UNPACED = PacingLimits(
     private_burst=10**9,
     group_per_minute=1e9,
     group_burst=10**9,
+    global_cap=10**9,
 )
 
 

@@ -175,6 +175,8 @@ class DeliverySettings(Section):
 
     global_per_second: float = Field(default=26.0, gt=0, le=30)
     paid_per_second: float = Field(default=920.0, gt=0, le=1000)
+    global_cap: int = Field(default=29, ge=1, le=30)
+    paid_cap: int = Field(default=990, ge=1, le=1000)
     global_burst: int = Field(default=2, ge=1, le=10)
     private_per_second: float = Field(default=1.0, gt=0, le=5)
     private_burst: int = Field(default=2, ge=1, le=10)
@@ -199,6 +201,8 @@ class DeliverySettings(Section):
             hold_all_after_chats=self.hold_all_after_chats,
             hold_window_seconds=self.hold_window_seconds,
             paid_per_second=self.paid_per_second,
+            global_cap=self.global_cap,
+            paid_cap=self.paid_cap,
         )
 
 

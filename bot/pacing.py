@@ -16,6 +16,14 @@ overall limit rarely sees one, and when it does, only the chat it was for waits.
 - paid broadcasts (``allow_paid_broadcast``, 0.1 Star a message) are not counted by Telegram
   against the 30 a second: they take a token from a *paid gate* of their own
   (``paid_per_second``, with a margin under Telegram's 1000), and keep their chat's lane;
+- each gate also keeps an *arrival window*: Telegram counts a call when it arrives, somewhere
+  between the moment the bot sends it and the moment the answer comes back. A bucket paces
+  the sends, but a stall anywhere (the bot's loop, the network, Telegram's side) lets calls
+  already under way arrive together, and the bucket's margin is gone. So a call may start only
+  while the calls still under way plus those answered within the last second stay below the
+  cap (``global_cap``, ``paid_cap``, Telegram's own figures less a rounding margin): whatever
+  the stalls, no second at Telegram holds more than the cap, and the margin needed adapts to
+  the round-trip time by itself (at most ``cap / (1 + round trip)`` calls a second);
 - :meth:`Pacer.held` records a 429: the chat waits ``retry_after``; only when several chats are
   held within a short window (Telegram is limiting the bot as a whole) does everything wait.
 
@@ -27,6 +35,7 @@ The pacer knows nothing of Telegram's library: the adapter (handlers/ratelimit.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 from collections import deque
@@ -62,6 +71,8 @@ class PacingLimits:
     hold_window_seconds: float = 1.0
     paid_per_second: float = 920.0
     paid_burst: int = 10
+    global_cap: int = 29  # calls under way or answered within the last second, at most
+    paid_cap: int = 990
 
 
 class PacingClock(Protocol):
@@ -140,45 +151,108 @@ class Bucket:
             self._last = now
 
 
-class _Gate:
-    """The bot-wide bucket; callers waiting for it are served by priority, then arrival."""
+class _ArrivalWindow:
+    """The calls under way and the moments the last second's calls were answered: a call may
+    start while they number fewer than ``cap`` (see the module's docstring for why)."""
 
-    def __init__(self, rate: float, burst: int, clock: PacingClock) -> None:
+    __slots__ = ("_answered", "cap", "under_way")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.under_way = 0
+        self._answered: deque[float] = deque()
+
+    def wait(self, now: float) -> float | None:
+        """Seconds until a call may start (0: now); None when only a call under way coming
+        back can make room."""
+        answered = self._answered
+        while answered and answered[0] <= now - 1.0:
+            answered.popleft()
+        if self.under_way + len(answered) < self.cap:
+            return 0.0
+        if answered and self.under_way < self.cap:
+            return answered[0] + 1.0 - now
+        return None
+
+    def start(self) -> None:
+        self.under_way += 1
+
+    def answered(self, now: float) -> None:
+        self.under_way -= 1
+        self._answered.append(now)
+
+
+class _Gate:
+    """The bot-wide bucket and arrival window; callers waiting for them are served by
+    priority, then arrival."""
+
+    def __init__(self, rate: float, burst: int, cap: int, clock: PacingClock) -> None:
         self._clock = clock
         self.bucket = Bucket(rate, burst, clock.now())
+        self.window = _ArrivalWindow(cap)
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
+        self._answer_came = asyncio.Event()
 
     @property
     def queued(self) -> int:
         return len(self._waiting)
 
-    async def enter(self, priority: Priority) -> None:
+    @asynccontextmanager
+    async def passage(self, priority: Priority) -> AsyncIterator[None]:
+        """Wait for a token and room in the window; the call runs inside, under way until it
+        ends."""
+        await self._enter(priority)
+        try:
+            yield
+        finally:
+            self.window.answered(self._clock.now())
+            self._answer_came.set()
+
+    async def _enter(self, priority: Priority) -> None:
         now = self._clock.now()
-        if not self._waiting and self.bucket.wait(now) == 0:
-            self.bucket.take(now)
+        if not self._waiting and self._wait(now) == 0:
+            self._admit(now)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (int(priority), next(self._order), future))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.get_running_loop().create_task(self._serve())
-        await future
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.window.answered(self._clock.now())  # admitted, but never made the call
+            raise
+
+    def _wait(self, now: float) -> float | None:
+        window = self.window.wait(now)
+        return None if window is None else max(window, self.bucket.wait(now))
+
+    def _admit(self, now: float) -> None:
+        self.bucket.take(now)
+        self.window.start()
 
     def hold(self, until: float) -> None:
         self.bucket.hold(until)
 
     async def _serve(self) -> None:
-        """Hand out tokens as they come, to the best waiter still waiting."""
+        """Hand out passages as they come, to the best waiter still waiting."""
         while self._waiting:
             if self._waiting[0][2].done():  # its caller was cancelled
                 heapq.heappop(self._waiting)
                 continue
-            wait = self.bucket.wait(self._clock.now())
+            self._answer_came.clear()
+            wait = self._wait(self._clock.now())
+            if wait is None:  # room comes only with an answer
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer_came.wait(), RECHECK_SECONDS)
+                continue
             if wait > 0:
                 await self._clock.sleep(min(wait, RECHECK_SECONDS))
                 continue
-            self.bucket.take(self._clock.now())
+            self._admit(self._clock.now())
             heapq.heappop(self._waiting)[2].set_result(None)
 
 
@@ -210,7 +284,9 @@ class Pacer:
     def gate(self) -> _Gate:
         if self._gate is None:  # made on first use, inside the running loop
             limits = self.limits
-            self._gate = _Gate(limits.global_per_second, limits.global_burst, self.clock)
+            self._gate = _Gate(
+                limits.global_per_second, limits.global_burst, limits.global_cap, self.clock
+            )
         return self._gate
 
     @property
@@ -218,7 +294,9 @@ class Pacer:
         """The bot-wide bucket of paid broadcasts, apart from the free one."""
         if self._paid_gate is None:
             limits = self.limits
-            self._paid_gate = _Gate(limits.paid_per_second, limits.paid_burst, self.clock)
+            self._paid_gate = _Gate(
+                limits.paid_per_second, limits.paid_burst, limits.paid_cap, self.clock
+            )
         return self._paid_gate
 
     def gate_for(self, *, paid: bool) -> _Gate:
@@ -241,13 +319,11 @@ class Pacer:
             while (wait := lane.bucket.wait(self.clock.now())) > 0:
                 await self.clock.sleep(min(wait, RECHECK_SECONDS))
             lane.bucket.take(self.clock.now())
-            if counts_globally:
-                await self.gate_for(paid=paid).enter(priority)
-            yield
-
-    async def overall(self, priority: Priority) -> None:
-        """A token of the bot-wide budget alone, for a call to no particular chat."""
-        await self.gate.enter(priority)
+            if not counts_globally:
+                yield
+                return
+            async with self.gate_for(paid=paid).passage(priority):
+                yield
 
     def held(self, chat_id: object, retry_after: float, *, paid: bool = False) -> None:
         """Telegram answered 429 for a call to ``chat_id``: that chat waits ``retry_after``;

@@ -130,3 +130,46 @@ async def test_paid_calls_take_their_own_gate_and_keep_their_chats_lane() -> Non
         async with p.turn(99, Priority.BULK, paid=True):
             times.append(p.clock.now())
     assert [t - times[0] for t in times] == pytest.approx([0.0, 0.0, 1.0], abs=SLACK)
+
+
+async def test_calls_under_way_count_until_answered_then_for_a_second() -> None:
+    """The arrival window: with answers stalled, no more than the cap are under way whatever
+    the rate allows; answered calls still count for one second after their answer."""
+    p = pacer(global_per_second=1000, global_burst=100, global_cap=5)
+    answer = asyncio.Event()
+    started: list[float] = []
+
+    async def call(chat: int) -> None:
+        async with p.turn(chat, Priority.BULK):
+            started.append(p.clock.now())
+            await answer.wait()
+
+    calls = [asyncio.create_task(call(chat)) for chat in range(1, 11)]
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert len(started) == 5  # the cap, though the bucket had 100 tokens
+    answered_at = p.clock.now()
+    answer.set()
+    await asyncio.gather(*calls)
+    # The five answered ones count for a second: the next five wait for that.
+    assert all(t - answered_at >= 1.0 for t in started[5:]), started
+
+
+async def test_a_stall_never_lets_more_than_the_cap_arrive_in_one_second() -> None:
+    """Calls whose answers take from nothing to 1.5 s: in no second, counted from any moment,
+    do more calls start or stay under way than the cap, so none can arrive at Telegram in a
+    second that already holds the cap."""
+    p = pacer(global_per_second=1000, global_burst=50, global_cap=12)
+    spans: list[tuple[float, float]] = []
+
+    async def call(chat: int) -> None:
+        async with p.turn(chat, Priority.BULK):
+            began = p.clock.now()
+            await p.clock.sleep((chat * 7 % 16) / 10)
+        spans.append((began, p.clock.now()))
+
+    await asyncio.gather(*(call(chat) for chat in range(1, 61)))
+    for moment in sorted({end for _, end in spans} | {begin for begin, _ in spans}):
+        # Calls that may arrive within (moment - 1, moment]: begun by then, answered after it.
+        touching = [1 for begin, end in spans if begin <= moment and end > moment - 1.0]
+        assert len(touching) <= 12, moment
