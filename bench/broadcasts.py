@@ -36,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 
 from bot.broadcast_delivery import duplicate_bound
@@ -213,7 +215,7 @@ async def full_run(recipients: int, directory: Path, paid_rate: float | None = N
         f"achieved: {rate:.1f} msg/s over {last - first:.0f} s; ratio to the configured "
         f"{configured:g}/s: {rate / configured:.2f} (target >= 0.9)"
     )
-    print(f"429 answers: {standin.rate_limited} (target 0)")
+    print(f"429 answers: {standin.rate_limited} (target 0){refusals(standin)}")
     if paid_rate is not None:
         print(
             f"paid messages: {standin.paid_messages}, Stars spent:"
@@ -224,6 +226,17 @@ async def full_run(recipients: int, directory: Path, paid_rate: float | None = N
         f"/help during the broadcast: n={len(helps)}, median {statistics.median(helps):.3f} s,"
         f" p95 {p95:.3f} s (target < 1 s)"
     )
+
+
+def refusals(standin: TelegramStandin) -> str:
+    """Which calls the 429s met: paid or free sends, to the recipients or the /help user."""
+    kinds = Counter(
+        f"{call.method}{' paid' if call.params.get('allow_paid_broadcast') else ''}"
+        f"{' to the /help user' if str(call.params.get('chat_id')) == str(HELPER_ID) else ''}"
+        for call in standin.errors
+        if call.status == HTTPStatus.TOO_MANY_REQUESTS
+    )
+    return "".join(f"; {kind}: {n}" for kind, n in sorted(kinds.items()))
 
 
 async def kill_run(recipients: int, directory: Path) -> None:
