@@ -26,7 +26,7 @@ from handlers.context import AppContext, BotData
 from handlers.dialogue_state import REPORT
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
-from handlers.stored_dialogue import TakeUp
+from handlers.stored_dialogue import stored_conversation
 from handlers.verification import notify
 from storage.verification import Report
 
@@ -317,30 +317,30 @@ async def _warn(context: AppContext, admin_id: int, report: Report, recipients: 
 def report_conversation(bot_data: BotData) -> Conversation:
     """Fresh per Application: the conversation keeps who is where in memory, and the report
     so far is stored (bot/dialogues.py), so that a restart takes it up at its step."""
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        CLAIMED: [
-            CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
-        ],
-        CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
-        CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
-        ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
-        DETAILS: [
-            MessageHandler(filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details)
-        ],
-    }
-    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
-    return Conversation(
+    return stored_conversation(
+        bot_data,
+        name="impostor_report",
         entry_points=[
             CommandHandler("report", ask_claimed),
             CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
-            # Last: a report stored before a restart, nobody took up since the start.
-            TakeUp(bot_data, REPORT, step, states, fallbacks, "report.expired"),
         ],
-        states=states,
-        fallbacks=fallbacks,
-        allow_reentry=True,
-        name="impostor_report",
+        states={
+            CLAIMED: [
+                CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+            ],
+            CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
+            CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
+            ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
+            DETAILS: [
+                MessageHandler(
+                    filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details
+                )
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        steps={REPORT: step},
+        expired={REPORT: "report.expired"},
     )
 
 

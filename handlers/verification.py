@@ -41,7 +41,7 @@ from handlers.context import AppContext, BotData
 from handlers.dialogue_state import VERIFY
 from handlers.journeys import Conversation
 from handlers.menu import MenuAction, menu_pattern
-from handlers.stored_dialogue import TakeUp
+from handlers.stored_dialogue import stored_conversation
 from storage.models import Official
 
 log = logging.getLogger(__name__)
@@ -349,27 +349,25 @@ async def _lookup_answer(
 def verify_conversation(bot_data: BotData) -> Conversation:
     """Fresh per Application: the conversation keeps who is where in memory, and which check
     the user is at is stored (bot/dialogues.py), so that a restart takes it up."""
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
-        CHECKING: [
-            MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
-            MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
-        ],
-    }
-    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
-    return Conversation(
+    return stored_conversation(
+        bot_data,
+        name="verification",
         entry_points=[
             CommandHandler("verify", ask_for_code),
             CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
             CommandHandler("check", ask_number),
             CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
-            # Last: a check stored before a restart, nobody took up since the start.
-            TakeUp(bot_data, VERIFY, step, states, fallbacks, "verification.expired"),
         ],
-        states=states,
-        fallbacks=fallbacks,
-        allow_reentry=True,
-        name="verification",
+        states={
+            TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
+            CHECKING: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
+                MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        steps={VERIFY: step},
+        expired={VERIFY: "verification.expired"},
     )
 
 
