@@ -43,7 +43,6 @@ from handlers.broadcasts import (
     send_preview,
 )
 from handlers.callback_data import CallbackData
-from handlers.cards import answer_query
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import BROADCAST
 from handlers.journeys import Conversation
@@ -80,10 +79,7 @@ def step(state: Mapping[str, Any]) -> int:
 async def ask_text(update: Update, context: AppContext) -> int:
     """Ask the admin for the announcement (text, or a photo or file with a caption)."""
     texts = await context.texts(update)
-    await answer_query(update)
-    await dialogue_state.enter(update, context, BROADCAST)
-    assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
+    await dialogue_state.begin(update, context, BROADCAST, texts("broadcasts.ask_text"))
     return COMPOSE
 
 

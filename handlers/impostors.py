@@ -70,10 +70,6 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
     """Ask who the impostor claimed to be: pick an official or type a name."""
     actor = context.actor
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await dialogue_state.enter(update, context, REPORT)
     rows = []
     for enterprise in actor.enterprises:
         official = await context.services.officials.designated_for(enterprise.id)
@@ -82,9 +78,7 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
             rows.append([InlineKeyboardButton(official.name, callback_data=data)])
     # No designated official to offer (an enterprise nobody holds yet): the name is typed.
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await context.bot.send_message(
-        update.effective_chat.id, texts("report.ask_claimed"), reply_markup=markup
-    )
+    await dialogue_state.begin(update, context, REPORT, texts("report.ask_claimed"), markup)
     return CLAIMED
 
 

@@ -190,11 +190,9 @@ def step(state: Mapping[str, Any]) -> int:
 async def ask_for_code(update: Update, context: AppContext) -> int:
     """Ask the user to type the code the caller reads out."""
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await dialogue_state.enter(update, context, VERIFY, awaits="code")
-    await context.bot.send_message(update.effective_chat.id, texts("verification.ask_code"))
+    await dialogue_state.begin(
+        update, context, VERIFY, texts("verification.ask_code"), awaits="code"
+    )
     return TYPING_CODE
 
 
@@ -260,9 +258,6 @@ async def ask_number(update: Update, context: AppContext) -> int:
     """Ask for the number, WeChat ID or address that made contact, or offer to pick the
     Telegram account."""
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     pick = KeyboardButton(
         texts("verification.pick_account"),
         request_users=KeyboardButtonRequestUsers(
@@ -270,10 +265,8 @@ async def ask_number(update: Update, context: AppContext) -> int:
         ),
     )
     keyboard = ReplyKeyboardMarkup([[pick]], resize_keyboard=True, one_time_keyboard=True)
-    await dialogue_state.enter(update, context, VERIFY, awaits="number")
-    await context.bot.send_message(
-        update.effective_chat.id, texts("verification.ask_number"), reply_markup=keyboard
-    )
+    question = texts("verification.ask_number")
+    await dialogue_state.begin(update, context, VERIFY, question, keyboard, awaits="number")
     return CHECKING
 
 
