@@ -88,20 +88,15 @@ class Metrics:
         self._app = app
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_Counts(app))
-        self._backlog = Gauge(
-            "liaison_outbox_backlog",
-            "Outbox rows due and not sent yet (pending or being sent).",
-            registry=self.registry,
+        self._backlog = self._gauge(
+            "liaison_outbox_backlog", "Outbox rows due and not sent yet (pending or being sent)."
         )
-        self._oldest = Gauge(
+        self._oldest = self._gauge(
             "liaison_outbox_oldest_age_seconds",
             "How long the oldest outbox row due and not sent has been due (0 when none is).",
-            registry=self.registry,
         )
-        self._overdue = Gauge(
-            "liaison_requests_overdue",
-            "Open requests past a deadline (to acknowledge or to resolve).",
-            registry=self.registry,
+        self._overdue = self._gauge(
+            "liaison_requests_overdue", "Open requests past a deadline (to acknowledge or resolve)."
         )
         self._role = Enum(
             "liaison_instance_role",
@@ -109,6 +104,9 @@ class Metrics:
             states=ROLES,
             registry=self.registry,
         )
+
+    def _gauge(self, name: str, documentation: str) -> Gauge:
+        return Gauge(name, documentation, registry=self.registry)
 
     async def scrape(self) -> bytes:
         """The gauges read now from the database, then every metric in the text format;
