@@ -69,6 +69,14 @@ class WebhookSettings(Section):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
 
+class MetricsSettings(Section):
+    # GET /metrics (Prometheus' text format) beside /healthz on the webhook's server.
+    enabled: bool = True
+    # A server of their own for /healthz and /metrics (polling mode has no other); None: none.
+    listen: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)  # 0: any free port (tests)
+
+
 class StorageSettings(Section):
     path: Path = Path("data/liaison.sqlite3")
     busy_timeout_ms: int = Field(default=5000, ge=0)
@@ -325,6 +333,7 @@ class SandboxSettings(Section):
 class Settings(Section):
     telegram: TelegramSettings = TelegramSettings()
     webhook: WebhookSettings = WebhookSettings()
+    metrics: MetricsSettings = MetricsSettings()
     storage: StorageSettings = StorageSettings()
     admins: AdminSettings = AdminSettings()
     locale: LocaleSettings = LocaleSettings()

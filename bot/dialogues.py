@@ -18,7 +18,7 @@ from bot.clock import Clock
 from storage.dialogues import INTAKE, Dialogue, DialogueRepository
 
 COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
-# Dialogues of conversations of their own (handlers/stored_dialogue.py takes them up).
+# Dialogues of conversations of their own (handlers/stored_dialogue.py takes every kind up).
 REPORT, BROADCAST, VERIFY = "report", "broadcast", "verify"
 __all__ = [
     "BROADCAST",

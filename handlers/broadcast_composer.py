@@ -43,12 +43,11 @@ from handlers.broadcasts import (
     send_preview,
 )
 from handlers.callback_data import CallbackData
-from handlers.cards import answer_query
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import BROADCAST
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
-from handlers.stored_dialogue import TakeUp
+from handlers.stored_dialogue import stored_conversation
 from storage.models import Stage
 
 COMPOSE, AUDIENCE, VALUE, TIME = range(4)
@@ -80,10 +79,7 @@ def step(state: Mapping[str, Any]) -> int:
 async def ask_text(update: Update, context: AppContext) -> int:
     """Ask the admin for the announcement (text, or a photo or file with a caption)."""
     texts = await context.texts(update)
-    await answer_query(update)
-    await dialogue_state.enter(update, context, BROADCAST)
-    assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, texts("broadcasts.ask_text"))
+    await dialogue_state.begin(update, context, BROADCAST, texts("broadcasts.ask_text"))
     return COMPOSE
 
 
@@ -284,30 +280,28 @@ def _kinds(texts: Translator) -> InlineKeyboardMarkup:
 def _composer(bot_data: BotData) -> Conversation:
     # One composer per admin in their private chat; the buttons it tracks are the ones it
     # just sent.
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        COMPOSE: [
-            MessageHandler(
-                (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
-                take_text,
-            )
-        ],
-        AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
-        VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
-        TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
-    }
-    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", stop_composing)]
-    return Conversation(
+    return stored_conversation(
+        bot_data,
+        name="broadcast",
         entry_points=[
             CommandHandler("broadcast", ask_text),
             CallbackQueryHandler(ask_text, pattern=menu_pattern("broadcast")),
             CallbackQueryHandler(ask_time, pattern=rf"^{BroadcastAction.prefix}:\d+:time$"),
-            # Last: a composer stored before a restart, nobody took up since the start.
-            TakeUp(bot_data, BROADCAST, step, states, fallbacks, "broadcasts.expired"),
         ],
-        states=states,
-        fallbacks=fallbacks,
-        allow_reentry=True,
-        name="broadcast",
+        states={
+            COMPOSE: [
+                MessageHandler(
+                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL,
+                    take_text,
+                )
+            ],
+            AUDIENCE: [CallbackQueryHandler(choose_kind, pattern=AudienceChoice.pattern())],
+            VALUE: [CallbackQueryHandler(choose_value, pattern=ValueChoice.pattern())],
+            TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, take_time)],
+        },
+        fallbacks=[CommandHandler("cancel", stop_composing)],
+        steps={BROADCAST: step},
+        expired={BROADCAST: "broadcasts.expired"},
     )
 
 

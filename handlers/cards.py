@@ -25,7 +25,7 @@ from bot.lifecycle import FINAL, Action, Party, allowed
 from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
-from handlers.liaison_bot import LiaisonBot
+from handlers.liaison_bot import LiaisonBot, Markup
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ async def answer_query(update: Update) -> None:
 
 
 async def send_here(
-    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update, context: AppContext, text: str, markup: Markup | None = None
 ) -> None:
     """A new message in the chat the update came from (its answer is not parsed: nobody
     reads it)."""

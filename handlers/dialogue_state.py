@@ -14,7 +14,9 @@ from typing import Any
 from telegram import Update
 
 from bot.dialogues import BROADCAST, COMPOSE, INTAKE, REGISTRATION, REPORT, VERIFY, VISIT
+from handlers.cards import answer_query, send_here
 from handlers.context import AppContext
+from handlers.liaison_bot import Markup
 
 __all__ = [
     "BROADCAST",
@@ -26,6 +28,7 @@ __all__ = [
     "VISIT",
     "active",
     "advance",
+    "begin",
     "enter",
     "forget",
     "state",
@@ -52,6 +55,21 @@ def active(update: Update, context: AppContext) -> str:
 async def enter(update: Update, context: AppContext, kind: str, **values: Any) -> None:
     """Start dialogue ``kind`` with ``values`` as its state, leaving any other."""
     await context.services.dialogues.enter(_user_id(update), kind, values)
+
+
+async def begin(
+    update: Update,
+    context: AppContext,
+    kind: str,
+    question: str,
+    markup: Markup | None = None,
+    **values: Any,
+) -> None:
+    """Open dialogue ``kind`` from its command or menu button: the press answered, the dialogue
+    entered with ``values`` as its state (leaving any other), its first ``question`` asked."""
+    await answer_query(update)
+    await enter(update, context, kind, **values)
+    await send_here(update, context, question, markup)
 
 
 async def advance(update: Update, context: AppContext, **values: Any) -> None:

@@ -6,17 +6,17 @@ now the rule of every dialogue (handlers/journeys.py: a new journey ends every d
 user, in every store), and they stay one conversation because they share their stored steps.
 
 The conversation keeps who is at which step in memory; a restart forgets it. The short
-dialogues are also stored (bot/dialogues.py), and :class:`Resume` takes a stored one up.
+dialogues are also stored (bot/dialogues.py), and handlers/stored_dialogue.py takes a stored
+one up, as it does every conversation's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     BaseHandler,
     CommandHandler,
     ConversationHandler,
@@ -26,11 +26,10 @@ from telegram.ext import (
 )
 
 from handlers import dialogue_state, intake, registration, thread, visits
-from handlers.cards import answer_query, send_here
+from handlers.cards import send_here
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import COMPOSE, INTAKE, REGISTRATION, VISIT
-from handlers.journeys import Conversation, StoredStep
-from storage.dialogues import Dialogue
+from handlers.stored_dialogue import StillAllowed, stored_conversation
 
 Handler = BaseHandler[Any, Any, Any]
 
@@ -74,112 +73,44 @@ STEPS: dict[str, Callable[[Mapping[str, Any]], int]] = {
     VISIT: visits.step,
     REGISTRATION: registration.step,
 }
-SHORT_STATES: dict[object, list[Handler]] = {
-    **thread.STATES,
-    **visits.STATES,
-    **registration.STATES,
+# What the user is told when what they sent came too late to take their dialogue up.
+EXPIRED = {
+    INTAKE: "intake.expired",
+    COMPOSE: "thread.expired",
+    VISIT: "visits.expired",
+    REGISTRATION: "registration.expired",
 }
-RESUMABLE_STATES: dict[object, list[Handler]] = {**intake.STATES, **SHORT_STATES}
 # What must still hold before a stored dialogue goes on (each says why not).
-STILL_ALLOWED: dict[str, Callable[[Update, AppContext, Mapping[str, Any]], Awaitable[bool]]] = {
-    COMPOSE: thread.may_resume
-}
-
-
-class Resume(StoredStep):
-    """The first update, after a restart, of a user whose dialogue was stored (a short one, or
-    an intake draft touched within the conversation timeout): handled as the step they had
-    reached (or its fallbacks) would have handled it."""
-
-    def __init__(self, bot_data: BotData) -> None:
-        super().__init__(off_script)
-        self._bot_data = bot_data
-
-    def check_update(self, update: object) -> tuple[Handler, object] | None:
-        """The step's handler that takes the update, if the user has a stored dialogue."""
-        services = getattr(self._bot_data, "services", None)
-        if services is None or not isinstance(update, Update) or update.effective_user is None:
-            return None
-        stored = services.dialogues.stored(update.effective_user.id)
-        if stored is None or stored.kind not in STEPS:  # another conversation's (TakeUp)
-            return None
-        for handler in [*RESUMABLE_STATES[STEPS[stored.kind](stored.state)], *FALLBACKS]:
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                return handler, check
-        return None
-
-    async def handle_update(
-        self,
-        update: Any,
-        application: Application[Any, Any, Any, Any, Any, Any],
-        check_result: Any,
-        context: Any,
-    ) -> object:
-        handler, check = check_result
-        return await resume(update, context, application, handler, check)
-
-
-async def resume(
-    update: Update,
-    context: AppContext,
-    application: Application[Any, Any, Any, Any, Any, Any],
-    handler: Handler,
-    check: object,
-) -> object:
-    """Take up the stored dialogue if it is fresh (and still allowed), else say it expired."""
-    dialogues = context.services.dialogues
-    assert update.effective_user is not None
-    stored = dialogues.stored(update.effective_user.id)
-    if stored is None or stored.kind not in STEPS:
-        return ConversationHandler.END
-    if not dialogues.fresh(stored):
-        await dialogues.forget(stored.telegram_id)
-        await expired(update, context, stored)
-        return ConversationHandler.END
-    dialogues.take_up(stored.telegram_id)
-    allowed = STILL_ALLOWED.get(stored.kind)
-    if handler not in FALLBACKS and allowed and not await allowed(update, context, stored.state):
-        return ConversationHandler.END
-    step = await handler.handle_update(update, application, check, context)
-    return STEPS[stored.kind](stored.state) if step is None else step
-
-
-async def expired(update: Update, context: AppContext, stored: Dialogue) -> None:
-    """Say plainly that what the user sent was not taken, and how to start again."""
-    await answer_query(update)
-    texts = await context.texts(update)
-    key = {INTAKE: "intake", COMPOSE: "thread", VISIT: "visits", REGISTRATION: "registration"}[
-        stored.kind
-    ]
-    await send_here(update, context, texts(f"{key}.expired", number=stored.state.get("number")))
+STILL_ALLOWED: dict[str, StillAllowed] = {COMPOSE: thread.may_resume}
 
 
 def handlers(timeout_seconds: float, bot_data: BotData) -> list[Handler]:
     """A fresh conversation per Application: it keeps who is where in memory, which must not
-    outlive the Application (a restart forgets it; the drafts and dialogues stored remain).
-    After timeout_seconds without an answer the conversation ends; the intake draft stays
-    saved, a short dialogue is dropped."""
+    outlive the Application (a restart forgets it; the drafts and dialogues stored remain, and
+    are taken up by handlers/stored_dialogue.py). After timeout_seconds without an answer the
+    conversation ends; the intake draft stays saved, a short dialogue is dropped."""
     return [
-        Conversation(
+        stored_conversation(
+            bot_data,
+            name="requests",
             entry_points=[
                 *intake.ENTRY_POINTS,
                 *thread.ENTRY_POINTS,
                 *visits.ENTRY_POINTS,
                 *registration.ENTRY_POINTS,
-                # Last, and only for a stored dialogue nobody took up since the start: with
-                # allow_reentry the entry points are tried before the current state's.
-                Resume(bot_data),
             ],
             states={
                 **intake.STATES,
-                **SHORT_STATES,
+                **thread.STATES,
+                **visits.STATES,
+                **registration.STATES,
                 # Run with the last update, which may be a button press as well as a message.
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, intake.timed_out)],
             },
             fallbacks=FALLBACKS,
-            allow_reentry=True,
+            steps=STEPS,
+            expired=EXPIRED,
+            still_allowed=STILL_ALLOWED,
             conversation_timeout=timeout_seconds,
-            name="requests",
         )
     ]

@@ -26,7 +26,7 @@ from handlers.context import AppContext, BotData
 from handlers.dialogue_state import REPORT
 from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
-from handlers.stored_dialogue import TakeUp
+from handlers.stored_dialogue import stored_conversation
 from handlers.verification import notify
 from storage.verification import Report
 
@@ -70,10 +70,6 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
     """Ask who the impostor claimed to be: pick an official or type a name."""
     actor = context.actor
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await dialogue_state.enter(update, context, REPORT)
     rows = []
     for enterprise in actor.enterprises:
         official = await context.services.officials.designated_for(enterprise.id)
@@ -82,9 +78,7 @@ async def ask_claimed(update: Update, context: AppContext) -> int:
             rows.append([InlineKeyboardButton(official.name, callback_data=data)])
     # No designated official to offer (an enterprise nobody holds yet): the name is typed.
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await context.bot.send_message(
-        update.effective_chat.id, texts("report.ask_claimed"), reply_markup=markup
-    )
+    await dialogue_state.begin(update, context, REPORT, texts("report.ask_claimed"), markup)
     return CLAIMED
 
 
@@ -317,30 +311,30 @@ async def _warn(context: AppContext, admin_id: int, report: Report, recipients: 
 def report_conversation(bot_data: BotData) -> Conversation:
     """Fresh per Application: the conversation keeps who is where in memory, and the report
     so far is stored (bot/dialogues.py), so that a restart takes it up at its step."""
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        CLAIMED: [
-            CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
-        ],
-        CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
-        CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
-        ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
-        DETAILS: [
-            MessageHandler(filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details)
-        ],
-    }
-    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
-    return Conversation(
+    return stored_conversation(
+        bot_data,
+        name="impostor_report",
         entry_points=[
             CommandHandler("report", ask_claimed),
             CallbackQueryHandler(ask_claimed, pattern=menu_pattern("report")),
-            # Last: a report stored before a restart, nobody took up since the start.
-            TakeUp(bot_data, REPORT, step, states, fallbacks, "report.expired"),
         ],
-        states=states,
-        fallbacks=fallbacks,
-        allow_reentry=True,
-        name="impostor_report",
+        states={
+            CLAIMED: [
+                CallbackQueryHandler(claimed_official, pattern=ReportStep.pattern()),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, claimed_name),
+            ],
+            CHANNEL: [CallbackQueryHandler(channel, pattern=ReportStep.pattern())],
+            CONTACT: [MessageHandler(filters.TEXT & ~filters.COMMAND, contact)],
+            ASKED: [CallbackQueryHandler(asked, pattern=ReportStep.pattern())],
+            DETAILS: [
+                MessageHandler(
+                    filters.TEXT & (~filters.COMMAND | filters.Regex("^/skip$")), details
+                )
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        steps={REPORT: step},
+        expired={REPORT: "report.expired"},
     )
 
 

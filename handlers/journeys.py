@@ -50,8 +50,9 @@ class Taken(Enum):
 
 
 class StoredStep(BaseHandler[Any, Any, Any]):
-    """An entry point that takes up a dialogue stored before a restart (handlers/dialogues.py,
-    ``Resume``): what it takes is a step of that dialogue, not the start of a journey."""
+    """An entry point that takes up a dialogue stored before a restart
+    (handlers/stored_dialogue.py, ``TakeUp``): what it takes is a step of that dialogue, not the
+    start of a journey."""
 
 
 class Conversation(ConversationHandler[Any]):

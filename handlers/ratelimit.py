@@ -111,6 +111,7 @@ class RateLimiter(BaseRateLimiter[int]):
         self.on_blocked: OnBlocked | None = None
         self.on_unknown: OnUnknown | None = None
         self.on_deferred: OnDeferred | None = None
+        self.retry_afters = 0  # 429s Telegram answered (not our own refusals), for the metrics
 
     async def initialize(self) -> None:
         """Nothing to open: the pacer makes its parts on first use."""
@@ -136,7 +137,7 @@ class RateLimiter(BaseRateLimiter[int]):
             try:
                 self._refuse_if_held_long(data.get("chat_id"))
                 async with self._turn(endpoint, data.get("chat_id"), priority, paid=paid):
-                    return await callback(*args, **kwargs)
+                    return await self._call(callback, args, kwargs)
             except RetryAfter as exc:
                 try:
                     waited += self._held(endpoint, data.get("chat_id"), exc, waited, paid=paid)
@@ -171,6 +172,13 @@ class RateLimiter(BaseRateLimiter[int]):
                 if isinstance(chat_id, int) and chat_id > 0:
                     await self._notify(self.on_blocked, chat_id)
                 raise
+
+    async def _call(self, callback: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter:
+            self.retry_afters += 1
+            raise
 
     def _turn(
         self, endpoint: str, chat_id: object, priority: Priority, *, paid: bool

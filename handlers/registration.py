@@ -69,11 +69,8 @@ def step(state: Mapping[str, Any]) -> int:
 
 async def start(update: Update, context: AppContext) -> int:
     """Ask for the enterprise's registered name."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await dialogue_state.enter(update, context, REGISTRATION)
     texts = await context.texts(update)
-    await send_here(update, context, texts("registration.ask_name"))
+    await dialogue_state.begin(update, context, REGISTRATION, texts("registration.ask_name"))
     return REG_NAME
 
 

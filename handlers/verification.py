@@ -41,7 +41,7 @@ from handlers.context import AppContext, BotData
 from handlers.dialogue_state import VERIFY
 from handlers.journeys import Conversation
 from handlers.menu import MenuAction, menu_pattern
-from handlers.stored_dialogue import TakeUp
+from handlers.stored_dialogue import stored_conversation
 from storage.models import Official
 
 log = logging.getLogger(__name__)
@@ -190,11 +190,9 @@ def step(state: Mapping[str, Any]) -> int:
 async def ask_for_code(update: Update, context: AppContext) -> int:
     """Ask the user to type the code the caller reads out."""
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await dialogue_state.enter(update, context, VERIFY, awaits="code")
-    await context.bot.send_message(update.effective_chat.id, texts("verification.ask_code"))
+    await dialogue_state.begin(
+        update, context, VERIFY, texts("verification.ask_code"), awaits="code"
+    )
     return TYPING_CODE
 
 
@@ -260,9 +258,6 @@ async def ask_number(update: Update, context: AppContext) -> int:
     """Ask for the number, WeChat ID or address that made contact, or offer to pick the
     Telegram account."""
     texts = await context.texts(update)
-    assert update.effective_chat is not None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     pick = KeyboardButton(
         texts("verification.pick_account"),
         request_users=KeyboardButtonRequestUsers(
@@ -270,10 +265,8 @@ async def ask_number(update: Update, context: AppContext) -> int:
         ),
     )
     keyboard = ReplyKeyboardMarkup([[pick]], resize_keyboard=True, one_time_keyboard=True)
-    await dialogue_state.enter(update, context, VERIFY, awaits="number")
-    await context.bot.send_message(
-        update.effective_chat.id, texts("verification.ask_number"), reply_markup=keyboard
-    )
+    question = texts("verification.ask_number")
+    await dialogue_state.begin(update, context, VERIFY, question, keyboard, awaits="number")
     return CHECKING
 
 
@@ -349,27 +342,25 @@ async def _lookup_answer(
 def verify_conversation(bot_data: BotData) -> Conversation:
     """Fresh per Application: the conversation keeps who is where in memory, and which check
     the user is at is stored (bot/dialogues.py), so that a restart takes it up."""
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
-        CHECKING: [
-            MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
-            MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
-        ],
-    }
-    fallbacks: list[BaseHandler[Any, Any, Any]] = [CommandHandler("cancel", cancel)]
-    return Conversation(
+    return stored_conversation(
+        bot_data,
+        name="verification",
         entry_points=[
             CommandHandler("verify", ask_for_code),
             CallbackQueryHandler(ask_for_code, pattern=menu_pattern("verify")),
             CommandHandler("check", ask_number),
             CallbackQueryHandler(ask_number, pattern=menu_pattern("check")),
-            # Last: a check stored before a restart, nobody took up since the start.
-            TakeUp(bot_data, VERIFY, step, states, fallbacks, "verification.expired"),
         ],
-        states=states,
-        fallbacks=fallbacks,
-        allow_reentry=True,
-        name="verification",
+        states={
+            TYPING_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, check_code)],
+            CHECKING: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, check_number),
+                MessageHandler(filters.StatusUpdate.USERS_SHARED, check_account),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        steps={VERIFY: step},
+        expired={VERIFY: "verification.expired"},
     )
 
 

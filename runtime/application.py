@@ -26,6 +26,7 @@ from handlers.liaison_bot import LiaisonBot, LiaisonUpdater
 from handlers.menu import set_default_commands
 from handlers.ratelimit import RateLimiter
 from handlers.reminders import start_alarm
+from runtime.monitoring import attach_monitor
 from runtime.sequencing import PerUserUpdateProcessor
 from runtime.transport import AiohttpRequest
 
@@ -68,11 +69,13 @@ def build_application(
         record_transport_failures(limiter, services)
         await set_default_commands(app.bot)
         await start_alarm(app)
+        await monitor.start()
         log.info(
             "bot @%s ready, schema version %s", app.bot.username, await services.db.schema_version()
         )
 
     async def close_services(app: BotApplication) -> None:
+        await monitor.stop()
         services = getattr(app.bot_data, "services", None)
         if services is not None:
             await services.close()
@@ -103,6 +106,7 @@ def build_application(
         .post_shutdown(close_services)
         .build()
     )
+    monitor = attach_monitor(app, settings.metrics)
     register_handlers(app, settings)
     schedule_jobs(app, settings)
     return app

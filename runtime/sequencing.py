@@ -51,6 +51,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._guard = guard
         self._on_flood = on_flood
         self._now = now
+        self.handled = 0  # updates taken and handled to the end, for the metrics
+
+    @property
+    def dropped(self) -> int:
+        """Updates the flood guard dropped, for the metrics."""
+        return 0 if self._guard is None else self._guard.dropped
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _key(update)
@@ -65,6 +71,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         try:
             async with lock, self._slots:
                 await coroutine
+            self.handled += 1
         finally:
             self._forget_if_idle(key)
 

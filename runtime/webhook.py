@@ -5,7 +5,7 @@ otherwise), a body that is not an update object (not JSON, an array, a number, n
 ``update_id``) is refused with 400, each ``update_id`` is recorded at receipt so a re-delivery
 is answered 200 and dropped, and the update goes onto the Application's queue like a polled
 one; an update the library cannot read is skipped (200) and logged by id only. ``GET /healthz``
-answers 200 "ok" while the database answers a trivial read, 503 otherwise.
+and ``GET /metrics`` are served beside it (runtime/monitoring.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bot.config import Settings, WebhookSettings
 from handlers.updates import LOG_INTERVAL_SECONDS, LogThrottle, held_note, read_update
+from runtime.monitoring import bound_port, monitor_of
 
 if TYPE_CHECKING:
     from runtime.application import BotApplication
@@ -47,10 +48,7 @@ class WebhookReceiver:
         self._refusals = LogThrottle(LOG_INTERVAL_SECONDS)
 
     def routes(self, path: str) -> list[web.RouteDef]:
-        return [
-            web.post("/" + path.strip("/"), self.receive),
-            web.get("/healthz", self.health),
-        ]
+        return [web.post("/" + path.strip("/"), self.receive), *monitor_of(self._app).routes()]
 
     def _authorized(self, request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -91,17 +89,6 @@ class WebhookReceiver:
         await self._app.update_queue.put(read.update)
         return web.Response(status=200)
 
-    async def health(self, request: web.Request) -> web.Response:
-        services = getattr(self._app.bot_data, "services", None)
-        try:
-            ok = services is not None and await services.processed_updates.healthy()
-        except Exception:  # any failure to read means unhealthy; the probe must not crash
-            log.exception("webhook: health check failed")
-            ok = False
-        if ok:
-            return web.Response(status=200, text="ok")
-        return web.Response(status=503, text="unavailable")
-
 
 def webhook_url(settings: WebhookSettings, port: int) -> str:
     """The configured public URL, or (tests, local use) the listening address itself."""
@@ -127,7 +114,7 @@ async def running_webhook(app: BotApplication, settings: Settings) -> AsyncItera
     site = web.TCPSite(runner, hook.listen, hook.port)
     try:
         await site.start()
-        port = _bound_port(site, hook.port)
+        port = bound_port(site, hook.port)
         await app.start()
         secret = hook.secret_token.get_secret_value() if hook.secret_token else None
         await app.bot.set_webhook(
@@ -145,14 +132,6 @@ async def running_webhook(app: BotApplication, settings: Settings) -> AsyncItera
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
-
-
-def _bound_port(site: web.TCPSite, configured: int) -> int:
-    server = site._server  # aiohttp exposes the bound socket only here
-    sockets = getattr(server, "sockets", None)
-    if sockets:
-        return int(sockets[0].getsockname()[1])
-    return configured
 
 
 def run_webhook(app: BotApplication, settings: Settings) -> None:

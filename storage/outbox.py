@@ -274,6 +274,17 @@ class OutboxRepository:
         rows = await self._db.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
         return {row[0]: row[1] for row in rows}
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """Rows due and not sent yet (pending or being sent), and when the oldest became due;
+        rows held for later (quiet hours, a retry's backoff) are not behind."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), MIN(not_before) FROM outbox"
+            " WHERE status IN ('pending', 'sending') AND not_before <= ?",
+            (to_epoch(now),),
+        )
+        count, oldest = (0, None) if row is None else (row[0], row[1])
+        return int(count), None if oldest is None else from_epoch(int(oldest))
+
     async def next_due(self) -> datetime | None:
         value: Any = await self._db.fetch_value(
             "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"

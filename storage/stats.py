@@ -163,6 +163,16 @@ class StatsRepository:
         rows = await self._db.fetch_all("SELECT id, name FROM officials")
         return {row[0]: row[1] for row in rows}
 
+    async def overdue_count(self, *, now: datetime) -> int:
+        """How many open requests are past a deadline (through requests_open_by_deadline)."""
+        return int(
+            await self._db.fetch_value(
+                "SELECT COUNT(*) FROM requests INDEXED BY requests_open_by_deadline"
+                f" WHERE status IN ({_OPEN}) AND overdue_at < ?",
+                (to_epoch(now),),
+            )
+        )
+
     async def overdue(
         self, *, now: datetime, official_id: int | None = None, limit: int = 20
     ) -> list[OverdueRow]:

@@ -8,9 +8,11 @@ then sends what the step expected, as Telegram would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+
+import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -20,8 +22,8 @@ from bot.pacing import PacingClock
 from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
-from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
-from standin import TelegramStandin, TestUser
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
+from standin import StoredMessage, TelegramStandin, TestUser
 from standin.botapi import ApiCall
 from storage.dialogues import DialogueRepository
 from storage.models import EnterpriseStatus
@@ -51,6 +53,13 @@ def errors_but_flood_control(standin: TelegramStandin) -> list[ApiCall]:
     return [call for call in standin.errors if call.status != TOO_MANY_REQUESTS]
 
 
+@pytest.fixture(autouse=True)
+def no_error_but_flood_control(standin: TelegramStandin) -> Iterator[None]:
+    """Every test here ends with no call Telegram refused, flood control aside."""
+    yield
+    assert errors_but_flood_control(standin) == []
+
+
 def services_of(app: BotApplication) -> Services:
     return app.bot_data.services
 
@@ -62,6 +71,21 @@ async def stored_kinds(services: Services) -> list[str]:
 async def nothing_posted_nor_kept(services: Services, request_id: int) -> None:
     assert await services.requests.messages(request_id, internal=True) == []
     assert await stored_kinds(services) == []
+
+
+async def begin(app: BotApplication, user: TestUser, command: str, prompt: str = "") -> None:
+    """The first run: the cast on the roster, then ``user`` starts a dialogue with ``command``
+    and is asked its first question (which says ``prompt``)."""
+    await make_cast(services_of(app))
+    await user.send(command)
+    assert prompt in (await user.expect_message()).text
+
+
+async def dialogue_over(app: BotApplication, user: TestUser) -> None:
+    """Nothing kept of the finished dialogue: the user's next text gets the menu, as anyone's."""
+    assert await stored_kinds(services_of(app)) == []
+    await user.send("再说一句")
+    assert "请选择您要做的事" in (await user.expect_message()).text
 
 
 async def official_presses_reply(
@@ -93,11 +117,8 @@ async def test_a_reply_begun_before_a_restart_is_posted_after_it(
         services = services_of(app)
         thread = await services.requests.messages(request_id, internal=True)
         assert [m.text for m in thread] == ["已联系欠款单位，本周内答复。"]
-        assert await stored_kinds(services) == []
-        await official.send("再说一句")
-        assert "请选择您要做的事" in (await official.expect_message()).text
+        await dialogue_over(app, official)
         assert len(await services.requests.messages(request_id, internal=True)) == 1
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
@@ -112,7 +133,6 @@ async def test_a_stale_reply_is_not_posted_and_the_user_is_told_what_to_press(
         assert "没有记入 LN-20260302-0001" in told and "/open LN-20260302-0001" in told
         await standin.user(ALICE_ID).expect_no_message(within=0.2)
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_cancel_before_or_after_a_restart_drops_the_reply(
@@ -134,7 +154,6 @@ async def test_cancel_before_or_after_a_restart_drops_the_reply(
         await official.send("这句也不是")
         assert "请选择您要做的事" in (await official.expect_message()).text
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
@@ -155,19 +174,26 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         await nothing_posted_nor_kept(services, request_id)
         request = await services.requests.get(request_id)
         assert request is not None and request.status is Status.WITHDRAWN
-    assert errors_but_flood_control(standin) == []
+
+
+async def official_visiting(
+    standin: TelegramStandin, services: Services
+) -> tuple[TestUser, Cast, StoredMessage]:
+    """The official records a visit to Alice's enterprise and is asked its date."""
+    cast = await make_cast(services)
+    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
+    await official.send("/visit")
+    await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
+    when = await official.expect_message()
+    assert "走访日期" in when.text
+    return official, cast, when
 
 
 async def test_a_visit_goes_on_at_the_stored_step_after_a_restart(
     standin: TelegramStandin, settings: Settings, clock: FakeClock
 ) -> None:
-    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        cast = await make_cast(services_of(app))
-        await official.send("/visit")
-        await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
-        when = await official.expect_message()
-        assert "走访日期" in when.text
+        official, cast, when = await official_visiting(standin, services_of(app))
     async with bot_on(settings, clock) as app:
         await official.send("2099-01-01")
         assert "不晚于今天" in (await official.expect_message()).text
@@ -182,7 +208,6 @@ async def test_a_visit_goes_on_at_the_stored_step_after_a_restart(
             (date(2026, 3, 1), "企业反映用电紧张。")
         ]
         assert await stored_kinds(services) == []
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_registration_goes_on_at_the_stored_step_after_a_restart(
@@ -221,7 +246,6 @@ async def test_a_registration_goes_on_at_the_stored_step_after_a_restart(
         )
         assert await stored_kinds(services) == []
         assert code in (await admin.expect_message()).text
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_stale_registration_button_says_it_expired(
@@ -242,7 +266,6 @@ async def test_a_stale_registration_button_says_it_expired(
         told = (await carol.expect_message()).text
         assert "登记已失效" in told and "/register" in told
         assert await stored_kinds(services_of(app)) == []
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
@@ -264,7 +287,6 @@ async def test_a_timed_out_reply_is_dropped_and_not_taken_up_after_a_restart(
         await official.send("超时之后才写的")
         assert "请选择您要做的事" in (await official.expect_message()).text
         await nothing_posted_nor_kept(services_of(app), request_id)
-    assert errors_but_flood_control(standin) == []
 
 
 async def alice_describing(standin: TelegramStandin, services: Services) -> TestUser:
@@ -277,6 +299,14 @@ async def alice_describing(standin: TelegramStandin, services: Services) -> Test
     await alice.send("稳岗补贴申报半年未兑现。")
     assert "已记下" in (await alice.expect_message()).text
     return alice
+
+
+async def draft_waits_for_new(app: BotApplication, alice: TestUser) -> None:
+    """The draft holds what was written before the restart only, and /new offers it."""
+    draft = await services_of(app).requests.draft(ALICE_ID)
+    assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
+    await alice.send("/new")
+    assert "草稿" in (await alice.expect_message()).text
 
 
 async def test_an_intake_description_goes_on_after_a_restart(
@@ -309,10 +339,7 @@ async def test_an_intake_left_too_long_before_a_restart_is_not_taken_up_but_kept
     async with bot_on(settings, clock) as app:
         await alice.send("涉及员工 120 人。")
         assert "草稿" not in (await alice.expect_message()).text  # the menu, as for anyone
-        draft = await services_of(app).requests.draft(ALICE_ID)
-        assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
-        await alice.send("/new")
-        assert "草稿" in (await alice.expect_message()).text
+        await draft_waits_for_new(app, alice)
 
 
 # -- a dialogue left for another journey (handlers/journeys.py) ---------------------------------
@@ -329,11 +356,7 @@ async def test_a_draft_left_for_another_journey_is_not_taken_up_after_a_restart(
         # The code check is the dialogue she is in, after the restart too.
         await alice.send("涉及员工 120 人。")
         assert "位数字" in (await alice.expect_message()).text
-        draft = await services_of(app).requests.draft(ALICE_ID)
-        assert draft is not None and draft["description"] == ["稳岗补贴申报半年未兑现。"]
-        await alice.send("/new")
-        assert "草稿" in (await alice.expect_message()).text
-    assert errors_but_flood_control(standin) == []
+        await draft_waits_for_new(app, alice)
 
 
 async def test_the_question_whether_to_go_on_with_a_draft_outlives_a_restart(
@@ -354,18 +377,13 @@ async def test_the_question_whether_to_go_on_with_a_draft_outlives_a_restart(
         draft = await services_of(app).requests.draft(ALICE_ID)
         assert draft is not None
         assert draft["description"] == ["稳岗补贴申报半年未兑现。", "涉及员工 120 人。"]
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_a_visit_left_for_another_journey_is_gone_after_a_restart(
     standin: TelegramStandin, settings: Settings, clock: FakeClock
 ) -> None:
-    official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        cast = await make_cast(services_of(app))
-        await official.send("/visit")
-        await official.press(await official.expect_message(), "沈阳北方精密机械有限公司")
-        assert "走访日期" in (await official.expect_message()).text
+        official, cast, _ = await official_visiting(standin, services_of(app))
         await official.send("/code")
         await official.expect_message()
         assert await stored_kinds(services_of(app)) == []
@@ -373,7 +391,6 @@ async def test_a_visit_left_for_another_journey_is_gone_after_a_restart(
         await official.send("2026-03-01")
         assert "请选择您要做的事" in (await official.expect_message()).text
         assert await services_of(app).visits.of_enterprise(cast.alice_enterprise.id) == []
-    assert errors_but_flood_control(standin) == []
 
 
 async def test_an_impostor_report_goes_on_at_the_stored_step_after_each_restart(
@@ -383,9 +400,7 @@ async def test_an_impostor_report_goes_on_at_the_stored_step_after_each_restart(
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        await make_cast(services_of(app))
-        await alice.send("/report")
-        assert "对方自称是谁" in (await alice.expect_message()).text
+        await begin(app, alice, "/report", "对方自称是谁")
         await alice.send("张科长，自称税务局")
         ask = await alice.expect_message()
         assert "什么方式" in ask.text
@@ -412,28 +427,7 @@ async def test_an_impostor_report_goes_on_at_the_stored_step_after_each_restart(
         )
         assert (stored["asked_for"], stored["details"]) == ("money", "要求先交保证金")
         assert "张科长，自称税务局" in (await admin.expect_message()).text
-        assert await stored_kinds(services) == []
-        await alice.send("再说一句")
-        assert "请选择您要做的事" in (await alice.expect_message()).text
-    assert errors_but_flood_control(standin) == []
-
-
-async def test_a_stale_impostor_report_says_it_expired(
-    standin: TelegramStandin, settings: Settings, clock: FakeClock
-) -> None:
-    alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
-    async with bot_on(settings, clock) as app:
-        await make_cast(services_of(app))
-        await alice.send("/report")
-        await alice.expect_message()
-    clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
-    async with bot_on(settings, clock) as app:
-        await alice.send("张科长")
-        assert "举报已失效" in (await alice.expect_message()).text
-        assert await stored_kinds(services_of(app)) == []
-        await alice.send("张科长")
-        assert "请选择您要做的事" in (await alice.expect_message()).text
-    assert errors_but_flood_control(standin) == []
+        await dialogue_over(app, alice)
 
 
 async def test_the_announcement_composer_goes_on_at_the_stored_step_after_each_restart(
@@ -443,9 +437,7 @@ async def test_the_announcement_composer_goes_on_at_the_stored_step_after_each_r
     stored, not kept in user_data."""
     admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        await make_cast(services_of(app))
-        await admin.send("/broadcast")
-        assert "请发送公告内容" in (await admin.expect_message()).text
+        await begin(app, admin, "/broadcast", "请发送公告内容")
         assert await stored_kinds(services_of(app)) == ["broadcast"]
     async with bot_on(settings, clock) as app:
         await admin.send("本周五召开政策宣讲会")
@@ -467,29 +459,43 @@ async def test_the_announcement_composer_goes_on_at_the_stored_step_after_each_r
         await admin.send("2099-01-01 09:00")
         assert "确认在" in (await admin.expect_message()).text
         services = services_of(app)
-        assert await stored_kinds(services) == []
         drafts = await services.db.fetch_all("SELECT text_html, scheduled_at FROM broadcasts")
         assert len(drafts) == 1 and drafts[0]["scheduled_at"] is not None
-        await admin.send("再说一句")
-        assert "请选择您要做的事" in (await admin.expect_message()).text
-    assert errors_but_flood_control(standin) == []
+        await dialogue_over(app, admin)
 
 
-async def test_a_stale_announcement_composer_says_it_expired(
-    standin: TelegramStandin, settings: Settings, clock: FakeClock
+@pytest.mark.parametrize(
+    ("user_id", "command", "sent", "told"),
+    [
+        pytest.param(ALICE_ID, "/report", "张科长", "举报已失效", id="impostor report"),
+        pytest.param(
+            ADMIN_ID, "/broadcast", "本周五召开政策宣讲会", "公告编辑已失效", id="composer"
+        ),
+        pytest.param(ALICE_ID, "/verify", "0000 0000", "没有核验", id="code check"),
+    ],
+)
+async def test_a_stale_dialogue_of_a_conversation_of_its_own_says_it_expired(
+    standin: TelegramStandin,
+    settings: Settings,
+    clock: FakeClock,
+    user_id: int,
+    command: str,
+    sent: str,
+    told: str,
 ) -> None:
-    admin = standin.user(ADMIN_ID, first_name="管理员", language_code="zh-hans", started=True)
+    """Left longer than the conversation timeout before the restart: what the user sends is
+    not taken, they are told so, and nothing is kept (no report, no announcement)."""
+    user = standin.user(user_id, first_name="Alice", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        await make_cast(services_of(app))
-        await admin.send("/broadcast")
-        await admin.expect_message()
+        await begin(app, user, command)
     clock.advance(timedelta(seconds=settings.requests.conversation_timeout_seconds + 1))
     async with bot_on(settings, clock) as app:
-        await admin.send("本周五召开政策宣讲会")
-        assert "公告编辑已失效" in (await admin.expect_message()).text
-        assert await stored_kinds(services_of(app)) == []
-        assert await services_of(app).db.fetch_all("SELECT id FROM broadcasts") == []
-    assert errors_but_flood_control(standin) == []
+        await user.send(sent)
+        assert told in (await user.expect_message()).text
+        await dialogue_over(app, user)
+        db = services_of(app).db
+        assert await db.fetch_all("SELECT id FROM broadcasts") == []
+        assert await db.fetch_all("SELECT id FROM impostor_reports") == []
 
 
 async def test_a_code_check_and_a_number_check_go_on_after_a_restart(
@@ -497,9 +503,7 @@ async def test_a_code_check_and_a_number_check_go_on_after_a_restart(
 ) -> None:
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     async with bot_on(settings, clock) as app:
-        await make_cast(services_of(app))
-        await alice.send("/verify")
-        assert "核验码" in (await alice.expect_message()).text
+        await begin(app, alice, "/verify", "核验码")
         assert await stored_kinds(services_of(app)) == ["verify"]
     async with bot_on(settings, clock) as app:
         await alice.send("12")
@@ -516,7 +520,4 @@ async def test_a_code_check_and_a_number_check_go_on_after_a_restart(
         answer = (await alice.expect_message()).text
         assert "请选择您要做的事" not in answer
         assert "可以举报" in (await alice.expect_message()).text
-        assert await stored_kinds(services_of(app)) == []
-        await alice.send("再说一句")
-        assert "请选择您要做的事" in (await alice.expect_message()).text
-    assert errors_but_flood_control(standin) == []
+        await dialogue_over(app, alice)

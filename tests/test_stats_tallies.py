@@ -55,6 +55,7 @@ async def recounted(repo: StatsRepository, now: datetime) -> Stats:
         official: tally for official, tally in by_official.items() if official is not None
     }
     assert stats.total == sum(by_official.values(), Tally())
+    assert await repo.overdue_count(now=now) == stats.total.overdue  # the metrics' gauge
     return stats
 
 

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.registration import Application, register
 from bot.services import Services
 from handlers.errors import DELIVERY_UNKNOWN
+from handlers.ratelimit import RateLimiter
 from handlers.registration import DecideButton
 from runtime.application import BotApplication, build_application, running
 from scenarios.roster import ADMIN_ID, ALICE_CODE
@@ -82,6 +83,7 @@ async def test_retry_after_is_waited_out_and_the_answer_sent_once(
 
 async def test_a_retry_after_too_long_to_wait_keeps_the_answer_in_the_outbox(
     standin: TelegramStandin,
+    bot: BotApplication,
     services: Services,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
@@ -112,6 +114,9 @@ async def test_a_retry_after_too_long_to_wait_keeps_the_answer_in_the_outbox(
     await user.expect_no_message(within=0.3)
     assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [429]
     assert failures(caplog) == []
+    # The metrics count the one 429 Telegram sent, not the bot's own refusals while held.
+    assert isinstance(bot.bot.rate_limiter, RateLimiter)
+    assert bot.bot.rate_limiter.retry_afters == 1
 
 
 async def _has(rows: Callable[[], Awaitable[list[object]]], count: int) -> bool:

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.invites import issue_invite
 from runtime.application import BotApplication, build_application
 from runtime.cli import EXIT_USAGE, main
+from runtime.monitoring import Metrics
 from runtime.webhook import SECRET_HEADER, running_webhook
 from storage.models import InviteKind
 from tests.conftest import register_settings_secrets
@@ -237,3 +239,91 @@ async def test_an_update_the_library_cannot_read_is_skipped_once_without_its_con
     assert invite.payload.removeprefix("inv_") not in caplog.text
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert await services.officials.by_telegram_id(EVE_ID) is None
+
+
+async def _scrape(base: str) -> dict[str, float]:
+    """GET /metrics over HTTP, parsed by prometheus-client's own parser: sample -> value."""
+    async with aiohttp.ClientSession() as session, session.get(base + "/metrics") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain; version=")
+        text = await resp.text()
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+async def test_metrics_are_served_beside_healthz_and_follow_the_bot(
+    standin: TelegramStandin, hooked: tuple[BotApplication, str], clock: FakeClock
+) -> None:
+    app, base = hooked
+    before = await _scrape(base)
+    assert {
+        "liaison_updates_handled_total",
+        "liaison_updates_dropped_total",
+        "liaison_telegram_429_total",
+        "liaison_outbox_backlog",
+        "liaison_outbox_oldest_age_seconds",
+        "liaison_requests_overdue",
+        "liaison_instance_role{liaison_instance_role=active}",
+        "liaison_instance_role{liaison_instance_role=standby}",
+    } <= before.keys()
+    assert before["liaison_instance_role{liaison_instance_role=active}"] == 1
+    assert before["liaison_instance_role{liaison_instance_role=standby}"] == 0
+    assert before["liaison_outbox_backlog"] == before["liaison_outbox_oldest_age_seconds"] == 0
+    assert before["liaison_requests_overdue"] == 0
+
+    # A user writes, and Telegram answers the bot's first reply with a 429.
+    eve = standin.user(EVE_ID, first_name="Eve", language_code="en")
+    standin.inject_error("sendMessage", chat_id=EVE_ID, error_code=429, retry_after=1)
+    await eve.send("/start")
+    assert "Enterprise Liaison" in (await eve.expect_message(timeout=5)).text
+
+    async def counted() -> bool:
+        return (await _scrape(base))["liaison_updates_handled_total"] > before[
+            "liaison_updates_handled_total"
+        ]
+
+    await standin.wait_for_async(counted)
+    after = await _scrape(base)
+    assert after["liaison_telegram_429_total"] == before["liaison_telegram_429_total"] + 1
+
+    # The gauges are read from the database at scrape time: a row being sent for a minute.
+    services = app.bot_data.services
+    due = int(clock.now().timestamp()) - 60
+    await services.db.execute(
+        "INSERT INTO outbox (recipient_id, kind, payload, not_before, status, created_at)"
+        " VALUES (?, 'notice', '{}', ?, 'sending', ?)",
+        (EVE_ID, due, due),
+    )
+    stuck = await _scrape(base)
+    assert stuck["liaison_outbox_backlog"] == 1
+    assert stuck["liaison_outbox_oldest_age_seconds"] == 60
+
+
+async def test_metrics_are_503_when_the_database_does_not_answer(
+    hooked: tuple[BotApplication, str],
+) -> None:
+    await hooked[0].bot_data.services.db.close()
+    async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/metrics") as resp:
+        assert resp.status == 503
+
+
+async def test_metrics_can_be_turned_off(hook_settings: Settings, clock: FakeClock) -> None:
+    settings = hook_settings.model_copy(
+        update={"metrics": hook_settings.metrics.model_copy(update={"enabled": False})}
+    )
+    app = build_application(settings, clock=clock)
+    async with (
+        running_webhook(app, settings) as port,
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as resp,
+    ):
+        assert resp.status == 404
+
+
+async def test_each_application_has_a_registry_of_its_own(hook_settings: Settings) -> None:
+    first, second = build_application(hook_settings), build_application(hook_settings)
+    assert Metrics(first).registry is not Metrics(second).registry  # no "duplicated timeseries"

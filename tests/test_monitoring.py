@@ -1,0 +1,74 @@
+"""``/healthz`` and ``/metrics`` on a server of their own (``[metrics] port``): polling mode's
+only way to them. Over real HTTP on loopback, against the bot polling the stand-in; the same
+routes on the webhook's server are tested in tests/test_webhook.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.pacing import ScaledClock
+from runtime.application import BotApplication, build_application, running
+from runtime.monitoring import monitor_of
+
+if TYPE_CHECKING:
+    from standin import TelegramStandin
+
+WEN_ID = 780001
+
+
+@pytest.fixture
+async def watched(
+    settings: Settings, clock: FakeClock, pacing_clock: ScaledClock
+) -> AsyncIterator[tuple[BotApplication, str]]:
+    """The bot polling, its monitoring on a port of its own (port 0: any free one)."""
+    metrics = settings.metrics.model_copy(update={"port": 0})
+    watched_settings = settings.model_copy(update={"metrics": metrics})
+    app = build_application(watched_settings, clock=clock, pacing_clock=pacing_clock)
+    async with running(app, poll_timeout=1):
+        port = monitor_of(app).port
+        assert port is not None
+        yield app, f"http://127.0.0.1:{port}"
+    assert monitor_of(app).port is None  # stopped with the bot
+
+
+async def scrape(base: str) -> dict[str, float]:
+    """GET /metrics, parsed by prometheus-client's own parser: sample name -> value."""
+    async with aiohttp.ClientSession() as session, session.get(base + "/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    return {
+        sample.name + "".join(f"[{v}]" for v in sample.labels.values()): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_polling_bot_serves_healthz_and_metrics_on_their_own_port(
+    standin: TelegramStandin, watched: tuple[BotApplication, str]
+) -> None:
+    base = watched[1]
+    async with aiohttp.ClientSession() as session, session.get(base + "/healthz") as resp:
+        assert (resp.status, await resp.text()) == (200, "ok")
+    before = await scrape(base)
+    assert before["liaison_instance_role[active]"] == 1
+    assert before["liaison_requests_overdue"] == 0
+    wen = standin.user(WEN_ID, first_name="Wen", language_code="en")
+    await wen.send("/start")
+    assert "Enterprise Liaison" in (await wen.expect_message()).text
+
+    async def counted() -> bool:
+        handled = (await scrape(base))["liaison_updates_handled_total"]
+        return handled > before["liaison_updates_handled_total"]
+
+    await standin.wait_for_async(counted)
+
+
+async def test_without_a_port_there_is_no_server_of_their_own(bot: BotApplication) -> None:
+    assert monitor_of(bot).port is None
