@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, Official
 from storage.officials import OfficialRepository
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from storage.requests import RequestRepository
+from storage.verification import VerificationRepository
 
 
 class Role(StrEnum):
@@ -85,8 +83,8 @@ async def identify(
 
 
 class Ownership(StrEnum):
-    """Which object the button is about; the actor must relate to it (:func:`owns`). The
-    value is the button's field that holds the object's id."""
+    """Which object the button is about; the actor must relate to it
+    (:meth:`Ownerships.owns`). The value is the button's field that holds the object's id."""
 
     REQUEST = "request_id"  # owner (its enterprise's contact), holder (official) or an admin
     PORTFOLIO = "enterprise_id"  # an enterprise in the official's portfolio
@@ -178,24 +176,39 @@ def button_rule(prefix: str, first: str | None = None) -> Rule | None:
 
 def permits(actor: Actor | Collection[Role], rule: Rule) -> bool:
     """Whether the actor (or somebody with these roles) has a role ``rule`` allows; whether
-    they relate to the object is :func:`owns`."""
+    they relate to the object is :meth:`Ownerships.owns`."""
     roles = actor.roles if isinstance(actor, Actor) else frozenset(actor)
     return bool(roles & rule.roles)
 
 
-async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: int) -> bool:
-    """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
-    if owner is Ownership.REQUEST:
-        request = await services.requests.get(subject_id)
-        return request is not None and (
-            actor.is_admin
-            or actor.speaks_for(request.enterprise_id)
-            or (actor.official is not None and actor.official.id == request.official_id)
+class Ownerships:
+    """Whether an actor relates to a stored object: their request, their notice, their
+    enterprise (the reads :data:`BUTTON_RULES` needs)."""
+
+    def __init__(
+        self,
+        *,
+        requests: RequestRepository,
+        verification: VerificationRepository,
+        officials: OfficialRepository,
+    ) -> None:
+        self._requests = requests
+        self._verification = verification
+        self._officials = officials
+
+    async def owns(self, actor: Actor, owner: Ownership, subject_id: int) -> bool:
+        """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
+        if owner is Ownership.REQUEST:
+            request = await self._requests.get(subject_id)
+            return request is not None and (
+                actor.is_admin
+                or actor.speaks_for(request.enterprise_id)
+                or (actor.official is not None and actor.official.id == request.official_id)
+            )
+        if owner is Ownership.NOTICE:
+            notice = await self._verification.notice(subject_id)
+            return notice is not None and actor.speaks_for(notice.enterprise_id)
+        return actor.official is not None and (
+            subject_id == ANY_ENTERPRISE
+            or await self._officials.is_assigned(actor.official.id, subject_id)
         )
-    if owner is Ownership.NOTICE:
-        notice = await services.verification.notice(subject_id)
-        return notice is not None and actor.speaks_for(notice.enterprise_id)
-    return actor.official is not None and (
-        subject_id == ANY_ENTERPRISE
-        or await services.officials.is_assigned(actor.official.id, subject_id)
-    )

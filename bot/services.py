@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.accounts import Accounts
+from bot.alarm import Alarm, Courier
 from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
@@ -14,14 +14,15 @@ from bot.config import Settings
 from bot.deadlines import calendar_for
 from bot.delivery import Sender
 from bot.dialogues import Dialogues
+from bot.digests import Digests
 from bot.dispatch import Notices
-from bot.holiday_schedule import sync_calendar
+from bot.holiday_schedule import HolidaySchedules
 from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
-from bot.reminders import ReminderPlanner, deliver_now
+from bot.reminders import ReminderFiring, ReminderPlanner
 from bot.requests import RequestDesk
-from bot.roles import Actor, identify
+from bot.roles import Actor, Ownerships, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from storage.audit import AuditLog
@@ -48,24 +49,11 @@ from storage.visits import VisitRepository
 
 
 @dataclass
-class AlarmState:
-    """The scheduler's wake-ups never overlap; recovery after a restart runs once."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    recovered: bool = False
-    # The (year, week) the admins were last reminded of a missing holiday schedule for.
-    schedule_reminded: tuple[int, int] | None = None
-
-
-@dataclass
 class Services:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = "liaison_bot"
-    sender: Sender | None = None
-    # Set at start when [verification] telegram_mark is on (handlers/marks.py).
-    mark_port: MarkPort | None = None
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -125,8 +113,7 @@ class Services:
             uow=self.db,
         )
         self.reminders = ReminderRepository(self.db)
-        self.digests = DigestRepository(self.db)
-        self.alarm = AlarmState()
+        self.courier = Courier(self.outbox, self.clock)
         self.planner = ReminderPlanner(self.settings, self.calendar, self.quiet, self.clock)
         self.desk = RequestDesk(
             self.requests,
@@ -144,10 +131,54 @@ class Services:
                 outbox=self.outbox,
                 admin_ids=self.settings.admins.telegram_ids,
             ),
-            wake=self.deliver_soon,
+            wake=self.courier.deliver_soon,
         )
-        self._delivery: asyncio.Task[None] | None = None
-        self._delivery_wanted = False
+        self.ownerships = Ownerships(
+            requests=self.requests, verification=self.verification, officials=self.officials
+        )
+        self.firing = ReminderFiring(
+            self.reminders,
+            planner=self.planner,
+            desk=self.desk,
+            officials=self.officials,
+            accounts=self.accounts,
+            outbox=self.outbox,
+            admin_ids=self.settings.admins.telegram_ids,
+            batch_size=self.settings.reminders.batch_size,
+            uow=self.db,
+        )
+        self.holidays = HolidaySchedules(
+            self.holiday_schedules,
+            calendar=self.calendar,
+            clock=self.clock,
+            planner=self.planner,
+            officials=self.officials,
+            enterprises=self.enterprises,
+            accounts=self.accounts,
+            outbox=self.outbox,
+            locale=self.settings.locale,
+            admin_ids=self.settings.admins.telegram_ids,
+            uow=self.db,
+            wake=self.courier.deliver_soon,
+        )
+        self.digests = Digests(
+            DigestRepository(self.db),
+            accounts=self.accounts,
+            outbox=self.outbox,
+            calendar=self.calendar,
+            quiet=self.quiet,
+            digest_time=self.settings.quiet_hours.digest_time,
+            max_items=self.settings.reminders.digest_max_items,
+            uow=self.db,
+        )
+        self.alarm = Alarm(
+            self.courier,
+            clock=self.clock,
+            holidays=self.holidays,
+            digests=self.digests,
+            firing=self.firing,
+            marks=self.marks,
+        )
         self.privacy = Privacy(
             PrivacyRepository(self.db),
             audit=self.audit,
@@ -176,18 +207,23 @@ class Services:
             enterprises=self.enterprises,
         )
 
-    def deliver_soon(self) -> None:
-        """Something just queued messages (notices, a receipt): send them now rather than at
-        the next wake-up (one task at a time; changes while it runs make it go round once
-        more)."""
-        self._delivery_wanted = True
-        if self._delivery is None or self._delivery.done():
-            self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
+    @property
+    def sender(self) -> Sender | None:
+        """The one sender, given at start by the Telegram side (handlers/reminders.py)."""
+        return self.courier.sender
 
-    async def _deliver_while_wanted(self) -> None:
-        while self._delivery_wanted:
-            self._delivery_wanted = False
-            await deliver_now(self)
+    @sender.setter
+    def sender(self, sender: Sender | None) -> None:
+        self.courier.sender = sender
+
+    @property
+    def mark_port(self) -> MarkPort | None:
+        """Set at start when [verification] telegram_mark is on (handlers/marks.py)."""
+        return self.alarm.mark_port
+
+    @mark_port.setter
+    def mark_port(self, port: MarkPort | None) -> None:
+        self.alarm.mark_port = port
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -197,13 +233,12 @@ class Services:
         try:
             services = cls(settings=settings, db=db, clock=clock or SystemClock())
             await services.dialogues.load()
-            await sync_calendar(services)
+            await services.holidays.sync()
             return services
         except BaseException:
             await db.close()  # an open connection would keep the process from exiting
             raise
 
     async def close(self) -> None:
-        if self._delivery is not None:
-            await asyncio.gather(self._delivery, return_exceptions=True)
+        await self.courier.close()
         await self.db.close()

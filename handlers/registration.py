@@ -166,7 +166,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     except BadField as exc:
         await send_here(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
         return ConversationHandler.END
-    services.deliver_soon()
+    services.courier.deliver_soon()
     await _tell_admins(context, enterprise)
     return ConversationHandler.END
 

@@ -153,7 +153,7 @@ async def notes(update: Update, context: AppContext) -> int | None:
         now=now,
         then=[receipt(actor.telegram_id, recorded, now=now)],
     )
-    services.deliver_soon()
+    services.courier.deliver_soon()
     await dialogue_state.forget(update, context)
     return ConversationHandler.END
 

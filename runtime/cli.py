@@ -350,7 +350,6 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
         ScheduleRejected,
         describe_loaded,
         describe_rejection,
-        load_schedule,
         parse_schedule,
         status_lines,
         template,
@@ -391,8 +390,7 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
                 return
             try:
                 schedule = parse_schedule(data)
-                loaded = await load_schedule(
-                    services,
+                loaded = await services.holidays.load(
                     schedule,
                     file_name=args.file.name,
                     file_text=data.decode("utf-8-sig"),

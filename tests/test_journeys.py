@@ -39,7 +39,6 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.pacing import ScaledClock
-from bot.reminders import deliver_now
 from bot.requests import NewRequest
 from bot.services import Services
 from handlers.journeys import Conversation, JourneyStart, StoredStep
@@ -287,7 +286,7 @@ class Cast:
                 details={},
             )
             await services.desk.submit(dummy, new)
-            await deliver_now(services)
+            await services.courier.deliver_now()
             person.card = await person.user.expect_message()
         if preview:
             await person.send("/broadcast")

@@ -20,7 +20,6 @@ from bot.dispatch import owners
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
-from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.context import AppContext
@@ -83,7 +82,7 @@ async def story(services: Services, standin: TelegramStandin) -> Story:
     for telegram_id in (ADMIN_ID, OFFICIAL_ID, ALICE_ID, BOB_ID):
         standin.user(telegram_id, language_code="zh-hans", started=True)
     told = await alice_story(services)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     official = standin.user(OFFICIAL_ID)
     assert "新诉求" in ((await official.expect_message()).text or "")
     assert "请尽快处理" in ((await official.expect_message()).text or "")  # her message
@@ -213,7 +212,7 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     ]
     assert OFFICIAL_ID in [h.actor_id for h in after]
     # She can no longer be reached: no one speaks for the firm, no audience holds her.
-    assert await owners(services, request) == []
+    assert await owners(services.enterprises, request) == []
     assert (await services.actor(ALICE_ID)).roles == frozenset({Role.GUEST})
     store = services.broadcasts.store
     assert await store.count_audience(Audience(AudienceKind.ENTREPRENEURS)) == 0

@@ -11,7 +11,6 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status, TransitionRefused
-from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import build_application, running
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
@@ -126,7 +125,7 @@ async def file_request(
         details={},
     )
     request_id = (await services.desk.submit(alice, new)).request.id
-    await deliver_now(services)
+    await services.courier.deliver_now()
     return request_id
 
 
@@ -318,7 +317,7 @@ async def test_a_reply_racing_a_change_says_what_the_request_is_now(
     await official.expect_message()
     alice = await services.actor(ALICE_ID)
     await services.desk.act(alice, request_id, Action.WITHDRAW)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     assert "撤回" in (await official.expect_message()).text
     await official.send("已联系欠款单位")
     answer = (await official.expect_message()).text
@@ -532,7 +531,7 @@ async def test_a_long_question_on_a_long_request_still_reaches_the_enterprise(
     await official.expect_message()
     holder = await services.actor(OFFICIAL_ID)
     await services.desk.act(holder, request_id, Action.ASK_INFO, note="问" * 3000)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     question = await alice.expect_message()
     assert "问" * 3000 in (question.text or "") and "长" * 100 not in (question.text or "")
     assert "💬 回复" in [b["text"] for b in inline_buttons(question.reply_markup)]
