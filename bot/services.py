@@ -20,11 +20,13 @@ from bot.holiday_schedule import HolidaySchedules
 from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
+from bot.registration import Registrations
 from bot.reminders import ReminderFiring, ReminderPlanner
 from bot.requests import RequestDesk
 from bot.roles import Actor, Ownerships, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
+from bot.visits import SiteVisits
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
@@ -73,7 +75,6 @@ class Services:
         self.rosters = RosterRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
-        self.visits = VisitRepository(self.db)
         self.dialogues = Dialogues(
             DialogueRepository(self.db),
             self.clock,
@@ -132,6 +133,16 @@ class Services:
                 admin_ids=self.settings.admins.telegram_ids,
             ),
             wake=self.courier.deliver_soon,
+        )
+        self.visits = SiteVisits(
+            VisitRepository(self.db),
+            officials=self.officials,
+            clock=self.clock,
+            uow=self.db,
+            wake=self.courier.deliver_soon,
+        )
+        self.registrations = Registrations(
+            self.enterprises, clock=self.clock, uow=self.db, wake=self.courier.deliver_soon
         )
         self.ownerships = Ownerships(
             requests=self.requests, verification=self.verification, officials=self.officials

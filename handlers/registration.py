@@ -23,7 +23,6 @@ from telegram.ext import (
 
 from bot.cities import BY_CODE, CITIES, city_name
 from bot.i18n import Translator
-from bot.receipts import receipt
 from bot.registration import (
     Application,
     BadField,
@@ -31,8 +30,6 @@ from bot.registration import (
     check_code,
     check_industry,
     check_name,
-    decide,
-    register,
 )
 from handlers import dialogue_state
 from handlers.access import refuse_stale
@@ -151,22 +148,14 @@ async def confirm(update: Update, context: AppContext) -> int | None:
         return ConversationHandler.END
     user = update.effective_user
     assert user is not None
-    services = context.services
-    now = services.clock.now()
     pending = texts("registration.pending", name=application.name)
     try:
-        enterprise = await register(
-            services.enterprises,
-            application,
-            user_id=user.id,
-            name=user.full_name,
-            now=now,
-            then=[receipt(user.id, pending, now=now)],
+        enterprise = await context.services.registrations.register(
+            application, user_id=user.id, name=user.full_name, receipt=pending
         )
     except BadField as exc:
         await send_here(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
         return ConversationHandler.END
-    services.courier.deliver_soon()
     await _tell_admins(context, enterprise)
     return ConversationHandler.END
 
@@ -178,7 +167,7 @@ async def on_decision(update: Update, context: AppContext) -> None:
     texts = await context.texts(update)
     button = context.button(DecideButton)
     services = context.services
-    enterprise = await decide(services.enterprises, button.enterprise_id, approve=button.approve)
+    enterprise = await services.registrations.decide(button.enterprise_id, approve=button.approve)
     if enterprise is None:
         await query.answer(texts("registration.already_decided"), show_alert=True)
         return

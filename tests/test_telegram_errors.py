@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.registration import Application, register
+from bot.registration import Application
 from bot.services import Services
 from handlers.errors import DELIVERY_UNKNOWN
 from handlers.ratelimit import RateLimiter
@@ -156,9 +156,7 @@ async def test_forbidden_from_the_user_told_of_an_action_does_not_fail_the_actio
         USER_ID, first_name="Carol", username=None, telegram_language="en", now=now
     )
     application = Application("营口港湾物流有限公司", ALICE_CODE, "yingkou", Stage.MATURE, "物流")
-    pending = await register(
-        services.enterprises, application, user_id=USER_ID, name="Carol", now=now
-    )
+    pending = await services.registrations.register(application, user_id=USER_ID, name="Carol")
     standin.inject_error("sendMessage", chat_id=USER_ID, error_code=403, description=BLOCKED)
     await admin.send("/help")
     menu = await admin.expect_message()
