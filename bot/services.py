@@ -17,6 +17,7 @@ from bot.dialogues import Dialogues
 from bot.digests import Digests
 from bot.dispatch import Notices
 from bot.holiday_schedule import HolidaySchedules
+from bot.invites import Invites
 from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
@@ -61,7 +62,7 @@ class Services:
         self.users = UserRepository(self.db)
         self.officials = OfficialRepository(self.db)
         self.enterprises = EnterpriseRepository(self.db)
-        self.invites = InviteRepository(self.db)
+        self.invites = Invites(InviteRepository(self.db), uow=self.db)
         self.audit = AuditLog(self.db)
         self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
@@ -84,7 +85,9 @@ class Services:
         self.verifier = Verifier(
             self.verification, self.officials, self.audit, self.settings, self.db
         )
-        self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.accounts = Accounts(
+            self.users, default_language=self.settings.locale.default_language, uow=self.db
+        )
         # One calendar for the whole bot: a loaded holiday schedule changes it in place.
         self.calendar = calendar_for(self.settings)
         self.holiday_schedules = HolidayScheduleRepository(self.db)

@@ -20,7 +20,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.deadlines import calendar_for
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
-from bot.invites import issue_invite
+from bot.invites import Invites
 from bot.ledger import write_ledger
 from bot.logs import configure_logging
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
@@ -216,20 +216,20 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     async def invite(db: Database) -> None:
         now = SystemClock().now()
         ttl = timedelta(hours=settings.security.invite_ttl_hours)
-        repo = InviteRepository(db)
+        repo = Invites(InviteRepository(db), uow=db)
         if args.official:
             official = await OfficialRepository(db).by_external_id(args.official)
             if official is None:
                 raise CommandError(f"no official with roster id {args.official!r}")
-            issued = await issue_invite(
-                repo, kind=InviteKind.OFFICIAL, official_id=official.id, now=now, ttl=ttl
+            issued = await repo.issue(
+                kind=InviteKind.OFFICIAL, official_id=official.id, now=now, ttl=ttl
             )
         else:
             enterprise = await EnterpriseRepository(db).by_credit_code(args.enterprise.upper())
             if enterprise is None:
                 raise CommandError(f"no enterprise with credit code {args.enterprise!r}")
-            issued = await issue_invite(
-                repo, kind=InviteKind.CONTACT, enterprise_id=enterprise.id, now=now, ttl=ttl
+            issued = await repo.issue(
+                kind=InviteKind.CONTACT, enterprise_id=enterprise.id, now=now, ttl=ttl
             )
         print(issued.link(settings_bot_username(settings)))
         print(

@@ -14,7 +14,6 @@ from typing import Literal
 from bot.channels import Handle, normalize_email, normalize_wechat
 from bot.credit_code import make_credit_code
 from bot.dispatch import NOTICE_KINDS
-from bot.invites import issue_invite, redeem_invite
 from bot.lifecycle import Action
 from bot.services import Services
 from storage.models import InviteKind, Stage
@@ -289,10 +288,10 @@ async def seed(services: Services) -> None:
 async def _bind_official(services: Services, official_id: int, telegram_id: int) -> None:
     """Bind through a one-time invite, exactly as a real official joins."""
     now = services.clock.now()
-    invite = await issue_invite(
-        services.invites, kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
+    invite = await services.invites.issue(
+        kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
     )
-    await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
+    await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def seed_requests(services: Services) -> dict[str, int]:

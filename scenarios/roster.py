@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.invites import issue_invite, redeem_invite
 from bot.services import Services
 from storage.models import Enterprise, InviteKind, Official, Stage
 
@@ -33,14 +32,13 @@ async def bind_official(services: Services, official: Official, telegram_id: int
     await services.accounts.seen(
         telegram_id, first_name=official.name, username=None, telegram_language="zh-hans", now=now
     )
-    invite = await issue_invite(
-        services.invites,
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=now,
         ttl=timedelta(hours=1),
     )
-    await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
+    await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def add_contact(services: Services, enterprise: Enterprise, telegram_id: int) -> None:

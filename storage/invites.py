@@ -25,6 +25,7 @@ class InviteRepository:
 
     async def create(
         self,
+        tx: Transaction,
         *,
         token_hash: str,
         kind: InviteKind,
@@ -34,49 +35,48 @@ class InviteRepository:
         now: datetime,
         expires_at: datetime,
     ) -> int:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
-                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    token_hash,
-                    kind,
-                    official_id,
-                    enterprise_id,
-                    contact_id,
-                    to_epoch(now),
-                    to_epoch(expires_at),
-                ),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        cursor = await tx.execute(
+            "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
+            " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                token_hash,
+                kind,
+                official_id,
+                enterprise_id,
+                contact_id,
+                to_epoch(now),
+                to_epoch(expires_at),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     async def redeem(
-        self, token_hash: str, *, telegram_id: int, name: str, now: datetime
+        self, tx: Transaction, token_hash: str, *, telegram_id: int, name: str, now: datetime
     ) -> tuple[Redemption, int | None]:
-        """Use the invite once and bind the user; returns the outcome and the bound id."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "SELECT id, kind, official_id, enterprise_id, contact_id, expires_at, used_at"
-                " FROM invites WHERE token_hash = ?",
-                (token_hash,),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return Redemption.UNKNOWN, None
-            if row["used_at"] is not None:
-                return Redemption.USED, None
-            if row["expires_at"] <= to_epoch(now):
-                return Redemption.EXPIRED, None
-            await tx.execute(
-                "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
-                (to_epoch(now), telegram_id, row["id"]),
-            )
-            if row["kind"] == InviteKind.OFFICIAL:
-                await _bind_official(tx, row["official_id"], telegram_id)
-                return Redemption.OFFICIAL, row["official_id"]
-            await _bind_contact(tx, row, telegram_id, name, now)
-            return Redemption.CONTACT, row["enterprise_id"]
+        """Use the invite once in ``tx`` and bind the user; returns the outcome and the
+        bound id."""
+        cursor = await tx.execute(
+            "SELECT id, kind, official_id, enterprise_id, contact_id, expires_at, used_at"
+            " FROM invites WHERE token_hash = ?",
+            (token_hash,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return Redemption.UNKNOWN, None
+        if row["used_at"] is not None:
+            return Redemption.USED, None
+        if row["expires_at"] <= to_epoch(now):
+            return Redemption.EXPIRED, None
+        await tx.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
+            (to_epoch(now), telegram_id, row["id"]),
+        )
+        if row["kind"] == InviteKind.OFFICIAL:
+            await _bind_official(tx, row["official_id"], telegram_id)
+            return Redemption.OFFICIAL, row["official_id"]
+        await _bind_contact(tx, row, telegram_id, name, now)
+        return Redemption.CONTACT, row["enterprise_id"]
 
 
 async def _bind_official(tx: Transaction, official_id: int, telegram_id: int) -> None:
