@@ -15,6 +15,7 @@ from bot.deadlines import calendar_for
 from bot.delivery import Sender
 from bot.dialogues import Dialogues
 from bot.digests import Digests
+from bot.directory import Directory
 from bot.dispatch import Notices
 from bot.holiday_schedule import HolidaySchedules
 from bot.invites import Invites
@@ -63,6 +64,7 @@ class Services:
         self.officials = OfficialRepository(self.db)
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = Invites(InviteRepository(self.db), uow=self.db)
+        self.directory = Directory(self.officials, self.enterprises, uow=self.db)
         self.audit = AuditLog(self.db)
         self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage

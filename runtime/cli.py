@@ -18,6 +18,7 @@ from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.deadlines import calendar_for
+from bot.directory import Directory
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import Invites
@@ -244,7 +245,8 @@ def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
         repo = OfficialRepository(db)
         if await repo.by_external_id(args.external_id) is not None:
             raise CommandError(f"official {args.external_id!r} already exists")
-        official = await repo.add(
+        directory = Directory(repo, EnterpriseRepository(db), uow=db)
+        official = await directory.add_official(
             external_id=args.external_id,
             name=args.name,
             title=args.title,

@@ -241,7 +241,7 @@ async def seed(services: Services) -> None:
         )
     ids: dict[str, int] = {}
     for item in OFFICIALS:
-        official = await services.officials.add(
+        official = await services.directory.add_official(
             external_id=item.external_id,
             name=item.name,
             title=item.title,
@@ -253,18 +253,18 @@ async def seed(services: Services) -> None:
         )
         ids[item.external_id] = official.id
         for handle in item.handles:
-            await services.officials.add_channel(
+            await services.directory.add_channel(
                 official.id,
                 channel=handle.channel,
                 digest=services.verifier.channels.handle_digest(handle),
                 hint=handle.hint,
             )
         if item.supervisor is not None:
-            await services.officials.set_supervisor(official.id, ids[item.supervisor])
+            await services.directory.set_supervisor(official.id, ids[item.supervisor])
         if item.telegram_id is not None:
             await _bind_official(services, official.id, item.telegram_id)
     for entry in ENTERPRISES:
-        enterprise = await services.enterprises.add(
+        enterprise = await services.directory.add_enterprise(
             name=entry.name,
             credit_code=entry.credit_code,
             city=entry.city,
@@ -272,10 +272,10 @@ async def seed(services: Services) -> None:
             industry=entry.industry,
             now=now,
         )
-        await services.officials.assign(ids[entry.official], enterprise.id, now=now)
+        await services.directory.assign(ids[entry.official], enterprise.id, now=now)
         if entry.contact is not None:
             persona = next(p for p in PERSONAS if p.telegram_id == entry.contact)
-            await services.enterprises.add_contact(
+            await services.directory.add_contact(
                 enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
             )
     filed = await seed_requests(services)

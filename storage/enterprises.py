@@ -42,6 +42,7 @@ class EnterpriseRepository:
 
     async def add(
         self,
+        tx: Transaction,
         *,
         name: str,
         credit_code: str,
@@ -52,13 +53,12 @@ class EnterpriseRepository:
         registered_by: int | None = None,
         now: datetime,
     ) -> Enterprise:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
-                f" registered_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                (name, credit_code, city, stage, industry, status, registered_by, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+            f" registered_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+            (name, credit_code, city, stage, industry, status, registered_by, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return enterprise_from_row(row)
 
@@ -89,12 +89,6 @@ class EnterpriseRepository:
             (telegram_id,),
         )
         return [enterprise_from_row(row) for row in rows]
-
-    async def set_status(self, enterprise_id: int, status: EnterpriseStatus) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE enterprises SET status = ? WHERE id = ?", (status, enterprise_id)
-            )
 
     async def decide(self, tx: Transaction, enterprise_id: int, status: EnterpriseStatus) -> bool:
         """Settle a pending enterprise in ``tx``; False when it was not pending (someone
@@ -169,6 +163,7 @@ class EnterpriseRepository:
 
     async def add_contact(
         self,
+        tx: Transaction,
         enterprise_id: int,
         *,
         name: str = "",
@@ -177,13 +172,12 @@ class EnterpriseRepository:
         phone_last4: str | None = None,
         now: datetime,
     ) -> Contact:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, phone_hash,"
-                f" phone_last4, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLUMNS}",
-                (enterprise_id, name, telegram_id, phone_hash, phone_last4, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, phone_hash,"
+            f" phone_last4, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLUMNS}",
+            (enterprise_id, name, telegram_id, phone_hash, phone_last4, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return _contact(row)
 

@@ -211,11 +211,11 @@ async def make_world(services: Services) -> World:
         await services.accounts.seen(
             telegram_id, first_name="U", username=None, telegram_language="zh-hans", now=now
         )
-    second = await services.enterprises.add(
+    second = await services.directory.add_enterprise(
         name="大连第二工厂", credit_code=make_credit_code("91210200MA0TG9999"),
         city="dalian", stage=Stage.GROWTH, now=now,
     )  # fmt: skip
-    await services.enterprises.add_contact(second.id, telegram_id=BOB_ID, now=now)
+    await services.directory.add_contact(second.id, telegram_id=BOB_ID, now=now)
     alice = await services.actor(ALICE_ID)
     new = NewRequest(
         enterprise_id=cast.alice_enterprise.id, submitted_by=ALICE_ID, category="policy",

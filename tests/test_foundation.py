@@ -64,7 +64,9 @@ async def test_roles_see_their_greeting(standin: TelegramStandin, services: Serv
 async def test_invite_link_binds_once(
     standin: TelegramStandin, services: Services, clock: FakeClock
 ) -> None:
-    official = await services.officials.add(external_id="T-1", name="赵敏", now=clock.now())
+    official = await services.directory.add_official(
+        external_id="T-1", name="赵敏", now=clock.now()
+    )
     invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
@@ -85,7 +87,9 @@ async def test_invite_link_binds_once(
 async def test_expired_and_unknown_invites(
     standin: TelegramStandin, services: Services, clock: FakeClock
 ) -> None:
-    official = await services.officials.add(external_id="T-2", name="钱军", now=clock.now())
+    official = await services.directory.add_official(
+        external_id="T-2", name="钱军", now=clock.now()
+    )
     invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,

@@ -37,7 +37,9 @@ FEW_LINES = 3
 
 
 async def _invite_payload(services: Services, clock: FakeClock) -> str:
-    official = await services.officials.add(external_id="G-1", name="郭峰", now=clock.now())
+    official = await services.directory.add_official(
+        external_id="G-1", name="郭峰", now=clock.now()
+    )
     invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,

@@ -50,21 +50,21 @@ class Story:
 async def alice_story(services: Services) -> Story:
     """Alice's firm, her roster entry with a phone, her request, her message, the official's ack."""
     now = services.clock.now()
-    official = await services.officials.add(
+    official = await services.directory.add_official(
         external_id="LN-001", name="王建国", title="副省长", body="辽宁省人民政府",
         level="province", city="shenyang", responsibilities="营商环境", now=now,
     )  # fmt: skip
-    firm = await services.enterprises.add(
+    firm = await services.directory.add_enterprise(
         name="沈阳北方精密机械有限公司", credit_code=ALICE_CODE, city="shenyang",
         stage=Stage.GROWTH, industry="装备制造", now=now,
     )  # fmt: skip
-    await services.officials.assign(official.id, firm.id, now=now)
+    await services.directory.assign(official.id, firm.id, now=now)
     await bind_official(services, official, OFFICIAL_ID)
     await services.accounts.seen(
         ALICE_ID, first_name=NAME, username=USERNAME, telegram_language="zh-hans", now=now
     )
     phone_hash = PhoneHasher(KEY).digest(PHONE)
-    await services.enterprises.add_contact(
+    await services.directory.add_contact(
         firm.id, name=NAME, telegram_id=ALICE_ID, phone_hash=phone_hash, phone_last4="5678",
         now=now,
     )  # fmt: skip

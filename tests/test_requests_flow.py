@@ -411,14 +411,14 @@ async def test_two_enterprises_edit_and_the_admins_queue(
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     now = services.clock.now()
-    firm = await services.enterprises.add(
+    firm = await services.directory.add_enterprise(
         name="抚顺新兴化工有限公司",
         credit_code=make_credit_code("91210400MA0Y1234X"),
         city="fushun",
         stage=Stage.STARTUP,
         now=now,
     )
-    await services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    await services.directory.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
     await alice.send("/new")
     which = await alice.expect_message()
     assert "哪家企业" in which.text

@@ -216,7 +216,9 @@ async def test_an_update_the_library_cannot_read_is_skipped_once_without_its_con
     """Telegram would deliver it again and again after a 400: it gets 200, is recorded like
     any update and is skipped; the log names its id, never its content."""
     services = hooked[0].bot_data.services
-    official = await services.officials.add(external_id="W-1", name="吴兰", now=clock.now())
+    official = await services.directory.add_official(
+        external_id="W-1", name="吴兰", now=clock.now()
+    )
     invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
