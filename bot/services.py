@@ -82,6 +82,7 @@ class Services:
             DialogueRepository(self.db),
             self.clock,
             timeout=timedelta(seconds=self.settings.requests.conversation_timeout_seconds),
+            uow=self.db,
         )
         self.verification = VerificationRepository(self.db)
         self.verifier = Verifier(
