@@ -116,13 +116,13 @@ def _city_of(official: int) -> str:
 
 
 async def load_city_round(services: Services, *, now: datetime) -> None:
-    """Officials C-0000..4832 (every fifth a county official) with one or two enterprises each,
+    """Officials C-0000..4832 (every seventh a county official) with one or two enterprises each,
     in their city; imported as the rosters' CSV files, then the round's requests."""
     rosters = {
         RosterKind.OFFICIALS: ["编号,姓名,职务,单位,层级,城市"]
         + [
             f"C-{j:04d},市官员{j:04d},局长,{_city_of(j)}人民政府,"
-            f"{'县级' if j % 5 == 0 else '市级'},{_city_of(j)}"
+            f"{'县级' if j % 7 == 0 else '市级'},{_city_of(j)}"
             for j in range(CITY_OFFICIALS)
         ],
         RosterKind.ENTERPRISES: ["统一社会信用代码,企业名称,城市,发展阶段,行业"]
