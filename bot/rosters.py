@@ -216,13 +216,10 @@ def _city(row: _Row, *, required: bool) -> str:
 
 
 def _official_city(row: _Row, level: Tier | None) -> str:
-    """A city or county official's city (required where the file speaks of tiers or cities);
-    a provincial leader's may be empty or name the province, both stored as no city."""
+    """An official's city; a provincial leader's may also name the province, stored as no
+    city. (A city official without one is kept, as older rosters and ``add-official`` have
+    them, so that an export always imports back; the rounds show them under no city.)"""
     if level is Tier.PROVINCE and row.get("city").lower() in PROVINCE_NAMES:
-        return ""
-    speaks = "level" in row.cells or "city" in row.cells
-    if speaks and level in (Tier.CITY, Tier.COUNTY) and not row.get("city"):
-        row.problem("city", "city_for_tier")
         return ""
     return _city(row, required=False)
 

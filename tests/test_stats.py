@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
+
 from bot.i18n import Translator
+from bot.ledger import BadFilter, parse_filter
 from bot.services import Services
 from bot.stats import Round, Tally, compute_stats, percent, render_rounds, render_stats
 from bot.tables import read_table
 from scenarios.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
+from storage.ledger import LedgerFilter, LedgerRepository
 from storage.stats import Cut
 from tests.ledger_data import load_city_round, load_provincial_round
 
@@ -174,4 +180,35 @@ async def test_admin_gets_the_ledger_files(services: Services, standin: Telegram
     official = standin.user(OFFICIAL_ID, first_name="X")
     await official.send("/ledger")
     assert "没有权限" in ((await official.expect_message()).text or "")
+    assert standin.errors == []
+
+
+async def test_ledger_cut_by_city_and_tier(services: Services, standin: TelegramStandin) -> None:
+    """/ledger 大连 市级: the Dalian enterprises' requests held by city officials, and the
+    provincial round as the province tier's rows."""
+    now = services.clock.now()
+    await load_provincial_round(services, now=now)
+    await load_city_round(services, now=now)
+    tz = services.settings.locale.tz
+    assert parse_filter(["2026-01-01", "大连市", "省级"], tz) == LedgerFilter(
+        since=datetime(2026, 1, 1, tzinfo=tz), city="dalian", tier="province"
+    )
+    with pytest.raises(BadFilter):
+        parse_filter(["乡级"], tz)
+    expected = await services.db.fetch_value(
+        "SELECT COUNT(*) FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
+        " JOIN officials o ON o.id = r.official_id WHERE e.city = 'dalian' AND o.level = 'city'"
+    )
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/ledger 大连 市级")
+    await admin.expect_message()
+    csv_file = await admin.expect_message()
+    assert csv_file.document is not None
+    table = read_table(csv_file.document, "ledger.csv")
+    assert len(table.rows) == expected > 0
+    assert {row[1][3] for row in table.rows} == {"大连市"}
+    assert all(row[1][7].startswith("市官员") for row in table.rows)
+    repo = LedgerRepository(services.db)
+    rows = [row async for row in repo.rows(LedgerFilter(tier="province"))]
+    assert len(rows) == 681
     assert standin.errors == []

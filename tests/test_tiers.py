@@ -66,15 +66,12 @@ async def test_import_reads_tier_and_city_in_every_spelling(db: Database) -> Non
     ]
 
 
-async def test_a_city_or_county_official_needs_a_city(db: Database) -> None:
+async def test_a_city_is_a_city_of_liaoning(db: Database) -> None:
     roster = "external_id,name,level,city\nD-1,甲,市级,\nD-2,乙,县级,北京\nP-1,丙,省级,辽宁省\n"
     report = await load(db, RosterKind.OFFICIALS, roster)
-    assert [(p.line, p.column, p.reason) for p in report.problems] == [
-        (2, "city", "city_for_tier"),
-        (3, "city", "unknown_city"),
-    ]
+    assert [(p.line, p.column, p.reason) for p in report.problems] == [(3, "city", "unknown_city")]
     text = describe_report(report, Translator("zh"))
-    assert "第 2 行 · city：市级、县级官员须填写所在城市" in text
+    assert "第 3 行 · city：不是辽宁省的城市" in text
     assert await db.fetch_value("SELECT COUNT(*) FROM officials") == 0
 
 
