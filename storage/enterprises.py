@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Contact, Enterprise, EnterpriseStatus, Stage
-from storage.outbox import NewMessage, enqueue
 
 _COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
 _CONTACT_COLUMNS = "id, enterprise_id, name, phone_last4, telegram_id"
@@ -107,8 +105,9 @@ class EnterpriseRepository:
             )
             return cursor.rowcount == 1
 
-    async def resubmit_rejected(
+    async def reopen_rejected(
         self,
+        tx: Transaction,
         enterprise_id: int,
         *,
         name: str,
@@ -118,34 +117,32 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise | None:
-        """A rejected registration applied for again: pending once more, with the new details
-        and the new applicant as its only contact; None if it is not rejected (any more).
-        ``then`` (the applicant's receipt) is queued in the same transaction."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
-                " status = 'pending', registered_by = ?, created_at = ?"
-                f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
-                (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            await tx.execute(
-                "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
-            )
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (enterprise_id, contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
+        """A rejected registration applied for again, in ``tx``: pending once more, with the
+        new details and the new applicant as its only contact; None if it is not rejected
+        (any more)."""
+        cursor = await tx.execute(
+            "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
+            " status = 'pending', registered_by = ?, created_at = ?"
+            f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
+            (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        await tx.execute(
+            "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
+        )
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (enterprise_id, contact_name, registered_by, to_epoch(now)),
+        )
         return enterprise_from_row(row)
 
-    async def add_registered(
+    async def insert_registered(
         self,
+        tx: Transaction,
         *,
         name: str,
         credit_code: str,
@@ -155,23 +152,19 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise:
-        """A self-registered enterprise, pending, with its applicant as contact and ``then``
-        (the applicant's receipt) queued: one transaction, so a crash keeps all or nothing."""
-        async with self._db.transaction() as tx:
-            (row,) = await tx.execute_fetchall(
-                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
-                " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
-                f" RETURNING {_COLUMNS}",
-                (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
-            )
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (row["id"], contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
+        """A self-registered enterprise, pending, with its applicant as contact, in ``tx``."""
+        (row,) = await tx.execute_fetchall(
+            "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+            " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+            f" RETURNING {_COLUMNS}",
+            (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
+        )
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (row["id"], contact_name, registered_by, to_epoch(now)),
+        )
         return enterprise_from_row(row)
 
     async def add_contact(
