@@ -4,18 +4,21 @@ approved or rejected by an admin.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.cities import BY_CODE
-from bot.clock import Clock
 from bot.credit_code import InvalidCreditCode, validate_credit_code
-from bot.receipts import queue_receipt
-from bot.requests import Wake
 from bot.uow import UnitOfWork
+from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, EnterpriseStatus, Stage
+from storage.outbox import NewMessage, enqueue
 
 MAX_NAME = 200
+# The outbox kind of a registration's notices: to the admins to decide, to the registrant after.
+REGISTRATION_KIND = "registration"
 MAX_INDUSTRY = 100
 
 
@@ -65,66 +68,74 @@ class Application:
     industry: str
 
 
-class Registrations:
-    """Stores registrations with the applicant's receipt, and an admin's decision on them."""
+async def register(
+    uow: UnitOfWork,
+    enterprises: EnterpriseRepository,
+    application: Application,
+    *,
+    user_id: int,
+    name: str,
+    now: datetime,
+    messages: Callable[[Enterprise], Sequence[NewMessage]] = lambda _: (),
+) -> Enterprise:
+    """Store the enterprise as pending with the user as its contact, and ``messages`` (the
+    user's receipt, the admins' notice with its approve and reject buttons) queued, in one
+    transaction, so a crash keeps all or nothing; refuse a known code, unless its
+    registration was rejected: then it is applied for again (a rejection is about that
+    application, not a ban on the firm)."""
+    known = await enterprises.by_credit_code(application.credit_code)
+    if known is not None and known.status is not EnterpriseStatus.REJECTED:
+        raise BadField("code_taken")
+    async with uow.transaction() as tx:
+        enterprise = await _store_pending(tx, enterprises, application, known, user_id, name, now)
+        await enqueue(tx, list(messages(enterprise)), now=now)
+    return enterprise
 
-    def __init__(
-        self, enterprises: EnterpriseRepository, *, clock: Clock, uow: UnitOfWork, wake: Wake
-    ) -> None:
-        self._enterprises = enterprises
-        self._clock = clock
-        self._uow = uow
-        self._wake = wake
 
-    async def register(
-        self, application: Application, *, user_id: int, name: str, receipt: str | None = None
-    ) -> Enterprise:
-        """Store the enterprise as pending with the user as its contact, and ``receipt`` (what
-        the user is told) queued for them, in one transaction; refuse a known code, unless its
-        registration was rejected: then it is applied for again (a rejection is about that
-        application, not a ban on the firm)."""
-        known = await self._enterprises.by_credit_code(application.credit_code)
-        if known is not None and known.status is not EnterpriseStatus.REJECTED:
-            raise BadField("code_taken")
-        now = self._clock.now()
-        async with self._uow.transaction() as tx:
-            enterprise = None
-            if known is not None:
-                enterprise = await self._enterprises.resubmit_rejected(
-                    tx,
-                    known.id,
-                    name=application.name,
-                    city=application.city,
-                    stage=application.stage,
-                    industry=application.industry,
-                    registered_by=user_id,
-                    contact_name=name,
-                    now=now,
-                )
-                if enterprise is None:
-                    raise BadField("code_taken")
-            else:
-                enterprise = await self._enterprises.add_registered(
-                    tx,
-                    name=application.name,
-                    credit_code=application.credit_code,
-                    city=application.city,
-                    stage=application.stage,
-                    industry=application.industry,
-                    registered_by=user_id,
-                    contact_name=name,
-                    now=now,
-                )
-            if receipt is not None:
-                await queue_receipt(tx, user_id, receipt, now=now)
-        if receipt is not None:
-            self._wake()
-        return enterprise
+async def _store_pending(
+    tx: Transaction,
+    enterprises: EnterpriseRepository,
+    application: Application,
+    known: Enterprise | None,
+    user_id: int,
+    name: str,
+    now: datetime,
+) -> Enterprise:
+    """A new pending enterprise, or the rejected one ``known`` pending again."""
+    if known is None:
+        return await enterprises.insert_registered(
+            tx,
+            name=application.name,
+            credit_code=application.credit_code,
+            city=application.city,
+            stage=application.stage,
+            industry=application.industry,
+            registered_by=user_id,
+            contact_name=name,
+            now=now,
+        )
+    again = await enterprises.reopen_rejected(
+        tx,
+        known.id,
+        name=application.name,
+        city=application.city,
+        stage=application.stage,
+        industry=application.industry,
+        registered_by=user_id,
+        contact_name=name,
+        now=now,
+    )
+    if again is None:
+        raise BadField("code_taken")
+    return again
 
-    async def decide(self, enterprise_id: int, *, approve: bool) -> Enterprise | None:
-        """Approve or reject a pending enterprise; None when it is not pending (any more)."""
-        status = EnterpriseStatus.ACTIVE if approve else EnterpriseStatus.REJECTED
-        async with self._uow.transaction() as tx:
-            if not await self._enterprises.decide(tx, enterprise_id, status):
-                return None
-            return await self._enterprises.get_in(tx, enterprise_id)
+
+async def decide(
+    uow: UnitOfWork, enterprises: EnterpriseRepository, enterprise_id: int, *, approve: bool
+) -> Enterprise | None:
+    """Approve or reject a pending enterprise; None when it is not pending (any more)."""
+    status = EnterpriseStatus.ACTIVE if approve else EnterpriseStatus.REJECTED
+    async with uow.transaction() as tx:
+        if not await enterprises.decide(tx, enterprise_id, status):
+            return None
+        return await enterprises.get_in(tx, enterprise_id)

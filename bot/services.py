@@ -22,7 +22,6 @@ from bot.invites import Invites
 from bot.marks import MarkPort, Marks
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
-from bot.registration import Registrations
 from bot.reminders import ReminderFiring, ReminderPlanner
 from bot.requests import RequestDesk
 from bot.roles import Actor, Ownerships, identify
@@ -147,9 +146,6 @@ class Services:
             uow=self.db,
             wake=self.courier.deliver_soon,
         )
-        self.registrations = Registrations(
-            self.enterprises, clock=self.clock, uow=self.db, wake=self.courier.deliver_soon
-        )
         self.ownerships = Ownerships(
             requests=self.requests, verification=self.verification, officials=self.officials
         )
@@ -223,6 +219,10 @@ class Services:
             officials=self.officials,
             enterprises=self.enterprises,
         )
+
+    def deliver_soon(self) -> None:
+        """Something just queued messages: send them now (:meth:`Courier.deliver_soon`)."""
+        self.courier.deliver_soon()
 
     @property
     def sender(self) -> Sender | None:

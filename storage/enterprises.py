@@ -99,7 +99,7 @@ class EnterpriseRepository:
         )
         return cursor.rowcount == 1
 
-    async def resubmit_rejected(
+    async def reopen_rejected(
         self,
         tx: Transaction,
         enterprise_id: int,
@@ -113,8 +113,8 @@ class EnterpriseRepository:
         now: datetime,
     ) -> Enterprise | None:
         """A rejected registration applied for again, in ``tx``: pending once more, with the
-        new details and the new applicant as its only contact; None if it is not rejected (any
-        more)."""
+        new details and the new applicant as its only contact; None if it is not rejected
+        (any more)."""
         cursor = await tx.execute(
             "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
             " status = 'pending', registered_by = ?, created_at = ?"
@@ -134,7 +134,7 @@ class EnterpriseRepository:
         )
         return enterprise_from_row(row)
 
-    async def add_registered(
+    async def insert_registered(
         self,
         tx: Transaction,
         *,

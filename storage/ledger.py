@@ -21,6 +21,7 @@ LEFT JOIN officials o ON o.id = r.official_id
 WHERE r.id > ?1
   AND (?2 IS NULL OR r.created_at >= ?2) AND (?3 IS NULL OR r.created_at < ?3)
   AND (?4 IS NULL OR e.city = ?4) AND (?5 IS NULL OR o.external_id = ?5)
+  AND (?7 IS NULL OR o.level = ?7)
 ORDER BY r.id LIMIT ?6
 """
 
@@ -29,8 +30,9 @@ ORDER BY r.id LIMIT ?6
 class LedgerFilter:
     since: datetime | None = None
     until: datetime | None = None
-    city: str | None = None
+    city: str | None = None  # the enterprise's city code
     official: str | None = None  # the official's roster id
+    tier: str | None = None  # the holder's tier (officials.level)
 
 
 class LedgerRepository:
@@ -44,7 +46,7 @@ class LedgerRepository:
         until = None if where.until is None else to_epoch(where.until)
         while True:
             page = await self._db.fetch_report(
-                _SELECT, (last, since, until, where.city, where.official, PAGE)
+                _SELECT, (last, since, until, where.city, where.official, PAGE, where.tier)
             )
             for row in page:
                 yield row

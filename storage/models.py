@@ -13,6 +13,14 @@ class Stage(StrEnum):
     MATURE = "mature"
 
 
+class Tier(StrEnum):
+    """An official's tier (``officials.level``)."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+
 class EnterpriseStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"

@@ -21,7 +21,7 @@ import pytest
 from bot.broadcasts import Audience, AudienceKind
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
-from bot.registration import Application
+from bot.registration import Application, register
 from bot.roles import BUTTON_RULES, COMMAND_BUTTONS, COMMAND_RULES, Role, permits
 from bot.services import Services
 from handlers.access import REFUSALS
@@ -226,10 +226,12 @@ async def make_world(services: Services) -> World:
         official_id=cast.official.id, enterprise_id=cast.alice_enterprise.id, channel="phone",
         phone_last4=None, window_start=now, window_end=now + timedelta(hours=1), now=now,
     )  # fmt: skip
-    pending = await services.registrations.register(
+    pending = await register(
+        services.db,
+        services.enterprises,
         Application("锦州待审企业", make_credit_code("91210700MA0AB1234"), "jinzhou",
                     Stage.STARTUP, "农业"),
-        user_id=REGISTRANT_ID, name="Registrant",
+        user_id=REGISTRANT_ID, name="Registrant", now=now,
     )  # fmt: skip
     broadcast = await services.broadcasts.store.create(
         created_by=ADMIN_ID, text_html="通知", media_kind=None, media_file_id=None,
