@@ -281,6 +281,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     async def run(db: Database) -> None:
         try:
             report = await import_roster(
+                db,
                 RosterRepository(db),
                 RosterKind(args.kind),
                 data,

@@ -51,12 +51,14 @@ async def load_provincial_round(services: Services, *, now: datetime) -> None:
         )
         for n in range(660)
     ]
-    await repo.import_officials(officials, now=now)
-    await repo.import_enterprises(enterprises, now=now)
-    await repo.import_assignments(
-        [AssignmentRecord(f"PROV-{n // 20 + 1:02d}", credit_code(n), True) for n in range(660)],
-        now=now,
-    )
+    async with services.db.transaction() as tx:
+        await repo.import_officials(tx, officials, now=now)
+        await repo.import_enterprises(tx, enterprises, now=now)
+        await repo.import_assignments(
+            tx,
+            [AssignmentRecord(f"PROV-{n // 20 + 1:02d}", credit_code(n), True) for n in range(660)],
+            now=now,
+        )
     ids = {o.external_id: o.id for o in await services.officials.all_active()}
     enterprise_ids = [
         e.id
@@ -138,7 +140,9 @@ async def load_city_round(services: Services, *, now: datetime) -> None:
     repo = RosterRepository(services.db)
     for kind, lines in rosters.items():
         data = "\n".join(lines).encode()
-        report = await import_roster(repo, kind, data, f"{kind}.csv", hasher=hasher, now=now)
+        report = await import_roster(
+            services.db, repo, kind, data, f"{kind}.csv", hasher=hasher, now=now
+        )
         assert report.ok, report.problems[:5]
     ids = {
         row[0]: row[1]

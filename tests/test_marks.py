@@ -60,10 +60,16 @@ async def test_the_mark_follows_binding_title_and_deactivation(
 
     # A roster import changes the title: removed, then set again with the new one.
     before = len(standin.calls)
-    await services.rosters.import_officials(
-        [OfficialRecord("LN-001", "王建国", "常务副省长", "辽宁省人民政府", "province", "", "")],
-        now=clock.now(),
-    )
+    async with services.db.transaction() as tx:
+        await services.rosters.import_officials(
+            tx,
+            [
+                OfficialRecord(
+                    "LN-001", "王建国", "常务副省长", "辽宁省人民政府", "province", "", ""
+                )
+            ],
+            now=clock.now(),
+        )
     await services.alarm.tick()
     calls = [(c.method, c.params.get("custom_description")) for c in standin.calls[before:]]
     assert [c for c in calls if c[0] != "getUpdates"] == [
