@@ -18,8 +18,10 @@ from bot.digests import Digests
 from bot.directory import Directory
 from bot.dispatch import Notices
 from bot.holiday_schedule import HolidaySchedules
+from bot.impostors import ImpostorReports
 from bot.invites import Invites
 from bot.marks import MarkPort, Marks
+from bot.notices import ContactNotices
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
 from bot.reminders import ReminderFiring, ReminderPlanner
@@ -87,6 +89,10 @@ class Services:
         self.verifier = Verifier(
             self.verification, self.officials, self.audit, self.settings, self.db
         )
+        self.notices = ContactNotices(
+            self.verification, officials=self.officials, clock=self.clock, uow=self.db
+        )
+        self.impostors = ImpostorReports(self.verification, clock=self.clock, uow=self.db)
         self.accounts = Accounts(
             self.users, default_language=self.settings.locale.default_language, uow=self.db
         )

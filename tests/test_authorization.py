@@ -21,6 +21,7 @@ import pytest
 from bot.broadcasts import Audience, AudienceKind
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
+from bot.impostors import Claim
 from bot.registration import Application, register
 from bot.roles import BUTTON_RULES, COMMAND_BUTTONS, COMMAND_RULES, Role, permits
 from bot.services import Services
@@ -222,10 +223,9 @@ async def make_world(services: Services) -> World:
         urgent=False, summary="补贴没兑现", description="补贴没兑现", details={},
     )  # fmt: skip
     request = (await services.desk.submit(alice, new)).request
-    notice = await services.verification.add_notice(
-        official_id=cast.official.id, enterprise_id=cast.alice_enterprise.id, channel="phone",
-        phone_last4=None, window_start=now, window_end=now + timedelta(hours=1), now=now,
-    )  # fmt: skip
+    notice = await services.notices.announce(
+        cast.official.id, cast.alice_enterprise.id, channel="phone", window=timedelta(hours=1)
+    )
     pending = await register(
         services.db,
         services.enterprises,
@@ -237,11 +237,11 @@ async def make_world(services: Services) -> World:
         created_by=ADMIN_ID, text_html="通知", media_kind=None, media_file_id=None,
         audience=Audience(AudienceKind.EVERYONE), now=now,
     )  # fmt: skip
-    report = await services.verification.add_report(
-        reporter_id=ALICE_ID, enterprise_id=cast.alice_enterprise.id,
-        claimed_official_id=cast.official.id, claimed_name=cast.official.name, channel="phone",
-        contact="13800000000", asked_for="money", details="", now=now,
-    )  # fmt: skip
+    report = await services.impostors.report(ALICE_ID, Claim(
+        enterprise_id=cast.alice_enterprise.id, claimed_official_id=cast.official.id,
+        claimed_name=cast.official.name, channel="phone", contact="13800000000",
+        asked_for="money", details="",
+    ))  # fmt: skip
     issue = await services.systemic.create(
         await services.actor(ADMIN_ID), "补贴兑现慢", request_id=request.id
     )
