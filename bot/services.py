@@ -45,7 +45,6 @@ from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
-from storage.rosters import RosterRepository
 from storage.stats import StatsRepository
 from storage.systemic_issues import SystemicIssueRepository
 from storage.users import UserRepository
@@ -76,7 +75,6 @@ class Services:
             timedelta(hours=storage.backup_interval_hours),
             storage.backups_kept,
         )
-        self.rosters = RosterRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
         self.dialogues = Dialogues(
@@ -98,7 +96,6 @@ class Services:
         )
         # One calendar for the whole bot: a loaded holiday schedule changes it in place.
         self.calendar = calendar_for(self.settings)
-        self.holiday_schedules = HolidayScheduleRepository(self.db)
         self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
         self.outbox = Outbox(
             OutboxRepository(self.db),
@@ -116,7 +113,7 @@ class Services:
             self.clock,
             self.db,
         )
-        self.marks = Marks(
+        marks = Marks(
             MarkRepository(self.db),
             outbox=self.outbox,
             accounts=self.accounts,
@@ -167,7 +164,7 @@ class Services:
             uow=self.db,
         )
         self.holidays = HolidaySchedules(
-            self.holiday_schedules,
+            HolidayScheduleRepository(self.db),
             calendar=self.calendar,
             clock=self.clock,
             planner=self.planner,
@@ -180,7 +177,7 @@ class Services:
             uow=self.db,
             wake=self.courier.deliver_soon,
         )
-        self.digests = Digests(
+        digests = Digests(
             DigestRepository(self.db),
             accounts=self.accounts,
             outbox=self.outbox,
@@ -194,9 +191,9 @@ class Services:
             self.courier,
             clock=self.clock,
             holidays=self.holidays,
-            digests=self.digests,
+            digests=digests,
             firing=self.firing,
-            marks=self.marks,
+            marks=marks,
         )
         self.privacy = Privacy(
             PrivacyRepository(self.db),

@@ -401,7 +401,7 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
                 today = calendar.local_day(services.clock.now())
                 for line in status_lines(calendar, today, texts):
                     print(line)
-                for stored in await services.holiday_schedules.all():
+                for stored in await services.holidays.repo.all():
                     kind = "official" if stored.schedule.official else "estimate"
                     loaded_at = stored.loaded_at.astimezone(calendar.tz)
                     print(

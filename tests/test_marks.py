@@ -20,7 +20,7 @@ from scenarios.roster import (
 from standin import TelegramStandin
 from storage.marks import MarkRepository
 from storage.models import Official
-from storage.rosters import OfficialRecord
+from storage.rosters import OfficialRecord, RosterRepository
 
 VICE_GOVERNOR = "辽宁省人民政府 副省长"
 NEW_ACCOUNT = 800077
@@ -61,7 +61,7 @@ async def test_the_mark_follows_binding_title_and_deactivation(
     # A roster import changes the title: removed, then set again with the new one.
     before = len(standin.calls)
     async with services.db.transaction() as tx:
-        await services.rosters.import_officials(
+        await RosterRepository(services.db).import_officials(
             tx,
             [
                 OfficialRecord(
