@@ -23,8 +23,8 @@ _COLUMNS = (
     "id, number, enterprise_id, submitted_by, category, urgency = 'urgent' AS urgent, summary,"
     " description, details,"
     " status, official_id, created_at, acknowledged_at, resolved_at, closed_at,"
-    " acknowledge_due_at, resolve_due_at, waiting_since, flagged, outcome, rating,"
-    " rating_comment, version"
+    " acknowledge_due_at, resolve_due_at, waiting_since, escalated_at, auto_closed, flagged,"
+    " outcome, rating, rating_comment, version"
 )
 _MESSAGE_COLUMNS = (
     "id, request_id, at, sender_id, sender_role, internal, text, media_kind, file_id, file_name"
@@ -66,6 +66,8 @@ class Request:
     acknowledge_due_at: datetime | None
     resolve_due_at: datetime | None
     waiting_since: datetime | None
+    escalated_at: datetime | None
+    auto_closed: bool
     flagged: bool
     outcome: str | None
     rating: int | None
@@ -449,6 +451,12 @@ async def _insert_message(
         ),
     )
     return row_to(Message, row)
+
+
+async def request_in(tx: Transaction, request_id: int) -> Request | None:
+    """The request as the caller's transaction sees it (its own changes included)."""
+    rows = await tx.execute_fetchall(f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,))
+    return row_to(Request, rows[0]) if rows else None
 
 
 # Requests whose deadlines still run: open, with a deadline (the acknowledgement's while not
