@@ -9,6 +9,7 @@ reconciles a column whose name differs) and converted by their annotated types:
 - an ``Enum`` (``StrEnum``): its stored value;
 - ``tuple[X, ...]``, ``frozenset[X]``: a stored JSON array (``json_group_array``), each element
   converted as ``X``; ``Mapping[str, X]``, ``dict[str, X]``: a stored JSON object;
+- a dataclass: a stored JSON object of its fields (``json_object``), read like a row;
 - ``X | None``: ``None`` stays ``None``, anything else is converted as ``X``;
 - ``int``, ``str``, ``float``, ``bytes``: as stored.
 
@@ -21,19 +22,28 @@ hand-written mapper costs. A value that cannot be converted, or a column the row
 from __future__ import annotations
 
 import json
-import sqlite3
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.clock import from_epoch
 
 T = TypeVar("T")
+
+
+class Row(Protocol):
+    """What is read of a row: its values by column name (a ``Row``, or a JSON object)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
 Converter = Callable[[Any], Any]
-Reader = Callable[[sqlite3.Row], T]
+Reader = Callable[[Row], T]
 
 # Stored as they are read: no conversion, no call.
 _AS_STORED = frozenset({int, str, float, bytes, Any})
@@ -60,7 +70,7 @@ def reader(model: type[T], **converters: Converter) -> Reader[T]:
     )
     keywords = any(f.kw_only for f in fields(model) if f.init)
 
-    def read(row: sqlite3.Row) -> T:
+    def read(row: Row) -> T:
         try:
             values = [row[n] if convert is None else convert(row[n]) for n, convert in steps]
         except Exception as exc:
@@ -73,12 +83,12 @@ def reader(model: type[T], **converters: Converter) -> Reader[T]:
 _readers: dict[type[Any], Reader[Any]] = {}
 
 
-def row_to(model: type[T], row: sqlite3.Row) -> T:
+def row_to(model: type[T], row: Row) -> T:
     """The row as ``model``, every field converted by its annotated type."""
     return _reader_of(model)(row)
 
 
-def rows_to(model: type[T], rows: Iterable[sqlite3.Row]) -> list[T]:
+def rows_to(model: type[T], rows: Iterable[Row]) -> list[T]:
     """The rows as ``model``, in their order."""
     read = _reader_of(model)
     return [read(row) for row in rows]
@@ -110,6 +120,8 @@ def _converter(model: type[Any], name: str, hint: Any) -> Converter | None:
         return date.fromisoformat
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint
+    if is_dataclass(hint) and isinstance(hint, type):
+        return _nested(hint)
     if origin in (tuple, frozenset) and args:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             raise TypeError(f"{model.__name__}.{name}: only tuple[X, ...] is read, not {hint!r}")
@@ -117,7 +129,7 @@ def _converter(model: type[Any], name: str, hint: Any) -> Converter | None:
         return _collection(origin, element)
     if origin in (dict, Mapping) and args:
         value = _converter(model, name, args[1])
-        return json.loads if value is None else _mapping(value)
+        return _json if value is None else _mapping(value)
     raise TypeError(
         f"{model.__name__}.{name}: no conversion for {hint!r}; give one to storage.rows.reader"
     )
@@ -127,18 +139,27 @@ def _optional(convert: Converter) -> Converter:
     return lambda value: None if value is None else convert(value)
 
 
+def _json(value: Any) -> Any:
+    """A stored JSON text, parsed; inside a JSON object the value is parsed already."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _collection(kind: type[Any], element: Converter | None) -> Converter:
     if element is None:
-        return lambda text: kind(json.loads(text))
-    return lambda text: kind(element(item) for item in json.loads(text))
+        return lambda text: kind(_json(text))
+    return lambda text: kind(element(item) for item in _json(text))
+
+
+def _nested(model: type[Any]) -> Converter:
+    return lambda text: _reader_of(model)(_json(text))
 
 
 def _mapping(value: Converter) -> Converter:
-    return lambda text: {key: value(item) for key, item in json.loads(text).items()}
+    return lambda text: {key: value(item) for key, item in _json(text).items()}
 
 
 def _explain(
-    model: type[Any], steps: tuple[tuple[str, Converter | None], ...], row: sqlite3.Row
+    model: type[Any], steps: tuple[tuple[str, Converter | None], ...], row: Row
 ) -> RowError:
     """Which field of ``row`` did not fit ``model``, and why."""
     for name, convert in steps:

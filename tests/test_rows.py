@@ -43,6 +43,17 @@ class Point:
     y: int
 
 
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    at: datetime
+    where: Point
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    stamp: Stamp | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Named:
     label: str
@@ -145,6 +156,18 @@ def test_rows_to_keeps_the_order(db: sqlite3.Connection) -> None:
 
 def test_columns_are_read_by_name_not_position(db: sqlite3.Connection) -> None:
     assert row_to(Point, one(db, "SELECT 2 AS y, 9 AS unused, 1 AS x")) == Point(1, 2)
+
+
+def test_a_nested_model_is_read_from_a_json_object(db: sqlite3.Connection) -> None:
+    sql = "SELECT json_object('at', 1700000000, 'where', json_object('x', 1, 'y', 2)) AS stamp"
+    at = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert row_to(Parcel, one(db, sql)) == Parcel(Stamp(at, Point(1, 2)))
+    assert row_to(Parcel, one(db, "SELECT NULL AS stamp")) == Parcel(None)
+
+
+def test_a_nested_model_missing_a_field_names_it(db: sqlite3.Connection) -> None:
+    with pytest.raises(RowError, match=r"Parcel\.stamp: .*Stamp\.where: the row has no column"):
+        row_to(Parcel, one(db, "SELECT json_object('at', 1700000000) AS stamp"))
 
 
 def test_keyword_only_models_and_fields_not_in_init(db: sqlite3.Connection) -> None:
