@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.requests import HistoryEntry
 from storage.rows import rows_to
 
 T = TypeVar("T")
@@ -82,17 +83,6 @@ async def record_in(
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
-    """One line of a request's append-only history."""
-
-    at: datetime
-    actor_id: int | None
-    from_status: str | None
-    to_status: str
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
 class Deed:
     """One thing a user did: a request transition (``number`` set) or an audit-log entry."""
 
@@ -138,7 +128,7 @@ class AuditTrail:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def of_request(self, request_id: int, *, limit: int, offset: int) -> Trail[Transition]:
+    async def of_request(self, request_id: int, *, limit: int, offset: int) -> Trail[HistoryEntry]:
         rows = await self._db.fetch_all(
             "SELECT at, actor_id, from_status, to_status, note FROM request_history"
             " WHERE request_id = ? ORDER BY id LIMIT ? OFFSET ?",
@@ -147,7 +137,7 @@ class AuditTrail:
         total = await self._db.fetch_value(
             "SELECT COUNT(*) FROM request_history WHERE request_id = ?", (request_id,)
         )
-        return Trail(tuple(rows_to(Transition, rows)), int(total))
+        return Trail(tuple(rows_to(HistoryEntry, rows)), int(total))
 
     async def of_user(self, telegram_id: int, *, limit: int, offset: int) -> Trail[Deed]:
         rows = await self._db.fetch_all(_DEEDS, (telegram_id, limit, offset))

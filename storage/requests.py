@@ -99,6 +99,8 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    """One line of a request's append-only history."""
+
     at: datetime
     actor_id: int | None
     from_status: Status | None
