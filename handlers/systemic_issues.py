@@ -9,6 +9,7 @@ Every command and every button asks the domain, which refuses anyone but an admi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +17,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
+from bot.requests import Submitted
 from bot.roles import Actor
 from bot.similarity import Scored
-from bot.systemic_issues import IssueRefused, IssueView, Suggestions
+from bot.systemic_issues import MATCH_KIND, IssueRefused, IssueView, Suggestions
 from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
-from handlers.cards import answer_query, notify, safe_send, send_here
+from handlers.cards import answer_query, message_to, notify, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
-from storage.requests import Request
+from storage.outbox import NewMessage
+from storage.requests import NewRequest
 from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
@@ -364,19 +367,30 @@ async def intake_suggestions(
     return texts("systemic.intake_suggestions", lines=Html(lines))
 
 
-async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
-    """Right after a submission: the admins hear that the new request looks like unresolved
-    systemic issues, with a button to put it in each (nothing when none matches)."""
+async def matches_for_admins(
+    context: AppContext, new: NewRequest
+) -> Callable[[Submitted], list[NewMessage]]:
+    """The admins' notices that a request being submitted looks like unresolved systemic
+    issues, each with a button to put it in one (none when nothing matches): looked up before
+    the request's transaction, rendered and queued in it, so a crash cannot lose them."""
     services = context.services
-    found = await services.systemic.issues_like(f"{request.summary} {request.description}")
-    if not found:
-        return
-    for admin_id in services.settings.admins.telegram_ids:
-        texts = Translator(await services.accounts.language_of(admin_id))
-        lines = Html("\n".join(_issue_lines(found, texts)))
-        text = texts("systemic.new_request_matches", number=request.number, lines=lines)
-        markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
-        await safe_send(context.bot, services, admin_id, text, markup)
+    found = await services.systemic.issues_like(f"{new.summary} {new.description}")
+    admins = [
+        (admin_id, Translator(await services.accounts.language_of(admin_id)))
+        for admin_id in (services.settings.admins.telegram_ids if found else ())
+    ]
+
+    def notices(submitted: Submitted) -> list[NewMessage]:
+        request = submitted.request
+        messages = []
+        for admin_id, texts in admins:
+            lines = Html("\n".join(_issue_lines(found, texts)))
+            text = texts("systemic.new_request_matches", number=request.number, lines=lines)
+            markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
+            messages.append(message_to(services, admin_id, MATCH_KIND, text, markup))
+        return messages
+
+    return notices
 
 
 # -- buttons -------------------------------------------------------------------------------------

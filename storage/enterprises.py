@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Contact, Enterprise, EnterpriseStatus, Stage
-from storage.outbox import NewMessage, enqueue
 from storage.rows import row_to, rows_to
 
 _COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
@@ -84,8 +82,9 @@ class EnterpriseRepository:
             )
             return cursor.rowcount == 1
 
-    async def resubmit_rejected(
+    async def reopen_rejected(
         self,
+        tx: Transaction,
         enterprise_id: int,
         *,
         name: str,
@@ -95,34 +94,32 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise | None:
-        """A rejected registration applied for again: pending once more, with the new details
-        and the new applicant as its only contact; None if it is not rejected (any more).
-        ``then`` (the applicant's receipt) is queued in the same transaction."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
-                " status = 'pending', registered_by = ?, created_at = ?"
-                f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
-                (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            await tx.execute(
-                "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
-            )
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (enterprise_id, contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
+        """A rejected registration applied for again, in ``tx``: pending once more, with the
+        new details and the new applicant as its only contact; None if it is not rejected
+        (any more)."""
+        cursor = await tx.execute(
+            "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
+            " status = 'pending', registered_by = ?, created_at = ?"
+            f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
+            (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        await tx.execute(
+            "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
+        )
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (enterprise_id, contact_name, registered_by, to_epoch(now)),
+        )
         return row_to(Enterprise, row)
 
-    async def add_registered(
+    async def insert_registered(
         self,
+        tx: Transaction,
         *,
         name: str,
         credit_code: str,
@@ -132,24 +129,20 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise:
-        """A self-registered enterprise, pending, with its applicant as contact and ``then``
-        (the applicant's receipt) queued: one transaction, so a crash keeps all or nothing."""
-        async with self._db.transaction() as tx:
-            (row,) = await tx.execute_fetchall(
-                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
-                " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
-                f" RETURNING {_COLUMNS}",
-                (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
-            )
-            enterprise = row_to(Enterprise, row)
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (enterprise.id, contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
+        """A self-registered enterprise, pending, with its applicant as contact, in ``tx``."""
+        (row,) = await tx.execute_fetchall(
+            "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+            " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+            f" RETURNING {_COLUMNS}",
+            (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
+        )
+        enterprise = row_to(Enterprise, row)
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (enterprise.id, contact_name, registered_by, to_epoch(now)),
+        )
         return enterprise
 
     async def add_contact(
