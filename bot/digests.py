@@ -11,14 +11,15 @@ from bot.uow import UnitOfWork
 from bot.workdays import WorkCalendar
 from storage.digests import DigestRepository
 from storage.outbox import enqueue
-from storage.reminders import RequestState, fold_into_digest
+from storage.reminders import fold_into_digest
+from storage.requests import Request
 
 # Reminders to the official that the digest replaces when they are due by the time it is sent.
 FOLDABLE = ("ack_half", "ack_last", "resolve_half", "resolve_last")
 SUMMARY_CHARS = 40
 
 
-def active_deadline(request: RequestState) -> datetime | None:
+def active_deadline(request: Request) -> datetime | None:
     """The deadline the official is working against now (none while waiting)."""
     if request.status in ("submitted", "assigned"):
         return request.acknowledge_due_at
@@ -82,7 +83,7 @@ class Digests:
     def render(
         self,
         texts: Translator,
-        requests: list[RequestState],
+        requests: list[Request],
         *,
         now: datetime,
         soon: datetime,

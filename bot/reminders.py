@@ -28,14 +28,8 @@ from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.officials import OfficialRepository
 from storage.outbox import NewMessage
-from storage.reminders import (
-    Planned,
-    Reminder,
-    ReminderRepository,
-    RequestState,
-    replace_pending,
-    request_in,
-)
+from storage.reminders import Planned, Reminder, ReminderRepository, replace_pending
+from storage.requests import Request, request_in
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +40,7 @@ SYSTEM = frozenset({Party.SYSTEM})
 ALWAYS_DUE = frozenset({"ack_overdue", "resolve_overdue", "confirm", "auto_close"})
 
 
-def plan(services: Planning, request: RequestState) -> list[Planned]:
+def plan(services: Planning, request: Request) -> list[Planned]:
     """Every reminder that applies to the request in its current state, past ones included."""
     if request.status in ACKNOWLEDGE and request.acknowledge_due_at is not None:
         days = _deadline_days(services, request, "acknowledge")
@@ -59,7 +53,7 @@ def plan(services: Planning, request: RequestState) -> list[Planned]:
     return []
 
 
-def _deadline_days(services: Planning, request: RequestState, which: str) -> int:
+def _deadline_days(services: Planning, request: Request, which: str) -> int:
     deadlines = services.settings.deadlines
     if request.urgent:
         return int(getattr(deadlines, f"urgent_{which}_days"))
@@ -68,7 +62,7 @@ def _deadline_days(services: Planning, request: RequestState, which: str) -> int
 
 
 def _deadline(
-    services: Planning, request: RequestState, prefix: str, due: datetime, days: int
+    services: Planning, request: Request, prefix: str, due: datetime, days: int
 ) -> list[Planned]:
     calendar = services.calendar
     planned = [Planned(f"{prefix}_overdue", due)]
@@ -245,7 +239,7 @@ class ReminderFiring:
                 still=still,
             )
 
-    async def _auto_close(self, request: RequestState, reminder: Reminder, now: datetime) -> None:
+    async def _auto_close(self, request: Request, reminder: Reminder, now: datetime) -> None:
         """Close a resolved request nobody confirmed, through the lifecycle, which tells both
         sides in the same transaction (bot/dispatch.py)."""
         current = await self._desk.repo.get(request.id)
@@ -274,7 +268,7 @@ class ReminderFiring:
         return None if official is None else official.telegram_id
 
     async def _reminder_messages(
-        self, request: RequestState, reminder: Reminder, now: datetime
+        self, request: Request, reminder: Reminder, now: datetime
     ) -> list[NewMessage]:
         if reminder.kind == "confirm":
             recipients = await self._repo.contacts(request.enterprise_id)
@@ -302,7 +296,7 @@ class ReminderFiring:
         return messages
 
     async def _overdue_messages(
-        self, request: RequestState, reminder: Reminder, now: datetime
+        self, request: Request, reminder: Reminder, now: datetime
     ) -> list[NewMessage]:
         """The official is told it is overdue; admins and the supervisor (督办); the enterprise."""
         which = reminder.kind.removesuffix("_overdue")

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TypeVar
 
 from bot.cities import CITIES, city_name, parse_city
 from bot.i18n import Html, Translator
-from bot.tiers import parse_tier, round_of
+from bot.tiers import parse_tier, round_of, tier_name
 from storage.stats import (
     WHOLE,
     AxisRow,
@@ -118,6 +118,7 @@ class Stats:
     by_stage: dict[str, Tally]
     ranking: tuple[Ranked, ...]
     overdue: tuple[OverdueRow, ...]
+    by_tier: dict[str, Tally] = field(default_factory=dict)  # the holders' tiers
     cut: Cut = WHOLE
     rounds: Rounds | None = None  # the province view's, for the whole programme only
 
@@ -201,6 +202,11 @@ async def compute_stats(
         ),
         key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
     )
+    tiers = await repo.official_tiers()
+    by_tier: dict[str, Tally] = defaultdict(Tally)
+    for oid, tally in counts.by_official.items():
+        if oid in tiers:
+            by_tier[tiers[oid][0]] += tally
     return Stats(
         officials=1 if official_id is not None else await repo.officials_taking_part(cut),
         enterprises_linked=await repo.enterprises_linked(official_id, cut),
@@ -211,21 +217,27 @@ async def compute_stats(
         by_stage=counts.by_stage,
         ranking=tuple(ranking),
         overdue=tuple(await repo.overdue(now=now, official_id=official_id, cut=cut)),
+        by_tier=dict(by_tier),
         cut=cut,
-        rounds=await compute_rounds(repo, now=now, by_official=counts.by_official)
+        rounds=await compute_rounds(repo, now=now, by_official=counts.by_official, tiers=tiers)
         if whole
         else None,
     )
 
 
 async def compute_rounds(
-    repo: StatsRepository, *, now: datetime, by_official: dict[int | None, Tally] | None = None
+    repo: StatsRepository,
+    *,
+    now: datetime,
+    by_official: dict[int | None, Tally] | None = None,
+    tiers: dict[int, tuple[str, str]] | None = None,
 ) -> Rounds:
     """The provincial round, each city's round and all cities' together: the officials'
     tallies added up by the official's tier and city (requests nobody holds are in no round)."""
     if by_official is None:
         by_official = _from_axes(await repo.axes(now=now)).by_official
-    tiers = await repo.official_tiers()
+    if tiers is None:
+        tiers = await repo.official_tiers()
     tallies: dict[str, Tally] = defaultdict(Tally)
     for official_id, tally in by_official.items():
         if official_id is None or official_id not in tiers:
@@ -302,6 +314,7 @@ def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: in
         ("stats.by_category", stats.by_category, lambda k: texts(f"ledger.category.{k}")),
         ("stats.by_city", stats.by_city, lambda k: city_name(k, texts.language)),
         ("stats.by_stage", stats.by_stage, lambda k: texts(f"stage.{k}")),
+        ("stats.by_tier", stats.by_tier if not for_official else {}, _tier_label(texts)),
     ]
     for title, table, label in sections:
         if table:
@@ -326,6 +339,10 @@ def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: in
         ]
         parts.append(texts("stats.overdue") + "\n" + "\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _tier_label(texts: Translator) -> Callable[[str], str]:
+    return lambda tier: tier_name(tier, texts.language) or tier
 
 
 def _cut_label(cut: Cut, texts: Translator) -> str:

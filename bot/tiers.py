@@ -6,6 +6,7 @@ provincial leaders' (省级); a city's round is its city and county officials' (
 
 from __future__ import annotations
 
+from bot.i18n import translate
 from storage.models import Tier
 
 # What people write for each tier: the codes, the names the bot shows ([level] in the
@@ -32,3 +33,8 @@ def parse_tier(value: str) -> Tier | None:
 def round_of(tier: str) -> str:
     """The round an official's requests count in: "province", else their city's ("city")."""
     return "province" if tier == Tier.PROVINCE else "city"
+
+
+def tier_name(tier: str, language: str) -> str:
+    """The tier's name as the bot shows it everywhere ([level]: 省级), empty for no tier."""
+    return translate(language, f"level.{tier}") if tier in set(Tier) else ""

@@ -3,8 +3,8 @@
 The provincial round: 33 provincial leaders × 20 enterprises, 291 visited, 681 requests of
 which 325 resolved and solved (办结率 47.7%). The cities' round, passed down to the 14 cities
 and 沈抚示范区: 4,833 city and county officials, 9,340 enterprises, 2,327 requests of which
-1,127 resolved and solved (48.4%); loaded through the documented roster import (CSV files with
-the Chinese column titles and names), the requests in bulk.
+1,127 resolved and solved (48.4%). Both loaded through the documented roster import (CSV files
+with the Chinese column titles and names), the visits and requests in bulk.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from bot.credit_code import make_credit_code
 from bot.rosters import RosterKind, import_roster
 from bot.services import Services
 from storage.bulk import RequestRow, insert_requests, insert_visits
-from storage.models import Stage
-from storage.rosters import AssignmentRecord, EnterpriseRecord, OfficialRecord, RosterRepository
+from storage.rosters import RosterRepository
 
 CATEGORIES = ("policy", "factors", "approval", "payments", "ip", "chain")
-STAGES = tuple(Stage)
+STAGE_NAMES = ("初创型", "成长期", "成熟期")  # as the rosters write startup, growth, mature
 DAY = 86400
 
 
@@ -31,34 +30,26 @@ def credit_code(n: int) -> str:
 
 
 async def load_provincial_round(services: Services, *, now: datetime) -> None:
-    """Officials PROV-01..33 each with 20 enterprises; requests spread over the round."""
-    repo = RosterRepository(services.db)
-    officials = [
-        OfficialRecord(
-            f"PROV-{i:02d}",
-            f"省领导{i:02d}",
-            "副省长",
-            "辽宁省人民政府",
-            "province",
-            CITIES[i % 15].code,
-            "",
-        )
-        for i in range(1, 34)
-    ]
-    enterprises = [
-        EnterpriseRecord(
-            credit_code(n), f"企业{n:03d}", CITIES[n % 15].code, STAGES[n % 3].value, "制造"
-        )
-        for n in range(660)
-    ]
-    async with services.db.transaction() as tx:
-        await repo.import_officials(tx, officials, now=now)
-        await repo.import_enterprises(tx, enterprises, now=now)
-        await repo.import_assignments(
-            tx,
-            [AssignmentRecord(f"PROV-{n // 20 + 1:02d}", credit_code(n), True) for n in range(660)],
-            now=now,
-        )
+    """Officials PROV-01..33 each with 20 enterprises, imported as the rosters' CSV files;
+    visits and requests spread over the round."""
+    await import_rosters(
+        services,
+        {
+            RosterKind.OFFICIALS: ["编号,姓名,职务,单位,层级,城市"]
+            + [
+                f"PROV-{i:02d},省领导{i:02d},副省长,辽宁省人民政府,省级,{CITIES[i % 15].zh}"
+                for i in range(1, 34)
+            ],
+            RosterKind.ENTERPRISES: ["统一社会信用代码,企业名称,城市,发展阶段,行业"]
+            + [
+                f"{credit_code(n)},企业{n:03d},{CITIES[n % 15].zh},{STAGE_NAMES[n % 3]},制造"
+                for n in range(660)
+            ],
+            RosterKind.ASSIGNMENTS: ["官员编号,统一社会信用代码,主责"]
+            + [f"PROV-{n // 20 + 1:02d},{credit_code(n)},是" for n in range(660)],
+        },
+        now=now,
+    )
     ids = {o.external_id: o.id for o in await services.officials.all_active()}
     enterprise_ids = [
         e.id
@@ -102,11 +93,24 @@ def _request(i: int, enterprise_ids: list[int], ids: dict[str, int], start: int)
     )
 
 
+async def import_rosters(
+    services: Services, rosters: dict[RosterKind, list[str]], *, now: datetime
+) -> None:
+    """Each roster's CSV lines through the import ``python -m bot import`` runs."""
+    hasher = ChannelHasher(services.settings.security.hash_key.get_secret_value().encode())
+    repo = RosterRepository(services.db)
+    for kind, lines in rosters.items():
+        data = "\n".join(lines).encode()
+        report = await import_roster(
+            services.db, repo, kind, data, f"{kind}.csv", hasher=hasher, now=now
+        )
+        assert report.ok, report.problems[:5]
+
+
 CITY_OFFICIALS = 4833
 CITY_ENTERPRISES = 9340
 CITY_REQUESTS = 2327
 CITY_RESOLVED = 1127
-STAGE_NAMES = ("初创型", "成长期", "成熟期")
 
 
 def city_credit_code(n: int) -> str:
@@ -136,14 +140,7 @@ async def load_city_round(services: Services, *, now: datetime) -> None:
         RosterKind.ASSIGNMENTS: ["官员编号,统一社会信用代码,主责"]
         + [f"C-{n % CITY_OFFICIALS:04d},{city_credit_code(n)},是" for n in range(CITY_ENTERPRISES)],
     }
-    hasher = ChannelHasher(services.settings.security.hash_key.get_secret_value().encode())
-    repo = RosterRepository(services.db)
-    for kind, lines in rosters.items():
-        data = "\n".join(lines).encode()
-        report = await import_roster(
-            services.db, repo, kind, data, f"{kind}.csv", hasher=hasher, now=now
-        )
-        assert report.ok, report.problems[:5]
+    await import_rosters(services, rosters, now=now)
     ids = {
         row[0]: row[1]
         for row in await services.db.fetch_all("SELECT external_id, id FROM officials")

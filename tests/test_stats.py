@@ -104,6 +104,14 @@ async def test_both_rounds_in_one_database(services: Services) -> None:
     assert own.total + dalian_county.total == dalian.tally
     assert cut.total == stats.by_city["dalian"]
     assert cut.total.received > dalian.tally.received  # the provincial leaders' part
+    assert cut.by_tier["province"].received == cut.total.received - dalian.tally.received
+    assert set(stats.by_tier) == {"province", "city", "county"}
+    assert stats.by_tier["province"] == province.tally
+    assert stats.by_tier["city"] + stats.by_tier["county"] == cities.tally
+    whole = render_stats(stats, Translator("zh"), for_official=False)
+    assert len(whole) < 4096 and len(render_rounds(stats, Translator("en"))) < 4096
+    by_tier = whole.split("按层级")[1]
+    assert "\n省级：681 件，解决 325（47.7%）" in by_tier.split("\n\n")[0]
     text = render_rounds(stats, Translator("zh"))
     assert (
         "省级包联</b>：官员 33 · 企业 660 · 走访 291 · 诉求 681 · 办结 325（办结率 47.7%）" in text

@@ -11,7 +11,7 @@ import pytest
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
 from bot.rosters import RosterKind, describe_report
-from bot.tiers import parse_tier, round_of
+from bot.tiers import parse_tier, round_of, tier_name
 from storage.db import Database
 from storage.models import Tier
 from tests.test_rosters import exported, load
@@ -34,6 +34,8 @@ def test_tier_names() -> None:
     ):
         assert {parse_tier(name) for name in names} == {tier}
     assert parse_tier("乡级") is None
+    assert [tier_name(t, "zh") for t in Tier] == ["省级", "市级", "县级"]
+    assert (tier_name("county", "en"), tier_name("", "zh")) == ("County", "")
     assert (round_of("province"), round_of("city"), round_of("county")) == (
         "province",
         "city",
