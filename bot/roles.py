@@ -1,8 +1,14 @@
-"""Who may do what: roles come from the config (admins) and the database (everyone else).
+"""Who may do what: roles come from the config (bootstrap admins) and the database (appointed
+admins and everyone else).
 
 Every update is checked against one policy (:data:`COMMAND_RULES`, :data:`BUTTON_RULES`,
 :func:`permits`) before any handler runs, so a forged button or a typed command cannot act
 for somebody else; the domain's services check ownership again where they load the object.
+
+Office scope (issue 18) is one more rule of the same policy: an admin acts within their
+office's :attr:`Actor.scope` — the whole province, or one city. Buttons naming an object check
+it here (:func:`owns`); commands and lists pass the scope to the storage queries
+(:class:`storage.scope.Scope`), so a city admin's query returns their city's rows only.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.offices import PROVINCE, Offices, may_manage, scope_of
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, Official
 from storage.officials import OfficialRepository
+from storage.scope import Scope
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -30,9 +38,27 @@ class Role(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Actor:
     telegram_id: int
-    is_admin: bool = False
+    # The office the user is an admin of: None for non-admins, PROVINCE or a city code.
+    office: str | None = None
     official: Official | None = None
     enterprises: tuple[Enterprise, ...] = field(default_factory=tuple)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.office is not None
+
+    @property
+    def is_province_admin(self) -> bool:
+        return self.office == PROVINCE
+
+    @property
+    def scope(self) -> Scope:
+        """What this admin may see and change: the whole province or their city."""
+        return scope_of(self.office)
+
+    def manages(self, office: str) -> bool:
+        """Whether this admin may appoint and revoke the admins of ``office``."""
+        return may_manage(self.office, office)
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -64,13 +90,13 @@ class Actor:
 async def identify(
     telegram_id: int,
     *,
-    admin_ids: Collection[int],
+    offices: Offices,
     officials: OfficialRepository,
     enterprises: EnterpriseRepository,
 ) -> Actor:
     return Actor(
         telegram_id=telegram_id,
-        is_admin=telegram_id in admin_ids,
+        office=await offices.office_of(telegram_id),
         official=await officials.by_telegram_id(telegram_id),
         enterprises=tuple(await enterprises.of_user(telegram_id)),
     )
@@ -91,6 +117,7 @@ class Ownership(StrEnum):
     REQUEST = "request_id"  # owner (its enterprise's contact), holder (official) or an admin
     PORTFOLIO = "enterprise_id"  # an enterprise in the official's portfolio
     NOTICE = "notice_id"  # a contact of the enterprise the notice is for
+    ADMIN = "admin_id"  # an appointed admin of an office the actor manages
 
 
 # An enterprise id that names none: "any of mine" (a verification code for the whole portfolio).
@@ -116,7 +143,7 @@ PARTIES = ENTREPRENEURS | STAFF
 ADMIN_COMMANDS = (
     "queue", "issues", "issue", "issue_new", "issue_note", "issue_link", "similar",
     "ledger", "broadcast", "broadcasts", "history", "audit", "holidays",
-    "export_user", "delete_user",
+    "export_user", "delete_user", "appoint", "admins",
 )  # fmt: skip
 
 COMMAND_RULES: dict[str, Rule] = {
@@ -156,6 +183,7 @@ BUTTON_RULES: dict[str, Rule] = {
     "bcv": Rule(ADMINS),
     "audit": Rule(ADMINS),
     "pd": Rule(ADMINS),
+    "adm": Rule(ADMINS, Ownership.ADMIN),  # revoke an appointed admin
 }
 
 
@@ -187,11 +215,16 @@ async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: i
     """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
     if owner is Ownership.REQUEST:
         request = await services.requests.get(subject_id)
-        return request is not None and (
-            actor.is_admin
-            or actor.speaks_for(request.enterprise_id)
-            or (actor.official is not None and actor.official.id == request.official_id)
-        )
+        if request is None:
+            return False
+        if actor.speaks_for(request.enterprise_id) or (
+            actor.official is not None and actor.official.id == request.official_id
+        ):
+            return True
+        return actor.is_admin and await in_scope(services, actor, request.enterprise_id)
+    if owner is Ownership.ADMIN:
+        appointed = await services.offices.repo.get(subject_id)
+        return appointed is not None and actor.manages(appointed.office)
     if owner is Ownership.NOTICE:
         notice = await services.verification.notice(subject_id)
         return notice is not None and actor.speaks_for(notice.enterprise_id)
@@ -199,3 +232,14 @@ async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: i
         subject_id == ANY_ENTERPRISE
         or await services.officials.is_assigned(actor.official.id, subject_id)
     )
+
+
+async def in_scope(services: Services, actor: Actor, enterprise_id: int) -> bool:
+    """Whether the enterprise is within the admin's office: anywhere for the province, in
+    their city for a city admin (whoever holds its requests)."""
+    if not actor.is_admin:
+        return False
+    if actor.scope.everywhere:
+        return True
+    enterprise = await services.enterprises.get(enterprise_id)
+    return enterprise is not None and actor.scope.covers(enterprise.city)

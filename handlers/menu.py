@@ -79,6 +79,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "holidays",
         "export_user",
         "delete_user",
+        "appoint",
+        "admins",
         *COMMON_COMMANDS,
     ),
 }

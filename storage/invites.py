@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import to_epoch
+from storage.admins import appoint_in
 from storage.db import Database, Transaction
 from storage.models import InviteKind
 
@@ -14,6 +15,7 @@ from storage.models import InviteKind
 class Redemption(StrEnum):
     OFFICIAL = "official"
     CONTACT = "contact"
+    ADMIN = "admin"
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
@@ -31,19 +33,23 @@ class InviteRepository:
         official_id: int | None = None,
         enterprise_id: int | None = None,
         contact_id: int | None = None,
+        office: str | None = None,
+        created_by: int | None = None,
         now: datetime,
         expires_at: datetime,
     ) -> int:
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
-                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token_hash,
                     kind,
                     official_id,
                     enterprise_id,
                     contact_id,
+                    office,
+                    created_by,
                     to_epoch(now),
                     to_epoch(expires_at),
                 ),
@@ -57,7 +63,8 @@ class InviteRepository:
         """Use the invite once and bind the user; returns the outcome and the bound id."""
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
-                "SELECT id, kind, official_id, enterprise_id, contact_id, expires_at, used_at"
+                "SELECT id, kind, official_id, enterprise_id, contact_id, office, created_by,"
+                " expires_at, used_at"
                 " FROM invites WHERE token_hash = ?",
                 (token_hash,),
             )
@@ -72,6 +79,15 @@ class InviteRepository:
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
                 (to_epoch(now), telegram_id, row["id"]),
             )
+            if row["kind"] == InviteKind.ADMIN:
+                await appoint_in(
+                    tx,
+                    telegram_id=telegram_id,
+                    office=row["office"],
+                    appointed_by=row["created_by"],
+                    now=now,
+                )
+                return Redemption.ADMIN, None
             if row["kind"] == InviteKind.OFFICIAL:
                 await _bind_official(tx, row["official_id"], telegram_id)
                 return Redemption.OFFICIAL, row["official_id"]

@@ -22,6 +22,7 @@ class EnterpriseStatus(StrEnum):
 class InviteKind(StrEnum):
     OFFICIAL = "official"
     CONTACT = "contact"
+    ADMIN = "admin"  # appoints an admin of an office (issue 18)
 
 
 @dataclass(frozen=True, slots=True)

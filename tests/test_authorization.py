@@ -31,9 +31,11 @@ from scenarios.roster import (
     ADMIN_ID,
     ALICE_ID,
     BOB_ID,
+    DALIAN_ADMIN_ID,
     OFFICIAL_ID,
     OTHER_OFFICIAL_ID,
     Cast,
+    appoint_admin,
     make_cast,
 )
 from standin import TelegramStandin
@@ -43,6 +45,7 @@ from tests.driving import callback_data_classes, command_names, settle, snapshot
 
 STRANGER_ID = 600100
 REGISTRANT_ID = 600200
+SHENYANG_ADMIN_ID = 900301
 # What the commands that take an object are given: Alice's request (make_world files it), and
 # Alice herself.
 OBJECTS = {"open": "LN-20260302-0001", "export_user": str(ALICE_ID), "delete_user": str(ALICE_ID)}
@@ -71,6 +74,7 @@ class World:
     broadcast: int
     report: int
     issue: int
+    appointment: int  # the Shenyang admin's (admins.id)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,11 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
         for action, arg in issue_actions(w)
     ],
     "pd": lambda w: [Attempt(BOB_ID, f"pd:{ALICE_ID}:1"), Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1")],
+    "adm": lambda w: [
+        Attempt(BOB_ID, f"adm:{w.appointment}"),
+        Attempt(OFFICIAL_ID, f"adm:{w.appointment}"),
+        Attempt(DALIAN_ADMIN_ID, f"adm:{w.appointment}"),  # another city's admin
+    ],
 }
 
 
@@ -244,7 +253,14 @@ async def make_world(services: Services) -> World:
     issue = await services.systemic.create(
         await services.actor(ADMIN_ID), "补贴兑现慢", request_id=request.id
     )
-    return World(cast, request.id, notice.id, pending.id, broadcast.id, report.id, issue.id)
+    await appoint_admin(services, DALIAN_ADMIN_ID, "dalian")
+    await appoint_admin(services, SHENYANG_ADMIN_ID, "shenyang")
+    appointment = await services.db.fetch_value(
+        "SELECT id FROM admins WHERE telegram_id = ?", (SHENYANG_ADMIN_ID,)
+    )
+    return World(
+        cast, request.id, notice.id, pending.id, broadcast.id, report.id, issue.id, appointment
+    )
 
 
 def refusal_texts() -> set[str]:
@@ -254,7 +270,14 @@ def refusal_texts() -> set[str]:
 async def world_without_alarms(
     standin: TelegramStandin, bot: BotApplication, services: Services
 ) -> World:
-    for telegram_id in (ADMIN_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, ALICE_ID, BOB_ID):
+    for telegram_id in (
+        ADMIN_ID,
+        OFFICIAL_ID,
+        OTHER_OFFICIAL_ID,
+        ALICE_ID,
+        BOB_ID,
+        DALIAN_ADMIN_ID,
+    ):
         standin.user(telegram_id, first_name=f"U{telegram_id}", started=True)
     world = await make_world(services)
     assert bot.job_queue is not None
