@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator
 
 from bot.i18n import Translator
 from storage.charts import CategoryCount, ChartRepository
+from storage.scope import EVERYWHERE, Scope
 
 CJK_FONTS = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
@@ -85,23 +86,30 @@ def by_week(days: dict[date, int], mondays: Sequence[date]) -> tuple[int, ...]:
 
 
 async def chart_data(
-    repo: ChartRepository, *, now: datetime, tz: ZoneInfo, weeks: int, official_id: int | None
+    repo: ChartRepository,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    weeks: int,
+    official_id: int | None,
+    scope: Scope = EVERYWHERE,
 ) -> ChartData:
-    """The last ``weeks`` weeks (this one included) and the categories of every request."""
+    """The last ``weeks`` weeks (this one included) and the categories of every request (a
+    city office's: of its enterprises' requests)."""
     local = now.astimezone(tz)
     this_monday = local.date() - timedelta(days=local.weekday())
     mondays = [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     since = datetime.combine(mondays[0], datetime.min.time(), tz)
     offset = local.utcoffset() or timedelta()
     received = await repo.per_day(
-        "created_at", since=since, utc_offset=offset, official_id=official_id
+        "created_at", since=since, utc_offset=offset, official_id=official_id, scope=scope
     )
     resolved = await repo.per_day(
-        "resolved_at", since=since, utc_offset=offset, official_id=official_id
+        "resolved_at", since=since, utc_offset=offset, official_id=official_id, scope=scope
     )
     return ChartData(
         weekly=Weekly(tuple(mondays), by_week(received, mondays), by_week(resolved, mondays)),
-        categories=tuple(await repo.per_category(official_id=official_id)),
+        categories=tuple(await repo.per_category(official_id=official_id, scope=scope)),
     )
 
 

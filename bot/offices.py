@@ -19,9 +19,9 @@ from storage.admins import AdminRecord, AdminRepository
 from storage.audit import AuditLog
 from storage.invites import InviteRepository
 from storage.models import InviteKind, Official
-from storage.scope import EVERYWHERE, Scope
+from storage.scope import PROVINCE, Scope, scope_of_office
 
-PROVINCE = "province"
+__all__ = ["OFFICES", "PROVINCE", "Offices", "office_name", "office_of_holder", "parse_office"]
 OFFICES: tuple[str, ...] = (PROVINCE, *(city.code for city in CITIES))
 PROVINCE_NAMES = {"zh": "辽宁省", "en": "Liaoning (province)"}
 PROVINCE_ALIASES = frozenset({PROVINCE, "省", "全省", "辽宁", "辽宁省", "liaoning"})
@@ -48,9 +48,7 @@ def scope_of(office: str | None) -> Scope:
     """What an admin of ``office`` may see and change: everything for the province office,
     their city for a city office. (Nobody else's scope is asked: the policy checks roles
     first.)"""
-    if office is None or office == PROVINCE:
-        return EVERYWHERE
-    return Scope(city=office)
+    return scope_of_office(office)
 
 
 def office_of_holder(official: Official) -> str:

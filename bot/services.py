@@ -150,7 +150,7 @@ class Services:
                 enterprises=self.enterprises,
                 accounts=self.accounts,
                 outbox=self.outbox,
-                admin_ids=self.settings.admins.telegram_ids,
+                offices=self.offices,
             ),
             wake=self.deliver_soon,
         )

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from bot.cities import city_name
 from bot.i18n import Translator
+from storage.scope import EVERYWHERE, Scope
 from storage.stats import AxisRow, CubeRow, OverdueRow, StatsRepository, official_key
 
 _K = TypeVar("_K")
@@ -134,13 +135,18 @@ def _from_axes(axes: list[AxisRow]) -> _Breakdown:
 
 
 async def compute_stats(
-    repo: StatsRepository, *, now: datetime, official_id: int | None = None
+    repo: StatsRepository,
+    *,
+    now: datetime,
+    official_id: int | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> Stats:
-    """Everything /stats shows, for the whole program (from the tallies) or for one official."""
-    if official_id is None:
+    """Everything /stats shows, for the whole program (from the tallies), for one city office
+    (``scope``: its enterprises' requests) or for one official."""
+    if official_id is None and scope.everywhere:
         counts = _from_axes(await repo.axes(now=now))
     else:
-        counts = _from_cube(await repo.cube(now=now, official_id=official_id))
+        counts = _from_cube(await repo.cube(now=now, official_id=official_id, scope=scope))
     names = await repo.official_names()
     ranking = sorted(
         (
@@ -151,15 +157,15 @@ async def compute_stats(
         key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
     )
     return Stats(
-        officials=1 if official_id is not None else await repo.officials_taking_part(),
-        enterprises_linked=await repo.enterprises_linked(official_id),
-        enterprises_visited=await repo.enterprises_visited(official_id),
+        officials=1 if official_id is not None else await repo.officials_taking_part(scope),
+        enterprises_linked=await repo.enterprises_linked(official_id, scope),
+        enterprises_visited=await repo.enterprises_visited(official_id, scope),
         total=counts.total,
         by_category=counts.by_category,
         by_city=counts.by_city,
         by_stage=counts.by_stage,
         ranking=tuple(ranking),
-        overdue=tuple(await repo.overdue(now=now, official_id=official_id)),
+        overdue=tuple(await repo.overdue(now=now, official_id=official_id, scope=scope)),
     )
 
 
@@ -173,11 +179,22 @@ def _line(texts: Translator, label: str, tally: Tally) -> str:
     )
 
 
-def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: int = 10) -> str:
-    """The /stats message: counts, the three rates, breakdowns, ranking and overdue list."""
+def render_stats(
+    stats: Stats,
+    texts: Translator,
+    *,
+    for_official: bool,
+    top: int = 10,
+    scope: Scope = EVERYWHERE,
+) -> str:
+    """The /stats message: counts, the three rates, breakdowns, ranking and overdue list; a
+    city office's says whose it is ("（仅大连市）")."""
     t = stats.total
+    title = texts("stats.title_own" if for_official else "stats.title")
+    if scope.city is not None:
+        title += texts("offices.scope_note", office=city_name(scope.city, texts.language))
     parts = [
-        texts("stats.title_own" if for_official else "stats.title"),
+        title,
         texts(
             "stats.counts",
             officials=stats.officials,

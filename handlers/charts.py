@@ -30,6 +30,7 @@ async def send_charts(update: Update, context: AppContext) -> None:
         tz=services.settings.locale.tz,
         weeks=services.settings.charts.weeks,
         official_id=own.id if own else None,
+        scope=reader.scope,
     )
     if data.empty:
         await context.bot.send_message(chat, texts("stats.none"))

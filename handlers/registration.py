@@ -54,7 +54,7 @@ class RegisterButton(StepButton, prefix="rg"):
 
 @dataclass(frozen=True, slots=True)
 class DecideButton(CallbackData, prefix="rd"):
-    enterprise_id: int
+    registration_id: int  # the registered enterprise's id
     approve: bool
 
 
@@ -178,7 +178,7 @@ async def on_decision(update: Update, context: AppContext) -> None:
     texts = await context.texts(update)
     button = context.button(DecideButton)
     services = context.services
-    enterprise = await decide(services.enterprises, button.enterprise_id, approve=button.approve)
+    enterprise = await decide(services.enterprises, button.registration_id, approve=button.approve)
     if enterprise is None:
         await query.answer(texts("registration.already_decided"), show_alert=True)
         return
@@ -252,7 +252,8 @@ async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
         enterprise.stage,
         enterprise.industry,
     )
-    for admin_id in services.settings.admins.telegram_ids:
+    # The enterprise's city office decides, and the province's may.
+    for admin_id in await services.offices.concerned(enterprise.city):
         texts = Translator(await services.accounts.language_of(admin_id))
         markup = InlineKeyboardMarkup(
             [

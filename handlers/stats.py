@@ -14,15 +14,18 @@ from handlers.access import refuse
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Official
+from storage.scope import EVERYWHERE, Scope
 
 
 @dataclass(frozen=True, slots=True)
 class Reader:
-    """Who reads the ledger, where, in which language; ``own`` is None for an admin."""
+    """Who reads the ledger, where, in which language; ``own`` is None for an admin, whose
+    office's ``scope`` limits what they read (a city admin: their city's)."""
 
     chat: int
     texts: Translator
     own: Official | None
+    scope: Scope = EVERYWHERE
 
 
 async def ledger_reader(update: Update, context: AppContext, *, officials: bool) -> Reader | None:
@@ -37,7 +40,9 @@ async def ledger_reader(update: Update, context: AppContext, *, officials: bool)
         await update.callback_query.answer()
     assert update.effective_chat is not None
     chat = update.effective_chat.id
-    return Reader(chat, texts, None if actor.is_admin else actor.official)
+    if actor.is_admin:
+        return Reader(chat, texts, None, actor.scope)
+    return Reader(chat, texts, actor.official)
 
 
 async def show_stats(update: Update, context: AppContext) -> None:
@@ -50,8 +55,11 @@ async def show_stats(update: Update, context: AppContext) -> None:
         services.stats,
         now=services.clock.now(),
         official_id=reader.own.id if reader.own else None,
+        scope=reader.scope,
     )
-    text = render_stats(stats, reader.texts, for_official=reader.own is not None)
+    text = render_stats(
+        stats, reader.texts, for_official=reader.own is not None, scope=reader.scope
+    )
     await context.bot.send_message(reader.chat, text[:4096])
 
 

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
+from bot.offices import scope_of
 from bot.roles import Actor
 from bot.similarity import Scored
 from bot.systemic_issues import IssueRefused, IssueView, Suggestions
@@ -371,11 +372,17 @@ async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
     found = await services.systemic.issues_like(f"{request.summary} {request.description}")
     if not found:
         return
-    for admin_id in services.settings.admins.telegram_ids:
+    # The admins of the request's city office and the province's, each hearing of the issues
+    # of their own office's scope.
+    for admin_id in await services.offices.concerned(request.city):
+        scope = scope_of(await services.offices.office_of(admin_id))
+        theirs = [s for s in found if scope.covers(s.item.office)]
+        if not theirs:
+            continue
         texts = Translator(await services.accounts.language_of(admin_id))
-        lines = Html("\n".join(_issue_lines(found, texts)))
+        lines = Html("\n".join(_issue_lines(theirs, texts)))
         text = texts("systemic.new_request_matches", number=request.number, lines=lines)
-        markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
+        markup = InlineKeyboardMarkup(_link_rows(theirs, request.id, texts))
         await safe_send(context.bot, services, admin_id, text, markup)
 
 

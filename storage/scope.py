@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The province office's code (bot/offices.py); every other office is a city's, by its code.
+PROVINCE = "province"
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -32,3 +35,8 @@ class Scope:
 
 
 EVERYWHERE = Scope()
+
+
+def scope_of_office(office: str | None) -> Scope:
+    """What an admin of ``office`` may see: everything for the province, one city else."""
+    return EVERYWHERE if office is None or office == PROVINCE else Scope(city=office)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
 from storage.db import Database
+from storage.scope import EVERYWHERE, Scope
 
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -119,13 +120,19 @@ class StatsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def cube(self, *, now: datetime, official_id: int | None = None) -> list[CubeRow]:
-        """Counted from the requests themselves (one official's, through requests_by_official)."""
+    async def cube(
+        self, *, now: datetime, official_id: int | None = None, scope: Scope = EVERYWHERE
+    ) -> list[CubeRow]:
+        """Counted from the requests themselves (one official's, through requests_by_official;
+        one city's enterprises' for a city office)."""
+        clause, city = scope.where("e.city")
         if official_id is None:
-            rows = await self._db.fetch_report(_CUBE.format(mine=""), (to_epoch(now),))
+            rows = await self._db.fetch_report(
+                _CUBE.format(mine=clause.replace("?", "?2")), (to_epoch(now), *city)
+            )
         else:
-            sql = _CUBE.format(mine="AND r.official_id = ?2")
-            rows = await self._db.fetch_report(sql, (to_epoch(now), official_id))
+            sql = _CUBE.format(mine="AND r.official_id = ?2" + clause.replace("?", "?3"))
+            rows = await self._db.fetch_report(sql, (to_epoch(now), official_id, *city))
         return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
@@ -133,29 +140,40 @@ class StatsRepository:
         rows = await self._db.fetch_report(_AXES, (to_epoch(now),))
         return [AxisRow(*row) for row in rows]
 
-    async def officials_taking_part(self) -> int:
+    async def officials_taking_part(self, scope: Scope = EVERYWHERE) -> int:
+        """Active officials with enterprises (a city's: with enterprises in that city)."""
+        clause, city = scope.where("e.city")
         return int(
             await self._db.fetch_value(
                 "SELECT COUNT(*) FROM officials o WHERE o.active = 1"
-                " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)"
+                " AND EXISTS (SELECT 1 FROM assignments a"
+                " JOIN enterprises e ON e.id = a.enterprise_id"
+                f" WHERE a.official_id = o.id{clause})",
+                city,
             )
         )
 
-    async def enterprises_linked(self, official_id: int | None = None) -> int:
+    async def enterprises_linked(
+        self, official_id: int | None = None, scope: Scope = EVERYWHERE
+    ) -> int:
+        clause, city = scope.where("(SELECT e.city FROM enterprises e WHERE e.id = enterprise_id)")
         return int(
             await self._db.fetch_value(
                 "SELECT COUNT(DISTINCT enterprise_id) FROM assignments"
-                " WHERE ?1 IS NULL OR official_id = ?1",
-                (official_id,),
+                f" WHERE (?1 IS NULL OR official_id = ?1){clause.replace('?', '?2')}",
+                (official_id, *city),
             )
         )
 
-    async def enterprises_visited(self, official_id: int | None = None) -> int:
+    async def enterprises_visited(
+        self, official_id: int | None = None, scope: Scope = EVERYWHERE
+    ) -> int:
+        clause, city = scope.where("(SELECT e.city FROM enterprises e WHERE e.id = enterprise_id)")
         return int(
             await self._db.fetch_value(
                 "SELECT COUNT(DISTINCT enterprise_id) FROM site_visits"
-                " WHERE ?1 IS NULL OR official_id = ?1",
-                (official_id,),
+                f" WHERE (?1 IS NULL OR official_id = ?1){clause.replace('?', '?2')}",
+                (official_id, *city),
             )
         )
 
@@ -174,19 +192,32 @@ class StatsRepository:
         )
 
     async def overdue(
-        self, *, now: datetime, official_id: int | None = None, limit: int = 20
+        self,
+        *,
+        now: datetime,
+        official_id: int | None = None,
+        limit: int = 20,
+        scope: Scope = EVERYWHERE,
     ) -> list[OverdueRow]:
         """Open requests past a deadline, the longest overdue first."""
         # The whole program's list walks the open requests in deadline order; one official's
         # comes from requests_by_official.
         source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
-        mine = "" if official_id is None else " AND r.official_id = ?3"
+        params: list[object] = [to_epoch(now), limit]
+        mine = ""
+        if official_id is not None:
+            params.append(official_id)
+            mine = f" AND r.official_id = ?{len(params)}"
+        clause, city = scope.where("e.city")
+        if city:
+            params.extend(city)
+            mine += clause.replace("?", f"?{len(params)}")
         rows = await self._db.fetch_report(
             "SELECT r.number, e.name, o.name, r.status, r.overdue_at"
             f" FROM requests {source} JOIN enterprises e ON e.id = r.enterprise_id"
             " LEFT JOIN officials o ON o.id = r.official_id"
             f" WHERE r.status IN ({_OPEN}) AND r.overdue_at < ?1{mine}"
             " ORDER BY r.overdue_at, r.id LIMIT ?2",
-            (to_epoch(now), limit) if official_id is None else (to_epoch(now), limit, official_id),
+            params,
         )
         return [OverdueRow(row[0], row[1], row[2], row[3], from_epoch(row[4])) for row in rows]

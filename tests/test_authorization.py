@@ -98,7 +98,7 @@ def menu_attempts(world: World) -> list[Attempt]:
 def request_attempts(world: World) -> list[Attempt]:
     return [
         Attempt(who, f"rq:{world.request}:{action}")
-        for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID)
+        for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID, DALIAN_ADMIN_ID)
         for action in REQUEST_ACTIONS
     ]
 
@@ -117,6 +117,8 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "ra": lambda w: [
         Attempt(BOB_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
         Attempt(OFFICIAL_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
+        # A city admin: a Shenyang request, even to one of their own city's officials.
+        Attempt(DALIAN_ADMIN_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
     ],
     "rr": lambda w: [
         Attempt(BOB_ID, f"rr:{w.request}:5"),
@@ -127,6 +129,7 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
         Attempt(OTHER_OFFICIAL_ID, f"tv:{w.request}:1"),
         Attempt(STRANGER_ID, f"tv:{w.request}:0"),
         Attempt(BOB_ID, f"tv:{w.request}:-1"),
+        Attempt(DALIAN_ADMIN_ID, f"tv:{w.request}:0"),
     ],
     "pg": lambda w: [
         Attempt(BOB_ID, "pg:inbox:0"),
@@ -146,6 +149,7 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "rd": lambda w: [
         Attempt(BOB_ID, f"rd:{w.pending}:1"),
         Attempt(OFFICIAL_ID, f"rd:{w.pending}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"rd:{w.pending}:1"),  # a Jinzhou registration
     ],
     "menu": menu_attempts,
     "ntc": lambda w: [
@@ -165,9 +169,11 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "warn": lambda w: [
         Attempt(BOB_ID, f"warn:{w.report}:1"),
         Attempt(OFFICIAL_ID, f"warn:{w.report}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"warn:{w.report}:1"),  # a report from a Shenyang firm
     ],
     "bc": lambda w: [
-        Attempt(OFFICIAL_ID, f"bc:{w.broadcast}:{action}")
+        Attempt(who, f"bc:{w.broadcast}:{action}")
+        for who in (OFFICIAL_ID, DALIAN_ADMIN_ID)  # the province office's announcement
         for action in ("confirm", "send", "time", "schedule", "discard", "cancel")
     ],
     "bca": lambda w: [Attempt(BOB_ID, "bca:everyone")],
@@ -176,13 +182,19 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "audit": lambda w: [
         Attempt(BOB_ID, f"audit:request:{w.request}:0"),
         Attempt(OFFICIAL_ID, f"audit:user:{ALICE_ID}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"audit:request:{w.request}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"audit:user:{ALICE_ID}:0"),
     ],
     "si": lambda w: [
         Attempt(who, f"si:{action}:{w.issue}:{arg}")
-        for who in (OFFICIAL_ID, BOB_ID)
+        for who in (OFFICIAL_ID, BOB_ID, DALIAN_ADMIN_ID)  # the province office's issue
         for action, arg in issue_actions(w)
     ],
-    "pd": lambda w: [Attempt(BOB_ID, f"pd:{ALICE_ID}:1"), Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1")],
+    "pd": lambda w: [
+        Attempt(BOB_ID, f"pd:{ALICE_ID}:1"),
+        Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1"),
+        Attempt(DALIAN_ADMIN_ID, f"pd:{ALICE_ID}:1"),  # a Shenyang firm's contact
+    ],
     "adm": lambda w: [
         Attempt(BOB_ID, f"adm:{w.appointment}"),
         Attempt(OFFICIAL_ID, f"adm:{w.appointment}"),
@@ -342,3 +354,26 @@ async def test_a_command_without_rights_is_refused_and_changes_nothing(
     await world_without_alarms(standin, bot, services)
     for attempt in command_attempts(role):
         await assert_refused(standin, bot, services, attempt)
+
+
+# What a Dalian admin types about Shenyang (Alice's firm and request, Alice herself) or what is
+# the province's: each refused, nothing changed.
+CITY_ADMIN_COMMANDS = (
+    "/open LN-20260302-0001",
+    "/history LN-20260302-0001",
+    f"/audit {ALICE_ID}",
+    f"/export_user {ALICE_ID}",
+    f"/delete_user {ALICE_ID}",
+    "/ledger 沈阳",
+    "/holidays",
+    "/appoint 沈阳",
+    "/appoint 省",
+)
+
+
+async def test_a_city_admin_is_refused_outside_their_city(
+    standin: TelegramStandin, bot: BotApplication, services: Services
+) -> None:
+    await world_without_alarms(standin, bot, services)
+    for command in CITY_ADMIN_COMMANDS:
+        await assert_refused(standin, bot, services, Attempt(DALIAN_ADMIN_ID, command))

@@ -38,3 +38,12 @@ INSERT INTO invites_new (id, token_hash, kind, official_id, contact_id, enterpri
            created_at, expires_at, used_at, used_by FROM invites;
 DROP TABLE invites;
 ALTER TABLE invites_new RENAME TO invites;
+
+-- A systemic issue belongs to the office of the admin who opened it: a city admin sees and
+-- changes their city's issues, the province all of them.
+ALTER TABLE systemic_issues ADD COLUMN office TEXT NOT NULL DEFAULT 'province';
+
+-- An announcement belongs to the office of the admin who wrote it: a city office's reaches
+-- the contacts of its city's enterprises and its city's officials only, whatever audience
+-- was chosen, and only its office lists and acts on it.
+ALTER TABLE broadcasts ADD COLUMN office TEXT NOT NULL DEFAULT 'province';
