@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_epoch
 from bot.dispatch import owners
 from bot.i18n import Html, Translator, translate
+from bot.offices import PROVINCE
 from bot.workdays import END_OF_DAY, ONE_DAY, SATURDAY, Schedule, WorkCalendar
 from storage import holidays as stored_schedules
 from storage.audit import record_in
@@ -522,7 +523,7 @@ async def remind_admins(services: Services, now: datetime) -> int:
     if services.alarm.schedule_reminded == (year, week):
         return 0
     messages = []
-    for admin_id in dict.fromkeys(services.settings.admins.telegram_ids):
+    for admin_id in await services.offices.admins_of(PROVINCE):  # the calendar is the province's
         language = await services.accounts.language_of(admin_id)
         text = translate(language, "holidays.reminder", year=year)
         messages.append(

@@ -359,7 +359,14 @@ async def _overdue_messages(
     supervisors = []
     if official is not None and official.supervisor_id is not None:
         supervisors.append(await _official_chat(services, official.supervisor_id))
-    for chat_id in dict.fromkeys([*services.settings.admins.telegram_ids, *supervisors]):
+    # 督办: the office of the holder (the province's for a provincial leader; the province's
+    # too when the holder's city has no admin), or of the enterprise's city when nobody holds it.
+    if official is not None:
+        admins = await services.offices.escalation_admins(official)
+    else:
+        enterprise = await services.enterprises.get(request.enterprise_id)
+        admins = await services.offices.concerned(enterprise.city if enterprise else None)
+    for chat_id in dict.fromkeys([*admins, *supervisors]):
         if chat_id is not None:
             targets.append((chat_id, "escalation", f"reminders.{which}_escalation"))
     for chat_id in await services.reminders.contacts(request.enterprise_id):

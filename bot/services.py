@@ -17,6 +17,7 @@ from bot.dialogues import Dialogues
 from bot.dispatch import Notices
 from bot.holiday_schedule import sync_calendar
 from bot.marks import MarkPort, Marks
+from bot.offices import Offices
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
 from bot.reminders import ReminderPlanner, deliver_now
@@ -24,6 +25,7 @@ from bot.requests import RequestDesk
 from bot.roles import Actor, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
+from storage.admins import AdminRepository
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
@@ -73,6 +75,12 @@ class Services:
         self.enterprises = EnterpriseRepository(self.db)
         self.invites = InviteRepository(self.db)
         self.audit = AuditLog(self.db)
+        self.offices = Offices(
+            AdminRepository(self.db),
+            self.settings.admins.telegram_ids,
+            invites=self.invites,
+            audit=self.audit,
+        )
         self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
         self.backups = BackupJob(
@@ -142,7 +150,7 @@ class Services:
                 enterprises=self.enterprises,
                 accounts=self.accounts,
                 outbox=self.outbox,
-                admin_ids=self.settings.admins.telegram_ids,
+                offices=self.offices,
             ),
             wake=self.deliver_soon,
         )
@@ -171,7 +179,7 @@ class Services:
         """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
         return await identify(
             telegram_id,
-            admin_ids=self.settings.admins.telegram_ids,
+            offices=self.offices,
             officials=self.officials,
             enterprises=self.enterprises,
         )
