@@ -16,13 +16,13 @@ that stores it (:class:`bot.requests.Posted`), with its photo or document if it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.accounts import Accounts
 from bot.delivery import Media
 from bot.i18n import Translator
 from bot.lifecycle import Action
+from bot.offices import Offices
 from bot.outbox import Outbox
 from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
@@ -75,13 +75,18 @@ class Notices:
         enterprises: EnterpriseRepository,
         accounts: Accounts,
         outbox: Outbox,
-        admin_ids: Sequence[int],
+        offices: Offices,
     ) -> None:
         self._officials = officials
         self._enterprises = enterprises
         self._accounts = accounts
         self._outbox = outbox
-        self._admin_ids = tuple(admin_ids)
+        self._offices = offices
+
+    async def _admins_for(self, request: Request) -> tuple[int, ...]:
+        """Who holds the queue of a request nobody holds: its enterprise's city office and
+        the province office."""
+        return await self._offices.concerned(request.city)
 
     async def queue_change(self, tx: Transaction, change: Change) -> int:
         """Queue (in ``tx``) what ``change`` must tell others; return how many messages."""
@@ -147,7 +152,7 @@ class Notices:
             text = texts("requests.new_for_official", number=request.number)
             return [self._card(change, holder, "new_request", text)]
         messages = []
-        for admin_id in dict.fromkeys(self._admin_ids):
+        for admin_id in await self._admins_for(request):
             texts = await self._texts(admin_id)
             text = texts("requests.new_for_admins", number=request.number)
             messages.append(self._card(change, admin_id, "new_request", text))
@@ -158,7 +163,7 @@ class Notices:
         request, before = change.after, change.before
         returned_by = None if before is None else await self._official(tx, before.official_id)
         messages = []
-        for admin_id in dict.fromkeys(self._admin_ids):
+        for admin_id in await self._admins_for(request):
             texts = await self._texts(admin_id)
             text = texts(
                 "requests.returned_for_admins",
@@ -220,7 +225,7 @@ class Notices:
             key, enterprise_name = "from_official", None
         else:
             holder = await self._chat_of(tx, request.official_id)
-            admins = list(self._admin_ids)
+            admins = list(await self._admins_for(request)) if to_admins else []
             recipients = admins if to_admins else [h for h in [holder] if h is not None]
             enterprise = await self._enterprises.get_in(tx, request.enterprise_id)
             key = "to_admins" if to_admins else "from_enterprise"

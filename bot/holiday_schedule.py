@@ -28,6 +28,7 @@ from bot.clock import Clock, to_epoch
 from bot.config import LocaleSettings
 from bot.dispatch import owners
 from bot.i18n import Html, Translator, translate
+from bot.offices import PROVINCE, Offices
 from bot.outbox import Outbox
 from bot.requests import Planner, Wake
 from bot.uow import UnitOfWork
@@ -312,7 +313,7 @@ class HolidaySchedules:
         accounts: Accounts,
         outbox: Outbox,
         locale: LocaleSettings,
-        admin_ids: tuple[int, ...],
+        offices: Offices,
         uow: UnitOfWork,
         wake: Wake,
     ) -> None:
@@ -325,7 +326,7 @@ class HolidaySchedules:
         self._accounts = accounts
         self._outbox = outbox
         self._locale = locale
-        self._admin_ids = admin_ids
+        self._offices = offices
         self._uow = uow
         self._wake = wake
         # The (year, week) the admins were last reminded of a missing holiday schedule for.
@@ -559,7 +560,7 @@ class HolidaySchedules:
         if self._reminded == (year, week):
             return 0
         messages = []
-        for admin_id in dict.fromkeys(self._admin_ids):
+        for admin_id in await self._offices.admins_of(PROVINCE):  # the calendar is the province's
             language = await self._accounts.language_of(admin_id)
             text = translate(language, "holidays.reminder", year=year)
             messages.append(

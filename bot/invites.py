@@ -56,6 +56,8 @@ class Invites:
         official_id: int | None = None,
         enterprise_id: int | None = None,
         contact_id: int | None = None,
+        office: str | None = None,
+        created_by: int | None = None,
         now: datetime,
         ttl: timedelta,
     ) -> IssuedInvite:
@@ -71,6 +73,8 @@ class Invites:
                 official_id=official_id,
                 enterprise_id=enterprise_id,
                 contact_id=contact_id,
+                office=office,
+                created_by=created_by,
                 now=now,
                 expires_at=expires_at,
             )

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.digests import FOLDABLE, active_deadline
 from bot.i18n import translate
 from bot.lifecycle import Action, Party, TransitionRefused
+from bot.offices import Offices
 from bot.outbox import Outbox, QuietHours
 from bot.requests import RequestDesk
 from bot.uow import UnitOfWork
@@ -161,7 +162,7 @@ class ReminderFiring:
         officials: OfficialRepository,
         accounts: Accounts,
         outbox: Outbox,
-        admin_ids: tuple[int, ...],
+        offices: Offices,
         batch_size: int,
         uow: UnitOfWork,
     ) -> None:
@@ -171,7 +172,7 @@ class ReminderFiring:
         self._officials = officials
         self._accounts = accounts
         self._outbox = outbox
-        self._admin_ids = admin_ids
+        self._offices = offices
         self.batch_size = batch_size
         self._uow = uow
 
@@ -316,7 +317,15 @@ class ReminderFiring:
         supervisors = []
         if official is not None and official.supervisor_id is not None:
             supervisors.append(await self._official_chat(official.supervisor_id))
-        for chat_id in dict.fromkeys([*self._admin_ids, *supervisors]):
+        # 督办: the office of the holder (the province's for a provincial leader; the
+        # province's too when the holder's city has no admin), or of the enterprise's city
+        # when nobody holds it.
+        if official is not None:
+            admins = await self._offices.escalation_admins(official)
+        else:
+            enterprise = await self._desk.enterprises.get(request.enterprise_id)
+            admins = await self._offices.concerned(enterprise.city if enterprise else None)
+        for chat_id in dict.fromkeys([*admins, *supervisors]):
             if chat_id is not None:
                 targets.append((chat_id, "escalation", f"reminders.{which}_escalation"))
         for chat_id in await self._repo.contacts(request.enterprise_id):

@@ -120,7 +120,7 @@ def parties(actor: Actor, request: Request) -> frozenset[Party]:
         found.add(Party.OWNER)
     if actor.official is not None and actor.official.id == request.official_id:
         found.add(Party.HOLDER)
-    if actor.is_admin:
+    if actor.is_admin and actor.scope.covers(request.city):  # a city admin: their city's
         found.add(Party.ADMIN)
     return frozenset(found)
 

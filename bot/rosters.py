@@ -35,6 +35,7 @@ from storage.rosters import (
     PhoneRecord,
     RosterRepository,
 )
+from storage.scope import EVERYWHERE, Scope
 
 _R = TypeVar("_R")
 
@@ -140,6 +141,11 @@ class Known:
 
     official_ids: set[str] = field(default_factory=set)
     credit_codes: set[str] = field(default_factory=set)
+    # A city admin's import (issue 18): their city, and the cities of the officials and
+    # enterprises already stored (a row may not move one in from another city either).
+    scope: Scope = EVERYWHERE
+    official_cities: dict[str, str] = field(default_factory=dict)
+    enterprise_cities: dict[str, str] = field(default_factory=dict)
 
 
 class _Row:
@@ -373,8 +379,37 @@ def parse_roster(kind: RosterKind, table: Table, *, known: Known, hasher: Channe
             rows, [a.credit_code if a.primary else "" for a in assignments], "primary"
         )
         records = list(assignments)
+    if known.scope.city is not None:
+        _outside_city(rows, records, known, known.scope.city)
     problems.sort(key=lambda p: (p.line, p.column))
     return Parsed(kind, tuple(records), tuple(problems))
+
+
+def _outside_city(
+    rows: list[_Row],
+    records: Sequence[OfficialRecord | EnterpriseRecord | AssignmentRecord],
+    known: Known,
+    city: str,
+) -> None:
+    """A city admin's roster names their city's officials and enterprises only: each row of
+    another city (or of one stored under another city) is a problem naming that city."""
+
+    def check(row: _Row, column: str, *cities: str | None) -> None:
+        for other in cities:
+            if other is not None and other != city:
+                row.problem(column, "other_city", other or "—")  # named in describe_problem
+                return
+
+    for row, record in zip(rows, records, strict=True):
+        if isinstance(record, OfficialRecord):
+            stored = known.official_cities.get(record.external_id)
+            check(row, "city", record.city, stored)
+        elif isinstance(record, EnterpriseRecord):
+            stored = known.enterprise_cities.get(record.credit_code)
+            check(row, "city", record.city, stored)
+        else:
+            check(row, "official", known.official_cities.get(record.official))
+            check(row, "credit_code", known.enterprise_cities.get(record.credit_code))
 
 
 async def import_roster(
@@ -386,12 +421,14 @@ async def import_roster(
     *,
     hasher: ChannelHasher,
     now: datetime,
+    scope: Scope = EVERYWHERE,
 ) -> Report:
     """Read, check and (only if every row is good) store one roster file.
 
     Raises :class:`bot.tables.UnreadableFile` for a file that is not a spreadsheet at all.
     """
-    return await import_table(uow, repo, kind, read_table(data, filename), hasher=hasher, now=now)
+    table = read_table(data, filename)
+    return await import_table(uow, repo, kind, table, hasher=hasher, now=now, scope=scope)
 
 
 async def import_sent_roster(
@@ -404,6 +441,7 @@ async def import_sent_roster(
     hasher: ChannelHasher,
     now: datetime,
     max_unpacked: int,
+    scope: Scope = EVERYWHERE,
 ) -> Report:
     """A roster sent to the bot: its kind named in the caption or told by its columns.
 
@@ -414,7 +452,7 @@ async def import_sent_roster(
     kind = roster_kind(caption, table.header)
     if kind is None:
         raise UnknownKind(filename)
-    return await import_table(uow, repo, kind, table, hasher=hasher, now=now)
+    return await import_table(uow, repo, kind, table, hasher=hasher, now=now, scope=scope)
 
 
 class UnknownKind(ValueError):
@@ -451,8 +489,19 @@ async def import_table(
     *,
     hasher: ChannelHasher,
     now: datetime,
+    scope: Scope = EVERYWHERE,
 ) -> Report:
+    """Check and (only if every row is good) store one roster; a city admin's (``scope``)
+    only with rows of their city."""
     known = Known(official_ids=await repo.official_ids(), credit_codes=await repo.credit_codes())
+    if scope.city is not None:
+        known = Known(
+            known.official_ids,
+            known.credit_codes,
+            scope,
+            await repo.official_cities(),
+            await repo.enterprise_cities(),
+        )
     parsed = parse_roster(kind, table, known=known, hasher=hasher)
     if parsed.problems:
         return Report(kind, len(table.rows), parsed.problems)
@@ -543,5 +592,8 @@ def describe_problem(problem: Problem, texts: Translator) -> str:
         reason = texts("roster.reason.duplicate_row", line=problem.value)
         return texts("roster.problem", line=problem.line, column=problem.column, reason=reason)
     reason = texts(f"roster.reason.{problem.reason}")
-    key = "roster.problem_value" if problem.value else "roster.problem"
-    return texts(key, line=problem.line, column=problem.column, reason=reason, value=problem.value)
+    value = problem.value
+    if problem.reason == "other_city":  # the city, by its name in the reader's language
+        value = city_name(value, texts.language)
+    key = "roster.problem_value" if value else "roster.problem"
+    return texts(key, line=problem.line, column=problem.column, reason=reason, value=value)

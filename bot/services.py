@@ -22,6 +22,7 @@ from bot.impostors import ImpostorReports
 from bot.invites import Invites
 from bot.marks import MarkPort, Marks
 from bot.notices import ContactNotices
+from bot.offices import Offices
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
 from bot.reminders import ReminderFiring, ReminderPlanner
@@ -30,6 +31,7 @@ from bot.roles import Actor, Ownerships, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
 from bot.visits import SiteVisits
+from storage.admins import AdminRepository
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
 from storage.db import Database
@@ -66,6 +68,12 @@ class Services:
         self.invites = Invites(InviteRepository(self.db), uow=self.db)
         self.directory = Directory(self.officials, self.enterprises, uow=self.db)
         self.audit = AuditLog(self.db)
+        self.offices = Offices(
+            AdminRepository(self.db),
+            self.settings.admins.telegram_ids,
+            invites=self.invites,
+            audit=self.audit,
+        )
         self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
         self.backups = BackupJob(
@@ -138,7 +146,7 @@ class Services:
                 enterprises=self.enterprises,
                 accounts=self.accounts,
                 outbox=self.outbox,
-                admin_ids=self.settings.admins.telegram_ids,
+                offices=self.offices,
             ),
             wake=self.courier.deliver_soon,
         )
@@ -149,9 +157,6 @@ class Services:
             uow=self.db,
             wake=self.courier.deliver_soon,
         )
-        self.ownerships = Ownerships(
-            requests=self.requests, verification=self.verification, officials=self.officials
-        )
         self.firing = ReminderFiring(
             self.reminders,
             planner=self.planner,
@@ -159,7 +164,7 @@ class Services:
             officials=self.officials,
             accounts=self.accounts,
             outbox=self.outbox,
-            admin_ids=self.settings.admins.telegram_ids,
+            offices=self.offices,
             batch_size=self.settings.reminders.batch_size,
             uow=self.db,
         )
@@ -173,7 +178,7 @@ class Services:
             accounts=self.accounts,
             outbox=self.outbox,
             locale=self.settings.locale,
-            admin_ids=self.settings.admins.telegram_ids,
+            offices=self.offices,
             uow=self.db,
             wake=self.courier.deliver_soon,
         )
@@ -213,12 +218,22 @@ class Services:
             clock=self.clock,
             default_language=self.settings.locale.default_language,
         )
+        self.ownerships = Ownerships(
+            requests=self.requests,
+            verification=self.verification,
+            officials=self.officials,
+            enterprises=self.enterprises,
+            users=self.users,
+            admins=self.offices.repo,
+            issues=self.systemic.repo,
+            broadcasts=self.broadcasts.store,
+        )
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
         return await identify(
             telegram_id,
-            admin_ids=self.settings.admins.telegram_ids,
+            offices=self.offices,
             officials=self.officials,
             enterprises=self.enterprises,
         )

@@ -18,6 +18,7 @@ from bot.accounts import Accounts
 from bot.clock import Clock
 from bot.config import SystemicSettings
 from bot.i18n import translate
+from bot.offices import PROVINCE
 from bot.outbox import Outbox
 from bot.roles import Actor
 from bot.similarity import Scored, rank
@@ -87,7 +88,7 @@ class SystemicDesk:
         if not actor.is_admin:
             return Suggestions(issues, [])
         candidates = await self.repo.matchable_requests(
-            limit=self.settings.max_candidates, exclude=exclude
+            limit=self.settings.max_candidates, exclude=exclude, scope=actor.scope
         )
         limit, minimum = self.settings.max_suggestions, self.settings.min_similarity
         return Suggestions(issues, rank(text, candidates, limit=limit, minimum=minimum))
@@ -109,7 +110,9 @@ class SystemicDesk:
             (IssueStatus.RESOLVED,) if resolved else (IssueStatus.OPEN, IssueStatus.IN_PROGRESS)
         )
         size = self.settings.page_size
-        return await self.repo.page(statuses, limit=size, offset=max(page, 0) * size)
+        return await self.repo.page(
+            statuses, limit=size, offset=max(page, 0) * size, scope=actor.scope
+        )
 
     async def view(self, actor: Actor, issue_id: int) -> IssueView:
         issue = await self._issue(actor, issue_id)
@@ -122,7 +125,7 @@ class SystemicDesk:
     async def request(self, actor: Actor, request_id: int) -> LinkedRequest:
         _require_admin(actor)
         found = await self.repo.request(request_id)
-        if found is None:
+        if found is None or not actor.scope.covers(found.city):  # a city admin: their city's
             raise IssueRefused("request_not_found")
         return found
 
@@ -138,7 +141,11 @@ class SystemicDesk:
             await self.request(actor, request_id)
         async with self.uow.transaction() as tx:
             issue_id = await self.repo.insert(
-                tx, title, actor_id=actor.telegram_id, now=self.clock.now()
+                tx,
+                title,
+                actor_id=actor.telegram_id,
+                now=self.clock.now(),
+                office=actor.office or PROVINCE,
             )
         issue = await self._issue(actor, issue_id)
         if request_id is not None:
@@ -215,7 +222,8 @@ class SystemicDesk:
     async def _issue(self, actor: Actor, issue_id: int) -> Issue:
         _require_admin(actor)
         issue = await self.repo.get(issue_id)
-        if issue is None:
+        # A city admin's issues are their office's; the province's are all of them.
+        if issue is None or not actor.scope.covers(issue.office):
             raise IssueRefused("not_found")
         return issue
 

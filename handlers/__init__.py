@@ -25,6 +25,7 @@ from handlers import (
     journeys,
     ledger,
     notices,
+    offices,
     privacy,
     registration,
     request_lists,
@@ -93,6 +94,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     app.add_handlers(rosters.HANDLERS)
     # Personal data (admins only): export one user's, or erase it after a confirmation.
     app.add_handlers(privacy.HANDLERS)
+    # Offices: appoint an admin by a one-time link, list and revoke them (admins).
+    app.add_handlers(offices.HANDLERS)
 
     # Last: whatever nobody else took gets a plain answer.
     app.add_handlers(fallback.HANDLERS)

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.audit import Page, View, find_user, request_page, user_page
 from bot.i18n import Translator
-from handlers.access import refuse_stale
+from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.request_lists import NUMBER
@@ -37,7 +37,8 @@ async def request_history(update: Update, context: AppContext) -> None:
         await context.bot.send_message(reader.chat, reader.texts("audit.history_usage"))
         return
     request = await context.services.requests.by_number(found.group(0).upper())
-    if request is None:
+    # Another city's request looks like none at all to a city admin.
+    if request is None or not reader.scope.covers(request.city):
         await context.bot.send_message(reader.chat, reader.texts("requests.not_found"))
         return
     await show(update, context, reader, AuditButton(REQUEST, request.id, 0))
@@ -53,6 +54,11 @@ async def user_actions(update: Update, context: AppContext) -> None:
         await context.bot.send_message(reader.chat, reader.texts("audit.audit_usage"))
         return
     telegram_id = await find_user(target, AuditTrail(services.db), services.officials)
+    if telegram_id is not None and not await services.ownerships.may_see_user(
+        context.actor, telegram_id
+    ):
+        await refuse(update, context)  # a city admin reads their city's users' trails only
+        return
     if telegram_id is None:
         await context.bot.send_message(
             reader.chat, reader.texts("audit.unknown_user", target=target)
@@ -67,9 +73,20 @@ async def turn_page(update: Update, context: AppContext) -> None:
     if button.view not in (REQUEST, USER) or button.page < 0:
         await refuse_stale(update, context)
         return
+    if context.actor.is_admin and not await _within_scope(context, button):
+        await refuse(update, context)
+        return
     reader = await ledger_reader(update, context, officials=False)
     if reader is not None:
         await show(update, context, reader, button)
+
+
+async def _within_scope(context: AppContext, at: AuditButton) -> bool:
+    """Whether the page's request or user is within the admin's office (the office scope)."""
+    if at.view == USER:
+        return await context.services.ownerships.may_see_user(context.actor, at.key)
+    request = await context.services.requests.get(at.key)
+    return request is not None and context.actor.scope.covers(request.city)
 
 
 async def show(update: Update, context: AppContext, reader: Reader, at: AuditButton) -> None:

@@ -38,6 +38,7 @@ from handlers.broadcasts import (
     BroadcastAction,
     action_buttons,
     cost_line,
+    counted,
     describe_audience,
     local_time,
     send_preview,
@@ -49,6 +50,7 @@ from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
 from handlers.stored_dialogue import stored_conversation
 from storage.models import Stage
+from storage.scope import PROVINCE
 
 COMPOSE, AUDIENCE, VALUE, TIME = range(4)
 # Keys of the stored state: the announcement being composed, the audience kind and the values
@@ -147,6 +149,7 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     store = context.services.broadcasts.store
     broadcast = await store.create(
         created_by=update.effective_user.id,
+        office=context.actor.office or PROVINCE,
         audience=audience,
         now=context.services.clock.now(),
         paid=context.services.settings.broadcast.paid,
@@ -154,13 +157,13 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     )
     chat_id = update.effective_user.id
     await send_preview(context.bot, chat_id, broadcast, texts.language)
-    count = await store.count_audience(audience)
+    count = await store.count_audience(audience, broadcast.scope)
     await context.bot.send_message(
         chat_id,
         texts(
             "broadcasts.preview",
             audience=await describe_audience(audience, texts, context),
-            count=count,
+            count=counted(count, broadcast, texts),
         )
         + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast.id, texts, "confirm", "time", "discard"),
@@ -198,9 +201,13 @@ async def take_time(update: Update, context: AppContext) -> int:
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
         await message.reply_text(texts("common.stale_button"))
         return ConversationHandler.END
-    count = await services.broadcasts.store.count_audience(broadcast.audience)
+    count = await services.broadcasts.store.count_audience(broadcast.audience, broadcast.scope)
     await message.reply_text(
-        texts("broadcasts.confirm_schedule", at=local_time(at, context), count=count)
+        texts(
+            "broadcasts.confirm_schedule",
+            at=local_time(at, context),
+            count=counted(count, broadcast, texts),
+        )
         + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast_id, texts, "schedule", "discard"),
     )
@@ -258,7 +265,7 @@ async def _choices(
         return [(s.value, texts(f"stage.{s.value}")) for s in Stage]
     if kind is AudienceKind.CATEGORY:
         return [(c, texts(f"broadcasts.category.{c}")) for c in CATEGORIES]
-    choices = await context.services.broadcasts.store.choices(kind)
+    choices = await context.services.broadcasts.store.choices(kind, context.actor.scope)
     if kind is AudienceKind.CITY:
         # By name in the reader's language, in the province's order (沈阳 first, 沈抚 last).
         present = {value for value, _ in choices}

@@ -33,7 +33,7 @@ from bot.broadcasts import (
 from bot.cities import city_name
 from bot.delivery import Media
 from bot.dispatch import official_label
-from bot.i18n import Translator
+from bot.i18n import Html, Translator
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.cards import send_with_media
@@ -73,9 +73,12 @@ async def confirm(
     if broadcast.status is not BroadcastStatus.DRAFT:
         await _show_state(message, broadcast, texts)
         return
-    count = await context.services.broadcasts.store.count_audience(broadcast.audience)
+    count = await context.services.broadcasts.store.count_audience(
+        broadcast.audience, broadcast.scope
+    )
     await message.edit_text(
-        texts("broadcasts.confirm_now", count=count) + cost_line(broadcast, count, texts),
+        texts("broadcasts.confirm_now", count=counted(count, broadcast, texts))
+        + cost_line(broadcast, count, texts),
         reply_markup=action_buttons(broadcast.id, texts, "send", "discard"),
     )
 
@@ -146,7 +149,9 @@ async def affordable(
     otherwise the admin is told the cost and the balance, and nothing starts."""
     if not broadcast.paid:
         return True
-    count = await context.services.broadcasts.store.count_audience(broadcast.audience)
+    count = await context.services.broadcasts.store.count_audience(
+        broadcast.audience, broadcast.scope
+    )
     try:
         cost = PaidCost(count, balance=await star_balance(context.bot))
     except TelegramError as exc:
@@ -195,11 +200,21 @@ async def list_broadcasts(update: Update, context: AppContext) -> None:
     store = context.services.broadcasts.store
     lines = [
         await report_text(b, await store.tally(b.id), texts, context)
-        for b in await store.recent(LISTED)
+        for b in await store.recent(LISTED, context.actor.scope)
     ]
     await update.effective_message.reply_text(
         "\n\n".join(lines) if lines else texts("broadcasts.none_yet")
     )
+
+
+def counted(count: int, broadcast: Broadcast, texts: Translator) -> Html:
+    """The number of recipients, and for a city office's announcement whose they are
+    ("12（仅大连市）")."""
+    city = broadcast.scope.city
+    if city is None:
+        return Html(str(count))
+    note = texts("offices.scope_note", office=city_name(city, texts.language))
+    return Html(f"{count}{note}")
 
 
 async def send_preview(bot: LiaisonBot, chat_id: int, broadcast: Broadcast, language: str) -> None:

@@ -74,7 +74,7 @@ class AppContext(CallbackContext[LiaisonBot, dict[Any, Any], dict[Any, Any], Bot
             self._translator = Translator(language)
         return self._translator
 
-    async def forget_user(self, update: Update) -> None:
+    async def forget_user(self, update: Update) -> Actor:
         """Find the user and their language again after they changed during this update."""
         self._translator = None
-        await self.identify(update)
+        return await self.identify(update)

@@ -205,7 +205,8 @@ async def _alert(context: AppContext, report_id: int) -> None:
     )
     facts = _Facts(report, enterprise.name if enterprise else "—")
     alerts = []
-    for admin_id in services.settings.admins.telegram_ids:
+    # The office of the enterprise's city, and the province's.
+    for admin_id in await services.offices.concerned(enterprise.city if enterprise else None):
         admin_texts = Translator(await services.accounts.language_of(admin_id))
         markup = None
         if report.claimed_official_id is not None:
@@ -278,7 +279,9 @@ async def warn_portfolio(update: Update, context: AppContext) -> None:
         await refuse_stale(update, context)
         return
     await query.answer()
-    recipients = await services.verification.portfolio_contacts(report.claimed_official_id)
+    recipients = await services.verification.portfolio_contacts(
+        report.claimed_official_id, actor.scope
+    )
     if report.warned_at is not None:
         await query.edit_message_reply_markup(None)
         await context.bot.send_message(actor.telegram_id, texts("report.already_warned"))

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.ledger import BadFilter, parse_filter, write_ledger
+from handlers.access import refuse
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from handlers.stats import ledger_reader
@@ -28,6 +29,11 @@ async def send_ledger(update: Update, context: AppContext) -> None:
     except BadFilter as exc:
         await context.bot.send_message(chat, texts("ledger.bad_filter", value=str(exc)))
         return
+    scoped = where.within(reader.scope)
+    if scoped is None:  # a city admin asking for another city
+        await refuse(update, context)
+        return
+    where = scoped
     repo, now = LedgerRepository(services.db), services.clock.now()
     with tempfile.TemporaryDirectory() as folder:
         for name in ("ledger.xlsx", "ledger.csv"):

@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.i18n import LANGUAGES, Translator
-from bot.roles import Actor, Role
+from bot.roles import COMMAND_RULES, Actor, Role, permits
 from handlers.callback_data import CallbackData
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "holidays",
         "export_user",
         "delete_user",
+        "appoint",
+        "admins",
         *COMMON_COMMANDS,
     ),
 }
@@ -98,7 +100,8 @@ def commands_for(actor: Actor) -> list[str]:
     for role in (Role.ENTREPRENEUR, Role.OFFICIAL, Role.ADMIN, Role.GUEST):
         if role in actor.roles:
             seen.update(dict.fromkeys(COMMANDS[role]))
-    return list(seen)
+    # Of the admins' commands, a city admin's list leaves out the province's (/holidays).
+    return [name for name in seen if permits(actor, COMMAND_RULES[name])]
 
 
 def menu_keyboard(actor: Actor, texts: Translator) -> InlineKeyboardMarkup:

@@ -16,7 +16,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot.audit import find_user
 from bot.i18n import Translator
 from bot.privacy import is_user_id
-from handlers.access import refuse_stale
+from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
@@ -98,6 +98,11 @@ async def _target(update: Update, context: AppContext) -> tuple[int, int, Transl
     telegram_id = await find_user(who, AuditTrail(services.db), services.officials) if who else None
     if telegram_id is None or not is_user_id(telegram_id):
         await context.bot.send_message(chat, texts("privacy.usage"))
+        return None
+    if not await services.ownerships.may_see_user(
+        context.actor, telegram_id
+    ):  # another city's user
+        await refuse(update, context)
         return None
     return telegram_id, chat, texts
 

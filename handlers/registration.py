@@ -57,7 +57,7 @@ class RegisterButton(StepButton, prefix="rg"):
 
 @dataclass(frozen=True, slots=True)
 class DecideButton(CallbackData, prefix="rd"):
-    enterprise_id: int
+    registration_id: int  # the registered enterprise's id
     approve: bool
 
 
@@ -157,7 +157,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     services = context.services
     now = services.clock.now()
     pending = texts("registration.pending", name=application.name)
-    admins = await _admin_languages(services)
+    admins = await _admin_languages(services, application.city)
     try:
         await register(
             services.db,
@@ -186,7 +186,7 @@ async def on_decision(update: Update, context: AppContext) -> None:
     button = context.button(DecideButton)
     services = context.services
     enterprise = await decide(
-        services.db, services.enterprises, button.enterprise_id, approve=button.approve
+        services.db, services.enterprises, button.registration_id, approve=button.approve
     )
     if enterprise is None:
         await query.answer(texts("registration.already_decided"), show_alert=True)
@@ -249,11 +249,12 @@ def _describe(application: Application, texts: Translator) -> str:
     )
 
 
-async def _admin_languages(services: Services) -> list[tuple[int, Translator]]:
-    """Who approves registrations, each with their language (read before the transaction)."""
+async def _admin_languages(services: Services, city: str) -> list[tuple[int, Translator]]:
+    """Who decides a registration in ``city`` (its city office, and the province's may), each
+    with their language (read before the transaction)."""
     return [
         (admin_id, Translator(await services.accounts.language_of(admin_id)))
-        for admin_id in services.settings.admins.telegram_ids
+        for admin_id in await services.offices.concerned(city)
     ]
 
 

@@ -165,7 +165,7 @@ async def _page(context: AppContext, actor: Actor, view: str, page: int) -> Page
     if view == "inbox" and actor.official is not None:
         return await repo.held_by(actor.official.id, limit=size, offset=page * size)
     if view == "queue" and actor.is_admin:
-        return await repo.queue(limit=size, offset=page * size)
+        return await repo.queue(limit=size, offset=page * size, scope=actor.scope)
     return None
 
 

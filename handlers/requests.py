@@ -156,7 +156,8 @@ async def choose_official(update: Update, context: AppContext, request_id: int) 
         await notify(update, context, texts("requests.not_found"))
         return
     await answer_query(update)
-    officials = [o for o in await context.services.officials.all_active() if o.telegram_id]
+    scope = context.actor.scope
+    officials = [o for o in await context.services.officials.all_active(scope) if o.telegram_id]
     rows = [
         [
             InlineKeyboardButton(
@@ -181,7 +182,12 @@ async def assign(update: Update, context: AppContext) -> None:
     button = context.button(AssignButton)
     services = context.services
     official = await services.officials.get(button.official_id)
-    if official is None or official.telegram_id is None:
+    # Only an official the list offered: joined, and within a city admin's city.
+    if (
+        official is None
+        or official.telegram_id is None
+        or not context.actor.scope.covers(official.city)
+    ):
         await refuse_stale(update, context)
         return
     request = await perform(

@@ -50,6 +50,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
             hasher=ChannelHasher(services.settings.security.hash_key.get_secret_value().encode()),
             now=services.clock.now(),
             max_unpacked=limits.max_unpacked_bytes,
+            scope=actor.scope,  # a city admin: rows of their city only
         )
     except UnreadableFile as exc:
         detail = texts(f"roster.unreadable_reason.{exc.reason}")

@@ -9,6 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.i18n import Translator
 from bot.invites import PAYLOAD_PREFIX, token_from_payload
+from bot.offices import office_name
 from bot.roles import Actor, Role
 from handlers.context import AppContext
 from handlers.menu import menu_keyboard, set_user_commands
@@ -47,11 +48,15 @@ async def start_with_invite(update: Update, context: AppContext) -> None:
         result=outcome,
     )
     texts = await context.texts(update)
-    if outcome not in (Redemption.OFFICIAL, Redemption.CONTACT):
+    if outcome not in (Redemption.OFFICIAL, Redemption.CONTACT, Redemption.ADMIN):
         await update.effective_message.reply_text(texts(f"invite.{outcome}"))
         return
-    await context.forget_user(update)
-    await update.effective_message.reply_text(texts(f"invite.joined_{outcome}"))
+    actor = await context.forget_user(update)
+    if outcome is Redemption.ADMIN and actor.office is not None:
+        joined = texts("offices.joined", office=office_name(actor.office, texts.language))
+    else:
+        joined = texts(f"invite.joined_{outcome}")
+    await update.effective_message.reply_text(joined)
     await start(update, context)
 
 

@@ -14,16 +14,19 @@ from handlers.access import refuse
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Official
+from storage.scope import EVERYWHERE, Scope
 from storage.stats import WHOLE, Cut
 
 
 @dataclass(frozen=True, slots=True)
 class Reader:
-    """Who reads the ledger, where, in which language; ``own`` is None for an admin."""
+    """Who reads the ledger, where, in which language; ``own`` is None for an admin, whose
+    office's ``scope`` limits what they read (a city admin: their city's)."""
 
     chat: int
     texts: Translator
     own: Official | None
+    scope: Scope = EVERYWHERE
 
 
 async def ledger_reader(update: Update, context: AppContext, *, officials: bool) -> Reader | None:
@@ -38,7 +41,9 @@ async def ledger_reader(update: Update, context: AppContext, *, officials: bool)
         await update.callback_query.answer()
     assert update.effective_chat is not None
     chat = update.effective_chat.id
-    return Reader(chat, texts, None if actor.is_admin else actor.official)
+    if actor.is_admin:
+        return Reader(chat, texts, None, actor.scope)
+    return Reader(chat, texts, actor.official)
 
 
 async def show_stats(update: Update, context: AppContext) -> None:
@@ -65,14 +70,32 @@ async def show_stats(update: Update, context: AppContext) -> None:
 
 async def read_cut(update: Update, context: AppContext, reader: Reader) -> Cut | None:
     """The city and tier an admin named after the command (an official's own figures take
-    none); an argument that is neither is answered, and gives None."""
-    if reader.own is not None or update.callback_query is not None:
+    none); a city admin's cut is always their city (naming another is refused); an argument
+    that is neither a city nor a tier is answered. None when answered or refused."""
+    if reader.own is not None:
         return WHOLE
-    try:
-        return parse_cut(list(context.args or []))
-    except BadCut as exc:
-        await context.bot.send_message(reader.chat, reader.texts("stats.bad_cut", value=str(exc)))
+    cut = WHOLE
+    if update.callback_query is None:
+        try:
+            cut = parse_cut(list(context.args or []))
+        except BadCut as exc:
+            text = reader.texts("stats.bad_cut", value=str(exc))
+            await context.bot.send_message(reader.chat, text)
+            return None
+    return await _within_office(update, context, reader, cut)
+
+
+async def _within_office(
+    update: Update, context: AppContext, reader: Reader, cut: Cut
+) -> Cut | None:
+    """The cut limited to the reader's office: a city admin reads their city only."""
+    office_city = reader.scope.city
+    if office_city is None:
+        return cut
+    if cut.city is not None and cut.city != office_city:
+        await refuse(update, context)
         return None
+    return Cut(city=office_city, tier=cut.tier)
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
+from bot.offices import scope_of
 from bot.requests import Submitted
 from bot.roles import Actor
 from bot.similarity import Scored
@@ -375,18 +376,24 @@ async def matches_for_admins(
     the request's transaction, rendered and queued in it, so a crash cannot lose them."""
     services = context.services
     found = await services.systemic.issues_like(f"{new.summary} {new.description}")
-    admins = [
-        (admin_id, Translator(await services.accounts.language_of(admin_id)))
-        for admin_id in (services.settings.admins.telegram_ids if found else ())
-    ]
+    enterprise = await services.enterprises.get(new.enterprise_id) if found else None
+    # The admins of the request's city office and the province's, each hearing of the issues
+    # of their own office's scope.
+    admins = []
+    for admin_id in await services.offices.concerned(enterprise.city) if enterprise else ():
+        scope = scope_of(await services.offices.office_of(admin_id))
+        theirs = [s for s in found if scope.covers(s.item.office)]
+        if theirs:
+            texts = Translator(await services.accounts.language_of(admin_id))
+            admins.append((admin_id, texts, theirs))
 
     def notices(submitted: Submitted) -> list[NewMessage]:
         request = submitted.request
         messages = []
-        for admin_id, texts in admins:
-            lines = Html("\n".join(_issue_lines(found, texts)))
+        for admin_id, texts, theirs in admins:
+            lines = Html("\n".join(_issue_lines(theirs, texts)))
             text = texts("systemic.new_request_matches", number=request.number, lines=lines)
-            markup = InlineKeyboardMarkup(_link_rows(found, request.id, texts))
+            markup = InlineKeyboardMarkup(_link_rows(theirs, request.id, texts))
             messages.append(message_to(services, admin_id, MATCH_KIND, text, markup))
         return messages
 

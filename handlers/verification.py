@@ -30,6 +30,7 @@ from telegram.ext import (
 
 from bot.channels import InvalidHandle, read_typed
 from bot.i18n import Html, Translator, say_when
+from bot.offices import PROVINCE
 from bot.phones import InvalidPhone
 from bot.roles import ANY_ENTERPRISE, Actor
 from bot.verification import CheckResult, LookupResult, Verdict, parse_code, valid_for
@@ -121,7 +122,7 @@ async def notify(
 
 async def alert_burst(context: AppContext) -> None:
     settings = context.services.settings
-    for admin_id in settings.admins.telegram_ids:
+    for admin_id in await context.services.offices.admins_of(PROVINCE):  # province-wide
         await notify(
             context,
             admin_id,

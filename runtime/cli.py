@@ -24,11 +24,14 @@ from bot.invite_sheet import issue_roster_invites, write_invites
 from bot.invites import Invites
 from bot.ledger import write_ledger
 from bot.logs import configure_logging
+from bot.offices import Offices, parse_office
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
 from bot.tables import UnreadableFile
 from bot.tiers import parse_tier
 from runtime.eventloop import use_fast_event_loop
 from runtime.instance import AlreadyRunning, InstanceLock
+from storage.admins import AdminRepository
+from storage.audit import AuditLog
 from storage.db import Database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -82,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     who = invite.add_mutually_exclusive_group(required=True)
     who.add_argument("--official", metavar="OFFICIAL_ID", help="the official's roster id")
     who.add_argument("--enterprise", metavar="CREDIT_CODE", help="a contact of this enterprise")
+    who.add_argument(
+        "--admin", metavar="OFFICE", help="an admin of an office: 省 (province) or a city (大连)"
+    )
     official = sub.add_parser("add-official", help="add one official to the roster")
     official.add_argument("external_id")
     official.add_argument("name")
@@ -222,7 +228,15 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
         now = SystemClock().now()
         ttl = timedelta(hours=settings.security.invite_ttl_hours)
         repo = Invites(InviteRepository(db), uow=db)
-        if args.official:
+        if args.admin:
+            office = parse_office(args.admin)
+            if office is None:
+                raise CommandError(f"no office {args.admin!r} (省, or a city such as 大连)")
+            offices = Offices(
+                AdminRepository(db), settings.admins.telegram_ids, invites=repo, audit=AuditLog(db)
+            )
+            issued = await offices.invite(office, by=None, by_office=None, now=now, ttl=ttl)
+        elif args.official:
             official = await OfficialRepository(db).by_external_id(args.official)
             if official is None:
                 raise CommandError(f"no official with roster id {args.official!r}")

@@ -9,6 +9,8 @@ from bot.services import Services
 from storage.models import Enterprise, InviteKind, Official, Stage
 
 ADMIN_ID = 900001
+# An admin of the Dalian office (issue 18), appointed by :func:`appoint_admin`.
+DALIAN_ADMIN_ID = 900101
 OFFICIAL_ID = 800001
 OTHER_OFFICIAL_ID = 800002
 ALICE_ID = 700001
@@ -39,6 +41,19 @@ async def bind_official(services: Services, official: Official, telegram_id: int
         ttl=timedelta(hours=1),
     )
     await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
+
+
+async def appoint_admin(services: Services, telegram_id: int, office: str) -> None:
+    """Make ``telegram_id`` an admin of ``office`` the way the bot does: a one-time link
+    (issued at the command line) that they open."""
+    now = services.clock.now()
+    await services.accounts.seen(
+        telegram_id, first_name="admin", username=None, telegram_language="zh-hans", now=now
+    )
+    issued = await services.offices.invite(
+        office, by=None, by_office=None, now=now, ttl=timedelta(hours=1)
+    )
+    await services.invites.redeem(issued.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def add_contact(services: Services, enterprise: Enterprise, telegram_id: int) -> None:

@@ -24,10 +24,11 @@ from bot.broadcasts import (
 from bot.clock import to_epoch
 from storage.db import Database
 from storage.rows import row_to, rows_to
+from storage.scope import EVERYWHERE, PROVINCE, Scope, scope_of_office
 
 _COLUMNS = (
     "id, created_by, text_html, media_kind, media_file_id, audience, status, scheduled_at,"
-    " started_at, finished_at, progress_chat_id, progress_message_id, created_at, paid"
+    " started_at, finished_at, progress_chat_id, progress_message_id, created_at, paid, office"
 )
 OPEN_REQUEST = "status NOT IN ('resolved', 'closed', 'withdrawn')"
 ACTIVE_CONTACTS = (
@@ -66,6 +67,11 @@ class Broadcast:
     progress_message_id: int | None
     created_at: datetime
     paid: bool = False  # sent with allow_paid_broadcast (0.1 Star a message)
+    office: str = PROVINCE  # the office that wrote it: a city's reaches that city only
+
+    @property
+    def scope(self) -> Scope:
+        return scope_of_office(self.office)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +82,25 @@ class Recipient:
     unreachable: bool
 
 
-def _reachable(audience: Audience) -> tuple[str, tuple[Any, ...]]:
-    """The audience's Telegram ids, without users who blocked the bot."""
+# A city office's announcements reach its city's enterprises' contacts and officials only.
+IN_CITY = (
+    " AND telegram_id IN (SELECT c.telegram_id FROM enterprise_contacts c"
+    " JOIN enterprises e ON e.id = c.enterprise_id WHERE e.city = ?"
+    " UNION SELECT telegram_id FROM officials WHERE city = ?)"
+)
+
+
+def _reachable(audience: Audience, scope: Scope = EVERYWHERE) -> tuple[str, tuple[Any, ...]]:
+    """The audience's Telegram ids, without users who blocked the bot; within the city of a
+    city office's announcement."""
     params: tuple[Any, ...] = (audience.value,) if audience.kind.needs_value else ()
     sql = (
         f"SELECT telegram_id FROM ({AUDIENCE_SQL[audience.kind]}) AS a WHERE telegram_id IN"
         " (SELECT telegram_id FROM users WHERE unreachable_at IS NULL)"
     )
+    if scope.city is not None:
+        sql += IN_CITY
+        params += (scope.city, scope.city)
     return sql, params
 
 
@@ -90,23 +108,26 @@ class BroadcastStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def count_audience(self, audience: Audience) -> int:
-        sql, params = _reachable(audience)
+    async def count_audience(self, audience: Audience, scope: Scope = EVERYWHERE) -> int:
+        sql, params = _reachable(audience, scope)
         return int(
             await self._db.fetch_value(f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql})", params)
         )
 
-    async def choices(self, kind: AudienceKind) -> list[tuple[str, str]]:
-        """The values an audience of this kind can take now, as (value, label) pairs."""
+    async def choices(self, kind: AudienceKind, scope: Scope = EVERYWHERE) -> list[tuple[str, str]]:
+        """The values an audience of this kind can take now (within a city office's city), as
+        (value, label) pairs."""
+        clause, city = scope.where("city")
         if kind is AudienceKind.PORTFOLIO:
             rows = await self._db.fetch_all(
-                "SELECT id, name FROM officials WHERE active = 1 ORDER BY name, id"
+                f"SELECT id, name FROM officials WHERE active = 1{clause} ORDER BY name, id", city
             )
             return [(str(row[0]), row[1]) for row in rows]
         column = {AudienceKind.CITY: "city", AudienceKind.INDUSTRY: "industry"}[kind]
         rows = await self._db.fetch_all(
             f"SELECT DISTINCT {column} FROM enterprises WHERE status = 'active' AND {column} != ''"
-            f" ORDER BY {column}"
+            f"{clause} ORDER BY {column}",
+            city,
         )
         return [(row[0], row[0]) for row in rows]
 
@@ -120,11 +141,13 @@ class BroadcastStore:
         audience: Audience,
         now: datetime,
         paid: bool = False,
+        office: str = PROVINCE,
     ) -> Broadcast:
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO broadcasts (created_by, text_html, media_kind, media_file_id,"
-                f" audience, created_at, paid) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                " audience, created_at, paid, office) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                f" RETURNING {_COLUMNS}",
                 (
                     created_by,
                     text_html,
@@ -133,6 +156,7 @@ class BroadcastStore:
                     audience.dumps(),
                     to_epoch(now),
                     int(paid),
+                    office,
                 ),
             )
             row = await cursor.fetchone()
@@ -145,10 +169,13 @@ class BroadcastStore:
         )
         return None if row is None else row_to(Broadcast, row)
 
-    async def recent(self, limit: int) -> list[Broadcast]:
+    async def recent(self, limit: int, scope: Scope = EVERYWHERE) -> list[Broadcast]:
+        """The latest announcements (a city office's own)."""
+        clause, office = scope.where("office")
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM broadcasts WHERE status != 'draft' ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status != 'draft'{clause}"
+            " ORDER BY id DESC LIMIT ?",
+            (*office, limit),
         )
         return rows_to(Broadcast, rows)
 
@@ -194,13 +221,13 @@ class BroadcastStore:
         async with self._db.transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE broadcasts SET status = 'sending', started_at = COALESCE(started_at, ?)"
-                f" WHERE id = ? AND {condition} RETURNING audience",
+                f" WHERE id = ? AND {condition} RETURNING audience, office",
                 (to_epoch(now), broadcast_id, *params),
             )
             row = await cursor.fetchone()
             if row is None:
                 return False
-            sql, audience_params = _reachable(Audience.loads(row[0]))
+            sql, audience_params = _reachable(Audience.loads(row[0]), scope_of_office(row[1]))
             await tx.execute(
                 "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
                 f" SELECT DISTINCT ?, telegram_id FROM ({sql})",

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import to_epoch
+from storage.admins import appoint_in
 from storage.db import Database, Transaction
 from storage.models import Invite, InviteKind
 from storage.rows import row_to
@@ -14,6 +15,7 @@ from storage.rows import row_to
 class Redemption(StrEnum):
     OFFICIAL = "official"
     CONTACT = "contact"
+    ADMIN = "admin"
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
@@ -32,18 +34,22 @@ class InviteRepository:
         official_id: int | None = None,
         enterprise_id: int | None = None,
         contact_id: int | None = None,
+        office: str | None = None,
+        created_by: int | None = None,
         now: datetime,
         expires_at: datetime,
     ) -> int:
         cursor = await tx.execute(
             "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
-            " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 token_hash,
                 kind,
                 official_id,
                 enterprise_id,
                 contact_id,
+                office,
+                created_by,
                 to_epoch(now),
                 to_epoch(expires_at),
             ),
@@ -57,7 +63,8 @@ class InviteRepository:
         """Use the invite once in ``tx`` and bind the user; returns the outcome and the
         bound id."""
         cursor = await tx.execute(
-            "SELECT id, kind, official_id, enterprise_id, contact_id, expires_at, used_at"
+            "SELECT id, kind, official_id, enterprise_id, contact_id, office, created_by,"
+            " expires_at, used_at"
             " FROM invites WHERE token_hash = ?",
             (token_hash,),
         )
@@ -73,6 +80,15 @@ class InviteRepository:
             "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
             (to_epoch(now), telegram_id, invite.id),
         )
+        if invite.kind is InviteKind.ADMIN and invite.office is not None:
+            await appoint_in(
+                tx,
+                telegram_id=telegram_id,
+                office=invite.office,
+                appointed_by=invite.created_by,
+                now=now,
+            )
+            return Redemption.ADMIN, None
         if invite.kind is InviteKind.OFFICIAL and invite.official_id is not None:
             await _bind_official(tx, invite.official_id, telegram_id)
             return Redemption.OFFICIAL, invite.official_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database
+from storage.scope import Scope
 
 PAGE = 5000
 
@@ -33,6 +35,15 @@ class LedgerFilter:
     city: str | None = None  # the enterprise's city code
     official: str | None = None  # the official's roster id
     tier: str | None = None  # the holder's tier (officials.level)
+
+    def within(self, scope: Scope) -> LedgerFilter | None:
+        """This filter held to an office's scope: a city admin's ledger is their city's
+        (None when the filter asks for another city)."""
+        if scope.city is None:
+            return self
+        if self.city is not None and self.city != scope.city:
+            return None
+        return dataclasses.replace(self, city=scope.city)
 
 
 class LedgerRepository:

@@ -30,6 +30,7 @@ class EnterpriseStatus(StrEnum):
 class InviteKind(StrEnum):
     OFFICIAL = "official"
     CONTACT = "contact"
+    ADMIN = "admin"  # appoints an admin of an office (issue 18)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,5 @@ class Invite:
     contact_id: int | None
     expires_at: datetime
     used_at: datetime | None
+    office: str | None = None  # an admin invite's office (issue 18)
+    created_by: int | None = None

@@ -8,6 +8,7 @@ from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Official
 from storage.rows import row_to, rows_to
+from storage.scope import EVERYWHERE, Scope
 
 _COLUMNS = (
     "id, external_id, name, title, body, level, city, responsibilities, supervisor_id,"
@@ -179,8 +180,10 @@ class OfficialRepository:
         )
         return value is not None
 
-    async def all_active(self) -> list[Official]:
+    async def all_active(self, scope: Scope = EVERYWHERE) -> list[Official]:
+        """The active officials (a city admin's: their city's)."""
+        clause, params = scope.where("city")
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM officials WHERE active = 1 ORDER BY id"
+            f"SELECT {_COLUMNS} FROM officials WHERE active = 1{clause} ORDER BY id", params
         )
         return rows_to(Official, rows)

@@ -18,13 +18,16 @@ from bot.clock import to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
 from storage.rows import row_to, rows_to
+from storage.scope import EVERYWHERE, Scope
 
 _COLUMNS = (
     "id, number, enterprise_id, submitted_by, category, urgency = 'urgent' AS urgent, summary,"
     " description, details,"
     " status, official_id, created_at, acknowledged_at, resolved_at, closed_at,"
     " acknowledge_due_at, resolve_due_at, waiting_since, escalated_at, auto_closed, flagged,"
-    " outcome, rating, rating_comment, version"
+    " outcome, rating, rating_comment, version,"
+    # The enterprise's city: which city office the request is within (issue 18).
+    " COALESCE((SELECT e.city FROM enterprises e WHERE e.id = enterprise_id), '') AS city"
 )
 _MESSAGE_COLUMNS = (
     "id, request_id, at, sender_id, sender_role, internal, text, media_kind, file_id, file_name"
@@ -73,6 +76,7 @@ class Request:
     rating: int | None
     rating_comment: str | None
     version: int
+    city: str = ""  # its enterprise's city
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,10 +338,14 @@ class RequestRepository:
         where = f"official_id = ? AND status IN ({_held_marks()})"
         return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
 
-    async def queue(self, *, limit: int, offset: int) -> Page:
-        """The admins' queue: open requests nobody holds, oldest first."""
-        where = "official_id IS NULL AND status IN ('submitted', 'returned')"
-        return await self._page(where, (), "created_at, id", limit, offset)
+    async def queue(self, *, limit: int, offset: int, scope: Scope = EVERYWHERE) -> Page:
+        """The admins' queue: open requests nobody holds, oldest first; a city admin's, those
+        of their city's enterprises."""
+        clause, params = scope.where(
+            "(SELECT e.city FROM enterprises e WHERE e.id = requests.enterprise_id)"
+        )
+        where = f"official_id IS NULL AND status IN ('submitted', 'returned'){clause}"
+        return await self._page(where, params, "created_at, id", limit, offset)
 
     async def _page(
         self, where: str, params: tuple[Any, ...], order: str, limit: int, offset: int

@@ -155,6 +155,14 @@ class RosterRepository:
         rows = await self._db.fetch_all(_OFFICIAL_IDS)
         return {row[0] for row in rows}
 
+    async def official_cities(self) -> dict[str, str]:
+        rows = await self._db.fetch_all("SELECT external_id, city FROM officials")
+        return {row[0]: row[1] for row in rows}
+
+    async def enterprise_cities(self) -> dict[str, str]:
+        rows = await self._db.fetch_all("SELECT credit_code, city FROM enterprises")
+        return {row[0]: row[1] for row in rows}
+
     async def credit_codes(self) -> set[str]:
         rows = await self._db.fetch_all(_CREDIT_CODES)
         return {row[0] for row in rows}

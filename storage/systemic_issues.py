@@ -15,6 +15,7 @@ from bot.clock import to_epoch
 from bot.lifecycle import FINAL, Status
 from storage.db import Database, Transaction
 from storage.rows import row_to, rows_to
+from storage.scope import EVERYWHERE, Scope
 
 
 class IssueChanged(Exception):
@@ -28,7 +29,7 @@ class IssueStatus(StrEnum):
 
 
 _COLUMNS = (
-    "i.id, i.title, i.status, i.created_by, i.created_at, i.resolved_at, i.version,"
+    "i.id, i.title, i.status, i.created_by, i.created_at, i.resolved_at, i.version, i.office,"
     " (SELECT COUNT(*) FROM requests r WHERE r.systemic_issue_id = i.id) AS linked,"
     " (SELECT COUNT(DISTINCT r.enterprise_id) FROM requests r"
     "  WHERE r.systemic_issue_id = i.id) AS enterprises"
@@ -49,6 +50,7 @@ class Issue:
     version: int
     linked: int
     enterprises: int
+    office: str = "province"  # the office that opened it (issue 18)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class LinkedRequest:
     summary: str
     status: Status
     systemic_issue_id: int | None
+    city: str = ""  # the enterprise's
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,7 @@ class Page:
 
 _LINKED_COLUMNS = (
     "r.id, r.number, r.enterprise_id, e.name AS enterprise, r.summary, r.status,"
-    " r.systemic_issue_id"
+    " r.systemic_issue_id, e.city"
     " FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
 )
 
@@ -88,13 +91,15 @@ class SystemicIssueRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, tx: Transaction, title: str, *, actor_id: int, now: datetime) -> int:
-        """A new open issue in ``tx``, with its first event; its id."""
+    async def insert(
+        self, tx: Transaction, title: str, *, actor_id: int, now: datetime, office: str
+    ) -> int:
+        """A new open issue of ``office`` in ``tx``, with its first event; its id."""
         at = to_epoch(now)
         cursor = await tx.execute(
-            "INSERT INTO systemic_issues (title, status, created_by, created_at, updated_at)"
-            " VALUES (?, 'open', ?, ?, ?) RETURNING id",
-            (title, actor_id, at, at),
+            "INSERT INTO systemic_issues (title, status, created_by, created_at, updated_at,"
+            " office) VALUES (?, 'open', ?, ?, ?, ?) RETURNING id",
+            (title, actor_id, at, at, office),
         )
         row = await cursor.fetchone()
         assert row is not None
@@ -107,16 +112,25 @@ class SystemicIssueRepository:
         )
         return None if row is None else row_to(Issue, row)
 
-    async def page(self, statuses: tuple[IssueStatus, ...], *, limit: int, offset: int) -> Page:
-        """Issues in ``statuses``, the most recently changed first."""
+    async def page(
+        self,
+        statuses: tuple[IssueStatus, ...],
+        *,
+        limit: int,
+        offset: int,
+        scope: Scope = EVERYWHERE,
+    ) -> Page:
+        """Issues in ``statuses`` (a city office's own), the most recently changed first."""
         marks = ",".join("?" * len(statuses))
+        clause, office = scope.where("i.office")
         total = await self._db.fetch_value(
-            f"SELECT COUNT(*) FROM systemic_issues WHERE status IN ({marks})", statuses
+            f"SELECT COUNT(*) FROM systemic_issues i WHERE i.status IN ({marks}){clause}",
+            (*statuses, *office),
         )
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM systemic_issues i WHERE i.status IN ({marks})"
+            f"SELECT {_COLUMNS} FROM systemic_issues i WHERE i.status IN ({marks}){clause}"
             " ORDER BY COALESCE(i.updated_at, i.created_at) DESC, i.id DESC LIMIT ? OFFSET ?",
-            (*statuses, limit, offset),
+            (*statuses, *office, limit, offset),
         )
         return Page(rows_to(Issue, rows), int(total))
 
@@ -234,14 +248,16 @@ class SystemicIssueRepository:
         return [(row_to(Issue, row), row["text"]) for row in rows]
 
     async def matchable_requests(
-        self, *, limit: int, exclude: int | None
+        self, *, limit: int, exclude: int | None, scope: Scope = EVERYWHERE
     ) -> list[tuple[LinkedRequest, str]]:
-        """The newest ``limit`` open requests, each with its summary and description."""
+        """The newest ``limit`` open requests (a city office's: of its enterprises), each with
+        its summary and description."""
+        clause, city = scope.where("e.city")
         rows = await self._db.fetch_report(
             f"SELECT {_LINKED_COLUMNS.replace(' FROM', ', r.description FROM', 1)}"
-            f" WHERE r.status IN ({_OPEN_REQUESTS}) AND r.id != ?"
+            f" WHERE r.status IN ({_OPEN_REQUESTS}) AND r.id != ?{clause}"
             " ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
-            (exclude or 0, limit),
+            (exclude or 0, *city, limit),
         )
         return [
             (

@@ -16,6 +16,23 @@ class UserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def places_of(self, telegram_id: int) -> set[str]:
+        """Every city (and office) the user belongs to: of the enterprises they speak for,
+        registered or filed requests for, of their official's seat, of the office they are an
+        admin of ('province' for a province admin). A city office's admins may read and erase
+        a user who belongs to their city alone (bot/roles.py)."""
+        rows = await self._db.fetch_all(
+            "SELECT e.city FROM enterprise_contacts c JOIN enterprises e ON e.id = c.enterprise_id"
+            " WHERE c.telegram_id = ?1"
+            " UNION SELECT e.city FROM enterprises e WHERE e.registered_by = ?1"
+            " UNION SELECT e.city FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
+            " WHERE r.submitted_by = ?1"
+            " UNION SELECT city FROM officials WHERE telegram_id = ?1"
+            " UNION SELECT office FROM admins WHERE telegram_id = ?1 AND revoked_at IS NULL",
+            (telegram_id,),
+        )
+        return {row[0] for row in rows}
+
     async def get(self, telegram_id: int) -> User | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,)

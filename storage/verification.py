@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.clock import from_epoch, to_epoch
 from storage.db import Database, Transaction
 from storage.rows import row_to, rows_to
+from storage.scope import EVERYWHERE, Scope
 
 FAILURE_KINDS = ("code", "lookup")
 BURST_ALERT = "verification.burst_alert"
@@ -311,14 +312,16 @@ class VerificationRepository:
         )
         return cursor.rowcount == 1
 
-    async def portfolio_contacts(self, official_id: int) -> list[int]:
-        """Telegram ids of every contact of every enterprise in the official's portfolio."""
+    async def portfolio_contacts(self, official_id: int, scope: Scope = EVERYWHERE) -> list[int]:
+        """Telegram ids of every contact of every enterprise in the official's portfolio (a
+        city admin's warning: of the enterprises of their city)."""
+        clause, city = scope.where("e.city")
         rows = await self._db.fetch_all(
             "SELECT DISTINCT c.telegram_id FROM enterprise_contacts c"
             " JOIN assignments a ON a.enterprise_id = c.enterprise_id"
             " JOIN enterprises e ON e.id = c.enterprise_id"
             " WHERE a.official_id = ? AND c.telegram_id IS NOT NULL AND e.status = 'active'"
-            " ORDER BY c.telegram_id",
-            (official_id,),
+            f"{clause} ORDER BY c.telegram_id",
+            (official_id, *city),
         )
         return [row[0] for row in rows]

@@ -32,9 +32,11 @@ from scenarios.roster import (
     ADMIN_ID,
     ALICE_ID,
     BOB_ID,
+    DALIAN_ADMIN_ID,
     OFFICIAL_ID,
     OTHER_OFFICIAL_ID,
     Cast,
+    appoint_admin,
     make_cast,
 )
 from standin import TelegramStandin
@@ -44,6 +46,7 @@ from tests.driving import callback_data_classes, command_names, settle, snapshot
 
 STRANGER_ID = 600100
 REGISTRANT_ID = 600200
+SHENYANG_ADMIN_ID = 900301
 # What the commands that take an object are given: Alice's request (make_world files it), and
 # Alice herself.
 OBJECTS = {"open": "LN-20260302-0001", "export_user": str(ALICE_ID), "delete_user": str(ALICE_ID)}
@@ -72,6 +75,7 @@ class World:
     broadcast: int
     report: int
     issue: int
+    appointment: int  # the Shenyang admin's (admins.id)
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def menu_attempts(world: World) -> list[Attempt]:
 def request_attempts(world: World) -> list[Attempt]:
     return [
         Attempt(who, f"rq:{world.request}:{action}")
-        for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID)
+        for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID, DALIAN_ADMIN_ID)
         for action in REQUEST_ACTIONS
     ]
 
@@ -114,6 +118,8 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "ra": lambda w: [
         Attempt(BOB_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
         Attempt(OFFICIAL_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
+        # A city admin: a Shenyang request, even to one of their own city's officials.
+        Attempt(DALIAN_ADMIN_ID, f"ra:{w.request}:{w.cast.other_official.id}"),
     ],
     "rr": lambda w: [
         Attempt(BOB_ID, f"rr:{w.request}:5"),
@@ -124,6 +130,7 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
         Attempt(OTHER_OFFICIAL_ID, f"tv:{w.request}:1"),
         Attempt(STRANGER_ID, f"tv:{w.request}:0"),
         Attempt(BOB_ID, f"tv:{w.request}:-1"),
+        Attempt(DALIAN_ADMIN_ID, f"tv:{w.request}:0"),
     ],
     "pg": lambda w: [
         Attempt(BOB_ID, "pg:inbox:0"),
@@ -143,6 +150,7 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "rd": lambda w: [
         Attempt(BOB_ID, f"rd:{w.pending}:1"),
         Attempt(OFFICIAL_ID, f"rd:{w.pending}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"rd:{w.pending}:1"),  # a Jinzhou registration
     ],
     "menu": menu_attempts,
     "ntc": lambda w: [
@@ -162,9 +170,11 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "warn": lambda w: [
         Attempt(BOB_ID, f"warn:{w.report}:1"),
         Attempt(OFFICIAL_ID, f"warn:{w.report}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"warn:{w.report}:1"),  # a report from a Shenyang firm
     ],
     "bc": lambda w: [
-        Attempt(OFFICIAL_ID, f"bc:{w.broadcast}:{action}")
+        Attempt(who, f"bc:{w.broadcast}:{action}")
+        for who in (OFFICIAL_ID, DALIAN_ADMIN_ID)  # the province office's announcement
         for action in ("confirm", "send", "time", "schedule", "discard", "cancel")
     ],
     "bca": lambda w: [Attempt(BOB_ID, "bca:everyone")],
@@ -173,13 +183,24 @@ CASES: dict[str, Callable[[World], list[Attempt]]] = {
     "audit": lambda w: [
         Attempt(BOB_ID, f"audit:request:{w.request}:0"),
         Attempt(OFFICIAL_ID, f"audit:user:{ALICE_ID}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"audit:request:{w.request}:0"),
+        Attempt(DALIAN_ADMIN_ID, f"audit:user:{ALICE_ID}:0"),
     ],
     "si": lambda w: [
         Attempt(who, f"si:{action}:{w.issue}:{arg}")
-        for who in (OFFICIAL_ID, BOB_ID)
+        for who in (OFFICIAL_ID, BOB_ID, DALIAN_ADMIN_ID)  # the province office's issue
         for action, arg in issue_actions(w)
     ],
-    "pd": lambda w: [Attempt(BOB_ID, f"pd:{ALICE_ID}:1"), Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1")],
+    "pd": lambda w: [
+        Attempt(BOB_ID, f"pd:{ALICE_ID}:1"),
+        Attempt(OFFICIAL_ID, f"pd:{ALICE_ID}:1"),
+        Attempt(DALIAN_ADMIN_ID, f"pd:{ALICE_ID}:1"),  # a Shenyang firm's contact
+    ],
+    "adm": lambda w: [
+        Attempt(BOB_ID, f"adm:{w.appointment}"),
+        Attempt(OFFICIAL_ID, f"adm:{w.appointment}"),
+        Attempt(DALIAN_ADMIN_ID, f"adm:{w.appointment}"),  # another city's admin
+    ],
 }
 
 
@@ -245,7 +266,14 @@ async def make_world(services: Services) -> World:
     issue = await services.systemic.create(
         await services.actor(ADMIN_ID), "补贴兑现慢", request_id=request.id
     )
-    return World(cast, request.id, notice.id, pending.id, broadcast.id, report.id, issue.id)
+    await appoint_admin(services, DALIAN_ADMIN_ID, "dalian")
+    await appoint_admin(services, SHENYANG_ADMIN_ID, "shenyang")
+    appointment = await services.db.fetch_value(
+        "SELECT id FROM admins WHERE telegram_id = ?", (SHENYANG_ADMIN_ID,)
+    )
+    return World(
+        cast, request.id, notice.id, pending.id, broadcast.id, report.id, issue.id, appointment
+    )
 
 
 def refusal_texts() -> set[str]:
@@ -255,7 +283,14 @@ def refusal_texts() -> set[str]:
 async def world_without_alarms(
     standin: TelegramStandin, bot: BotApplication, services: Services
 ) -> World:
-    for telegram_id in (ADMIN_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, ALICE_ID, BOB_ID):
+    for telegram_id in (
+        ADMIN_ID,
+        OFFICIAL_ID,
+        OTHER_OFFICIAL_ID,
+        ALICE_ID,
+        BOB_ID,
+        DALIAN_ADMIN_ID,
+    ):
         standin.user(telegram_id, first_name=f"U{telegram_id}", started=True)
     world = await make_world(services)
     assert bot.job_queue is not None
@@ -320,3 +355,26 @@ async def test_a_command_without_rights_is_refused_and_changes_nothing(
     await world_without_alarms(standin, bot, services)
     for attempt in command_attempts(role):
         await assert_refused(standin, bot, services, attempt)
+
+
+# What a Dalian admin types about Shenyang (Alice's firm and request, Alice herself) or what is
+# the province's: each refused, nothing changed.
+CITY_ADMIN_COMMANDS = (
+    "/open LN-20260302-0001",
+    "/history LN-20260302-0001",
+    f"/audit {ALICE_ID}",
+    f"/export_user {ALICE_ID}",
+    f"/delete_user {ALICE_ID}",
+    "/ledger 沈阳",
+    "/holidays",
+    "/appoint 沈阳",
+    "/appoint 省",
+)
+
+
+async def test_a_city_admin_is_refused_outside_their_city(
+    standin: TelegramStandin, bot: BotApplication, services: Services
+) -> None:
+    await world_without_alarms(standin, bot, services)
+    for command in CITY_ADMIN_COMMANDS:
+        await assert_refused(standin, bot, services, Attempt(DALIAN_ADMIN_ID, command))

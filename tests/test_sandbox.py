@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.credit_code import validate_credit_code
 from bot.deadlines import calendar_for
 from bot.outbox import QuietHours
-from bot.roles import Role, identify
+from bot.roles import Role
 from bot.services import Services
 from runtime.cli import build_parser, default_command
 from sandbox import Sandbox, demo
@@ -53,12 +53,7 @@ async def test_demo_cast_is_complete_and_bound(tmp_path: Path, clock: FakeClock)
             assert await services.officials.designated_for(enterprise.id) is not None
 
         async def role_of(persona: demo.Persona) -> Role:
-            actor = await identify(
-                persona.telegram_id,
-                admin_ids=settings.admins.telegram_ids,
-                officials=services.officials,
-                enterprises=services.enterprises,
-            )
+            actor = await services.actor(persona.telegram_id)
             return actor.main_role
 
         assert [await role_of(p) for p in demo.PERSONAS] == [
