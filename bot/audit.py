@@ -14,8 +14,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from storage.audit import AuditTrail, Deed, Person, Trail, Transition
+from storage.audit import AuditTrail, Deed, Person, Trail
 from storage.officials import OfficialRepository
+from storage.requests import HistoryEntry
 
 TELEGRAM_ID = re.compile(r"\d{1,19}")
 NOTE_LIMIT = 300
@@ -79,7 +80,7 @@ class View:
 
 
 def request_page(
-    number: str, trail: Trail[Transition], people: dict[int, Person], view: View
+    number: str, trail: Trail[HistoryEntry], people: dict[int, Person], view: View
 ) -> Page:
     """One page of a request's history: every transition with who, when, from, to and note."""
     texts, count = view.texts, view.pages(trail.total)

@@ -1,4 +1,5 @@
-"""Charts as PNG images: requests per week (received vs resolved) and requests by category.
+"""Charts as PNG images: requests per week (received vs resolved), requests by category, and
+for the province view the cities ranked on the three rates (a picture for a meeting's screen).
 
 Matplotlib's own fonts have no Chinese characters, so every chart is drawn with a CJK font
 file named explicitly (``[charts] font_path``, else a Debian font that ``scripts/fonts.sh``
@@ -22,13 +23,16 @@ from zoneinfo import ZoneInfo
 
 import matplotlib
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bot.cities import city_name
 from bot.i18n import Translator
+from bot.stats import Round, Rounds
 from storage.charts import CategoryCount, ChartRepository
-from storage.scope import EVERYWHERE, Scope
+from storage.stats import WHOLE, Cut
 
 CJK_FONTS = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
@@ -38,6 +42,13 @@ CJK_FONTS = (
 FALLBACK_FAMILY = "DejaVu Sans"
 RECEIVED_COLOUR = "#3b6fb6"
 RESOLVED_COLOUR = "#4caf6e"
+AVERAGE_COLOUR = "#c0392b"
+# The three rates the cities are ranked on, each in its own panel: the Tally property, its label.
+RANKED_RATES = (
+    ("response_rate", "charts.response_rate"),
+    ("resolution_rate", "charts.resolution_rate"),
+    ("satisfaction_rate", "charts.satisfaction_rate"),
+)
 _DRAWING = threading.Lock()
 
 
@@ -69,6 +80,7 @@ class Weekly:
 class ChartData:
     weekly: Weekly
     categories: tuple[CategoryCount, ...]
+    rounds: Rounds | None = None  # the province view's: the cities ranked
 
     @property
     def empty(self) -> bool:
@@ -92,24 +104,24 @@ async def chart_data(
     tz: ZoneInfo,
     weeks: int,
     official_id: int | None,
-    scope: Scope = EVERYWHERE,
+    cut: Cut = WHOLE,
+    rounds: Rounds | None = None,
 ) -> ChartData:
-    """The last ``weeks`` weeks (this one included) and the categories of every request (a
-    city office's: of its enterprises' requests)."""
+    """The last ``weeks`` weeks (this one included) and the categories of every request (of
+    this official, of this cut); ``rounds`` adds the cities' ranking."""
     local = now.astimezone(tz)
     this_monday = local.date() - timedelta(days=local.weekday())
     mondays = [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     since = datetime.combine(mondays[0], datetime.min.time(), tz)
     offset = local.utcoffset() or timedelta()
-    received = await repo.per_day(
-        "created_at", since=since, utc_offset=offset, official_id=official_id, scope=scope
-    )
-    resolved = await repo.per_day(
-        "resolved_at", since=since, utc_offset=offset, official_id=official_id, scope=scope
-    )
+    received, resolved = [
+        await repo.per_day(moment, since=since, utc_offset=offset, official_id=official_id, cut=cut)
+        for moment in ("created_at", "resolved_at")
+    ]
     return ChartData(
         weekly=Weekly(tuple(mondays), by_week(received, mondays), by_week(resolved, mondays)),
-        categories=tuple(await repo.per_category(official_id=official_id, scope=scope)),
+        categories=tuple(await repo.per_category(official_id=official_id, cut=cut)),
+        rounds=rounds,
     )
 
 
@@ -176,11 +188,50 @@ def draw_categories(categories: Sequence[CategoryCount], texts: Translator, font
         return _png(figure)
 
 
+def draw_city_ranking(rounds: Rounds, texts: Translator, font: Path) -> bytes:
+    """Three panels side by side, one per rate: the cities' rounds ranked, best at the top,
+    with all cities' rate as a dashed line."""
+    cities = [r for r in rounds.by_city if r.tally.received]
+    with _style(font):
+        figure = Figure(figsize=(15, 7), dpi=110, layout="constrained")
+        figure.suptitle(texts("charts.cities_title"), fontsize="x-large")
+        for axes, (rate, label) in zip(
+            figure.subplots(1, len(RANKED_RATES), sharex=True), RANKED_RATES, strict=True
+        ):
+            _ranking_panel(axes, cities, rounds.cities, rate, texts)
+            axes.set_title(texts(label))
+        return _png(figure)
+
+
+def _ranking_panel(
+    axes: Axes, cities: Sequence[Round], overall: Round, rate: str, texts: Translator
+) -> None:
+    def value(r: Round) -> float:
+        return float(getattr(r.tally, rate) or 0.0) * 100
+
+    ordered = sorted(cities, key=lambda r: (value(r), r.key))
+    labels = [
+        f"{len(ordered) - i}. {city_name(r.key, texts.language) or texts('stats.no_city')}"
+        for i, r in enumerate(ordered)
+    ]
+    bars = axes.barh(labels, [value(r) for r in ordered], color=RECEIVED_COLOUR)
+    axes.bar_label(bars, labels=[f"{value(r):.1f}%" for r in ordered], padding=3)
+    axes.axvline(value(overall), color=AVERAGE_COLOUR, linestyle="--",
+                 label=texts("charts.all_cities"))  # fmt: skip
+    axes.set_xlim(0, 115)
+    axes.set_xlabel("%")
+    axes.legend(loc="lower right")
+
+
 async def draw_charts(data: ChartData, texts: Translator, font: Path) -> list[tuple[bytes, str]]:
-    """Both charts with their captions, drawn off the event loop."""
+    """The charts with their captions, drawn off the event loop."""
     weekly = await asyncio.to_thread(draw_weekly, data.weekly, texts, font)
     categories = await asyncio.to_thread(draw_categories, data.categories, texts, font)
-    return [
+    pictures = [
         (weekly, texts("stats.charts_caption_weekly")),
         (categories, texts("stats.charts_caption_category")),
     ]
+    if data.rounds is not None and any(r.tally.received for r in data.rounds.by_city):
+        ranking = await asyncio.to_thread(draw_city_ranking, data.rounds, texts, font)
+        pictures.append((ranking, texts("stats.charts_caption_cities")))
+    return pictures

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
 from storage.outbox import enqueue
-from storage.reminders import RequestState, fold_into_digest
+from storage.reminders import fold_into_digest
+from storage.requests import Request
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -17,7 +18,7 @@ FOLDABLE = ("ack_half", "ack_last", "resolve_half", "resolve_last")
 SUMMARY_CHARS = 40
 
 
-def active_deadline(request: RequestState) -> datetime | None:
+def active_deadline(request: Request) -> datetime | None:
     """The deadline the official is working against now (none while waiting)."""
     if request.status in ("submitted", "assigned"):
         return request.acknowledge_due_at
@@ -57,7 +58,7 @@ async def send_digests(services: Services, now: datetime) -> int:
 def render(
     services: Services,
     texts: Translator,
-    requests: list[RequestState],
+    requests: list[Request],
     *,
     now: datetime,
     soon: datetime,

@@ -12,6 +12,7 @@ from bot.cities import city_name, parse_city
 from bot.clock import from_epoch
 from bot.i18n import Translator
 from bot.tables import TableWriter
+from bot.tiers import parse_tier
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.stats import OPEN_STATUSES
 
@@ -68,21 +69,25 @@ async def _lines(
 
 
 class BadFilter(ValueError):
-    """An argument of /ledger that is neither a date nor a city."""
+    """An argument of /ledger that is neither a date, a city nor a tier."""
 
 
 def parse_filter(args: list[str], tz: ZoneInfo) -> LedgerFilter:
-    """``[from to] [city]`` from a command's arguments."""
+    """``[from to] [city] [tier]`` from a command's arguments."""
     dates: list[datetime] = []
-    city = None
+    city = tier = None
     for arg in args:
         try:
             dates.append(datetime.combine(date.fromisoformat(arg), time(), tz))
             continue
         except ValueError:
-            city = parse_city(arg)
-        if city is None:
+            pass
+        if (found := parse_tier(arg)) is not None:
+            tier = found.value
+        elif (code := parse_city(arg)) is not None:
+            city = code
+        else:
             raise BadFilter(arg)
     since = dates[0] if dates else None
     until = dates[1] if len(dates) > 1 else None
-    return LedgerFilter(since=since, until=until, city=city)
+    return LedgerFilter(since=since, until=until, city=city, tier=tier)

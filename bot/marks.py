@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import translate
+from bot.tiers import tier_name
 from storage.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESCRIPTION_LIMIT = 70  # Telegram's custom_description: 0-70 characters
-TIER_LABELS = {"province": "省级", "city": "市级", "county": "县级"}
 # Time-outs and server errors are reported only once they keep happening.
 REPORT_UNAVAILABLE_AFTER = 3
 REPORT_KIND = "mark"
@@ -95,7 +95,7 @@ def mark_description(official: Official) -> str:
     """The body (or, without one, the tier) and the title, within Telegram's 70 characters.
 
     A long body is shortened, never the title: "…人民政府 副省长"."""
-    body = official.body.strip() or TIER_LABELS.get(official.level, "")
+    body = official.body.strip() or tier_name(official.level, "zh")
     title = official.title.strip()
     text = " ".join(part for part in (body, title) if part)
     if len(text) <= DESCRIPTION_LIMIT:

@@ -80,6 +80,12 @@ POLICIES: dict[str, KindPolicy] = {
     # "Received, your number is …", "sent", "recorded": the answer to what the user just did,
     # queued in the transaction that stores it (bot/receipts.py); never held by quiet hours.
     "receipt": KindPolicy(critical=True, quiet=False),
+    # A registration to approve (to the admins) and its outcome (to the registrant).
+    "registration": KindPolicy(critical=True, quiet=False),
+    # Someone reported an impostor: the admins and the impersonated official, at once.
+    "impostor": KindPolicy(critical=True, quiet=False),
+    # A new request that looks like an unresolved systemic issue (to the admins).
+    "systemic_match": KindPolicy(critical=False),
 }
 # Kinds that answer what a user just did: they go out before notices (bot/pacing.py).
 ANSWER_KINDS = frozenset({"answer", "receipt"})

@@ -4,17 +4,21 @@ approved or rejected by an admin.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.cities import BY_CODE
 from bot.credit_code import InvalidCreditCode, validate_credit_code
+from bot.uow import UnitOfWork
+from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, EnterpriseStatus, Stage
-from storage.outbox import NewMessage
+from storage.outbox import NewMessage, enqueue
 
 MAX_NAME = 200
+# The outbox kind of a registration's notices: to the admins to decide, to the registrant after.
+REGISTRATION_KIND = "registration"
 MAX_INDUSTRY = 100
 
 
@@ -65,46 +69,65 @@ class Application:
 
 
 async def register(
+    uow: UnitOfWork,
     enterprises: EnterpriseRepository,
     application: Application,
     *,
     user_id: int,
     name: str,
     now: datetime,
-    then: Sequence[NewMessage] = (),
+    messages: Callable[[Enterprise], Sequence[NewMessage]] = lambda _: (),
 ) -> Enterprise:
-    """Store the enterprise as pending with the user as its contact, and ``then`` (the user's
-    receipt) queued, in one transaction; refuse a known code, unless its registration was
-    rejected: then it is applied for again (a rejection is about that application, not a ban
-    on the firm)."""
+    """Store the enterprise as pending with the user as its contact, and ``messages`` (the
+    user's receipt, the admins' notice with its approve and reject buttons) queued, in one
+    transaction, so a crash keeps all or nothing; refuse a known code, unless its
+    registration was rejected: then it is applied for again (a rejection is about that
+    application, not a ban on the firm)."""
     known = await enterprises.by_credit_code(application.credit_code)
-    if known is not None and known.status is EnterpriseStatus.REJECTED:
-        again = await enterprises.resubmit_rejected(
-            known.id,
+    if known is not None and known.status is not EnterpriseStatus.REJECTED:
+        raise BadField("code_taken")
+    async with uow.transaction() as tx:
+        enterprise = await _store_pending(tx, enterprises, application, known, user_id, name, now)
+        await enqueue(tx, list(messages(enterprise)), now=now)
+    return enterprise
+
+
+async def _store_pending(
+    tx: Transaction,
+    enterprises: EnterpriseRepository,
+    application: Application,
+    known: Enterprise | None,
+    user_id: int,
+    name: str,
+    now: datetime,
+) -> Enterprise:
+    """A new pending enterprise, or the rejected one ``known`` pending again."""
+    if known is None:
+        return await enterprises.insert_registered(
+            tx,
             name=application.name,
+            credit_code=application.credit_code,
             city=application.city,
             stage=application.stage,
             industry=application.industry,
             registered_by=user_id,
             contact_name=name,
             now=now,
-            then=then,
         )
-        if again is not None:
-            return again
-    if known is not None:
-        raise BadField("code_taken")
-    return await enterprises.add_registered(
+    again = await enterprises.reopen_rejected(
+        tx,
+        known.id,
         name=application.name,
-        credit_code=application.credit_code,
         city=application.city,
         stage=application.stage,
         industry=application.industry,
         registered_by=user_id,
         contact_name=name,
         now=now,
-        then=then,
     )
+    if again is None:
+        raise BadField("code_taken")
+    return again
 
 
 async def decide(

@@ -25,7 +25,8 @@ from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.outbox import NewMessage
-from storage.reminders import Planned, Reminder, RequestState, replace_pending, request_in
+from storage.reminders import Planned, Reminder, replace_pending
+from storage.requests import Request, request_in
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -39,7 +40,7 @@ SYSTEM = frozenset({Party.SYSTEM})
 ALWAYS_DUE = frozenset({"ack_overdue", "resolve_overdue", "confirm", "auto_close"})
 
 
-def plan(services: Planning, request: RequestState) -> list[Planned]:
+def plan(services: Planning, request: Request) -> list[Planned]:
     """Every reminder that applies to the request in its current state, past ones included."""
     if request.status in ACKNOWLEDGE and request.acknowledge_due_at is not None:
         days = _deadline_days(services, request, "acknowledge")
@@ -52,7 +53,7 @@ def plan(services: Planning, request: RequestState) -> list[Planned]:
     return []
 
 
-def _deadline_days(services: Planning, request: RequestState, which: str) -> int:
+def _deadline_days(services: Planning, request: Request, which: str) -> int:
     deadlines = services.settings.deadlines
     if request.urgent:
         return int(getattr(deadlines, f"urgent_{which}_days"))
@@ -61,7 +62,7 @@ def _deadline_days(services: Planning, request: RequestState, which: str) -> int
 
 
 def _deadline(
-    services: Planning, request: RequestState, prefix: str, due: datetime, days: int
+    services: Planning, request: Request, prefix: str, due: datetime, days: int
 ) -> list[Planned]:
     calendar = services.calendar
     planned = [Planned(f"{prefix}_overdue", due)]
@@ -275,7 +276,7 @@ async def _finish(
 
 
 async def _auto_close(
-    services: Services, request: RequestState, reminder: Reminder, now: datetime
+    services: Services, request: Request, reminder: Reminder, now: datetime
 ) -> None:
     """Close a resolved request nobody confirmed, through the lifecycle, which tells both
     sides in the same transaction (bot/dispatch.py)."""
@@ -309,7 +310,7 @@ async def _official_chat(services: Services, official_id: int | None) -> int | N
 
 
 async def _reminder_messages(
-    services: Services, request: RequestState, reminder: Reminder, now: datetime
+    services: Services, request: Request, reminder: Reminder, now: datetime
 ) -> list[NewMessage]:
     if reminder.kind == "confirm":
         recipients = await services.reminders.contacts(request.enterprise_id)
@@ -338,7 +339,7 @@ async def _reminder_messages(
 
 
 async def _overdue_messages(
-    services: Services, request: RequestState, reminder: Reminder, now: datetime
+    services: Services, request: Request, reminder: Reminder, now: datetime
 ) -> list[NewMessage]:
     """The official is told it is overdue; admins and the supervisor (督办); the enterprise."""
     which = reminder.kind.removesuffix("_overdue")

@@ -12,7 +12,7 @@ caller from what was stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,6 +39,8 @@ from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
 from storage.officials import OfficialRepository
+from storage.outbox import NewMessage as QueuedMessage
+from storage.outbox import enqueue
 from storage.requests import (
     Attachment,
     HistoryEntry,
@@ -177,10 +179,13 @@ class RequestDesk:
         *,
         from_draft: bool = False,
         receipt: Callable[[Submitted], str] | None = None,
+        notices: Callable[[Submitted], Sequence[QueuedMessage]] | None = None,
     ) -> Submitted:
         """Store a new request, numbered and routed, with its ``receipt`` (what the submitter
         is told: "received, your number is …") queued for the submitter in the same
-        transaction. ``from_draft``: the submitter's intake draft is used up in it too."""
+        transaction, and any other ``notices`` it calls for (the admins told that it looks
+        like a known systemic issue). ``from_draft``: the submitter's intake draft is used up
+        in it too."""
         if not actor.speaks_for(new.enterprise_id):
             raise NotFound(new.enterprise_id)
         enterprise = await self.enterprises.get(new.enterprise_id)
@@ -211,6 +216,10 @@ class RequestDesk:
             if receipt is not None:
                 text = receipt(Submitted(request, found))
                 queued += await queue_receipt(tx, actor.telegram_id, text, now=now)
+            if notices is not None:
+                others = list(notices(Submitted(request, found)))
+                await enqueue(tx, others, now=now)
+                queued += len(others)
         self._committed(queued)
         return Submitted(request, found)
 

@@ -22,6 +22,8 @@ from bot.credit_code import InvalidCreditCode, normalise, validate_credit_code
 from bot.i18n import Translator
 from bot.phones import MASK_PREFIX, InvalidPhone, PhoneHasher, mask_last4, normalize_phone
 from bot.tables import Table, read_table, write_table
+from bot.tiers import parse_tier
+from storage.models import Tier
 from storage.rosters import (
     AssignmentRecord,
     ChannelRecord,
@@ -84,18 +86,6 @@ COLUMNS: dict[RosterKind, tuple[Column, ...]] = {
     ),
 }
 
-LEVELS = {
-    "province": "province",
-    "省级": "province",
-    "省": "province",
-    "city": "city",
-    "市级": "city",
-    "市": "city",
-    "county": "county",
-    "县级": "county",
-    "县": "county",
-    "区县": "county",
-}
 # The import takes the codes, the names the bot shows in either language ([stage] and [level]
 # in the catalogs: the export writes those) and the other names people write.
 STAGES = {
@@ -113,6 +103,8 @@ STAGES = {
     "成熟型": "mature",
     "成熟": "mature",
 }
+# What a provincial leader's city cell may say: the province itself, stored as no city.
+PROVINCE_NAMES = {"province", "liaoning", "辽宁", "辽宁省", "省", "省级", "全省"}
 YES = {"1", "yes", "y", "true", "是", "主责"}
 NO = {"0", "no", "n", "false", "否", "协办"}
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}")
@@ -229,6 +221,15 @@ def _city(row: _Row, *, required: bool) -> str:
     return code
 
 
+def _official_city(row: _Row, level: Tier | None) -> str:
+    """An official's city; a provincial leader's may also name the province, stored as no
+    city. (A city official without one is kept, as older rosters and ``add-official`` have
+    them, so that an export always imports back; the rounds show them under no city.)"""
+    if level is Tier.PROVINCE and row.get("city").lower() in PROVINCE_NAMES:
+        return ""
+    return _city(row, required=False)
+
+
 def _phone(row: _Row, column: str, raw: str, hasher: PhoneHasher) -> PhoneRecord | None:
     try:
         e164 = normalize_phone(raw)
@@ -262,7 +263,7 @@ def _official(row: _Row, hasher: ChannelHasher) -> OfficialRecord:
     if external_id and not EXTERNAL_ID.fullmatch(external_id):
         row.problem("external_id", "bad_external_id", external_id)
     name = _required(row, "name", 100)
-    level = LEVELS.get(row.get("level").lower() or "city")
+    level = parse_tier(row.get("level") or "city")
     if level is None:
         row.problem("level", "bad_level", row.get("level"))
     numbers = [p.strip() for p in LIST_SEPARATORS.split(row.get("phones")) if p.strip()]
@@ -272,8 +273,8 @@ def _official(row: _Row, hasher: ChannelHasher) -> OfficialRecord:
         name=name,
         title=row.get("title"),
         body=row.get("body"),
-        level=level or "city",
-        city=_city(row, required=False),
+        level=(level or Tier.CITY).value,
+        city=_official_city(row, level),
         responsibilities=row.get("responsibilities"),
         phones=tuple(p for p in found if p is not None),
         supervisor=row.get("supervisor") or None,
@@ -559,7 +560,7 @@ def _named(texts: Translator, section: str, code: str) -> str:
     return texts(f"{section}.{code}") if code in NAMED[section] else code
 
 
-NAMED = {"stage": set(STAGES.values()), "level": set(LEVELS.values())}
+NAMED: dict[str, set[str]] = {"stage": set(STAGES.values()), "level": set(Tier)}
 
 
 def describe_report(report: Report, texts: Translator, *, limit: int = 30) -> str:

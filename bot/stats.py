@@ -8,21 +8,35 @@ Definitions (also in docs/ledger.md):
 - response rate (响应率): acknowledged within its deadline ÷ requests whose acknowledge
   deadline has passed or that were acknowledged;
 - resolution rate (解决率): solved ÷ received;
-- satisfaction rate (满意率): ratings of 4 or 5 ÷ requests rated.
+- satisfaction rate (满意率): ratings of 4 or 5 ÷ requests rated;
+- completion rate (办结率): resolved ÷ received, the figure the programme's reports give.
+
+The programme can be cut (:class:`storage.stats.Cut`) by city (the requests of the city's
+enterprises, whoever holds them) and by tier (of the officials who hold them). The province
+view sets the rounds side by side: the provincial leaders' round, each city's round (its city
+and county officials') and the totals, and ranks the cities on the three rates.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TypeVar
 
-from bot.cities import city_name
-from bot.i18n import Translator
-from storage.scope import EVERYWHERE, Scope
-from storage.stats import AxisRow, CubeRow, OverdueRow, StatsRepository, official_key
+from bot.cities import CITIES, city_name, parse_city
+from bot.i18n import Html, Translator
+from bot.tiers import parse_tier, round_of, tier_name
+from storage.stats import (
+    WHOLE,
+    AxisRow,
+    CubeRow,
+    Cut,
+    OverdueRow,
+    StatsRepository,
+    official_key,
+)
 
 _K = TypeVar("_K")
 
@@ -52,6 +66,10 @@ class Tally:
     @property
     def satisfaction_rate(self) -> float | None:
         return rate(self.satisfied, self.rated)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.resolved, self.received)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -100,6 +118,37 @@ class Stats:
     by_stage: dict[str, Tally]
     ranking: tuple[Ranked, ...]
     overdue: tuple[OverdueRow, ...]
+    by_tier: dict[str, Tally] = field(default_factory=dict)  # the holders' tiers
+    cut: Cut = WHOLE
+    rounds: Rounds | None = None  # the province view's, for the whole programme only
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round's figures: ``key`` is "province", a city code, or "cities" for all cities'."""
+
+    key: str
+    officials: int
+    enterprises: int
+    visited: int
+    tally: Tally
+
+
+@dataclass(frozen=True, slots=True)
+class Rounds:
+    province: Round
+    cities: Round
+    by_city: tuple[Round, ...]  # Liaoning's cities in their order, then any other city stored
+
+    def ranked(self) -> tuple[Round, ...]:
+        """The cities with requests, by resolution, then response, then satisfaction rate."""
+        rates = ("resolution_rate", "response_rate", "satisfaction_rate")
+        return tuple(
+            sorted(
+                (r for r in self.by_city if r.tally.received),
+                key=lambda r: (*(-(getattr(r.tally, a) or 0) for a in rates), r.key),
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +184,15 @@ def _from_axes(axes: list[AxisRow]) -> _Breakdown:
 
 
 async def compute_stats(
-    repo: StatsRepository,
-    *,
-    now: datetime,
-    official_id: int | None = None,
-    scope: Scope = EVERYWHERE,
+    repo: StatsRepository, *, now: datetime, official_id: int | None = None, cut: Cut = WHOLE
 ) -> Stats:
-    """Everything /stats shows, for the whole program (from the tallies), for one city office
-    (``scope``: its enterprises' requests) or for one official."""
-    if official_id is None and scope.everywhere:
+    """Everything /stats shows, for the whole program (from the tallies, with the rounds side
+    by side), for a cut of it, or for one official."""
+    whole = official_id is None and cut.whole
+    if whole:
         counts = _from_axes(await repo.axes(now=now))
     else:
-        counts = _from_cube(await repo.cube(now=now, official_id=official_id, scope=scope))
+        counts = _from_cube(await repo.cube(now=now, official_id=official_id, cut=cut))
     names = await repo.official_names()
     ranking = sorted(
         (
@@ -156,17 +202,80 @@ async def compute_stats(
         ),
         key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
     )
+    tiers = await repo.official_tiers()
+    by_tier: dict[str, Tally] = defaultdict(Tally)
+    for oid, tally in counts.by_official.items():
+        if oid in tiers:
+            by_tier[tiers[oid][0]] += tally
     return Stats(
-        officials=1 if official_id is not None else await repo.officials_taking_part(scope),
-        enterprises_linked=await repo.enterprises_linked(official_id, scope),
-        enterprises_visited=await repo.enterprises_visited(official_id, scope),
+        officials=1 if official_id is not None else await repo.officials_taking_part(cut),
+        enterprises_linked=await repo.enterprises_linked(official_id, cut),
+        enterprises_visited=await repo.enterprises_visited(official_id, cut),
         total=counts.total,
         by_category=counts.by_category,
         by_city=counts.by_city,
         by_stage=counts.by_stage,
         ranking=tuple(ranking),
-        overdue=tuple(await repo.overdue(now=now, official_id=official_id, scope=scope)),
+        overdue=tuple(await repo.overdue(now=now, official_id=official_id, cut=cut)),
+        by_tier=dict(by_tier),
+        cut=cut,
+        rounds=await compute_rounds(repo, now=now, by_official=counts.by_official, tiers=tiers)
+        if whole
+        else None,
     )
+
+
+async def compute_rounds(
+    repo: StatsRepository,
+    *,
+    now: datetime,
+    by_official: dict[int | None, Tally] | None = None,
+    tiers: dict[int, tuple[str, str]] | None = None,
+) -> Rounds:
+    """The provincial round, each city's round and all cities' together: the officials'
+    tallies added up by the official's tier and city (requests nobody holds are in no round)."""
+    if by_official is None:
+        by_official = _from_axes(await repo.axes(now=now)).by_official
+    if tiers is None:
+        tiers = await repo.official_tiers()
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for official_id, tally in by_official.items():
+        if official_id is None or official_id not in tiers:
+            continue
+        tier, city = tiers[official_id]
+        if round_of(tier) == "city":
+            tallies[city] += tally
+            tallies["cities"] += tally
+        else:
+            tallies["province"] += tally
+    counts = await repo.round_counts()
+
+    def make(key: str) -> Round:
+        officials, enterprises, visited = (
+            counts.get((measure, key), 0) for measure in ("officials", "enterprises", "visited")
+        )
+        return Round(key, officials, enterprises, visited, tallies.get(key, Tally()))
+
+    known = [city.code for city in CITIES]
+    others = sorted(({k for _, k in counts} | set(tallies)) - {"province", "cities", *known})
+    return Rounds(make("province"), make("cities"), tuple(make(k) for k in known + others))
+
+
+class BadCut(ValueError):
+    """An argument that is neither a city nor a tier."""
+
+
+def parse_cut(args: list[str]) -> Cut:
+    """``[city] [tier]``, in either order, as codes or names (大连, dalian, 市级, city)."""
+    city = tier = None
+    for arg in args:
+        if (found := parse_tier(arg)) is not None:
+            tier = found.value
+        elif (code := parse_city(arg)) is not None:
+            city = code
+        else:
+            raise BadCut(arg)
+    return Cut(city=city, tier=tier)
 
 
 def _line(texts: Translator, label: str, tally: Tally) -> str:
@@ -179,22 +288,11 @@ def _line(texts: Translator, label: str, tally: Tally) -> str:
     )
 
 
-def render_stats(
-    stats: Stats,
-    texts: Translator,
-    *,
-    for_official: bool,
-    top: int = 10,
-    scope: Scope = EVERYWHERE,
-) -> str:
-    """The /stats message: counts, the three rates, breakdowns, ranking and overdue list; a
-    city office's says whose it is ("（仅大连市）")."""
+def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: int = 10) -> str:
+    """The /stats message: counts, the three rates, breakdowns, ranking and overdue list."""
     t = stats.total
-    title = texts("stats.title_own" if for_official else "stats.title")
-    if scope.city is not None:
-        title += texts("offices.scope_note", office=city_name(scope.city, texts.language))
     parts = [
-        title,
+        texts("stats.title_own" if for_official else "stats.title") + _cut_label(stats.cut, texts),
         texts(
             "stats.counts",
             officials=stats.officials,
@@ -216,6 +314,7 @@ def render_stats(
         ("stats.by_category", stats.by_category, lambda k: texts(f"ledger.category.{k}")),
         ("stats.by_city", stats.by_city, lambda k: city_name(k, texts.language)),
         ("stats.by_stage", stats.by_stage, lambda k: texts(f"stage.{k}")),
+        ("stats.by_tier", stats.by_tier if not for_official else {}, _tier_label(texts)),
     ]
     for title, table, label in sections:
         if table:
@@ -239,4 +338,66 @@ def render_stats(
             for o in stats.overdue
         ]
         parts.append(texts("stats.overdue") + "\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _tier_label(texts: Translator) -> Callable[[str], str]:
+    return lambda tier: tier_name(tier, texts.language) or tier
+
+
+def _cut_label(cut: Cut, texts: Translator) -> str:
+    """ " · 大连市 · 市级" for a cut, nothing for the whole programme."""
+    names = [city_name(cut.city, texts.language)] if cut.city else []
+    names += [texts(f"level.{cut.tier}")] if cut.tier else []
+    return "".join(f" · {name}" for name in names)
+
+
+def _round_line(texts: Translator, label: str, r: Round) -> str:
+    return texts(
+        "stats.round_line",
+        label=label,
+        officials=r.officials,
+        enterprises=r.enterprises,
+        visited=r.visited,
+        received=r.tally.received,
+        resolved=r.tally.resolved,
+        completion=percent(r.tally.completion_rate),
+    )
+
+
+def _city_label(key: str, texts: Translator) -> str:
+    return city_name(key, texts.language) if key else texts("stats.no_city")
+
+
+def render_rounds(stats: Stats, texts: Translator) -> str:
+    """The province view: the provincial round, all cities' rounds and the totals side by
+    side, each city's round, and the cities ranked on the three rates."""
+    assert stats.rounds is not None
+    rounds = stats.rounds
+    total = Round("total", stats.officials, stats.enterprises_linked,
+                  stats.enterprises_visited, stats.total)  # fmt: skip
+    parts = [
+        texts("stats.rounds_title"),
+        "\n".join(
+            _round_line(texts, Html(texts(f"stats.round_{r.key}")), r)
+            for r in (rounds.province, rounds.cities, total)
+        ),
+        texts("stats.rounds_by_city")
+        + "\n"
+        + "\n".join(_round_line(texts, _city_label(r.key, texts), r) for r in rounds.by_city),
+    ]
+    ranked = rounds.ranked()
+    if ranked:
+        lines = [
+            texts(
+                "stats.city_rank_line",
+                rank=i,
+                city=_city_label(r.key, texts),
+                response=percent(r.tally.response_rate),
+                resolution=percent(r.tally.resolution_rate),
+                satisfaction=percent(r.tally.satisfaction_rate),
+            )
+            for i, r in enumerate(ranked, 1)
+        ]
+        parts.append(texts("stats.city_ranking") + "\n" + "\n".join(lines))
     return "\n\n".join(parts)

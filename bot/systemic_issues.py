@@ -43,6 +43,8 @@ EVENTS_SHOWN = 10
 # A resolution decided on an issue that changed meanwhile is decided again on what it is now.
 ATTEMPTS = 3
 NOTICE_KIND = "systemic"
+# The admins told that a new request looks like an unresolved systemic issue.
+MATCH_KIND = "systemic_match"
 
 
 class IssueRefused(Exception):

@@ -35,6 +35,8 @@ GROUP = 4
 DAY = timedelta(days=1)
 CARD_PAYLOAD_PREFIX = "card_"
 CARD_TOKEN_BYTES = 12
+# The outbox kind of an impostor report's alerts (to the admins and the impersonated official).
+IMPOSTOR_KIND = "impostor"
 _SEPARATORS = re.compile(r"[\s\-–—.·,，]+")
 
 

@@ -7,15 +7,14 @@ user who blocked the bot is marked unreachable instead of failing the update.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
-from telegram.ext import ExtBot
 
 from bot.deadlines import is_estimated
 from bot.delivery import Media
@@ -26,6 +25,7 @@ from bot.services import Services
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
 from handlers.liaison_bot import LiaisonBot, Markup
+from storage.outbox import NewMessage
 from storage.requests import Attachment, Request
 
 log = logging.getLogger(__name__)
@@ -151,28 +151,26 @@ def keyboard(request: Request, who: frozenset[Party], texts: Translator) -> Inli
     return InlineKeyboardMarkup(rows)
 
 
-async def safe_send(
-    bot: ExtBot[None],
+def message_to(
     services: Services,
     telegram_id: int,
+    kind: str,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
-) -> bool:
-    """Send one message to another user; False if it was not (surely) delivered.
+) -> NewMessage:
+    """One message to another user as the outbox queues it, with its buttons (if any)."""
+    keyboard = None if markup is None else json.dumps(markup.to_dict(), ensure_ascii=False)
+    return services.outbox.message(
+        telegram_id, kind, text, at=services.clock.now(), markup=keyboard
+    )
 
-    A blocked user is marked unreachable (by the transport too), not an error; a time-out is
-    not repeated (the transport audits it as unknown); flood control beyond the wait the
-    transport accepts drops this one message. What must not be lost goes through the outbox.
-    """
-    try:
-        await bot.send_message(telegram_id, text, reply_markup=markup)
-    except Forbidden:
-        await services.accounts.mark_unreachable(telegram_id, services.clock.now())
-        return False
-    except (BadRequest, RetryAfter, TimedOut) as exc:
-        log.warning("could not (surely) deliver to a user: %s", exc.message)
-        return False
-    return True
+
+async def send_through_outbox(services: Services, messages: Sequence[NewMessage]) -> None:
+    """Queue messages to other users and wake delivery: they go out at once, paced with
+    everything else the bot sends, retried after flood control and across a restart (never
+    dropped, as a direct send to someone who is not talking to the bot could be)."""
+    await services.outbox.send_later(list(messages), now=services.clock.now())
+    services.deliver_soon()
 
 
 async def send_with_media(

@@ -17,10 +17,12 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
+from bot.services import Services
+from bot.verification import IMPOSTOR_KIND
 from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
-from handlers.cards import safe_send
+from handlers.cards import message_to, send_through_outbox
 from handlers.common import cancel
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import REPORT
@@ -28,6 +30,7 @@ from handlers.journeys import Conversation
 from handlers.menu import menu_pattern
 from handlers.stored_dialogue import stored_conversation
 from handlers.verification import notify
+from storage.outbox import NewMessage
 from storage.verification import Report
 
 CLAIMED, CHANNEL, CONTACT, ASKED, DETAILS = range(5)
@@ -208,6 +211,7 @@ async def _alert(context: AppContext, report_id: int) -> None:
         await services.enterprises.get(report.enterprise_id) if report.enterprise_id else None
     )
     facts = _Facts(report, enterprise.name if enterprise else "—")
+    alerts = []
     # The office of the enterprise's city, and the province's.
     for admin_id in await services.offices.concerned(enterprise.city if enterprise else None):
         admin_texts = Translator(await services.accounts.language_of(admin_id))
@@ -217,14 +221,18 @@ async def _alert(context: AppContext, report_id: int) -> None:
                 admin_texts("report.warn"), callback_data=WarnPortfolio(report.id, False).pack()
             )
             markup = InlineKeyboardMarkup([[button]])
-        await facts.tell(context, admin_id, "report.admin_alert", markup)
+        alerts.append(facts.alert(services, admin_id, admin_texts, "report.admin_alert", markup))
     official = (
         await services.officials.get(report.claimed_official_id)
         if report.claimed_official_id
         else None
     )
     if official is not None and official.telegram_id is not None:
-        await facts.tell(context, official.telegram_id, "report.official_alert")
+        official_texts = Translator(await services.accounts.language_of(official.telegram_id))
+        alerts.append(
+            facts.alert(services, official.telegram_id, official_texts, "report.official_alert")
+        )
+    await send_through_outbox(services, alerts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,17 +254,18 @@ class _Facts:
             "details": report.details or "—",
         }
 
-    async def tell(
+    def alert(
         self,
-        context: AppContext,
+        services: Services,
         telegram_id: int,
+        texts: Translator,
         key: str,
         markup: InlineKeyboardMarkup | None = None,
-    ) -> None:
-        services = context.services
-        texts = Translator(await services.accounts.language_of(telegram_id))
-        text = texts(key, **self.params(texts))
-        await safe_send(context.bot, services, telegram_id, text, markup)
+    ) -> NewMessage:
+        """The report told to one reader, in their language, as the outbox queues it."""
+        return message_to(
+            services, telegram_id, IMPOSTOR_KIND, texts(key, **self.params(texts)), markup
+        )
 
 
 def _label(texts: Translator, field: str, value: str, known: tuple[str, ...]) -> str:

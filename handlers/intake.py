@@ -241,13 +241,14 @@ async def submit(update: Update, context: AppContext) -> int:
     draft = await _draft(context, actor.telegram_id)
     if draft.next_step() != "confirm" or draft.enterprise_id not in actor.enterprise_ids:
         return await _advance(update, context, draft)
-    submitted = await services.desk.submit(
+    new = draft.to_new_request(actor.telegram_id)
+    await services.desk.submit(
         actor,
-        draft.to_new_request(actor.telegram_id),
+        new,
         from_draft=True,
         receipt=lambda stored: _received(services, texts, stored),
+        notices=await systemic_issues.matches_for_admins(context, new),
     )
-    await systemic_issues.tell_admins_of_matches(context, submitted.request)
     return ConversationHandler.END
 
 

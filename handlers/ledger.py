@@ -18,7 +18,7 @@ from storage.ledger import LedgerRepository
 
 
 async def send_ledger(update: Update, context: AppContext) -> None:
-    """Send the ledger, filtered by the dates and city given, as .xlsx and .csv."""
+    """Send the ledger, filtered by the dates, city and tier given, as .xlsx and .csv."""
     reader = await ledger_reader(update, context, officials=False)
     if reader is None:
         return

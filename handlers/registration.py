@@ -25,6 +25,7 @@ from bot.cities import BY_CODE, CITIES, city_name
 from bot.i18n import Translator
 from bot.receipts import receipt
 from bot.registration import (
+    REGISTRATION_KIND,
     Application,
     BadField,
     check_city,
@@ -34,14 +35,16 @@ from bot.registration import (
     decide,
     register,
 )
+from bot.services import Services
 from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData, StepButton
-from handlers.cards import safe_send, send_here
+from handlers.cards import message_to, send_here, send_through_outbox
 from handlers.context import AppContext
 from handlers.dialogue_state import REGISTRATION
 from handlers.menu import menu_pattern
 from storage.models import Enterprise, Stage
+from storage.outbox import NewMessage
 
 REG_NAME, REG_CODE, REG_CITY, REG_STAGE, REG_INDUSTRY, REG_CONFIRM = range(200, 206)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -154,20 +157,24 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     services = context.services
     now = services.clock.now()
     pending = texts("registration.pending", name=application.name)
+    admins = await _admin_languages(services, application.city)
     try:
-        enterprise = await register(
+        await register(
+            services.db,
             services.enterprises,
             application,
             user_id=user.id,
             name=user.full_name,
             now=now,
-            then=[receipt(user.id, pending, now=now)],
+            messages=lambda enterprise: [
+                receipt(user.id, pending, now=now),
+                *_for_admins(services, enterprise, admins),
+            ],
         )
     except BadField as exc:
         await send_here(update, context, texts(f"registration.bad.{exc.reason}", **exc.params))
         return ConversationHandler.END
     services.deliver_soon()
-    await _tell_admins(context, enterprise)
     return ConversationHandler.END
 
 
@@ -187,12 +194,9 @@ async def on_decision(update: Update, context: AppContext) -> None:
     await query.edit_message_text(texts(f"registration.{outcome}_admin", name=enterprise.name))
     if enterprise.registered_by is not None:
         user_texts = Translator(await services.accounts.language_of(enterprise.registered_by))
-        await safe_send(
-            context.bot,
-            services,
-            enterprise.registered_by,
-            user_texts(f"registration.{outcome}_user", name=enterprise.name),
-        )
+        text = user_texts(f"registration.{outcome}_user", name=enterprise.name)
+        told = message_to(services, enterprise.registered_by, REGISTRATION_KIND, text)
+        await send_through_outbox(services, [told])
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -243,8 +247,19 @@ def _describe(application: Application, texts: Translator) -> str:
     )
 
 
-async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
-    services = context.services
+async def _admin_languages(services: Services, city: str) -> list[tuple[int, Translator]]:
+    """Who decides a registration in ``city`` (its city office, and the province's may), each
+    with their language (read before the transaction)."""
+    return [
+        (admin_id, Translator(await services.accounts.language_of(admin_id)))
+        for admin_id in await services.offices.concerned(city)
+    ]
+
+
+def _for_admins(
+    services: Services, enterprise: Enterprise, admins: list[tuple[int, Translator]]
+) -> list[NewMessage]:
+    """Each admin's notice of a registration to decide, with approve and reject buttons."""
     application = Application(
         enterprise.name,
         enterprise.credit_code,
@@ -252,25 +267,19 @@ async def _tell_admins(context: AppContext, enterprise: Enterprise) -> None:
         enterprise.stage,
         enterprise.industry,
     )
-    # The enterprise's city office decides, and the province's may.
-    for admin_id in await services.offices.concerned(enterprise.city):
-        texts = Translator(await services.accounts.language_of(admin_id))
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts("registration.approve"),
-                        callback_data=DecideButton(enterprise.id, True).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        texts("registration.reject"),
-                        callback_data=DecideButton(enterprise.id, False).pack(),
-                    ),
-                ]
-            ]
-        )
+    notices = []
+    for admin_id, texts in admins:
+        decide_buttons = [
+            InlineKeyboardButton(
+                texts(f"registration.{choice}"),
+                callback_data=DecideButton(enterprise.id, choice == "approve").pack(),
+            )
+            for choice in ("approve", "reject")
+        ]
         text = texts("registration.for_admins") + "\n\n" + _describe(application, texts)
-        await safe_send(context.bot, services, admin_id, text, markup)
+        markup = InlineKeyboardMarkup([decide_buttons])
+        notices.append(message_to(services, admin_id, REGISTRATION_KIND, text, markup))
+    return notices
 
 
 ENTRY_POINTS: list[BaseHandler[Any, Any, Any]] = [

@@ -9,12 +9,13 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Translator
-from bot.stats import compute_stats, render_stats
+from bot.stats import BadCut, compute_stats, parse_cut, render_rounds, render_stats
 from handlers.access import refuse
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
 from storage.models import Official
 from storage.scope import EVERYWHERE, Scope
+from storage.stats import WHOLE, Cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +47,55 @@ async def ledger_reader(update: Update, context: AppContext, *, officials: bool)
 
 
 async def show_stats(update: Update, context: AppContext) -> None:
-    """Send the ledger's counts, rates, breakdowns, ranking and overdue list."""
+    """Send the ledger's counts, rates, breakdowns, ranking and overdue list; an admin's cut
+    (``/stats 大连 市级``) or, for the whole programme, the rounds side by side after it."""
     reader = await ledger_reader(update, context, officials=True)
     if reader is None:
+        return
+    cut = await read_cut(update, context, reader)
+    if cut is None:
         return
     services = context.services
     stats = await compute_stats(
         services.stats,
         now=services.clock.now(),
         official_id=reader.own.id if reader.own else None,
-        scope=reader.scope,
+        cut=cut,
     )
-    text = render_stats(
-        stats, reader.texts, for_official=reader.own is not None, scope=reader.scope
-    )
+    text = render_stats(stats, reader.texts, for_official=reader.own is not None)
     await context.bot.send_message(reader.chat, text[:4096])
+    if stats.rounds is not None:
+        await context.bot.send_message(reader.chat, render_rounds(stats, reader.texts)[:4096])
+
+
+async def read_cut(update: Update, context: AppContext, reader: Reader) -> Cut | None:
+    """The city and tier an admin named after the command (an official's own figures take
+    none); a city admin's cut is always their city (naming another is refused); an argument
+    that is neither a city nor a tier is answered. None when answered or refused."""
+    if reader.own is not None:
+        return WHOLE
+    cut = WHOLE
+    if update.callback_query is None:
+        try:
+            cut = parse_cut(list(context.args or []))
+        except BadCut as exc:
+            text = reader.texts("stats.bad_cut", value=str(exc))
+            await context.bot.send_message(reader.chat, text)
+            return None
+    return await _within_office(update, context, reader, cut)
+
+
+async def _within_office(
+    update: Update, context: AppContext, reader: Reader, cut: Cut
+) -> Cut | None:
+    """The cut limited to the reader's office: a city admin reads their city only."""
+    office_city = reader.scope.city
+    if office_city is None:
+        return cut
+    if cut.city is not None and cut.city != office_city:
+        await refuse(update, context)
+        return None
+    return Cut(city=office_city, tier=cut.tier)
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

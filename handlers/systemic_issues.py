@@ -9,6 +9,7 @@ Every command and every button asks the domain, which refuses anyone but an admi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,17 +18,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Html, Translator
 from bot.offices import scope_of
+from bot.requests import Submitted
 from bot.roles import Actor
 from bot.similarity import Scored
-from bot.systemic_issues import IssueRefused, IssueView, Suggestions
+from bot.systemic_issues import MATCH_KIND, IssueRefused, IssueView, Suggestions
 from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
-from handlers.cards import answer_query, notify, safe_send, send_here
+from handlers.cards import answer_query, message_to, notify, send_here
 from handlers.context import AppContext
 from handlers.errors import edit_pressed
 from handlers.menu import menu_pattern
 from handlers.request_lists import NUMBER
-from storage.requests import Request
+from storage.outbox import NewMessage
+from storage.requests import NewRequest
 from storage.systemic_issues import Issue, IssueStatus
 
 log = logging.getLogger(__name__)
@@ -365,25 +368,36 @@ async def intake_suggestions(
     return texts("systemic.intake_suggestions", lines=Html(lines))
 
 
-async def tell_admins_of_matches(context: AppContext, request: Request) -> None:
-    """Right after a submission: the admins hear that the new request looks like unresolved
-    systemic issues, with a button to put it in each (nothing when none matches)."""
+async def matches_for_admins(
+    context: AppContext, new: NewRequest
+) -> Callable[[Submitted], list[NewMessage]]:
+    """The admins' notices that a request being submitted looks like unresolved systemic
+    issues, each with a button to put it in one (none when nothing matches): looked up before
+    the request's transaction, rendered and queued in it, so a crash cannot lose them."""
     services = context.services
-    found = await services.systemic.issues_like(f"{request.summary} {request.description}")
-    if not found:
-        return
+    found = await services.systemic.issues_like(f"{new.summary} {new.description}")
+    enterprise = await services.enterprises.get(new.enterprise_id) if found else None
     # The admins of the request's city office and the province's, each hearing of the issues
     # of their own office's scope.
-    for admin_id in await services.offices.concerned(request.city):
+    admins = []
+    for admin_id in await services.offices.concerned(enterprise.city) if enterprise else ():
         scope = scope_of(await services.offices.office_of(admin_id))
         theirs = [s for s in found if scope.covers(s.item.office)]
-        if not theirs:
-            continue
-        texts = Translator(await services.accounts.language_of(admin_id))
-        lines = Html("\n".join(_issue_lines(theirs, texts)))
-        text = texts("systemic.new_request_matches", number=request.number, lines=lines)
-        markup = InlineKeyboardMarkup(_link_rows(theirs, request.id, texts))
-        await safe_send(context.bot, services, admin_id, text, markup)
+        if theirs:
+            texts = Translator(await services.accounts.language_of(admin_id))
+            admins.append((admin_id, texts, theirs))
+
+    def notices(submitted: Submitted) -> list[NewMessage]:
+        request = submitted.request
+        messages = []
+        for admin_id, texts, theirs in admins:
+            lines = Html("\n".join(_issue_lines(theirs, texts)))
+            text = texts("systemic.new_request_matches", number=request.number, lines=lines)
+            markup = InlineKeyboardMarkup(_link_rows(theirs, request.id, texts))
+            messages.append(message_to(services, admin_id, MATCH_KIND, text, markup))
+        return messages
+
+    return notices
 
 
 # -- buttons -------------------------------------------------------------------------------------

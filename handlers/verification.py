@@ -18,6 +18,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -36,7 +37,6 @@ from bot.verification import CheckResult, LookupResult, Verdict, parse_code, val
 from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import CallbackData
-from handlers.cards import safe_send
 from handlers.common import cancel
 from handlers.context import AppContext, BotData
 from handlers.dialogue_state import VERIFY
@@ -103,10 +103,21 @@ async def notify(
     reply_markup: InlineKeyboardMarkup | None = None,
     **params: object,
 ) -> bool:
-    """Send one text to another user in their language; False if they cannot be reached."""
+    """Send one text to another user in their language, now; False if it was not (surely)
+    delivered. Used for a contact notice, which is only worth sending before its window
+    closes and whose sender is told how many contacts it reached: so it is not queued in the
+    outbox; a blocked user is marked unreachable, a time-out is not repeated."""
     services = context.services
     texts = Translator(await services.accounts.language_of(telegram_id))
-    return await safe_send(context.bot, services, telegram_id, texts(key, **params), reply_markup)
+    try:
+        await context.bot.send_message(telegram_id, texts(key, **params), reply_markup=reply_markup)
+    except Forbidden:
+        await services.accounts.mark_unreachable(telegram_id, services.clock.now())
+        return False
+    except (BadRequest, RetryAfter, TimedOut) as exc:
+        log.warning("could not (surely) deliver to a user: %s", exc.message)
+        return False
+    return True
 
 
 async def alert_burst(context: AppContext) -> None:

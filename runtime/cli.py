@@ -26,6 +26,7 @@ from bot.logs import configure_logging
 from bot.offices import Offices, parse_office
 from bot.rosters import Report, RosterKind, describe_report, export_roster, import_roster
 from bot.tables import UnreadableFile
+from bot.tiers import parse_tier
 from runtime.eventloop import use_fast_event_loop
 from runtime.instance import AlreadyRunning, InstanceLock
 from storage.admins import AdminRepository
@@ -91,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     official.add_argument("name")
     official.add_argument("--title", default="")
     official.add_argument("--body", default="")
-    official.add_argument("--city", default="")
-    official.add_argument("--level", default="city", choices=["province", "city", "county"])
+    official.add_argument("--city", default="", help="city code or name (大连, dalian)")
+    official.add_argument(
+        "--level", default="city", help="tier: 省级/市级/县级, province/city/county"
+    )
     kinds = [kind.value for kind in RosterKind]
     roster_in = sub.add_parser("import", help="import a roster (.xlsx or .csv); all or nothing")
     roster_in.add_argument("kind", choices=kinds)
@@ -128,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--to", dest="until", type=date.fromisoformat, help="YYYY-MM-DD, excluded")
     ledger.add_argument("--city", help="city code or name")
     ledger.add_argument("--official", help="the official's roster id")
+    ledger.add_argument("--tier", help="the holder's tier: 省级/市级/县级 or province/city/county")
     ledger.add_argument("--language", choices=["zh", "en"], default="zh")
     return parser
 
@@ -254,6 +258,11 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
+    city = parse_city(args.city) if args.city else ""
+    if city is None:
+        raise CommandError(f"unknown city {args.city!r}")
+    level = _tier(args.level)
+
     async def add(db: Database) -> None:
         repo = OfficialRepository(db)
         if await repo.by_external_id(args.external_id) is not None:
@@ -263,8 +272,8 @@ def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
             name=args.name,
             title=args.title,
             body=args.body,
-            city=args.city,
-            level=args.level,
+            city=city,
+            level=level or "city",
             now=SystemClock().now(),
         )
         print(f"added official {official.external_id}: {official.name}")
@@ -342,6 +351,7 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
         until=None if args.until is None else datetime.combine(args.until, time(), tz),
         city=city,
         official=args.official,
+        tier=_tier(args.tier),
     )
 
     async def run(db: Database) -> None:
@@ -352,6 +362,15 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{count} requests written to {args.out}")
 
     return _with_db(settings, run)
+
+
+def _tier(value: str | None) -> str | None:
+    if value is None:
+        return None
+    tier = parse_tier(value)
+    if tier is None:
+        raise CommandError(f"unknown tier {value!r} (省级/市级/县级, province/city/county)")
+    return tier.value
 
 
 def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:

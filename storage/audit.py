@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.requests import HistoryEntry
+from storage.rows import rows_to
 
 T = TypeVar("T")
 
@@ -59,17 +61,7 @@ class AuditLog:
             f" WHERE {column} = ? ORDER BY id DESC LIMIT ?",
             (value, limit),
         )
-        return [
-            AuditEntry(
-                at=from_epoch(r["at"]),
-                actor_id=r["actor_id"],
-                action=r["action"],
-                subject=r["subject"],
-                result=r["result"],
-                detail=r["detail"],
-            )
-            for r in rows
-        ]
+        return rows_to(AuditEntry, rows)
 
 
 async def record_in(
@@ -88,17 +80,6 @@ async def record_in(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (to_epoch(now), actor_id, action, subject, result, detail),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One line of a request's append-only history."""
-
-    at: datetime
-    actor_id: int | None
-    from_status: str | None
-    to_status: str
-    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +128,7 @@ class AuditTrail:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def of_request(self, request_id: int, *, limit: int, offset: int) -> Trail[Transition]:
+    async def of_request(self, request_id: int, *, limit: int, offset: int) -> Trail[HistoryEntry]:
         rows = await self._db.fetch_all(
             "SELECT at, actor_id, from_status, to_status, note FROM request_history"
             " WHERE request_id = ? ORDER BY id LIMIT ? OFFSET ?",
@@ -156,7 +137,7 @@ class AuditTrail:
         total = await self._db.fetch_value(
             "SELECT COUNT(*) FROM request_history WHERE request_id = ?", (request_id,)
         )
-        return Trail(tuple(Transition(from_epoch(r[0]), *r[1:]) for r in rows), int(total))
+        return Trail(tuple(rows_to(HistoryEntry, rows)), int(total))
 
     async def of_user(self, telegram_id: int, *, limit: int, offset: int) -> Trail[Deed]:
         rows = await self._db.fetch_all(_DEEDS, (telegram_id, limit, offset))
@@ -165,7 +146,7 @@ class AuditTrail:
             " + (SELECT COUNT(*) FROM audit_log WHERE actor_id = ?1)",
             (telegram_id,),
         )
-        return Trail(tuple(Deed(from_epoch(r[0]), *r[1:]) for r in rows), int(total))
+        return Trail(tuple(rows_to(Deed, rows)), int(total))
 
     async def people(self, telegram_ids: set[int]) -> dict[int, Person]:
         """Who these Telegram ids are, as far as the bot knows them."""
@@ -173,12 +154,12 @@ class AuditTrail:
             return {}
         marks = ", ".join("?" for _ in telegram_ids)
         rows = await self._db.fetch_all(
-            "SELECT u.telegram_id, COALESCE(o.name, u.first_name), u.username FROM users u"
+            "SELECT u.telegram_id, COALESCE(o.name, u.first_name) AS name, u.username FROM users u"
             " LEFT JOIN officials o ON o.telegram_id = u.telegram_id"
             f" WHERE u.telegram_id IN ({marks})",
             tuple(telegram_ids),
         )
-        return {r[0]: Person(r[0], r[1], r[2]) for r in rows}
+        return {person.telegram_id: person for person in rows_to(Person, rows)}
 
     async def by_username(self, username: str) -> int | None:
         value = await self._db.fetch_value(

@@ -8,7 +8,6 @@ recipients in ``sending`` (see docs/broadcasts.md).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +21,9 @@ from bot.broadcasts import (
     Settled,
     Tally,
 )
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database
+from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, PROVINCE, Scope, scope_of_office
 
 _COLUMNS = (
@@ -80,30 +80,6 @@ class Recipient:
     language: str | None
     telegram_language: str | None
     unreachable: bool
-
-
-def _time(value: int | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
-
-
-def _broadcast(row: sqlite3.Row) -> Broadcast:
-    return Broadcast(
-        id=row["id"],
-        created_by=row["created_by"],
-        text_html=row["text_html"],
-        media_kind=row["media_kind"],
-        media_file_id=row["media_file_id"],
-        audience=Audience.loads(row["audience"]),
-        status=BroadcastStatus(row["status"]),
-        scheduled_at=_time(row["scheduled_at"]),
-        started_at=_time(row["started_at"]),
-        finished_at=_time(row["finished_at"]),
-        progress_chat_id=row["progress_chat_id"],
-        progress_message_id=row["progress_message_id"],
-        created_at=from_epoch(row["created_at"]),
-        paid=bool(row["paid"]),
-        office=row["office"],
-    )
 
 
 # A city office's announcements reach its city's enterprises' contacts and officials only.
@@ -185,13 +161,13 @@ class BroadcastStore:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return _broadcast(row)
+        return row_to(Broadcast, row)
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,)
         )
-        return None if row is None else _broadcast(row)
+        return None if row is None else row_to(Broadcast, row)
 
     async def recent(self, limit: int, scope: Scope = EVERYWHERE) -> list[Broadcast]:
         """The latest announcements (a city office's own)."""
@@ -201,7 +177,7 @@ class BroadcastStore:
             " ORDER BY id DESC LIMIT ?",
             (*office, limit),
         )
-        return [_broadcast(row) for row in rows]
+        return rows_to(Broadcast, rows)
 
     async def set_schedule(self, broadcast_id: int, at: datetime) -> None:
         """Remember the chosen time on a draft; it is scheduled only once confirmed."""
@@ -280,7 +256,8 @@ class BroadcastStore:
         after = -(2**63)
         while True:
             rows = await self._db.fetch_all(
-                "SELECT r.telegram_id, u.language, u.telegram_language, u.unreachable_at"
+                "SELECT r.telegram_id, u.language, u.telegram_language,"
+                " u.unreachable_at IS NOT NULL AS unreachable"
                 " FROM broadcast_recipients r LEFT JOIN users u ON u.telegram_id = r.telegram_id"
                 " WHERE r.broadcast_id = ? AND r.status = 'pending' AND r.telegram_id > ?"
                 " ORDER BY r.telegram_id LIMIT ?",
@@ -288,7 +265,7 @@ class BroadcastStore:
             )
             if not rows:
                 return
-            yield [Recipient(row[0], row[1], row[2], row[3] is not None) for row in rows]
+            yield rows_to(Recipient, rows)
             after = rows[-1][0]
 
     async def claim(self, broadcast_id: int, telegram_ids: Sequence[int]) -> set[int]:

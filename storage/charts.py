@@ -1,4 +1,5 @@
-"""What the charts draw, counted in SQL: requests per local day, and per category."""
+"""What the charts draw, counted in SQL: requests per local day, and per category; of the
+whole programme, one official's, or a cut of it (one city's enterprises, one tier's officials)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ from typing import Literal
 
 from bot.clock import to_epoch
 from storage.db import Database
-from storage.scope import EVERYWHERE, Scope
-
-# The enterprise's city of a request: a city office's charts count its enterprises' requests.
-_CITY = "(SELECT e.city FROM enterprises e WHERE e.id = requests.enterprise_id)"
+from storage.stats import WHOLE, Cut
 
 DAY = 86400
 EPOCH_DAY = date(1970, 1, 1)
@@ -27,6 +25,17 @@ class CategoryCount:
     resolved: int
 
 
+def _requests(official_id: int | None, cut: Cut) -> tuple[str, dict[str, object]]:
+    """The requests (withdrawn ones excepted) of this official and this cut: FROM … WHERE …"""
+    source = "requests r"
+    if cut.city is not None:
+        source += " JOIN enterprises e ON e.id = r.enterprise_id AND e.city = :city"
+    if cut.tier is not None:
+        source += " JOIN officials o ON o.id = r.official_id AND o.level = :tier"
+    where = " WHERE r.status != 'withdrawn' AND (:official IS NULL OR r.official_id = :official)"
+    return source + where, {"official": official_id, "city": cut.city, "tier": cut.tier}
+
+
 class ChartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -38,27 +47,25 @@ class ChartRepository:
         since: datetime,
         utc_offset: timedelta,
         official_id: int | None = None,
-        scope: Scope = EVERYWHERE,
+        cut: Cut = WHOLE,
     ) -> dict[date, int]:
-        """Requests (withdrawn ones excepted) by the local day of ``moment``, from ``since``."""
-        column = {"created_at": "created_at", "resolved_at": "resolved_at"}[moment]
-        clause, city = scope.where(_CITY)
+        """Requests by the local day of ``moment``, from ``since``."""
+        column = {"created_at": "r.created_at", "resolved_at": "r.resolved_at"}[moment]
+        source, params = _requests(official_id, cut)
         rows = await self._db.fetch_report(
-            f"SELECT ({column} + ?1) / {DAY}, COUNT(*) FROM requests"
-            f" WHERE {column} >= ?2 AND status != 'withdrawn'"
-            f" AND (?3 IS NULL OR official_id = ?3){clause.replace('?', '?4')} GROUP BY 1",
-            (int(utc_offset.total_seconds()), to_epoch(since), official_id, *city),
+            f"SELECT ({column} + :offset) / {DAY}, COUNT(*) FROM {source}"
+            f" AND {column} >= :since GROUP BY 1",
+            {**params, "offset": int(utc_offset.total_seconds()), "since": to_epoch(since)},
         )
         return {EPOCH_DAY + timedelta(days=row[0]): row[1] for row in rows}
 
     async def per_category(
-        self, *, official_id: int | None = None, scope: Scope = EVERYWHERE
+        self, *, official_id: int | None = None, cut: Cut = WHOLE
     ) -> list[CategoryCount]:
-        clause, city = scope.where(_CITY)
+        source, params = _requests(official_id, cut)
         rows = await self._db.fetch_report(
-            "SELECT category, COUNT(*), SUM(resolved_at IS NOT NULL) FROM requests"
-            " WHERE status != 'withdrawn' AND (?1 IS NULL OR official_id = ?1)"
-            f"{clause.replace('?', '?2')} GROUP BY category",
-            (official_id, *city),
+            f"SELECT r.category, COUNT(*), SUM(r.resolved_at IS NOT NULL) FROM {source}"
+            " GROUP BY r.category",
+            params,
         )
         return [CategoryCount(row[0], row[1], row[2] or 0) for row in rows]

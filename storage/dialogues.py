@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database
+from storage.rows import rows_to
 
 INTAKE = "intake"
 
@@ -46,18 +47,18 @@ class DialogueRepository:
         rows = await self._db.fetch_all(
             "SELECT telegram_id, kind, state, updated_at FROM dialogues"
         )
-        return [Dialogue(r[0], r[1], json.loads(r[2]), from_epoch(r[3])) for r in rows]
+        return rows_to(Dialogue, rows)
 
     async def drafts_since(self, since: datetime) -> list[Dialogue]:
         """The intake drafts (table ``drafts``) touched since ``since`` and not left for
         another journey, as dialogues of kind ``intake``: a restart in the middle of the intake
         is taken up like the others."""
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, data, updated_at FROM drafts"
+            "SELECT telegram_id, ? AS kind, data AS state, updated_at FROM drafts"
             " WHERE updated_at >= ? AND left_at IS NULL",
-            (to_epoch(since),),
+            (INTAKE, to_epoch(since)),
         )
-        return [Dialogue(r[0], INTAKE, json.loads(r[1]), from_epoch(r[2])) for r in rows]
+        return rows_to(Dialogue, rows)
 
     async def delete(self, telegram_id: int) -> None:
         await self._db.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from storage.db import Database, Transaction
-from storage.reminders import _REQUEST_COLUMNS, OPEN_STATUSES, RequestState
-from storage.reminders import request_from_row as _request
+from storage.reminders import OPEN_STATUSES
+from storage.requests import _COLUMNS as _REQUEST_COLUMNS
+from storage.requests import Request
+from storage.rows import rows_to
 
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 
@@ -28,13 +30,13 @@ class DigestRepository:
         )
         return [(row[0], row[1]) for row in rows]
 
-    async def open_requests(self, official_id: int) -> list[RequestState]:
+    async def open_requests(self, official_id: int) -> list[Request]:
         rows = await self._db.fetch_all(
             f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE official_id = ?"
             f" AND status IN ({_OPEN}) ORDER BY COALESCE(resolve_due_at, acknowledge_due_at), id",
             (official_id,),
         )
-        return [_request(row) for row in rows]
+        return rows_to(Request, rows)
 
     async def record(self, tx: Transaction, official_id: int, day: date, *, now: datetime) -> bool:
         """Note in ``tx`` that the official's digest of ``day`` goes out; False if it did."""

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Contact, Enterprise, EnterpriseStatus, Stage
-from storage.outbox import NewMessage, enqueue
+from storage.rows import row_to, rows_to
 
 _COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
 _CONTACT_COLUMNS = "id, enterprise_id, name, phone_last4, telegram_id"
-
-
-def enterprise_from_row(row: sqlite3.Row) -> Enterprise:
-    return Enterprise(
-        id=row["id"],
-        name=row["name"],
-        credit_code=row["credit_code"],
-        city=row["city"],
-        stage=Stage(row["stage"]),
-        industry=row["industry"],
-        status=EnterpriseStatus(row["status"]),
-        registered_by=row["registered_by"],
-    )
-
-
-def _contact(row: sqlite3.Row) -> Contact:
-    return Contact(
-        id=row["id"],
-        enterprise_id=row["enterprise_id"],
-        name=row["name"],
-        phone_last4=row["phone_last4"],
-        telegram_id=row["telegram_id"],
-    )
 
 
 class EnterpriseRepository:
@@ -62,26 +37,26 @@ class EnterpriseRepository:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return enterprise_from_row(row)
+        return row_to(Enterprise, row)
 
     async def get(self, enterprise_id: int) -> Enterprise | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
         )
-        return None if row is None else enterprise_from_row(row)
+        return None if row is None else row_to(Enterprise, row)
 
     async def get_in(self, tx: Transaction, enterprise_id: int) -> Enterprise | None:
         """:meth:`get` as ``tx`` sees it."""
         rows = await tx.execute_fetchall(
             f"SELECT {_COLUMNS} FROM enterprises WHERE id = ?", (enterprise_id,)
         )
-        return enterprise_from_row(rows[0]) if rows else None
+        return row_to(Enterprise, rows[0]) if rows else None
 
     async def by_credit_code(self, credit_code: str) -> Enterprise | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM enterprises WHERE credit_code = ?", (credit_code,)
         )
-        return None if row is None else enterprise_from_row(row)
+        return None if row is None else row_to(Enterprise, row)
 
     async def of_user(self, telegram_id: int) -> list[Enterprise]:
         """The active enterprises this Telegram user speaks for."""
@@ -90,7 +65,7 @@ class EnterpriseRepository:
             " (SELECT enterprise_id FROM enterprise_contacts WHERE telegram_id = ?) ORDER BY id",
             (telegram_id,),
         )
-        return [enterprise_from_row(row) for row in rows]
+        return rows_to(Enterprise, rows)
 
     async def set_status(self, enterprise_id: int, status: EnterpriseStatus) -> None:
         async with self._db.transaction() as tx:
@@ -107,8 +82,9 @@ class EnterpriseRepository:
             )
             return cursor.rowcount == 1
 
-    async def resubmit_rejected(
+    async def reopen_rejected(
         self,
+        tx: Transaction,
         enterprise_id: int,
         *,
         name: str,
@@ -118,34 +94,32 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise | None:
-        """A rejected registration applied for again: pending once more, with the new details
-        and the new applicant as its only contact; None if it is not rejected (any more).
-        ``then`` (the applicant's receipt) is queued in the same transaction."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
-                " status = 'pending', registered_by = ?, created_at = ?"
-                f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
-                (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            await tx.execute(
-                "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
-            )
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (enterprise_id, contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
-        return enterprise_from_row(row)
+        """A rejected registration applied for again, in ``tx``: pending once more, with the
+        new details and the new applicant as its only contact; None if it is not rejected
+        (any more)."""
+        cursor = await tx.execute(
+            "UPDATE enterprises SET name = ?, city = ?, stage = ?, industry = ?,"
+            " status = 'pending', registered_by = ?, created_at = ?"
+            f" WHERE id = ? AND status = 'rejected' RETURNING {_COLUMNS}",
+            (name, city, stage, industry, registered_by, to_epoch(now), enterprise_id),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        await tx.execute(
+            "DELETE FROM enterprise_contacts WHERE enterprise_id = ?", (enterprise_id,)
+        )
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (enterprise_id, contact_name, registered_by, to_epoch(now)),
+        )
+        return row_to(Enterprise, row)
 
-    async def add_registered(
+    async def insert_registered(
         self,
+        tx: Transaction,
         *,
         name: str,
         credit_code: str,
@@ -155,24 +129,21 @@ class EnterpriseRepository:
         registered_by: int,
         contact_name: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Enterprise:
-        """A self-registered enterprise, pending, with its applicant as contact and ``then``
-        (the applicant's receipt) queued: one transaction, so a crash keeps all or nothing."""
-        async with self._db.transaction() as tx:
-            (row,) = await tx.execute_fetchall(
-                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
-                " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
-                f" RETURNING {_COLUMNS}",
-                (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
-            )
-            await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (row["id"], contact_name, registered_by, to_epoch(now)),
-            )
-            await enqueue(tx, list(then), now=now)
-        return enterprise_from_row(row)
+        """A self-registered enterprise, pending, with its applicant as contact, in ``tx``."""
+        (row,) = await tx.execute_fetchall(
+            "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+            " registered_by, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+            f" RETURNING {_COLUMNS}",
+            (name, credit_code, city, stage, industry, registered_by, to_epoch(now)),
+        )
+        enterprise = row_to(Enterprise, row)
+        await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (enterprise.id, contact_name, registered_by, to_epoch(now)),
+        )
+        return enterprise
 
     async def add_contact(
         self,
@@ -192,7 +163,7 @@ class EnterpriseRepository:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return _contact(row)
+        return row_to(Contact, row)
 
     async def contacts(self, enterprise_id: int) -> list[Contact]:
         rows = await self._db.fetch_all(
@@ -200,7 +171,7 @@ class EnterpriseRepository:
             " ORDER BY id",
             (enterprise_id,),
         )
-        return [_contact(row) for row in rows]
+        return rows_to(Contact, rows)
 
     async def contacts_in(self, tx: Transaction, enterprise_id: int) -> list[Contact]:
         """:meth:`contacts` as ``tx`` sees them."""
@@ -209,7 +180,7 @@ class EnterpriseRepository:
             " ORDER BY id",
             (enterprise_id,),
         )
-        return [_contact(row) for row in rows]
+        return rows_to(Contact, rows)
 
     async def is_contact(self, telegram_id: int, enterprise_id: int) -> bool:
         value = await self._db.fetch_value(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from bot.workdays import Schedule
 from storage.db import Database, Transaction
+from storage.rows import row_to, rows_to
 
-_COLUMNS = "year, official, source, off_days, work_days, file_name, loaded_by, loaded_at, revision"
+_COLUMNS = (
+    "json_object('year', year, 'off', json(off_days), 'work', json(work_days),"
+    " 'official', official, 'source', source) AS schedule,"
+    " file_name, loaded_by, loaded_at, revision"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,39 +27,19 @@ class StoredSchedule:
     revision: int
 
 
-def _days(text: str) -> frozenset[date]:
-    return frozenset(date.fromisoformat(day) for day in json.loads(text))
-
-
-def _stored(row: sqlite3.Row) -> StoredSchedule:
-    return StoredSchedule(
-        schedule=Schedule(
-            year=row["year"],
-            off=_days(row["off_days"]),
-            work=_days(row["work_days"]),
-            official=bool(row["official"]),
-            source=row["source"],
-        ),
-        file_name=row["file_name"],
-        loaded_by=row["loaded_by"],
-        loaded_at=from_epoch(row["loaded_at"]),
-        revision=row["revision"],
-    )
-
-
 class HolidayScheduleRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def all(self) -> list[StoredSchedule]:
         rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM holiday_schedules ORDER BY year")
-        return [_stored(row) for row in rows]
+        return rows_to(StoredSchedule, rows)
 
     async def get(self, year: int) -> StoredSchedule | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM holiday_schedules WHERE year = ?", (year,)
         )
-        return None if row is None else _stored(row)
+        return None if row is None else row_to(StoredSchedule, row)
 
     async def revision(self) -> int:
         """Grows with every load: a change means the schedules must be read again."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import to_epoch
 from storage.admins import appoint_in
 from storage.db import Database, Transaction
-from storage.models import InviteKind
+from storage.models import Invite, InviteKind
+from storage.rows import row_to
 
 
 class Redemption(StrEnum):
@@ -71,28 +71,29 @@ class InviteRepository:
             row = await cursor.fetchone()
             if row is None:
                 return Redemption.UNKNOWN, None
-            if row["used_at"] is not None:
+            invite = row_to(Invite, row)
+            if invite.used_at is not None:
                 return Redemption.USED, None
-            if row["expires_at"] <= to_epoch(now):
+            if invite.expires_at <= now:
                 return Redemption.EXPIRED, None
             await tx.execute(
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
-                (to_epoch(now), telegram_id, row["id"]),
+                (to_epoch(now), telegram_id, invite.id),
             )
-            if row["kind"] == InviteKind.ADMIN:
+            if invite.kind is InviteKind.ADMIN and invite.office is not None:
                 await appoint_in(
                     tx,
                     telegram_id=telegram_id,
-                    office=row["office"],
-                    appointed_by=row["created_by"],
+                    office=invite.office,
+                    appointed_by=invite.created_by,
                     now=now,
                 )
                 return Redemption.ADMIN, None
-            if row["kind"] == InviteKind.OFFICIAL:
-                await _bind_official(tx, row["official_id"], telegram_id)
-                return Redemption.OFFICIAL, row["official_id"]
-            await _bind_contact(tx, row, telegram_id, name, now)
-            return Redemption.CONTACT, row["enterprise_id"]
+            if invite.kind is InviteKind.OFFICIAL and invite.official_id is not None:
+                await _bind_official(tx, invite.official_id, telegram_id)
+                return Redemption.OFFICIAL, invite.official_id
+            await _bind_contact(tx, invite, telegram_id, name, now)
+            return Redemption.CONTACT, invite.enterprise_id
 
 
 async def _bind_official(tx: Transaction, official_id: int, telegram_id: int) -> None:
@@ -105,18 +106,18 @@ async def _bind_official(tx: Transaction, official_id: int, telegram_id: int) ->
 
 
 async def _bind_contact(
-    tx: Transaction, invite: sqlite3.Row, telegram_id: int, name: str, now: datetime
+    tx: Transaction, invite: Invite, telegram_id: int, name: str, now: datetime
 ) -> None:
-    enterprise_id = invite["enterprise_id"]
-    if invite["contact_id"] is not None:
+    enterprise_id = invite.enterprise_id
+    if invite.contact_id is not None:
         await tx.execute(
             "DELETE FROM enterprise_contacts WHERE enterprise_id = ? AND telegram_id = ?"
             " AND id != ?",
-            (enterprise_id, telegram_id, invite["contact_id"]),
+            (enterprise_id, telegram_id, invite.contact_id),
         )
         await tx.execute(
             "UPDATE enterprise_contacts SET telegram_id = ? WHERE id = ?",
-            (telegram_id, invite["contact_id"]),
+            (telegram_id, invite.contact_id),
         )
         return
     await tx.execute(

@@ -23,6 +23,7 @@ LEFT JOIN officials o ON o.id = r.official_id
 WHERE r.id > ?1
   AND (?2 IS NULL OR r.created_at >= ?2) AND (?3 IS NULL OR r.created_at < ?3)
   AND (?4 IS NULL OR e.city = ?4) AND (?5 IS NULL OR o.external_id = ?5)
+  AND (?7 IS NULL OR o.level = ?7)
 ORDER BY r.id LIMIT ?6
 """
 
@@ -31,8 +32,9 @@ ORDER BY r.id LIMIT ?6
 class LedgerFilter:
     since: datetime | None = None
     until: datetime | None = None
-    city: str | None = None
+    city: str | None = None  # the enterprise's city code
     official: str | None = None  # the official's roster id
+    tier: str | None = None  # the holder's tier (officials.level)
 
     def within(self, scope: Scope) -> LedgerFilter | None:
         """This filter held to an office's scope: a city admin's ledger is their city's
@@ -55,7 +57,7 @@ class LedgerRepository:
         until = None if where.until is None else to_epoch(where.until)
         while True:
             page = await self._db.fetch_report(
-                _SELECT, (last, since, until, where.city, where.official, PAGE)
+                _SELECT, (last, since, until, where.city, where.official, PAGE, where.tier)
             )
             for row in page:
                 yield row

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Official
-from storage.officials import _COLUMNS, official_from_row
+from storage.officials import _COLUMNS
+from storage.rows import rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +26,6 @@ class MarkRecord:
     error: str | None
     given_up_for: str | None
     reported: bool
-
-
-def _record(row: sqlite3.Row) -> MarkRecord:
-    return MarkRecord(
-        telegram_id=row["telegram_id"],
-        official_id=row["official_id"],
-        applied=row["applied"],
-        attempts=row["attempts"],
-        next_at=from_epoch(row["next_at"]),
-        failure=row["failure"],
-        error=row["error"],
-        given_up_for=row["given_up_for"],
-        reported=row["reported_at"] is not None,
-    )
 
 
 _SUCCEEDED = """
@@ -69,15 +55,17 @@ class MarkRepository:
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM officials WHERE active = 1 AND telegram_id IS NOT NULL"
         )
-        return [official_from_row(row) for row in rows]
+        return rows_to(Official, rows)
 
     async def official_names(self) -> dict[int, str]:
         rows = await self._db.fetch_all("SELECT id, name FROM officials")
         return {row[0]: row[1] for row in rows}
 
     async def records(self) -> dict[int, MarkRecord]:
-        rows = await self._db.fetch_all("SELECT * FROM verification_marks")
-        return {row["telegram_id"]: _record(row) for row in rows}
+        rows = await self._db.fetch_all(
+            "SELECT *, reported_at IS NOT NULL AS reported FROM verification_marks"
+        )
+        return {record.telegram_id: record for record in rows_to(MarkRecord, rows)}
 
     async def succeeded(
         self,

@@ -13,6 +13,14 @@ class Stage(StrEnum):
     MATURE = "mature"
 
 
+class Tier(StrEnum):
+    """An official's tier (``officials.level``)."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+
 class EnterpriseStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
@@ -82,3 +90,5 @@ class Invite:
     contact_id: int | None
     expires_at: datetime
     used_at: datetime | None
+    office: str | None = None  # an admin invite's office (issue 18)
+    created_by: int | None = None

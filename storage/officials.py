@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.models import Official
+from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
 _COLUMNS = (
     "id, external_id, name, title, body, level, city, responsibilities, supervisor_id,"
-    " telegram_id, card_token, card_revoked_at, active"
+    " telegram_id, card_token, card_revoked_at IS NOT NULL AS card_revoked, active"
 )
-
-
-def official_from_row(row: sqlite3.Row) -> Official:
-    return Official(
-        id=row["id"],
-        external_id=row["external_id"],
-        name=row["name"],
-        title=row["title"],
-        body=row["body"],
-        level=row["level"],
-        city=row["city"],
-        responsibilities=row["responsibilities"],
-        supervisor_id=row["supervisor_id"],
-        telegram_id=row["telegram_id"],
-        card_token=row["card_token"],
-        card_revoked=row["card_revoked_at"] is not None,
-        active=bool(row["active"]),
-    )
 
 
 class OfficialRepository:
@@ -59,40 +41,40 @@ class OfficialRepository:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return official_from_row(row)
+        return row_to(Official, row)
 
     async def get(self, official_id: int) -> Official | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM officials WHERE id = ?", (official_id,)
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def get_in(self, tx: Transaction, official_id: int) -> Official | None:
         """:meth:`get` as ``tx`` sees it (a write transaction reads through its own connection)."""
         rows = await tx.execute_fetchall(
             f"SELECT {_COLUMNS} FROM officials WHERE id = ?", (official_id,)
         )
-        return official_from_row(rows[0]) if rows else None
+        return row_to(Official, rows[0]) if rows else None
 
     async def by_external_id(self, external_id: str) -> Official | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM officials WHERE external_id = ?", (external_id,)
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def by_telegram_id(self, telegram_id: int) -> Official | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM officials WHERE telegram_id = ? AND active = 1",
             (telegram_id,),
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def by_card_token(self, token: str) -> Official | None:
         """The official whose business card this token is, revoked or not."""
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM officials WHERE card_token = ? AND active = 1", (token,)
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def by_phone_hash(self, phone_hash: str) -> Official | None:
         row = await self._db.fetch_one(
@@ -100,7 +82,7 @@ class OfficialRepository:
             " (SELECT official_id FROM official_phones WHERE phone_hash = ?)",
             (phone_hash,),
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def add_phone(self, official_id: int, *, phone_hash: str, last4: str) -> None:
         async with self._db.transaction() as tx:
@@ -125,7 +107,7 @@ class OfficialRepository:
             " (SELECT official_id FROM official_channels WHERE digest = ?)",
             (digest,),
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def add_channel(self, official_id: int, *, channel: str, digest: str, hint: str) -> None:
         """Register a WeChat ID or address to the official (taking it from anyone else)."""
@@ -174,7 +156,7 @@ class OfficialRepository:
             " (SELECT official_id FROM assignments WHERE enterprise_id = ? AND is_primary = 1)",
             (enterprise_id,),
         )
-        return None if row is None else official_from_row(row)
+        return None if row is None else row_to(Official, row)
 
     async def portfolio_ids(self, official_id: int) -> list[int]:
         rows = await self._db.fetch_all(
@@ -196,4 +178,4 @@ class OfficialRepository:
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM officials WHERE active = 1{clause} ORDER BY id", params
         )
-        return [official_from_row(row) for row in rows]
+        return rows_to(Official, rows)

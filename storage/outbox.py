@@ -11,10 +11,15 @@ from typing import Any
 from bot.clock import from_epoch, to_epoch
 from bot.delivery import Media
 from storage.db import Database, Transaction
+from storage.rows import rows_to
 
 _COLUMNS = (
-    "id, recipient_id, kind, payload, urgent, not_before, status, attempts, last_error,"
-    " dedupe_key, created_at, first_attempt_at, media_kind, media_file_id, resent"
+    "id, recipient_id, kind, json_extract(payload, '$.text') AS text, urgent, not_before, status,"
+    " attempts, last_error, dedupe_key, created_at, first_attempt_at,"
+    " json_extract(payload, '$.card') AS card, json_extract(payload, '$.reply_to') AS reply_to,"
+    " CASE WHEN media_kind IS NULL THEN NULL"
+    "  ELSE json_object('kind', media_kind, 'file_id', media_file_id) END AS media,"
+    " json_extract(payload, '$.markup') AS markup, resent"
 )
 # Parameters: now (first attempt), now (due by), how many.
 _CLAIM = (
@@ -84,33 +89,8 @@ def _payload(message: NewMessage) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
-def _message(row: sqlite3.Row) -> OutboxMessage:
-    payload = json.loads(row["payload"])
-    return OutboxMessage(
-        id=row["id"],
-        recipient_id=row["recipient_id"],
-        kind=row["kind"],
-        text=payload["text"],
-        urgent=bool(row["urgent"]),
-        not_before=from_epoch(row["not_before"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        dedupe_key=row["dedupe_key"],
-        created_at=from_epoch(row["created_at"]),
-        first_attempt_at=None
-        if row["first_attempt_at"] is None
-        else from_epoch(row["first_attempt_at"]),
-        card=payload.get("card"),
-        reply_to=payload.get("reply_to"),
-        markup=payload.get("markup"),
-        media=None if row["media_kind"] is None else Media(row["media_kind"], row["media_file_id"]),
-        resent=bool(row["resent"]),
-    )
-
-
 def _claimed(rows: list[sqlite3.Row]) -> list[OutboxMessage]:
-    return sorted((_message(row) for row in rows), key=lambda m: (not m.urgent, m.id))
+    return sorted(rows_to(OutboxMessage, rows), key=lambda m: (not m.urgent, m.id))
 
 
 async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime) -> None:
@@ -237,7 +217,7 @@ class OutboxRepository:
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' ORDER BY id"
         )
-        return [_message(row) for row in rows]
+        return rows_to(OutboxMessage, rows)
 
     async def release(self, message_id: int) -> None:
         """Put an interrupted row back in the queue."""
@@ -268,7 +248,7 @@ class OutboxRepository:
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM outbox WHERE recipient_id = ? ORDER BY id", (recipient_id,)
         )
-        return [_message(row) for row in rows]
+        return rows_to(OutboxMessage, rows)
 
     async def counts(self) -> dict[str, int]:
         rows = await self._db.fetch_all("SELECT status, COUNT(*) FROM outbox GROUP BY status")

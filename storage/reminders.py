@@ -2,69 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database, Transaction
 from storage.outbox import NewMessage, enqueue
+from storage.requests import _COLUMNS as _REQUEST_COLUMNS
+from storage.requests import Request
+from storage.rows import row_to, rows_to
 
-_REQUEST_COLUMNS = (
-    "id, number, enterprise_id, category, urgency, summary, status, official_id, created_at,"
-    " acknowledged_at, resolved_at, acknowledge_due_at, resolve_due_at, waiting_since,"
-    " escalated_at, auto_closed"
-)
 _REMINDER_COLUMNS = "id, request_id, kind, recipient_id, due_at, status, attempts, last_error"
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
-
-
-def _moment(value: int | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
-
-
-@dataclass(frozen=True, slots=True)
-class RequestState:
-    """What reminders need to know about a request."""
-
-    id: int
-    number: str
-    enterprise_id: int
-    category: str
-    urgent: bool
-    summary: str
-    status: str
-    official_id: int | None
-    created_at: datetime
-    acknowledged_at: datetime | None
-    resolved_at: datetime | None
-    acknowledge_due_at: datetime | None
-    resolve_due_at: datetime | None
-    waiting_since: datetime | None
-    escalated_at: datetime | None
-    auto_closed: bool
-
-
-def request_from_row(row: sqlite3.Row) -> RequestState:
-    return RequestState(
-        id=row["id"],
-        number=row["number"],
-        enterprise_id=row["enterprise_id"],
-        category=row["category"],
-        urgent=row["urgency"] == "urgent",
-        summary=row["summary"],
-        status=row["status"],
-        official_id=row["official_id"],
-        created_at=from_epoch(row["created_at"]),
-        acknowledged_at=_moment(row["acknowledged_at"]),
-        resolved_at=_moment(row["resolved_at"]),
-        acknowledge_due_at=_moment(row["acknowledge_due_at"]),
-        resolve_due_at=_moment(row["resolve_due_at"]),
-        waiting_since=_moment(row["waiting_since"]),
-        escalated_at=_moment(row["escalated_at"]),
-        auto_closed=bool(row["auto_closed"]),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +36,15 @@ class Reminder:
     last_error: str | None
 
 
-def _reminder(row: sqlite3.Row) -> Reminder:
-    return Reminder(
-        id=row["id"],
-        request_id=row["request_id"],
-        kind=row["kind"],
-        recipient_id=row["recipient_id"],
-        due_at=from_epoch(row["due_at"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-    )
-
-
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def request(self, request_id: int) -> RequestState | None:
+    async def request(self, request_id: int) -> Request | None:
         row = await self._db.fetch_one(
             f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,)
         )
-        return None if row is None else request_from_row(row)
+        return None if row is None else row_to(Request, row)
 
     async def contacts(self, enterprise_id: int) -> list[int]:
         """Telegram ids of the enterprise's contacts who can receive messages."""
@@ -124,14 +61,14 @@ class ReminderRepository:
             " ORDER BY due_at, id LIMIT ?",
             (to_epoch(now), limit),
         )
-        return [_reminder(row) for row in rows]
+        return rows_to(Reminder, rows)
 
     async def of_request(self, request_id: int) -> list[Reminder]:
         rows = await self._db.fetch_all(
             f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE request_id = ? ORDER BY due_at, id",
             (request_id,),
         )
-        return [_reminder(row) for row in rows]
+        return rows_to(Reminder, rows)
 
     async def count_pending(self) -> int:
         return int(
@@ -162,14 +99,6 @@ class ReminderRepository:
                 (to_epoch(now), reminder.request_id),
             )
         return True
-
-
-async def request_in(tx: Transaction, request_id: int) -> RequestState | None:
-    """The request as the caller's transaction sees it (its own changes included)."""
-    rows = await tx.execute_fetchall(
-        f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,)
-    )
-    return next((request_from_row(row) for row in rows), None)
 
 
 async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Planned]) -> None:

@@ -9,24 +9,25 @@ nothing is written and the caller learns that it lost the race.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
+from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
 _COLUMNS = (
-    "id, number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
+    "id, number, enterprise_id, submitted_by, category, urgency = 'urgent' AS urgent, summary,"
+    " description, details,"
     " status, official_id, created_at, acknowledged_at, resolved_at, closed_at,"
-    " acknowledge_due_at, resolve_due_at, waiting_since, flagged, outcome, rating,"
-    " rating_comment, version,"
+    " acknowledge_due_at, resolve_due_at, waiting_since, escalated_at, auto_closed, flagged,"
+    " outcome, rating, rating_comment, version,"
     # The enterprise's city: which city office the request is within (issue 18).
-    " (SELECT e.city FROM enterprises e WHERE e.id = enterprise_id) AS city"
+    " COALESCE((SELECT e.city FROM enterprises e WHERE e.id = enterprise_id), '') AS city"
 )
 _MESSAGE_COLUMNS = (
     "id, request_id, at, sender_id, sender_role, internal, text, media_kind, file_id, file_name"
@@ -46,10 +47,6 @@ CHANGEABLE = frozenset(
         "outcome",
     }
 )
-
-
-def _moment(value: int | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,41 +69,14 @@ class Request:
     acknowledge_due_at: datetime | None
     resolve_due_at: datetime | None
     waiting_since: datetime | None
+    escalated_at: datetime | None
+    auto_closed: bool
     flagged: bool
     outcome: str | None
     rating: int | None
     rating_comment: str | None
     version: int
     city: str = ""  # its enterprise's city
-
-
-def _request(row: sqlite3.Row) -> Request:
-    return Request(
-        id=row["id"],
-        number=row["number"],
-        enterprise_id=row["enterprise_id"],
-        submitted_by=row["submitted_by"],
-        category=row["category"],
-        urgent=row["urgency"] == "urgent",
-        summary=row["summary"],
-        description=row["description"],
-        details=json.loads(row["details"]),
-        status=Status(row["status"]),
-        official_id=row["official_id"],
-        created_at=from_epoch(row["created_at"]),
-        acknowledged_at=_moment(row["acknowledged_at"]),
-        resolved_at=_moment(row["resolved_at"]),
-        closed_at=_moment(row["closed_at"]),
-        acknowledge_due_at=_moment(row["acknowledge_due_at"]),
-        resolve_due_at=_moment(row["resolve_due_at"]),
-        waiting_since=_moment(row["waiting_since"]),
-        flagged=bool(row["flagged"]),
-        outcome=row["outcome"],
-        rating=row["rating"],
-        rating_comment=row["rating_comment"],
-        version=row["version"],
-        city=row["city"] or "",
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,23 +101,10 @@ class Message:
     file_name: str | None
 
 
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        request_id=row["request_id"],
-        at=from_epoch(row["at"]),
-        sender_id=row["sender_id"],
-        sender_role=row["sender_role"],
-        internal=bool(row["internal"]),
-        text=row["text"],
-        media_kind=row["media_kind"],
-        file_id=row["file_id"],
-        file_name=row["file_name"],
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    """One line of a request's append-only history."""
+
     at: datetime
     actor_id: int | None
     from_status: Status | None
@@ -239,7 +196,8 @@ class RequestRepository:
                 resolve_due,
             ),
         )
-        request_id = created["id"]
+        request = row_to(Request, created)
+        request_id = request.id
         history: list[tuple[Any, ...]] = [
             (request_id, at, new.submitted_by, None, Status.SUBMITTED, "")
         ]
@@ -270,7 +228,7 @@ class RequestRepository:
             )
         if drop_draft:
             await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
-        return _request(created)
+        return request
 
     async def transition_in(
         self,
@@ -301,13 +259,13 @@ class RequestRepository:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
         )
-        return None if row is None else _request(row)
+        return None if row is None else row_to(Request, row)
 
     async def by_number(self, number: str) -> Request | None:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM requests WHERE number = ?", (number,)
         )
-        return None if row is None else _request(row)
+        return None if row is None else row_to(Request, row)
 
     async def history(self, request_id: int) -> list[HistoryEntry]:
         rows = await self._db.fetch_all(
@@ -315,16 +273,7 @@ class RequestRepository:
             " WHERE request_id = ? ORDER BY id",
             (request_id,),
         )
-        return [
-            HistoryEntry(
-                at=from_epoch(r["at"]),
-                actor_id=r["actor_id"],
-                from_status=None if r["from_status"] is None else Status(r["from_status"]),
-                to_status=Status(r["to_status"]),
-                note=r["note"],
-            )
-            for r in rows
-        ]
+        return rows_to(HistoryEntry, rows)
 
     async def add_message_in(
         self, tx: Transaction, request_id: int, post: NewMessage, *, now: datetime
@@ -339,7 +288,7 @@ class RequestRepository:
             " AND (internal = 0 OR ?) ORDER BY id",
             (request_id, int(internal)),
         )
-        return [_message(row) for row in rows]
+        return rows_to(Message, rows)
 
     async def messages_page(
         self, request_id: int, *, internal: bool, limit: int, offset: int
@@ -359,7 +308,7 @@ class RequestRepository:
             " ORDER BY id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return MessagePage([_message(row) for row in rows], total)
+        return MessagePage(rows_to(Message, rows), total)
 
     async def thread_counts(self, request_id: int) -> ThreadCounts:
         """Files and messages in the thread both sides see (internal notes not counted)."""
@@ -369,7 +318,7 @@ class RequestRepository:
             (request_id,),
         )
         assert row is not None
-        return ThreadCounts(row["files"], row["messages"])
+        return row_to(ThreadCounts, row)
 
     async def of_enterprises(
         self, enterprise_ids: Sequence[int], *, limit: int, offset: int
@@ -406,7 +355,7 @@ class RequestRepository:
             f"SELECT {_COLUMNS} FROM requests WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return Page([_request(row) for row in rows], int(total))
+        return Page(rows_to(Request, rows), int(total))
 
     # -- drafts of the intake conversation ------------------------------------------------
 
@@ -488,7 +437,7 @@ async def _transition(
         " note) VALUES (?, ?, ?, ?, ?, ?)",
         (request.id, to_epoch(now), actor_id, request.status, to, note),
     )
-    return _request(row)
+    return row_to(Request, row)
 
 
 async def _insert_message(
@@ -511,7 +460,13 @@ async def _insert_message(
             None if attachment is None else attachment.file_name,
         ),
     )
-    return _message(row)
+    return row_to(Message, row)
+
+
+async def request_in(tx: Transaction, request_id: int) -> Request | None:
+    """The request as the caller's transaction sees it (its own changes included)."""
+    rows = await tx.execute_fetchall(f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,))
+    return row_to(Request, rows[0]) if rows else None
 
 
 # Requests whose deadlines still run: open, with a deadline (the acknowledgement's while not
@@ -528,7 +483,7 @@ _STILL_DUE = (
 async def still_due(tx: Transaction, after: datetime) -> list[Request]:
     """Open requests with a deadline still ahead of ``after``, as ``tx`` sees them."""
     at = to_epoch(after)
-    return [_request(row) for row in await tx.execute_fetchall(_STILL_DUE, (at, at))]
+    return rows_to(Request, await tx.execute_fetchall(_STILL_DUE, (at, at)))
 
 
 async def move_deadlines(
@@ -560,4 +515,4 @@ async def move_deadlines(
         " note) VALUES (?, ?, ?, ?, ?, ?)",
         (request.id, to_epoch(now), actor_id, request.status, request.status, note),
     )
-    return _request(rows[0])
+    return row_to(Request, rows[0])

@@ -4,7 +4,10 @@ For the whole program they are read from ``request_tallies``, which triggers kee
 city, stage and official (migration 0004); only the two counts that depend on the clock are
 corrected at read time, from the requests whose deadlines are still ahead. For one official, and
 to check the tallies, the cube is computed from the requests themselves: one pass grouped by
-(official, category, city, stage), which the domain adds up along any of those axes.
+(official, category, city, stage), which the domain adds up along any of those axes; so is a
+cut of the programme (:class:`Cut`: one city's enterprises, one tier's officials). The rounds
+(the provincial leaders', each city's) add up the officials' tallies by the official's tier
+and city.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
 from storage.db import Database
-from storage.scope import EVERYWHERE, Scope
 
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -42,16 +44,64 @@ SELECT r.official_id, r.category, e.city, e.stage,
     SUM(r.resolved_at IS NOT NULL),
     SUM(r.outcome = 'solved'),
     SUM(r.acknowledge_due_at IS NOT NULL
-        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < ?1)),
+        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)),
     SUM(r.acknowledged_at IS NOT NULL AND r.acknowledged_at <= r.acknowledge_due_at),
     SUM(r.rating IS NOT NULL),
     SUM(r.rating >= 4),
-    SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < ?1
-        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < ?1)))
-FROM requests r JOIN enterprises e ON e.id = r.enterprise_id
-WHERE r.status != 'withdrawn' {{mine}}
+    SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
+        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now)))
+FROM requests r JOIN enterprises e ON e.id = r.enterprise_id{{holder}}
+WHERE r.status != 'withdrawn'{{where}}
 GROUP BY r.official_id, r.category, e.city, e.stage
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Which part of the programme a figure is about: the requests of one city's enterprises
+    (whoever holds them), of the officials of one tier, or both; neither is the whole."""
+
+    city: str | None = None  # the enterprise's city code
+    tier: str | None = None  # the holder's tier (officials.level)
+
+    @property
+    def whole(self) -> bool:
+        return self.city is None and self.tier is None
+
+
+WHOLE = Cut()
+
+
+def _request_filter(official_id: int | None, cut: Cut) -> tuple[str, str, dict[str, object]]:
+    """(join of the holder, conditions, parameters) selecting the requests of ``cut``."""
+    where = ""
+    if official_id is not None:
+        where += " AND r.official_id = :official"
+    if cut.city is not None:
+        where += " AND e.city = :city"
+    holder = ""
+    if cut.tier is not None:
+        holder = " JOIN officials o ON o.id = r.official_id"
+        where += " AND o.level = :tier"
+    return holder, where, {"official": official_id, "city": cut.city, "tier": cut.tier}
+
+
+# The round of an official's requests: the provincial leaders' one, or their city's.
+_ROUND = "CASE o.level WHEN 'province' THEN 'province' ELSE o.city END"
+# Per round and for all cities' rounds together ('cities'): what each measure counts.
+_ROUND_MEASURES = {
+    "officials": "COUNT(*) FROM officials o WHERE o.active = 1"
+    " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)",
+    "enterprises": "COUNT(DISTINCT a.enterprise_id) FROM assignments a"
+    " JOIN officials o ON o.id = a.official_id WHERE 1",
+    "visited": "COUNT(DISTINCT v.enterprise_id) FROM site_visits v"
+    " JOIN officials o ON o.id = v.official_id WHERE 1",
+}
+_ROUND_COUNTS = " UNION ALL ".join(
+    f"SELECT '{measure}', {key}, {counted}{where} GROUP BY 2"
+    for measure, counted in _ROUND_MEASURES.items()
+    for key, where in ((_ROUND, ""), ("'cities'", " AND o.level != 'province'"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +171,14 @@ class StatsRepository:
         self._db = db
 
     async def cube(
-        self, *, now: datetime, official_id: int | None = None, scope: Scope = EVERYWHERE
+        self, *, now: datetime, official_id: int | None = None, cut: Cut = WHOLE
     ) -> list[CubeRow]:
-        """Counted from the requests themselves (one official's, through requests_by_official;
-        one city's enterprises' for a city office)."""
-        clause, city = scope.where("e.city")
-        if official_id is None:
-            rows = await self._db.fetch_report(
-                _CUBE.format(mine=clause.replace("?", "?2")), (to_epoch(now), *city)
-            )
-        else:
-            sql = _CUBE.format(mine="AND r.official_id = ?2" + clause.replace("?", "?3"))
-            rows = await self._db.fetch_report(sql, (to_epoch(now), official_id, *city))
+        """Counted from the requests themselves: one official's (through requests_by_official),
+        one city's enterprises' or one tier's, or all."""
+        holder, where, params = _request_filter(official_id, cut)
+        rows = await self._db.fetch_report(
+            _CUBE.format(holder=holder, where=where), {**params, "now": to_epoch(now)}
+        )
         return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
@@ -140,42 +186,56 @@ class StatsRepository:
         rows = await self._db.fetch_report(_AXES, (to_epoch(now),))
         return [AxisRow(*row) for row in rows]
 
-    async def officials_taking_part(self, scope: Scope = EVERYWHERE) -> int:
-        """Active officials with enterprises (a city's: with enterprises in that city)."""
-        clause, city = scope.where("e.city")
-        return int(
-            await self._db.fetch_value(
+    async def officials_taking_part(self, cut: Cut = WHOLE) -> int:
+        """Active officials with an assignment (in ``cut``: to an enterprise of its city, and
+        of its tier)."""
+        if cut.whole:
+            sql = (
                 "SELECT COUNT(*) FROM officials o WHERE o.active = 1"
-                " AND EXISTS (SELECT 1 FROM assignments a"
-                " JOIN enterprises e ON e.id = a.enterprise_id"
-                f" WHERE a.official_id = o.id{clause})",
-                city,
+                " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)"
             )
-        )
+        else:
+            sql = (
+                "SELECT COUNT(DISTINCT o.id) FROM assignments a"
+                " JOIN officials o ON o.id = a.official_id"
+                " JOIN enterprises e ON e.id = a.enterprise_id WHERE o.active = 1"
+                " AND (:city IS NULL OR e.city = :city) AND (:tier IS NULL OR o.level = :tier)"
+            )
+        return int((await self._db.fetch_all(sql, _cut_params(cut)))[0][0])
 
-    async def enterprises_linked(
-        self, official_id: int | None = None, scope: Scope = EVERYWHERE
-    ) -> int:
-        clause, city = scope.where("(SELECT e.city FROM enterprises e WHERE e.id = enterprise_id)")
-        return int(
-            await self._db.fetch_value(
-                "SELECT COUNT(DISTINCT enterprise_id) FROM assignments"
-                f" WHERE (?1 IS NULL OR official_id = ?1){clause.replace('?', '?2')}",
-                (official_id, *city),
-            )
-        )
+    async def enterprises_linked(self, official_id: int | None = None, cut: Cut = WHOLE) -> int:
+        """Enterprises with an assignment (to this official; in ``cut``)."""
+        return await self._enterprises("assignments", official_id, cut)
 
-    async def enterprises_visited(
-        self, official_id: int | None = None, scope: Scope = EVERYWHERE
-    ) -> int:
-        clause, city = scope.where("(SELECT e.city FROM enterprises e WHERE e.id = enterprise_id)")
-        return int(
-            await self._db.fetch_value(
-                "SELECT COUNT(DISTINCT enterprise_id) FROM site_visits"
-                f" WHERE (?1 IS NULL OR official_id = ?1){clause.replace('?', '?2')}",
-                (official_id, *city),
+    async def enterprises_visited(self, official_id: int | None = None, cut: Cut = WHOLE) -> int:
+        """Enterprises with a site visit (by this official; in ``cut``)."""
+        return await self._enterprises("site_visits", official_id, cut)
+
+    async def _enterprises(self, table: str, official_id: int | None, cut: Cut) -> int:
+        joins, where = "", ""
+        if not cut.whole:
+            joins = (
+                " JOIN officials o ON o.id = t.official_id"
+                " JOIN enterprises e ON e.id = t.enterprise_id"
             )
+            where = " AND (:city IS NULL OR e.city = :city) AND (:tier IS NULL OR o.level = :tier)"
+        value = await self._db.fetch_all(
+            f"SELECT COUNT(DISTINCT t.enterprise_id) FROM {table} t{joins}"
+            f" WHERE (:official IS NULL OR t.official_id = :official){where}",
+            {**_cut_params(cut), "official": official_id},
         )
+        return int(value[0][0])
+
+    async def round_counts(self) -> dict[tuple[str, str], int]:
+        """(measure, round) → count, for officials taking part, enterprises linked and
+        enterprises visited; a round is 'province', a city code, or 'cities' for all cities'."""
+        rows = await self._db.fetch_report(_ROUND_COUNTS)
+        return {(row[0], row[1]): row[2] for row in rows}
+
+    async def official_tiers(self) -> dict[int, tuple[str, str]]:
+        """Every official's (tier, city)."""
+        rows = await self._db.fetch_all("SELECT id, level, city FROM officials")
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     async def official_names(self) -> dict[int, str]:
         rows = await self._db.fetch_all("SELECT id, name FROM officials")
@@ -192,32 +252,25 @@ class StatsRepository:
         )
 
     async def overdue(
-        self,
-        *,
-        now: datetime,
-        official_id: int | None = None,
-        limit: int = 20,
-        scope: Scope = EVERYWHERE,
+        self, *, now: datetime, official_id: int | None = None, cut: Cut = WHOLE, limit: int = 20
     ) -> list[OverdueRow]:
-        """Open requests past a deadline, the longest overdue first."""
+        """Open requests past a deadline (of this official; in ``cut``), the longest overdue
+        first."""
         # The whole program's list walks the open requests in deadline order; one official's
         # comes from requests_by_official.
         source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
-        params: list[object] = [to_epoch(now), limit]
-        mine = ""
-        if official_id is not None:
-            params.append(official_id)
-            mine = f" AND r.official_id = ?{len(params)}"
-        clause, city = scope.where("e.city")
-        if city:
-            params.extend(city)
-            mine += clause.replace("?", f"?{len(params)}")
         rows = await self._db.fetch_report(
             "SELECT r.number, e.name, o.name, r.status, r.overdue_at"
             f" FROM requests {source} JOIN enterprises e ON e.id = r.enterprise_id"
             " LEFT JOIN officials o ON o.id = r.official_id"
-            f" WHERE r.status IN ({_OPEN}) AND r.overdue_at < ?1{mine}"
-            " ORDER BY r.overdue_at, r.id LIMIT ?2",
-            params,
+            f" WHERE r.status IN ({_OPEN}) AND r.overdue_at < :now"
+            " AND (:official IS NULL OR r.official_id = :official)"
+            " AND (:city IS NULL OR e.city = :city) AND (:tier IS NULL OR o.level = :tier)"
+            " ORDER BY r.overdue_at, r.id LIMIT :limit",
+            {**_cut_params(cut), "now": to_epoch(now), "official": official_id, "limit": limit},
         )
         return [OverdueRow(row[0], row[1], row[2], row[3], from_epoch(row[4])) for row in rows]
+
+
+def _cut_params(cut: Cut) -> dict[str, object]:
+    return {"city": cut.city, "tier": cut.tier}

@@ -7,14 +7,14 @@ resolution reaches exactly the requests that were linked when the admin decided 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from bot.lifecycle import FINAL, Status
 from storage.db import Database, Transaction
+from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
 
@@ -53,21 +53,6 @@ class Issue:
     office: str = "province"  # the office that opened it (issue 18)
 
 
-def _issue(row: sqlite3.Row) -> Issue:
-    return Issue(
-        id=row["id"],
-        title=row["title"],
-        status=IssueStatus(row["status"]),
-        created_by=row["created_by"],
-        created_at=from_epoch(row["created_at"]),
-        resolved_at=None if row["resolved_at"] is None else from_epoch(row["resolved_at"]),
-        version=row["version"],
-        linked=row["linked"],
-        enterprises=row["enterprises"],
-        office=row["office"],
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class LinkedRequest:
     id: int
@@ -95,21 +80,9 @@ class Page:
     total: int
 
 
-def _linked(row: sqlite3.Row) -> LinkedRequest:
-    return LinkedRequest(
-        id=row["id"],
-        number=row["number"],
-        enterprise_id=row["enterprise_id"],
-        enterprise=row["name"],
-        summary=row["summary"],
-        status=Status(row["status"]),
-        systemic_issue_id=row["systemic_issue_id"],
-        city=row["city"],
-    )
-
-
 _LINKED_COLUMNS = (
-    "r.id, r.number, r.enterprise_id, e.name, r.summary, r.status, r.systemic_issue_id, e.city"
+    "r.id, r.number, r.enterprise_id, e.name AS enterprise, r.summary, r.status,"
+    " r.systemic_issue_id, e.city"
     " FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
 )
 
@@ -137,7 +110,7 @@ class SystemicIssueRepository:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM systemic_issues i WHERE i.id = ?", (issue_id,)
         )
-        return None if row is None else _issue(row)
+        return None if row is None else row_to(Issue, row)
 
     async def page(
         self,
@@ -159,30 +132,28 @@ class SystemicIssueRepository:
             " ORDER BY COALESCE(i.updated_at, i.created_at) DESC, i.id DESC LIMIT ? OFFSET ?",
             (*statuses, *office, limit, offset),
         )
-        return Page([_issue(row) for row in rows], int(total))
+        return Page(rows_to(Issue, rows), int(total))
 
     async def linked(self, issue_id: int) -> list[LinkedRequest]:
         rows = await self._db.fetch_all(
             f"SELECT {_LINKED_COLUMNS} WHERE r.systemic_issue_id = ? ORDER BY r.id", (issue_id,)
         )
-        return [_linked(row) for row in rows]
+        return rows_to(LinkedRequest, rows)
 
     async def request(self, request_id: int) -> LinkedRequest | None:
         row = await self._db.fetch_one(f"SELECT {_LINKED_COLUMNS} WHERE r.id = ?", (request_id,))
-        return None if row is None else _linked(row)
+        return None if row is None else row_to(LinkedRequest, row)
 
     async def events(self, issue_id: int, *, limit: int) -> list[IssueEvent]:
         """The latest ``limit`` events, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM (SELECT ev.id, ev.at, ev.actor_id, ev.kind, ev.detail, r.number"
+            "SELECT * FROM (SELECT ev.id, ev.at, ev.actor_id, ev.kind, ev.detail,"
+            " r.number AS request_number"
             " FROM systemic_issue_events ev LEFT JOIN requests r ON r.id = ev.request_id"
             " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) ORDER BY id",
             (issue_id, limit),
         )
-        return [
-            IssueEvent(from_epoch(r["at"]), r["actor_id"], r["kind"], r["detail"], r["number"])
-            for r in rows
-        ]
+        return rows_to(IssueEvent, rows)
 
     async def last_note(self, issue_id: int) -> str:
         value = await self._db.fetch_value(
@@ -274,7 +245,7 @@ class SystemicIssueRepository:
             "  FROM requests r WHERE r.systemic_issue_id = i.id), '') AS text"
             " FROM systemic_issues i WHERE i.status != 'resolved' ORDER BY i.id",
         )
-        return [(_issue(row), row["text"]) for row in rows]
+        return [(row_to(Issue, row), row["text"]) for row in rows]
 
     async def matchable_requests(
         self, *, limit: int, exclude: int | None, scope: Scope = EVERYWHERE
@@ -289,7 +260,10 @@ class SystemicIssueRepository:
             (exclude or 0, *city, limit),
         )
         return [
-            (_linked(row), f"{row['summary']} {row['description'][:MATCHED_DESCRIPTION]}")
+            (
+                row_to(LinkedRequest, row),
+                f"{row['summary']} {row['description'][:MATCHED_DESCRIPTION]}",
+            )
             for row in rows
         ]
 

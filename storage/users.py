@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database
 from storage.models import User
+from storage.rows import row_to
 
 _COLUMNS = "telegram_id, first_name, username, telegram_language, language, unreachable_at"
-
-
-def _user(row: sqlite3.Row) -> User:
-    return User(
-        telegram_id=row["telegram_id"],
-        first_name=row["first_name"],
-        username=row["username"],
-        telegram_language=row["telegram_language"],
-        language=row["language"],
-        unreachable_at=None if row["unreachable_at"] is None else from_epoch(row["unreachable_at"]),
-    )
 
 
 class UserRepository:
@@ -48,7 +37,7 @@ class UserRepository:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,)
         )
-        return None if row is None else _user(row)
+        return None if row is None else row_to(User, row)
 
     async def touch(
         self,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
 from storage.db import Database, Transaction
+from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
 FAILURE_KINDS = ("code", "lookup")
@@ -53,52 +53,10 @@ class Report:
     warned_at: datetime | None
 
 
-def _code(row: sqlite3.Row) -> StoredCode:
-    return StoredCode(
-        id=row["id"],
-        code_hash=row["code_hash"],
-        official_id=row["official_id"],
-        enterprise_id=row["enterprise_id"],
-        issued_at=from_epoch(row["issued_at"]),
-        expires_at=from_epoch(row["expires_at"]),
-        used_at=None if row["used_at"] is None else from_epoch(row["used_at"]),
-        portfolio=frozenset(int(e) for e in (row["portfolio"] or "").split(",") if e),
-    )
-
-
-def _notice(row: sqlite3.Row) -> Notice:
-    return Notice(
-        id=row["id"],
-        official_id=row["official_id"],
-        enterprise_id=row["enterprise_id"],
-        channel=row["channel"],
-        phone_last4=row["phone_last4"],
-        window_start=from_epoch(row["window_start"]),
-        window_end=from_epoch(row["window_end"]),
-        created_at=from_epoch(row["created_at"]),
-    )
-
-
-def _report(row: sqlite3.Row) -> Report:
-    return Report(
-        id=row["id"],
-        reporter_id=row["reporter_id"],
-        enterprise_id=row["enterprise_id"],
-        claimed_official_id=row["claimed_official_id"],
-        claimed_name=row["claimed_name"],
-        channel=row["channel"],
-        contact=row["contact"],
-        asked_for=row["asked_for"],
-        details=row["details"],
-        created_at=from_epoch(row["created_at"]),
-        warned_at=None if row["warned_at"] is None else from_epoch(row["warned_at"]),
-    )
-
-
 _CODE_COLUMNS = "id, code_hash, official_id, enterprise_id, issued_at, expires_at, used_at"
 # The issuing official's portfolio, read with the code in the same statement.
 _PORTFOLIO = (
-    "(SELECT group_concat(a.enterprise_id) FROM assignments a"
+    "(SELECT json_group_array(a.enterprise_id) FROM assignments a"
     " WHERE a.official_id = verification_codes.official_id) AS portfolio"
 )
 _NOTICE_COLUMNS = (
@@ -148,7 +106,7 @@ class VerificationRepository:
             " ORDER BY used_at IS NULL DESC, expires_at DESC LIMIT 1",
             (code_hash,),
         )
-        return None if row is None else _code(row)
+        return None if row is None else row_to(StoredCode, row)
 
     async def use_code(self, tx: Transaction, code_id: int, *, used_by: int, now: datetime) -> bool:
         """Mark a code used; False if somebody used it first."""
@@ -268,13 +226,13 @@ class VerificationRepository:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return _notice(row)
+        return row_to(Notice, row)
 
     async def notice(self, notice_id: int) -> Notice | None:
         row = await self._db.fetch_one(
             f"SELECT {_NOTICE_COLUMNS} FROM contact_notices WHERE id = ?", (notice_id,)
         )
-        return None if row is None else _notice(row)
+        return None if row is None else row_to(Notice, row)
 
     async def active_notices(self, enterprise_ids: frozenset[int], now: datetime) -> list[Notice]:
         if not enterprise_ids:
@@ -285,7 +243,7 @@ class VerificationRepository:
             " AND window_end >= ? AND created_at <= ? ORDER BY created_at DESC",
             (*sorted(enterprise_ids), to_epoch(now), to_epoch(now)),
         )
-        return [_notice(row) for row in rows]
+        return rows_to(Notice, rows)
 
     async def answer_notice(
         self, notice_id: int, telegram_id: int, answer: str, now: datetime
@@ -339,13 +297,13 @@ class VerificationRepository:
             )
             row = await cursor.fetchone()
         assert row is not None
-        return _report(row)
+        return row_to(Report, row)
 
     async def report(self, report_id: int) -> Report | None:
         row = await self._db.fetch_one(
             f"SELECT {_REPORT_COLUMNS} FROM impostor_reports WHERE id = ?", (report_id,)
         )
-        return None if row is None else _report(row)
+        return None if row is None else row_to(Report, row)
 
     async def mark_warned(self, report_id: int, now: datetime) -> bool:
         """Record that the portfolio was warned; False if it already was."""

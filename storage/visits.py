@@ -9,6 +9,7 @@ from datetime import date, datetime
 from bot.clock import to_epoch
 from storage.db import Database
 from storage.outbox import NewMessage, enqueue
+from storage.rows import rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +53,4 @@ class VisitRepository:
             " WHERE enterprise_id = ? ORDER BY visited_on, id",
             (enterprise_id,),
         )
-        return [Visit(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4]) for r in rows]
+        return rows_to(Visit, rows)

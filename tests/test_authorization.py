@@ -248,6 +248,7 @@ async def make_world(services: Services) -> World:
         phone_last4=None, window_start=now, window_end=now + timedelta(hours=1), now=now,
     )  # fmt: skip
     pending = await register(
+        services.db,
         services.enterprises,
         Application("锦州待审企业", make_credit_code("91210700MA0AB1234"), "jinzhou",
                     Stage.STARTUP, "农业"),

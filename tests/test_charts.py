@@ -17,15 +17,18 @@ from bot.charts import (
     by_week,
     chart_data,
     draw_categories,
+    draw_city_ranking,
     draw_weekly,
     find_font,
 )
 from bot.i18n import Translator, catalog
 from bot.services import Services
+from bot.stats import Round, Rounds, Tally, compute_rounds
 from scenarios.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
 from storage.charts import CategoryCount, ChartRepository
-from tests.ledger_data import load_provincial_round
+from storage.stats import Cut
+from tests.ledger_data import load_city_round, load_provincial_round
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
@@ -34,6 +37,17 @@ WEEKLY = Weekly(MONDAYS, (3, 10, 0, 7), (1, 4, 2, 0))
 CATEGORIES = tuple(
     CategoryCount(c, r, s)
     for c, r, s in (("policy", 12, 5), ("factors", 8, 3), ("payments", 20, 9), ("chain", 1, 0))
+)
+
+ROUNDS = Rounds(
+    Round("province", 33, 660, 291, Tally(received=681, resolved=325, solved=325)),
+    Round(
+        "cities", 20, 40, 0, Tally(received=30, solved=12, response_due=30, responded_on_time=27)
+    ),
+    tuple(
+        Round(code, 10, 20, 0, Tally(received=15, solved=n, rated=n, satisfied=n - 1))
+        for code, n in (("shenyang", 5), ("shenfu", 7))
+    ),
 )
 
 
@@ -54,6 +68,7 @@ def test_chinese_labels_have_every_glyph(tmp_path: Path) -> None:
     labels = "".join(
         v for k, v in catalog("zh").items() if k.startswith(("charts.", "ledger.category."))
     )
+    assert glyph_warnings(lambda: draw_city_ranking(ROUNDS, texts, font)) == []
     covered = FT2Font(str(font)).get_charmap()
     assert [c for c in labels if ord(c) not in covered] == []
     (tmp_path / "weekly.png").write_bytes(draw_weekly(WEEKLY, texts, font))
@@ -110,4 +125,35 @@ async def test_admin_and_official_receive_the_charts(
     official = standin.user(OFFICIAL_ID, first_name="王建国", language_code="zh-hans")
     await official.send("/charts")
     assert "暂无数据" in ((await official.expect_message()).text or "")  # no request of his yet
+    assert standin.errors == []
+
+
+async def test_both_rounds_cut_and_ranked(
+    services: Services, standin: TelegramStandin, tmp_path: Path
+) -> None:
+    """A cut counts its own requests; the whole programme adds the cities' ranking picture."""
+    now = services.clock.now()
+    await load_provincial_round(services, now=now)
+    await load_city_round(services, now=now)
+    repo, tz = ChartRepository(services.db), services.settings.locale.tz
+    for cut, received, resolved in (
+        (Cut(tier="province"), 681, 325),
+        (Cut(), 3008, 1452),
+    ):
+        data = await chart_data(repo, now=now, tz=tz, weeks=52, official_id=None, cut=cut)
+        assert (sum(data.weekly.received), sum(data.weekly.resolved)) == (received, resolved)
+        assert sum(c.received for c in data.categories) == received
+    rounds = await compute_rounds(services.stats, now=now)
+    picture = draw_city_ranking(rounds, Translator("zh"), find_font(None))
+    (tmp_path / "cities.png").write_bytes(picture)
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/charts")
+    pictures = [await admin.expect_message() for _ in range(3)]
+    assert [p.caption for p in pictures] == ["每周诉求：收到与办结", "诉求类别分布", "各市三率排名"]
+    assert all(p.photo is not None and p.photo.startswith(PNG) for p in pictures)
+    await admin.send("/charts 大连 县级")
+    assert [(await admin.expect_message()).caption for _ in range(2)] == [
+        "每周诉求：收到与办结",
+        "诉求类别分布",
+    ]
     assert standin.errors == []

@@ -216,7 +216,7 @@ async def test_a_city_admin_sees_their_citys_queue_stats_and_ledger_only(
 
     await city_admin.send("/stats")
     stats = (await city_admin.expect_message()).text or ""
-    assert stats.startswith("📊 台账统计（仅大连市）")
+    assert stats.startswith("📊 台账统计 · 大连市")  # the cut the office forces
     assert "收集诉求 1 件" in stats and "沈阳" not in stats
     await admin.send("/stats")
     assert "收集诉求 2 件" in ((await admin.expect_message()).text or "")

@@ -26,14 +26,17 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.credit_code import make_credit_code
 from bot.reminders import deliver_now
-from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.state import StoredMessage
+from storage.models import EnterpriseStatus
 from tests.test_dialogues_restart import bot_on, services_of
 from tests.test_requests_flow import file_request
 
 NUMBER = "LN-20260302-0001"
+REGISTRANT_ID = 650001
 HELD = 2.5  # seconds the stand-in holds a call: past the outbox's send time-out below
 PERSON_PAUSE = 1.5  # seconds a person takes to read an answer and press or type the next
 
@@ -201,3 +204,49 @@ async def test_a_reply_whose_send_timed_out_comes_again_marked(
     assert first.text.startswith(f"💬 {NUMBER} · 王建国")
     assert again.text == "（重发）" + first.text
     await official.expect_no_message(within=0.3)
+
+
+async def test_a_registration_and_the_admins_notice_arrive_after_a_restart(
+    standin: TelegramStandin, settings: Settings, clock: FakeClock, person: PersonTime
+) -> None:
+    """The registrant's receipt and the admin's notice (with its approve and reject buttons)
+    are queued with the pending enterprise: a bot that died right after the commit sends both
+    at its next start, and the admin's button works."""
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
+    carol = standin.user(REGISTRANT_ID, first_name="Carol", language_code="zh-hans", started=True)
+    code = make_credit_code("91210800MA0YK3L03")
+    async with bot_on(settings, clock, person) as app:
+        services = services_of(app)
+        await make_cast(services)
+        await carol.send("/register")
+        for typed in ("营口港湾物流有限公司", code):
+            await carol.expect_message()
+            person.pause()
+            await carol.send(typed)
+        for label in ("营口市", "成熟期"):
+            choices = await carol.expect_message()
+            person.pause()
+            await carol.press(choices, label)
+        await carol.expect_message()
+        person.pause()
+        await carol.send("港口物流")
+        summary = await carol.expect_message()
+        person.pause()
+        services.sender = None  # dies right after the commit: nothing more is sent
+        await carol.press(summary, "✅ 提交审核")
+        await carol.expect_no_message(within=0.5)
+        pending = await services.enterprises.by_credit_code(code)
+        assert pending is not None and pending.status is EnterpriseStatus.PENDING
+    clock.advance(timedelta(minutes=1))
+    async with bot_on(settings, clock, person) as app:
+        assert "审核后会通知" in (await carol.expect_message()).text
+        card = await admin.expect_message()
+        assert "新的企业登记" in card.text and code in card.text
+        person.pause()
+        await admin.press(card, "✅ 通过")
+        await admin.expect_edit(card)
+        assert "已通过审核" in (await carol.expect_message()).text
+        approved = await services_of(app).enterprises.get(pending.id)
+    assert approved is not None and approved.status is EnterpriseStatus.ACTIVE
+    await admin.expect_no_message(within=0.3)  # once
+    assert standin.rate_limited == 0

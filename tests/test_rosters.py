@@ -286,7 +286,7 @@ async def test_imports_take_the_codes_and_every_name_shown(db: Database, languag
         *(texts(f"level.{lv}") for lv in ("province", "city", "county")),
         "省",
     ]
-    officials = "\n".join(f"T-{n},官员{n},,,{level}," for n, level in enumerate(levels))
+    officials = "\n".join(f"T-{n},官员{n},,,{level},大连" for n, level in enumerate(levels))
     report = await load(
         db, RosterKind.OFFICIALS, "external_id,name,title,body,level,city\n" + officials
     )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
+
 from bot.i18n import Translator
+from bot.ledger import BadFilter, parse_filter
 from bot.services import Services
-from bot.stats import Tally, compute_stats, percent, render_stats
+from bot.stats import Round, Tally, compute_stats, percent, render_rounds, render_stats
 from bot.tables import read_table
 from scenarios.roster import ADMIN_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
-from tests.ledger_data import load_provincial_round
+from storage.ledger import LedgerFilter, LedgerRepository
+from storage.stats import Cut
+from tests.ledger_data import load_city_round, load_provincial_round
 
 
 def test_rates_and_their_definitions() -> None:
@@ -42,6 +49,82 @@ async def test_provincial_round_from_the_seeds(services: Services) -> None:
     assert "解决率 47.7%" in text and "沈阳市" in text and "政策落实" in text
 
 
+def figures(r: Round) -> tuple[object, ...]:
+    """A round as the source material gives it: officials, enterprises, visited, requests,
+    resolved, 办结率."""
+    t = r.tally
+    return (
+        r.officials,
+        r.enterprises,
+        r.visited,
+        t.received,
+        t.resolved,
+        percent(t.completion_rate),
+    )
+
+
+async def test_both_rounds_in_one_database(services: Services) -> None:
+    """Both rounds loaded through the roster import into one database give both rows of the
+    source material's figures, side by side and as cuts by tier."""
+    now = services.clock.now()
+    await load_provincial_round(services, now=now)
+    await load_city_round(services, now=now)
+    stats = await compute_stats(services.stats, now=now)
+    assert stats.rounds is not None
+    province, cities = stats.rounds.province, stats.rounds.cities
+    assert figures(province) == (33, 660, 291, 681, 325, "47.7%")
+    assert figures(cities) == (4833, 9340, 0, 2327, 1127, "48.4%")
+    assert (stats.officials, stats.enterprises_linked, stats.total.received) == (4866, 10000, 3008)
+    # The cut by tier gives the provincial round; the city and county tiers, the cities' round.
+    leaders = await compute_stats(services.stats, now=now, cut=Cut(tier="province"))
+    assert (leaders.officials, leaders.enterprises_linked, leaders.enterprises_visited) == (
+        33,
+        660,
+        291,
+    )
+    assert (leaders.total.received, leaders.total.resolved) == (681, 325)
+    assert percent(leaders.total.completion_rate) == "47.7%" and leaders.rounds is None
+    city, county = [
+        await compute_stats(services.stats, now=now, cut=Cut(tier=tier))
+        for tier in ("city", "county")
+    ]
+    assert city.officials + county.officials == 4833
+    assert city.enterprises_linked + county.enterprises_linked == 9340
+    assert city.total + county.total == cities.tally
+    # Each city's round adds up to the cities' round; one city's cut holds its enterprises'
+    # requests whoever holds them: its own round's and the provincial leaders'.
+    assert sum((r.tally for r in stats.rounds.by_city), Tally()) == cities.tally
+    assert sum(r.officials for r in stats.rounds.by_city) == 4833
+    dalian = next(r for r in stats.rounds.by_city if r.key == "dalian")
+    cut = await compute_stats(services.stats, now=now, cut=Cut(city="dalian"))
+    own = await compute_stats(services.stats, now=now, cut=Cut(city="dalian", tier="city"))
+    dalian_county = await compute_stats(
+        services.stats, now=now, cut=Cut(city="dalian", tier="county")
+    )
+    assert own.total + dalian_county.total == dalian.tally
+    assert cut.total == stats.by_city["dalian"]
+    assert cut.total.received > dalian.tally.received  # the provincial leaders' part
+    assert cut.by_tier["province"].received == cut.total.received - dalian.tally.received
+    assert set(stats.by_tier) == {"province", "city", "county"}
+    assert stats.by_tier["province"] == province.tally
+    assert stats.by_tier["city"] + stats.by_tier["county"] == cities.tally
+    whole = render_stats(stats, Translator("zh"), for_official=False)
+    assert len(whole) < 4096 and len(render_rounds(stats, Translator("en"))) < 4096
+    by_tier = whole.split("按层级")[1]
+    assert "\n省级：681 件，解决 325（47.7%）" in by_tier.split("\n\n")[0]
+    text = render_rounds(stats, Translator("zh"))
+    assert (
+        "省级包联</b>：官员 33 · 企业 660 · 走访 291 · 诉求 681 · 办结 325（办结率 47.7%）" in text
+    )
+    assert (
+        "市县包联</b>：官员 4833 · 企业 9340 · 走访 0 · 诉求 2327 · 办结 1127（办结率 48.4%）"
+        in text
+    )
+    assert "合计</b>：官员 4866 · 企业 10000 · 走访 291 · 诉求 3008 · 办结 1452" in text
+    ranking = text.split("城市排名")[1].splitlines()[1:]
+    assert len(ranking) == 15 and ranking[0].startswith("1. ")
+
+
 async def test_admin_and_official_see_stats(services: Services, standin: TelegramStandin) -> None:
     await make_cast(services)
     await load_provincial_round(services, now=services.clock.now())
@@ -63,6 +146,31 @@ async def test_admin_and_official_see_stats(services: Services, standin: Telegra
     assert standin.errors == []
 
 
+async def test_admin_cuts_stats_by_city_and_tier(
+    services: Services, standin: TelegramStandin
+) -> None:
+    await load_provincial_round(services, now=services.clock.now())
+    await load_city_round(services, now=services.clock.now())
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/stats")
+    whole, rounds = await admin.expect_message(), await admin.expect_message()
+    assert (whole.text or "").startswith("📊 台账统计\n")
+    assert "省级包联：官员 33 · 企业 660 · 走访 291 · 诉求 681 · 办结 325（办结率 47.7%）" in (
+        rounds.text or ""
+    )
+    assert "城市排名" in (rounds.text or "")
+    await admin.send("/stats 大连 市级")
+    dalian = (await admin.expect_message()).text or ""
+    assert dalian.startswith("📊 台账统计 · 大连市 · 市级\n")
+    assert "官员排名" in dalian and "省领导" not in dalian
+    await admin.send("/stats province")
+    leaders = (await admin.expect_message()).text or ""
+    assert leaders.startswith("📊 台账统计 · 省级\n") and "收集诉求 681 件 · 办结 325 件" in leaders
+    await admin.send("/stats 北京")
+    assert "看不懂“北京”" in ((await admin.expect_message()).text or "")
+    assert standin.errors == []
+
+
 async def test_admin_gets_the_ledger_files(services: Services, standin: TelegramStandin) -> None:
     await load_provincial_round(services, now=services.clock.now())
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
@@ -80,4 +188,35 @@ async def test_admin_gets_the_ledger_files(services: Services, standin: Telegram
     official = standin.user(OFFICIAL_ID, first_name="X")
     await official.send("/ledger")
     assert "没有权限" in ((await official.expect_message()).text or "")
+    assert standin.errors == []
+
+
+async def test_ledger_cut_by_city_and_tier(services: Services, standin: TelegramStandin) -> None:
+    """/ledger 大连 市级: the Dalian enterprises' requests held by city officials, and the
+    provincial round as the province tier's rows."""
+    now = services.clock.now()
+    await load_provincial_round(services, now=now)
+    await load_city_round(services, now=now)
+    tz = services.settings.locale.tz
+    assert parse_filter(["2026-01-01", "大连市", "省级"], tz) == LedgerFilter(
+        since=datetime(2026, 1, 1, tzinfo=tz), city="dalian", tier="province"
+    )
+    with pytest.raises(BadFilter):
+        parse_filter(["乡级"], tz)
+    expected = await services.db.fetch_value(
+        "SELECT COUNT(*) FROM requests r JOIN enterprises e ON e.id = r.enterprise_id"
+        " JOIN officials o ON o.id = r.official_id WHERE e.city = 'dalian' AND o.level = 'city'"
+    )
+    admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans")
+    await admin.send("/ledger 大连 市级")
+    await admin.expect_message()
+    csv_file = await admin.expect_message()
+    assert csv_file.document is not None
+    table = read_table(csv_file.document, "ledger.csv")
+    assert len(table.rows) == expected > 0
+    assert {row[1][3] for row in table.rows} == {"大连市"}
+    assert all(row[1][7].startswith("市官员") for row in table.rows)
+    repo = LedgerRepository(services.db)
+    rows = [row async for row in repo.rows(LedgerFilter(tier="province"))]
+    assert len(rows) == 681
     assert standin.errors == []

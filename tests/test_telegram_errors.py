@@ -157,7 +157,7 @@ async def test_forbidden_from_the_user_told_of_an_action_does_not_fail_the_actio
     )
     application = Application("营口港湾物流有限公司", ALICE_CODE, "yingkou", Stage.MATURE, "物流")
     pending = await register(
-        services.enterprises, application, user_id=USER_ID, name="Carol", now=now
+        services.db, services.enterprises, application, user_id=USER_ID, name="Carol", now=now
     )
     standin.inject_error("sendMessage", chat_id=USER_ID, error_code=403, description=BLOCKED)
     await admin.send("/help")
@@ -167,6 +167,9 @@ async def test_forbidden_from_the_user_told_of_an_action_does_not_fail_the_actio
     approved = await services.enterprises.get(pending.id)
     assert approved is not None and approved.status is EnterpriseStatus.ACTIVE
     await standin.wait_for_async(unreachable(services))
+    # The outbox tells the admin, once, that the registrant was not told.
+    report = await admin.expect_message()
+    assert "may not have arrived" in (report.text or "")
     await admin.expect_no_message(within=0.3)
     assert [c.status for c in calls_to_chat(standin, "sendMessage", USER_ID)] == [403]
     assert failures(caplog) == []

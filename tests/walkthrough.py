@@ -189,7 +189,7 @@ class Walkthrough:
         """Dalian's admin reads the rates: Dalian's only, and said so; the province admin lists
         the admins of each office. (No picture: the README says what each may do.)"""
         city, province = demo.CITY_ADMIN, demo.ADMIN
-        await self.send(city, "/stats", until="仅大连市")
+        await self.send(city, "/stats", until="台账统计 · 大连市")
         await self.send(province, "/admins", until="大连市：大连营商局")
 
     async def send(self, persona: demo.Persona, text: str, *, until: str = "") -> None:
