@@ -158,6 +158,9 @@ async def choose_official(update: Update, context: AppContext, request_id: int) 
     await answer_query(update)
     scope = context.actor.scope
     officials = [o for o in await context.services.officials.all_active(scope) if o.telegram_id]
+    if not officials:  # a city with no official who has joined yet
+        await send_here(update, context, texts("offices.no_officials"), None)
+        return
     rows = [
         [
             InlineKeyboardButton(

@@ -66,6 +66,11 @@ def greeting(actor: Actor, texts: Translator) -> str:
     if actor.main_role is Role.ENTREPRENEUR:
         names = "、".join(e.name for e in actor.enterprises)
         return texts("start.entrepreneur", enterprises=names)
+    if actor.main_role is Role.ADMIN and actor.office is not None:
+        # Which office, and so what they may do: the whole province, or one city.
+        office = office_name(actor.office, texts.language)
+        scope = "province" if actor.is_province_admin else "city"
+        return texts("start.admin") + "\n\n" + texts(f"offices.start_{scope}", office=office)
     return texts(f"start.{actor.main_role}")
 
 

@@ -53,7 +53,18 @@ OFFICIAL = Persona(
 ADMIN = Persona(
     5300000001, "营商办", "ln_office_demo", "admin", "管理员 营商办", "Admin (business office)"
 )
-PERSONAS = (ENTREPRENEUR, SECOND_ENTREPRENEUR, OFFICIAL, ADMIN)
+# A city office's admin (issue 18), appointed by the province admin with a one-time link: acts
+# within Dalian only (its enterprises and officials, their requests, announcements, the ledger).
+CITY_ADMIN = Persona(
+    5300000002,
+    "大连营商局",
+    "dl_office_demo",
+    "admin",
+    "大连市管理员 大连营商局",
+    "Dalian admin (city business bureau)",
+)
+CITY_ADMIN_OFFICE = "dalian"
+PERSONAS = (ENTREPRENEUR, SECOND_ENTREPRENEUR, OFFICIAL, ADMIN, CITY_ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +289,7 @@ async def seed(services: Services) -> None:
             await services.directory.add_contact(
                 enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
             )
+    await _appoint_city_admin(services)
     filed = await seed_requests(services)
     # The demo's invented past is not news: nobody is told of it when the sandbox opens.
     await services.outbox.repository.drop_pending(NOTICE_KINDS)
@@ -292,6 +304,20 @@ async def _bind_official(services: Services, official_id: int, telegram_id: int)
         kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
     )
     await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
+
+
+async def _appoint_city_admin(services: Services) -> None:
+    """The province admin appoints Dalian's admin by a one-time link, as in the bot (/appoint)."""
+    now = services.clock.now()
+    province = await services.actor(ADMIN.telegram_id)
+    if not province.is_province_admin:
+        return
+    invite = await services.offices.invite(
+        CITY_ADMIN_OFFICE, by=province.telegram_id, by_office=province.office, now=now, ttl=BIND_TTL
+    )
+    await redeem_invite(
+        services.invites, invite.token, telegram_id=CITY_ADMIN.telegram_id, name="", now=now
+    )
 
 
 async def seed_requests(services: Services) -> dict[str, int]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.audit import record_in
 from storage.db import Database, Transaction
+from storage.rows import row_to, rows_to
 from storage.scope import Scope
 
 _COLUMNS = (
@@ -29,18 +29,6 @@ class AdminRecord:
     username: str | None
 
 
-def _record(row: sqlite3.Row) -> AdminRecord:
-    return AdminRecord(
-        id=row["id"],
-        telegram_id=row["telegram_id"],
-        office=row["office"],
-        appointed_by=row["appointed_by"],
-        appointed_at=from_epoch(row["appointed_at"]),
-        name=row["name"],
-        username=row["username"],
-    )
-
-
 class AdminRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -57,7 +45,7 @@ class AdminRepository:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} {_FROM} WHERE a.id = ? AND a.revoked_at IS NULL", (admin_id,)
         )
-        return None if row is None else _record(row)
+        return None if row is None else row_to(AdminRecord, row)
 
     async def active(self, office: str) -> list[AdminRecord]:
         rows = await self._db.fetch_all(
@@ -65,7 +53,7 @@ class AdminRepository:
             " ORDER BY a.appointed_at, a.id",
             (office,),
         )
-        return [_record(r) for r in rows]
+        return rows_to(AdminRecord, rows)
 
     async def active_in(self, scope: Scope) -> list[AdminRecord]:
         """The serving admins of every office in ``scope`` (a city scope: that city's)."""
@@ -75,7 +63,7 @@ class AdminRepository:
             " ORDER BY a.office, a.appointed_at, a.id",
             params,
         )
-        return [_record(r) for r in rows]
+        return rows_to(AdminRecord, rows)
 
     async def revoke(self, admin_id: int, *, by: int, now: datetime) -> AdminRecord | None:
         """End an appointment, with its audit entry; None when it was no longer serving."""

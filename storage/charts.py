@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.clock import to_epoch
 from storage.db import Database
+from storage.rows import rows_to
 from storage.stats import WHOLE, Cut
 
 DAY = 86400
@@ -64,8 +65,9 @@ class ChartRepository:
     ) -> list[CategoryCount]:
         source, params = _requests(official_id, cut)
         rows = await self._db.fetch_report(
-            f"SELECT r.category, COUNT(*), SUM(r.resolved_at IS NOT NULL) FROM {source}"
+            "SELECT r.category, COUNT(*) AS received,"
+            f" IFNULL(SUM(r.resolved_at IS NOT NULL), 0) AS resolved FROM {source}"
             " GROUP BY r.category",
             params,
         )
-        return [CategoryCount(row[0], row[1], row[2] or 0) for row in rows]
+        return rows_to(CategoryCount, rows)

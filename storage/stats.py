@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_epoch, to_epoch
+from bot.clock import to_epoch
 from storage.db import Database
+from storage.rows import rows_to
 
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -40,16 +41,17 @@ class CubeRow:
 
 _CUBE = f"""
 SELECT r.official_id, r.category, e.city, e.stage,
-    COUNT(*),
-    SUM(r.resolved_at IS NOT NULL),
-    SUM(r.outcome = 'solved'),
-    SUM(r.acknowledge_due_at IS NOT NULL
-        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)),
-    SUM(r.acknowledged_at IS NOT NULL AND r.acknowledged_at <= r.acknowledge_due_at),
-    SUM(r.rating IS NOT NULL),
-    SUM(r.rating >= 4),
-    SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
-        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now)))
+    COUNT(*) AS received,
+    IFNULL(SUM(r.resolved_at IS NOT NULL), 0) AS resolved,
+    IFNULL(SUM(r.outcome = 'solved'), 0) AS solved,
+    IFNULL(SUM(r.acknowledge_due_at IS NOT NULL
+        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)), 0) AS response_due,
+    IFNULL(SUM(r.acknowledged_at IS NOT NULL
+        AND r.acknowledged_at <= r.acknowledge_due_at), 0) AS responded_on_time,
+    IFNULL(SUM(r.rating IS NOT NULL), 0) AS rated,
+    IFNULL(SUM(r.rating >= 4), 0) AS satisfied,
+    IFNULL(SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
+        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now))), 0) AS overdue
 FROM requests r JOIN enterprises e ON e.id = r.enterprise_id{{holder}}
 WHERE r.status != 'withdrawn'{{where}}
 GROUP BY r.official_id, r.category, e.city, e.stage
@@ -179,7 +181,7 @@ class StatsRepository:
         rows = await self._db.fetch_report(
             _CUBE.format(holder=holder, where=where), {**params, "now": to_epoch(now)}
         )
-        return [CubeRow(row[0], row[1], row[2], row[3], *(n or 0 for n in row[4:])) for row in rows]
+        return rows_to(CubeRow, rows)
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
         """The whole program's counts per category, city, stage and official."""
@@ -260,7 +262,8 @@ class StatsRepository:
         # comes from requests_by_official.
         source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
         rows = await self._db.fetch_report(
-            "SELECT r.number, e.name, o.name, r.status, r.overdue_at"
+            "SELECT r.number, e.name AS enterprise, o.name AS official, r.status,"
+            " r.overdue_at AS due_at"
             f" FROM requests {source} JOIN enterprises e ON e.id = r.enterprise_id"
             " LEFT JOIN officials o ON o.id = r.official_id"
             f" WHERE r.status IN ({_OPEN}) AND r.overdue_at < :now"
@@ -269,7 +272,7 @@ class StatsRepository:
             " ORDER BY r.overdue_at, r.id LIMIT :limit",
             {**_cut_params(cut), "now": to_epoch(now), "official": official_id, "limit": limit},
         )
-        return [OverdueRow(row[0], row[1], row[2], row[3], from_epoch(row[4])) for row in rows]
+        return rows_to(OverdueRow, rows)
 
 
 def _cut_params(cut: Cut) -> dict[str, object]:

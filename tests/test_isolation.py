@@ -1,4 +1,5 @@
-"""Isolation: many enterprises, officials and an admin acting at random (issue 8, point 7).
+"""Isolation: many enterprises, officials and admins acting at random (issue 8, point 7; the
+offices of issue 18, point 5).
 
 A hypothesis ``RuleBasedStateMachine`` drives the real bot through the stand-in: entrepreneurs
 file requests through the intake, anyone presses any request button (their own requests' or,
@@ -7,7 +8,9 @@ them, and tries to hand them to an official. After every step it checks that
 
 - nobody was shown (in any message or edit in their chat, or any button answer) a request's
   number, description or thread message unless they are, or once were, entitled to it: a
-  contact of its enterprise, an official who held it, or the admin;
+  contact of its enterprise, an official who held it, the province's admin, or the admin of
+  its enterprise's city (Dalian's, who also lists, reads histories and trails, and announces);
+- a Dalian admin's announcement reaches nobody outside Dalian;
 - no request changed (row, history, thread) by the hand of somebody who was not entitled to
   it when they acted;
 - every receipt shown ("received, number …", "sent to …") is in the database.
@@ -43,6 +46,7 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     multiple,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -53,7 +57,7 @@ from bot.credit_code import make_credit_code
 from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
-from scenarios.roster import ADMIN_ID, add_contact, bind_official
+from scenarios.roster import ADMIN_ID, add_contact, appoint_admin, bind_official
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
@@ -70,7 +74,11 @@ TOKEN_MARK = re.compile(r"⟦[DR]\d+⟧")  # secret words put in descriptions an
 # Buttons that act at once, and those that ask for words first (handlers/requests.py, thread.py).
 PRESSES = ("ack", "solved", "unsolved", "withdraw", "assign", "history", "open", "skip")
 WRITES = ("reply", "note", "ask", "resolve", "return", "comment")
-PERSON = st.integers(0, 7)  # an index into the example's eight people, sorted by id
+PERSON = st.integers(0, 8)  # an index into the example's nine people, sorted by id
+ANNOUNCEMENT = re.compile(r"⟦B\d+⟧")  # secret words put in a city admin's announcements
+FOOTER = "政府工作人员绝不会向您索要钱款"
+CITY = "dalian"  # the third firm's city, and its admin's
+ANNOUNCEMENTS = 2  # a Dalian admin's announcements in one example, at most
 T = TypeVar("T")
 serial = itertools.count(1)
 tally: Counter[str] = Counter()  # what the run did, printed at the end (pytest -s)
@@ -140,12 +148,14 @@ class Filed:
 
 @dataclass
 class Cast:
-    """One example's people: three firms (the first with two contacts), two officials
-    designated for the first two firms, a stranger, and the admin (shared by all examples)."""
+    """One example's people: three firms (the first with two contacts; the third in Dalian),
+    two officials designated for the first two firms, a stranger, and the admins (the
+    province's, shared by all examples, and Dalian's, one per example)."""
 
     contacts: dict[int, int]  # entrepreneur's Telegram id -> enterprise id
     officials: dict[int, int]  # official's Telegram id -> official id
     stranger: int
+    city_admin: int  # Dalian's admin, appointed for this example
     users: dict[int, TestUser] = field(default_factory=dict)
 
 
@@ -156,10 +166,11 @@ async def make_cast(standin: TelegramStandin, services: Services) -> Cast:
     firms = [
         await services.directory.add_enterprise(
             name=f"隔离企业{n}-{k}", credit_code=make_credit_code(f"91210300{n:04d}{k:05d}"),
-            city="shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
+            city=CITY if k == 2 else "shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
         )
         for k in range(3)
     ]  # fmt: skip
+    await appoint_admin(services, base + 30, CITY)
     contacts = {base + 1: firms[0].id, base + 2: firms[0].id, base + 3: firms[1].id}
     contacts[base + 4] = firms[2].id
     officials = {}
@@ -174,8 +185,8 @@ async def make_cast(standin: TelegramStandin, services: Services) -> Cast:
     for telegram_id, firm_id in contacts.items():
         firm = next(f for f in firms if f.id == firm_id)
         await add_contact(services, firm, telegram_id)
-    cast = Cast(contacts, officials, stranger=base + 20)
-    for telegram_id in [*contacts, *officials, cast.stranger, ADMIN_ID]:
+    cast = Cast(contacts, officials, stranger=base + 20, city_admin=base + 30)
+    for telegram_id in [*contacts, *officials, cast.stranger, ADMIN_ID, cast.city_admin]:
         cast.users[telegram_id] = standin.user(
             telegram_id, first_name=f"U{telegram_id}", language_code="zh-hans", started=True
         )
@@ -203,6 +214,8 @@ class Isolation(RuleBasedStateMachine):
         self.entitled: dict[str, set[int]] = {}  # number -> who may ever have seen it
         self.secrets: dict[str, str] = {}  # secret word -> the number it was written on
         self.receipts: list[tuple[str, str]] = []  # (number, thread text) the bot said "sent"
+        self.dalian: set[int] = set()  # who a Dalian admin's announcement may reach
+        self.announced = 0
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.runner.call(coroutine)
@@ -228,7 +241,9 @@ class Isolation(RuleBasedStateMachine):
         filed = Filed(number, request.id)
         self.filed[number] = filed
         tally["requests filed"] += 1
-        self.entitled[number] = {ADMIN_ID}
+        self.entitled[number] = {ADMIN_ID} | (
+            {self.cast.city_admin} if request.city == CITY else set()
+        )
         self.secrets[secret] = number
         self.call(self._note_entitled())
         return filed
@@ -257,7 +272,8 @@ class Isolation(RuleBasedStateMachine):
 
     def _party(self, request: Filed, pick: int) -> int:
         """The index of one of the request's parties now (the admin only if nobody else is)."""
-        parties = sorted(self.call(self._parties())[request.number] - {ADMIN_ID}) or [ADMIN_ID]
+        admins = {ADMIN_ID, self.cast.city_admin}
+        parties = sorted(self.call(self._parties())[request.number] - admins) or [ADMIN_ID]
         return self.people.index(parties[pick % len(parties)])
 
     @rule(who=PERSON, request=requests, official=st.integers(0, 1))
@@ -279,6 +295,37 @@ class Isolation(RuleBasedStateMachine):
     def list_requests(self, who: int, command: str) -> None:
         self.act(who, self._send(who, command), "list")
 
+    @rule(request=requests, what=st.sampled_from(("/history", "/open", "/stats", "/issues")))
+    def city_admin_reads(self, request: Filed, what: str) -> None:
+        """Dalian's admin reads a request's history, opens it, reads the rates or the issues
+        (the overdue list names requests), whichever city it is of."""
+        command = f"{what} {request.number}" if what in ("/history", "/open") else what
+        self.act(
+            self.people.index(self.cast.city_admin),
+            self._send_as(self.cast.city_admin, command),
+            "city",
+        )
+
+    @rule(who=PERSON)
+    def city_admin_audits(self, who: int) -> None:
+        """Dalian's admin reads what somebody did (their requests' numbers among it)."""
+        command = f"/audit {self.people[who]}"
+        self.act(
+            self.people.index(self.cast.city_admin),
+            self._send_as(self.cast.city_admin, command),
+            "city",
+        )
+
+    @precondition(lambda self: self.announced < ANNOUNCEMENTS)
+    @rule()
+    def city_admin_announces(self) -> None:
+        """Dalian's admin announces to everyone (a few times an example): only Dalian's firms
+        and officials hear it."""
+        self.announced += 1
+        secret = f"⟦B{next(serial)}⟧"
+        self.call(self._announce(secret))
+        tally["announcements by a city admin"] += 1
+
     # -- invariants ---------------------------------------------------------------------------
 
     @invariant()
@@ -297,6 +344,15 @@ class Isolation(RuleBasedStateMachine):
                     assert telegram_id in self.entitled[number], (
                         f"user {telegram_id} was shown a message of {number}: {text!r}"
                     )
+
+    @invariant()
+    def a_city_announcement_stays_in_its_city(self) -> None:
+        self.dalian = self.call(self._dalian())
+        for telegram_id, user in self.cast.users.items():
+            for text in self._seen_by(user):
+                if FOOTER in text and ANNOUNCEMENT.search(text):
+                    assert telegram_id in self.dalian, f"user {telegram_id} got {text!r}"
+                    tally["announcements received in Dalian"] += 1
 
     @invariant()
     def every_receipt_is_stored(self) -> None:
@@ -348,6 +404,40 @@ class Isolation(RuleBasedStateMachine):
 
     async def _send(self, who: int, text: str) -> None:
         await self.cast.users[self.people[who]].send(text)
+        await settle(self.standin, self.runner.bot)
+
+    async def _send_as(self, telegram_id: int, text: str) -> None:
+        await self._send(self.people.index(telegram_id), text)
+
+    async def _announce(self, secret: str) -> None:
+        """/broadcast as Dalian's admin, to everyone, sent now; wait until it is delivered."""
+        admin = self.cast.users[self.cast.city_admin]
+        await settle(self.standin, self.runner.bot)
+
+        async def say(text: str) -> StoredMessage:
+            """Send ``text``; the bot's answer to it (cards that came before it skipped)."""
+            sent = (await admin.send(text))["message_id"]
+            while True:
+                message = await admin.expect_message()
+                if message.message_id > sent:
+                    return message
+
+        await say("/broadcast")
+        kinds = await say(f"大连通知 {secret}")
+        await admin.press(kinds, "所有人")
+        await admin.expect_message()  # the preview
+        summary = await admin.expect_message()
+        await admin.press(summary, "▶️ 立即发送")
+        confirm = await admin.expect_edit(summary)
+        await admin.press(confirm, "✅ 确认发送")
+        await admin.expect_edit(confirm)
+        store, broadcasts = self.services.broadcasts.store, self.services.broadcasts
+
+        async def done() -> bool:
+            latest = (await store.recent(1))[0]
+            return latest.status == "done" and not broadcasts.is_running(latest.id)
+
+        await self.standin.wait_for_async(done, timeout=20)
         await settle(self.standin, self.runner.bot)
 
     async def _write(self, who: int, request: Filed, kind: str) -> None:
@@ -416,13 +506,24 @@ class Isolation(RuleBasedStateMachine):
             )
         return rows
 
+    async def _dalian(self) -> set[int]:
+        """Who is in Dalian: the contacts of its firms, its officials, its admin."""
+        rows = await self.services.db.fetch_all(
+            "SELECT c.telegram_id FROM enterprise_contacts c JOIN enterprises e"
+            " ON e.id = c.enterprise_id WHERE e.city = ?1"
+            " UNION SELECT telegram_id FROM officials WHERE city = ?1",
+            (CITY,),
+        )
+        return {row[0] for row in rows} | {self.cast.city_admin}
+
     async def _parties(self) -> dict[str, set[int]]:
-        """Who may act on each request now: its enterprise's contacts, its holder, the admin."""
+        """Who may act on each request now: its enterprise's contacts, its holder, the admin,
+        and Dalian's admin for a Dalian firm's."""
         found = {}
         for number, filed in self.filed.items():
             request = await self.services.requests.get(filed.id)
             assert request is not None
-            people = {ADMIN_ID}
+            people = {ADMIN_ID, self.cast.city_admin} if request.city == CITY else {ADMIN_ID}
             people |= {
                 c.telegram_id
                 for c in await self.services.enterprises.contacts(request.enterprise_id)
@@ -473,5 +574,5 @@ def test_nobody_sees_or_changes_what_is_not_theirs(
     )
     print(f"isolation: {dict(tally)} in {time.perf_counter() - started:.0f} s")
     failures = [r for r in caplog.records if r.name == "handlers.errors"]
-    assert failures == [], failures[0].getMessage()
+    assert failures == [], f"{failures[0].getMessage()}\n{failures[0].exc_text}"
     assert [e for e in runner.standin.errors if "not modified" not in e.body] == []

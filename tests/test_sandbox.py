@@ -61,7 +61,12 @@ async def test_demo_cast_is_complete_and_bound(tmp_path: Path, clock: FakeClock)
             Role.ENTREPRENEUR,
             Role.OFFICIAL,
             Role.ADMIN,
+            Role.ADMIN,
         ]
+        # The Dalian admin was appointed by the province admin, as /appoint does.
+        city_admin = await services.actor(demo.CITY_ADMIN.telegram_id)
+        assert city_admin.office == demo.CITY_ADMIN_OFFICE
+        assert (await services.actor(demo.ADMIN.telegram_id)).is_province_admin
         vice_governor = await services.officials.by_telegram_id(demo.OFFICIAL.telegram_id)
         assert vice_governor is not None and vice_governor.title == "副省长"
         (first,) = await services.enterprises.of_user(demo.ENTREPRENEUR.telegram_id)
@@ -94,7 +99,7 @@ async def test_sandbox_runs_the_bot_behind_the_page(tmp_path: Path, clock: FakeC
             async with http.get("/sandbox/personas") as response:
                 personas = (await response.json())["personas"]
             roles = [p["role"] for p in personas]
-            assert roles == ["entrepreneur", "entrepreneur", "official", "admin"]
+            assert roles == ["entrepreneur", "entrepreneur", "official", "admin", "admin"]
             action = {"action": "send_text", "text": "/start"}
             async with http.post(f"/_standin/users/{user}/actions", json=action) as response:
                 assert (await response.json())["ok"]

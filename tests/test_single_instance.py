@@ -143,6 +143,7 @@ async def test_commands_safe_alongside_the_bot_keep_working(
     c = ("--config", str(config))
     assert await _cli(*c, "add-official", "LN-901", "孙立", "--title", "副市长") == 0
     assert await _cli(*c, "invite", "--official", "LN-901") == 0
+    assert await _cli(*c, "invite", "--admin", "大连") == 0  # an admin of Dalian's office
     assert await _cli(*c, "invites", "--all-officials", str(tmp_path / "invites.csv")) == 0
     roster = tmp_path / "officials.csv"
     assert await _cli(*c, "export", "officials", str(roster)) == 0

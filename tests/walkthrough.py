@@ -17,7 +17,7 @@ from playwright.async_api import Locator, Page
 
 from sandbox import demo
 
-WIDE = {"width": 1440, "height": 820}
+WIDE = {"width": 1760, "height": 820}
 PHONE = {"width": 390, "height": 780}
 COLUMN_PX = 380
 CODE = re.compile(r"核验码：\s*([\d ]+)")
@@ -84,6 +84,7 @@ class Walkthrough:
         await self.answer(number)
         await self.close_out()
         await self.broadcast()
+        await self.city_office()
         await self.page.set_viewport_size(PHONE)
         await self.page.click(f"#tab-{first.telegram_id}")
         await self.shot(self.page, "phone.png")
@@ -183,6 +184,13 @@ class Walkthrough:
     def says(self, persona: demo.Persona, text: str) -> Locator:
         """The bot's last message to ``persona`` containing ``text``."""
         return self.chat(persona).locator(".message.bot", has_text=text).last
+
+    async def city_office(self) -> None:
+        """Dalian's admin reads the rates: Dalian's only, and said so; the province admin lists
+        the admins of each office. (No picture: the README says what each may do.)"""
+        city, province = demo.CITY_ADMIN, demo.ADMIN
+        await self.send(city, "/stats", until="台账统计 · 大连市")
+        await self.send(province, "/admins", until="大连市：大连营商局")
 
     async def send(self, persona: demo.Persona, text: str, *, until: str = "") -> None:
         """Type ``text``; wait for the bot's next message (and for one containing ``until``)."""
