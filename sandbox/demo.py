@@ -315,8 +315,8 @@ async def _appoint_city_admin(services: Services) -> None:
     invite = await services.offices.invite(
         CITY_ADMIN_OFFICE, by=province.telegram_id, by_office=province.office, now=now, ttl=BIND_TTL
     )
-    await redeem_invite(
-        services.invites, invite.token, telegram_id=CITY_ADMIN.telegram_id, name="", now=now
+    await services.invites.redeem(
+        invite.token, telegram_id=CITY_ADMIN.telegram_id, name="", now=now
     )
 
 
