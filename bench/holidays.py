@@ -29,8 +29,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock, to_epoch
 from bot.config import Settings
-from bot.holiday_schedule import load_schedule, parse_schedule, sync_calendar
-from bot.reminders import replan_in
+from bot.holiday_schedule import parse_schedule
 from bot.services import Services
 from scenarios.holidays import OFFICIAL_2027
 
@@ -118,7 +117,7 @@ async def seed(services: Services, requests: int) -> None:
     for start in range(1, requests + 1, 500):
         async with db.transaction() as tx:
             for request_id in range(start, min(start + 500, requests + 1)):
-                await replan_in(services, tx, request_id)
+                await services.planner.replan(tx, request_id)
 
 
 async def main(requests: int) -> None:
@@ -135,8 +134,8 @@ async def main(requests: int) -> None:
             )
             schedule = parse_schedule(SCHEDULE.encode())
             began = time.perf_counter()
-            loaded = await load_schedule(
-                services, schedule, file_name="2027.toml", file_text=SCHEDULE, actor_id=900001
+            loaded = await services.holidays.load(
+                schedule, file_name="2027.toml", file_text=SCHEDULE, actor_id=900001
             )
             load = time.perf_counter() - began
             queued = await services.db.fetch_value(
@@ -145,7 +144,7 @@ async def main(requests: int) -> None:
             checks = []
             for _ in range(1000):
                 began = time.perf_counter()
-                await sync_calendar(services)
+                await services.holidays.sync()
                 checks.append(time.perf_counter() - began)
         finally:
             await services.close()

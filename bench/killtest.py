@@ -155,18 +155,18 @@ async def seed(config: Path, users: int, officials: int) -> None:
         now = services.clock.now()
         holders = []
         for k in range(officials):
-            official = await services.officials.add(
+            official = await services.directory.add_official(
                 external_id=f"LN-K{k:02d}", name=f"官员{k}", title="副省长", body="辽宁省人民政府",
                 level="province", city="shenyang", responsibilities="营商环境", now=now,
             )  # fmt: skip
             await bind_official(services, official, FIRST_OFFICIAL + k)
             holders.append(official)
         for i in range(users):
-            firm = await services.enterprises.add(
+            firm = await services.directory.add_enterprise(
                 name=f"压测企业{i}", credit_code=make_credit_code(f"9121010000{i:07d}"),
                 city="shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
             )  # fmt: skip
-            await services.officials.assign(holders[i % officials].id, firm.id, now=now)
+            await services.directory.assign(holders[i % officials].id, firm.id, now=now)
             await add_contact(services, firm, FIRST_USER + i)
     finally:
         await services.close()

@@ -43,7 +43,7 @@ from bot.rosters import RosterKind, import_roster
 from bot.stats import compute_stats
 from bot.tables import write_table
 from storage.bulk import RequestRow, insert_requests
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import Stage
 from storage.rosters import AssignmentRecord, EnterpriseRecord, OfficialRecord, RosterRepository
@@ -69,46 +69,55 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+async def _seed_roster(tx: Transaction, repo: RosterRepository, enterprises: int) -> None:
+    """Officials, enterprises and their assignments, one transaction."""
+    officials = (enterprises + PER_OFFICIAL - 1) // PER_OFFICIAL
+    await repo.import_officials(
+        tx,
+        [
+            OfficialRecord(
+                f"B-{i:05d}",
+                f"官员{i:05d}",
+                "局长",
+                "辽宁省",
+                "city",
+                CITIES[i % len(CITIES)].code,
+                "",
+            )
+            for i in range(officials)
+        ],
+        now=NOW,
+    )
+    await repo.import_enterprises(
+        tx,
+        [
+            EnterpriseRecord(
+                credit_code(n),
+                f"企业{n:06d}",
+                CITIES[n % len(CITIES)].code,
+                STAGES[n % 3].value,
+                "制造",
+            )
+            for n in range(enterprises)
+        ],
+        now=NOW,
+    )
+    await repo.import_assignments(
+        tx,
+        [
+            AssignmentRecord(f"B-{n // PER_OFFICIAL:05d}", credit_code(n), True)
+            for n in range(enterprises)
+        ],
+        now=NOW,
+    )
+
+
 async def build(path: Path, enterprises: int, requests: int) -> None:
     db = await Database.open(path)
     try:
         repo = RosterRepository(db)
-        officials = (enterprises + PER_OFFICIAL - 1) // PER_OFFICIAL
-        await repo.import_officials(
-            [
-                OfficialRecord(
-                    f"B-{i:05d}",
-                    f"官员{i:05d}",
-                    "局长",
-                    "辽宁省",
-                    "city",
-                    CITIES[i % len(CITIES)].code,
-                    "",
-                )
-                for i in range(officials)
-            ],
-            now=NOW,
-        )
-        await repo.import_enterprises(
-            [
-                EnterpriseRecord(
-                    credit_code(n),
-                    f"企业{n:06d}",
-                    CITIES[n % len(CITIES)].code,
-                    STAGES[n % 3].value,
-                    "制造",
-                )
-                for n in range(enterprises)
-            ],
-            now=NOW,
-        )
-        await repo.import_assignments(
-            [
-                AssignmentRecord(f"B-{n // PER_OFFICIAL:05d}", credit_code(n), True)
-                for n in range(enterprises)
-            ],
-            now=NOW,
-        )
+        async with db.transaction() as tx:
+            await _seed_roster(tx, repo, enterprises)
         enterprise_ids = [row[0] for row in await db.fetch_all("SELECT id FROM enterprises")]
         official_ids = [row[0] for row in await db.fetch_all("SELECT id FROM officials")]
         start = to_epoch(NOW) - SPAN_DAYS * DAY
@@ -224,7 +233,7 @@ async def time_import(rows: int) -> float:
         try:
             began = time.perf_counter()
             report = await import_roster(
-                RosterRepository(db), RosterKind.ENTERPRISES, csv_path.read_bytes(),
+                db, RosterRepository(db), RosterKind.ENTERPRISES, csv_path.read_bytes(),
                 csv_path.name, hasher=ChannelHasher(HASH_KEY), now=NOW,
             )  # fmt: skip
             elapsed = time.perf_counter() - began

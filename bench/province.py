@@ -128,7 +128,7 @@ async def import_rosters(db: Database, folder: Path) -> float:
     began = time.perf_counter()
     for kind, path in files:
         report = await import_roster(
-            RosterRepository(db), kind, path.read_bytes(), path.name,
+            db, RosterRepository(db), kind, path.read_bytes(), path.name,
             hasher=ChannelHasher(HASH_KEY), now=NOW,
         )  # fmt: skip
         if report.problems:

@@ -30,7 +30,6 @@ from pathlib import Path
 from bot.clock import to_epoch
 from bot.config import Settings
 from bot.delivery import Outgoing, Sender
-from bot.reminders import tick
 from bot.services import Services
 from runtime.application import build_application, running
 from standin import TelegramStandin
@@ -154,7 +153,7 @@ async def measure_start(settings: Settings) -> tuple[float, object, Services]:
     context = running(app, poll_timeout=1)
     await context.__aenter__()
     services: Services = app.bot_data.services
-    await tick(services)
+    await services.alarm.tick()
     return time.perf_counter() - begin, context, services
 
 

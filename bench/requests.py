@@ -164,11 +164,11 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
     for n in range(count):
         group, official_tid = n // 10, 500_000 + n // 10
         if n % 10 == 0:
-            official = await services.officials.add(
+            official = await services.directory.add_official(
                 external_id=f"B-{group}", name=f"官员{group}", title="处长", now=now
             )
             await bind_official(services, official, official_tid)
-        enterprise = await services.enterprises.add(
+        enterprise = await services.directory.add_enterprise(
             name=f"基准企业{n}",
             credit_code=make_credit_code(f"9121010{n:06d}0000"),
             city="shenyang",
@@ -179,8 +179,8 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
         await services.accounts.seen(
             contact, first_name="c", username=None, telegram_language="zh-hans", now=now
         )
-        await services.enterprises.add_contact(enterprise.id, telegram_id=contact, now=now)
-        await services.officials.assign(official.id, enterprise.id, now=now)
+        await services.directory.add_contact(enterprise.id, telegram_id=contact, now=now)
+        await services.directory.assign(official.id, enterprise.id, now=now)
         pairs.append((contact, official_tid))
     return pairs
 

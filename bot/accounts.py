@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.i18n import pick_language
+from bot.uow import UnitOfWork
 from storage.users import UserRepository
 
 
@@ -23,8 +24,9 @@ class Profile:
 
 
 class Accounts:
-    def __init__(self, users: UserRepository, *, default_language: str) -> None:
+    def __init__(self, users: UserRepository, *, default_language: str, uow: UnitOfWork) -> None:
         self._users = users
+        self._uow = uow
         self._default_language = default_language
         self._known: dict[int, Profile] = {}
 
@@ -78,15 +80,18 @@ class Accounts:
         return pick_language(profile.language, profile.telegram_language, self._default_language)
 
     async def set_language(self, telegram_id: int, language: str) -> None:
-        await self._users.set_language(telegram_id, language)
+        async with self._uow.transaction() as tx:
+            await self._users.set_language(tx, telegram_id, language)
         self._known.pop(telegram_id, None)
 
     async def mark_unreachable(self, telegram_id: int, now: datetime) -> None:
-        await self._users.mark_unreachable(telegram_id, now)
+        async with self._uow.transaction() as tx:
+            await self._users.mark_unreachable(tx, telegram_id, now)
         self._known.pop(telegram_id, None)
 
     async def mark_reachable(self, telegram_id: int) -> None:
-        await self._users.mark_reachable(telegram_id)
+        async with self._uow.transaction() as tx:
+            await self._users.mark_reachable(tx, telegram_id)
         self._known.pop(telegram_id, None)
 
     def forget(self, telegram_id: int) -> None:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.uow import UnitOfWork
 from storage.dialogues import INTAKE, Dialogue, DialogueRepository
 
 COMPOSE, VISIT, REGISTRATION = "compose", "visit", "registration"
@@ -35,8 +36,11 @@ __all__ = [
 class Dialogues:
     """One dialogue per user: starting one replaces any other."""
 
-    def __init__(self, repository: DialogueRepository, clock: Clock, *, timeout: timedelta) -> None:
+    def __init__(
+        self, repository: DialogueRepository, clock: Clock, *, timeout: timedelta, uow: UnitOfWork
+    ) -> None:
         self._repository = repository
+        self._uow = uow
         self._clock = clock
         self._timeout = timeout
         self._live: dict[int, Dialogue] = {}
@@ -99,7 +103,8 @@ class Dialogues:
         live = self._live.pop(telegram_id, None)
         stored = self._stored.pop(telegram_id, None)
         if was_in or live is not None or stored is not None:
-            await self._repository.leave(telegram_id, self._clock.now())
+            async with self._uow.transaction() as tx:
+                await self._repository.leave(tx, telegram_id, self._clock.now())
 
     def drop(self, telegram_id: int) -> None:
         """Forget the user's dialogue in memory only (their rows were erased)."""

@@ -53,7 +53,6 @@ HOLDER_TEXTS = {
 
 if TYPE_CHECKING:
     from bot.requests import Change, Posted
-    from bot.services import Services
     from storage.requests import Request
 
 
@@ -257,9 +256,9 @@ class Notices:
         return messages
 
 
-async def owners(services: Services, request: Request) -> list[int]:
+async def owners(enterprises: EnterpriseRepository, request: Request) -> list[int]:
     """The Telegram users who speak for the request's enterprise."""
-    contacts = await services.enterprises.contacts(request.enterprise_id)
+    contacts = await enterprises.contacts(request.enterprise_id)
     return [c.telegram_id for c in contacts if c.telegram_id is not None]
 
 

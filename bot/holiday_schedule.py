@@ -6,10 +6,11 @@ autumn. An admin loads them from a small TOML file (the format: docs/holidays-20
 docs/reminders.md), by sending it to the bot or with ``python -m bot holidays load FILE``.
 The file is checked (:func:`parse_schedule`), stored, put into the shared calendar at once,
 and written to the audit log; the open requests whose deadlines it changes get new ones, their
-holder and enterprise are told why, and their history records it (:func:`load_schedule`).
+holder and enterprise are told why, and their history records it (:meth:`HolidaySchedules.load`).
 
 From 1 November, while next year's published schedule is neither loaded nor shipped by the
-chinesecalendar package, the admins are reminded once a week (:func:`remind_admins`).
+chinesecalendar package, the admins are reminded once a week
+(:meth:`HolidaySchedules.remind_admins`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,27 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import to_epoch
+from bot.accounts import Accounts
+from bot.clock import Clock, to_epoch
+from bot.config import LocaleSettings
 from bot.dispatch import owners
 from bot.i18n import Html, Translator, translate
-from bot.offices import PROVINCE
+from bot.offices import PROVINCE, Offices
+from bot.outbox import Outbox
+from bot.requests import Planner, Wake
+from bot.uow import UnitOfWork
 from bot.workdays import END_OF_DAY, ONE_DAY, SATURDAY, Schedule, WorkCalendar
 from storage import holidays as stored_schedules
 from storage.audit import record_in
 from storage.db import Transaction
+from storage.enterprises import EnterpriseRepository
+from storage.holidays import HolidayScheduleRepository
+from storage.officials import OfficialRepository
 from storage.outbox import NewMessage, enqueue
 from storage.requests import Request, move_deadlines, still_due
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -260,19 +266,6 @@ def _spans(days: list[date]) -> list[str]:
 # -- the calendar and the database --------------------------------------------------------------
 
 
-async def sync_calendar(services: Services) -> bool:
-    """Make the shared calendar hold the stored schedules, if they changed since it last
-    read them (a load by this process or by ``python -m bot holidays load``); True if so."""
-    repository = services.holiday_schedules
-    revision = await repository.revision()
-    if revision == services.calendar.revision:
-        return False
-    stored = await repository.all()
-    services.calendar.load([s.schedule for s in stored], revision=revision)
-    log.info("holiday schedules loaded for %s", ", ".join(str(s.schedule.year) for s in stored))
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class Moved:
     """A request whose deadlines a schedule changed: (kind, before, after) for each."""
@@ -291,212 +284,6 @@ class Loaded:
     unchanged: bool = False
 
 
-async def load_schedule(
-    services: Services,
-    schedule: Schedule,
-    *,
-    file_name: str,
-    file_text: str,
-    actor_id: int | None,
-) -> Loaded:
-    """Store ``schedule``, put it into the shared calendar, recompute the deadlines it
-    changes and tell their holders and enterprises; all in one transaction with its audit
-    entry. An estimate never replaces a year's official schedule (:class:`ScheduleRejected`).
-    """
-    calendar = services.calendar
-    now = services.clock.now()
-    before: WorkCalendar | None = None
-    try:
-        async with services.db.transaction() as tx:
-            # Under the write lock: no other load (of this process or another) comes between.
-            await sync_calendar(services)
-            previous = calendar.schedules.get(schedule.year)
-            if previous is not None and previous.official and not schedule.official:
-                raise ScheduleRejected([Problem("official_loaded", {"year": schedule.year})])
-            warnings = tuple(missing_statutory(schedule, calendar))
-            if previous == schedule:
-                await record_in(
-                    tx,
-                    now=now,
-                    actor_id=actor_id,
-                    action=AUDIT_ACTION,
-                    subject=str(schedule.year),
-                    result="unchanged",
-                    detail=file_name,
-                )
-                return Loaded(schedule, previous, warnings=warnings, unchanged=True)
-            revision = await stored_schedules.save(
-                tx,
-                schedule,
-                file_name=file_name,
-                file_text=file_text,
-                loaded_by=actor_id,
-                now=now,
-            )
-            before = calendar.copy()
-            others = [s for year, s in before.schedules.items() if year != schedule.year]
-            calendar.load([*others, schedule], revision=revision)
-            moved = await _recompute(services, tx, before, schedule, actor_id=actor_id, now=now)
-            await _replan_around(services, tx, schedule.year, done={m.request_id for m in moved})
-            await record_in(
-                tx,
-                now=now,
-                actor_id=actor_id,
-                action=AUDIT_ACTION,
-                subject=str(schedule.year),
-                result="loaded" if schedule.official else "loaded (estimate)",
-                detail=f"{file_name}: {len(schedule.off)} off, {len(schedule.work)} worked,"
-                f" {len(moved)} requests' deadlines moved",
-            )
-    except BaseException:
-        if before is not None:  # the calendar as it was: nothing of the load was stored
-            calendar.load(before.schedules.values(), revision=before.revision)
-        raise
-    if moved:
-        services.deliver_soon()
-    log.info(
-        "holiday schedule %d loaded (%s); %d requests' deadlines moved",
-        schedule.year,
-        "official" if schedule.official else "estimate",
-        len(moved),
-    )
-    return Loaded(schedule, previous, tuple(moved), warnings)
-
-
-async def _recompute(
-    services: Services,
-    tx: Transaction,
-    before: WorkCalendar,
-    schedule: Schedule,
-    *,
-    actor_id: int | None,
-    now: datetime,
-) -> list[Moved]:
-    """New deadlines for the open requests whose deadlines, still ahead, count a day of the
-    loaded year: the same number of working days from the same start, counted on the new
-    calendar. A deadline is never moved into the past: at the earliest it becomes the end of
-    today."""
-    calendar = services.calendar
-    floor = calendar.at(calendar.local_day(now), END_OF_DAY)
-    moved = []
-    for request in await still_due(tx, now):
-        changes: dict[str, tuple[datetime, datetime]] = {}
-        unacknowledged = request.acknowledged_at is None
-        for kind, due in (
-            ("acknowledge", request.acknowledge_due_at if unacknowledged else None),
-            ("resolve", request.resolve_due_at),
-        ):
-            if due is None or due <= now:
-                continue
-            first, last = calendar.local_day(request.created_at), calendar.local_day(due)
-            if not first.year <= schedule.year <= last.year:
-                continue
-            count = before.workdays_between(request.created_at, due)
-            if count < 1:
-                continue
-            new = max(calendar.add_workdays(request.created_at, count), floor)
-            if new != due:
-                changes[kind] = (due, new)
-        if not changes:
-            continue
-        note = _changes_text(
-            services, Translator(services.settings.locale.default_language), schedule, changes
-        )
-        after = await move_deadlines(
-            tx,
-            request,
-            acknowledge_due=changes.get("acknowledge", (None, request.acknowledge_due_at))[1],
-            resolve_due=changes.get("resolve", (None, request.resolve_due_at))[1],
-            actor_id=actor_id,
-            note=note,
-            now=now,
-        )
-        if after is None:  # cannot happen inside the one write transaction
-            continue
-        await enqueue(tx, await _notices(services, after, schedule, changes, now), now=now)
-        await services.planner.replan(tx, after.id)
-        moved.append(
-            Moved(after.id, after.number, tuple((k, old, new) for k, (old, new) in changes.items()))
-        )
-    return moved
-
-
-async def _replan_around(services: Services, tx: Transaction, year: int, *, done: set[int]) -> None:
-    """Re-plan the other requests with reminders in (or just after) the loaded year: their
-    deadlines stay, but a reminder on the last working day before one, half time counted in
-    working time, or the enterprise's reminder to confirm may fall on another day now."""
-    calendar = services.calendar
-    start = calendar.at(date(year, 1, 1), END_OF_DAY) - timedelta(days=1)
-    end = calendar.at(date(year, 12, 31), END_OF_DAY) + REPLAN_MARGIN
-    rows = await tx.execute_fetchall(
-        "SELECT DISTINCT request_id FROM reminders WHERE status = 'pending'"
-        " AND request_id IS NOT NULL AND due_at BETWEEN ? AND ?",
-        (to_epoch(start), to_epoch(end)),
-    )
-    for (request_id,) in rows:
-        if request_id not in done:
-            await services.planner.replan(tx, request_id)
-
-
-def _changes_text(
-    services: Services,
-    texts: Translator,
-    schedule: Schedule,
-    changes: Mapping[str, tuple[datetime, datetime]],
-) -> str:
-    """One line: which deadline moved from when to when, and why."""
-    tz = services.settings.locale.tz
-    parts = [
-        texts(
-            "holidays.change",
-            which=texts(f"holidays.which.{kind}"),
-            old=f"{old.astimezone(tz):%Y-%m-%d}",
-            new=f"{new.astimezone(tz):%Y-%m-%d}",
-        )
-        for kind, (old, new) in changes.items()
-    ]
-    kind = "official" if schedule.official else "estimate"
-    return texts(
-        "holidays.moved",
-        changes=Html(texts("holidays.separator").join(parts)),
-        reason=Html(texts(f"holidays.reason.{kind}", year=schedule.year)),
-    )
-
-
-async def _notices(
-    services: Services,
-    request: Request,
-    schedule: Schedule,
-    changes: Mapping[str, tuple[datetime, datetime]],
-    now: datetime,
-) -> list[NewMessage]:
-    """The holder and the enterprise's contacts see the new dates and why, in their language."""
-    recipients: list[int] = []
-    if request.official_id is not None:
-        holder = await services.officials.get(request.official_id)
-        if holder is not None and holder.telegram_id is not None:
-            recipients.append(holder.telegram_id)
-    recipients += await owners(services, request)
-    messages = []
-    for chat_id in dict.fromkeys(recipients):
-        texts = Translator(await services.accounts.language_of(chat_id))
-        text = texts(
-            "holidays.notice",
-            number=request.number,
-            line=Html(_changes_text(services, texts, schedule, changes)),
-        )
-        messages.append(
-            services.outbox.message(
-                chat_id,
-                "update",
-                text,
-                at=now,
-                dedupe_key=f"deadline:{request.id}:{request.version}:{chat_id}",
-            )
-        )
-    return messages
-
-
 # -- reminding the admins -----------------------------------------------------------------------
 
 
@@ -510,34 +297,284 @@ def awaited_year(calendar: WorkCalendar, today: date) -> int | None:
     return None
 
 
-async def remind_admins(services: Services, now: datetime) -> int:
-    """Once a week (weeks counted from 1 November), tell the admins that the awaited year's
-    schedule is not loaded. Each reminder has a dedupe key per year, week and admin: a
-    restart never queues one twice. Returns how many were queued now."""
-    calendar = services.calendar
-    today = calendar.local_day(now)
-    year = awaited_year(calendar, today)
-    if year is None:
-        return 0
-    week = (today - date(year - 1, *REMIND_FROM)).days // 7
-    if services.alarm.schedule_reminded == (year, week):
-        return 0
-    messages = []
-    for admin_id in await services.offices.admins_of(PROVINCE):  # the calendar is the province's
-        language = await services.accounts.language_of(admin_id)
-        text = translate(language, "holidays.reminder", year=year)
-        messages.append(
-            services.outbox.message(
-                admin_id,
-                REMINDER_KIND,
-                text,
-                at=now,
-                dedupe_key=f"holidays:{year}:{week}:{admin_id}",
-            )
+class HolidaySchedules:
+    """The stored schedules and the shared calendar: kept in step, loaded by an admin (with
+    the deadlines they move), and reminded of while next year's is missing."""
+
+    def __init__(
+        self,
+        repo: HolidayScheduleRepository,
+        *,
+        calendar: WorkCalendar,
+        clock: Clock,
+        planner: Planner,
+        officials: OfficialRepository,
+        enterprises: EnterpriseRepository,
+        accounts: Accounts,
+        outbox: Outbox,
+        locale: LocaleSettings,
+        offices: Offices,
+        uow: UnitOfWork,
+        wake: Wake,
+    ) -> None:
+        self.repo = repo
+        self.calendar = calendar
+        self._clock = clock
+        self._planner = planner
+        self._officials = officials
+        self._enterprises = enterprises
+        self._accounts = accounts
+        self._outbox = outbox
+        self._locale = locale
+        self._offices = offices
+        self._uow = uow
+        self._wake = wake
+        # The (year, week) the admins were last reminded of a missing holiday schedule for.
+        self._reminded: tuple[int, int] | None = None
+
+    async def sync(self) -> bool:
+        """Make the shared calendar hold the stored schedules, if they changed since it last
+        read them (a load by this process or by ``python -m bot holidays load``); True if so."""
+        revision = await self.repo.revision()
+        if revision == self.calendar.revision:
+            return False
+        stored = await self.repo.all()
+        self.calendar.load([s.schedule for s in stored], revision=revision)
+        log.info("holiday schedules loaded for %s", ", ".join(str(s.schedule.year) for s in stored))
+        return True
+
+    async def load(
+        self,
+        schedule: Schedule,
+        *,
+        file_name: str,
+        file_text: str,
+        actor_id: int | None,
+    ) -> Loaded:
+        """Store ``schedule``, put it into the shared calendar, recompute the deadlines it
+        changes and tell their holders and enterprises; all in one transaction with its audit
+        entry. An estimate never replaces a year's official schedule (:class:`ScheduleRejected`).
+        """
+        calendar = self.calendar
+        now = self._clock.now()
+        before: WorkCalendar | None = None
+        try:
+            async with self._uow.transaction() as tx:
+                # Under the write lock: no other load (of this process or another) comes between.
+                await self.sync()
+                previous = calendar.schedules.get(schedule.year)
+                if previous is not None and previous.official and not schedule.official:
+                    raise ScheduleRejected([Problem("official_loaded", {"year": schedule.year})])
+                warnings = tuple(missing_statutory(schedule, calendar))
+                if previous == schedule:
+                    await record_in(
+                        tx,
+                        now=now,
+                        actor_id=actor_id,
+                        action=AUDIT_ACTION,
+                        subject=str(schedule.year),
+                        result="unchanged",
+                        detail=file_name,
+                    )
+                    return Loaded(schedule, previous, warnings=warnings, unchanged=True)
+                revision = await stored_schedules.save(
+                    tx,
+                    schedule,
+                    file_name=file_name,
+                    file_text=file_text,
+                    loaded_by=actor_id,
+                    now=now,
+                )
+                before = calendar.copy()
+                others = [s for year, s in before.schedules.items() if year != schedule.year]
+                calendar.load([*others, schedule], revision=revision)
+                moved = await self._recompute(tx, before, schedule, actor_id=actor_id, now=now)
+                await self._replan_around(tx, schedule.year, done={m.request_id for m in moved})
+                await record_in(
+                    tx,
+                    now=now,
+                    actor_id=actor_id,
+                    action=AUDIT_ACTION,
+                    subject=str(schedule.year),
+                    result="loaded" if schedule.official else "loaded (estimate)",
+                    detail=f"{file_name}: {len(schedule.off)} off, {len(schedule.work)} worked,"
+                    f" {len(moved)} requests' deadlines moved",
+                )
+        except BaseException:
+            if before is not None:  # the calendar as it was: nothing of the load was stored
+                calendar.load(before.schedules.values(), revision=before.revision)
+            raise
+        if moved:
+            self._wake()
+        log.info(
+            "holiday schedule %d loaded (%s); %d requests' deadlines moved",
+            schedule.year,
+            "official" if schedule.official else "estimate",
+            len(moved),
         )
-    await services.outbox.send_later(messages, now=now)
-    services.alarm.schedule_reminded = (year, week)
-    return len(messages)
+        return Loaded(schedule, previous, tuple(moved), warnings)
+
+    async def _recompute(
+        self,
+        tx: Transaction,
+        before: WorkCalendar,
+        schedule: Schedule,
+        *,
+        actor_id: int | None,
+        now: datetime,
+    ) -> list[Moved]:
+        """New deadlines for the open requests whose deadlines, still ahead, count a day of the
+        loaded year: the same number of working days from the same start, counted on the new
+        calendar. A deadline is never moved into the past: at the earliest it becomes the end
+        of today."""
+        calendar = self.calendar
+        floor = calendar.at(calendar.local_day(now), END_OF_DAY)
+        moved = []
+        for request in await still_due(tx, now):
+            changes: dict[str, tuple[datetime, datetime]] = {}
+            unacknowledged = request.acknowledged_at is None
+            for kind, due in (
+                ("acknowledge", request.acknowledge_due_at if unacknowledged else None),
+                ("resolve", request.resolve_due_at),
+            ):
+                if due is None or due <= now:
+                    continue
+                first, last = calendar.local_day(request.created_at), calendar.local_day(due)
+                if not first.year <= schedule.year <= last.year:
+                    continue
+                count = before.workdays_between(request.created_at, due)
+                if count < 1:
+                    continue
+                new = max(calendar.add_workdays(request.created_at, count), floor)
+                if new != due:
+                    changes[kind] = (due, new)
+            if not changes:
+                continue
+            note = self._changes_text(Translator(self._locale.default_language), schedule, changes)
+            after = await move_deadlines(
+                tx,
+                request,
+                acknowledge_due=changes.get("acknowledge", (None, request.acknowledge_due_at))[1],
+                resolve_due=changes.get("resolve", (None, request.resolve_due_at))[1],
+                actor_id=actor_id,
+                note=note,
+                now=now,
+            )
+            if after is None:  # cannot happen inside the one write transaction
+                continue
+            await enqueue(tx, await self._notices(after, schedule, changes, now), now=now)
+            await self._planner.replan(tx, after.id)
+            moved.append(
+                Moved(
+                    after.id,
+                    after.number,
+                    tuple((k, old, new) for k, (old, new) in changes.items()),
+                )
+            )
+        return moved
+
+    async def _replan_around(self, tx: Transaction, year: int, *, done: set[int]) -> None:
+        """Re-plan the other requests with reminders in (or just after) the loaded year: their
+        deadlines stay, but a reminder on the last working day before one, half time counted in
+        working time, or the enterprise's reminder to confirm may fall on another day now."""
+        calendar = self.calendar
+        start = calendar.at(date(year, 1, 1), END_OF_DAY) - timedelta(days=1)
+        end = calendar.at(date(year, 12, 31), END_OF_DAY) + REPLAN_MARGIN
+        rows = await tx.execute_fetchall(
+            "SELECT DISTINCT request_id FROM reminders WHERE status = 'pending'"
+            " AND request_id IS NOT NULL AND due_at BETWEEN ? AND ?",
+            (to_epoch(start), to_epoch(end)),
+        )
+        for (request_id,) in rows:
+            if request_id not in done:
+                await self._planner.replan(tx, request_id)
+
+    def _changes_text(
+        self,
+        texts: Translator,
+        schedule: Schedule,
+        changes: Mapping[str, tuple[datetime, datetime]],
+    ) -> str:
+        """One line: which deadline moved from when to when, and why."""
+        tz = self._locale.tz
+        parts = [
+            texts(
+                "holidays.change",
+                which=texts(f"holidays.which.{kind}"),
+                old=f"{old.astimezone(tz):%Y-%m-%d}",
+                new=f"{new.astimezone(tz):%Y-%m-%d}",
+            )
+            for kind, (old, new) in changes.items()
+        ]
+        kind = "official" if schedule.official else "estimate"
+        return texts(
+            "holidays.moved",
+            changes=Html(texts("holidays.separator").join(parts)),
+            reason=Html(texts(f"holidays.reason.{kind}", year=schedule.year)),
+        )
+
+    async def _notices(
+        self,
+        request: Request,
+        schedule: Schedule,
+        changes: Mapping[str, tuple[datetime, datetime]],
+        now: datetime,
+    ) -> list[NewMessage]:
+        """The holder and the enterprise's contacts see the new dates and why, in their
+        language."""
+        recipients: list[int] = []
+        if request.official_id is not None:
+            holder = await self._officials.get(request.official_id)
+            if holder is not None and holder.telegram_id is not None:
+                recipients.append(holder.telegram_id)
+        recipients += await owners(self._enterprises, request)
+        messages = []
+        for chat_id in dict.fromkeys(recipients):
+            texts = Translator(await self._accounts.language_of(chat_id))
+            text = texts(
+                "holidays.notice",
+                number=request.number,
+                line=Html(self._changes_text(texts, schedule, changes)),
+            )
+            messages.append(
+                self._outbox.message(
+                    chat_id,
+                    "update",
+                    text,
+                    at=now,
+                    dedupe_key=f"deadline:{request.id}:{request.version}:{chat_id}",
+                )
+            )
+        return messages
+
+    async def remind_admins(self, now: datetime) -> int:
+        """Once a week (weeks counted from 1 November), tell the admins that the awaited year's
+        schedule is not loaded. Each reminder has a dedupe key per year, week and admin: a
+        restart never queues one twice. Returns how many were queued now."""
+        calendar = self.calendar
+        today = calendar.local_day(now)
+        year = awaited_year(calendar, today)
+        if year is None:
+            return 0
+        week = (today - date(year - 1, *REMIND_FROM)).days // 7
+        if self._reminded == (year, week):
+            return 0
+        messages = []
+        for admin_id in await self._offices.admins_of(PROVINCE):  # the calendar is the province's
+            language = await self._accounts.language_of(admin_id)
+            text = translate(language, "holidays.reminder", year=year)
+            messages.append(
+                self._outbox.message(
+                    admin_id,
+                    REMINDER_KIND,
+                    text,
+                    at=now,
+                    dedupe_key=f"holidays:{year}:{week}:{admin_id}",
+                )
+            )
+        await self._outbox.send_later(messages, now=now)
+        self._reminded = (year, week)
+        return len(messages)
 
 
 # -- telling the admin what happened ------------------------------------------------------------

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import qrcode
 
-from bot.invites import issue_invite
+from bot.invites import Invites
 from bot.tables import write_table
 from storage.db import Database
 from storage.invites import InviteRepository
@@ -40,15 +40,14 @@ async def issue_roster_invites(
     ttl: timedelta,
 ) -> list[InviteLine]:
     """One new invite per official not yet joined, or per active enterprise (for a contact)."""
-    repo = InviteRepository(db)
+    repo = Invites(InviteRepository(db), uow=db)
     lines = []
     if kind is InviteKind.OFFICIAL:
         targets = await unbound_officials(db)
     else:
         targets = await active_enterprises(db)
     for target_id, key, name in targets:
-        issued = await issue_invite(
-            repo,
+        issued = await repo.issue(
             kind=kind,
             official_id=target_id if kind is InviteKind.OFFICIAL else None,
             enterprise_id=target_id if kind is InviteKind.CONTACT else None,

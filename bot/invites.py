@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.logs import secret_issued
+from bot.uow import UnitOfWork
 from storage.invites import InviteRepository, Redemption
 from storage.models import InviteKind
 
@@ -41,36 +42,49 @@ def token_from_payload(payload: str) -> str | None:
     return payload[len(PAYLOAD_PREFIX) :]
 
 
-async def issue_invite(
-    repo: InviteRepository,
-    *,
-    kind: InviteKind,
-    official_id: int | None = None,
-    enterprise_id: int | None = None,
-    contact_id: int | None = None,
-    office: str | None = None,
-    created_by: int | None = None,
-    now: datetime,
-    ttl: timedelta,
-) -> IssuedInvite:
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    secret_issued("invite token", token)
-    expires_at = now + ttl
-    await repo.create(
-        token_hash=hash_token(token),
-        kind=kind,
-        official_id=official_id,
-        enterprise_id=enterprise_id,
-        contact_id=contact_id,
-        office=office,
-        created_by=created_by,
-        now=now,
-        expires_at=expires_at,
-    )
-    return IssuedInvite(token=token, payload=PAYLOAD_PREFIX + token, expires_at=expires_at)
+class Invites:
+    """Issues invite links and redeems them, each in one transaction."""
 
+    def __init__(self, repo: InviteRepository, *, uow: UnitOfWork) -> None:
+        self._repo = repo
+        self._uow = uow
 
-async def redeem_invite(
-    repo: InviteRepository, token: str, *, telegram_id: int, name: str, now: datetime
-) -> tuple[Redemption, int | None]:
-    return await repo.redeem(hash_token(token), telegram_id=telegram_id, name=name, now=now)
+    async def issue(
+        self,
+        *,
+        kind: InviteKind,
+        official_id: int | None = None,
+        enterprise_id: int | None = None,
+        contact_id: int | None = None,
+        office: str | None = None,
+        created_by: int | None = None,
+        now: datetime,
+        ttl: timedelta,
+    ) -> IssuedInvite:
+        """A new single-use invite, stored by its hash; the token is shown only here."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        secret_issued("invite token", token)
+        expires_at = now + ttl
+        async with self._uow.transaction() as tx:
+            await self._repo.create(
+                tx,
+                token_hash=hash_token(token),
+                kind=kind,
+                official_id=official_id,
+                enterprise_id=enterprise_id,
+                contact_id=contact_id,
+                office=office,
+                created_by=created_by,
+                now=now,
+                expires_at=expires_at,
+            )
+        return IssuedInvite(token=token, payload=PAYLOAD_PREFIX + token, expires_at=expires_at)
+
+    async def redeem(
+        self, token: str, *, telegram_id: int, name: str, now: datetime
+    ) -> tuple[Redemption, int | None]:
+        """Use the invite once and bind the user; the outcome and the bound id."""
+        async with self._uow.transaction() as tx:
+            return await self._repo.redeem(
+                tx, hash_token(token), telegram_id=telegram_id, name=name, now=now
+            )

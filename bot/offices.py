@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.cities import BY_CODE, CITIES, city_name, parse_city
-from bot.invites import IssuedInvite, issue_invite
+from bot.invites import Invites, IssuedInvite
 from storage.admins import AdminRecord, AdminRepository
 from storage.audit import AuditLog
-from storage.invites import InviteRepository
 from storage.models import InviteKind, Official
 from storage.scope import PROVINCE, Scope, scope_of_office
 
@@ -91,7 +90,7 @@ class Offices:
         repo: AdminRepository,
         bootstrap: Collection[int],
         *,
-        invites: InviteRepository,
+        invites: Invites,
         audit: AuditLog,
     ) -> None:
         self.repo = repo
@@ -108,8 +107,8 @@ class Offices:
             raise ValueError(f"no office {office!r}")
         if by is not None and not may_manage(by_office, office):
             raise NotYourOffice(office)
-        issued = await issue_invite(
-            self._invites, kind=InviteKind.ADMIN, office=office, created_by=by, now=now, ttl=ttl
+        issued = await self._invites.issue(
+            kind=InviteKind.ADMIN, office=office, created_by=by, now=now, ttl=ttl
         )
         await self._audit.record(now=now, actor_id=by, action="admin.invite", subject=office)
         return issued

@@ -4,7 +4,7 @@ is …", "sent to LN-…", "visit recorded", "registration received".
 A receipt is an outbox row queued in the transaction that stores what it confirms, so a crash
 cannot keep the one and lose the other (before, the answer went out after the commit, and a
 kill in between lost it: the user, told nothing, filed again). The outbox sends it right after
-the commit (the desk's ``wake``, that is :meth:`bot.services.Services.deliver_soon`),
+the commit (the desk's ``wake``, that is :meth:`bot.alarm.Courier.deliver_soon`),
 ahead of notices (``urgent``), never held by quiet hours; if the process dies before or while
 sending it, the next start sends it, marked as a possible repeat when it was in flight
 (bot/outbox.py). The text is the handler's, rendered in the user's language as before: the

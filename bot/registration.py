@@ -131,10 +131,11 @@ async def _store_pending(
 
 
 async def decide(
-    enterprises: EnterpriseRepository, enterprise_id: int, *, approve: bool
+    uow: UnitOfWork, enterprises: EnterpriseRepository, enterprise_id: int, *, approve: bool
 ) -> Enterprise | None:
     """Approve or reject a pending enterprise; None when it is not pending (any more)."""
     status = EnterpriseStatus.ACTIVE if approve else EnterpriseStatus.REJECTED
-    if not await enterprises.decide(enterprise_id, status):
-        return None
-    return await enterprises.get(enterprise_id)
+    async with uow.transaction() as tx:
+        if not await enterprises.decide(tx, enterprise_id, status):
+            return None
+        return await enterprises.get_in(tx, enterprise_id)

@@ -7,7 +7,7 @@ for somebody else; the domain's services check ownership again where they load t
 
 Office scope (issue 18) is one more rule of the same policy: an admin acts within their
 office's :attr:`Actor.scope` — the whole province, or one city. Buttons naming an object check
-it here (:func:`owns`); commands and lists pass the scope to the storage queries
+it here (:meth:`Ownerships.owns`); commands and lists pass the scope to the storage queries
 (:class:`storage.scope.Scope`), so a city admin's query returns their city's rows only.
 """
 
@@ -16,16 +16,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from bot.offices import PROVINCE, Offices, may_manage, scope_of
+from storage.admins import AdminRepository
+from storage.broadcasts import BroadcastStore
 from storage.enterprises import EnterpriseRepository
 from storage.models import Enterprise, Official
 from storage.officials import OfficialRepository
+from storage.requests import RequestRepository
 from storage.scope import Scope
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from storage.systemic_issues import SystemicIssueRepository
+from storage.users import UserRepository
+from storage.verification import VerificationRepository
 
 
 class Role(StrEnum):
@@ -111,7 +113,7 @@ async def identify(
 
 
 class Ownership(StrEnum):
-    """Which object the button is about; the actor must relate to it (:func:`owns`). The
+    """Which object the button is about; the actor must relate to it (:meth:`Ownerships.owns`). The
     value is the button's field that holds the object's id."""
 
     REQUEST = "request_id"  # owner (its enterprise's contact), holder (official) or an admin
@@ -121,7 +123,9 @@ class Ownership(StrEnum):
     ADMIN = "admin_id"  # an appointed admin of an office the actor manages
     REPORT = "report_id"  # an impostor report about an enterprise of their city
     ISSUE = "issue_id"  # a systemic issue of their office
-    USER = "telegram_id"  # a user who belongs to their city only (see :func:`may_see_user`)
+    USER = (
+        "telegram_id"  # a user who belongs to their city only (see :meth:`Ownerships.may_see_user`)
+    )
     BROADCAST = "broadcast_id"  # an announcement made by their office
     REGISTRATION = "registration_id"  # an enterprise that registered in their city
 
@@ -219,36 +223,11 @@ def button_rule(prefix: str, first: str | None = None) -> Rule | None:
 
 def permits(actor: Actor | Collection[Role], rule: Rule) -> bool:
     """Whether the actor (or somebody with these roles) has a role ``rule`` allows; whether
-    they relate to the object is :func:`owns`."""
+    they relate to the object is :meth:`Ownerships.owns`."""
     roles = actor.roles if isinstance(actor, Actor) else frozenset(actor)
     if rule.province and isinstance(actor, Actor) and not actor.is_province_admin:
         return False  # a city admin (the office scope rule)
     return bool(roles & rule.roles)
-
-
-async def owns(services: Services, actor: Actor, owner: Ownership, subject_id: int) -> bool:
-    """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
-    if owner is Ownership.REQUEST:
-        request = await services.requests.get(subject_id)
-        if request is None:
-            return False
-        if actor.speaks_for(request.enterprise_id) or (
-            actor.official is not None and actor.official.id == request.official_id
-        ):
-            return True
-        return actor.is_admin and actor.scope.covers(request.city)
-    if owner is Ownership.ADMIN:
-        appointed = await services.offices.repo.get(subject_id)
-        return appointed is not None and actor.manages(appointed.office)
-    if owner in _ADMIN_OWNED:
-        return actor.is_admin and await _within_office(services, actor, owner, subject_id)
-    if owner is Ownership.NOTICE:
-        notice = await services.verification.notice(subject_id)
-        return notice is not None and actor.speaks_for(notice.enterprise_id)
-    return actor.official is not None and (
-        subject_id == ANY_ENTERPRISE
-        or await services.officials.is_assigned(actor.official.id, subject_id)
-    )
 
 
 _ADMIN_OWNED = frozenset(
@@ -262,40 +241,87 @@ _ADMIN_OWNED = frozenset(
 )
 
 
-async def _within_office(
-    services: Services, actor: Actor, owner: Ownership, subject_id: int
-) -> bool:
-    """Whether the object an admin's button names is within their office (the office scope
-    rule); a province admin's office is everywhere, the object need only exist."""
-    scope = actor.scope
-    if owner is Ownership.USER:
-        return await may_see_user(services, actor, subject_id)
-    if owner is Ownership.ISSUE:
-        issue = await services.systemic.repo.get(subject_id)
-        return issue is not None and scope.covers(issue.office)
-    if owner is Ownership.BROADCAST:
-        broadcast = await services.broadcasts.store.get(subject_id)
-        return broadcast is not None and scope.covers(broadcast.office)
-    if owner is Ownership.REPORT:
-        report = await services.verification.report(subject_id)
-        if report is None:
+class Ownerships:
+    """Whether an actor relates to a stored object: their request, their notice, their
+    enterprise, or, for an admin, an object within their office (the reads
+    :data:`BUTTON_RULES` needs)."""
+
+    def __init__(
+        self,
+        *,
+        requests: RequestRepository,
+        verification: VerificationRepository,
+        officials: OfficialRepository,
+        enterprises: EnterpriseRepository,
+        users: UserRepository,
+        admins: AdminRepository,
+        issues: SystemicIssueRepository,
+        broadcasts: BroadcastStore,
+    ) -> None:
+        self._requests = requests
+        self._verification = verification
+        self._officials = officials
+        self._enterprises = enterprises
+        self._users = users
+        self._admins = admins
+        self._issues = issues
+        self._broadcasts = broadcasts
+
+    async def owns(self, actor: Actor, owner: Ownership, subject_id: int) -> bool:
+        """Whether ``actor`` relates to the object as ``owner`` asks (False for none stored)."""
+        if owner is Ownership.REQUEST:
+            request = await self._requests.get(subject_id)
+            if request is None:
+                return False
+            if actor.speaks_for(request.enterprise_id) or (
+                actor.official is not None and actor.official.id == request.official_id
+            ):
+                return True
+            return actor.is_admin and actor.scope.covers(request.city)
+        if owner is Ownership.ADMIN:
+            appointed = await self._admins.get(subject_id)
+            return appointed is not None and actor.manages(appointed.office)
+        if owner in _ADMIN_OWNED:
+            return actor.is_admin and await self._within_office(actor, owner, subject_id)
+        if owner is Ownership.NOTICE:
+            notice = await self._verification.notice(subject_id)
+            return notice is not None and actor.speaks_for(notice.enterprise_id)
+        return actor.official is not None and (
+            subject_id == ANY_ENTERPRISE
+            or await self._officials.is_assigned(actor.official.id, subject_id)
+        )
+
+    async def _within_office(self, actor: Actor, owner: Ownership, subject_id: int) -> bool:
+        """Whether the object an admin's button names is within their office (the office
+        scope rule); a province admin's office is everywhere, the object need only exist."""
+        scope = actor.scope
+        if owner is Ownership.USER:
+            return await self.may_see_user(actor, subject_id)
+        if owner is Ownership.ISSUE:
+            issue = await self._issues.get(subject_id)
+            return issue is not None and scope.covers(issue.office)
+        if owner is Ownership.BROADCAST:
+            broadcast = await self._broadcasts.get(subject_id)
+            return broadcast is not None and scope.covers(broadcast.office)
+        if owner is Ownership.REPORT:
+            report = await self._verification.report(subject_id)
+            if report is None:
+                return False
+            enterprise_id = report.enterprise_id
+        else:
+            enterprise_id = subject_id
+        if scope.everywhere:
+            return True
+        enterprise = None if enterprise_id is None else await self._enterprises.get(enterprise_id)
+        return enterprise is not None and scope.covers(enterprise.city)
+
+    async def may_see_user(self, actor: Actor, telegram_id: int) -> bool:
+        """Whether an admin may read or erase what one user did and is: a province admin
+        anyone; a city admin a user who belongs to their city and to no other office or city
+        (a contact, an official, a registrant, an admin of it)."""
+        if not actor.is_admin:
             return False
-        enterprise_id = report.enterprise_id
-    else:
-        enterprise_id = subject_id
-    if scope.everywhere:
-        return True
-    enterprise = None if enterprise_id is None else await services.enterprises.get(enterprise_id)
-    return enterprise is not None and scope.covers(enterprise.city)
-
-
-async def may_see_user(services: Services, actor: Actor, telegram_id: int) -> bool:
-    """Whether an admin may read or erase what one user did and is: a province admin anyone;
-    a city admin a user who belongs to their city and to no other office or city (a contact,
-    an official, a registrant, an admin of it)."""
-    if not actor.is_admin:
-        return False
-    if actor.scope.everywhere:
-        return True
-    places = await services.users.places_of(telegram_id)
-    return bool(places) and places <= {actor.scope.city}
+        if actor.scope.everywhere:
+            return True
+        places = await self._users.places_of(telegram_id)
+        return bool(places) and places <= {actor.scope.city}

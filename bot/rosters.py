@@ -23,6 +23,7 @@ from bot.i18n import Translator
 from bot.phones import MASK_PREFIX, InvalidPhone, PhoneHasher, mask_last4, normalize_phone
 from bot.tables import Table, read_table, write_table
 from bot.tiers import parse_tier
+from bot.uow import UnitOfWork
 from storage.models import Tier
 from storage.rosters import (
     AssignmentRecord,
@@ -412,6 +413,7 @@ def _outside_city(
 
 
 async def import_roster(
+    uow: UnitOfWork,
     repo: RosterRepository,
     kind: RosterKind,
     data: bytes,
@@ -426,10 +428,11 @@ async def import_roster(
     Raises :class:`bot.tables.UnreadableFile` for a file that is not a spreadsheet at all.
     """
     table = read_table(data, filename)
-    return await import_table(repo, kind, table, hasher=hasher, now=now, scope=scope)
+    return await import_table(uow, repo, kind, table, hasher=hasher, now=now, scope=scope)
 
 
 async def import_sent_roster(
+    uow: UnitOfWork,
     repo: RosterRepository,
     data: bytes,
     filename: str,
@@ -449,7 +452,7 @@ async def import_sent_roster(
     kind = roster_kind(caption, table.header)
     if kind is None:
         raise UnknownKind(filename)
-    return await import_table(repo, kind, table, hasher=hasher, now=now, scope=scope)
+    return await import_table(uow, repo, kind, table, hasher=hasher, now=now, scope=scope)
 
 
 class UnknownKind(ValueError):
@@ -479,6 +482,7 @@ def roster_kind(caption: str, header: Sequence[str]) -> RosterKind | None:
 
 
 async def import_table(
+    uow: UnitOfWork,
     repo: RosterRepository,
     kind: RosterKind,
     table: Table,
@@ -502,12 +506,13 @@ async def import_table(
     if parsed.problems:
         return Report(kind, len(table.rows), parsed.problems)
     records = parsed.records
-    if kind is RosterKind.OFFICIALS:
-        counts = await repo.import_officials(_only(records, OfficialRecord), now=now)
-    elif kind is RosterKind.ENTERPRISES:
-        counts = await repo.import_enterprises(_only(records, EnterpriseRecord), now=now)
-    else:
-        counts = await repo.import_assignments(_only(records, AssignmentRecord), now=now)
+    async with uow.transaction() as tx:
+        if kind is RosterKind.OFFICIALS:
+            counts = await repo.import_officials(tx, _only(records, OfficialRecord), now=now)
+        elif kind is RosterKind.ENTERPRISES:
+            counts = await repo.import_enterprises(tx, _only(records, EnterpriseRecord), now=now)
+        else:
+            counts = await repo.import_assignments(tx, _only(records, AssignmentRecord), now=now)
     return Report(kind, len(table.rows), (), counts)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.accounts import Accounts
+from bot.alarm import Alarm, Courier
 from bot.backups import BackupJob
 from bot.broadcast_delivery import Broadcaster
 from bot.clock import Clock, SystemClock
@@ -14,17 +14,23 @@ from bot.config import Settings
 from bot.deadlines import calendar_for
 from bot.delivery import Sender
 from bot.dialogues import Dialogues
+from bot.digests import Digests
+from bot.directory import Directory
 from bot.dispatch import Notices
-from bot.holiday_schedule import sync_calendar
+from bot.holiday_schedule import HolidaySchedules
+from bot.impostors import ImpostorReports
+from bot.invites import Invites
 from bot.marks import MarkPort, Marks
+from bot.notices import ContactNotices
 from bot.offices import Offices
 from bot.outbox import Outbox, QuietHours
 from bot.privacy import Privacy
-from bot.reminders import ReminderPlanner, deliver_now
+from bot.reminders import ReminderFiring, ReminderPlanner
 from bot.requests import RequestDesk
-from bot.roles import Actor, identify
+from bot.roles import Actor, Ownerships, identify
 from bot.systemic_issues import SystemicDesk
 from bot.verification import Verifier
+from bot.visits import SiteVisits
 from storage.admins import AdminRepository
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
@@ -41,7 +47,6 @@ from storage.privacy import PrivacyRepository
 from storage.processed_updates import ProcessedUpdates
 from storage.reminders import ReminderRepository
 from storage.requests import RequestRepository
-from storage.rosters import RosterRepository
 from storage.stats import StatsRepository
 from storage.systemic_issues import SystemicIssueRepository
 from storage.users import UserRepository
@@ -50,30 +55,18 @@ from storage.visits import VisitRepository
 
 
 @dataclass
-class AlarmState:
-    """The scheduler's wake-ups never overlap; recovery after a restart runs once."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    recovered: bool = False
-    # The (year, week) the admins were last reminded of a missing holiday schedule for.
-    schedule_reminded: tuple[int, int] | None = None
-
-
-@dataclass
 class Services:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     bot_username: str = "liaison_bot"
-    sender: Sender | None = None
-    # Set at start when [verification] telegram_mark is on (handlers/marks.py).
-    mark_port: MarkPort | None = None
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
         self.officials = OfficialRepository(self.db)
         self.enterprises = EnterpriseRepository(self.db)
-        self.invites = InviteRepository(self.db)
+        self.invites = Invites(InviteRepository(self.db), uow=self.db)
+        self.directory = Directory(self.officials, self.enterprises, uow=self.db)
         self.audit = AuditLog(self.db)
         self.offices = Offices(
             AdminRepository(self.db),
@@ -90,23 +83,27 @@ class Services:
             timedelta(hours=storage.backup_interval_hours),
             storage.backups_kept,
         )
-        self.rosters = RosterRepository(self.db)
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
-        self.visits = VisitRepository(self.db)
         self.dialogues = Dialogues(
             DialogueRepository(self.db),
             self.clock,
             timeout=timedelta(seconds=self.settings.requests.conversation_timeout_seconds),
+            uow=self.db,
         )
         self.verification = VerificationRepository(self.db)
         self.verifier = Verifier(
             self.verification, self.officials, self.audit, self.settings, self.db
         )
-        self.accounts = Accounts(self.users, default_language=self.settings.locale.default_language)
+        self.notices = ContactNotices(
+            self.verification, officials=self.officials, clock=self.clock, uow=self.db
+        )
+        self.impostors = ImpostorReports(self.verification, clock=self.clock, uow=self.db)
+        self.accounts = Accounts(
+            self.users, default_language=self.settings.locale.default_language, uow=self.db
+        )
         # One calendar for the whole bot: a loaded holiday schedule changes it in place.
         self.calendar = calendar_for(self.settings)
-        self.holiday_schedules = HolidayScheduleRepository(self.db)
         self.quiet = QuietHours(self.settings.quiet_hours, self.calendar)
         self.outbox = Outbox(
             OutboxRepository(self.db),
@@ -124,7 +121,7 @@ class Services:
             self.clock,
             self.db,
         )
-        self.marks = Marks(
+        marks = Marks(
             MarkRepository(self.db),
             outbox=self.outbox,
             accounts=self.accounts,
@@ -133,8 +130,7 @@ class Services:
             uow=self.db,
         )
         self.reminders = ReminderRepository(self.db)
-        self.digests = DigestRepository(self.db)
-        self.alarm = AlarmState()
+        self.courier = Courier(self.outbox, self.clock)
         self.planner = ReminderPlanner(self.settings, self.calendar, self.quiet, self.clock)
         self.desk = RequestDesk(
             self.requests,
@@ -152,10 +148,58 @@ class Services:
                 outbox=self.outbox,
                 offices=self.offices,
             ),
-            wake=self.deliver_soon,
+            wake=self.courier.deliver_soon,
         )
-        self._delivery: asyncio.Task[None] | None = None
-        self._delivery_wanted = False
+        self.visits = SiteVisits(
+            VisitRepository(self.db),
+            officials=self.officials,
+            clock=self.clock,
+            uow=self.db,
+            wake=self.courier.deliver_soon,
+        )
+        self.firing = ReminderFiring(
+            self.reminders,
+            planner=self.planner,
+            desk=self.desk,
+            officials=self.officials,
+            accounts=self.accounts,
+            outbox=self.outbox,
+            offices=self.offices,
+            batch_size=self.settings.reminders.batch_size,
+            uow=self.db,
+        )
+        self.holidays = HolidaySchedules(
+            HolidayScheduleRepository(self.db),
+            calendar=self.calendar,
+            clock=self.clock,
+            planner=self.planner,
+            officials=self.officials,
+            enterprises=self.enterprises,
+            accounts=self.accounts,
+            outbox=self.outbox,
+            locale=self.settings.locale,
+            offices=self.offices,
+            uow=self.db,
+            wake=self.courier.deliver_soon,
+        )
+        digests = Digests(
+            DigestRepository(self.db),
+            accounts=self.accounts,
+            outbox=self.outbox,
+            calendar=self.calendar,
+            quiet=self.quiet,
+            digest_time=self.settings.quiet_hours.digest_time,
+            max_items=self.settings.reminders.digest_max_items,
+            uow=self.db,
+        )
+        self.alarm = Alarm(
+            self.courier,
+            clock=self.clock,
+            holidays=self.holidays,
+            digests=digests,
+            firing=self.firing,
+            marks=marks,
+        )
         self.privacy = Privacy(
             PrivacyRepository(self.db),
             audit=self.audit,
@@ -174,6 +218,16 @@ class Services:
             clock=self.clock,
             default_language=self.settings.locale.default_language,
         )
+        self.ownerships = Ownerships(
+            requests=self.requests,
+            verification=self.verification,
+            officials=self.officials,
+            enterprises=self.enterprises,
+            users=self.users,
+            admins=self.offices.repo,
+            issues=self.systemic.repo,
+            broadcasts=self.broadcasts.store,
+        )
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
@@ -185,17 +239,26 @@ class Services:
         )
 
     def deliver_soon(self) -> None:
-        """Something just queued messages (notices, a receipt): send them now rather than at
-        the next wake-up (one task at a time; changes while it runs make it go round once
-        more)."""
-        self._delivery_wanted = True
-        if self._delivery is None or self._delivery.done():
-            self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
+        """Something just queued messages: send them now (:meth:`Courier.deliver_soon`)."""
+        self.courier.deliver_soon()
 
-    async def _deliver_while_wanted(self) -> None:
-        while self._delivery_wanted:
-            self._delivery_wanted = False
-            await deliver_now(self)
+    @property
+    def sender(self) -> Sender | None:
+        """The one sender, given at start by the Telegram side (handlers/reminders.py)."""
+        return self.courier.sender
+
+    @sender.setter
+    def sender(self, sender: Sender | None) -> None:
+        self.courier.sender = sender
+
+    @property
+    def mark_port(self) -> MarkPort | None:
+        """Set at start when [verification] telegram_mark is on (handlers/marks.py)."""
+        return self.alarm.mark_port
+
+    @mark_port.setter
+    def mark_port(self, port: MarkPort | None) -> None:
+        self.alarm.mark_port = port
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -205,13 +268,12 @@ class Services:
         try:
             services = cls(settings=settings, db=db, clock=clock or SystemClock())
             await services.dialogues.load()
-            await sync_calendar(services)
+            await services.holidays.sync()
             return services
         except BaseException:
             await db.close()  # an open connection would keep the process from exiting
             raise
 
     async def close(self) -> None:
-        if self._delivery is not None:
-            await asyncio.gather(self._delivery, return_exceptions=True)
+        await self.courier.close()
         await self.db.close()

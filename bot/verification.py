@@ -35,6 +35,8 @@ GROUP = 4
 DAY = timedelta(days=1)
 CARD_PAYLOAD_PREFIX = "card_"
 CARD_TOKEN_BYTES = 12
+# The audit action of revoking a card link.
+CARD_REVOKE = "card.revoke"
 # The outbox kind of an impostor report's alerts (to the admins and the impersonated official).
 IMPOSTOR_KIND = "impostor"
 _SEPARATORS = re.compile(r"[\s\-–—.·,，]+")
@@ -412,6 +414,18 @@ class Verifier:
         async with self._uow.transaction() as tx:
             await self._repo.set_card_token(tx, official.id, token, retired=retired, now=now)
         return token
+
+    async def revoke_card(self, official_id: int, *, actor_id: int, now: datetime) -> None:
+        """Revoke the official's card link (old QR codes then say so), with its audit entry."""
+        async with self._uow.transaction() as tx:
+            await self._repo.revoke_card(tx, official_id, now)
+            await record_in(
+                tx,
+                now=now,
+                actor_id=actor_id,
+                action=CARD_REVOKE,
+                subject=f"official:{official_id}",
+            )
 
     async def open_card(self, token: str) -> CardLookup:
         """What a card link with this token shows: the card, "revoked", or "unknown"."""

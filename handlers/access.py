@@ -19,7 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
-from bot.roles import Ownership, Rule, button_rule, command_rule, owns, permits
+from bot.roles import Ownership, Rule, button_rule, command_rule, permits
 from handlers.callback_data import BadCallback, parse_any
 from handlers.context import AppContext
 
@@ -92,7 +92,7 @@ async def admit(update: Update, context: AppContext) -> None:
     if not permits(actor, rule):
         why = "not for their roles"
     elif subject is not None and rule.owner is not None:
-        theirs = await owns(context.services, actor, rule.owner, subject)
+        theirs = await context.services.ownerships.owns(actor, rule.owner, subject)
         why = "" if theirs else f"on a {rule.owner.name.lower()} they cannot see"
     else:
         why = ""

@@ -10,7 +10,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.audit import Page, View, find_user, request_page, user_page
 from bot.i18n import Translator
-from bot.roles import may_see_user
 from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
@@ -55,7 +54,9 @@ async def user_actions(update: Update, context: AppContext) -> None:
         await context.bot.send_message(reader.chat, reader.texts("audit.audit_usage"))
         return
     telegram_id = await find_user(target, AuditTrail(services.db), services.officials)
-    if telegram_id is not None and not await may_see_user(services, context.actor, telegram_id):
+    if telegram_id is not None and not await services.ownerships.may_see_user(
+        context.actor, telegram_id
+    ):
         await refuse(update, context)  # a city admin reads their city's users' trails only
         return
     if telegram_id is None:
@@ -83,7 +84,7 @@ async def turn_page(update: Update, context: AppContext) -> None:
 async def _within_scope(context: AppContext, at: AuditButton) -> bool:
     """Whether the page's request or user is within the admin's office (the office scope)."""
     if at.view == USER:
-        return await may_see_user(context.services, context.actor, at.key)
+        return await context.services.ownerships.may_see_user(context.actor, at.key)
     request = await context.services.requests.get(at.key)
     return request is not None and context.actor.scope.covers(request.city)
 

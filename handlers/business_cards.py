@@ -63,12 +63,8 @@ async def card_action(update: Update, context: AppContext) -> None:
     assert official is not None, "the policy lets only officials press card buttons"
     await query.answer()
     services = context.services
-    await services.verification.revoke_card(official.id, services.clock.now())
-    await services.audit.record(
-        now=services.clock.now(),
-        actor_id=actor.telegram_id,
-        action="card.revoke",
-        subject=f"official:{official.id}",
+    await services.verifier.revoke_card(
+        official.id, actor_id=actor.telegram_id, now=services.clock.now()
     )
     await query.edit_message_caption(texts("card.revoked_done"))
 

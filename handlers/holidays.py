@@ -16,7 +16,6 @@ from bot.holiday_schedule import (
     awaited_year,
     describe_loaded,
     describe_rejection,
-    load_schedule,
     parse_schedule,
     status_lines,
     template,
@@ -43,8 +42,7 @@ async def receive_schedule(update: Update, context: AppContext) -> None:
             raise ScheduleRejected([Problem("too_big", {"limit": MAX_FILE_BYTES // 1024})])
         data = bytes(await (await document.get_file()).download_as_bytearray())
         schedule = parse_schedule(data)
-        loaded = await load_schedule(
-            services,
+        loaded = await services.holidays.load(
             schedule,
             file_name=name,
             file_text=data.decode("utf-8-sig"),

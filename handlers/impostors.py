@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
+from bot.impostors import Claim
 from bot.services import Services
 from bot.verification import IMPOSTOR_KIND
 from handlers import dialogue_state
@@ -177,8 +178,7 @@ async def details(update: Update, context: AppContext) -> int:
     services = context.services
     draft = dialogue_state.state(update, context)
     text = "" if message.text.strip() == "/skip" else message.text.strip()[:MAX_TEXT]
-    report = await services.verification.add_report(
-        reporter_id=actor.telegram_id,
+    claim = Claim(
         enterprise_id=actor.enterprises[0].id if actor.enterprises else None,
         claimed_official_id=draft.get("official_id"),
         claimed_name=draft.get("name", ""),
@@ -186,15 +186,8 @@ async def details(update: Update, context: AppContext) -> int:
         contact=draft.get("contact", ""),
         asked_for=draft.get("asked", "other"),
         details=text,
-        now=services.clock.now(),
     )
-    await services.audit.record(
-        now=services.clock.now(),
-        actor_id=actor.telegram_id,
-        action="impostor.report",
-        subject=f"report:{report.id}",
-        result="stored",
-    )
+    report = await services.impostors.report(actor.telegram_id, claim)
     await dialogue_state.forget(update, context)
     await message.reply_text(texts("report.received"))
     await _alert(context, report.id)
@@ -298,7 +291,7 @@ async def warn_portfolio(update: Update, context: AppContext) -> None:
         await query.edit_message_reply_markup(InlineKeyboardMarkup([[yes]]))
         ask = texts("report.confirm_ask", count=len(recipients))
         await context.bot.send_message(actor.telegram_id, ask)
-    elif await services.verification.mark_warned(report.id, services.clock.now()):
+    elif await services.impostors.mark_warned(report.id):
         await query.edit_message_reply_markup(None)
         sent = await _warn(context, actor.telegram_id, report, recipients)
         await context.bot.send_message(actor.telegram_id, texts("report.warned", count=sent))

@@ -101,16 +101,11 @@ async def _send_notice(update: Update, context: AppContext, draft: NoticeDraft) 
     texts = await context.texts(update)
     services = context.services
     assert actor.official is not None
-    now = services.clock.now()
-    last4 = await services.officials.phone_last4(actor.official.id)
-    notice = await services.verification.add_notice(
-        official_id=actor.official.id,
-        enterprise_id=draft.enterprise_id,
+    notice = await services.notices.announce(
+        actor.official.id,
+        draft.enterprise_id,
         channel=draft.channel,
-        phone_last4=last4 if draft.channel == "phone" else None,
-        window_start=now,
-        window_end=now + timedelta(minutes=draft.minutes),
-        now=now,
+        window=timedelta(minutes=draft.minutes),
     )
     sent = 0
     for contact in await services.enterprises.contacts(draft.enterprise_id):
@@ -158,9 +153,7 @@ async def answer_notice(update: Update, context: AppContext) -> None:
         log.warning("refused a notice answer from user %s", actor.telegram_id)
         await refuse(update, context)
         return
-    await services.verification.answer_notice(
-        notice.id, actor.telegram_id, choice.answer, services.clock.now()
-    )
+    await services.notices.answer(notice, actor.telegram_id, choice.answer)
     await query.answer(texts("notice.answer_saved"))
     official = await services.officials.get(notice.official_id)
     enterprise = await services.enterprises.get(notice.enterprise_id)

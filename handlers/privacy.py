@@ -16,7 +16,6 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot.audit import find_user
 from bot.i18n import Translator
 from bot.privacy import is_user_id
-from bot.roles import may_see_user
 from handlers.access import refuse, refuse_stale
 from handlers.callback_data import CallbackData
 from handlers.context import AppContext
@@ -100,7 +99,9 @@ async def _target(update: Update, context: AppContext) -> tuple[int, int, Transl
     if telegram_id is None or not is_user_id(telegram_id):
         await context.bot.send_message(chat, texts("privacy.usage"))
         return None
-    if not await may_see_user(services, context.actor, telegram_id):  # another city's user
+    if not await services.ownerships.may_see_user(
+        context.actor, telegram_id
+    ):  # another city's user
         await refuse(update, context)
         return None
     return telegram_id, chat, texts

@@ -185,7 +185,9 @@ async def on_decision(update: Update, context: AppContext) -> None:
     texts = await context.texts(update)
     button = context.button(DecideButton)
     services = context.services
-    enterprise = await decide(services.enterprises, button.registration_id, approve=button.approve)
+    enterprise = await decide(
+        services.db, services.enterprises, button.registration_id, approve=button.approve
+    )
     if enterprise is None:
         await query.answer(texts("registration.already_decided"), show_alert=True)
         return

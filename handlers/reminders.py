@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.reminders import recover, tick
 from handlers.context import AppContext
 from handlers.delivery import TelegramSender
 from handlers.marks import TelegramMarks
@@ -17,14 +16,14 @@ ALARM_JOB = "alarm"
 
 async def wake(context: AppContext) -> None:
     """Every few seconds: send what fell due (the first wake-up also catches up after a restart)."""
-    await tick(context.services)
+    await context.services.alarm.tick()
 
 
 async def start_alarm(app: Any) -> None:
     """Give the domain a Telegram sender, settle what a crash left mid-send, and start the
     repeating wake-up job."""
     services = app.bot_data.services
-    await recover(services)
+    await services.courier.recover()
     services.sender = TelegramSender(
         app.bot, services, timeout=services.settings.reminders.send_timeout_seconds
     )

@@ -42,6 +42,7 @@ async def receive_roster(update: Update, context: AppContext) -> None:
         return
     try:
         report = await import_sent_roster(
+            services.db,
             RosterRepository(services.db),
             data,
             name,

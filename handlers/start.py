@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.i18n import Translator
-from bot.invites import PAYLOAD_PREFIX, redeem_invite, token_from_payload
+from bot.invites import PAYLOAD_PREFIX, token_from_payload
 from bot.offices import office_name
 from bot.roles import Actor, Role
 from handlers.context import AppContext
@@ -35,8 +35,7 @@ async def start_with_invite(update: Update, context: AppContext) -> None:
     payload = context.args[0] if context.args else ""
     token = token_from_payload(payload) or ""
     services = context.services
-    outcome, _ = await redeem_invite(
-        services.invites,
+    outcome, _ = await services.invites.redeem(
         token,
         telegram_id=update.effective_user.id,
         name=update.effective_user.full_name,

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.receipts import receipt
+from bot.visits import NotAssigned
 from handlers import dialogue_state
 from handlers.access import refuse_stale
 from handlers.callback_data import StepButton
@@ -132,11 +132,6 @@ async def notes(update: Update, context: AppContext) -> int | None:
     if actor.official is None or "visited_on" not in state:
         await dialogue_state.forget(update, context)
         return ConversationHandler.END
-    # The portfolio may have changed since the enterprise was chosen (a roster import).
-    if not await services.officials.is_assigned(actor.official.id, state["enterprise_id"]):
-        await dialogue_state.forget(update, context)
-        await message.reply_text(texts("visits.not_yours_any_more"))
-        return ConversationHandler.END
     enterprise = await services.enterprises.get(state["enterprise_id"])
     visited_on = date.fromisoformat(state["visited_on"])
     recorded = texts(
@@ -144,16 +139,19 @@ async def notes(update: Update, context: AppContext) -> int | None:
         enterprise=enterprise.name if enterprise else "",
         date=visited_on.isoformat(),
     )
-    now = services.clock.now()
-    await services.visits.add(
-        official_id=actor.official.id,
-        enterprise_id=state["enterprise_id"],
-        visited_on=visited_on,
-        notes=message.text.strip(),
-        now=now,
-        then=[receipt(actor.telegram_id, recorded, now=now)],
-    )
-    services.deliver_soon()
+    try:
+        await services.visits.record(
+            actor.official.id,
+            state["enterprise_id"],
+            visited_on=visited_on,
+            notes=message.text.strip(),
+            receipt_to=actor.telegram_id,
+            receipt_text=recorded,
+        )
+    except NotAssigned:  # the portfolio changed since the enterprise was chosen (an import)
+        await dialogue_state.forget(update, context)
+        await message.reply_text(texts("visits.not_yours_any_more"))
+        return ConversationHandler.END
     await dialogue_state.forget(update, context)
     return ConversationHandler.END
 

@@ -18,9 +18,10 @@ from bot.cities import parse_city
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.deadlines import calendar_for
+from bot.directory import Directory
 from bot.i18n import Translator
 from bot.invite_sheet import issue_roster_invites, write_invites
-from bot.invites import issue_invite
+from bot.invites import Invites
 from bot.ledger import write_ledger
 from bot.logs import configure_logging
 from bot.offices import Offices, parse_office
@@ -226,7 +227,7 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     async def invite(db: Database) -> None:
         now = SystemClock().now()
         ttl = timedelta(hours=settings.security.invite_ttl_hours)
-        repo = InviteRepository(db)
+        repo = Invites(InviteRepository(db), uow=db)
         if args.admin:
             office = parse_office(args.admin)
             if office is None:
@@ -239,15 +240,15 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
             official = await OfficialRepository(db).by_external_id(args.official)
             if official is None:
                 raise CommandError(f"no official with roster id {args.official!r}")
-            issued = await issue_invite(
-                repo, kind=InviteKind.OFFICIAL, official_id=official.id, now=now, ttl=ttl
+            issued = await repo.issue(
+                kind=InviteKind.OFFICIAL, official_id=official.id, now=now, ttl=ttl
             )
         else:
             enterprise = await EnterpriseRepository(db).by_credit_code(args.enterprise.upper())
             if enterprise is None:
                 raise CommandError(f"no enterprise with credit code {args.enterprise!r}")
-            issued = await issue_invite(
-                repo, kind=InviteKind.CONTACT, enterprise_id=enterprise.id, now=now, ttl=ttl
+            issued = await repo.issue(
+                kind=InviteKind.CONTACT, enterprise_id=enterprise.id, now=now, ttl=ttl
             )
         print(issued.link(settings_bot_username(settings)))
         print(
@@ -267,7 +268,8 @@ def cmd_add_official(settings: Settings, args: argparse.Namespace) -> int:
         repo = OfficialRepository(db)
         if await repo.by_external_id(args.external_id) is not None:
             raise CommandError(f"official {args.external_id!r} already exists")
-        official = await repo.add(
+        directory = Directory(repo, EnterpriseRepository(db), uow=db)
+        official = await directory.add_official(
             external_id=args.external_id,
             name=args.name,
             title=args.title,
@@ -293,6 +295,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     async def run(db: Database) -> None:
         try:
             report = await import_roster(
+                db,
                 RosterRepository(db),
                 RosterKind(args.kind),
                 data,
@@ -383,7 +386,6 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
         ScheduleRejected,
         describe_loaded,
         describe_rejection,
-        load_schedule,
         parse_schedule,
         status_lines,
         template,
@@ -413,7 +415,7 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
                 today = calendar.local_day(services.clock.now())
                 for line in status_lines(calendar, today, texts):
                     print(line)
-                for stored in await services.holiday_schedules.all():
+                for stored in await services.holidays.repo.all():
                     kind = "official" if stored.schedule.official else "estimate"
                     loaded_at = stored.loaded_at.astimezone(calendar.tz)
                     print(
@@ -424,8 +426,7 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
                 return
             try:
                 schedule = parse_schedule(data)
-                loaded = await load_schedule(
-                    services,
+                loaded = await services.holidays.load(
                     schedule,
                     file_name=args.file.name,
                     file_text=data.decode("utf-8-sig"),

@@ -14,7 +14,6 @@ from typing import Literal
 from bot.channels import Handle, normalize_email, normalize_wechat
 from bot.credit_code import make_credit_code
 from bot.dispatch import NOTICE_KINDS
-from bot.invites import issue_invite, redeem_invite
 from bot.lifecycle import Action
 from bot.services import Services
 from storage.models import InviteKind, Stage
@@ -253,7 +252,7 @@ async def seed(services: Services) -> None:
         )
     ids: dict[str, int] = {}
     for item in OFFICIALS:
-        official = await services.officials.add(
+        official = await services.directory.add_official(
             external_id=item.external_id,
             name=item.name,
             title=item.title,
@@ -265,18 +264,18 @@ async def seed(services: Services) -> None:
         )
         ids[item.external_id] = official.id
         for handle in item.handles:
-            await services.officials.add_channel(
+            await services.directory.add_channel(
                 official.id,
                 channel=handle.channel,
                 digest=services.verifier.channels.handle_digest(handle),
                 hint=handle.hint,
             )
         if item.supervisor is not None:
-            await services.officials.set_supervisor(official.id, ids[item.supervisor])
+            await services.directory.set_supervisor(official.id, ids[item.supervisor])
         if item.telegram_id is not None:
             await _bind_official(services, official.id, item.telegram_id)
     for entry in ENTERPRISES:
-        enterprise = await services.enterprises.add(
+        enterprise = await services.directory.add_enterprise(
             name=entry.name,
             credit_code=entry.credit_code,
             city=entry.city,
@@ -284,10 +283,10 @@ async def seed(services: Services) -> None:
             industry=entry.industry,
             now=now,
         )
-        await services.officials.assign(ids[entry.official], enterprise.id, now=now)
+        await services.directory.assign(ids[entry.official], enterprise.id, now=now)
         if entry.contact is not None:
             persona = next(p for p in PERSONAS if p.telegram_id == entry.contact)
-            await services.enterprises.add_contact(
+            await services.directory.add_contact(
                 enterprise.id, name=persona.first_name, telegram_id=persona.telegram_id, now=now
             )
     await _appoint_city_admin(services)
@@ -301,10 +300,10 @@ async def seed(services: Services) -> None:
 async def _bind_official(services: Services, official_id: int, telegram_id: int) -> None:
     """Bind through a one-time invite, exactly as a real official joins."""
     now = services.clock.now()
-    invite = await issue_invite(
-        services.invites, kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
+    invite = await services.invites.issue(
+        kind=InviteKind.OFFICIAL, official_id=official_id, now=now, ttl=BIND_TTL
     )
-    await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
+    await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def _appoint_city_admin(services: Services) -> None:
@@ -316,8 +315,8 @@ async def _appoint_city_admin(services: Services) -> None:
     invite = await services.offices.invite(
         CITY_ADMIN_OFFICE, by=province.telegram_id, by_office=province.office, now=now, ttl=BIND_TTL
     )
-    await redeem_invite(
-        services.invites, invite.token, telegram_id=CITY_ADMIN.telegram_id, name="", now=now
+    await services.invites.redeem(
+        invite.token, telegram_id=CITY_ADMIN.telegram_id, name="", now=now
     )
 
 

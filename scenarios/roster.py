@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.invites import issue_invite, redeem_invite
 from bot.services import Services
 from storage.models import Enterprise, InviteKind, Official, Stage
 
@@ -35,14 +34,13 @@ async def bind_official(services: Services, official: Official, telegram_id: int
     await services.accounts.seen(
         telegram_id, first_name=official.name, username=None, telegram_language="zh-hans", now=now
     )
-    invite = await issue_invite(
-        services.invites,
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=now,
         ttl=timedelta(hours=1),
     )
-    await redeem_invite(services.invites, invite.token, telegram_id=telegram_id, name="", now=now)
+    await services.invites.redeem(invite.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def appoint_admin(services: Services, telegram_id: int, office: str) -> None:
@@ -55,7 +53,7 @@ async def appoint_admin(services: Services, telegram_id: int, office: str) -> No
     issued = await services.offices.invite(
         office, by=None, by_office=None, now=now, ttl=timedelta(hours=1)
     )
-    await redeem_invite(services.invites, issued.token, telegram_id=telegram_id, name="", now=now)
+    await services.invites.redeem(issued.token, telegram_id=telegram_id, name="", now=now)
 
 
 async def add_contact(services: Services, enterprise: Enterprise, telegram_id: int) -> None:
@@ -63,7 +61,7 @@ async def add_contact(services: Services, enterprise: Enterprise, telegram_id: i
     await services.accounts.seen(
         telegram_id, first_name="contact", username=None, telegram_language="zh-hans", now=now
     )
-    await services.enterprises.add_contact(
+    await services.directory.add_contact(
         enterprise.id, name="contact", telegram_id=telegram_id, now=now
     )
 
@@ -71,7 +69,7 @@ async def add_contact(services: Services, enterprise: Enterprise, telegram_id: i
 async def make_cast(services: Services) -> Cast:
     """Vice-governor 王建国 designated for Alice's firm; 李娜 for Bob's; both bound."""
     now = services.clock.now()
-    official = await services.officials.add(
+    official = await services.directory.add_official(
         external_id="LN-001",
         name="王建国",
         title="副省长",
@@ -81,7 +79,7 @@ async def make_cast(services: Services) -> Cast:
         responsibilities="营商环境、工业和信息化",
         now=now,
     )
-    other = await services.officials.add(
+    other = await services.directory.add_official(
         external_id="DL-002",
         name="李娜",
         title="副市长",
@@ -91,7 +89,7 @@ async def make_cast(services: Services) -> Cast:
         responsibilities="科技、知识产权",
         now=now,
     )
-    alice_ent = await services.enterprises.add(
+    alice_ent = await services.directory.add_enterprise(
         name="沈阳北方精密机械有限公司",
         credit_code=ALICE_CODE,
         city="shenyang",
@@ -99,7 +97,7 @@ async def make_cast(services: Services) -> Cast:
         industry="装备制造",
         now=now,
     )
-    bob_ent = await services.enterprises.add(
+    bob_ent = await services.directory.add_enterprise(
         name="大连海湾新材料科技有限公司",
         credit_code=BOB_CODE,
         city="dalian",
@@ -107,8 +105,8 @@ async def make_cast(services: Services) -> Cast:
         industry="新材料",
         now=now,
     )
-    await services.officials.assign(official.id, alice_ent.id, now=now)
-    await services.officials.assign(other.id, bob_ent.id, now=now)
+    await services.directory.assign(official.id, alice_ent.id, now=now)
+    await services.directory.assign(other.id, bob_ent.id, now=now)
     await bind_official(services, official, OFFICIAL_ID)
     await bind_official(services, other, OTHER_OFFICIAL_ID)
     await add_contact(services, alice_ent, ALICE_ID)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.rows import rows_to
 
 INTAKE = "intake"
@@ -63,12 +63,11 @@ class DialogueRepository:
     async def delete(self, telegram_id: int) -> None:
         await self._db.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
 
-    async def leave(self, telegram_id: int, now: datetime) -> None:
-        """The user went on to another journey: their short dialogue is deleted, their intake
-        draft (if any) is kept for /new but marked as left (one transaction)."""
-        async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
-            await tx.execute(
-                "UPDATE drafts SET left_at = ? WHERE telegram_id = ? AND left_at IS NULL",
-                (to_epoch(now), telegram_id),
-            )
+    async def leave(self, tx: Transaction, telegram_id: int, now: datetime) -> None:
+        """The user went on to another journey, in ``tx``: their short dialogue is deleted,
+        their intake draft (if any) is kept for /new but marked as left."""
+        await tx.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
+        await tx.execute(
+            "UPDATE drafts SET left_at = ? WHERE telegram_id = ? AND left_at IS NULL",
+            (to_epoch(now), telegram_id),
+        )

@@ -19,6 +19,7 @@ class EnterpriseRepository:
 
     async def add(
         self,
+        tx: Transaction,
         *,
         name: str,
         credit_code: str,
@@ -29,13 +30,12 @@ class EnterpriseRepository:
         registered_by: int | None = None,
         now: datetime,
     ) -> Enterprise:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
-                f" registered_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                (name, credit_code, city, stage, industry, status, registered_by, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO enterprises (name, credit_code, city, stage, industry, status,"
+            f" registered_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+            (name, credit_code, city, stage, industry, status, registered_by, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Enterprise, row)
 
@@ -67,20 +67,14 @@ class EnterpriseRepository:
         )
         return rows_to(Enterprise, rows)
 
-    async def set_status(self, enterprise_id: int, status: EnterpriseStatus) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE enterprises SET status = ? WHERE id = ?", (status, enterprise_id)
-            )
-
-    async def decide(self, enterprise_id: int, status: EnterpriseStatus) -> bool:
-        """Settle a pending enterprise; False when it was not pending (someone decided first)."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE enterprises SET status = ? WHERE id = ? AND status = 'pending'",
-                (status, enterprise_id),
-            )
-            return cursor.rowcount == 1
+    async def decide(self, tx: Transaction, enterprise_id: int, status: EnterpriseStatus) -> bool:
+        """Settle a pending enterprise in ``tx``; False when it was not pending (someone
+        decided first)."""
+        cursor = await tx.execute(
+            "UPDATE enterprises SET status = ? WHERE id = ? AND status = 'pending'",
+            (status, enterprise_id),
+        )
+        return cursor.rowcount == 1
 
     async def reopen_rejected(
         self,
@@ -147,6 +141,7 @@ class EnterpriseRepository:
 
     async def add_contact(
         self,
+        tx: Transaction,
         enterprise_id: int,
         *,
         name: str = "",
@@ -155,13 +150,12 @@ class EnterpriseRepository:
         phone_last4: str | None = None,
         now: datetime,
     ) -> Contact:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, phone_hash,"
-                f" phone_last4, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLUMNS}",
-                (enterprise_id, name, telegram_id, phone_hash, phone_last4, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO enterprise_contacts (enterprise_id, name, telegram_id, phone_hash,"
+            f" phone_last4, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CONTACT_COLUMNS}",
+            (enterprise_id, name, telegram_id, phone_hash, phone_last4, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Contact, row)
 

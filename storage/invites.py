@@ -27,6 +27,7 @@ class InviteRepository:
 
     async def create(
         self,
+        tx: Transaction,
         *,
         token_hash: str,
         kind: InviteKind,
@@ -38,62 +39,61 @@ class InviteRepository:
         now: datetime,
         expires_at: datetime,
     ) -> int:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
-                " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    token_hash,
-                    kind,
-                    official_id,
-                    enterprise_id,
-                    contact_id,
-                    office,
-                    created_by,
-                    to_epoch(now),
-                    to_epoch(expires_at),
-                ),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        cursor = await tx.execute(
+            "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
+            " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                token_hash,
+                kind,
+                official_id,
+                enterprise_id,
+                contact_id,
+                office,
+                created_by,
+                to_epoch(now),
+                to_epoch(expires_at),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     async def redeem(
-        self, token_hash: str, *, telegram_id: int, name: str, now: datetime
+        self, tx: Transaction, token_hash: str, *, telegram_id: int, name: str, now: datetime
     ) -> tuple[Redemption, int | None]:
-        """Use the invite once and bind the user; returns the outcome and the bound id."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "SELECT id, kind, official_id, enterprise_id, contact_id, office, created_by,"
-                " expires_at, used_at"
-                " FROM invites WHERE token_hash = ?",
-                (token_hash,),
+        """Use the invite once in ``tx`` and bind the user; returns the outcome and the
+        bound id."""
+        cursor = await tx.execute(
+            "SELECT id, kind, official_id, enterprise_id, contact_id, office, created_by,"
+            " expires_at, used_at"
+            " FROM invites WHERE token_hash = ?",
+            (token_hash,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return Redemption.UNKNOWN, None
+        invite = row_to(Invite, row)
+        if invite.used_at is not None:
+            return Redemption.USED, None
+        if invite.expires_at <= now:
+            return Redemption.EXPIRED, None
+        await tx.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
+            (to_epoch(now), telegram_id, invite.id),
+        )
+        if invite.kind is InviteKind.ADMIN and invite.office is not None:
+            await appoint_in(
+                tx,
+                telegram_id=telegram_id,
+                office=invite.office,
+                appointed_by=invite.created_by,
+                now=now,
             )
-            row = await cursor.fetchone()
-            if row is None:
-                return Redemption.UNKNOWN, None
-            invite = row_to(Invite, row)
-            if invite.used_at is not None:
-                return Redemption.USED, None
-            if invite.expires_at <= now:
-                return Redemption.EXPIRED, None
-            await tx.execute(
-                "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
-                (to_epoch(now), telegram_id, invite.id),
-            )
-            if invite.kind is InviteKind.ADMIN and invite.office is not None:
-                await appoint_in(
-                    tx,
-                    telegram_id=telegram_id,
-                    office=invite.office,
-                    appointed_by=invite.created_by,
-                    now=now,
-                )
-                return Redemption.ADMIN, None
-            if invite.kind is InviteKind.OFFICIAL and invite.official_id is not None:
-                await _bind_official(tx, invite.official_id, telegram_id)
-                return Redemption.OFFICIAL, invite.official_id
-            await _bind_contact(tx, invite, telegram_id, name, now)
-            return Redemption.CONTACT, invite.enterprise_id
+            return Redemption.ADMIN, None
+        if invite.kind is InviteKind.OFFICIAL and invite.official_id is not None:
+            await _bind_official(tx, invite.official_id, telegram_id)
+            return Redemption.OFFICIAL, invite.official_id
+        await _bind_contact(tx, invite, telegram_id, name, now)
+        return Redemption.CONTACT, invite.enterprise_id
 
 
 async def _bind_official(tx: Transaction, official_id: int, telegram_id: int) -> None:

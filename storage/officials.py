@@ -22,6 +22,7 @@ class OfficialRepository:
 
     async def add(
         self,
+        tx: Transaction,
         *,
         external_id: str,
         name: str,
@@ -32,14 +33,13 @@ class OfficialRepository:
         responsibilities: str = "",
         now: datetime,
     ) -> Official:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO officials (external_id, name, title, body, level, city,"
-                " responsibilities, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                f" RETURNING {_COLUMNS}",
-                (external_id, name, title, body, level, city, responsibilities, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO officials (external_id, name, title, body, level, city,"
+            " responsibilities, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {_COLUMNS}",
+            (external_id, name, title, body, level, city, responsibilities, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Official, row)
 
@@ -84,14 +84,15 @@ class OfficialRepository:
         )
         return None if row is None else row_to(Official, row)
 
-    async def add_phone(self, official_id: int, *, phone_hash: str, last4: str) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO official_phones (phone_hash, official_id, last4) VALUES (?, ?, ?)"
-                " ON CONFLICT (phone_hash) DO UPDATE SET official_id = excluded.official_id,"
-                " last4 = excluded.last4",
-                (phone_hash, official_id, last4),
-            )
+    async def add_phone(
+        self, tx: Transaction, official_id: int, *, phone_hash: str, last4: str
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO official_phones (phone_hash, official_id, last4) VALUES (?, ?, ?)"
+            " ON CONFLICT (phone_hash) DO UPDATE SET official_id = excluded.official_id,"
+            " last4 = excluded.last4",
+            (phone_hash, official_id, last4),
+        )
 
     async def phone_last4(self, official_id: int) -> str | None:
         value = await self._db.fetch_value(
@@ -109,15 +110,16 @@ class OfficialRepository:
         )
         return None if row is None else row_to(Official, row)
 
-    async def add_channel(self, official_id: int, *, channel: str, digest: str, hint: str) -> None:
+    async def add_channel(
+        self, tx: Transaction, official_id: int, *, channel: str, digest: str, hint: str
+    ) -> None:
         """Register a WeChat ID or address to the official (taking it from anyone else)."""
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO official_channels (digest, official_id, channel, hint)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET"
-                " official_id = excluded.official_id, hint = excluded.hint",
-                (digest, official_id, channel, hint),
-            )
+        await tx.execute(
+            "INSERT INTO official_channels (digest, official_id, channel, hint)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET"
+            " official_id = excluded.official_id, hint = excluded.hint",
+            (digest, official_id, channel, hint),
+        )
 
     async def channel_hints(self, official_id: int) -> list[tuple[str, str]]:
         """(channel, hint) of the official's WeChat IDs and addresses, in the order added."""
@@ -127,28 +129,34 @@ class OfficialRepository:
         )
         return [(row[0], row[1]) for row in rows]
 
-    async def set_supervisor(self, official_id: int, supervisor_id: int | None) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE officials SET supervisor_id = ? WHERE id = ?", (supervisor_id, official_id)
-            )
+    async def set_supervisor(
+        self, tx: Transaction, official_id: int, supervisor_id: int | None
+    ) -> None:
+        await tx.execute(
+            "UPDATE officials SET supervisor_id = ? WHERE id = ?", (supervisor_id, official_id)
+        )
 
     async def assign(
-        self, official_id: int, enterprise_id: int, *, primary: bool = True, now: datetime
+        self,
+        tx: Transaction,
+        official_id: int,
+        enterprise_id: int,
+        *,
+        primary: bool = True,
+        now: datetime,
     ) -> None:
         """Link an enterprise to an official; a primary link replaces any earlier primary one."""
-        async with self._db.transaction() as tx:
-            if primary:
-                await tx.execute(
-                    "UPDATE assignments SET is_primary = 0 WHERE enterprise_id = ?",
-                    (enterprise_id,),
-                )
+        if primary:
             await tx.execute(
-                "INSERT INTO assignments (official_id, enterprise_id, is_primary, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (official_id, enterprise_id)"
-                " DO UPDATE SET is_primary = excluded.is_primary",
-                (official_id, enterprise_id, int(primary), to_epoch(now)),
+                "UPDATE assignments SET is_primary = 0 WHERE enterprise_id = ?",
+                (enterprise_id,),
             )
+        await tx.execute(
+            "INSERT INTO assignments (official_id, enterprise_id, is_primary, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (official_id, enterprise_id)"
+            " DO UPDATE SET is_primary = excluded.is_primary",
+            (official_id, enterprise_id, int(primary), to_epoch(now)),
+        )
 
     async def designated_for(self, enterprise_id: int) -> Official | None:
         row = await self._db.fetch_one(

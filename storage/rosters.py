@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +143,16 @@ WHERE assignments.is_primary != excluded.is_primary
 """
 
 
+_OFFICIAL_IDS = "SELECT external_id FROM officials"
+_CREDIT_CODES = "SELECT credit_code FROM enterprises"
+
+
 class RosterRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def official_ids(self) -> set[str]:
-        rows = await self._db.fetch_all("SELECT external_id FROM officials")
+        rows = await self._db.fetch_all(_OFFICIAL_IDS)
         return {row[0] for row in rows}
 
     async def official_cities(self) -> dict[str, str]:
@@ -160,7 +164,7 @@ class RosterRepository:
         return {row[0]: row[1] for row in rows}
 
     async def credit_codes(self) -> set[str]:
-        rows = await self._db.fetch_all("SELECT credit_code FROM enterprises")
+        rows = await self._db.fetch_all(_CREDIT_CODES)
         return {row[0] for row in rows}
 
     async def ids_by_credit_code(self) -> dict[str, int]:
@@ -181,92 +185,92 @@ class RosterRepository:
         return {row[0]: row[1] for row in rows}
 
     async def import_officials(
-        self, records: Sequence[OfficialRecord], *, now: datetime
+        self, tx: Transaction, records: Sequence[OfficialRecord], *, now: datetime
     ) -> ImportCounts:
-        existing = await self.official_ids()
+        """Add or update the officials in ``tx``, with their phones, channels, supervisors."""
+        existing = {row[0] for row in await tx.execute_fetchall(_OFFICIAL_IDS)}
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            before = tx.total_changes
-            await tx.executemany(
-                _UPSERT_OFFICIAL,
-                [
-                    (
-                        r.external_id,
-                        r.name,
-                        r.title,
-                        r.body,
-                        r.level,
-                        r.city,
-                        r.responsibilities,
-                        at,
-                    )
-                    for r in records
-                ],
-            )
-            changes = tx.total_changes - before
-            await tx.executemany(
-                _UPSERT_PHONE,
-                [(p.phone_hash, r.external_id, p.last4) for r in records for p in r.phones],
-            )
-            await tx.executemany(
-                _UPSERT_CHANNEL,
-                [(c.digest, r.external_id, c.channel, c.hint) for r in records for c in r.channels],
-            )
-            await tx.executemany(
-                _SET_SUPERVISOR,
-                [(r.supervisor, r.external_id, r.supervisor) for r in records],
-            )
+        before = tx.total_changes
+        await tx.executemany(
+            _UPSERT_OFFICIAL,
+            [
+                (
+                    r.external_id,
+                    r.name,
+                    r.title,
+                    r.body,
+                    r.level,
+                    r.city,
+                    r.responsibilities,
+                    at,
+                )
+                for r in records
+            ],
+        )
+        changes = tx.total_changes - before
+        await tx.executemany(
+            _UPSERT_PHONE,
+            [(p.phone_hash, r.external_id, p.last4) for r in records for p in r.phones],
+        )
+        await tx.executemany(
+            _UPSERT_CHANNEL,
+            [(c.digest, r.external_id, c.channel, c.hint) for r in records for c in r.channels],
+        )
+        await tx.executemany(
+            _SET_SUPERVISOR,
+            [(r.supervisor, r.external_id, r.supervisor) for r in records],
+        )
         added = sum(1 for r in records if r.external_id not in existing)
         return ImportCounts(added=added, changed=changes - added)
 
     async def import_enterprises(
-        self, records: Sequence[EnterpriseRecord], *, now: datetime
+        self, tx: Transaction, records: Sequence[EnterpriseRecord], *, now: datetime
     ) -> ImportCounts:
-        existing = await self.credit_codes()
+        """Add or update the enterprises in ``tx``, with their contacts."""
+        existing = {row[0] for row in await tx.execute_fetchall(_CREDIT_CODES)}
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            before = tx.total_changes
-            await tx.executemany(
-                _UPSERT_ENTERPRISE,
-                [(r.credit_code, r.name, r.city, r.stage, r.industry, at) for r in records],
-            )
-            changes = tx.total_changes - before
-            await tx.executemany(
-                _ADD_CONTACT,
-                [
-                    (
-                        c.name,
-                        c.phone.phone_hash if c.phone else None,
-                        c.phone.last4 if c.phone else None,
-                        at,
-                        r.credit_code,
-                    )
-                    for r in records
-                    for c in r.contacts
-                ],
-            )
+        before = tx.total_changes
+        await tx.executemany(
+            _UPSERT_ENTERPRISE,
+            [(r.credit_code, r.name, r.city, r.stage, r.industry, at) for r in records],
+        )
+        changes = tx.total_changes - before
+        await tx.executemany(
+            _ADD_CONTACT,
+            [
+                (
+                    c.name,
+                    c.phone.phone_hash if c.phone else None,
+                    c.phone.last4 if c.phone else None,
+                    at,
+                    r.credit_code,
+                )
+                for r in records
+                for c in r.contacts
+            ],
+        )
         added = sum(1 for r in records if r.credit_code not in existing)
         return ImportCounts(added=added, changed=changes - added)
 
     async def import_assignments(
-        self, records: Sequence[AssignmentRecord], *, now: datetime
+        self, tx: Transaction, records: Sequence[AssignmentRecord], *, now: datetime
     ) -> ImportCounts:
+        """Add or update the assignments in ``tx`` (a primary one demotes the earlier one)."""
         at = to_epoch(now)
-        async with self._db.transaction() as tx:
-            before = tx.total_changes
-            cursor = await tx.execute("SELECT COUNT(*) FROM assignments")
-            row = await cursor.fetchone()
-            count_before = row[0] if row else 0
-            primaries = [(r.credit_code, r.official) for r in records if r.primary]
-            await tx.executemany(_DEMOTE_PRIMARY, primaries)
-            await tx.executemany(
-                _UPSERT_ASSIGNMENT,
-                [(r.official, r.credit_code, int(r.primary), at) for r in records],
-            )
-            changes = tx.total_changes - before
-            cursor = await tx.execute("SELECT COUNT(*) FROM assignments")
-            row = await cursor.fetchone()
-            added = (row[0] if row else 0) - count_before
+        before = tx.total_changes
+        cursor = await tx.execute("SELECT COUNT(*) FROM assignments")
+        row = await cursor.fetchone()
+        count_before = row[0] if row else 0
+        primaries = [(r.credit_code, r.official) for r in records if r.primary]
+        await tx.executemany(_DEMOTE_PRIMARY, primaries)
+        await tx.executemany(
+            _UPSERT_ASSIGNMENT,
+            [(r.official, r.credit_code, int(r.primary), at) for r in records],
+        )
+        changes = tx.total_changes - before
+        cursor = await tx.execute("SELECT COUNT(*) FROM assignments")
+        row = await cursor.fetchone()
+        added = (row[0] if row else 0) - count_before
         return ImportCounts(added=added, changed=changes - added)
 
     async def export_officials(self) -> list[tuple[str, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.models import User
 from storage.rows import row_to
 
@@ -58,22 +58,18 @@ class UserRepository:
             (telegram_id, first_name, username, telegram_language, to_epoch(now), to_epoch(now)),
         )
 
-    async def set_language(self, telegram_id: int, language: str) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE users SET language = ? WHERE telegram_id = ?", (language, telegram_id)
-            )
+    async def set_language(self, tx: Transaction, telegram_id: int, language: str) -> None:
+        await tx.execute(
+            "UPDATE users SET language = ? WHERE telegram_id = ?", (language, telegram_id)
+        )
 
-    async def mark_unreachable(self, telegram_id: int, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE users SET unreachable_at = COALESCE(unreachable_at, ?)"
-                " WHERE telegram_id = ?",
-                (to_epoch(now), telegram_id),
-            )
+    async def mark_unreachable(self, tx: Transaction, telegram_id: int, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE users SET unreachable_at = COALESCE(unreachable_at, ?) WHERE telegram_id = ?",
+            (to_epoch(now), telegram_id),
+        )
 
-    async def mark_reachable(self, telegram_id: int) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE users SET unreachable_at = NULL WHERE telegram_id = ?", (telegram_id,)
-            )
+    async def mark_reachable(self, tx: Transaction, telegram_id: int) -> None:
+        await tx.execute(
+            "UPDATE users SET unreachable_at = NULL WHERE telegram_id = ?", (telegram_id,)
+        )

@@ -187,19 +187,20 @@ class VerificationRepository:
         )
         return None if value is None else int(value)
 
-    async def revoke_card(self, official_id: int, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE officials SET card_revoked_at = ? WHERE id = ? AND card_token IS NOT NULL"
-                " AND card_revoked_at IS NULL",
-                (to_epoch(now), official_id),
-            )
-            return cursor.rowcount == 1
+    async def revoke_card(self, tx: Transaction, official_id: int, now: datetime) -> bool:
+        """Revoke the official's live card link in ``tx``; False if there is none."""
+        cursor = await tx.execute(
+            "UPDATE officials SET card_revoked_at = ? WHERE id = ? AND card_token IS NOT NULL"
+            " AND card_revoked_at IS NULL",
+            (to_epoch(now), official_id),
+        )
+        return cursor.rowcount == 1
 
     # Contact notices -------------------------------------------------------------------
 
     async def add_notice(
         self,
+        tx: Transaction,
         *,
         official_id: int,
         enterprise_id: int,
@@ -209,22 +210,21 @@ class VerificationRepository:
         window_end: datetime,
         now: datetime,
     ) -> Notice:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO contact_notices (official_id, enterprise_id, channel, phone_last4,"
-                " window_start, window_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                f" RETURNING {_NOTICE_COLUMNS}",
-                (
-                    official_id,
-                    enterprise_id,
-                    channel,
-                    phone_last4,
-                    to_epoch(window_start),
-                    to_epoch(window_end),
-                    to_epoch(now),
-                ),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO contact_notices (official_id, enterprise_id, channel, phone_last4,"
+            " window_start, window_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {_NOTICE_COLUMNS}",
+            (
+                official_id,
+                enterprise_id,
+                channel,
+                phone_last4,
+                to_epoch(window_start),
+                to_epoch(window_end),
+                to_epoch(now),
+            ),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Notice, row)
 
@@ -246,15 +246,14 @@ class VerificationRepository:
         return rows_to(Notice, rows)
 
     async def answer_notice(
-        self, notice_id: int, telegram_id: int, answer: str, now: datetime
+        self, tx: Transaction, notice_id: int, telegram_id: int, answer: str, now: datetime
     ) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO notice_answers (notice_id, telegram_id, answer, answered_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (notice_id, telegram_id)"
-                " DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
-                (notice_id, telegram_id, answer, to_epoch(now)),
-            )
+        await tx.execute(
+            "INSERT INTO notice_answers (notice_id, telegram_id, answer, answered_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (notice_id, telegram_id)"
+            " DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+            (notice_id, telegram_id, answer, to_epoch(now)),
+        )
 
     async def notice_answer(self, notice_id: int, telegram_id: int) -> str | None:
         value = await self._db.fetch_value(
@@ -267,6 +266,7 @@ class VerificationRepository:
 
     async def add_report(
         self,
+        tx: Transaction,
         *,
         reporter_id: int,
         enterprise_id: int | None,
@@ -278,24 +278,23 @@ class VerificationRepository:
         details: str,
         now: datetime,
     ) -> Report:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO impostor_reports (reporter_id, enterprise_id, claimed_official_id,"
-                " claimed_name, channel, contact, asked_for, details, created_at)"
-                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_REPORT_COLUMNS}",
-                (
-                    reporter_id,
-                    enterprise_id,
-                    claimed_official_id,
-                    claimed_name,
-                    channel,
-                    contact,
-                    asked_for,
-                    details,
-                    to_epoch(now),
-                ),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO impostor_reports (reporter_id, enterprise_id, claimed_official_id,"
+            " claimed_name, channel, contact, asked_for, details, created_at)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_REPORT_COLUMNS}",
+            (
+                reporter_id,
+                enterprise_id,
+                claimed_official_id,
+                claimed_name,
+                channel,
+                contact,
+                asked_for,
+                details,
+                to_epoch(now),
+            ),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Report, row)
 
@@ -305,14 +304,13 @@ class VerificationRepository:
         )
         return None if row is None else row_to(Report, row)
 
-    async def mark_warned(self, report_id: int, now: datetime) -> bool:
-        """Record that the portfolio was warned; False if it already was."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE impostor_reports SET warned_at = ? WHERE id = ? AND warned_at IS NULL",
-                (to_epoch(now), report_id),
-            )
-            return cursor.rowcount == 1
+    async def mark_warned(self, tx: Transaction, report_id: int, now: datetime) -> bool:
+        """Record in ``tx`` that the portfolio was warned; False if it already was."""
+        cursor = await tx.execute(
+            "UPDATE impostor_reports SET warned_at = ? WHERE id = ? AND warned_at IS NULL",
+            (to_epoch(now), report_id),
+        )
+        return cursor.rowcount == 1
 
     async def portfolio_contacts(self, official_id: int, scope: Scope = EVERYWHERE) -> list[int]:
         """Telegram ids of every contact of every enterprise in the official's portfolio (a

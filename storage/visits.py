@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.clock import to_epoch
-from storage.db import Database
-from storage.outbox import NewMessage, enqueue
+from storage.db import Database, Transaction
 from storage.rows import rows_to
 
 
@@ -27,23 +25,21 @@ class VisitRepository:
 
     async def add(
         self,
+        tx: Transaction,
         *,
         official_id: int,
         enterprise_id: int,
         visited_on: date,
         notes: str,
         now: datetime,
-        then: Sequence[NewMessage] = (),
     ) -> Visit:
-        """Store a visit; ``then`` (its receipt) is queued in the same transaction."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO site_visits (official_id, enterprise_id, visited_on, notes,"
-                " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (official_id, enterprise_id, visited_on.isoformat(), notes, to_epoch(now)),
-            )
-            row = await cursor.fetchone()
-            await enqueue(tx, list(then), now=now)
+        """Store a visit in ``tx``."""
+        cursor = await tx.execute(
+            "INSERT INTO site_visits (official_id, enterprise_id, visited_on, notes,"
+            " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (official_id, enterprise_id, visited_on.isoformat(), notes, to_epoch(now)),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return Visit(row[0], official_id, enterprise_id, visited_on, notes)
 

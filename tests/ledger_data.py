@@ -101,7 +101,9 @@ async def import_rosters(
     repo = RosterRepository(services.db)
     for kind, lines in rosters.items():
         data = "\n".join(lines).encode()
-        report = await import_roster(repo, kind, data, f"{kind}.csv", hasher=hasher, now=now)
+        report = await import_roster(
+            services.db, repo, kind, data, f"{kind}.csv", hasher=hasher, now=now
+        )
         assert report.ok, report.problems[:5]
 
 

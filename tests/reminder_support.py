@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.deadlines import due_dates
 from bot.delivery import DeliveryError, Outgoing
 from bot.lifecycle import Action, Party
-from bot.reminders import replan
 from bot.services import Services
 from scenarios.roster import ADMIN_ID
 from storage.requests import NewRequest
@@ -113,6 +112,13 @@ async def new_request(
         )
     await replan(services, request.id)
     return request.id
+
+
+async def replan(services: Services, request_id: int) -> None:
+    """Make the request's pending reminders match its state (for a request changed here,
+    outside the desk)."""
+    async with services.db.transaction() as tx:
+        await services.planner.replan(tx, request_id)
 
 
 async def act(services: Services, request_id: int, action: Action, note: str = "") -> None:

@@ -10,7 +10,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import AuditSettings, Settings
 from bot.lifecycle import Action
-from bot.reminders import deliver_now
 from bot.services import Services
 from handlers.audit import AuditButton
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
@@ -44,7 +43,7 @@ async def story(services: Services, standin: TelegramStandin, clock: FakeClock) 
     ):
         clock.advance(timedelta(hours=1))
         await services.desk.act(actor, request_id, action, note=note)
-    await deliver_now(services)  # each side told of the other's steps
+    await services.courier.deliver_now()  # each side told of the other's steps
     assert "已销号" in ((await holder.expect_message()).text or "")
     for _ in range(2):  # acknowledged, resolved
         await alice.expect_message()

@@ -21,6 +21,7 @@ import pytest
 from bot.broadcasts import Audience, AudienceKind
 from bot.credit_code import make_credit_code
 from bot.i18n import Translator
+from bot.impostors import Claim
 from bot.registration import Application, register
 from bot.roles import BUTTON_RULES, COMMAND_BUTTONS, COMMAND_RULES, Role, permits
 from bot.services import Services
@@ -232,21 +233,20 @@ async def make_world(services: Services) -> World:
         await services.accounts.seen(
             telegram_id, first_name="U", username=None, telegram_language="zh-hans", now=now
         )
-    second = await services.enterprises.add(
+    second = await services.directory.add_enterprise(
         name="大连第二工厂", credit_code=make_credit_code("91210200MA0TG9999"),
         city="dalian", stage=Stage.GROWTH, now=now,
     )  # fmt: skip
-    await services.enterprises.add_contact(second.id, telegram_id=BOB_ID, now=now)
+    await services.directory.add_contact(second.id, telegram_id=BOB_ID, now=now)
     alice = await services.actor(ALICE_ID)
     new = NewRequest(
         enterprise_id=cast.alice_enterprise.id, submitted_by=ALICE_ID, category="policy",
         urgent=False, summary="补贴没兑现", description="补贴没兑现", details={},
     )  # fmt: skip
     request = (await services.desk.submit(alice, new)).request
-    notice = await services.verification.add_notice(
-        official_id=cast.official.id, enterprise_id=cast.alice_enterprise.id, channel="phone",
-        phone_last4=None, window_start=now, window_end=now + timedelta(hours=1), now=now,
-    )  # fmt: skip
+    notice = await services.notices.announce(
+        cast.official.id, cast.alice_enterprise.id, channel="phone", window=timedelta(hours=1)
+    )
     pending = await register(
         services.db,
         services.enterprises,
@@ -258,11 +258,11 @@ async def make_world(services: Services) -> World:
         created_by=ADMIN_ID, text_html="通知", media_kind=None, media_file_id=None,
         audience=Audience(AudienceKind.EVERYONE), now=now,
     )  # fmt: skip
-    report = await services.verification.add_report(
-        reporter_id=ALICE_ID, enterprise_id=cast.alice_enterprise.id,
-        claimed_official_id=cast.official.id, claimed_name=cast.official.name, channel="phone",
-        contact="13800000000", asked_for="money", details="", now=now,
-    )  # fmt: skip
+    report = await services.impostors.report(ALICE_ID, Claim(
+        enterprise_id=cast.alice_enterprise.id, claimed_official_id=cast.official.id,
+        claimed_name=cast.official.name, channel="phone", contact="13800000000",
+        asked_for="money", details="",
+    ))  # fmt: skip
     issue = await services.systemic.create(
         await services.actor(ADMIN_ID), "补贴兑现慢", request_id=request.id
     )

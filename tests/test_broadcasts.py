@@ -62,7 +62,7 @@ async def cast_on_standin(services: Services, standin: TelegramStandin) -> Cast:
 async def add_crowd(services: Services, standin: TelegramStandin, size: int) -> list[int]:
     """``size`` contacts of one enterprise in Tieling, each started on the stand-in."""
     now = services.clock.now()
-    enterprise = await services.enterprises.add(
+    enterprise = await services.directory.add_enterprise(
         name="铁岭群发测试有限公司",
         credit_code="91211200MA0CROWD01",
         city="tieling",
@@ -75,7 +75,7 @@ async def add_crowd(services: Services, standin: TelegramStandin, size: int) -> 
         await services.accounts.seen(
             user_id, first_name="企业", username=None, telegram_language="zh-hans", now=now
         )
-        await services.enterprises.add_contact(enterprise.id, telegram_id=user_id, now=now)
+        await services.directory.add_contact(enterprise.id, telegram_id=user_id, now=now)
         standin.user(user_id, started=True, language_code="zh-hans")
     return ids
 

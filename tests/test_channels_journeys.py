@@ -30,7 +30,7 @@ async def cast(services: Services) -> Cast:
     """王建国 with one WeChat ID and one address on the roster, as an import stores them."""
     cast = await make_cast(services)
     for handle in (normalize_wechat(WECHAT), normalize_email(EMAIL)):
-        await services.officials.add_channel(
+        await services.directory.add_channel(
             cast.official.id,
             channel=handle.channel,
             digest=services.verifier.channels.handle_digest(handle),

@@ -19,7 +19,6 @@ from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status
 from bot.pacing import PacingClock
-from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
@@ -165,7 +164,7 @@ async def test_a_resumed_reply_on_a_request_that_moved_on_is_refused(
         services = services_of(app)
         alice = await services.actor(ALICE_ID)
         await services.desk.act(alice, request_id, Action.WITHDRAW, note="已自行解决")
-        await deliver_now(services)
+        await services.courier.deliver_now()
         assert "企业撤回了诉求" in (await official.expect_message()).text
         await official.send("已联系欠款单位，本周内答复。")
         refused = (await official.expect_message()).text

@@ -14,7 +14,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.delivery import Media, Outgoing
 from bot.lifecycle import Action
-from bot.reminders import tick
 from bot.requests import Change, Posted
 from bot.services import Services
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
@@ -53,8 +52,8 @@ async def submit(services: Services) -> int:
 
 async def restarted(tmp_path: Path, clock: FakeClock) -> Services:
     services = await open_domain(domain_settings(tmp_path), clock)
-    await tick(services)
-    await tick(services)
+    await services.alarm.tick()
+    await services.alarm.tick()
     return services
 
 
@@ -111,7 +110,7 @@ async def test_returned_request_goes_to_the_admins_with_the_reason(
 ) -> None:
     request_id = await submit(first)
     await act(first, request_id, Action.RETURN, note="应由大连负责 <IP>")
-    await tick(first)
+    await first.alarm.tick()
     [notice] = recorder(first).to(ADMIN_ID)
     assert "王建国" in notice and "应由大连负责 &lt;IP&gt;" in notice
     assert recorder(first).cards[ADMIN_ID] == [request_id]
@@ -144,11 +143,11 @@ async def test_auto_close_notices_survive_a_crash_right_after_the_close(
     request_id = await submit(first)
     await act(first, request_id, Action.RESOLVE, note="已协调")
     clock.set(local(2026, 3, 5, 10, 0))
-    await tick(first)  # the entrepreneur is asked to confirm, and does not
+    await first.alarm.tick()  # the entrepreneur is asked to confirm, and does not
     first.desk.wake = crash_after_commit
     clock.set(local(2026, 3, 9, 10, 0))
     with pytest.raises(Crash):
-        await tick(first)
+        await first.alarm.tick()
     await first.close()
     second = await restarted(tmp_path, clock)
     try:
@@ -212,7 +211,7 @@ async def test_both_sides_are_told_of_each_step_through_the_outbox(
     await act(first, request_id, Action.RESOLVE, note="已协调 <供电>")
     await act(first, request_id, Action.REJECT)
     await act(first, request_id, Action.WITHDRAW)
-    await tick(first)
+    await first.alarm.tick()
     acknowledged, resolved = recorder(first).to(ALICE_ID)
     assert "已由 王建国" in acknowledged and "受理" in acknowledged
     assert "已协调 &lt;供电&gt;" in resolved
@@ -314,6 +313,6 @@ async def test_an_internal_note_goes_to_nobody(first: Services) -> None:
     request_id = await submit(first)
     official = await first.actor(OFFICIAL_ID)
     await first.desk.post(official, request_id, text="企业材料齐全", internal=True)
-    await tick(first)
+    await first.alarm.tick()
     assert await first.outbox.repository.to_recipient(ALICE_ID) == []
     assert [m.kind for m in thread_messages_to(first, OFFICIAL_ID)] == ["new_request", "digest"]

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.invites import issue_invite
 from bot.services import Services
 from runtime.application import BotApplication
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
@@ -65,9 +64,10 @@ async def test_roles_see_their_greeting(standin: TelegramStandin, services: Serv
 async def test_invite_link_binds_once(
     standin: TelegramStandin, services: Services, clock: FakeClock
 ) -> None:
-    official = await services.officials.add(external_id="T-1", name="赵敏", now=clock.now())
-    invite = await issue_invite(
-        services.invites,
+    official = await services.directory.add_official(
+        external_id="T-1", name="赵敏", now=clock.now()
+    )
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=clock.now(),
@@ -87,9 +87,10 @@ async def test_invite_link_binds_once(
 async def test_expired_and_unknown_invites(
     standin: TelegramStandin, services: Services, clock: FakeClock
 ) -> None:
-    official = await services.officials.add(external_id="T-2", name="钱军", now=clock.now())
-    invite = await issue_invite(
-        services.invites,
+    official = await services.directory.add_official(
+        external_id="T-2", name="钱军", now=clock.now()
+    )
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=clock.now(),

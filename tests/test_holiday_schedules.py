@@ -14,14 +14,11 @@ from bot.config import Settings
 from bot.holiday_schedule import (
     ScheduleRejected,
     awaited_year,
-    load_schedule,
     missing_statutory,
     parse_schedule,
-    remind_admins,
     template,
 )
 from bot.lifecycle import Action, Status
-from bot.reminders import tick
 from bot.services import Services
 from bot.workdays import END_OF_DAY, Schedule, WorkCalendar
 from runtime.cli import build_parser, cmd_holidays
@@ -308,7 +305,7 @@ async def test_the_cli_loads_a_schedule_into_the_running_bot(
     assert await asyncio.to_thread(cmd_holidays, settings, args) == 0
     assert (await reload(services, request_id)).resolve_due_at == end_of("2027-02-20")
     assert not services.calendar.is_published(2027)  # until the bot's next wake-up
-    await tick(services)
+    await services.alarm.tick()
     assert services.calendar.is_published(2027) and services.calendar.is_workday(date(2027, 1, 31))
     told = await next_containing(official, "期限调整")
     assert "2027-02-19 → 2027-02-20" in (told.text or "")
@@ -340,21 +337,21 @@ async def test_admins_are_reminded_weekly_from_november_while_next_year_is_missi
 ) -> None:
     clock = domain.clock
     assert isinstance(clock, FakeClock)
-    await tick(domain)  # 31 October: nothing yet
+    await domain.alarm.tick()  # 31 October: nothing yet
     assert reminders_sent(domain) == []
     for day in (1, 2, 7):  # 1 November starts the first week, through the 7th
         clock.set(local(2026, 11, day, 9, 0))
-        await tick(domain)
+        await domain.alarm.tick()
     sent = reminders_sent(domain)
     assert len(sent) == 1 and "2027 年的节假日安排还没有载入" in sent[0]
     clock.set(local(2026, 11, 8, 9, 0))
-    await tick(domain)
+    await domain.alarm.tick()
     assert len(reminders_sent(domain)) == 2
     # A restart within the week sends nothing twice: the reminder is keyed by year and week.
     await domain.close()
     again = await open_domain(domain.settings, clock)
     try:
-        await tick(again)
+        await again.alarm.tick()
         assert reminders_sent(again) == []
         keys = await again.db.fetch_all("SELECT dedupe_key FROM outbox WHERE kind = 'calendar'")
         assert sorted(row[0] for row in keys) == [
@@ -363,18 +360,18 @@ async def test_admins_are_reminded_weekly_from_november_while_next_year_is_missi
         ]
         # An estimate loaded does not stop it; the official schedule does.
         estimate = parse_schedule(EXAMPLE.read_bytes())
-        await load_schedule(again, estimate, file_name="e.toml", file_text="", actor_id=ADMIN_ID)
+        await again.holidays.load(estimate, file_name="e.toml", file_text="", actor_id=ADMIN_ID)
         clock.set(local(2026, 11, 15, 9, 0))
-        await tick(again)
+        await again.alarm.tick()
         assert len(reminders_sent(again)) == 1
         official = parse_schedule(OFFICIAL_2027.encode())
-        await load_schedule(again, official, file_name="o.toml", file_text="", actor_id=ADMIN_ID)
+        await again.holidays.load(official, file_name="o.toml", file_text="", actor_id=ADMIN_ID)
         clock.set(local(2026, 11, 22, 9, 0))
-        await tick(again)
+        await again.alarm.tick()
         assert len(reminders_sent(again)) == 1
         # An estimate never replaces the official schedule.
         with pytest.raises(ScheduleRejected, match="official_loaded"):
-            await load_schedule(again, estimate, file_name="e.toml", file_text="", actor_id=None)
+            await again.holidays.load(estimate, file_name="e.toml", file_text="", actor_id=None)
     finally:
         await again.close()
 
@@ -386,8 +383,8 @@ async def test_this_years_missing_schedule_is_reminded_of_too(domain: Services) 
     assert awaited_year(calendar, date(2027, 1, 4)) == 2027
     assert isinstance(domain.clock, FakeClock)
     domain.clock.set(local(2027, 1, 4, 9, 0))
-    assert await remind_admins(domain, domain.clock.now()) == 1
-    assert await remind_admins(domain, domain.clock.now() + timedelta(days=1)) == 0
+    assert await domain.holidays.remind_admins(domain.clock.now()) == 1
+    assert await domain.holidays.remind_admins(domain.clock.now() + timedelta(days=1)) == 0
 
 
 async def urgent_request_of_friday_29_january(services: Services) -> int:
@@ -410,8 +407,7 @@ async def urgent_request_of_friday_29_january(services: Services) -> int:
 
 
 async def load_official(services: Services) -> tuple[int, ...]:
-    loaded = await load_schedule(
-        services,
+    loaded = await services.holidays.load(
         parse_schedule(OFFICIAL_2027.encode()),
         file_name="o.toml",
         file_text=OFFICIAL_2027,
@@ -471,7 +467,7 @@ async def test_a_failed_load_leaves_the_calendar_as_it_was(
     monkeypatch.setattr(module, "record_in", broken)
     schedule = parse_schedule(OFFICIAL_2027.encode())
     with pytest.raises(RuntimeError):
-        await load_schedule(domain, schedule, file_name="o.toml", file_text="", actor_id=None)
+        await domain.holidays.load(schedule, file_name="o.toml", file_text="", actor_id=None)
     assert not domain.calendar.is_published(2027)
     assert domain.calendar.revision == 0
     assert await domain.db.fetch_value("SELECT COUNT(*) FROM holiday_schedules") == 0
@@ -488,8 +484,8 @@ async def test_two_loads_at_once_keep_both_years(domain: Services) -> None:
     later = parse_schedule(template(2028, calendar).encode())
     official = parse_schedule(OFFICIAL_2027.encode())
     await asyncio.gather(
-        load_schedule(domain, official, file_name="a", file_text="", actor_id=None),
-        load_schedule(domain, later, file_name="b", file_text="", actor_id=None),
+        domain.holidays.load(official, file_name="a", file_text="", actor_id=None),
+        domain.holidays.load(later, file_name="b", file_text="", actor_id=None),
     )
     assert sorted(domain.calendar.schedules) == [2027, 2028]
     assert domain.calendar.revision == 2

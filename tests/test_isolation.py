@@ -164,7 +164,7 @@ async def make_cast(standin: TelegramStandin, services: Services) -> Cast:
     base = 610_000 + 100 * n
     now = services.clock.now()
     firms = [
-        await services.enterprises.add(
+        await services.directory.add_enterprise(
             name=f"隔离企业{n}-{k}", credit_code=make_credit_code(f"91210300{n:04d}{k:05d}"),
             city=CITY if k == 2 else "shenyang", stage=Stage.GROWTH, industry="装备制造", now=now,
         )
@@ -175,11 +175,11 @@ async def make_cast(standin: TelegramStandin, services: Services) -> Cast:
     contacts[base + 4] = firms[2].id
     officials = {}
     for k in range(2):
-        official = await services.officials.add(
+        official = await services.directory.add_official(
             external_id=f"ISO-{n}-{k}", name=f"官员{n}-{k}", title="副市长", body="沈阳市人民政府",
             level="city", city="shenyang", responsibilities="营商环境", now=now,
         )  # fmt: skip
-        await services.officials.assign(official.id, firms[k].id, now=now)
+        await services.directory.assign(official.id, firms[k].id, now=now)
         await bind_official(services, official, base + 10 + k)
         officials[base + 10 + k] = official.id
     for telegram_id, firm_id in contacts.items():

@@ -39,7 +39,6 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.pacing import ScaledClock
-from bot.reminders import deliver_now
 from bot.requests import NewRequest
 from bot.services import Services
 from handlers.journeys import Conversation, JourneyStart, StoredStep
@@ -243,7 +242,7 @@ class Cast:
         assert telegram_id < FIRST_ID + MAX_USERS, "raise MAX_USERS"
         n = telegram_id - FIRST_ID
         now = services.clock.now()
-        own = await services.enterprises.add(
+        own = await services.directory.add_enterprise(
             name=f"测试企业{n}有限公司",
             credit_code=make_credit_code(f"912101{n:011d}"),
             city="shenyang",
@@ -251,7 +250,7 @@ class Cast:
             industry="装备制造",
             now=now,
         )
-        held = await services.enterprises.add(
+        held = await services.directory.add_enterprise(
             name=f"走访企业{n}有限公司",
             credit_code=make_credit_code(f"912102{n:011d}"),
             city="dalian",
@@ -259,7 +258,7 @@ class Cast:
             industry="新材料",
             now=now,
         )
-        official = await services.officials.add(
+        official = await services.directory.add_official(
             external_id=f"T-{n}",
             name=f"官员{n}",
             title="副市长",
@@ -269,7 +268,7 @@ class Cast:
             responsibilities="",
             now=now,
         )
-        await services.officials.assign(official.id, held.id, now=now)
+        await services.directory.assign(official.id, held.id, now=now)
         await bind_official(services, official, telegram_id)
         await add_contact(services, own, telegram_id)
         await add_contact(services, held, DUMMY_ID)
@@ -287,7 +286,7 @@ class Cast:
                 details={},
             )
             await services.desk.submit(dummy, new)
-            await deliver_now(services)
+            await services.courier.deliver_now()
             person.card = await person.user.expect_message()
         if preview:
             await person.send("/broadcast")

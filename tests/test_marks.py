@@ -9,7 +9,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.marks import mark_description
-from bot.reminders import tick
 from bot.services import Services
 from scenarios.roster import (
     ADMIN_ID,
@@ -21,7 +20,7 @@ from scenarios.roster import (
 from standin import TelegramStandin
 from storage.marks import MarkRepository
 from storage.models import Official
-from storage.rosters import OfficialRecord
+from storage.rosters import OfficialRecord, RosterRepository
 
 VICE_GOVERNOR = "辽宁省人民政府 副省长"
 NEW_ACCOUNT = 800077
@@ -49,23 +48,29 @@ async def test_the_mark_follows_binding_title_and_deactivation(
     people(standin)
     standin.allow_verification()
     cast = await make_cast(services)
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) == VICE_GOVERNOR
     assert standin.verification(OTHER_OFFICIAL_ID) == "大连市人民政府 副市长"
 
     # The official binds a new account: the old one loses the mark, the new one gets it.
     await bind_official(services, cast.official, NEW_ACCOUNT)
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) is None
     assert standin.verification(NEW_ACCOUNT) == VICE_GOVERNOR
 
     # A roster import changes the title: removed, then set again with the new one.
     before = len(standin.calls)
-    await services.rosters.import_officials(
-        [OfficialRecord("LN-001", "王建国", "常务副省长", "辽宁省人民政府", "province", "", "")],
-        now=clock.now(),
-    )
-    await tick(services)
+    async with services.db.transaction() as tx:
+        await RosterRepository(services.db).import_officials(
+            tx,
+            [
+                OfficialRecord(
+                    "LN-001", "王建国", "常务副省长", "辽宁省人民政府", "province", "", ""
+                )
+            ],
+            now=clock.now(),
+        )
+    await services.alarm.tick()
     calls = [(c.method, c.params.get("custom_description")) for c in standin.calls[before:]]
     assert [c for c in calls if c[0] != "getUpdates"] == [
         ("removeUserVerification", None),
@@ -76,10 +81,10 @@ async def test_the_mark_follows_binding_title_and_deactivation(
     # Deactivated: the mark goes. Nothing more to do afterwards: no further calls.
     async with services.db.transaction() as tx:
         await tx.execute("UPDATE officials SET active = 0 WHERE external_id = 'LN-001'")
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(NEW_ACCOUNT) is None
     before = len(standin.calls_to("verifyUser")) + len(standin.calls_to("removeUserVerification"))
-    await tick(services)
+    await services.alarm.tick()
     after = len(standin.calls_to("verifyUser")) + len(standin.calls_to("removeUserVerification"))
     assert after == before
     assert admin_texts(standin) == []
@@ -91,7 +96,7 @@ async def test_not_approved_is_reported_once_retried_and_the_bot_works_without_i
 ) -> None:
     people(standin)
     await make_cast(services)
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) is None
     reports = [t for t in admin_texts(standin) if "认证标记" in t]
     assert len(reports) == 1
@@ -100,10 +105,10 @@ async def test_not_approved_is_reported_once_retried_and_the_bot_works_without_i
 
     # Before the retry time nothing is called; after it, still refused, but not reported again.
     calls = len(standin.calls_to("verifyUser"))
-    await tick(services)
+    await services.alarm.tick()
     assert len(standin.calls_to("verifyUser")) == calls
     clock.advance(timedelta(seconds=services.settings.verification.mark_retry_base_seconds))
-    await tick(services)
+    await services.alarm.tick()
     assert len(standin.calls_to("verifyUser")) == calls + 2
     assert len([t for t in admin_texts(standin) if "认证标记" in t]) == 1
 
@@ -115,7 +120,7 @@ async def test_not_approved_is_reported_once_retried_and_the_bot_works_without_i
     # Telegram approves the bot: the next retry sets both marks.
     standin.allow_verification()
     clock.advance(timedelta(hours=services.settings.verification.mark_retry_max_hours))
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) == VICE_GOVERNOR
     assert standin.verification(OTHER_OFFICIAL_ID) == "大连市人民政府 副市长"
     records = await MarkRepository(services.db).records()
@@ -132,12 +137,12 @@ async def test_an_account_that_does_not_exist_is_reported_and_not_retried(
     standin.user(ADMIN_ID, started=True, language_code="zh-hans")
     standin.allow_verification()
     await make_cast(services)  # neither official's account exists on Telegram
-    await tick(services)
+    await services.alarm.tick()
     [report] = [t for t in admin_texts(standin) if "认证标记" in t]
     assert "不存在或已注销" in report
     calls = len(standin.calls_to("verifyUser"))
     clock.advance(timedelta(days=2))
-    await tick(services)
+    await services.alarm.tick()
     assert len(standin.calls_to("verifyUser")) == calls
 
 
@@ -151,11 +156,11 @@ async def test_a_call_lost_to_a_crash_is_made_again(
     standin.allow_verification()
     standin.inject_error("verifyUser", error_code=500, times=2)
     await make_cast(services)
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) is None
     assert [t for t in admin_texts(standin) if "认证标记" in t] == []  # transient: not yet
     clock.advance(timedelta(seconds=services.settings.verification.mark_retry_base_seconds))
-    await tick(services)
+    await services.alarm.tick()
     assert standin.verification(OFFICIAL_ID) == VICE_GOVERNOR
 
 

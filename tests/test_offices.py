@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from bot.offices import PROVINCE, office_of_holder, parse_office
-from bot.reminders import deliver_now
 from bot.services import Services
 from scenarios.roster import (
     ADMIN_ID,
@@ -195,7 +194,7 @@ async def city_world(services: Services, standin: TelegramStandin) -> tuple[str,
         submitted = await services.desk.submit(await services.actor(contact), new)
         assert submitted.request.official_id is None
         numbers.append(submitted.request.number)
-    await deliver_now(services)  # the queue's cards: both to the province, Bob's to Dalian
+    await services.courier.deliver_now()  # the queue's cards: both to the province, Bob's to Dalian
     for user_id, cards in ((ADMIN_ID, 2), (DALIAN_ADMIN_ID, 1)):
         for _ in range(cards):
             await standin.user(user_id).expect_message()

@@ -13,7 +13,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.delivery import DeliveryUncertain, TemporaryFailure
 from bot.outbox import POLICIES, KindPolicy
-from bot.reminders import tick
 from bot.services import Services
 from scenarios.roster import ADMIN_ID, OFFICIAL_ID
 from storage.outbox import OutboxMessage
@@ -48,7 +47,7 @@ async def attempt_times(services: Services, clock: FakeClock, until: datetime) -
             break
         clock.set(max(message.not_before, clock.now()))
         times.append(clock.now())
-        await tick(services)
+        await services.alarm.tick()
     return times
 
 
@@ -69,7 +68,7 @@ async def test_critical_notice_backs_off_exponentially_for_six_hours_then_one_re
     assert "未能确认送达" in report and "新诉求通知" in report
     for hours in (1, 2, 30):  # reported once, however long the bot runs on
         clock.set(times[-1] + timedelta(hours=hours))
-        await tick(domain)
+        await domain.alarm.tick()
     assert len(recorder(domain).to(ADMIN_ID)) == 1
 
 
@@ -147,8 +146,8 @@ async def test_the_failure_report_survives_a_restart(tmp_path: Path, clock: Fake
     clock.advance(timedelta(minutes=5))
     second = await open_domain(settings, clock)
     try:
-        await tick(second)
-        await tick(second)
+        await second.alarm.tick()
+        await second.alarm.tick()
         [report] = recorder(second).to(ADMIN_ID)
         assert "未能确认送达" in report
     finally:
@@ -166,14 +165,14 @@ async def test_an_unexpected_error_in_one_send_strands_nothing(
     other = domain.outbox.message(ADMIN_ID, "report", "报告", at=now)
     await domain.outbox.send_later([other], now=now)
 
-    await tick(domain)
+    await domain.alarm.tick()
 
     assert recorder(domain).to(ADMIN_ID) == ["报告"]
     message = await the_message(domain)
     assert (message.status, message.attempts) == ("pending", 1)
     assert message.last_error is not None and "database is locked" in message.last_error
     clock.set(message.not_before)
-    await tick(domain)
+    await domain.alarm.tick()
     assert recorder(domain).to(OFFICIAL_ID) == ["📥 新诉求"]
     assert (await the_message(domain)).status == "sent"
 
@@ -196,13 +195,13 @@ async def test_a_crash_mid_send_resends_only_the_message_in_flight_marked(
 
     recorder(first).fail(OFFICIAL_ID, lambda: TemporaryFailure("network down"), die)
     with pytest.raises(Killed):
-        await tick(first)
+        await first.alarm.tick()
     await first.close()
 
     second = await open_domain(settings, clock)
     try:
         clock.advance(timedelta(hours=1))
-        await tick(second)
+        await second.alarm.tick()
         rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
         # 卡片0 failed once (retried later); 卡片1 was in flight: sent again, marked as a
         # possible repeat; 卡片2 was never tried.
@@ -267,12 +266,12 @@ async def test_a_crash_after_a_send_keeps_it_sent_and_only_the_next_in_doubt(
 
     sender.send = dies_on_the_second  # type: ignore[method-assign]
     with pytest.raises(Killed):
-        await tick(first)
+        await first.alarm.tick()
     await first.close()
 
     second = await open_domain(settings, clock)
     try:
-        await tick(second)
+        await second.alarm.tick()
         rows = await second.outbox.repository.to_recipient(OFFICIAL_ID)
         assert {m.text: m.status for m in rows} == {
             "卡片0": "sent",
@@ -300,11 +299,11 @@ async def test_a_row_in_doubt_twice_is_marked_once_in_the_recipients_language(
     second = await open_domain(settings, clock)
     try:
         recorder(second).fail(OFFICIAL_ID, lambda: DeliveryUncertain("timed out"))
-        await tick(second)
+        await second.alarm.tick()
         message = await the_message(second)
         assert (message.status, message.text) == ("pending", "(resent) 📥 新诉求")
         clock.set(message.not_before)
-        await tick(second)
+        await second.alarm.tick()
         assert recorder(second).to(OFFICIAL_ID) == ["(resent) 📥 新诉求"]
         assert (await the_message(second)).status == "sent"
     finally:
@@ -323,7 +322,7 @@ async def test_an_at_most_once_kind_in_doubt_is_reported_not_resent(
     await first.close()
     second = await open_domain(settings, clock)
     try:
-        await tick(second)
+        await second.alarm.tick()
         assert (await the_message(second)).status == "unknown"
         assert recorder(second).to(OFFICIAL_ID) == []
         [report] = recorder(second).to(ADMIN_ID)

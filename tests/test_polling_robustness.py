@@ -17,7 +17,6 @@ import pytest
 from telegram import Bot
 
 from bot.clock import FakeClock
-from bot.invites import issue_invite
 from bot.services import Services
 from handlers.updates import (
     MAX_PAUSE_SECONDS,
@@ -38,9 +37,10 @@ FEW_LINES = 3
 
 
 async def _invite_payload(services: Services, clock: FakeClock) -> str:
-    official = await services.officials.add(external_id="G-1", name="郭峰", now=clock.now())
-    invite = await issue_invite(
-        services.invites,
+    official = await services.directory.add_official(
+        external_id="G-1", name="郭峰", now=clock.now()
+    )
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=clock.now(),

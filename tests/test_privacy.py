@@ -20,7 +20,6 @@ from bot.dispatch import owners
 from bot.lifecycle import Action
 from bot.phones import PhoneHasher
 from bot.privacy import subject_of
-from bot.reminders import deliver_now
 from bot.roles import Role
 from bot.services import Services
 from handlers.context import AppContext
@@ -51,21 +50,21 @@ class Story:
 async def alice_story(services: Services) -> Story:
     """Alice's firm, her roster entry with a phone, her request, her message, the official's ack."""
     now = services.clock.now()
-    official = await services.officials.add(
+    official = await services.directory.add_official(
         external_id="LN-001", name="王建国", title="副省长", body="辽宁省人民政府",
         level="province", city="shenyang", responsibilities="营商环境", now=now,
     )  # fmt: skip
-    firm = await services.enterprises.add(
+    firm = await services.directory.add_enterprise(
         name="沈阳北方精密机械有限公司", credit_code=ALICE_CODE, city="shenyang",
         stage=Stage.GROWTH, industry="装备制造", now=now,
     )  # fmt: skip
-    await services.officials.assign(official.id, firm.id, now=now)
+    await services.directory.assign(official.id, firm.id, now=now)
     await bind_official(services, official, OFFICIAL_ID)
     await services.accounts.seen(
         ALICE_ID, first_name=NAME, username=USERNAME, telegram_language="zh-hans", now=now
     )
     phone_hash = PhoneHasher(KEY).digest(PHONE)
-    await services.enterprises.add_contact(
+    await services.directory.add_contact(
         firm.id, name=NAME, telegram_id=ALICE_ID, phone_hash=phone_hash, phone_last4="5678",
         now=now,
     )  # fmt: skip
@@ -83,7 +82,7 @@ async def story(services: Services, standin: TelegramStandin) -> Story:
     for telegram_id in (ADMIN_ID, OFFICIAL_ID, ALICE_ID, BOB_ID):
         standin.user(telegram_id, language_code="zh-hans", started=True)
     told = await alice_story(services)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     official = standin.user(OFFICIAL_ID)
     assert "新诉求" in ((await official.expect_message()).text or "")
     assert "请尽快处理" in ((await official.expect_message()).text or "")  # her message
@@ -213,7 +212,7 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     ]
     assert OFFICIAL_ID in [h.actor_id for h in after]
     # She can no longer be reached: no one speaks for the firm, no audience holds her.
-    assert await owners(services, request) == []
+    assert await owners(services.enterprises, request) == []
     assert (await services.actor(ALICE_ID)).roles == frozenset({Role.GUEST})
     store = services.broadcasts.store
     assert await store.count_audience(Audience(AudienceKind.ENTREPRENEURS)) == 0

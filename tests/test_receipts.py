@@ -27,7 +27,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
-from bot.reminders import deliver_now
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.state import StoredMessage
@@ -199,7 +198,7 @@ async def test_a_reply_whose_send_timed_out_comes_again_marked(
         [row] = await services.outbox.repository.to_recipient(ALICE_ID)
         assert (row.status, row.resent) == ("pending", True)  # retried after the back-off
         clock.set(row.not_before)
-        await deliver_now(services)
+        await services.courier.deliver_now()
         again = await alice.expect_message()
     assert first.text.startswith(f"💬 {NUMBER} · 王建国")
     assert again.text == "（重发）" + first.text

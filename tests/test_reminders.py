@@ -11,7 +11,6 @@ import pytest
 from bot.clock import FakeClock
 from bot.delivery import DeliveryUncertain, RecipientUnreachable, TemporaryFailure
 from bot.lifecycle import Action, Status
-from bot.reminders import replan, tick
 from bot.services import Services
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from tests.reminder_support import (
@@ -22,6 +21,7 @@ from tests.reminder_support import (
     new_request,
     open_domain,
     recorder,
+    replan,
 )
 
 
@@ -52,7 +52,7 @@ async def planned(services: Services, request_id: int) -> list[tuple[str, dateti
 
 async def run_at(services: Services, clock: FakeClock, moment: datetime) -> None:
     clock.set(moment)
-    await tick(services)
+    await services.alarm.tick()
 
 
 async def test_acknowledge_deadline_digest_then_escalation(
@@ -241,32 +241,30 @@ async def test_restart_loses_nothing_and_sends_nothing_twice(
     await first.close()  # down over the digest and the deadline
     clock.set(local(2026, 3, 4, 11, 0))
     second = await open_domain(settings, clock)
-    await tick(second)
-    await tick(second)
+    await second.alarm.tick()
+    await second.alarm.tick()
     sent = recorder(second)
     assert len(sent.to(OFFICIAL_ID)) == 3  # one digest, two overdue notices
     assert len(sent.to(ADMIN_ID)) == 2 and len(sent.to(ALICE_ID)) == 2
     await second.close()
     third = await open_domain(settings, clock)
-    await tick(third)
+    await third.alarm.tick()
     assert recorder(third).sent == []
     await third.close()
 
 
 async def test_crash_in_the_middle_of_sending(tmp_path: Path, clock: FakeClock) -> None:
-    from bot.reminders import fire_due
-
     settings = domain_settings(tmp_path)
     first = await open_domain(settings, clock)
     cast = await make_cast(first)
     await request_for(first, cast)
     clock.set(local(2026, 3, 4, 8, 0))
-    await fire_due(first, clock.now())
+    await first.firing.fire_due(clock.now())
     claimed = await first.outbox.repository.claim_due(clock.now(), 100)
     assert {m.kind for m in claimed} == {"overdue", "escalation", "escalated"}
     await first.close()  # crashed: Telegram may or may not have got these
     second = await open_domain(settings, clock)
-    await tick(second)
+    await second.alarm.tick()
     sent = recorder(second)
     # All three may have arrived, or not: each is sent again, marked as a possible repeat.
     assert next(t for t in sent.to(OFFICIAL_ID) if "已超过受理期限" in t).startswith("（重发）")

@@ -6,7 +6,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import FakeClock
-from bot.reminders import tick
 from bot.services import Services
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin
@@ -31,12 +30,12 @@ async def test_digest_escalation_and_entrepreneur_told(
         submitted_by=ALICE_ID,
     )
     clock.set(datetime(2026, 3, 3, 8, 30, tzinfo=SH))
-    await tick(services)
+    await services.alarm.tick()
     digest = await official.expect_message()
     assert digest.text is not None and "今日诉求提醒" in digest.text
     assert "厂区用电增容审批 <加急>" in digest.text
     clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=SH))  # missed at midnight, told after quiet hours
-    await tick(services)
+    await services.alarm.tick()
     overdue = await official.expect_message()
     assert overdue.text is not None and "已超过受理期限" in overdue.text
     escalation = await admin.expect_message()
@@ -46,7 +45,7 @@ async def test_digest_escalation_and_entrepreneur_told(
     state = await services.reminders.request(request_id)
     assert state is not None and state.escalated_at is not None
     assert standin.errors == []
-    await tick(services)
+    await services.alarm.tick()
     await official.expect_no_message(within=0.2)
 
 
@@ -65,7 +64,7 @@ async def test_blocked_entrepreneur_is_recorded(
         submitted_by=ALICE_ID,
     )
     clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=SH))
-    await tick(services)
+    await services.alarm.tick()
     escalation = await admin.expect_message()
     report = await admin.expect_message()
     assert escalation.text is not None and "督办" in escalation.text

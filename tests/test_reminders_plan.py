@@ -8,7 +8,6 @@ from typing import Any
 
 from bot.clock import FakeClock
 from bot.lifecycle import Action
-from bot.reminders import tick
 from bot.services import Services
 from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from tests.reminder_support import (
@@ -52,7 +51,7 @@ async def statuses(services: Services, request_id: int) -> dict[str, tuple[str, 
 
 async def run_at(services: Services, clock: FakeClock, moment: datetime) -> list[str]:
     clock.set(moment)
-    await tick(services)
+    await services.alarm.tick()
     return recorder(services).to(OFFICIAL_ID)
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.lifecycle import Action
-from bot.reminders import deliver_now
 from bot.services import Services
 from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
@@ -52,7 +51,7 @@ async def test_inbox_puts_the_nearest_deadline_first_and_paused_last(
     for acknowledged in (d, g):
         await desk.act(holder, acknowledged, Action.ACKNOWLEDGE)
     await desk.act(holder, f, Action.ASK_INFO, note="请补充")
-    await deliver_now(services)
+    await services.courier.deliver_now()
 
     await official.send("/inbox")
     first = await next_listing(official)

@@ -106,14 +106,14 @@ async def test_routing_designated_rule_then_queue(desk_services: Services) -> No
     cast = await make_cast(desk_services)
     assert (await submitted(desk_services, cast)).official_id == cast.official.id
     now = desk_services.clock.now()
-    firm = await desk_services.enterprises.add(
+    firm = await desk_services.directory.add_enterprise(
         name="鞍山某厂",
         credit_code=make_credit_code("91210300MA0Y0000X"),
         city="anshan",
         stage=Stage.MATURE,
         now=now,
     )
-    await desk_services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    await desk_services.directory.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
     alice = await actor(desk_services, ALICE_ID)
     by_rule = await desk_services.desk.submit(
         alice, new(cast, category="ip", enterprise_id=firm.id)

@@ -11,7 +11,6 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.credit_code import make_credit_code
 from bot.lifecycle import Action, Status, TransitionRefused
-from bot.reminders import deliver_now
 from bot.services import Services
 from runtime.application import build_application, running
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
@@ -126,7 +125,7 @@ async def file_request(
         details={},
     )
     request_id = (await services.desk.submit(alice, new)).request.id
-    await deliver_now(services)
+    await services.courier.deliver_now()
     return request_id
 
 
@@ -318,7 +317,7 @@ async def test_a_reply_racing_a_change_says_what_the_request_is_now(
     await official.expect_message()
     alice = await services.actor(ALICE_ID)
     await services.desk.act(alice, request_id, Action.WITHDRAW)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     assert "撤回" in (await official.expect_message()).text
     await official.send("已联系欠款单位")
     answer = (await official.expect_message()).text
@@ -412,14 +411,14 @@ async def test_two_enterprises_edit_and_the_admins_queue(
     admin = standin.user(ADMIN_ID, first_name="Admin", language_code="zh-hans", started=True)
     alice = standin.user(ALICE_ID, first_name="Alice", language_code="zh-hans", started=True)
     now = services.clock.now()
-    firm = await services.enterprises.add(
+    firm = await services.directory.add_enterprise(
         name="抚顺新兴化工有限公司",
         credit_code=make_credit_code("91210400MA0Y1234X"),
         city="fushun",
         stage=Stage.STARTUP,
         now=now,
     )
-    await services.enterprises.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
+    await services.directory.add_contact(firm.id, telegram_id=ALICE_ID, now=now)
     await alice.send("/new")
     which = await alice.expect_message()
     assert "哪家企业" in which.text
@@ -532,7 +531,7 @@ async def test_a_long_question_on_a_long_request_still_reaches_the_enterprise(
     await official.expect_message()
     holder = await services.actor(OFFICIAL_ID)
     await services.desk.act(holder, request_id, Action.ASK_INFO, note="问" * 3000)
-    await deliver_now(services)
+    await services.courier.deliver_now()
     question = await alice.expect_message()
     assert "问" * 3000 in (question.text or "") and "长" * 100 not in (question.text or "")
     assert "💬 回复" in [b["text"] for b in inline_buttons(question.reply_markup)]

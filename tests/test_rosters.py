@@ -60,7 +60,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def load(db: Database, kind: RosterKind, data: str | bytes, name: str = "f.csv") -> Report:
     raw = data.encode() if isinstance(data, str) else data
     return await import_roster(
-        RosterRepository(db), kind, raw, name, hasher=KEY, now=FakeClock(START).now()
+        db, RosterRepository(db), kind, raw, name, hasher=KEY, now=FakeClock(START).now()
     )
 
 

@@ -31,7 +31,7 @@ async def test_a_rule_routes_a_request_of_an_enterprise_without_a_designated_off
     standin: TelegramStandin, services: Services
 ) -> None:
     await make_cast(services)
-    enterprise = await services.enterprises.add(
+    enterprise = await services.directory.add_enterprise(
         name="沈阳无人联系机电有限公司",
         credit_code=make_credit_code("91210100MA0000077"),
         city="shenyang",

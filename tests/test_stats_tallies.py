@@ -127,9 +127,10 @@ class Walk:
             self.rng.choice(("startup", "growth", "mature")),
             "",
         )
-        await RosterRepository(self.services.db).import_enterprises(
-            [record], now=self.services.clock.now()
-        )
+        async with self.services.db.transaction() as tx:
+            await RosterRepository(self.services.db).import_enterprises(
+                tx, [record], now=self.services.clock.now()
+            )
         self.done["relocate"] += 1
 
     async def _requests(self) -> list[Request]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from bot.clock import FakeClock
-from bot.reminders import tick
 from bot.services import Services
 from handlers.systemic_issues import IssueButton
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, OFFICIAL_ID, OTHER_OFFICIAL_ID, make_cast
@@ -95,13 +94,13 @@ async def test_group_two_enterprises_and_resolve_for_both(
     assert "已解决" in answer["text"] and "已通知 2 位企业联系人" in answer["text"]
     assert "已解决" in (await admin.expect_edit(issue_card)).text
 
-    await tick(services)
+    await services.alarm.tick()
     to_alice = await alice.expect_message()
     assert "工业用电增容审批慢" in to_alice.text and alices_number in to_alice.text
     assert "绿色通道 & 限时办结" in to_alice.text and bobs_number not in to_alice.text
     to_bob = await bob.expect_message()
     assert "has now been resolved" in to_bob.text and bobs_number in to_bob.text
-    await tick(services)
+    await services.alarm.tick()
     await alice.expect_no_message(within=0.2)
     issue = await services.systemic.repo.get(1)
     assert issue is not None and issue.status is IssueStatus.RESOLVED

@@ -12,7 +12,6 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import SystemicSettings
-from bot.reminders import tick
 from bot.services import Services
 from bot.similarity import rank, terms
 from bot.systemic_issues import IssueRefused
@@ -182,7 +181,7 @@ async def test_resolving_tells_every_linked_enterprise_once(
         and resolved.resolved_at == clock.now()
     )
 
-    await tick(domain)
+    await domain.alarm.tick()
     sent = recorder(domain)
     alice_number = (await domain.requests.get(alices)).number  # type: ignore[union-attr]
     other_number = (await domain.requests.get(other)).number  # type: ignore[union-attr]
@@ -195,8 +194,8 @@ async def test_resolving_tells_every_linked_enterprise_once(
     # Reopened and resolved again: told again; nothing is sent twice for one resolution.
     await domain.systemic.set_status(admin, issue.id, IssueStatus.OPEN)
     await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
-    await tick(domain)
-    await tick(domain)
+    await domain.alarm.tick()
+    await domain.alarm.tick()
     assert len(sent.to(ALICE_ID)) == 2
 
 
@@ -208,10 +207,10 @@ async def test_resolution_waits_for_quiet_hours_to_end(domain: Services, clock: 
     )
     clock.set(datetime(2026, 3, 2, 22, 30, tzinfo=SH))
     await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
-    await tick(domain)
+    await domain.alarm.tick()
     assert recorder(domain).to(ALICE_ID) == []
     clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=SH))
-    await tick(domain)
+    await domain.alarm.tick()
     assert len(recorder(domain).to(ALICE_ID)) == 1
 
 
@@ -282,5 +281,5 @@ async def test_a_link_made_meanwhile_is_not_lost_by_a_resolution(
             )
     await domain.systemic.set_status(admin, issue.id, IssueStatus.RESOLVED)
     clock.advance(timedelta(seconds=1))
-    await tick(domain)
+    await domain.alarm.tick()
     assert len(recorder(domain).to(BOB_ID)) == 1

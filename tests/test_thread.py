@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.reminders import deliver_now
 from bot.services import Services
 from scenarios.roster import ALICE_ID, OFFICIAL_ID, make_cast
 from standin import TelegramStandin, TestUser
@@ -45,7 +44,7 @@ def reply_button_of(message: StoredMessage) -> list[str]:
 
 async def thread_rows(services: Services, recipient_id: int) -> list[tuple[str, str]]:
     """The thread messages queued for ``recipient_id``, once the delivery under way is done."""
-    await deliver_now(services)
+    await services.courier.deliver_now()
     rows = await services.outbox.repository.to_recipient(recipient_id)
     return [(m.kind, m.status) for m in rows if m.kind == "thread"]
 
@@ -114,10 +113,10 @@ async def test_flood_control_delays_a_reply_but_does_not_drop_it(
     assert (row.kind, row.status) == ("thread", "pending") and row.last_error
 
     clock.advance(timedelta(hours=1, seconds=1))
-    await deliver_now(services)
+    await services.courier.deliver_now()
     delivered = await alice.expect_message()
     assert NUMBER in delivered.text and "本周内答复" in delivered.text
-    await deliver_now(services)
+    await services.courier.deliver_now()
     await alice.expect_no_message(within=0.3)
     assert _calls_to_alice(standin) == [429, 200]
     assert await thread_rows(services, ALICE_ID) == [("thread", "sent")]

@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from bot.lifecycle import Action
-from bot.reminders import deliver_now
 from bot.services import Services
 from bot.threads import split_text, units
 from scenarios.roster import (
@@ -122,7 +121,7 @@ async def hand_over(services: Services, cast: Cast, request_id: int) -> None:
     await services.desk.act(official, request_id, Action.RETURN, note="应由大连负责")
     admin = await services.actor(ADMIN_ID)
     await services.desk.act(admin, request_id, Action.ASSIGN, official_id=cast.other_official.id)
-    await deliver_now(services)
+    await services.courier.deliver_now()
 
 
 @pytest.mark.usefixtures("bot")
@@ -181,7 +180,7 @@ async def test_nobody_else_opens_the_thread(
     await services.desk.act(
         await services.actor(OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
     )
-    await deliver_now(services)
+    await services.courier.deliver_now()
     with caplog.at_level(logging.WARNING):
         for who in (BOB_ID, OTHER_OFFICIAL_ID, STRANGER_ID, OFFICIAL_ID):
             await try_to_read(standin, users[who], request_id)
@@ -242,7 +241,7 @@ async def test_a_reply_while_nobody_holds_the_request_goes_to_the_admins(
     await services.desk.act(
         await services.actor(OFFICIAL_ID), request_id, Action.RETURN, note="不归我"
     )
-    await deliver_now(services)
+    await services.courier.deliver_now()
     returned = await alice.expect_message()
     assert "重新安排" in returned.text
     await read_all(admin)  # the returned request's card

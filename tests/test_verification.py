@@ -161,7 +161,7 @@ async def test_the_official_is_told_only_the_enterprises_of_the_portfolio(
     standin: TelegramStandin, services: Services, cast: Cast
 ) -> None:
     """Alice speaks for both firms; 李娜 hears only of the one in her portfolio."""
-    await services.enterprises.add_contact(
+    await services.directory.add_contact(
         cast.bob_enterprise.id, name="Alice", telegram_id=ALICE_ID, now=services.clock.now()
     )
     other = standin.user(OTHER_OFFICIAL_ID, first_name="李娜", language_code="zh-hans")

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("bot")
 async def cast(services: Services) -> Cast:
     cast = await make_cast(services)
     phone = "+8613800138000"
-    await services.officials.add_phone(
+    await services.directory.add_phone(
         cast.official.id, phone_hash=services.verifier.phones.digest(phone), last4="8000"
     )
     return cast
@@ -269,7 +269,7 @@ async def test_unknown_lookups_count_towards_the_throttle(
 async def test_card_names_the_enterprise_when_the_user_has_several(
     standin: TelegramStandin, services: Services, cast: Cast
 ) -> None:
-    await services.enterprises.add_contact(
+    await services.directory.add_contact(
         cast.bob_enterprise.id, name="Alice", telegram_id=ALICE_ID, now=services.clock.now()
     )
     other = standin.user(OTHER_OFFICIAL_ID, first_name="李娜", language_code="zh-hans")

@@ -14,7 +14,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.invites import issue_invite
 from runtime.application import BotApplication, build_application
 from runtime.cli import EXIT_USAGE, main
 from runtime.monitoring import Metrics
@@ -217,9 +216,10 @@ async def test_an_update_the_library_cannot_read_is_skipped_once_without_its_con
     """Telegram would deliver it again and again after a 400: it gets 200, is recorded like
     any update and is skipped; the log names its id, never its content."""
     services = hooked[0].bot_data.services
-    official = await services.officials.add(external_id="W-1", name="吴兰", now=clock.now())
-    invite = await issue_invite(
-        services.invites,
+    official = await services.directory.add_official(
+        external_id="W-1", name="吴兰", now=clock.now()
+    )
+    invite = await services.invites.issue(
         kind=InviteKind.OFFICIAL,
         official_id=official.id,
         now=clock.now(),
