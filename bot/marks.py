@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import translate
+from bot.outbox import AdminsOf
 from bot.tiers import tier_name
 from storage.outbox import enqueue
 
@@ -153,7 +154,7 @@ class Marks:
         outbox: Outbox,
         accounts: Accounts,
         settings: VerificationSettings,
-        admin_ids: tuple[int, ...],
+        admins: AdminsOf,
         uow: UnitOfWork,
     ) -> None:
         self._repo = repo
@@ -161,7 +162,7 @@ class Marks:
         self._outbox = outbox
         self._accounts = accounts
         self._settings = settings
-        self._admin_ids = admin_ids
+        self._admins = admins
 
     async def reconcile(self, port: MarkPort, now: datetime) -> int:
         """Make up to ``mark_calls_per_tick`` steps, then report new failures; returns the
@@ -240,7 +241,7 @@ class Marks:
             return
         names = await self._repo.official_names()
         messages = []
-        for admin_id in dict.fromkeys(self._admin_ids):
+        for admin_id in await self._admins():
             language = await self._accounts.language_of(admin_id)
             lines = [
                 translate(

@@ -137,6 +137,11 @@ class Offices:
         bootstrap = self.bootstrap if office == PROVINCE else ()
         return tuple(dict.fromkeys([*bootstrap, *appointed]))
 
+    async def province_admins(self) -> tuple[int, ...]:
+        """The province office's admins: who hears of what concerns the whole bot (a message
+        that did not arrive, a verification mark Telegram would not set)."""
+        return await self.admins_of(PROVINCE)
+
     async def escalation_admins(self, official: Official) -> tuple[int, ...]:
         """Who an overdue request of ``official`` reaches: the admins of the holder's office,
         or the province's when that city has none."""

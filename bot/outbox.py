@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -45,6 +45,10 @@ from bot.workdays import WorkCalendar
 from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
+
+# Who hears that a message did not (surely) arrive: the province office's admins, read when
+# needed (an appointment or a revocation counts at once).
+AdminsOf = Callable[[], Awaitable[tuple[int, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +163,7 @@ class Outbox:
         quiet: QuietHours,
         settings: ReminderSettings,
         accounts: Accounts,
-        admin_ids: tuple[int, ...],
+        admins: AdminsOf,
         max_in_flight: int = 1,
     ) -> None:
         self.repository = repository
@@ -170,7 +174,7 @@ class Outbox:
         self.quiet = quiet
         self.settings = settings
         self.accounts = accounts
-        self.admin_ids = admin_ids
+        self.admins = admins
 
     def message(
         self,
@@ -336,7 +340,7 @@ class Outbox:
         if message.kind == "report":
             return []
         rows = []
-        for admin_id in self.admin_ids:
+        for admin_id in await self.admins():
             language = await self.accounts.language_of(admin_id)
             text = translate(
                 language,

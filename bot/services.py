@@ -110,7 +110,7 @@ class Services:
             quiet=self.quiet,
             settings=self.settings.reminders,
             accounts=self.accounts,
-            admin_ids=self.settings.admins.telegram_ids,
+            admins=self.offices.province_admins,
             max_in_flight=self.settings.delivery.max_in_flight,
         )
         self.systemic = SystemicDesk(
@@ -126,7 +126,7 @@ class Services:
             outbox=self.outbox,
             accounts=self.accounts,
             settings=self.settings.verification,
-            admin_ids=self.settings.admins.telegram_ids,
+            admins=self.offices.province_admins,
             uow=self.db,
         )
         self.reminders = ReminderRepository(self.db)

@@ -15,9 +15,12 @@ from bot.delivery import DeliveryUncertain, TemporaryFailure
 from bot.outbox import POLICIES, KindPolicy
 from bot.services import Services
 from scenarios.roster import ADMIN_ID, OFFICIAL_ID
+from storage.admins import appoint_in
 from storage.outbox import OutboxMessage
+from storage.scope import PROVINCE
 from tests.reminder_support import domain_settings, local, open_domain, recorder
 
+PROVINCE_ID, CITY_ID = 700001, 700002  # an appointed province admin, a Dalian admin
 NETWORK_DOWN = [lambda: TemporaryFailure("network down")] * 1000
 
 
@@ -329,3 +332,23 @@ async def test_an_at_most_once_kind_in_doubt_is_reported_not_resent(
         assert "未能确认送达" in report
     finally:
         await second.close()
+
+
+async def test_an_appointed_province_admin_hears_of_a_lost_message_and_a_city_admin_does_not(
+    domain: Services, clock: FakeClock
+) -> None:
+    """The failure report goes to the province office's admins as they are now: the bootstrap
+    ids and whoever was appointed to the province (issue 18), not to a city's admins."""
+    now = clock.now()
+    async with domain.db.transaction() as tx:
+        await appoint_in(
+            tx, telegram_id=PROVINCE_ID, office=PROVINCE, appointed_by=ADMIN_ID, now=now
+        )
+        await appoint_in(tx, telegram_id=CITY_ID, office="dalian", appointed_by=ADMIN_ID, now=now)
+    recorder(domain).fail(OFFICIAL_ID, *NETWORK_DOWN)
+    await queue(domain, "new_request", urgent=True)
+    await attempt_times(domain, clock, clock.now() + timedelta(days=1))
+    assert len(recorder(domain).to(ADMIN_ID)) == 1
+    [report] = recorder(domain).to(PROVINCE_ID)
+    assert "未能确认送达" in report
+    assert recorder(domain).to(CITY_ID) == []
