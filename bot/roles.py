@@ -155,7 +155,7 @@ PARTIES = ENTREPRENEURS | STAFF
 ADMIN_COMMANDS = (
     "queue", "issues", "issue", "issue_new", "issue_note", "issue_link", "similar",
     "ledger", "broadcast", "broadcasts", "history", "audit", "holidays",
-    "export_user", "delete_user", "appoint", "admins",
+    "export_user", "delete_user", "appoint", "admins", "roster",
 )  # fmt: skip
 
 COMMAND_RULES: dict[str, Rule] = {

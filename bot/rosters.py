@@ -466,6 +466,12 @@ KIND_WORDS = {
 }
 
 
+def kind_named(word: str) -> RosterKind | None:
+    """The roster a word names (官员, enterprises, 分工 …), None for any other word."""
+    word = word.strip().lower()
+    return next((kind for kind, names in KIND_WORDS.items() if word in names), None)
+
+
 def roster_kind(caption: str, header: Sequence[str]) -> RosterKind | None:
     """The one kind the caption names, else the one kind whose required columns all appear."""
     words = caption.lower()
@@ -521,11 +527,17 @@ def _only(records: Sequence[object], kind: type[_R]) -> list[_R]:
 
 
 async def export_roster(
-    repo: RosterRepository, kind: RosterKind, path: Path, *, language: str = "zh"
+    repo: RosterRepository,
+    kind: RosterKind,
+    path: Path,
+    *,
+    language: str = "zh",
+    scope: Scope = EVERYWHERE,
 ) -> int:
     """Write a roster in the columns the import reads, as people write it: in Chinese, the
     column titles and the names of cities, stages, levels and 是/否 (in English, the column
-    keys and the English names). The import takes either.
+    keys and the English names). The import takes either. A city office's ``scope`` writes its
+    city's rows only (the officials of the city, its enterprises and who is in charge of them).
 
     Phones, WeChat IDs and e-mail addresses are written as empty cells: the database holds only
     their keyed digests, so there is nothing to write back, and a masked form would not import.
@@ -547,16 +559,16 @@ async def export_roster(
                 "",
                 "",
             )
-            for r in await repo.export_officials()
+            for r in await repo.export_officials(scope)
         ]
     elif kind is RosterKind.ENTERPRISES:
         rows = [
             (*r[:2], city_name(r[2], language), _named(texts, "stage", r[3]), *r[4:])
-            for r in await repo.export_enterprises()
+            for r in await repo.export_enterprises(scope)
         ]
     else:
         yes, no = ("是", "否") if chinese else ("yes", "no")
-        rows = [(o, c, yes if p else no) for o, c, p in await repo.export_assignments()]
+        rows = [(o, c, yes if p else no) for o, c, p in await repo.export_assignments(scope)]
     return write_table(path, header, rows)
 
 

@@ -81,6 +81,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "delete_user",
         "appoint",
         "admins",
+        "roster",
         *COMMON_COMMANDS,
     ),
 }

@@ -106,7 +106,7 @@ async def _roster(
     for roll in rolls:
         lines.append(_roll_text(roll, texts))
         for record in roll.appointed:
-            if actor.manages(record.office):
+            if actor.manages(record.office) and len(buttons) < MAX_REVOKE_BUTTONS:
                 # A button's label is plain text, not HTML: the name goes in as it is.
                 label = texts(
                     "offices.revoke_button",
@@ -119,6 +119,12 @@ async def _roster(
     return "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None
 
 
+# At most this many admins are named per office in /admins (16 offices × 8 names fit),
+# and at most MAX_REVOKE_BUTTONS revoke buttons: one message of 4,096 characters, 100 buttons.
+NAMED_PER_OFFICE = 8
+MAX_REVOKE_BUTTONS = 50
+
+
 def _roll_text(roll: Roll, texts: Translator) -> str:
     names = [texts("offices.bootstrap", telegram_id=i) for i in roll.bootstrap]
     names += [
@@ -129,10 +135,13 @@ def _roll_text(roll: Roll, texts: Translator) -> str:
         )
         for record in roll.appointed
     ]
+    shown = texts("offices.separator").join(names[:NAMED_PER_OFFICE])
+    if len(names) > NAMED_PER_OFFICE:
+        shown += texts("offices.more", count=len(names))
     return texts(
         "offices.roll",
         office=office_name(roll.office, texts.language),
-        admins=Html(texts("offices.separator").join(names) if names else texts("offices.none")),
+        admins=Html(shown if names else texts("offices.none")),
     )
 
 

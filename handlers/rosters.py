@@ -3,16 +3,19 @@ is reported; nobody else's document is used."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.channels import ChannelHasher
+from bot.cities import city_name
 from bot.config import RosterSettings
 from bot.i18n import Translator
 from bot.roles import FILE_RULES, ROSTER, permits
-from bot.rosters import UnknownKind, describe_report, import_sent_roster
+from bot.rosters import UnknownKind, describe_report, export_roster, import_sent_roster, kind_named
 from bot.tables import UnreadableFile, is_table_name
 from handlers.access import refuse
 from handlers.context import AppContext
@@ -79,6 +82,35 @@ def _refusal(name: str, size: int, texts: Translator, limits: RosterSettings) ->
     return None
 
 
+async def send_roster(update: Update, context: AppContext) -> None:
+    """``/roster 官员|企业|分工``: the roster as an .xlsx the import reads back; a city admin's
+    holds their city's rows only (the policy lets only admins type it)."""
+    texts = await context.texts(update)
+    message = update.effective_message
+    assert message is not None
+    kind = kind_named(" ".join(context.args or []))
+    if kind is None:
+        await message.reply_text(texts("roster.export_usage"))
+        return
+    scope = context.actor.scope
+    services = context.services
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{kind.value}.xlsx"
+        count = await export_roster(
+            RosterRepository(services.db), kind, path, language=texts.language, scope=scope
+        )
+        where = (
+            ""
+            if scope.city is None
+            else texts("offices.scope_note", office=city_name(scope.city, texts.language))
+        )
+        caption = texts(
+            "roster.exported", kind=texts(f"roster.kind_{kind.value}"), count=count, scope=where
+        )
+        await message.reply_document(path.read_bytes(), filename=path.name, caption=caption)
+
+
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("roster", send_roster),
     MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, receive_roster),
 ]

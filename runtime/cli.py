@@ -39,6 +39,7 @@ from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import InviteKind
 from storage.officials import OfficialRepository
 from storage.rosters import RosterRepository
+from storage.scope import EVERYWHERE, Scope
 
 EXIT_USAGE = 2
 MAX_PORT = 65535
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     roster_out = sub.add_parser("export", help="export a roster to .xlsx or .csv")
     roster_out.add_argument("kind", choices=kinds)
     roster_out.add_argument("file", type=Path)
+    roster_out.add_argument(
+        "--city", help="only this city's rows (大连, 大连市 or dalian), as its office exports them"
+    )
     invites = sub.add_parser(
         "invites", help="invite links for a whole roster (.xlsx/.csv) plus a printable QR sheet"
     )
@@ -313,12 +317,20 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    scope = EVERYWHERE
+    if args.city is not None:
+        city = parse_city(args.city)
+        if city is None:
+            raise CommandError(f"no city {args.city!r} (a city of Liaoning, such as 大连)")
+        scope = Scope(city=city)
+
     async def run(db: Database) -> None:
         count = await export_roster(
             RosterRepository(db),
             RosterKind(args.kind),
             args.file,
             language=settings.locale.default_language,
+            scope=scope,
         )
         print(f"{count} {args.kind} written to {args.file}")
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.scope import EVERYWHERE, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,28 +274,38 @@ class RosterRepository:
         added = (row[0] if row else 0) - count_before
         return ImportCounts(added=added, changed=changes - added)
 
-    async def export_officials(self) -> list[tuple[str, ...]]:
+    async def export_officials(self, scope: Scope = EVERYWHERE) -> list[tuple[str, ...]]:
+        """The officials as the roster lists them (a city office's: of its city)."""
+        clause, city = scope.where("o.city")
         rows = await self._db.fetch_all(
             "SELECT o.external_id, o.name, o.title, o.body, o.level, o.city,"
             " o.responsibilities, COALESCE(s.external_id, '') FROM officials o"
-            " LEFT JOIN officials s ON s.id = o.supervisor_id ORDER BY o.id"
+            f" LEFT JOIN officials s ON s.id = o.supervisor_id WHERE 1 = 1{clause} ORDER BY o.id",
+            city,
         )
         return [tuple(row) for row in rows]
 
-    async def export_enterprises(self) -> list[tuple[str, ...]]:
+    async def export_enterprises(self, scope: Scope = EVERYWHERE) -> list[tuple[str, ...]]:
+        """The enterprises as the roster lists them (a city office's: of its city)."""
+        clause, city = scope.where("e.city")
         rows = await self._db.fetch_all(
             "SELECT e.credit_code, e.name, e.city, e.stage, e.industry,"
             " COALESCE((SELECT group_concat(c.name, '; ') FROM enterprise_contacts c"
             " WHERE c.enterprise_id = e.id AND c.name != ''), '')"
-            " FROM enterprises e ORDER BY e.id"
+            f" FROM enterprises e WHERE 1 = 1{clause} ORDER BY e.id",
+            city,
         )
         return [tuple(row) for row in rows]
 
-    async def export_assignments(self) -> list[tuple[str, str, int]]:
+    async def export_assignments(self, scope: Scope = EVERYWHERE) -> list[tuple[str, str, int]]:
+        """Who is in charge of which enterprise (a city office's: its city's enterprises)."""
+        clause, city = scope.where("e.city")
         rows = await self._db.fetch_all(
             "SELECT o.external_id, e.credit_code, a.is_primary FROM assignments a"
             " JOIN officials o ON o.id = a.official_id"
-            " JOIN enterprises e ON e.id = a.enterprise_id ORDER BY e.id, a.official_id"
+            f" JOIN enterprises e ON e.id = a.enterprise_id WHERE 1 = 1{clause}"
+            " ORDER BY e.id, a.official_id",
+            city,
         )
         return [(row[0], row[1], row[2]) for row in rows]
 

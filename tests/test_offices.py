@@ -9,6 +9,7 @@ import re
 
 from bot.offices import PROVINCE, office_of_holder, parse_office
 from bot.services import Services
+from bot.tables import read_table
 from scenarios.roster import (
     ADMIN_ID,
     ALICE_ID,
@@ -312,3 +313,26 @@ async def test_escalation_goes_to_the_holders_office(
     assert len(rows) == 2
     assert await services.offices.escalation_admins(cast.other_official) == (DALIAN_ADMIN_ID,)
     assert await services.offices.escalation_admins(cast.official) == (ADMIN_ID,)
+
+
+async def test_a_city_admin_exports_their_citys_roster_and_the_province_everyone(
+    services: Services, standin: TelegramStandin
+) -> None:
+    """/roster 企业: the enterprises roster as an .xlsx the import reads back; a Dalian admin's
+    holds Dalian's enterprises only and says so; the province's holds them all."""
+    await city_world(services, standin)
+    city_admin = standin.user(DALIAN_ADMIN_ID, language_code="zh-hans")
+    await city_admin.send("/roster 企业")
+    sent = await city_admin.expect_message()
+    assert sent.document is not None and sent.caption is not None
+    assert "（仅大连市）" in sent.caption
+    cities = {row[1][2] for row in read_table(sent.document, "enterprises.xlsx").rows}
+    assert cities == {"大连市"}
+    admin = standin.user(ADMIN_ID, language_code="zh-hans")
+    await admin.send("/roster enterprises")
+    everyone = await admin.expect_message()
+    assert everyone.document is not None
+    assert {"大连市", "沈阳市"} <= {r[1][2] for r in read_table(everyone.document, "e.xlsx").rows}
+    await city_admin.send("/roster")
+    assert "/roster 官员" in ((await city_admin.expect_message()).text or "")
+    assert standin.errors == []
