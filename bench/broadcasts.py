@@ -82,18 +82,20 @@ async def seed(path: Path, recipients: int, *, scheduled: bool = True, paid: boo
         [(i, now) for i in ids],
     )
     store = BroadcastStore(db)
-    broadcast = await store.create(
-        created_by=ADMIN_ID,
-        text_html="<b>基准测试</b>：一条公告",
-        media_kind=None,
-        media_file_id=None,
-        audience=Audience(AudienceKind.ENTREPRENEURS),
-        now=datetime.now(UTC),
-        paid=paid,
-    )
-    if scheduled:
-        await store.set_schedule(broadcast.id, datetime.now(UTC))
-        await store.schedule(broadcast.id)
+    async with db.transaction() as tx:
+        broadcast = await store.create(
+            tx,
+            created_by=ADMIN_ID,
+            text_html="<b>基准测试</b>：一条公告",
+            media_kind=None,
+            media_file_id=None,
+            audience=Audience(AudienceKind.ENTREPRENEURS),
+            now=datetime.now(UTC),
+            paid=paid,
+        )
+        if scheduled:
+            await store.set_schedule(tx, broadcast.id, datetime.now(UTC))
+            await store.schedule(tx, broadcast.id)
     await db.close()
     return broadcast.id
 

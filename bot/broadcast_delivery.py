@@ -33,10 +33,13 @@ from bot.delivery import (
 )
 from bot.i18n import pick_language
 from bot.pacing import Priority
+from storage.scope import PROVINCE
 
 if TYPE_CHECKING:
     from bot.accounts import Accounts
+    from bot.broadcasts import Audience
     from bot.clock import Clock
+    from bot.uow import UnitOfWork
     from storage.broadcasts import Broadcast, BroadcastStore, Recipient
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,7 @@ class Delivery:
         broadcast: Broadcast,
         *,
         store: BroadcastStore,
+        uow: UnitOfWork,
         accounts: Accounts,
         settings: BroadcastSettings,
         clock: Clock,
@@ -118,6 +122,7 @@ class Delivery:
         self.broadcast = broadcast
         self._keep_going = keep_going
         self._store = store
+        self._uow = uow
         self._accounts = accounts
         self._settings = settings
         self._clock = clock
@@ -173,7 +178,9 @@ class Delivery:
             await self._room.wait_for(lambda: self._unsettled + len(batch) <= self._bound)
             if self.stopping:
                 return
-            claimed = await self._store.claim(self.broadcast.id, [r.telegram_id for r in batch])
+            async with self._uow.transaction() as tx:
+                ids = [r.telegram_id for r in batch]
+                claimed = await self._store.claim(tx, self.broadcast.id, ids)
             self._unsettled += len(claimed)
         for recipient in [r for r in batch if r.telegram_id in claimed]:
             await self._slots.acquire()
@@ -299,7 +306,8 @@ class Delivery:
             batch, self._outcomes = self._outcomes, []
             if not batch:
                 return
-            await self._store.finish(self.broadcast.id, batch)
+            async with self._uow.transaction() as tx:
+                await self._store.finish(tx, self.broadcast.id, batch)
         async with self._room:
             self._unsettled -= len(batch)
             self._room.notify_all()
@@ -328,8 +336,10 @@ class Broadcaster:
         settings: BroadcastSettings,
         clock: Clock,
         default_language: str,
+        uow: UnitOfWork,
     ) -> None:
         self.store = store
+        self._uow = uow
         self._accounts = accounts
         self.settings = settings
         self._clock = clock
@@ -355,21 +365,76 @@ class Broadcaster:
         resumed = []
         for broadcast_id in await self.store.sending_ids():
             if self.reserve(broadcast_id):
-                requeued = await self.store.requeue_in_flight(broadcast_id)
+                async with self._uow.transaction() as tx:
+                    requeued = await self.store.requeue_in_flight(tx, broadcast_id)
                 log.info("resuming broadcast %s (%d were in flight)", broadcast_id, requeued)
                 resumed.append(broadcast_id)
         return resumed
 
     async def due(self) -> list[int]:
         """Scheduled broadcasts whose time has come, started and reserved for this process."""
-        return [
-            broadcast_id
-            for broadcast_id in await self.store.begin_due(self._clock.now())
-            if self.reserve(broadcast_id)
-        ]
+        now = self._clock.now()
+        started = []
+        for broadcast_id in await self.store.due_ids(now):
+            async with self._uow.transaction() as tx:
+                begun = await self.store.begin_scheduled(tx, broadcast_id, now=now)
+            if begun and self.reserve(broadcast_id):
+                started.append(broadcast_id)
+        return started
+
+    async def create(
+        self,
+        *,
+        created_by: int,
+        text_html: str,
+        media_kind: str | None,
+        media_file_id: str | None,
+        audience: Audience,
+        paid: bool = False,
+        office: str = PROVINCE,
+    ) -> Broadcast:
+        """A new draft announcement."""
+        async with self._uow.transaction() as tx:
+            return await self.store.create(
+                tx,
+                created_by=created_by,
+                text_html=text_html,
+                media_kind=media_kind,
+                media_file_id=media_file_id,
+                audience=audience,
+                now=self._clock.now(),
+                paid=paid,
+                office=office,
+            )
+
+    async def set_schedule(self, broadcast_id: int, at: datetime) -> None:
+        """Remember the chosen time on a draft; it is scheduled only once confirmed."""
+        async with self._uow.transaction() as tx:
+            await self.store.set_schedule(tx, broadcast_id, at)
+
+    async def schedule(self, broadcast_id: int) -> bool:
+        """draft → scheduled; False if it is no longer a draft (a second press)."""
+        async with self._uow.transaction() as tx:
+            return await self.store.schedule(tx, broadcast_id)
+
+    async def begin(self, broadcast_id: int) -> bool:
+        """draft → sending with its recipients; only the first caller gets True."""
+        async with self._uow.transaction() as tx:
+            return await self.store.begin(tx, broadcast_id, now=self._clock.now())
+
+    async def show_progress_in(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        """The message that shows the broadcast's progress (edited as it goes)."""
+        async with self._uow.transaction() as tx:
+            await self.store.set_progress_message(tx, broadcast_id, chat_id, message_id)
+
+    async def progress_shown_as(self, broadcast_id: int, digest: str) -> None:
+        """What the progress message shows now (its digest: unchanged, not edited again)."""
+        async with self._uow.transaction() as tx:
+            await self.store.set_progress_shown(tx, broadcast_id, digest)
 
     async def cancel(self, broadcast_id: int) -> bool:
-        cancelled = await self.store.cancel(broadcast_id, now=self._clock.now())
+        async with self._uow.transaction() as tx:
+            cancelled = await self.store.cancel(tx, broadcast_id, now=self._clock.now())
         event = self._running.get(broadcast_id)
         if event is not None:
             event.set()
@@ -396,6 +461,7 @@ class Broadcaster:
             delivery = Delivery(
                 broadcast,
                 store=self.store,
+                uow=self._uow,
                 accounts=self._accounts,
                 settings=self.settings,
                 clock=self._clock,
@@ -433,10 +499,11 @@ class Broadcaster:
         if outcome is Outcome.HALTED:
             log.info("broadcast %s halted; it resumes at the next start", broadcast_id)
             return
-        if outcome is Outcome.PAUSED and delivery.resume_at is not None:
-            await self.store.pause_until(broadcast_id, delivery.resume_at)
-        elif outcome is Outcome.DONE:
-            await self.store.complete(broadcast_id, now=now)
+        async with self._uow.transaction() as tx:
+            if outcome is Outcome.PAUSED and delivery.resume_at is not None:
+                await self.store.pause_until(tx, broadcast_id, delivery.resume_at)
+            elif outcome is Outcome.DONE:
+                await self.store.complete(tx, broadcast_id, now=now)
         final = await self.store.get(broadcast_id)
         assert final is not None
         tally = await self.store.tally(broadcast_id)

@@ -217,6 +217,7 @@ class Services:
             settings=self.settings.broadcast,
             clock=self.clock,
             default_language=self.settings.locale.default_language,
+            uow=self.db,
         )
         self.ownerships = Ownerships(
             requests=self.requests,

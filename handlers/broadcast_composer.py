@@ -147,11 +147,10 @@ async def _preview(update: Update, context: AppContext, audience: Audience) -> i
     if draft is None:
         return ConversationHandler.END
     store = context.services.broadcasts.store
-    broadcast = await store.create(
+    broadcast = await context.services.broadcasts.create(
         created_by=update.effective_user.id,
         office=context.actor.office or PROVINCE,
         audience=audience,
-        now=context.services.clock.now(),
         paid=context.services.settings.broadcast.paid,
         **draft,
     )
@@ -196,7 +195,7 @@ async def take_time(update: Update, context: AppContext) -> int:
         return TIME
     broadcast_id = dialogue_state.state(update, context).get(SCHEDULE, 0)
     await dialogue_state.forget(update, context)
-    await services.broadcasts.store.set_schedule(broadcast_id, at)
+    await services.broadcasts.set_schedule(broadcast_id, at)
     broadcast = await services.broadcasts.store.get(broadcast_id)
     if broadcast is None or broadcast.status is not BroadcastStatus.DRAFT:
         await message.reply_text(texts("common.stale_button"))

@@ -93,12 +93,12 @@ async def send_now(
         message, broadcast, context, texts
     ):
         return
-    if not await broadcaster.store.begin(broadcast.id, now=context.services.clock.now()):
+    if not await broadcaster.begin(broadcast.id):
         await _show_state(message, broadcast, texts)
         return
     # Reserved before any await, so that a tick in between does not resume it as orphaned.
     ours = broadcaster.reserve(broadcast.id)
-    await broadcaster.store.set_progress_message(broadcast.id, message.chat_id, message.message_id)
+    await broadcaster.show_progress_in(broadcast.id, message.chat_id, message.message_id)
     await message.edit_text(texts("broadcasts.starting", id=broadcast.id))
     if ours:
         launch(context.application, broadcast.id)
@@ -112,7 +112,7 @@ async def schedule(
         message, broadcast, context, texts
     ):
         return
-    if not await context.services.broadcasts.store.schedule(broadcast.id):
+    if not await context.services.broadcasts.schedule(broadcast.id):
         await _show_state(message, broadcast, texts)
         return
     assert broadcast.scheduled_at is not None
@@ -300,7 +300,7 @@ class ProgressReporter:
         bot = self._context.bot
         if current.progress_message_id is None or current.progress_chat_id is None:
             sent = await bot.send_message(broadcast.created_by, text, reply_markup=markup)
-            await store.set_progress_message(broadcast.id, sent.chat_id, sent.message_id)
+            await services.broadcasts.show_progress_in(broadcast.id, sent.chat_id, sent.message_id)
         else:
             try:
                 await bot.edit_message_text(
@@ -311,7 +311,7 @@ class ProgressReporter:
                     raise
                 # It shows that already (an edit sent before a crash, or repeated after a
                 # time-out): done, as if this edit had been made.
-        await store.set_progress_shown(broadcast.id, digest)
+        await services.broadcasts.progress_shown_as(broadcast.id, digest)
         self._shown = digest
 
 

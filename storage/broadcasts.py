@@ -22,7 +22,7 @@ from bot.broadcasts import (
     Tally,
 )
 from bot.clock import to_epoch
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, PROVINCE, Scope, scope_of_office
 
@@ -133,6 +133,7 @@ class BroadcastStore:
 
     async def create(
         self,
+        tx: Transaction,
         *,
         created_by: int,
         text_html: str,
@@ -143,23 +144,22 @@ class BroadcastStore:
         paid: bool = False,
         office: str = PROVINCE,
     ) -> Broadcast:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO broadcasts (created_by, text_html, media_kind, media_file_id,"
-                " audience, created_at, paid, office) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                f" RETURNING {_COLUMNS}",
-                (
-                    created_by,
-                    text_html,
-                    media_kind,
-                    media_file_id,
-                    audience.dumps(),
-                    to_epoch(now),
-                    int(paid),
-                    office,
-                ),
-            )
-            row = await cursor.fetchone()
+        cursor = await tx.execute(
+            "INSERT INTO broadcasts (created_by, text_html, media_kind, media_file_id,"
+            " audience, created_at, paid, office) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {_COLUMNS}",
+            (
+                created_by,
+                text_html,
+                media_kind,
+                media_file_id,
+                audience.dumps(),
+                to_epoch(now),
+                int(paid),
+                office,
+            ),
+        )
+        row = await cursor.fetchone()
         assert row is not None
         return row_to(Broadcast, row)
 
@@ -179,60 +179,64 @@ class BroadcastStore:
         )
         return rows_to(Broadcast, rows)
 
-    async def set_schedule(self, broadcast_id: int, at: datetime) -> None:
+    async def set_schedule(self, tx: Transaction, broadcast_id: int, at: datetime) -> None:
         """Remember the chosen time on a draft; it is scheduled only once confirmed."""
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE broadcasts SET scheduled_at = ? WHERE id = ? AND status = 'draft'",
-                (to_epoch(at), broadcast_id),
-            )
+        await tx.execute(
+            "UPDATE broadcasts SET scheduled_at = ? WHERE id = ? AND status = 'draft'",
+            (to_epoch(at), broadcast_id),
+        )
 
-    async def schedule(self, broadcast_id: int) -> bool:
+    async def schedule(self, tx: Transaction, broadcast_id: int) -> bool:
         """draft → scheduled; False if it is no longer a draft (a second press)."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcasts SET status = 'scheduled' WHERE id = ? AND status = 'draft'"
-                " AND scheduled_at IS NOT NULL",
-                (broadcast_id,),
-            )
-            return cursor.rowcount == 1
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET status = 'scheduled' WHERE id = ? AND status = 'draft'"
+            " AND scheduled_at IS NOT NULL",
+            (broadcast_id,),
+        )
+        return cursor.rowcount == 1
 
-    async def begin(self, broadcast_id: int, *, now: datetime) -> bool:
-        """draft → sending, snapshotting the recipients; only the first caller gets True."""
-        return await self._begin(broadcast_id, "status = 'draft'", (), now=now)
+    async def begin(self, tx: Transaction, broadcast_id: int, *, now: datetime) -> bool:
+        """draft → sending in ``tx``, snapshotting the recipients; only the first caller gets
+        True."""
+        return await self._begin(tx, broadcast_id, "status = 'draft'", (), now=now)
 
-    async def begin_due(self, now: datetime) -> list[int]:
-        """Every scheduled broadcast that is due, moved to sending with its recipients."""
+    async def due_ids(self, now: datetime) -> list[int]:
+        """The scheduled broadcasts that are due, oldest first."""
         rows = await self._db.fetch_all(
             "SELECT id FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?"
             " ORDER BY scheduled_at, id",
             (to_epoch(now),),
         )
-        started = []
-        for row in rows:
-            condition = "status = 'scheduled' AND scheduled_at <= ?"
-            if await self._begin(row[0], condition, (to_epoch(now),), now=now):
-                started.append(row[0])
-        return started
+        return [row[0] for row in rows]
+
+    async def begin_scheduled(self, tx: Transaction, broadcast_id: int, *, now: datetime) -> bool:
+        """scheduled (and due) → sending in ``tx``, snapshotting the recipients."""
+        condition = "status = 'scheduled' AND scheduled_at <= ?"
+        return await self._begin(tx, broadcast_id, condition, (to_epoch(now),), now=now)
 
     async def _begin(
-        self, broadcast_id: int, condition: str, params: tuple[Any, ...], *, now: datetime
+        self,
+        tx: Transaction,
+        broadcast_id: int,
+        condition: str,
+        params: tuple[Any, ...],
+        *,
+        now: datetime,
     ) -> bool:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcasts SET status = 'sending', started_at = COALESCE(started_at, ?)"
-                f" WHERE id = ? AND {condition} RETURNING audience, office",
-                (to_epoch(now), broadcast_id, *params),
-            )
-            row = await cursor.fetchone()
-            if row is None:
-                return False
-            sql, audience_params = _reachable(Audience.loads(row[0]), scope_of_office(row[1]))
-            await tx.execute(
-                "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
-                f" SELECT DISTINCT ?, telegram_id FROM ({sql})",
-                (broadcast_id, *audience_params),
-            )
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET status = 'sending', started_at = COALESCE(started_at, ?)"
+            f" WHERE id = ? AND {condition} RETURNING audience, office",
+            (to_epoch(now), broadcast_id, *params),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return False
+        sql, audience_params = _reachable(Audience.loads(row[0]), scope_of_office(row[1]))
+        await tx.execute(
+            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
+            f" SELECT DISTINCT ?, telegram_id FROM ({sql})",
+            (broadcast_id, *audience_params),
+        )
         return True
 
     async def sending_ids(self) -> list[int]:
@@ -241,15 +245,14 @@ class BroadcastStore:
         )
         return [row[0] for row in rows]
 
-    async def requeue_in_flight(self, broadcast_id: int) -> int:
+    async def requeue_in_flight(self, tx: Transaction, broadcast_id: int) -> int:
         """After a crash: recipients left in ``sending`` go back to ``pending``."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcast_recipients SET status = 'pending'"
-                " WHERE broadcast_id = ? AND status = 'sending'",
-                (broadcast_id,),
-            )
-            return cursor.rowcount
+        cursor = await tx.execute(
+            "UPDATE broadcast_recipients SET status = 'pending'"
+            " WHERE broadcast_id = ? AND status = 'sending'",
+            (broadcast_id,),
+        )
+        return cursor.rowcount
 
     async def pending(self, broadcast_id: int, *, page: int) -> AsyncIterator[list[Recipient]]:
         """Pending recipients in pages, with what is needed to address them."""
@@ -268,44 +271,44 @@ class BroadcastStore:
             yield rows_to(Recipient, rows)
             after = rows[-1][0]
 
-    async def claim(self, broadcast_id: int, telegram_ids: Sequence[int]) -> set[int]:
+    async def claim(
+        self, tx: Transaction, broadcast_id: int, telegram_ids: Sequence[int]
+    ) -> set[int]:
         """pending → sending for a batch, in one transaction committed before any of their
         messages goes out; the ids it moved (one already claimed or settled is left out)."""
         if not telegram_ids:
             return set()
         marks = ", ".join("?" * len(telegram_ids))
-        async with self._db.transaction() as tx:
-            # ``+status``: found by the primary key, not by scanning every pending row of the
-            # broadcast through recipients_by_status (O(recipients) a batch, seen at 100,000).
-            cursor = await tx.execute(
-                "UPDATE broadcast_recipients SET status = 'sending'"
-                f" WHERE broadcast_id = ? AND +status = 'pending' AND telegram_id IN ({marks})"
-                " RETURNING telegram_id",
-                (broadcast_id, *telegram_ids),
-            )
-            return {row[0] for row in await cursor.fetchall()}
+        # ``+status``: found by the primary key, not by scanning every pending row of the
+        # broadcast through recipients_by_status (O(recipients) a batch, seen at 100,000).
+        cursor = await tx.execute(
+            "UPDATE broadcast_recipients SET status = 'sending'"
+            f" WHERE broadcast_id = ? AND +status = 'pending' AND telegram_id IN ({marks})"
+            " RETURNING telegram_id",
+            (broadcast_id, *telegram_ids),
+        )
+        return {row[0] for row in await cursor.fetchall()}
 
-    async def finish(self, broadcast_id: int, outcomes: Sequence[Settled]) -> None:
+    async def finish(self, tx: Transaction, broadcast_id: int, outcomes: Sequence[Settled]) -> None:
         """Record how a batch of deliveries ended, in one transaction (``pending`` puts a
         recipient back for later)."""
         if not outcomes:
             return
-        async with self._db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE broadcast_recipients SET status = ?, attempts = attempts + ?,"
-                " sent_at = ?, error = ? WHERE broadcast_id = ? AND telegram_id = ?",
-                [
-                    (
-                        o.status,
-                        o.attempts,
-                        to_epoch(o.at) if o.status is RecipientStatus.SENT else None,
-                        o.error,
-                        broadcast_id,
-                        o.telegram_id,
-                    )
-                    for o in outcomes
-                ],
-            )
+        await tx.executemany(
+            "UPDATE broadcast_recipients SET status = ?, attempts = attempts + ?,"
+            " sent_at = ?, error = ? WHERE broadcast_id = ? AND telegram_id = ?",
+            [
+                (
+                    o.status,
+                    o.attempts,
+                    to_epoch(o.at) if o.status is RecipientStatus.SENT else None,
+                    o.error,
+                    broadcast_id,
+                    o.telegram_id,
+                )
+                for o in outcomes
+            ],
+        )
 
     async def tally(self, broadcast_id: int) -> Tally:
         rows = await self._db.fetch_all(
@@ -321,42 +324,40 @@ class BroadcastStore:
         )
         return None if value is None else BroadcastStatus(value)
 
-    async def cancel(self, broadcast_id: int, *, now: datetime) -> bool:
+    async def cancel(self, tx: Transaction, broadcast_id: int, *, now: datetime) -> bool:
         """Stop a draft, scheduled or sending broadcast; False if it had already ended."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?"
-                " AND status IN ('draft', 'scheduled', 'sending')",
-                (to_epoch(now), broadcast_id),
-            )
-            return cursor.rowcount == 1
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?"
+            " AND status IN ('draft', 'scheduled', 'sending')",
+            (to_epoch(now), broadcast_id),
+        )
+        return cursor.rowcount == 1
 
-    async def complete(self, broadcast_id: int, *, now: datetime) -> bool:
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcasts SET status = 'done', finished_at = ?"
-                " WHERE id = ? AND status = 'sending'",
-                (to_epoch(now), broadcast_id),
-            )
-            return cursor.rowcount == 1
+    async def complete(self, tx: Transaction, broadcast_id: int, *, now: datetime) -> bool:
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET status = 'done', finished_at = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (to_epoch(now), broadcast_id),
+        )
+        return cursor.rowcount == 1
 
-    async def pause_until(self, broadcast_id: int, at: datetime) -> bool:
+    async def pause_until(self, tx: Transaction, broadcast_id: int, at: datetime) -> bool:
         """sending → scheduled again: Telegram asked for a long wait; the tick resumes it."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE broadcasts SET status = 'scheduled', scheduled_at = ?"
-                " WHERE id = ? AND status = 'sending'",
-                (to_epoch(at), broadcast_id),
-            )
-            return cursor.rowcount == 1
+        cursor = await tx.execute(
+            "UPDATE broadcasts SET status = 'scheduled', scheduled_at = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (to_epoch(at), broadcast_id),
+        )
+        return cursor.rowcount == 1
 
-    async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?,"
-                " progress_shown = NULL WHERE id = ?",
-                (chat_id, message_id, broadcast_id),
-            )
+    async def set_progress_message(
+        self, tx: Transaction, broadcast_id: int, chat_id: int, message_id: int
+    ) -> None:
+        await tx.execute(
+            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?,"
+            " progress_shown = NULL WHERE id = ?",
+            (chat_id, message_id, broadcast_id),
+        )
 
     async def progress_shown(self, broadcast_id: int) -> str | None:
         """The digest of what the progress message shows now (None: not known)."""
@@ -365,8 +366,7 @@ class BroadcastStore:
         )
         return None if value is None else str(value)
 
-    async def set_progress_shown(self, broadcast_id: int, digest: str) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE broadcasts SET progress_shown = ? WHERE id = ?", (digest, broadcast_id)
-            )
+    async def set_progress_shown(self, tx: Transaction, broadcast_id: int, digest: str) -> None:
+        await tx.execute(
+            "UPDATE broadcasts SET progress_shown = ? WHERE id = ?", (digest, broadcast_id)
+        )

@@ -254,9 +254,9 @@ async def make_world(services: Services) -> World:
                     Stage.STARTUP, "农业"),
         user_id=REGISTRANT_ID, name="Registrant", now=now,
     )  # fmt: skip
-    broadcast = await services.broadcasts.store.create(
+    broadcast = await services.broadcasts.create(
         created_by=ADMIN_ID, text_html="通知", media_kind=None, media_file_id=None,
-        audience=Audience(AudienceKind.EVERYONE), now=now,
+        audience=Audience(AudienceKind.EVERYONE),
     )  # fmt: skip
     report = await services.impostors.report(ALICE_ID, Claim(
         enterprise_id=cast.alice_enterprise.id, claimed_official_id=cast.official.id,

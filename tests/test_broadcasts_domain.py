@@ -4,6 +4,7 @@ outcomes under the duplicate bound, typed times."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -141,7 +142,12 @@ class Recorder:
         for first in range(0, len(ids), page):
             yield [Recipient(i, "zh", None, False) for i in ids[first : first + page]]
 
-    async def claim(self, broadcast_id: int, telegram_ids: list[int]) -> set[int]:
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """The unit of work the delivery opens around a claim and a flush (nothing here)."""
+        yield
+
+    async def claim(self, tx: object, broadcast_id: int, telegram_ids: list[int]) -> set[int]:
         claimed = {i for i in telegram_ids if self.status[i] is RecipientStatus.PENDING}
         self.status.update(dict.fromkeys(claimed, RecipientStatus.SENDING))
         self.claims.append(len(claimed))
@@ -149,7 +155,7 @@ class Recorder:
         self.most_sending = max(self.most_sending, sending)
         return claimed
 
-    async def finish(self, broadcast_id: int, outcomes: list[Settled]) -> None:
+    async def finish(self, tx: object, broadcast_id: int, outcomes: list[Settled]) -> None:
         self.flushes.append(len(outcomes))
         self.status.update({o.telegram_id: o.status for o in outcomes})
 
@@ -176,6 +182,7 @@ async def test_claims_and_outcomes_go_in_batches_under_the_bound() -> None:
     delivery = Delivery(
         broadcast,
         store=store,  # type: ignore[arg-type]
+        uow=store,  # type: ignore[arg-type]
         accounts=None,  # type: ignore[arg-type]  # no recipient is unreachable
         settings=settings,
         clock=SystemClock(),
