@@ -7,11 +7,13 @@ clearing it: the conversation asks for it again and comes back to the summary.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.clock import Clock
 from bot.config import CATEGORIES
-from storage.requests import Attachment, NewRequest
+from storage.requests import Attachment, NewRequest, RequestRepository
 
 # What each category must say besides the description, in asking order.
 QUESTIONS: dict[str, tuple[str, ...]] = {
@@ -167,3 +169,21 @@ def summary_of(text: str) -> str:
     if len(first) <= SUMMARY_LENGTH:
         return first
     return first[: SUMMARY_LENGTH - 1] + "…"
+
+
+class Drafts:
+    """The intake's drafts, one per user, kept at every step: ``/new`` takes up where the user
+    left off, also after a restart (each write is one statement, committed on its own)."""
+
+    def __init__(self, requests: RequestRepository, clock: Clock) -> None:
+        self._requests = requests
+        self._clock = clock
+
+    async def read(self, telegram_id: int) -> dict[str, Any] | None:
+        return await self._requests.draft(telegram_id)
+
+    async def keep(self, telegram_id: int, data: Mapping[str, Any]) -> None:
+        await self._requests.save_draft(telegram_id, data, self._clock.now())
+
+    async def drop(self, telegram_id: int) -> None:
+        await self._requests.delete_draft(telegram_id)

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from bot.cities import BY_CODE, CITIES, city_name, parse_city
 from bot.invites import Invites, IssuedInvite
+from bot.uow import UnitOfWork
 from storage.admins import AdminRecord, AdminRepository
-from storage.audit import AuditLog
+from storage.audit import AuditLog, record_in
 from storage.models import InviteKind, Official
 from storage.scope import PROVINCE, Scope, scope_of_office
 
@@ -92,8 +93,10 @@ class Offices:
         *,
         invites: Invites,
         audit: AuditLog,
+        uow: UnitOfWork,
     ) -> None:
         self.repo = repo
+        self._uow = uow
         self.bootstrap = tuple(dict.fromkeys(bootstrap))
         self._invites = invites
         self._audit = audit
@@ -122,7 +125,18 @@ class Offices:
             return None
         if not may_manage(by_office, record.office):
             raise NotYourOffice(record.office)
-        return await self.repo.revoke(admin_id, by=by, now=now)
+        async with self._uow.transaction() as tx:
+            if not await self.repo.revoke_in(tx, admin_id, by=by, now=now):
+                return None
+            await record_in(
+                tx,
+                now=now,
+                actor_id=by,
+                action="admin.revoke",
+                subject=str(record.telegram_id),
+                result=record.office,
+            )
+        return record
 
     async def office_of(self, telegram_id: int) -> str | None:
         """The office ``telegram_id`` is an admin of now, or None (read on every update, so a

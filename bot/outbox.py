@@ -40,9 +40,10 @@ from bot.delivery import (
 )
 from bot.i18n import Html, catalog, translate
 from bot.pacing import Priority
+from bot.uow import UnitOfWork
 from bot.workdays import ONE_DAY as DAY
 from bot.workdays import WorkCalendar
-from storage.outbox import NewMessage, OutboxMessage, OutboxRepository
+from storage.outbox import NewMessage, OutboxMessage, OutboxRepository, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,11 @@ class Outbox:
         settings: ReminderSettings,
         accounts: Accounts,
         admins: AdminsOf,
+        uow: UnitOfWork,
         max_in_flight: int = 1,
     ) -> None:
         self.repository = repository
+        self._uow = uow
         self.max_in_flight = max_in_flight
         # Turns false when the application stops: no new row is claimed, so a long backlog
         # does not hold the shutdown (what is left goes out after the next start).
@@ -202,7 +205,8 @@ class Outbox:
         return self.quiet.next_allowed(moment)
 
     async def send_later(self, messages: list[NewMessage], *, now: datetime) -> None:
-        await self.repository.add(messages, now=now)
+        async with self._uow.transaction() as tx:
+            await enqueue(tx, messages, now=now)
 
     async def recover(self, now: datetime) -> None:
         """After a crash: rows caught mid-send are sent again, marked (at-least-once kinds),
@@ -307,7 +311,7 @@ class Outbox:
         reports = (
             await self._reports(message, error, now) if policy_of(message.kind).critical else []
         )
-        await self.repository.mark_failed(message.id, error, reports=reports, now=now)
+        await self._settle(message, "failed", error, reports, now)
 
     async def _in_doubt(
         self, message: OutboxMessage, error: str, now: datetime, *, at_once: bool = False
@@ -333,7 +337,21 @@ class Outbox:
     async def _unknown(self, message: OutboxMessage, error: str, now: datetime) -> None:
         """At most once and in doubt: never sent blindly again, reported instead."""
         reports = await self._reports(message, error, now)
-        await self.repository.mark_unknown(message.id, error, reports=reports, now=now)
+        await self._settle(message, "unknown", error, reports, now)
+
+    async def _settle(
+        self,
+        message: OutboxMessage,
+        status: str,
+        error: str,
+        reports: list[NewMessage],
+        now: datetime,
+    ) -> None:
+        """End the message as ``status`` and queue its ``reports`` (to the admins) in the same
+        transaction, so a failure is reported exactly once, even across a crash."""
+        async with self._uow.transaction() as tx:
+            if await self.repository.settle_in(tx, message.id, status, error):
+                await enqueue(tx, reports, now=now)
 
     async def _reports(self, message: OutboxMessage, error: str, now: datetime) -> list[NewMessage]:
         """What tells the admins a message did not (surely) arrive; reports are never reported."""

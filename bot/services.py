@@ -19,6 +19,7 @@ from bot.directory import Directory
 from bot.dispatch import Notices
 from bot.holiday_schedule import HolidaySchedules
 from bot.impostors import ImpostorReports
+from bot.intake import Drafts
 from bot.invites import Invites
 from bot.marks import MarkPort, Marks
 from bot.notices import ContactNotices
@@ -73,6 +74,7 @@ class Services:
             self.settings.admins.telegram_ids,
             invites=self.invites,
             audit=self.audit,
+            uow=self.db,
         )
         self.processed_updates = ProcessedUpdates(self.db)
         storage = self.settings.storage
@@ -85,6 +87,7 @@ class Services:
         )
         self.stats = StatsRepository(self.db)
         self.requests = RequestRepository(self.db)
+        self.drafts = Drafts(self.requests, self.clock)
         self.dialogues = Dialogues(
             DialogueRepository(self.db),
             self.clock,
@@ -111,6 +114,7 @@ class Services:
             settings=self.settings.reminders,
             accounts=self.accounts,
             admins=self.offices.province_admins,
+            uow=self.db,
             max_in_flight=self.settings.delivery.max_in_flight,
         )
         self.systemic = SystemicDesk(

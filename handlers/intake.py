@@ -76,11 +76,11 @@ async def start(update: Update, context: AppContext) -> int:
     await _answer(update)
     actor = context.actor
     texts = await context.texts(update)
-    saved = await context.services.requests.draft(actor.telegram_id)
+    saved = await context.services.drafts.read(actor.telegram_id)
     if saved is not None:
         # The question is where the user is now, after a restart too (see step()).
         offered = {**saved, OFFERED: True}
-        await context.services.requests.save_draft(actor.telegram_id, offered, _now(context))
+        await context.services.drafts.keep(actor.telegram_id, offered)
         keyboard = _buttons(
             texts,
             [
@@ -103,9 +103,9 @@ async def resume(update: Update, context: AppContext) -> int:
         await refuse_stale(update, context)
         return RESUME
     actor = context.actor
-    saved = await context.services.requests.draft(actor.telegram_id)
+    saved = await context.services.drafts.read(actor.telegram_id)
     if choice.value != "yes" or saved is None:
-        await context.services.requests.delete_draft(actor.telegram_id)
+        await context.services.drafts.drop(actor.telegram_id)
         saved = {}
     draft = Draft.from_data(saved)
     if draft.enterprise_id not in actor.enterprise_ids:
@@ -169,7 +169,7 @@ async def add_description(update: Update, context: AppContext) -> int | None:
     except BadAnswer as exc:
         await message.reply_text(texts(f"intake.bad.{exc.reason}"))
         return None
-    await context.services.requests.save_draft(actor.telegram_id, draft.to_data(), _now(context))
+    await context.services.drafts.keep(actor.telegram_id, draft.to_data())
     done = _buttons(texts, [[(texts("intake.done"), "description", "done")]])
     await message.reply_text(texts("intake.description_added"), reply_markup=done)
     return None
@@ -215,7 +215,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     if choice.value == "submit":
         return await submit(update, context)
     if choice.value == "cancel":
-        await context.services.requests.delete_draft(actor.telegram_id)
+        await context.services.drafts.drop(actor.telegram_id)
         texts = await context.texts(update)
         await send_here(update, context, texts("intake.cancelled"))
         return ConversationHandler.END
@@ -292,7 +292,7 @@ async def off_script(update: Update, context: AppContext) -> None:
 async def cancel(update: Update, context: AppContext) -> int:
     """Leave the intake; the draft is thrown away."""
     actor = context.actor
-    await context.services.requests.delete_draft(actor.telegram_id)
+    await context.services.drafts.drop(actor.telegram_id)
     texts = await context.texts(update)
     await send_here(update, context, texts("intake.cancelled"))
     return ConversationHandler.END
@@ -319,7 +319,7 @@ def step(state: Mapping[str, Any]) -> int:
 async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
     """Save the draft and ask for its first missing part."""
     actor = context.actor
-    await context.services.requests.save_draft(actor.telegram_id, draft.to_data(), _now(context))
+    await context.services.drafts.keep(actor.telegram_id, draft.to_data())
     texts = await context.texts(update)
     step = draft.next_step()
     text, keyboard = await _prompt(context, step, draft, texts, actor.enterprises)
@@ -399,11 +399,7 @@ async def _ask_what_to_edit(update: Update, context: AppContext) -> int:
 
 
 async def _draft(context: AppContext, telegram_id: int) -> Draft:
-    return Draft.from_data(await context.services.requests.draft(telegram_id) or {})
-
-
-def _now(context: AppContext) -> Any:
-    return context.services.clock.now()
+    return Draft.from_data(await context.services.drafts.read(telegram_id) or {})
 
 
 async def _answer(update: Update) -> None:

@@ -237,7 +237,11 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
             if office is None:
                 raise CommandError(f"no office {args.admin!r} (省, or a city such as 大连)")
             offices = Offices(
-                AdminRepository(db), settings.admins.telegram_ids, invites=repo, audit=AuditLog(db)
+                AdminRepository(db),
+                settings.admins.telegram_ids,
+                invites=repo,
+                audit=AuditLog(db),
+                uow=db,
             )
             issued = await offices.invite(office, by=None, by_office=None, now=now, ttl=ttl)
         elif args.official:

@@ -65,28 +65,13 @@ class AdminRepository:
         )
         return rows_to(AdminRecord, rows)
 
-    async def revoke(self, admin_id: int, *, by: int, now: datetime) -> AdminRecord | None:
-        """End an appointment, with its audit entry; None when it was no longer serving."""
-        record = await self.get(admin_id)
-        if record is None:
-            return None
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE admins SET revoked_at = ?, revoked_by = ?"
-                " WHERE id = ? AND revoked_at IS NULL",
-                (to_epoch(now), by, admin_id),
-            )
-            if cursor.rowcount == 0:
-                return None
-            await record_in(
-                tx,
-                now=now,
-                actor_id=by,
-                action="admin.revoke",
-                subject=str(record.telegram_id),
-                result=record.office,
-            )
-        return record
+    async def revoke_in(self, tx: Transaction, admin_id: int, *, by: int, now: datetime) -> bool:
+        """End an appointment in ``tx``; False when it was no longer serving."""
+        cursor = await tx.execute(
+            "UPDATE admins SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+            (to_epoch(now), by, admin_id),
+        )
+        return cursor.rowcount == 1
 
 
 async def appoint_in(

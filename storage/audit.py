@@ -24,6 +24,10 @@ class AuditEntry:
     detail: str
 
 
+_AUDIT_COLUMNS = "at, actor_id, action, subject, result, detail"
+_INSERT = f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -38,16 +42,8 @@ class AuditLog:
         result: str = "",
         detail: str = "",
     ) -> None:
-        async with self._db.transaction() as tx:
-            await record_in(
-                tx,
-                now=now,
-                actor_id=actor_id,
-                action=action,
-                subject=subject,
-                result=result,
-                detail=detail,
-            )
+        """An entry on its own: one statement, committed on its own."""
+        await self._db.execute(_INSERT, (to_epoch(now), actor_id, action, subject, result, detail))
 
     async def by_actor(self, actor_id: int, limit: int = 50) -> list[AuditEntry]:
         return await self._entries("actor_id", actor_id, limit)
@@ -75,11 +71,7 @@ async def record_in(
     detail: str = "",
 ) -> None:
     """One audit-log entry, inside the caller's transaction (stored with what it records)."""
-    await tx.execute(
-        "INSERT INTO audit_log (at, actor_id, action, subject, result, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (to_epoch(now), actor_id, action, subject, result, detail),
-    )
+    await tx.execute(_INSERT, (to_epoch(now), actor_id, action, subject, result, detail))
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,10 +120,6 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, messages: list[NewMessage], *, now: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await enqueue(tx, messages, now=now)
-
     async def any_due(self, now: datetime) -> bool:
         """Whether a row is due: a read, so that an empty outbox costs no write."""
         return (
@@ -160,57 +156,25 @@ class OutboxRepository:
         claimed = _claimed(rows)
         return claimed[0] if claimed else None
 
-    async def mark_sent(
-        self, message_id: int, now: datetime, *, claim_next: bool = False
-    ) -> list[OutboxMessage]:
-        """Mark a message sent; with ``claim_next``, claim the next due row in the same
-        transaction (one commit for both) and return it."""
-        finished = (_FINISH, ("sent", None, to_epoch(now), message_id))
-        if not claim_next:
-            await self._db.execute(*finished)
-            return []
-        async with self._db.transaction() as tx:
-            await tx.execute(*finished)
-            rows = await tx.execute_fetchall(_CLAIM, (to_epoch(now), to_epoch(now), 1))
-        return _claimed(rows)
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        """Mark a message sent: one statement, committed on its own."""
+        await self._db.execute(_FINISH, ("sent", None, to_epoch(now), message_id))
 
-    async def mark_failed(
-        self, message_id: int, error: str, *, reports: list[NewMessage] | None = None, now: datetime
-    ) -> None:
-        """Give up on a message; ``reports`` (to the admins) are queued in the same transaction,
-        so a failure is reported exactly once even across a crash."""
-        await self._finish(message_id, "failed", error, reports=reports, now=now)
-
-    async def mark_unknown(
-        self, message_id: int, error: str, *, reports: list[NewMessage] | None = None, now: datetime
-    ) -> None:
-        await self._finish(message_id, "unknown", error, reports=reports, now=now)
+    async def settle_in(
+        self, tx: Transaction, message_id: int, status: str, error: str | None
+    ) -> bool:
+        """End a message in flight as ``status`` ('failed' or 'unknown') in ``tx``; False if
+        it was not in flight any more (its report must not be queued twice)."""
+        cursor = await tx.execute(_FINISH, (status, error, None, message_id))
+        return cursor.rowcount == 1
 
     async def retry_at(self, message_id: int, not_before: datetime, error: str) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
-                " WHERE id = ? AND status = 'sending'",
-                (to_epoch(not_before), error, message_id),
-            )
-
-    async def _finish(
-        self,
-        message_id: int,
-        status: str,
-        error: str | None,
-        *,
-        now: datetime,
-        reports: list[NewMessage] | None = None,
-    ) -> None:
-        params = (status, error, None, message_id)
-        if not reports:
-            await self._db.execute(_FINISH, params)
-            return
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(_FINISH, params)
-            if cursor.rowcount == 1:
-                await enqueue(tx, reports, now=now)
+        """Back to the queue, due at ``not_before``: one statement, committed on its own."""
+        await self._db.execute(
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (to_epoch(not_before), error, message_id),
+        )
 
     async def interrupted(self) -> list[OutboxMessage]:
         """Rows left in 'sending' by a crash: whether Telegram got them is unknown."""
@@ -220,12 +184,11 @@ class OutboxRepository:
         return rows_to(OutboxMessage, rows)
 
     async def release(self, message_id: int) -> None:
-        """Put an interrupted row back in the queue."""
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'",
-                (message_id,),
-            )
+        """Put an interrupted row back in the queue: one statement, committed on its own."""
+        await self._db.execute(
+            "UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'",
+            (message_id,),
+        )
 
     async def mark_resent(self, message_id: int, text: str) -> None:
         """Give an in-doubt row the text it is sent again with (carrying the "resent" mark)."""
@@ -238,11 +201,10 @@ class OutboxRepository:
     async def drop_pending(self, kinds: tuple[str, ...]) -> int:
         """Forget unsent messages of these kinds; how many there were."""
         marks = ", ".join("?" for _ in kinds)
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                f"DELETE FROM outbox WHERE status = 'pending' AND kind IN ({marks})", kinds
-            )
-            return cursor.rowcount
+        dropped = await self._db.execute(
+            f"DELETE FROM outbox WHERE status = 'pending' AND kind IN ({marks}) RETURNING id", kinds
+        )
+        return len(dropped)
 
     async def to_recipient(self, recipient_id: int) -> list[OutboxMessage]:
         rows = await self._db.fetch_all(

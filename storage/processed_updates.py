@@ -14,20 +14,19 @@ class ProcessedUpdates:
 
     async def claim(self, update_id: int, now: datetime) -> bool:
         """Record the update at receipt; False when it was already recorded (a duplicate)."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
-                (update_id, to_epoch(now)),
-            )
-            return cursor.rowcount == 1
+        recorded = await self._db.execute(
+            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)"
+            " RETURNING update_id",
+            (update_id, to_epoch(now)),
+        )
+        return len(recorded) == 1
 
     async def prune(self, before: datetime) -> int:
         """Forget updates recorded before ``before``; how many rows went."""
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM processed_updates WHERE at < ?", (to_epoch(before),)
-            )
-            return cursor.rowcount
+        gone = await self._db.execute(
+            "DELETE FROM processed_updates WHERE at < ? RETURNING update_id", (to_epoch(before),)
+        )
+        return len(gone)
 
     async def healthy(self) -> bool:
         """A trivial read: the database answers."""
