@@ -4,7 +4,8 @@ The provincial round: 33 provincial leaders × 20 enterprises, 291 visited, 681 
 which 325 resolved and solved (办结率 47.7%). The cities' round, passed down to the 14 cities
 and 沈抚示范区: 4,833 city and county officials, 9,340 enterprises, 2,327 requests of which
 1,127 resolved and solved (48.4%). Both loaded through the documented roster import (CSV files
-with the Chinese column titles and names), the visits and requests in bulk.
+with the Chinese column titles and names), the visits and requests in bulk (for the same
+rounds through the bot's own flows, see tests/round_flows.py).
 """
 
 from __future__ import annotations
@@ -29,27 +30,28 @@ def credit_code(n: int) -> str:
     return make_credit_code(f"91210100MA{n:07d}")
 
 
+def provincial_rosters() -> dict[RosterKind, list[str]]:
+    """Officials PROV-01..33 each with 20 enterprises, as the rosters' CSV lines."""
+    return {
+        RosterKind.OFFICIALS: ["编号,姓名,职务,单位,层级,城市"]
+        + [
+            f"PROV-{i:02d},省领导{i:02d},副省长,辽宁省人民政府,省级,{CITIES[i % 15].zh}"
+            for i in range(1, 34)
+        ],
+        RosterKind.ENTERPRISES: ["统一社会信用代码,企业名称,城市,发展阶段,行业"]
+        + [
+            f"{credit_code(n)},企业{n:03d},{CITIES[n % 15].zh},{STAGE_NAMES[n % 3]},制造"
+            for n in range(660)
+        ],
+        RosterKind.ASSIGNMENTS: ["官员编号,统一社会信用代码,主责"]
+        + [f"PROV-{n // 20 + 1:02d},{credit_code(n)},是" for n in range(660)],
+    }
+
+
 async def load_provincial_round(services: Services, *, now: datetime) -> None:
     """Officials PROV-01..33 each with 20 enterprises, imported as the rosters' CSV files;
     visits and requests spread over the round."""
-    await import_rosters(
-        services,
-        {
-            RosterKind.OFFICIALS: ["编号,姓名,职务,单位,层级,城市"]
-            + [
-                f"PROV-{i:02d},省领导{i:02d},副省长,辽宁省人民政府,省级,{CITIES[i % 15].zh}"
-                for i in range(1, 34)
-            ],
-            RosterKind.ENTERPRISES: ["统一社会信用代码,企业名称,城市,发展阶段,行业"]
-            + [
-                f"{credit_code(n)},企业{n:03d},{CITIES[n % 15].zh},{STAGE_NAMES[n % 3]},制造"
-                for n in range(660)
-            ],
-            RosterKind.ASSIGNMENTS: ["官员编号,统一社会信用代码,主责"]
-            + [f"PROV-{n // 20 + 1:02d},{credit_code(n)},是" for n in range(660)],
-        },
-        now=now,
-    )
+    await import_rosters(services, provincial_rosters(), now=now)
     ids = {o.external_id: o.id for o in await services.officials.all_active()}
     enterprise_ids = [
         e.id
@@ -121,10 +123,10 @@ def _city_of(official: int) -> str:
     return CITIES[official % len(CITIES)].zh
 
 
-async def load_city_round(services: Services, *, now: datetime) -> None:
-    """Officials C-0000..4832 (every seventh a county official) with one or two enterprises each,
-    in their city; imported as the rosters' CSV files, then the round's requests."""
-    rosters = {
+def city_rosters() -> dict[RosterKind, list[str]]:
+    """Officials C-0000..4832 (every seventh a county official) with one or two enterprises
+    each, in their city, as the rosters' CSV lines."""
+    return {
         RosterKind.OFFICIALS: ["编号,姓名,职务,单位,层级,城市"]
         + [
             f"C-{j:04d},市官员{j:04d},局长,{_city_of(j)}人民政府,"
@@ -140,7 +142,12 @@ async def load_city_round(services: Services, *, now: datetime) -> None:
         RosterKind.ASSIGNMENTS: ["官员编号,统一社会信用代码,主责"]
         + [f"C-{n % CITY_OFFICIALS:04d},{city_credit_code(n)},是" for n in range(CITY_ENTERPRISES)],
     }
-    await import_rosters(services, rosters, now=now)
+
+
+async def load_city_round(services: Services, *, now: datetime) -> None:
+    """The cities' rosters (:func:`city_rosters`) imported as CSV files, then the round's
+    requests."""
+    await import_rosters(services, city_rosters(), now=now)
     ids = {
         row[0]: row[1]
         for row in await services.db.fetch_all("SELECT external_id, id FROM officials")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.i18n import Translator
 from bot.ledger import BadFilter, parse_filter
 from bot.services import Services
@@ -16,6 +18,8 @@ from standin import TelegramStandin
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.stats import Cut
 from tests.ledger_data import load_city_round, load_provincial_round
+from tests.reminder_support import domain_settings, local, open_domain
+from tests.round_flows import load_both_rounds_through_the_flows
 
 
 def test_rates_and_their_definitions() -> None:
@@ -123,6 +127,32 @@ async def test_both_rounds_in_one_database(services: Services) -> None:
     assert "合计</b>：官员 4866 · 企业 10000 · 走访 291 · 诉求 3008 · 办结 1452" in text
     ranking = text.split("城市排名")[1].splitlines()[1:]
     assert len(ranking) == 15 and ranking[0].startswith("1. ")
+
+
+async def test_both_rounds_through_the_bots_flows(tmp_path: Path) -> None:
+    """Both rounds in one database, the rosters through the documented import and every visit
+    and request through the bot's own services (the desk's submit, assign, acknowledge,
+    resolve, confirm and rating; the site-visits service): the same two rows of figures."""
+    clock = FakeClock(local(2026, 1, 5, 9))
+    services = await open_domain(domain_settings(tmp_path), clock)
+    try:
+        await load_both_rounds_through_the_flows(services, clock)
+        stats = await compute_stats(services.stats, now=clock.now())
+        statuses = dict(
+            await services.db.fetch_all("SELECT status, COUNT(*) FROM requests GROUP BY status")
+        )
+        visits = (await services.db.fetch_all("SELECT COUNT(*) FROM site_visits"))[0][0]
+    finally:
+        await services.close()
+    assert stats.rounds is not None
+    assert figures(stats.rounds.province) == (33, 660, 291, 681, 325, "47.7%")
+    assert figures(stats.rounds.cities) == (4833, 9340, 0, 2327, 1127, "48.4%")
+    assert (stats.officials, stats.enterprises_linked, stats.total.received) == (4866, 10000, 3008)
+    assert (stats.total.resolved, stats.total.solved, stats.total.rated) == (1452, 1452, 1452)
+    assert stats.by_tier["province"] == stats.rounds.province.tally
+    # Each request went as far as its flow took it: closed as solved, or open with its official.
+    assert statuses == {"closed": 1452, "in_progress": 1378, "acknowledged": 178}
+    assert visits == 291
 
 
 async def test_admin_and_official_see_stats(services: Services, standin: TelegramStandin) -> None:
