@@ -74,6 +74,10 @@ class AppContext(CallbackContext[LiaisonBot, dict[Any, Any], dict[Any, Any], Bot
             self._translator = Translator(language)
         return self._translator
 
+    async def texts_of(self, telegram_id: int) -> Translator:
+        """Another user's texts, in their language (for a message to them)."""
+        return Translator(await self.services.accounts.language_of(telegram_id))
+
     async def forget_user(self, update: Update) -> Actor:
         """Find the user and their language again after they changed during this update."""
         self._translator = None

@@ -207,7 +207,7 @@ async def _alert(context: AppContext, report_id: int) -> None:
     alerts = []
     # The office of the enterprise's city, and the province's.
     for admin_id in await services.offices.concerned(enterprise.city if enterprise else None):
-        admin_texts = Translator(await services.accounts.language_of(admin_id))
+        admin_texts = await context.texts_of(admin_id)
         markup = None
         if report.claimed_official_id is not None:
             button = InlineKeyboardButton(
@@ -221,7 +221,7 @@ async def _alert(context: AppContext, report_id: int) -> None:
         else None
     )
     if official is not None and official.telegram_id is not None:
-        official_texts = Translator(await services.accounts.language_of(official.telegram_id))
+        official_texts = await context.texts_of(official.telegram_id)
         alerts.append(
             facts.alert(services, official.telegram_id, official_texts, "report.official_alert")
         )

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.i18n import Html, Translator
+from bot.i18n import Html
 from bot.phones import mask_last4
 from bot.roles import Actor
 from handlers.access import refuse
@@ -116,7 +116,7 @@ async def _send_notice(update: Update, context: AppContext, draft: NoticeDraft) 
 
 async def _announce(context: AppContext, official: Official, notice: Notice, to: int) -> bool:
     """One contact's copy of the notice: the card, masked number, window, answer buttons."""
-    texts = await _texts_of(context, to)
+    texts = await context.texts_of(to)
     card = await official_card(context, official, Actor(telegram_id=to), texts)
     answers = [
         InlineKeyboardButton(
@@ -134,10 +134,6 @@ async def _announce(context: AppContext, official: Official, notice: Notice, to:
         until=local_time(context, texts, notice.window_end),
         reply_markup=_rows(answers),
     )
-
-
-async def _texts_of(context: AppContext, telegram_id: int) -> Translator:
-    return Translator(await context.services.accounts.language_of(telegram_id))
 
 
 async def answer_notice(update: Update, context: AppContext) -> None:
@@ -158,7 +154,7 @@ async def answer_notice(update: Update, context: AppContext) -> None:
     official = await services.officials.get(notice.official_id)
     enterprise = await services.enterprises.get(notice.enterprise_id)
     if official is not None and official.telegram_id is not None and enterprise is not None:
-        answer_texts = await _texts_of(context, official.telegram_id)
+        answer_texts = await context.texts_of(official.telegram_id)
         await notify(
             context,
             official.telegram_id,

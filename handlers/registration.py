@@ -157,7 +157,7 @@ async def confirm(update: Update, context: AppContext) -> int | None:
     services = context.services
     now = services.clock.now()
     pending = texts("registration.pending", name=application.name)
-    admins = await _admin_languages(services, application.city)
+    admins = await _admin_languages(context, application.city)
     try:
         await register(
             services.db,
@@ -195,7 +195,7 @@ async def on_decision(update: Update, context: AppContext) -> None:
     outcome = "approved" if button.approve else "rejected"
     await query.edit_message_text(texts(f"registration.{outcome}_admin", name=enterprise.name))
     if enterprise.registered_by is not None:
-        user_texts = Translator(await services.accounts.language_of(enterprise.registered_by))
+        user_texts = await context.texts_of(enterprise.registered_by)
         text = user_texts(f"registration.{outcome}_user", name=enterprise.name)
         told = message_to(services, enterprise.registered_by, REGISTRATION_KIND, text)
         await send_through_outbox(services, [told])
@@ -249,12 +249,12 @@ def _describe(application: Application, texts: Translator) -> str:
     )
 
 
-async def _admin_languages(services: Services, city: str) -> list[tuple[int, Translator]]:
+async def _admin_languages(context: AppContext, city: str) -> list[tuple[int, Translator]]:
     """Who decides a registration in ``city`` (its city office, and the province's may), each
     with their language (read before the transaction)."""
     return [
-        (admin_id, Translator(await services.accounts.language_of(admin_id)))
-        for admin_id in await services.offices.concerned(city)
+        (admin_id, await context.texts_of(admin_id))
+        for admin_id in await context.services.offices.concerned(city)
     ]
 
 

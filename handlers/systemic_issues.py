@@ -384,7 +384,7 @@ async def matches_for_admins(
         scope = scope_of(await services.offices.office_of(admin_id))
         theirs = [s for s in found if scope.covers(s.item.office)]
         if theirs:
-            texts = Translator(await services.accounts.language_of(admin_id))
+            texts = await context.texts_of(admin_id)
             admins.append((admin_id, texts, theirs))
 
     def notices(submitted: Submitted) -> list[NewMessage]:

@@ -108,7 +108,7 @@ async def notify(
     closes and whose sender is told how many contacts it reached: so it is not queued in the
     outbox; a blocked user is marked unreachable, a time-out is not repeated."""
     services = context.services
-    texts = Translator(await services.accounts.language_of(telegram_id))
+    texts = await context.texts_of(telegram_id)
     try:
         await context.bot.send_message(telegram_id, texts(key, **params), reply_markup=reply_markup)
     except Forbidden:
