@@ -326,6 +326,13 @@ def test_cli_import_export_and_invites(tmp_path: Path) -> None:
     out = tmp_path / "officials.xlsx"
     assert run_cli(tmp_path, "export", "officials", str(out)).returncode == 0
     assert read_table(out.read_bytes(), out.name).rows[1][1][:2] == ("SY-002", "张伟")
+    # One city's rows, as its office exports them (both officials are Shenyang's).
+    assert run_cli(tmp_path, "export", "officials", str(out), "--city", "大连").returncode == 0
+    assert read_table(out.read_bytes(), out.name).rows == ()
+    assert run_cli(tmp_path, "export", "officials", str(out), "--city", "shenyang").returncode == 0
+    assert [r[1][0] for r in read_table(out.read_bytes(), out.name).rows] == ["LN-001", "SY-002"]
+    unknown = run_cli(tmp_path, "export", "officials", str(out), "--city", "火星")
+    assert unknown.returncode != 0 and "no city '火星'" in unknown.stderr
     invites = run_cli(tmp_path, "invites", "--all-officials", str(tmp_path / "inv.csv"))
     assert "2 invite links" in invites.stdout
     sheet = (tmp_path / "inv.html").read_text(encoding="utf-8")
