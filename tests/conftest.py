@@ -23,6 +23,7 @@ from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
 from scenarios.roster import ADMIN_ID
+from tests import postgres
 from tests.secrets_guard import GUARD
 from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
 from tests.secrets_guard import pytest_sessionstart as pytest_sessionstart
@@ -100,7 +101,22 @@ def register_settings_secrets(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
+async def storage_section(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """The ``[storage]`` settings of a test's database: a SQLite file in the test's folder, or
+    with ``BOT_TEST_STORAGE=postgresql`` a fresh database on the server (tests/postgres.py)."""
+    section = {"path": str(tmp_path / "bot.sqlite3"), "backup_dir": str(tmp_path / "backups")}
+    if not postgres.on_postgres():
+        yield section
+        return
+    url = await postgres.fresh_database()
+    try:
+        yield section | {"url": url}
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, standin: TelegramStandin, storage_section: dict[str, str]) -> Settings:
     return register_settings_secrets(
         Settings.model_validate(
             {
@@ -110,7 +126,7 @@ def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
                     "base_file_url": standin.file_base_url,
                     "poll_timeout": 1,
                 },
-                "storage": {"path": str(tmp_path / "bot.sqlite3")},
+                "storage": storage_section,
                 "admins": {"telegram_ids": [ADMIN_ID]},
                 "security": {"hash_key": "test-hash-key-0123456789"},
             }

@@ -9,12 +9,12 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations
+from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> Database:
-    database = await Database.open(tmp_path / "test.sqlite3")
+    database = await open_database(tmp_path / "test.sqlite3")
     yield database  # type: ignore[misc]
     await database.close()
 
@@ -222,7 +222,7 @@ async def test_another_process_writing_does_not_hold_up_the_event_loop(
 async def test_a_write_lock_held_past_the_busy_timeout_is_database_is_locked(
     tmp_path: Path,
 ) -> None:
-    db = await Database.open(tmp_path / "busy.sqlite3", busy_timeout_ms=50)
+    db = await open_database(tmp_path / "busy.sqlite3", busy_timeout_ms=50)
     other = sqlite3.connect(tmp_path / "busy.sqlite3", isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")

@@ -20,7 +20,7 @@ from bot.requests import Stale
 from bot.services import Services
 from bot.stats import Stats, Tally, compute_stats, group
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, Cast, make_cast
-from storage.db import Database, _migrations
+from storage.db import _migrations, open_database
 from storage.requests import NewRequest, Request
 from storage.rosters import EnterpriseRecord, RosterRepository
 from storage.stats import StatsRepository
@@ -218,7 +218,7 @@ async def test_an_upgraded_database_gets_its_tallies(tmp_path: Path) -> None:
     )
     old.commit()
     old.close()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         assert 4 in [row[0] for row in await db.fetch_all("SELECT version FROM schema_migrations")]
         stats = await recounted(StatsRepository(db), START)
