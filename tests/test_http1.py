@@ -149,6 +149,18 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(
     assert server.connections == 2
 
 
+async def test_an_interim_answer_is_skipped_for_the_real_one(
+    serve: Callable[[Answer], Awaitable[tuple[Server, Target]]], client: Http1Client
+) -> None:
+    async def continue_first(body: bytes) -> bytes:
+        return b"HTTP/1.1 100 Continue\r\n\r\n" + by_length(body)
+
+    server, target = await serve(continue_first)
+    assert await client.post(target, b"[1]", JSON, **LIMITS) == (200, b"[1]")
+    assert await client.post(target, b"[2]", JSON, **LIMITS) == (200, b"[2]")
+    assert server.connections == 1
+
+
 async def test_a_hang_up_without_an_answer_is_an_http_error_not_a_time_out(
     serve: Callable[[Answer], Awaitable[tuple[Server, Target]]], client: Http1Client
 ) -> None:
