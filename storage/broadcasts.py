@@ -233,8 +233,9 @@ class BroadcastStore:
             return False
         sql, audience_params = _reachable(Audience.loads(row[0]), scope_of_office(row[1]))
         await tx.execute(
-            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
-            f" SELECT DISTINCT ?, telegram_id FROM ({sql})",
+            "INSERT INTO broadcast_recipients (broadcast_id, telegram_id)"
+            f" SELECT DISTINCT ?, telegram_id FROM ({sql}) AS audience"
+            " ON CONFLICT DO NOTHING",
             (broadcast_id, *audience_params),
         )
         return True

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
@@ -72,6 +74,24 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
         return Record(values, index)
 
     return make
+
+
+class NumberLoader(Loader):
+    """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
+    when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        number = float(text)
+        return int(text) if text.lstrip("-").isdigit() else number
+
+
+def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
+    connection.adapters.register_loader("numeric", NumberLoader)
+
+
+async def _configure_pooled(connection: psycopg.AsyncConnection[Any]) -> None:
+    _configure(connection)
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?|(?<!:):([A-Za-z_]\w*)")
@@ -174,11 +194,13 @@ class PostgresDatabase(Database):
             options=options,
             connect_timeout=int(CONNECT_TIMEOUT),
         )
+        _configure(writer)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
             kwargs={"autocommit": True, "row_factory": records, "options": options},
+            configure=_configure_pooled,
             open=False,
         )
         try:

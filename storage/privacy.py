@@ -24,7 +24,8 @@ EXPORT: dict[str, str] = {
     "official_phones": "SELECT p.last4 FROM official_phones p"
     " JOIN officials o ON o.id = p.official_id WHERE o.telegram_id = :id",
     "official_channels": "SELECT c.channel, c.hint FROM official_channels c"
-    " JOIN officials o ON o.id = c.official_id WHERE o.telegram_id = :id ORDER BY c.rowid",
+    " JOIN officials o ON o.id = c.official_id WHERE o.telegram_id = :id"
+    " ORDER BY c.channel, c.hint",
     "enterprise_contacts": "SELECT e.name AS enterprise, c.name, c.phone_last4, c.created_at"
     " FROM enterprise_contacts c JOIN enterprises e ON e.id = c.enterprise_id"
     " WHERE c.telegram_id = :id",

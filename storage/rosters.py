@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.scope import EVERYWHERE, Scope
 
 
@@ -290,7 +291,8 @@ class RosterRepository:
         clause, city = scope.where("e.city")
         rows = await self._db.fetch_all(
             "SELECT e.credit_code, e.name, e.city, e.stage, e.industry,"
-            " COALESCE((SELECT group_concat(c.name, '; ') FROM enterprise_contacts c"
+            f" COALESCE((SELECT {SQL[self._db.dialect].joined('c.name', '; ')}"
+            " FROM enterprise_contacts c"
             " WHERE c.enterprise_id = e.id AND c.name != ''), '')"
             f" FROM enterprises e WHERE 1 = 1{clause} ORDER BY e.id",
             city,

@@ -42,16 +42,16 @@ class CubeRow:
 _CUBE = f"""
 SELECT r.official_id, r.category, e.city, e.stage,
     COUNT(*) AS received,
-    IFNULL(SUM(r.resolved_at IS NOT NULL), 0) AS resolved,
-    IFNULL(SUM(r.outcome = 'solved'), 0) AS solved,
-    IFNULL(SUM(r.acknowledge_due_at IS NOT NULL
-        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)), 0) AS response_due,
-    IFNULL(SUM(r.acknowledged_at IS NOT NULL
-        AND r.acknowledged_at <= r.acknowledge_due_at), 0) AS responded_on_time,
-    IFNULL(SUM(r.rating IS NOT NULL), 0) AS rated,
-    IFNULL(SUM(r.rating >= 4), 0) AS satisfied,
-    IFNULL(SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
-        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now))), 0) AS overdue
+    COUNT(*) FILTER (WHERE r.resolved_at IS NOT NULL) AS resolved,
+    COUNT(*) FILTER (WHERE r.outcome = 'solved') AS solved,
+    COUNT(*) FILTER (WHERE r.acknowledge_due_at IS NOT NULL
+        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)) AS response_due,
+    COUNT(*) FILTER (WHERE r.acknowledged_at IS NOT NULL
+        AND r.acknowledged_at <= r.acknowledge_due_at) AS responded_on_time,
+    COUNT(*) FILTER (WHERE r.rating IS NOT NULL) AS rated,
+    COUNT(*) FILTER (WHERE r.rating >= 4) AS satisfied,
+    COUNT(*) FILTER (WHERE r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
+        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now))) AS overdue
 FROM requests r JOIN enterprises e ON e.id = r.enterprise_id{{holder}}
 WHERE r.status != 'withdrawn'{{where}}
 GROUP BY r.official_id, r.category, e.city, e.stage
@@ -126,16 +126,16 @@ class AxisRow:
 # ahead keep an open request from being overdue: those few requests are taken off the tallies.
 # One statement, so that the tallies and the correction are read from the same snapshot.
 _AHEAD = "0, 0, 0, 0, 0, 0, 0, 0, SUM(ack_ahead), SUM(deadline_ahead) FROM ahead GROUP BY"
-_AXES = f"""
+_AXES_SQL = f"""
 WITH ahead AS (
     SELECT r.official_id, r.category, e.city, e.stage, r.ack_ahead, r.deadline_ahead
     FROM (SELECT official_id, category, enterprise_id, 1 AS ack_ahead, 0 AS deadline_ahead
-          FROM requests INDEXED BY requests_unacknowledged_by_deadline
-          WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= ?1
+          FROM requests{{unacknowledged_index}}
+          WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= :now
           UNION ALL
           SELECT official_id, category, enterprise_id, 0, 1
-          FROM requests INDEXED BY requests_open_by_deadline
-          WHERE status IN ({_OPEN}) AND overdue_at >= ?1) AS r
+          FROM requests{{open_index}}
+          WHERE status IN ({_OPEN}) AND overdue_at >= :now) AS r
     JOIN enterprises e ON e.id = r.enterprise_id
 )
 SELECT axis, key, SUM(received), SUM(resolved), SUM(solved), SUM(ack_tracked) - SUM(ack_ahead),
@@ -148,10 +148,18 @@ FROM (
     UNION ALL SELECT 'category', category, {_AHEAD} category
     UNION ALL SELECT 'city', city, {_AHEAD} city
     UNION ALL SELECT 'stage', stage, {_AHEAD} stage
-    UNION ALL SELECT 'official', CAST(IFNULL(official_id, '') AS TEXT), {_AHEAD} official_id
-)
+    UNION ALL SELECT 'official', COALESCE(CAST(official_id AS TEXT), ''), {_AHEAD} official_id
+) AS tallied
 GROUP BY axis, key
 """
+# SQLite's planner is told which partial index each half reads; PostgreSQL's finds them itself.
+_AXES = {
+    "sqlite": _AXES_SQL.format(
+        unacknowledged_index=" INDEXED BY requests_unacknowledged_by_deadline",
+        open_index=" INDEXED BY requests_open_by_deadline",
+    ),
+    "postgresql": _AXES_SQL.format(unacknowledged_index="", open_index=""),
+}
 
 
 def official_key(key: str) -> int | None:
@@ -185,7 +193,7 @@ class StatsRepository:
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
         """The whole program's counts per category, city, stage and official."""
-        rows = await self._db.fetch_report(_AXES, (to_epoch(now),))
+        rows = await self._db.fetch_report(_AXES[self._db.dialect], {"now": to_epoch(now)})
         return [AxisRow(*row) for row in rows]
 
     async def officials_taking_part(self, cut: Cut = WHOLE) -> int:

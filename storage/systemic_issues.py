@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.clock import to_epoch
 from bot.lifecycle import FINAL, Status
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
@@ -241,8 +242,9 @@ class SystemicIssueRepository:
         """Issues not yet resolved, each with the text it is matched by: its title and the
         summaries of its requests."""
         rows = await self._db.fetch_report(
-            f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT group_concat(r.summary, ' ')"
-            "  FROM requests r WHERE r.systemic_issue_id = i.id), '') AS text"
+            f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT"
+            f" {SQL[self._db.dialect].joined('r.summary', ' ')} FROM requests r"
+            "  WHERE r.systemic_issue_id = i.id), '') AS text"
             " FROM systemic_issues i WHERE i.status != 'resolved' ORDER BY i.id",
         )
         return [(row_to(Issue, row), row["text"]) for row in rows]

@@ -25,7 +25,7 @@ from runtime.application import BotApplication, build_application, running
 from scenarios.roster import ADMIN_ID
 from tests import postgres
 from tests.secrets_guard import GUARD
-from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
+from tests.secrets_guard import pytest_sessionfinish as guard_sessionfinish
 from tests.secrets_guard import pytest_sessionstart as pytest_sessionstart
 
 if TYPE_CHECKING:
@@ -37,6 +37,13 @@ os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 # Every stand-in the suite starts refuses a parameter the Bot API method does not take
 # (standin/server.py, "Strict parameters"): real Telegram would ignore it silently.
 os.environ.setdefault("STANDIN_STRICT_PARAMETERS", "1")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    guard_sessionfinish(session, exitstatus)
+    if postgres.on_postgres():
+        postgres.drop_all()
+
 
 TOKEN = "123456789:TEST-token-never-logged"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,7 +119,7 @@ async def storage_section(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     try:
         yield section | {"url": url}
     finally:
-        postgres.drop_database(url)
+        postgres.release(url)
 
 
 @pytest.fixture
