@@ -46,6 +46,8 @@ class StatementResult(Protocol):
 class Transaction(ABC):
     """The statements of one write transaction (see :meth:`Database.transaction`)."""
 
+    dialect: Dialect
+
     @property
     @abstractmethod
     def total_changes(self) -> int:

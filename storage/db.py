@@ -112,6 +112,8 @@ class SqliteTransaction(Transaction):
     event loop (see :meth:`Database.transaction`). Large batches go to SQLite's thread too.
     """
 
+    dialect: Dialect = "sqlite"
+
     def __init__(self, writer: _Connection) -> None:
         self._raw = writer.raw
         self._thread = writer.thread

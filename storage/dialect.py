@@ -62,6 +62,15 @@ class Sql:
             return f"string_agg({expression}, '{separator}')"
         return f"group_concat({expression}, '{separator}')"
 
+    def index_hint(self, index: str) -> str:
+        """SQLite's planner told which index to read (PostgreSQL's chooses by its statistics)."""
+        return "" if self.postgres else f" INDEXED BY {index}"
+
+    def unindexed(self, column: str) -> str:
+        """``column`` in a condition SQLite's planner must not pick an index for (``+column``;
+        PostgreSQL's planner weighs the indexes by their statistics)."""
+        return column if self.postgres else f"+{column}"
+
     def insertion_order(self, alias: str) -> str:
         """What orders the rows of a table without a surrogate key as they were inserted."""
         prefix = f"{alias}." if alias else ""

@@ -94,23 +94,25 @@ async def _configure_pooled(connection: psycopg.AsyncConnection[Any]) -> None:
     _configure(connection)
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?|(?<!:):([A-Za-z_]\w*)")
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
+_NUMBERED = re.compile(r"\?\d")
 
 
 @lru_cache(maxsize=4096)
 def to_pyformat(sql: str, named: bool) -> str:
-    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``, ``:name`` (when the
-    parameters are a mapping) ``%(name)s``, a literal ``%`` ``%%``; quoted text and comments
-    keep their ``?`` and ``:``."""
+    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``; ``?2`` (SQLite's
+    numbered parameter) ``%(2)s``; ``:name``, when the parameters are a mapping,
+    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``."""
 
     def replace(match: re.Match[str]) -> str:
         found = match.group(0)
         if found == "%":
             return "%%"
-        if found == "?":
-            return "%s"
-        if match.group(1) is not None:
-            return f"%({match.group(1)})s" if named else found
+        if found.startswith("?"):
+            number = match.group(1)
+            return f"%({number})s" if number else "%s"
+        if match.group(2) is not None:
+            return f"%({match.group(2)})s" if named else found
         return found.replace("%", "%%")
 
     return _TOKENS.sub(replace, sql)
@@ -121,6 +123,9 @@ def _query(sql: str, params: Params) -> tuple[str, Params | None]:
         return to_pyformat(sql, True), params
     if not params:
         return sql, None
+    if _NUMBERED.search(sql):
+        numbered = {str(position): value for position, value in enumerate(params, 1)}
+        return to_pyformat(sql, False), numbered
     return to_pyformat(sql, False), params
 
 
@@ -139,6 +144,8 @@ class Result:
 
 
 class PostgresTransaction(Transaction):
+    dialect: Dialect = "postgresql"
+
     def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
         self._connection = connection
         self._changes = 0
@@ -162,7 +169,9 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, _ = _query(sql, batch[0])
+        query, first = _query(sql, batch[0])
+        if isinstance(first, Mapping) and not isinstance(batch[0], Mapping):
+            batch = [_query(sql, row)[1] or {} for row in batch]
         async with self._connection.cursor() as cursor:
             await cursor.executemany(query, batch)
             if cursor.rowcount > 0:

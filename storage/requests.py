@@ -171,7 +171,7 @@ class RequestRepository:
         ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
         (last,) = await tx.execute_fetchall(
             "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
-            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            " ON CONFLICT (day) DO UPDATE SET last = request_numbers.last + 1 RETURNING last",
             (day,),
         )
         number = f"LN-{day}-{last[0]:04d}"

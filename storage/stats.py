@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database
+from storage.dialect import SQL
 from storage.rows import rows_to
 
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
@@ -154,11 +155,11 @@ GROUP BY axis, key
 """
 # SQLite's planner is told which partial index each half reads; PostgreSQL's finds them itself.
 _AXES = {
-    "sqlite": _AXES_SQL.format(
-        unacknowledged_index=" INDEXED BY requests_unacknowledged_by_deadline",
-        open_index=" INDEXED BY requests_open_by_deadline",
-    ),
-    "postgresql": _AXES_SQL.format(unacknowledged_index="", open_index=""),
+    dialect: _AXES_SQL.format(
+        unacknowledged_index=sql.index_hint("requests_unacknowledged_by_deadline"),
+        open_index=sql.index_hint("requests_open_by_deadline"),
+    )
+    for dialect, sql in SQL.items()
 }
 
 
@@ -255,7 +256,8 @@ class StatsRepository:
         """How many open requests are past a deadline (through requests_open_by_deadline)."""
         return int(
             await self._db.fetch_value(
-                "SELECT COUNT(*) FROM requests INDEXED BY requests_open_by_deadline"
+                "SELECT COUNT(*) FROM requests"
+                f"{SQL[self._db.dialect].index_hint('requests_open_by_deadline')}"
                 f" WHERE status IN ({_OPEN}) AND overdue_at < ?",
                 (to_epoch(now),),
             )
@@ -268,7 +270,8 @@ class StatsRepository:
         first."""
         # The whole program's list walks the open requests in deadline order; one official's
         # comes from requests_by_official.
-        source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
+        hint = SQL[self._db.dialect].index_hint("requests_open_by_deadline")
+        source = f"r{hint}" if official_id is None else "r"
         rows = await self._db.fetch_report(
             "SELECT r.number, e.name AS enterprise, o.name AS official, r.status,"
             " r.overdue_at AS due_at"

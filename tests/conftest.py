@@ -123,6 +123,27 @@ async def storage_section(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
 
 
 @pytest.fixture
+def database_target(storage_section: dict[str, str]) -> str:
+    """What a test that opens the database itself opens: the file, or the server's database."""
+    return storage_section.get("url", storage_section["path"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, only the tests that touch the database (every test whose
+    fixtures open it) and are not about SQLite itself."""
+    if not postgres.on_postgres():
+        return
+    kept, skipped = [], []
+    for item in items:
+        touches = "storage_section" in getattr(item, "fixturenames", ())
+        (kept if touches and item.get_closest_marker("sqlite_only") is None else skipped).append(
+            item
+        )
+    config.hook.pytest_deselected(items=skipped)
+    items[:] = kept
+
+
+@pytest.fixture
 def settings(tmp_path: Path, standin: TelegramStandin, storage_section: dict[str, str]) -> Settings:
     return register_settings_secrets(
         Settings.model_validate(
