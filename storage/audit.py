@@ -155,7 +155,7 @@ class AuditTrail:
 
     async def by_username(self, username: str) -> int | None:
         value = await self._db.fetch_value(
-            "SELECT telegram_id FROM users WHERE username = ? COLLATE NOCASE",
+            "SELECT telegram_id FROM users WHERE lower(username) = lower(?)",
             (username.removeprefix("@"),),
         )
         return None if value is None else int(value)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import re
 import subprocess
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -86,12 +86,17 @@ class NumberLoader(Loader):
         return int(text) if text.lstrip("-").isdigit() else number
 
 
-def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
-    connection.adapters.register_loader("numeric", NumberLoader)
+def _configuration(
+    lock_timeout_ms: int,
+) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    """What every connection is set up with: numbers read as SQLite gives them, and how long a
+    statement waits for another process's lock (the URL's own ``options`` are kept)."""
 
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        connection.adapters.register_loader("numeric", NumberLoader)
+        await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
 
-async def _configure_pooled(connection: psycopg.AsyncConnection[Any]) -> None:
-    _configure(connection)
+    return configure
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
@@ -195,21 +200,20 @@ class PostgresDatabase(Database):
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
-        options = f"-c lock_timeout={int(busy_timeout_ms)}"
+        configure = _configuration(busy_timeout_ms)
         writer = await psycopg.AsyncConnection.connect(
             url,
             autocommit=True,
             row_factory=records,
-            options=options,
             connect_timeout=int(CONNECT_TIMEOUT),
         )
-        _configure(writer)
+        await configure(writer)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
-            kwargs={"autocommit": True, "row_factory": records, "options": options},
-            configure=_configure_pooled,
+            kwargs={"autocommit": True, "row_factory": records},
+            configure=configure,
             open=False,
         )
         try:

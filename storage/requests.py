@@ -285,7 +285,7 @@ class RequestRepository:
         """The thread; internal notes only when ``internal`` (officials and admins)."""
         rows = await self._db.fetch_all(
             f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE request_id = ?"
-            " AND (internal = 0 OR ?) ORDER BY id",
+            " AND (internal = 0 OR ? = 1) ORDER BY id",
             (request_id, int(internal)),
         )
         return rows_to(Message, rows)
@@ -294,7 +294,7 @@ class RequestRepository:
         self, request_id: int, *, internal: bool, limit: int, offset: int
     ) -> MessagePage:
         """One page of the thread, oldest first; internal notes only when ``internal``."""
-        where = "request_id = ? AND (internal = 0 OR ?)"
+        where = "request_id = ? AND (internal = 0 OR ? = 1)"
         params = (request_id, int(internal))
         total = int(
             await self._db.fetch_value(
