@@ -238,7 +238,8 @@ class BroadcastStore:
         await tx.execute(
             "INSERT INTO broadcast_recipients (broadcast_id, telegram_id)"
             f" SELECT DISTINCT ?, telegram_id FROM ({sql}) AS audience"
-            " ON CONFLICT DO NOTHING",
+            # WHERE true: SQLite would read ON CONFLICT as the join's ON otherwise.
+            " WHERE true ON CONFLICT DO NOTHING",
             (broadcast_id, *audience_params),
         )
         return True

@@ -10,8 +10,11 @@ database takes about 300) and handed to the next test. The databases are dropped
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
+from pathlib import Path
 
 import psycopg
 
@@ -21,6 +24,8 @@ TEMPLATE = f"liaison_template_{os.getpid()}"
 _template_ready = False
 _free: list[str] = []
 _made: list[str] = []
+# The database each test folder holds (a bot restarted within a test opens the same one).
+_by_folder: dict[Path, str] = {}
 # Empties a database the way a fresh copy of the template is: no rows, identities from 1.
 _EMPTY = """
 DO $$
@@ -60,22 +65,55 @@ def _admin(statement: str) -> None:
         connection.execute(statement.encode())
 
 
-async def _migrate_template() -> None:
+def _migrate_template() -> None:
+    """Create and migrate the template, on an event loop of its own (a test's may be running)."""
     from storage.db import open_database
+
+    async def migrate() -> None:
+        db = await open_database(url_of(TEMPLATE))
+        await db.close()
 
     _admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
     _admin(f'CREATE DATABASE "{TEMPLATE}"')
-    db = await open_database(url_of(TEMPLATE))
-    await db.close()
+    failed: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _run_into(migrate(), failed))
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
 
 
-async def fresh_database() -> str:
+def _run_into(job: object, failed: list[BaseException]) -> None:
+    try:
+        asyncio.run(job)  # type: ignore[arg-type]
+    except BaseException as exc:  # handed to the caller's thread
+        failed.append(exc)
+
+
+def storage_for(folder: Path, file_name: str = "bot.sqlite3") -> dict[str, str]:
+    """The ``[storage]`` settings of a test's database: a SQLite file in the test's folder, or
+    on the PostgreSQL run the server database this folder holds (the same one each time)."""
+    section = {"path": str(folder / file_name)}
+    if not on_postgres():
+        return section
+    if folder not in _by_folder:
+        _by_folder[folder] = fresh_database()
+    return section | {"url": _by_folder[folder]}
+
+
+def release_all() -> None:
+    """Give back every database the test's folders held (at the end of each test)."""
+    while _by_folder:
+        release(_by_folder.popitem()[1])
+
+
+def fresh_database() -> str:
     """The URL of a migrated, empty database for one test; give it back with :func:`release`."""
     global _template_ready
     if _free:
         return _free.pop()
     if not _template_ready:
-        await _migrate_template()
+        _migrate_template()
         _template_ready = True
     name = f"liaison_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     _admin(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')

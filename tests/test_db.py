@@ -198,11 +198,11 @@ async def test_a_cancelled_commit_still_ends_before_the_next_transaction(db: Dat
 
 @pytest.mark.sqlite_only
 async def test_another_process_writing_does_not_hold_up_the_event_loop(
-    db: Database, tmp_path: Path
+    db: Database, database_target: str
 ) -> None:
     """While another connection (the CLI, say) holds the write lock, a transaction waits by
     sleeping on the event loop, then goes ahead once the lock is free."""
-    other = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
+    other = sqlite3.connect(database_target, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute(
         "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (7, '', 0, 0)"

@@ -169,6 +169,9 @@ from bot.clock import FakeClock
 from tests.reminder_support import domain_settings, open_domain
 from tests.test_dispatch import submit
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 async def main() -> None:
     clock = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     services = await open_domain(domain_settings(Path(sys.argv[1])), clock)
