@@ -284,6 +284,12 @@ class PostgresDatabase(Database):
             log.info("applied migrations %s", applied)
         return applied
 
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+
     async def backup(self, destination: Path) -> None:
         """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),
         consistent while the bot writes (pg_dump reads one snapshot)."""
