@@ -20,13 +20,15 @@ import asyncio
 import logging
 import re
 import subprocess
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
@@ -74,26 +76,56 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
     return make
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?|(?<!:):([A-Za-z_]\w*)")
+class NumberLoader(Loader):
+    """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
+    when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        number = float(text)
+        return int(text) if text.lstrip("-").isdigit() else number
+
+
+def _configuration(
+    lock_timeout_ms: int,
+) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    """What every connection is set up with: numbers read as SQLite gives them, and how long a
+    statement waits for another process's lock (the URL's own ``options`` are kept)."""
+
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        connection.adapters.register_loader("numeric", NumberLoader)
+        await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    return configure
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
+_NUMBERED = re.compile(r"\?\d")
+# "? IS NULL": psycopg gives each occurrence of a parameter a number of its own, so nothing
+# tells the server the type of this one (an optional filter's "(? IS NULL OR col = ?)").
+_NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
 
 
 @lru_cache(maxsize=4096)
 def to_pyformat(sql: str, named: bool) -> str:
-    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``, ``:name`` (when the
-    parameters are a mapping) ``%(name)s``, a literal ``%`` ``%%``; quoted text and comments
-    keep their ``?`` and ``:``."""
+    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``; ``?2`` (SQLite's
+    numbered parameter) ``%(2)s``; ``:name``, when the parameters are a mapping,
+    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``.
+    A parameter tested for NULL is cast to text, which any value can be."""
 
     def replace(match: re.Match[str]) -> str:
         found = match.group(0)
         if found == "%":
             return "%%"
-        if found == "?":
-            return "%s"
-        if match.group(1) is not None:
-            return f"%({match.group(1)})s" if named else found
+        if found.startswith("?"):
+            number = match.group(1)
+            return f"%({number})s" if number else "%s"
+        if match.group(2) is not None:
+            return f"%({match.group(2)})s" if named else found
         return found.replace("%", "%%")
 
-    return _TOKENS.sub(replace, sql)
+    typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
+    return _TOKENS.sub(replace, typed)
 
 
 def _query(sql: str, params: Params) -> tuple[str, Params | None]:
@@ -101,6 +133,9 @@ def _query(sql: str, params: Params) -> tuple[str, Params | None]:
         return to_pyformat(sql, True), params
     if not params:
         return sql, None
+    if _NUMBERED.search(sql):
+        numbered = {str(position): value for position, value in enumerate(params, 1)}
+        return to_pyformat(sql, False), numbered
     return to_pyformat(sql, False), params
 
 
@@ -119,6 +154,8 @@ class Result:
 
 
 class PostgresTransaction(Transaction):
+    dialect: Dialect = "postgresql"
+
     def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
         self._connection = connection
         self._changes = 0
@@ -142,7 +179,9 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, _ = _query(sql, batch[0])
+        query, first = _query(sql, batch[0])
+        if isinstance(first, Mapping) and not isinstance(batch[0], Mapping):
+            batch = [_query(sql, row)[1] or {} for row in batch]
         async with self._connection.cursor() as cursor:
             await cursor.executemany(query, batch)
             if cursor.rowcount > 0:
@@ -166,19 +205,20 @@ class PostgresDatabase(Database):
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
-        options = f"-c lock_timeout={int(busy_timeout_ms)}"
+        configure = _configuration(busy_timeout_ms)
         writer = await psycopg.AsyncConnection.connect(
             url,
             autocommit=True,
             row_factory=records,
-            options=options,
             connect_timeout=int(CONNECT_TIMEOUT),
         )
+        await configure(writer)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
-            kwargs={"autocommit": True, "row_factory": records, "options": options},
+            kwargs={"autocommit": True, "row_factory": records},
+            configure=configure,
             open=False,
         )
         try:
@@ -248,6 +288,12 @@ class PostgresDatabase(Database):
         if applied:
             log.info("applied migrations %s", applied)
         return applied
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        )
+        return [row[0] for row in rows]
 
     async def backup(self, destination: Path) -> None:
         """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),

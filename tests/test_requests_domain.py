@@ -30,13 +30,17 @@ from scenarios.roster import (
 from storage.models import Stage
 from storage.requests import Attachment, NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
+from tests.postgres import storage_for
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 
 @pytest.fixture
 async def desk_services(tmp_path: Path) -> AsyncIterator[Services]:
     settings = Settings.model_validate(
         {
-            "storage": {"path": str(tmp_path / "d.sqlite3")},
+            "storage": storage_for(tmp_path, "d.sqlite3"),
             "admins": {"telegram_ids": [ADMIN_ID]},
             "routing": {"rules": [{"category": "ip", "city": "anshan", "official": "DL-002"}]},
         }
