@@ -7,12 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
-import psycopg
 import pytest
 
 from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
-
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
+from tests.postgres import INTEGRITY_ERRORS
 
 
 @pytest.fixture
