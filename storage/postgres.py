@@ -42,6 +42,8 @@ WRITER_LOCK = 0x6C696169736F6E
 # Connections the pool keeps for reads and reports, and the most it opens.
 POOL_MIN = 1
 POOL_MAX = 8
+# How long a write waits for another process's lock unless the settings say ([storage]).
+DEFAULT_LOCK_TIMEOUT_MS = 5000
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
 
@@ -86,9 +88,10 @@ class NumberLoader(Loader):
         return int(text) if text.lstrip("-").isdigit() else number
 
 
-def _configuration(
-    lock_timeout_ms: int,
-) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
+def _configuration(lock_timeout_ms: int) -> Configure:
     """What every connection is set up with: numbers read as SQLite gives them, and how long a
     statement waits for another process's lock (the URL's own ``options`` are kept)."""
 
@@ -200,19 +203,14 @@ class PostgresDatabase(Database):
         self._writer = writer
         self._pool = pool
         self._write_lock = asyncio.Lock()
+        self._configure: Configure | None = None
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
         configure = _configuration(busy_timeout_ms)
-        writer = await psycopg.AsyncConnection.connect(
-            url,
-            autocommit=True,
-            row_factory=records,
-            connect_timeout=int(CONNECT_TIMEOUT),
-        )
-        await configure(writer)
+        writer = await _connect_writer(url, configure)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
@@ -224,6 +222,7 @@ class PostgresDatabase(Database):
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
             db = cls(url, writer, pool)
+            db._configure = configure
             await db.migrate()
         except BaseException:
             await pool.close()
@@ -239,14 +238,32 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
-            connection = self._writer
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            connection = await self._begin()
             try:
                 yield PostgresTransaction(connection)
             except BaseException:
-                await _shielded(connection.execute("ROLLBACK"))
+                if not connection.broken:  # a lost connection's transaction is gone anyway
+                    await _shielded(connection.execute("ROLLBACK"))
                 raise
             await _shielded(connection.execute("COMMIT"))
+
+    async def _begin(self) -> psycopg.AsyncConnection[Record]:
+        """Begin a write transaction holding the writers' lock. A writer connection the server
+        closed (a restart of the server, a cut network) is opened again once: nothing was
+        done on it yet, so beginning again on a new one is safe."""
+        for attempt in (1, 2):
+            if self._writer.broken or self._writer.closed:
+                log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+                configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+                self._writer = await _connect_writer(self.url, configure)
+            try:
+                await self._writer.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            except psycopg.OperationalError:
+                if attempt == 2 or not self._writer.broken:
+                    raise
+                continue
+            return self._writer
+        raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
         async with self.transaction() as tx:
@@ -310,6 +327,14 @@ class PostgresDatabase(Database):
         _, error = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+
+
+async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+    writer = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+    )
+    await configure(writer)
+    return writer
 
 
 async def _shielded(job: Any) -> None:
