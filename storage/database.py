@@ -46,6 +46,8 @@ class StatementResult(Protocol):
 class Transaction(ABC):
     """The statements of one write transaction (see :meth:`Database.transaction`)."""
 
+    dialect: Dialect
+
     @property
     @abstractmethod
     def total_changes(self) -> int:
@@ -102,6 +104,10 @@ class Database(ABC):
         return int(
             await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
         )
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The names of the bot's tables (the backend's own catalogue left out), sorted."""
 
     @abstractmethod
     async def backup(self, destination: Path) -> None:

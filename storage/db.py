@@ -112,6 +112,8 @@ class SqliteTransaction(Transaction):
     event loop (see :meth:`Database.transaction`). Large batches go to SQLite's thread too.
     """
 
+    dialect: Dialect = "sqlite"
+
     def __init__(self, writer: _Connection) -> None:
         self._raw = writer.raw
         self._thread = writer.thread
@@ -294,6 +296,13 @@ class SqliteDatabase(Database):
         except sqlite3.Error:
             await self._writer.thread.rollback()
             raise
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%'"
+            " ESCAPE '\\' ORDER BY name"
+        )
+        return [row[0] for row in rows]
 
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy with SQLite's online backup API, safe while the bot writes.

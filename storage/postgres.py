@@ -4,7 +4,7 @@ Why psycopg 3 (with psycopg-pool) rather than asyncpg: the repositories' SQL is 
 both backends with ``?`` placeholders and loosely typed parameters (a moment is an ``int``, a
 flag ``0``/``1``, text compared with text). psycopg sends a Python ``str`` as an untyped literal
 that the server casts to what the column needs and takes ``%s`` placeholders, so the shared SQL
-needs only a mechanical rewrite (:func:`to_pyformat`); asyncpg wants ``$n`` and exactly typed
+needs only a mechanical rewrite (:func:`translate`); asyncpg wants ``$n`` and exactly typed
 parameters, which would mean casts at every call site. psycopg's pool is maintained with it.
 
 Writes are serialised as they are on SQLite: one writer connection per process behind an
@@ -20,13 +20,16 @@ import asyncio
 import logging
 import re
 import subprocess
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
@@ -40,6 +43,8 @@ WRITER_LOCK = 0x6C696169736F6E
 # Connections the pool keeps for reads and reports, and the most it opens.
 POOL_MIN = 1
 POOL_MAX = 8
+# How long a write waits for another process's lock unless the settings say ([storage]).
+DEFAULT_LOCK_TIMEOUT_MS = 5000
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
 
@@ -74,34 +79,88 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
     return make
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?|(?<!:):([A-Za-z_]\w*)")
+class NumberLoader(Loader):
+    """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
+    when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        number = float(text)
+        return int(text) if text.lstrip("-").isdigit() else number
+
+
+Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
+def _configuration(lock_timeout_ms: int) -> Configure:
+    """What every connection is set up with: numbers read as SQLite gives them, and how long a
+    statement waits for another process's lock (the URL's own ``options`` are kept)."""
+
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        connection.adapters.register_loader("numeric", NumberLoader)
+        await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    return configure
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
+# A parameter tested for NULL: nothing in "? IS NULL" tells the server its type (an optional
+# filter's "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
+_NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
+
+
+@dataclass(frozen=True)
+class Translated:
+    """The shared SQL in psycopg's terms: every placeholder a ``%s`` of its own, and where each
+    one's value comes from (its position among ``?``, a ``?N``'s N - 1, a ``:name``'s name)."""
+
+    sql: str
+    sources: tuple[int | str, ...]
+    positional: bool  # only plain "?": the parameters are passed as they are
+
+    def values(self, params: Params) -> Sequence[Any]:
+        if self.positional and not isinstance(params, Mapping):
+            return params
+        return [params[source] for source in self.sources]  # type: ignore[index]
 
 
 @lru_cache(maxsize=4096)
-def to_pyformat(sql: str, named: bool) -> str:
-    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``, ``:name`` (when the
-    parameters are a mapping) ``%(name)s``, a literal ``%`` ``%%``; quoted text and comments
-    keep their ``?`` and ``:``."""
+def translate(sql: str) -> Translated:
+    """``?``, ``?N`` and ``:name`` become ``%s`` and a literal ``%`` ``%%``; quoted text and
+    comments keep their ``?`` and ``:``. Each occurrence of a repeated parameter gets a ``%s``
+    (and a value) of its own, so the server infers each one's type from where it stands."""
+    sources: list[int | str] = []
+    plain = 0
+    positional = True
 
     def replace(match: re.Match[str]) -> str:
+        nonlocal plain, positional
         found = match.group(0)
         if found == "%":
             return "%%"
-        if found == "?":
+        if found.startswith("?"):
+            if match.group(1):
+                positional = False
+                sources.append(int(match.group(1)) - 1)
+            else:
+                sources.append(plain)
+                plain += 1
             return "%s"
-        if match.group(1) is not None:
-            return f"%({match.group(1)})s" if named else found
+        if match.group(2) is not None:
+            positional = False
+            sources.append(match.group(2))
+            return "%s"
         return found.replace("%", "%%")
 
-    return _TOKENS.sub(replace, sql)
+    typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
+    return Translated(_TOKENS.sub(replace, typed), tuple(sources), positional)
 
 
-def _query(sql: str, params: Params) -> tuple[str, Params | None]:
-    if isinstance(params, Mapping):
-        return to_pyformat(sql, True), params
+def _query(sql: str, params: Params) -> tuple[str, Sequence[Any] | None]:
     if not params:
         return sql, None
-    return to_pyformat(sql, False), params
+    translated = translate(sql)
+    return translated.sql, translated.values(params)
 
 
 class Result:
@@ -119,6 +178,8 @@ class Result:
 
 
 class PostgresTransaction(Transaction):
+    dialect: Dialect = "postgresql"
+
     def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
         self._connection = connection
         self._changes = 0
@@ -142,9 +203,10 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, _ = _query(sql, batch[0])
+        translated = translate(sql)
+        values = [translated.values(row) for row in batch]
         async with self._connection.cursor() as cursor:
-            await cursor.executemany(query, batch)
+            await cursor.executemany(translated.sql, values)
             if cursor.rowcount > 0:
                 self._changes += cursor.rowcount
 
@@ -161,29 +223,26 @@ class PostgresDatabase(Database):
         self._writer = writer
         self._pool = pool
         self._write_lock = asyncio.Lock()
+        self._configure: Configure | None = None
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
-        options = f"-c lock_timeout={int(busy_timeout_ms)}"
-        writer = await psycopg.AsyncConnection.connect(
-            url,
-            autocommit=True,
-            row_factory=records,
-            options=options,
-            connect_timeout=int(CONNECT_TIMEOUT),
-        )
+        configure = _configuration(busy_timeout_ms)
+        writer = await _connect_writer(url, configure)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
-            kwargs={"autocommit": True, "row_factory": records, "options": options},
+            kwargs={"autocommit": True, "row_factory": records},
+            configure=configure,
             open=False,
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
             db = cls(url, writer, pool)
+            db._configure = configure
             await db.migrate()
         except BaseException:
             await pool.close()
@@ -199,14 +258,32 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
-            connection = self._writer
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            connection = await self._begin()
             try:
                 yield PostgresTransaction(connection)
             except BaseException:
-                await _shielded(connection.execute("ROLLBACK"))
+                if not connection.broken:  # a lost connection's transaction is gone anyway
+                    await _shielded(connection.execute("ROLLBACK"))
                 raise
             await _shielded(connection.execute("COMMIT"))
+
+    async def _begin(self) -> psycopg.AsyncConnection[Record]:
+        """Begin a write transaction holding the writers' lock. A writer connection the server
+        closed (a restart of the server, a cut network) is opened again once: nothing was
+        done on it yet, so beginning again on a new one is safe."""
+        for attempt in (1, 2):
+            if self._writer.broken or self._writer.closed:
+                log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+                configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+                self._writer = await _connect_writer(self.url, configure)
+            try:
+                await self._writer.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            except psycopg.OperationalError:
+                if attempt == 2 or not self._writer.broken:
+                    raise
+                continue
+            return self._writer
+        raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
         async with self.transaction() as tx:
@@ -249,6 +326,12 @@ class PostgresDatabase(Database):
             log.info("applied migrations %s", applied)
         return applied
 
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+
     async def backup(self, destination: Path) -> None:
         """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),
         consistent while the bot writes (pg_dump reads one snapshot)."""
@@ -264,6 +347,14 @@ class PostgresDatabase(Database):
         _, error = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+
+
+async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+    writer = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+    )
+    await configure(writer)
+    return writer
 
 
 async def _shielded(job: Any) -> None:

@@ -51,8 +51,8 @@ LN-001,{BOB_CODE},否
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "r.sqlite3")
+async def db(database_target: str) -> AsyncIterator[Database]:
+    database = await open_database(database_target)
     yield database
     await database.close()
 

@@ -26,6 +26,10 @@ from storage.rosters import EnterpriseRecord, RosterRepository
 from storage.stats import StatsRepository
 from tests.conftest import START
 from tests.ledger_data import CATEGORIES
+from tests.postgres import storage_for
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 EVERY_PARTY = frozenset(Party)
 CITIES = ("shenyang", "dalian", "anshan")
@@ -34,7 +38,7 @@ CITIES = ("shenyang", "dalian", "anshan")
 @pytest.fixture
 async def tally_services(tmp_path: Path) -> AsyncIterator[Services]:
     settings = Settings.model_validate(
-        {"storage": {"path": str(tmp_path / "t.sqlite3")}, "admins": {"telegram_ids": [ADMIN_ID]}}
+        {"storage": storage_for(tmp_path, "t.sqlite3"), "admins": {"telegram_ids": [ADMIN_ID]}}
     )
     services = await Services.open(settings, clock=FakeClock(START))
     try:

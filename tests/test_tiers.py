@@ -20,8 +20,8 @@ CODES = [make_credit_code(f"91210200MA{n:07d}") for n in range(3)]
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "t.sqlite3")
+async def db(database_target: str) -> AsyncIterator[Database]:
+    database = await open_database(database_target)
     yield database
     await database.close()
 
