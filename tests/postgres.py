@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 
 # What a broken constraint raises, on either backend.
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 STORAGE = os.environ.get("BOT_TEST_STORAGE", "sqlite")
 ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TEMPLATE = f"liaison_template_{os.getpid()}"
