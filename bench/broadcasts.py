@@ -47,7 +47,7 @@ from bot.clock import to_epoch
 from bot.config import BroadcastSettings
 from standin import RateLimits, TelegramStandin
 from storage.broadcasts import BroadcastStore
-from storage.db import Database
+from storage.db import open_database
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ async def seed(path: Path, recipients: int, *, scheduled: bool = True, paid: boo
 
     Seeded with bulk statements: one commit per row would take minutes for 10,000 rows.
     """
-    db = await Database.open(path)
+    db = await open_database(path)
     now = to_epoch(datetime.now(UTC))
     ids = range(FIRST_RECIPIENT, FIRST_RECIPIENT + recipients)
     await db.execute_many(
@@ -150,7 +150,7 @@ def delivered(standin: TelegramStandin, ids: range) -> list[int]:
 
 
 async def status_of(db_path: Path, broadcast_id: int) -> BroadcastStatus | None:
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         return await BroadcastStore(db).status(broadcast_id)
     finally:

@@ -57,7 +57,7 @@ from scenarios.roster import add_contact, bind_official
 from standin import RateLimits, TelegramStandin, TestUser
 from standin.markup import inline_buttons
 from standin.state import StoredMessage
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.models import Stage
 
 FIRST_USER = 20_000_000
@@ -409,7 +409,7 @@ async def delivered(db: Database, people: list[TestUser], receipts: Receipts) ->
 async def drained(db_path: Path, within: float) -> None:
     """Wait (at most ``within`` seconds) until no receipt or thread message is left to send."""
     deadline = time.monotonic() + within
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         while time.monotonic() < deadline:
             left = await db.fetch_value(
@@ -491,7 +491,7 @@ async def run(
         stop.set()
         attempts = attempts or sum(await asyncio.gather(*tasks))
         await standin.stop()
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         integrity = str(await db.fetch_value("PRAGMA integrity_check"))
         lost = await lost_receipts(db, receipts)

@@ -43,7 +43,7 @@ from bot.rosters import RosterKind, import_roster
 from bot.stats import compute_stats
 from bot.tables import write_table
 from storage.bulk import RequestRow, insert_requests
-from storage.db import Database, Transaction
+from storage.db import Transaction, open_database
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import Stage
 from storage.rosters import AssignmentRecord, EnterpriseRecord, OfficialRecord, RosterRepository
@@ -113,7 +113,7 @@ async def _seed_roster(tx: Transaction, repo: RosterRepository, enterprises: int
 
 
 async def build(path: Path, enterprises: int, requests: int) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         repo = RosterRepository(db)
         async with db.transaction() as tx:
@@ -172,7 +172,7 @@ async def cached_db(enterprises: int, requests: int) -> Path:
 
 async def time_stats(path: Path, official_id: int | None = None) -> float:
     """The median time of ``compute_stats``, for the whole program or for one official."""
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         repo = StatsRepository(db)
         times = []
@@ -187,7 +187,7 @@ async def time_stats(path: Path, official_id: int | None = None) -> float:
 
 async def export(path: Path, out: Path, since_days: int) -> dict[str, float]:
     """One export in this process; its time, rows and the process's peak RSS."""
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         since = NOW - timedelta(days=since_days)
         began, cpu = time.perf_counter(), time.process_time()
@@ -229,7 +229,7 @@ async def time_import(rows: int) -> float:
                 for n in range(rows)
             ),
         )  # fmt: skip
-        db = await Database.open(Path(tmp) / "import.sqlite3")
+        db = await open_database(Path(tmp) / "import.sqlite3")
         try:
             began = time.perf_counter()
             report = await import_roster(

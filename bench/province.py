@@ -45,7 +45,7 @@ from bot.stats import compute_stats, render_rounds, render_stats
 from bot.tables import write_table
 from standin import RateLimits, TelegramStandin
 from storage.bulk import RequestRow, insert_requests, insert_visits, record_history
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.rosters import RosterRepository
 from storage.stats import WHOLE, Cut, StatsRepository
@@ -264,7 +264,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-province-") as tmp:
         folder = Path(tmp)
         db_path = folder / "province.sqlite3"
-        db = await Database.open(db_path)
+        db = await open_database(db_path)
         try:
             imported = await import_rosters(db, folder)
             began = time.perf_counter()

@@ -34,7 +34,7 @@ from bot.services import Services
 from runtime.application import build_application, running
 from standin import TelegramStandin
 from standin.limits import RateLimits
-from storage.db import Database
+from storage.db import open_database
 
 TOKEN = "123456789:BENCH-token"
 OFFICIALS = 100
@@ -82,7 +82,7 @@ def settings_for(path: Path, standin: TelegramStandin) -> Settings:
 
 async def seed(path: Path, requests: int, per_request: int, due: int, window: float) -> float:
     """Fill the database (bulk statements: this is set-up, not what is measured)."""
-    db = await Database.open(path)
+    db = await open_database(path)
     now = datetime.now(UTC)
     at = to_epoch(now)
     official_rows = [(i, f"B-{i:04d}", f"官员{i}", 810000 + i, at) for i in range(1, OFFICIALS + 1)]

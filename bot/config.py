@@ -79,10 +79,31 @@ class MetricsSettings(Section):
 
 class StorageSettings(Section):
     path: Path = Path("data/liaison.sqlite3")
+    # A PostgreSQL server instead of the SQLite file (issue 21): "postgresql://user@host/db".
+    # Secret: it may carry a password.
+    url: SecretStr | None = None
     busy_timeout_ms: int = Field(default=5000, ge=0)
     backup_dir: Path = Path("data/backups")
     backup_interval_hours: float = Field(default=24.0, ge=0)
     backups_kept: int = Field(default=7, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("storage.url must be a postgresql:// URL")
+        return value
+
+    @property
+    def target(self) -> Path | str:
+        """What :meth:`storage.db.Database.open` opens: the server's URL, else the file."""
+        return self.path if self.url is None else self.url.get_secret_value()
+
+    @property
+    def on_server(self) -> bool:
+        return self.url is not None
 
 
 class AdminSettings(Section):

@@ -35,7 +35,7 @@ from bot.visits import SiteVisits
 from storage.admins import AdminRepository
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastStore
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
@@ -267,8 +267,8 @@ class Services:
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
-        db = await Database.open(
-            settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
+        db = await open_database(
+            settings.storage.target, busy_timeout_ms=settings.storage.busy_timeout_ms
         )
         try:
             services = cls(settings=settings, db=db, clock=clock or SystemClock())

@@ -32,7 +32,7 @@ from runtime.eventloop import use_fast_event_loop
 from runtime.instance import AlreadyRunning, InstanceLock
 from storage.admins import AdminRepository
 from storage.audit import AuditLog
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
 from storage.ledger import LedgerFilter, LedgerRepository
@@ -498,8 +498,8 @@ def settings_bot_username(settings: Settings) -> str:
 
 def _with_db(settings: Settings, action: Callable[[Database], Coroutine[Any, Any, None]]) -> int:
     async def go() -> None:
-        db = await Database.open(
-            settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms
+        db = await open_database(
+            settings.storage.target, busy_timeout_ms=settings.storage.busy_timeout_ms
         )
         try:
             await action(db)

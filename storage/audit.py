@@ -110,7 +110,7 @@ SELECT at, number, from_status, to_status, note, action, subject, result FROM (
     UNION ALL
     SELECT at, id, 1, NULL, NULL, '', detail, action, subject, result
     FROM audit_log WHERE actor_id = ?1
-) ORDER BY at DESC, src DESC, seq DESC LIMIT ?2 OFFSET ?3
+) AS deeds ORDER BY at DESC, src DESC, seq DESC LIMIT ?2 OFFSET ?3
 """
 
 
@@ -155,7 +155,7 @@ class AuditTrail:
 
     async def by_username(self, username: str) -> int | None:
         value = await self._db.fetch_value(
-            "SELECT telegram_id FROM users WHERE username = ? COLLATE NOCASE",
+            "SELECT telegram_id FROM users WHERE lower(username) = lower(?)",
             (username.removeprefix("@"),),
         )
         return None if value is None else int(value)

@@ -23,6 +23,7 @@ from bot.broadcasts import (
 )
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, PROVINCE, Scope, scope_of_office
 
@@ -111,7 +112,9 @@ class BroadcastStore:
     async def count_audience(self, audience: Audience, scope: Scope = EVERYWHERE) -> int:
         sql, params = _reachable(audience, scope)
         return int(
-            await self._db.fetch_value(f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql})", params)
+            await self._db.fetch_value(
+                f"SELECT COUNT(DISTINCT telegram_id) FROM ({sql}) AS audience", params
+            )
         )
 
     async def choices(self, kind: AudienceKind, scope: Scope = EVERYWHERE) -> list[tuple[str, str]]:
@@ -233,8 +236,10 @@ class BroadcastStore:
             return False
         sql, audience_params = _reachable(Audience.loads(row[0]), scope_of_office(row[1]))
         await tx.execute(
-            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, telegram_id)"
-            f" SELECT DISTINCT ?, telegram_id FROM ({sql})",
+            "INSERT INTO broadcast_recipients (broadcast_id, telegram_id)"
+            f" SELECT DISTINCT ?, telegram_id FROM ({sql}) AS audience"
+            # WHERE true: SQLite would read ON CONFLICT as the join's ON otherwise.
+            " WHERE true ON CONFLICT DO NOTHING",
             (broadcast_id, *audience_params),
         )
         return True
@@ -283,7 +288,8 @@ class BroadcastStore:
         # broadcast through recipients_by_status (O(recipients) a batch, seen at 100,000).
         cursor = await tx.execute(
             "UPDATE broadcast_recipients SET status = 'sending'"
-            f" WHERE broadcast_id = ? AND +status = 'pending' AND telegram_id IN ({marks})"
+            f" WHERE broadcast_id = ? AND {SQL[tx.dialect].unindexed('status')} = 'pending'"
+            f" AND telegram_id IN ({marks})"
             " RETURNING telegram_id",
             (broadcast_id, *telegram_ids),
         )

@@ -66,7 +66,7 @@ class ChartRepository:
         source, params = _requests(official_id, cut)
         rows = await self._db.fetch_report(
             "SELECT r.category, COUNT(*) AS received,"
-            f" IFNULL(SUM(r.resolved_at IS NOT NULL), 0) AS resolved FROM {source}"
+            f" COUNT(*) FILTER (WHERE r.resolved_at IS NOT NULL) AS resolved FROM {source}"
             " GROUP BY r.category",
             params,
         )

@@ -1,4 +1,9 @@
-"""The SQLite database: connections, transactions that cannot interleave, migrations, backups.
+"""Opening the database (:func:`open_database`), and the SQLite backend, the embedded default.
+
+:class:`Database` and :class:`Transaction` (storage/database.py) are what repositories and the
+domain's units of work use; a ``postgresql://`` URL opens :mod:`storage.postgres` instead.
+
+The SQLite backend:
 
 SQLite gives no isolation between coroutines that share a connection: two coroutines inside
 "one" transaction would see and commit each other's work. So every write goes through
@@ -20,16 +25,26 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.database import (
+    MIGRATIONS_PACKAGE,
+    Database,
+    Dialect,
+    Params,
+    Row,
+    StatementResult,
+    Transaction,
+    _migrations,
+    is_postgres_url,
+)
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MIGRATIONS_PACKAGE = "storage.migrations"
 IN_MEMORY = ":memory:"
 # Batches up to this many rows run on the event loop's thread; larger ones in SQLite's.
 ON_LOOP_MAX_ROWS = 64
@@ -40,8 +55,30 @@ MAX_BUSY_PAUSE = 0.1
 CHUNK = 64
 
 
+__all__ = [
+    "Database",
+    "Params",
+    "Row",
+    "SqliteDatabase",
+    "StatementResult",
+    "Transaction",
+    "_migrations",
+    "open_database",
+]
+
+
+async def open_database(target: Path | str, *, busy_timeout_ms: int = 5000) -> Database:
+    """Open the database ``target`` names and apply pending migrations: a PostgreSQL URL
+    (``postgresql://…``), else a SQLite file (or ``:memory:``)."""
+    if is_postgres_url(target):
+        from storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.connect(str(target), busy_timeout_ms=busy_timeout_ms)
+    return await SqliteDatabase.connect(target, busy_timeout_ms=busy_timeout_ms)
+
+
 class Cursor:
-    """What one statement inside a :class:`Transaction` left: its rows, count and last row id.
+    """What one statement inside a :class:`SqliteTransaction` left: its rows, count and last row id.
 
     The statement has already run; the methods are coroutines only so that repositories read
     like the aiosqlite code they would otherwise be.
@@ -66,14 +103,16 @@ class Cursor:
         return list(self._cursor.fetchall())
 
 
-class Transaction:
-    """The statements of one write transaction, run at once on the event loop's thread.
+class SqliteTransaction(Transaction):
+    """The statements of one SQLite write transaction, run at once on the event loop's thread.
 
     A statement of this bot touches a few rows by index and takes tens of microseconds: less
     than handing it to SQLite's thread and waking the event loop for the answer, which is what
     each ``await`` on aiosqlite costs. Only ``COMMIT``, which waits for the disk, leaves the
     event loop (see :meth:`Database.transaction`). Large batches go to SQLite's thread too.
     """
+
+    dialect: Dialect = "sqlite"
 
     def __init__(self, writer: _Connection) -> None:
         self._raw = writer.raw
@@ -101,7 +140,7 @@ class Transaction:
             await _to_the_end(self._thread.executemany(sql, batch))
 
 
-class Database:
+class SqliteDatabase(Database):
     """An open SQLite database: one serialised writer, one reader on the event loop's thread,
     one reader in a thread of its own for reports.
 
@@ -124,8 +163,10 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._busy_timeout = busy_timeout_ms / 1000
 
+    dialect: Dialect = "sqlite"
+
     @classmethod
-    async def open(cls, path: Path | str, *, busy_timeout_ms: int = 5000) -> Database:
+    async def connect(cls, path: Path | str, *, busy_timeout_ms: int = 5000) -> SqliteDatabase:
         """Open (creating if needed) the database at ``path`` and apply pending migrations."""
         if str(path) != IN_MEMORY:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +192,7 @@ class Database:
             await self._writer.thread.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[SqliteTransaction]:
         """One ``BEGIN IMMEDIATE`` write transaction that no other coroutine can enter.
 
         Its statements run on the event loop's thread (:class:`Transaction`); the ``COMMIT``,
@@ -166,7 +207,7 @@ class Database:
 
             await self._while_busy(begin)
             try:
-                yield Transaction(self._writer)
+                yield SqliteTransaction(self._writer)
                 await _to_the_end(self._writer.thread.commit())
             except BaseException:
                 if raw.in_transaction:
@@ -223,15 +264,6 @@ class Database:
         rows = await self._reports.execute_fetchall(sql, params)
         return list(rows)
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        """The first row; meant for queries of at most one row (it reads them all)."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
-
-    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
     async def migrate(self) -> list[int]:
         """Apply every migration newer than the stored schema version; return those applied."""
         applied: list[int] = []
@@ -242,7 +274,7 @@ class Database:
             )
             cursor = await self._writer.thread.execute("SELECT version FROM schema_migrations")
             done = {row[0] for row in await cursor.fetchall()}
-            for version, name, sql in _migrations():
+            for version, name, sql in _migrations(MIGRATIONS_PACKAGE):
                 if version in done:
                     continue
                 await self._apply_migration(version, name, sql)
@@ -265,10 +297,12 @@ class Database:
             await self._writer.thread.rollback()
             raise
 
-    async def schema_version(self) -> int:
-        return int(
-            await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%'"
+            " ESCAPE '\\' ORDER BY name"
         )
+        return [row[0] for row in rows]
 
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy with SQLite's online backup API, safe while the bot writes.
@@ -289,11 +323,6 @@ class Database:
             await self._reports.backup(target)
         finally:
             await target.close()
-
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for many rows in a single write transaction."""
-        async with self.transaction() as tx:
-            await tx.executemany(sql, rows)
 
 
 async def _to_the_end(job: Awaitable[T]) -> T:
@@ -345,14 +374,3 @@ def _open(path: Path | str, busy_timeout_ms: int) -> sqlite3.Connection:
 async def _connect(path: Path | str, busy_timeout_ms: int) -> _Connection:
     raw = _open(path, busy_timeout_ms)
     return _Connection(raw, await aiosqlite.Connection(lambda: raw, CHUNK))
-
-
-def _migrations() -> list[tuple[int, str, str]]:
-    """Every ``NNNN_name.sql`` file shipped in :mod:`storage.migrations`, in version order."""
-    found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
-        stem, _, suffix = entry.name.partition(".")
-        if suffix != "sql" or not stem[:4].isdigit():
-            continue
-        found.append((int(stem[:4]), stem[5:], entry.read_text(encoding="utf-8")))
-    return sorted(found)

@@ -9,13 +9,20 @@ from datetime import datetime
 from bot.clock import to_epoch
 from bot.workdays import Schedule
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 
-_COLUMNS = (
-    "json_object('year', year, 'off', json(off_days), 'work', json(work_days),"
-    " 'official', official, 'source', source) AS schedule,"
-    " file_name, loaded_by, loaded_at, revision"
-)
+_COLUMNS = {
+    dialect: sql.json_object(
+        year="year",
+        off=sql.json_value("off_days"),
+        work=sql.json_value("work_days"),
+        official="official",
+        source="source",
+    )
+    + " AS schedule, file_name, loaded_by, loaded_at, revision"
+    for dialect, sql in SQL.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +39,14 @@ class HolidayScheduleRepository:
         self._db = db
 
     async def all(self) -> list[StoredSchedule]:
-        rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM holiday_schedules ORDER BY year")
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS[self._db.dialect]} FROM holiday_schedules ORDER BY year"
+        )
         return rows_to(StoredSchedule, rows)
 
     async def get(self, year: int) -> StoredSchedule | None:
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM holiday_schedules WHERE year = ?", (year,)
+            f"SELECT {_COLUMNS[self._db.dialect]} FROM holiday_schedules WHERE year = ?", (year,)
         )
         return None if row is None else row_to(StoredSchedule, row)
 

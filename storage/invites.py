@@ -41,7 +41,8 @@ class InviteRepository:
     ) -> int:
         cursor = await tx.execute(
             "INSERT INTO invites (token_hash, kind, official_id, enterprise_id, contact_id,"
-            " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " office, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 token_hash,
                 kind,
@@ -54,8 +55,8 @@ class InviteRepository:
                 to_epoch(expires_at),
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        row = await cursor.fetchone()
+        return int(row["id"])
 
     async def redeem(
         self, tx: Transaction, token_hash: str, *, telegram_id: int, name: str, now: datetime

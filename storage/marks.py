@@ -40,9 +40,10 @@ _FAILED = """
 INSERT INTO verification_marks
     (telegram_id, official_id, attempts, next_at, failure, error, given_up_for, updated_at)
 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)
-ON CONFLICT (telegram_id) DO UPDATE SET official_id = COALESCE(?2, official_id),
-    attempts = attempts + 1, next_at = ?3, failure = ?4, error = ?5, given_up_for = ?6,
-    updated_at = ?7
+ON CONFLICT (telegram_id) DO UPDATE SET
+    official_id = COALESCE(?2, verification_marks.official_id),
+    attempts = verification_marks.attempts + 1, next_at = ?3, failure = ?4, error = ?5,
+    given_up_for = ?6, updated_at = ?7
 """
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.models import Official
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
@@ -96,7 +97,8 @@ class OfficialRepository:
 
     async def phone_last4(self, official_id: int) -> str | None:
         value = await self._db.fetch_value(
-            "SELECT last4 FROM official_phones WHERE official_id = ? ORDER BY rowid LIMIT 1",
+            "SELECT last4 FROM official_phones WHERE official_id = ?"
+            f" ORDER BY {SQL[self._db.dialect].insertion_order('')} LIMIT 1",
             (official_id,),
         )
         return None if value is None else str(value)
@@ -124,7 +126,8 @@ class OfficialRepository:
     async def channel_hints(self, official_id: int) -> list[tuple[str, str]]:
         """(channel, hint) of the official's WeChat IDs and addresses, in the order added."""
         rows = await self._db.fetch_all(
-            "SELECT channel, hint FROM official_channels WHERE official_id = ? ORDER BY rowid",
+            "SELECT channel, hint FROM official_channels WHERE official_id = ?"
+            f" ORDER BY {SQL[self._db.dialect].insertion_order('')}",
             (official_id,),
         )
         return [(row[0], row[1]) for row in rows]

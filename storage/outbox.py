@@ -11,24 +11,36 @@ from typing import Any
 from bot.clock import from_epoch, to_epoch
 from bot.delivery import Media
 from storage.db import Database, Transaction
+from storage.dialect import SQL, Sql
 from storage.rows import rows_to
 
-_COLUMNS = (
-    "id, recipient_id, kind, json_extract(payload, '$.text') AS text, urgent, not_before, status,"
-    " attempts, last_error, dedupe_key, created_at, first_attempt_at,"
-    " json_extract(payload, '$.card') AS card, json_extract(payload, '$.reply_to') AS reply_to,"
-    " CASE WHEN media_kind IS NULL THEN NULL"
-    "  ELSE json_object('kind', media_kind, 'file_id', media_file_id) END AS media,"
-    " json_extract(payload, '$.markup') AS markup, resent"
-)
+
+def _columns(sql: Sql) -> str:
+    return (
+        f"id, recipient_id, kind, {sql.json_text('payload', 'text')} AS text, urgent,"
+        " not_before, status, attempts, last_error, dedupe_key, created_at, first_attempt_at,"
+        f" {sql.json_int('payload', 'card')} AS card,"
+        f" {sql.json_int('payload', 'reply_to')} AS reply_to,"
+        " CASE WHEN media_kind IS NULL THEN NULL"
+        f"  ELSE {sql.json_object(kind='media_kind', file_id='media_file_id')} END"
+        f" AS media, {sql.json_text('payload', 'markup')} AS markup, resent"
+    )
+
+
+_COLUMNS = {dialect: _columns(sql) for dialect, sql in SQL.items()}
+# Rows due that no other process has claimed: on PostgreSQL a second process skips the rows
+# the first one is claiming instead of waiting for them (writes are serialised anyway, see
+# storage/postgres.py; this keeps a claim from ever queueing behind another's).
+_SKIP_LOCKED = {"sqlite": "", "postgresql": " FOR UPDATE SKIP LOCKED"}
 # Parameters: now (first attempt), now (due by), how many.
-_CLAIM = (
-    "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+_CLAIM = {
+    dialect: "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
     " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
     " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-    "  ORDER BY urgent DESC, not_before, id LIMIT ?)"
-    f" RETURNING {_COLUMNS}"
-)
+    f"  ORDER BY urgent DESC, not_before, id LIMIT ?{_SKIP_LOCKED[dialect]})"
+    f" RETURNING {_COLUMNS[dialect]}"
+    for dialect in SQL
+}
 # Parameters: status, error, sent_at, id.
 _FINISH = (
     "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = 'sending'"
@@ -119,6 +131,8 @@ async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime)
 class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._columns = _COLUMNS[db.dialect]
+        self._sql = SQL[db.dialect]
 
     async def any_due(self, now: datetime) -> bool:
         """Whether a row is due: a read, so that an empty outbox costs no write."""
@@ -133,7 +147,9 @@ class OutboxRepository:
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         """Move due rows from pending to sending (committed) and return them, urgent first.
         One statement, so one trip: it commits on its own."""
-        rows = await self._db.execute(_CLAIM, (to_epoch(now), to_epoch(now), limit))
+        rows = await self._db.execute(
+            _CLAIM[self._db.dialect], (to_epoch(now), to_epoch(now), limit)
+        )
         return _claimed(rows)
 
     async def claim_next(
@@ -143,14 +159,15 @@ class OutboxRepository:
         first, then urgent ones, then by due time. One statement, so one trip."""
         skip = sorted(busy)
         kinds = sorted(first_kinds)
+        # Neither dialect's "IN ()" is portable: a clause for an empty list is left out.
+        not_busy = f"  AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+        first = f"kind IN ({', '.join('?' * len(kinds))}) DESC, " if kinds else ""
         sql = (
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
             " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
             " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            f"  AND recipient_id NOT IN ({', '.join('?' * len(skip))})"
-            f"  ORDER BY kind IN ({', '.join('?' * len(kinds))}) DESC, urgent DESC, not_before, id"
-            "  LIMIT 1)"
-            f" RETURNING {_COLUMNS}"
+            f"{not_busy} ORDER BY {first}urgent DESC, not_before, id"
+            f" LIMIT 1{_SKIP_LOCKED[self._db.dialect]}) RETURNING {self._columns}"
         )
         rows = await self._db.execute(sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
         claimed = _claimed(rows)
@@ -179,7 +196,7 @@ class OutboxRepository:
     async def interrupted(self) -> list[OutboxMessage]:
         """Rows left in 'sending' by a crash: whether Telegram got them is unknown."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' ORDER BY id"
+            f"SELECT {self._columns} FROM outbox WHERE status = 'sending' ORDER BY id"
         )
         return rows_to(OutboxMessage, rows)
 
@@ -193,7 +210,8 @@ class OutboxRepository:
     async def mark_resent(self, message_id: int, text: str) -> None:
         """Give an in-doubt row the text it is sent again with (carrying the "resent" mark)."""
         await self._db.execute(
-            "UPDATE outbox SET resent = 1, payload = json_set(payload, '$.text', ?)"
+            "UPDATE outbox SET resent = 1,"
+            f" payload = {self._sql.json_set_text('payload', 'text')}"
             " WHERE id = ? AND resent = 0",
             (text, message_id),
         )
@@ -208,7 +226,8 @@ class OutboxRepository:
 
     async def to_recipient(self, recipient_id: int) -> list[OutboxMessage]:
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM outbox WHERE recipient_id = ? ORDER BY id", (recipient_id,)
+            f"SELECT {self._columns} FROM outbox WHERE recipient_id = ? ORDER BY id",
+            (recipient_id,),
         )
         return rows_to(OutboxMessage, rows)
 

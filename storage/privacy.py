@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 
 ERASED = "personal_data.erase"
 
@@ -24,7 +25,8 @@ EXPORT: dict[str, str] = {
     "official_phones": "SELECT p.last4 FROM official_phones p"
     " JOIN officials o ON o.id = p.official_id WHERE o.telegram_id = :id",
     "official_channels": "SELECT c.channel, c.hint FROM official_channels c"
-    " JOIN officials o ON o.id = c.official_id WHERE o.telegram_id = :id ORDER BY c.rowid",
+    " JOIN officials o ON o.id = c.official_id WHERE o.telegram_id = :id"
+    " ORDER BY {insertion_order}",
     "enterprise_contacts": "SELECT e.name AS enterprise, c.name, c.phone_last4, c.created_at"
     " FROM enterprise_contacts c JOIN enterprises e ON e.id = c.enterprise_id"
     " WHERE c.telegram_id = :id",
@@ -112,7 +114,9 @@ class PrivacyRepository:
 
     async def collect(self, telegram_id: int) -> PersonalData:
         kinds = {}
+        order = SQL[self._db.dialect].insertion_order("c")
         for kind, sql in EXPORT.items():
+            sql = sql.replace("{insertion_order}", order)
             rows = await self._db.fetch_all(sql, {"id": telegram_id})
             kinds[kind] = [dict(row) for row in rows]
         return PersonalData(telegram_id, kinds)

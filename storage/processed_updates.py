@@ -15,8 +15,8 @@ class ProcessedUpdates:
     async def claim(self, update_id: int, now: datetime) -> bool:
         """Record the update at receipt; False when it was already recorded (a duplicate)."""
         recorded = await self._db.execute(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)"
-            " RETURNING update_id",
+            "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING update_id",
             (update_id, to_epoch(now)),
         )
         return len(recorded) == 1

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.outbox import NewMessage, enqueue
 from storage.requests import _COLUMNS as _REQUEST_COLUMNS
 from storage.requests import Request
@@ -107,7 +108,8 @@ async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Pl
     # "+status": look the request's rows up by request_id (the UNIQUE index), not by status,
     # which SQLite otherwise picks and which walks every pending reminder of every request.
     pending = await tx.execute_fetchall(
-        "SELECT id, kind, due_at FROM reminders WHERE request_id = ? AND +status = 'pending'",
+        "SELECT id, kind, due_at FROM reminders WHERE request_id = ?"
+        f" AND {SQL[tx.dialect].unindexed('status')} = 'pending'",
         (request_id,),
     )
     stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
@@ -119,7 +121,7 @@ async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Pl
         await tx.executemany(
             "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
-            " recipient_id = excluded.recipient_id WHERE status = 'cancelled'",
+            " recipient_id = excluded.recipient_id WHERE reminders.status = 'cancelled'",
             [(request_id, k, p.recipient_id, due) for (k, due), p in wanted.items()],
         )
 

@@ -17,6 +17,7 @@ from typing import Any
 from bot.clock import to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
@@ -171,7 +172,7 @@ class RequestRepository:
         ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
         (last,) = await tx.execute_fetchall(
             "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
-            " ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+            " ON CONFLICT (day) DO UPDATE SET last = request_numbers.last + 1 RETURNING last",
             (day,),
         )
         number = f"LN-{day}-{last[0]:04d}"
@@ -285,7 +286,7 @@ class RequestRepository:
         """The thread; internal notes only when ``internal`` (officials and admins)."""
         rows = await self._db.fetch_all(
             f"SELECT {_MESSAGE_COLUMNS} FROM request_messages WHERE request_id = ?"
-            " AND (internal = 0 OR ?) ORDER BY id",
+            " AND (internal = 0 OR ? = 1) ORDER BY id",
             (request_id, int(internal)),
         )
         return rows_to(Message, rows)
@@ -294,7 +295,7 @@ class RequestRepository:
         self, request_id: int, *, internal: bool, limit: int, offset: int
     ) -> MessagePage:
         """One page of the thread, oldest first; internal notes only when ``internal``."""
-        where = "request_id = ? AND (internal = 0 OR ?)"
+        where = "request_id = ? AND (internal = 0 OR ? = 1)"
         params = (request_id, int(internal))
         total = int(
             await self._db.fetch_value(
@@ -336,7 +337,9 @@ class RequestRepository:
         enterprise (their clock stopped) after the running ones; the id breaks ties, so that
         pages neither repeat nor skip a request."""
         where = f"official_id = ? AND status IN ({_held_marks()})"
-        return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
+        return await self._page(
+            where, (official_id, *_HELD), _DUE_FIRST[self._db.dialect], limit, offset
+        )
 
     async def queue(self, *, limit: int, offset: int, scope: Scope = EVERYWHERE) -> Page:
         """The admins' queue: open requests nobody holds, oldest first; a city admin's, those
@@ -387,13 +390,12 @@ _HELD = (
 
 
 # The inbox's order (see RequestRepository.held_by).
-_DUE_FIRST = (
-    "status = 'waiting',"
-    " CASE WHEN acknowledged_at IS NULL"
-    " THEN MIN(COALESCE(acknowledge_due_at, 9e18), COALESCE(resolve_due_at, 9e18))"
-    " ELSE COALESCE(resolve_due_at, 9e18) END,"
-    " id"
-)
+_DUE_FIRST = {
+    dialect: "status = 'waiting', CASE WHEN acknowledged_at IS NULL"
+    f" THEN {sql.least('COALESCE(acknowledge_due_at, 9e18)', 'COALESCE(resolve_due_at, 9e18)')}"
+    " ELSE COALESCE(resolve_due_at, 9e18) END, id"
+    for dialect, sql in SQL.items()
+}
 
 
 def _held_marks() -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.scope import EVERYWHERE, Scope
 
 
@@ -82,30 +83,32 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (external_id) DO UPDATE SET
     name = excluded.name, title = excluded.title, body = excluded.body, level = excluded.level,
     city = excluded.city, responsibilities = excluded.responsibilities
-WHERE officials.name IS NOT excluded.name OR officials.title IS NOT excluded.title
-   OR officials.body IS NOT excluded.body OR officials.level IS NOT excluded.level
-   OR officials.city IS NOT excluded.city
-   OR officials.responsibilities IS NOT excluded.responsibilities
+WHERE officials.name IS DISTINCT FROM excluded.name
+   OR officials.title IS DISTINCT FROM excluded.title
+   OR officials.body IS DISTINCT FROM excluded.body
+   OR officials.level IS DISTINCT FROM excluded.level
+   OR officials.city IS DISTINCT FROM excluded.city
+   OR officials.responsibilities IS DISTINCT FROM excluded.responsibilities
 """
 
 _UPSERT_PHONE = """
 INSERT INTO official_phones (phone_hash, official_id, last4)
 VALUES (?, (SELECT id FROM officials WHERE external_id = ?), ?)
 ON CONFLICT (phone_hash) DO UPDATE SET official_id = excluded.official_id
-WHERE official_phones.official_id IS NOT excluded.official_id
+WHERE official_phones.official_id IS DISTINCT FROM excluded.official_id
 """
 
 _UPSERT_CHANNEL = """
 INSERT INTO official_channels (digest, official_id, channel, hint)
 VALUES (?, (SELECT id FROM officials WHERE external_id = ?), ?, ?)
 ON CONFLICT (digest) DO UPDATE SET official_id = excluded.official_id
-WHERE official_channels.official_id IS NOT excluded.official_id
+WHERE official_channels.official_id IS DISTINCT FROM excluded.official_id
 """
 
 _SET_SUPERVISOR = """
 UPDATE officials SET supervisor_id = (SELECT id FROM officials WHERE external_id = ?)
 WHERE external_id = ?
-  AND supervisor_id IS NOT (SELECT id FROM officials WHERE external_id = ?)
+  AND supervisor_id IS DISTINCT FROM (SELECT id FROM officials WHERE external_id = ?)
 """
 
 _UPSERT_ENTERPRISE = """
@@ -114,8 +117,10 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (credit_code) DO UPDATE SET
     name = excluded.name, city = excluded.city, stage = excluded.stage,
     industry = excluded.industry
-WHERE enterprises.name IS NOT excluded.name OR enterprises.city IS NOT excluded.city
-   OR enterprises.stage IS NOT excluded.stage OR enterprises.industry IS NOT excluded.industry
+WHERE enterprises.name IS DISTINCT FROM excluded.name
+   OR enterprises.city IS DISTINCT FROM excluded.city
+   OR enterprises.stage IS DISTINCT FROM excluded.stage
+   OR enterprises.industry IS DISTINCT FROM excluded.industry
 """
 
 # A contact is the same contact when its phone matches or, given without a phone, its name.
@@ -290,7 +295,8 @@ class RosterRepository:
         clause, city = scope.where("e.city")
         rows = await self._db.fetch_all(
             "SELECT e.credit_code, e.name, e.city, e.stage, e.industry,"
-            " COALESCE((SELECT group_concat(c.name, '; ') FROM enterprise_contacts c"
+            f" COALESCE((SELECT {SQL[self._db.dialect].joined('c.name', '; ')}"
+            " FROM enterprise_contacts c"
             " WHERE c.enterprise_id = e.id AND c.name != ''), '')"
             f" FROM enterprises e WHERE 1 = 1{clause} ORDER BY e.id",
             city,

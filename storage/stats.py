@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.clock import to_epoch
 from storage.db import Database
+from storage.dialect import SQL
 from storage.rows import rows_to
 
 OPEN_STATUSES = ("submitted", "assigned", "acknowledged", "in_progress", "waiting", "reopened")
@@ -42,16 +43,16 @@ class CubeRow:
 _CUBE = f"""
 SELECT r.official_id, r.category, e.city, e.stage,
     COUNT(*) AS received,
-    IFNULL(SUM(r.resolved_at IS NOT NULL), 0) AS resolved,
-    IFNULL(SUM(r.outcome = 'solved'), 0) AS solved,
-    IFNULL(SUM(r.acknowledge_due_at IS NOT NULL
-        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)), 0) AS response_due,
-    IFNULL(SUM(r.acknowledged_at IS NOT NULL
-        AND r.acknowledged_at <= r.acknowledge_due_at), 0) AS responded_on_time,
-    IFNULL(SUM(r.rating IS NOT NULL), 0) AS rated,
-    IFNULL(SUM(r.rating >= 4), 0) AS satisfied,
-    IFNULL(SUM(r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
-        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now))), 0) AS overdue
+    COUNT(*) FILTER (WHERE r.resolved_at IS NOT NULL) AS resolved,
+    COUNT(*) FILTER (WHERE r.outcome = 'solved') AS solved,
+    COUNT(*) FILTER (WHERE r.acknowledge_due_at IS NOT NULL
+        AND (r.acknowledged_at IS NOT NULL OR r.acknowledge_due_at < :now)) AS response_due,
+    COUNT(*) FILTER (WHERE r.acknowledged_at IS NOT NULL
+        AND r.acknowledged_at <= r.acknowledge_due_at) AS responded_on_time,
+    COUNT(*) FILTER (WHERE r.rating IS NOT NULL) AS rated,
+    COUNT(*) FILTER (WHERE r.rating >= 4) AS satisfied,
+    COUNT(*) FILTER (WHERE r.status IN ({_OPEN}) AND (r.resolve_due_at < :now
+        OR (r.acknowledged_at IS NULL AND r.acknowledge_due_at < :now))) AS overdue
 FROM requests r JOIN enterprises e ON e.id = r.enterprise_id{{holder}}
 WHERE r.status != 'withdrawn'{{where}}
 GROUP BY r.official_id, r.category, e.city, e.stage
@@ -95,9 +96,9 @@ _ROUND_MEASURES = {
     "officials": "COUNT(*) FROM officials o WHERE o.active = 1"
     " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)",
     "enterprises": "COUNT(DISTINCT a.enterprise_id) FROM assignments a"
-    " JOIN officials o ON o.id = a.official_id WHERE 1",
+    " JOIN officials o ON o.id = a.official_id WHERE true",
     "visited": "COUNT(DISTINCT v.enterprise_id) FROM site_visits v"
-    " JOIN officials o ON o.id = v.official_id WHERE 1",
+    " JOIN officials o ON o.id = v.official_id WHERE true",
 }
 _ROUND_COUNTS = " UNION ALL ".join(
     f"SELECT '{measure}', {key}, {counted}{where} GROUP BY 2"
@@ -126,16 +127,16 @@ class AxisRow:
 # ahead keep an open request from being overdue: those few requests are taken off the tallies.
 # One statement, so that the tallies and the correction are read from the same snapshot.
 _AHEAD = "0, 0, 0, 0, 0, 0, 0, 0, SUM(ack_ahead), SUM(deadline_ahead) FROM ahead GROUP BY"
-_AXES = f"""
+_AXES_SQL = f"""
 WITH ahead AS (
     SELECT r.official_id, r.category, e.city, e.stage, r.ack_ahead, r.deadline_ahead
     FROM (SELECT official_id, category, enterprise_id, 1 AS ack_ahead, 0 AS deadline_ahead
-          FROM requests INDEXED BY requests_unacknowledged_by_deadline
-          WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= ?1
+          FROM requests{{unacknowledged_index}}
+          WHERE acknowledged_at IS NULL AND status != 'withdrawn' AND acknowledge_due_at >= :now
           UNION ALL
           SELECT official_id, category, enterprise_id, 0, 1
-          FROM requests INDEXED BY requests_open_by_deadline
-          WHERE status IN ({_OPEN}) AND overdue_at >= ?1) AS r
+          FROM requests{{open_index}}
+          WHERE status IN ({_OPEN}) AND overdue_at >= :now) AS r
     JOIN enterprises e ON e.id = r.enterprise_id
 )
 SELECT axis, key, SUM(received), SUM(resolved), SUM(solved), SUM(ack_tracked) - SUM(ack_ahead),
@@ -148,10 +149,18 @@ FROM (
     UNION ALL SELECT 'category', category, {_AHEAD} category
     UNION ALL SELECT 'city', city, {_AHEAD} city
     UNION ALL SELECT 'stage', stage, {_AHEAD} stage
-    UNION ALL SELECT 'official', CAST(IFNULL(official_id, '') AS TEXT), {_AHEAD} official_id
-)
+    UNION ALL SELECT 'official', COALESCE(CAST(official_id AS TEXT), ''), {_AHEAD} official_id
+) AS tallied
 GROUP BY axis, key
 """
+# SQLite's planner is told which partial index each half reads; PostgreSQL's finds them itself.
+_AXES = {
+    dialect: _AXES_SQL.format(
+        unacknowledged_index=sql.index_hint("requests_unacknowledged_by_deadline"),
+        open_index=sql.index_hint("requests_open_by_deadline"),
+    )
+    for dialect, sql in SQL.items()
+}
 
 
 def official_key(key: str) -> int | None:
@@ -185,7 +194,7 @@ class StatsRepository:
 
     async def axes(self, *, now: datetime) -> list[AxisRow]:
         """The whole program's counts per category, city, stage and official."""
-        rows = await self._db.fetch_report(_AXES, (to_epoch(now),))
+        rows = await self._db.fetch_report(_AXES[self._db.dialect], {"now": to_epoch(now)})
         return [AxisRow(*row) for row in rows]
 
     async def officials_taking_part(self, cut: Cut = WHOLE) -> int:
@@ -247,7 +256,8 @@ class StatsRepository:
         """How many open requests are past a deadline (through requests_open_by_deadline)."""
         return int(
             await self._db.fetch_value(
-                "SELECT COUNT(*) FROM requests INDEXED BY requests_open_by_deadline"
+                "SELECT COUNT(*) FROM requests"
+                f"{SQL[self._db.dialect].index_hint('requests_open_by_deadline')}"
                 f" WHERE status IN ({_OPEN}) AND overdue_at < ?",
                 (to_epoch(now),),
             )
@@ -260,7 +270,8 @@ class StatsRepository:
         first."""
         # The whole program's list walks the open requests in deadline order; one official's
         # comes from requests_by_official.
-        source = "r INDEXED BY requests_open_by_deadline" if official_id is None else "r"
+        hint = SQL[self._db.dialect].index_hint("requests_open_by_deadline")
+        source = f"r{hint}" if official_id is None else "r"
         rows = await self._db.fetch_report(
             "SELECT r.number, e.name AS enterprise, o.name AS official, r.status,"
             " r.overdue_at AS due_at"

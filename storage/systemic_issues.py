@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.clock import to_epoch
 from bot.lifecycle import FINAL, Status
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
@@ -150,7 +151,7 @@ class SystemicIssueRepository:
             "SELECT * FROM (SELECT ev.id, ev.at, ev.actor_id, ev.kind, ev.detail,"
             " r.number AS request_number"
             " FROM systemic_issue_events ev LEFT JOIN requests r ON r.id = ev.request_id"
-            " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) ORDER BY id",
+            " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) AS newest ORDER BY id",
             (issue_id, limit),
         )
         return rows_to(IssueEvent, rows)
@@ -241,8 +242,9 @@ class SystemicIssueRepository:
         """Issues not yet resolved, each with the text it is matched by: its title and the
         summaries of its requests."""
         rows = await self._db.fetch_report(
-            f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT group_concat(r.summary, ' ')"
-            "  FROM requests r WHERE r.systemic_issue_id = i.id), '') AS text"
+            f"SELECT {_COLUMNS}, i.title || ' ' || COALESCE((SELECT"
+            f" {SQL[self._db.dialect].joined('r.summary', ' ')} FROM requests r"
+            "  WHERE r.systemic_issue_id = i.id), '') AS text"
             " FROM systemic_issues i WHERE i.status != 'resolved' ORDER BY i.id",
         )
         return [(row_to(Issue, row), row["text"]) for row in rows]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.clock import from_epoch, to_epoch
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
@@ -55,10 +56,11 @@ class Report:
 
 _CODE_COLUMNS = "id, code_hash, official_id, enterprise_id, issued_at, expires_at, used_at"
 # The issuing official's portfolio, read with the code in the same statement.
-_PORTFOLIO = (
-    "(SELECT json_group_array(a.enterprise_id) FROM assignments a"
+_PORTFOLIO = {
+    dialect: f"(SELECT {sql.json_array_of('a.enterprise_id')} FROM assignments a"
     " WHERE a.official_id = verification_codes.official_id) AS portfolio"
-)
+    for dialect, sql in SQL.items()
+}
 _NOTICE_COLUMNS = (
     "id, official_id, enterprise_id, channel, phone_last4, window_start, window_end, created_at"
 )
@@ -102,7 +104,8 @@ class VerificationRepository:
     async def find_code(self, code_hash: str) -> StoredCode | None:
         """The newest code under this hash, live ones first, with its official's portfolio."""
         row = await self._db.fetch_one(
-            f"SELECT {_CODE_COLUMNS}, {_PORTFOLIO} FROM verification_codes WHERE code_hash = ?"
+            f"SELECT {_CODE_COLUMNS}, {_PORTFOLIO[self._db.dialect]} FROM verification_codes"
+            " WHERE code_hash = ?"
             " ORDER BY used_at IS NULL DESC, expires_at DESC LIMIT 1",
             (code_hash,),
         )
@@ -169,10 +172,10 @@ class VerificationRepository:
         if retired is not None:
             old_token, old_hash = retired
             await tx.execute(
-                "INSERT OR IGNORE INTO retired_card_tokens"
+                "INSERT INTO retired_card_tokens"
                 " (token_hash, official_id, revoked_at)"
                 " SELECT ?, id, COALESCE(card_revoked_at, ?) FROM officials"
-                " WHERE id = ? AND card_token = ?",
+                " WHERE id = ? AND card_token = ? ON CONFLICT DO NOTHING",
                 (old_hash, to_epoch(now), official_id, old_token),
             )
         await tx.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +23,9 @@ from bot.pacing import ScaledClock
 from bot.services import Services
 from runtime.application import BotApplication, build_application, running
 from scenarios.roster import ADMIN_ID
+from tests import postgres
 from tests.secrets_guard import GUARD
-from tests.secrets_guard import pytest_sessionfinish as pytest_sessionfinish
+from tests.secrets_guard import pytest_sessionfinish as guard_sessionfinish
 from tests.secrets_guard import pytest_sessionstart as pytest_sessionstart
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 # Every stand-in the suite starts refuses a parameter the Bot API method does not take
 # (standin/server.py, "Strict parameters"): real Telegram would ignore it silently.
 os.environ.setdefault("STANDIN_STRICT_PARAMETERS", "1")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    guard_sessionfinish(session, exitstatus)
+    postgres.drop_all()
+
 
 TOKEN = "123456789:TEST-token-never-logged"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -100,7 +107,47 @@ def register_settings_secrets(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
+def storage_section(tmp_path: Path) -> dict[str, str]:
+    """The ``[storage]`` settings of a test's database: a SQLite file in the test's folder, or
+    with ``BOT_TEST_STORAGE=postgresql`` a database on the server (tests/postgres.py)."""
+    return postgres.storage_for(tmp_path) | {"backup_dir": str(tmp_path / "backups")}
+
+
+@pytest.fixture(autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    """Give back the server databases a test held (the PostgreSQL run only)."""
+    yield
+    if postgres.on_postgres():
+        postgres.release_all()
+
+
+@pytest.fixture
+def database_target(storage_section: dict[str, str]) -> str:
+    """What a test that opens the database itself opens: the file, or the server's database."""
+    return storage_section.get("url", storage_section["path"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, only the tests that touch the database (every test whose
+    fixtures open it, and the modules marked ``storage`` that open it through
+    ``tests.postgres.storage_for``) and are not about SQLite itself."""
+    if not postgres.on_postgres():
+        return
+    kept, skipped = [], []
+    for item in items:
+        touches = (
+            "storage_section" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("storage") is not None
+        )
+        (kept if touches and item.get_closest_marker("sqlite_only") is None else skipped).append(
+            item
+        )
+    config.hook.pytest_deselected(items=skipped)
+    items[:] = kept
+
+
+@pytest.fixture
+def settings(tmp_path: Path, standin: TelegramStandin, storage_section: dict[str, str]) -> Settings:
     return register_settings_secrets(
         Settings.model_validate(
             {
@@ -110,7 +157,7 @@ def settings(tmp_path: Path, standin: TelegramStandin) -> Settings:
                     "base_file_url": standin.file_base_url,
                     "poll_timeout": 1,
                 },
-                "storage": {"path": str(tmp_path / "bot.sqlite3")},
+                "storage": storage_section,
                 "admins": {"telegram_ids": [ADMIN_ID]},
                 "security": {"hash_key": "test-hash-key-0123456789"},
             }

@@ -16,6 +16,7 @@ from bot.lifecycle import Action, Party
 from bot.services import Services
 from scenarios.roster import ADMIN_ID
 from storage.requests import NewRequest
+from tests.postgres import storage_for
 
 EVERYONE = frozenset(Party)
 SH = ZoneInfo("Asia/Shanghai")
@@ -54,7 +55,7 @@ class RecordingSender:
 def domain_settings(tmp_path: Path, **sections: Any) -> Settings:
     return Settings.model_validate(
         {
-            "storage": {"path": str(tmp_path / "bot.sqlite3")},
+            "storage": storage_for(tmp_path),
             "admins": {"telegram_ids": [ADMIN_ID]},
             "security": {"hash_key": "test-hash-key-of-32-bytes-long!"},
             **sections,

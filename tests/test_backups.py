@@ -8,11 +8,11 @@ import aiosqlite
 
 from bot.backups import BackupJob
 from bot.clock import FakeClock
-from storage.db import Database
+from storage.db import open_database
 
 
 async def test_scheduled_backups_follow_the_interval_keep_n_and_restore(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "live.sqlite3")
+    db = await open_database(tmp_path / "live.sqlite3")
     try:
         clock = FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
         job = BackupJob(db, clock, tmp_path / "backups", timedelta(hours=6), kept=2)

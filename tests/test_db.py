@@ -9,12 +9,13 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations
+from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
+from tests.postgres import INTEGRITY_ERRORS
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Database:
-    database = await Database.open(tmp_path / "test.sqlite3")
+async def db(database_target: str) -> Database:
+    database = await open_database(database_target)
     yield database  # type: ignore[misc]
     await database.close()
 
@@ -23,8 +24,9 @@ async def test_migrations_apply_once(db: Database, tmp_path: Path) -> None:
     latest = max(version for version, _, _ in _migrations())
     assert await db.schema_version() == latest
     assert await db.migrate() == []
-    assert await db.fetch_value("PRAGMA journal_mode") == "wal"
-    assert await db.fetch_value("PRAGMA foreign_keys") == 1
+    if db.dialect == "sqlite":
+        assert await db.fetch_value("PRAGMA journal_mode") == "wal"
+        assert await db.fetch_value("PRAGMA foreign_keys") == 1
 
 
 async def test_fifty_concurrent_writers_never_mix_transactions(db: Database) -> None:
@@ -97,14 +99,15 @@ async def test_history_is_append_only(db: Database) -> None:
         await tx.execute(
             "INSERT INTO request_history (request_id, at, to_status) VALUES (1, 0, 'submitted')"
         )
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
         async with db.transaction() as tx:
             await tx.execute("UPDATE request_history SET note = 'changed'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
         async with db.transaction() as tx:
             await tx.execute("DELETE FROM request_history")
 
 
+@pytest.mark.sqlite_only
 async def test_backup_while_writing_is_consistent(db: Database, tmp_path: Path) -> None:
     async def keep_writing() -> None:
         for i in range(200):
@@ -191,12 +194,13 @@ async def test_a_cancelled_commit_still_ends_before_the_next_transaction(db: Dat
     assert await db.fetch_value("SELECT COUNT(*) FROM audit_log") == BULK_ROWS
 
 
+@pytest.mark.sqlite_only
 async def test_another_process_writing_does_not_hold_up_the_event_loop(
-    db: Database, tmp_path: Path
+    db: Database, database_target: str
 ) -> None:
     """While another connection (the CLI, say) holds the write lock, a transaction waits by
     sleeping on the event loop, then goes ahead once the lock is free."""
-    other = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
+    other = sqlite3.connect(database_target, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute(
         "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (7, '', 0, 0)"
@@ -219,10 +223,11 @@ async def test_another_process_writing_does_not_hold_up_the_event_loop(
     assert stored == [7, 8]
 
 
+@pytest.mark.sqlite_only
 async def test_a_write_lock_held_past_the_busy_timeout_is_database_is_locked(
     tmp_path: Path,
 ) -> None:
-    db = await Database.open(tmp_path / "busy.sqlite3", busy_timeout_ms=50)
+    db = await open_database(tmp_path / "busy.sqlite3", busy_timeout_ms=50)
     other = sqlite3.connect(tmp_path / "busy.sqlite3", isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -248,3 +253,20 @@ def test_every_migration_has_a_number_of_its_own() -> None:
     the second file would never be applied (schema_migrations is keyed by the number)."""
     versions = [version for version, _, _ in _migrations()]
     assert len(versions) == len(set(versions)), versions
+
+
+async def test_a_lost_connection_to_postgresql_is_opened_again(db: Database) -> None:
+    """The server closing the writer's connection (a restart, a cut network) costs nothing:
+    the next write transaction begins on a new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL backend")
+    async with db.transaction() as tx:
+        await _insert_user(tx, 1)
+        pid = (await tx.execute_fetchall("SELECT pg_backend_pid()"))[0][0]
+    await db.fetch_all("SELECT pg_terminate_backend(?)", (pid,))
+    async with db.transaction() as tx:
+        await _insert_user(tx, 2)
+    assert [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")] == [
+        1,
+        2,
+    ]

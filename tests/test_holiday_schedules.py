@@ -30,6 +30,9 @@ from storage.requests import Request
 from tests.reminder_support import act, domain_settings, local, new_request, open_domain, recorder
 from tests.test_requests_flow import file_request, submit_payments_request
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 EXAMPLE = Path(__file__).parent.parent / "docs" / "holidays-2027.toml"
 
 

@@ -64,8 +64,12 @@ from standin.state import StoredMessage
 from storage.models import Stage
 from tests.conftest import START, TIME_SCALE, TOKEN, register_settings_secrets
 from tests.driving import settle
+from tests.postgres import storage_for
 
-pytestmark = pytest.mark.slow  # an end-to-end suite: `./test -m "not slow"` skips it
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.storage,
+]  # end to end (`./test -m "not slow"` skips it), on both databases
 
 EXAMPLES = int(os.environ.get("ISOLATION_EXAMPLES", "10"))
 STEPS = int(os.environ.get("ISOLATION_STEPS", "30"))
@@ -125,7 +129,7 @@ class BotThread:
                         "base_file_url": self.standin.file_base_url,
                         "poll_timeout": 1,
                     },
-                    "storage": {"path": str(self.directory / "bot.sqlite3")},
+                    "storage": storage_for(self.directory),
                     "admins": {"telegram_ids": [ADMIN_ID]},
                     "security": {"hash_key": "test-hash-key-0123456789"},
                 }

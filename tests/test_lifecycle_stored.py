@@ -20,7 +20,11 @@ from bot.services import Services
 from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, Cast, make_cast
 from storage.requests import Request
 from tests.conftest import START
+from tests.postgres import storage_for
 from tests.test_requests_domain import new
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 ACTING = {Party.OWNER: ALICE_ID, Party.HOLDER: OFFICIAL_ID, Party.ADMIN: ADMIN_ID}
 UNHELD = {Status.SUBMITTED, Status.RETURNED}  # nobody holds these: the official is no holder
@@ -30,7 +34,7 @@ NOTE = "理由：<依据>"
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[tuple[Services, Cast]]:
     settings = Settings.model_validate(
-        {"storage": {"path": str(tmp_path / "l.sqlite3")}, "admins": {"telegram_ids": [ADMIN_ID]}}
+        {"storage": storage_for(tmp_path, "l.sqlite3"), "admins": {"telegram_ids": [ADMIN_ID]}}
     )
     services = await Services.open(settings, clock=FakeClock(START))
     try:

@@ -21,6 +21,9 @@ from storage.outbox import OutboxMessage
 from storage.scope import PROVINCE
 from tests.reminder_support import domain_settings, local, open_domain, recorder
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 PROVINCE_ID, CITY_ID = 700001, 700002  # an appointed province admin, a Dalian admin
 NETWORK_DOWN = [lambda: TemporaryFailure("network down")] * 1000
 

@@ -24,6 +24,9 @@ from tests.reminder_support import (
     replan,
 )
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 
 @pytest.fixture
 async def domain(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:

@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.lifecycle import Action
 from bot.services import Services
@@ -19,6 +21,9 @@ from tests.reminder_support import (
     open_domain,
     recorder,
 )
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 
 async def opened(tmp_path: Path, clock: FakeClock, **sections: Any) -> Services:

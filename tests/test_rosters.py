@@ -27,7 +27,7 @@ from bot.rosters import (
 )
 from bot.tables import Table, UnreadableFile, read_table
 from scenarios.roster import ALICE_CODE, BOB_CODE
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.models import Stage
 from storage.rosters import RosterRepository
 from tests.conftest import START
@@ -51,8 +51,8 @@ LN-001,{BOB_CODE},否
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "r.sqlite3")
+async def db(database_target: str) -> AsyncIterator[Database]:
+    database = await open_database(database_target)
     yield database
     await database.close()
 

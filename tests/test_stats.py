@@ -21,6 +21,9 @@ from tests.ledger_data import load_city_round, load_provincial_round
 from tests.reminder_support import domain_settings, local, open_domain
 from tests.round_flows import load_both_rounds_through_the_flows
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 
 def test_rates_and_their_definitions() -> None:
     tally = Tally(

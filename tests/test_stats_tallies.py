@@ -20,12 +20,16 @@ from bot.requests import Stale
 from bot.services import Services
 from bot.stats import Stats, Tally, compute_stats, group
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, Cast, make_cast
-from storage.db import Database, _migrations
+from storage.db import _migrations, open_database
 from storage.requests import NewRequest, Request
 from storage.rosters import EnterpriseRecord, RosterRepository
 from storage.stats import StatsRepository
 from tests.conftest import START
 from tests.ledger_data import CATEGORIES
+from tests.postgres import storage_for
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 EVERY_PARTY = frozenset(Party)
 CITIES = ("shenyang", "dalian", "anshan")
@@ -34,7 +38,7 @@ CITIES = ("shenyang", "dalian", "anshan")
 @pytest.fixture
 async def tally_services(tmp_path: Path) -> AsyncIterator[Services]:
     settings = Settings.model_validate(
-        {"storage": {"path": str(tmp_path / "t.sqlite3")}, "admins": {"telegram_ids": [ADMIN_ID]}}
+        {"storage": storage_for(tmp_path, "t.sqlite3"), "admins": {"telegram_ids": [ADMIN_ID]}}
     )
     services = await Services.open(settings, clock=FakeClock(START))
     try:
@@ -218,7 +222,7 @@ async def test_an_upgraded_database_gets_its_tallies(tmp_path: Path) -> None:
     )
     old.commit()
     old.close()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         assert 4 in [row[0] for row in await db.fetch_all("SELECT version FROM schema_migrations")]
         stats = await recounted(StatsRepository(db), START)

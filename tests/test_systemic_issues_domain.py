@@ -20,6 +20,9 @@ from storage.requests import NewRequest
 from storage.systemic_issues import IssueChanged, IssueStatus
 from tests.reminder_support import domain_settings, open_domain, recorder
 
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
+
 SH = ZoneInfo("Asia/Shanghai")
 CAROL_ID = 700003
 

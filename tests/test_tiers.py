@@ -12,7 +12,7 @@ from bot.credit_code import make_credit_code
 from bot.i18n import Translator
 from bot.rosters import RosterKind, describe_report
 from bot.tiers import parse_tier, round_of, tier_name
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.models import Tier
 from tests.test_rosters import exported, load
 
@@ -20,8 +20,8 @@ CODES = [make_credit_code(f"91210200MA{n:07d}") for n in range(3)]
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "t.sqlite3")
+async def db(database_target: str) -> AsyncIterator[Database]:
+    database = await open_database(database_target)
     yield database
     await database.close()
 

@@ -1,0 +1,134 @@
+"""The database as repositories and the domain's units of work see it, whichever the backend.
+
+Two backends implement it: SQLite, the embedded default (:mod:`storage.db`), and PostgreSQL
+(:mod:`storage.postgres`); :func:`storage.db.open_database` picks one from the setting.
+Repositories write their SQL once, in the subset both speak (``?`` placeholders, ``ON
+CONFLICT``, ``RETURNING``, ``COALESCE``, ``CAST(… AS INTEGER)`` for a truth value counted);
+where the two differ a repository asks :attr:`Database.dialect`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+MIGRATIONS_PACKAGE = "storage.migrations"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class Row(Protocol):
+    """A row as either backend gives it: by position, by column name, and its column names."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Sequence[str]: ...
+
+    def __len__(self) -> int: ...
+
+
+class StatementResult(Protocol):
+    """What one statement inside a transaction left: its rows and how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> list[Any]: ...
+
+
+class Transaction(ABC):
+    """The statements of one write transaction (see :meth:`Database.transaction`)."""
+
+    dialect: Dialect
+
+    @property
+    @abstractmethod
+    def total_changes(self) -> int:
+        """Rows inserted, updated or deleted so far by this connection (a running count)."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> StatementResult: ...
+
+    @abstractmethod
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+
+class Database(ABC):
+    """An open database: serialised write transactions, reads that never wait for them."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """One write transaction that no other writer (coroutine or process) interleaves with."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """One write statement committed on its own; the rows of its ``RETURNING`` clause."""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Any]:
+        """Rows of a short read of the last committed state."""
+
+    @abstractmethod
+    async def fetch_report(self, sql: str, params: Params = ()) -> list[Any]:
+        """Rows of a read that may take long, off the event loop's thread."""
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row; meant for queries of at most one row (it reads them all)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def migrate(self) -> list[int]:
+        """Apply every migration newer than the stored schema version; return those applied."""
+
+    async def schema_version(self) -> int:
+        return int(
+            await self.fetch_value("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        )
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The names of the bot's tables (the backend's own catalogue left out), sorted."""
+
+    @abstractmethod
+    async def backup(self, destination: Path) -> None:
+        """Write a consistent copy to ``destination`` while the bot goes on writing."""
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for many rows in a single write transaction."""
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+
+def is_postgres_url(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+def _migrations(package: str = MIGRATIONS_PACKAGE) -> list[tuple[int, str, str]]:
+    """Every ``NNNN_name.sql`` file shipped in ``package``, in version order."""
+    found = []
+    for entry in resources.files(package).iterdir():
+        stem, _, suffix = entry.name.partition(".")
+        if suffix != "sql" or not stem[:4].isdigit():
+            continue
+        found.append((int(stem[:4]), stem[5:], entry.read_text(encoding="utf-8")))
+    return sorted(found)

@@ -1,0 +1,363 @@
+"""The PostgreSQL backend: the same :class:`~storage.db.Database` on a server (issue 21).
+
+Why psycopg 3 (with psycopg-pool) rather than asyncpg: the repositories' SQL is written once for
+both backends with ``?`` placeholders and loosely typed parameters (a moment is an ``int``, a
+flag ``0``/``1``, text compared with text). psycopg sends a Python ``str`` as an untyped literal
+that the server casts to what the column needs and takes ``%s`` placeholders, so the shared SQL
+needs only a mechanical rewrite (:func:`translate`); asyncpg wants ``$n`` and exactly typed
+parameters, which would mean casts at every call site. psycopg's pool is maintained with it.
+
+Writes are serialised as they are on SQLite: one writer connection per process behind an
+asyncio lock, and every write transaction first takes a transaction-level advisory lock
+(:data:`WRITER_LOCK`), so that two processes on one database (the bot and a CLI command, or
+an active bot and a standby that has just taken over) never interleave their writes, exactly
+like SQLite's ``BEGIN IMMEDIATE``. Reads go through a pool and see the last committed state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.rows import RowMaker
+from psycopg_pool import AsyncConnectionPool
+
+from storage.database import Database, Dialect, Params, Transaction, _migrations
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "storage.migrations.postgresql"
+# The advisory lock key every write transaction takes (any constant; "liaison" in ASCII).
+WRITER_LOCK = 0x6C696169736F6E
+# Connections the pool keeps for reads and reports, and the most it opens.
+POOL_MIN = 1
+POOL_MAX = 8
+# How long a write waits for another process's lock unless the settings say ([storage]).
+DEFAULT_LOCK_TIMEOUT_MS = 5000
+# How long opening the pool may wait for the server, in seconds.
+CONNECT_TIMEOUT = 10.0
+
+
+class Record(tuple[Any, ...]):
+    """A row by position and by column name, like :class:`sqlite3.Row`."""
+
+    _index: Mapping[str, int]
+
+    def __new__(cls, values: Sequence[Any], index: Mapping[str, int]) -> Record:
+        record = super().__new__(cls, values)
+        record._index = index
+        return record
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
+    """psycopg's row factory for :class:`Record`: the column index is built once per result."""
+    names = [column.name for column in cursor.description or ()]
+    index = {name: position for position, name in enumerate(names)}
+
+    def make(values: Sequence[Any]) -> Record:
+        return Record(values, index)
+
+    return make
+
+
+class NumberLoader(Loader):
+    """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
+    when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        number = float(text)
+        return int(text) if text.lstrip("-").isdigit() else number
+
+
+Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
+def _configuration(lock_timeout_ms: int) -> Configure:
+    """What every connection is set up with: numbers read as SQLite gives them, and how long a
+    statement waits for another process's lock (the URL's own ``options`` are kept)."""
+
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        connection.adapters.register_loader("numeric", NumberLoader)
+        await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+
+    return configure
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
+# A parameter tested for NULL: nothing in "? IS NULL" tells the server its type (an optional
+# filter's "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
+_NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
+
+
+@dataclass(frozen=True)
+class Translated:
+    """The shared SQL in psycopg's terms: every placeholder a ``%s`` of its own, and where each
+    one's value comes from (its position among ``?``, a ``?N``'s N - 1, a ``:name``'s name)."""
+
+    sql: str
+    sources: tuple[int | str, ...]
+    positional: bool  # only plain "?": the parameters are passed as they are
+
+    def values(self, params: Params) -> Sequence[Any]:
+        if self.positional and not isinstance(params, Mapping):
+            return params
+        return [params[source] for source in self.sources]  # type: ignore[index]
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> Translated:
+    """``?``, ``?N`` and ``:name`` become ``%s`` and a literal ``%`` ``%%``; quoted text and
+    comments keep their ``?`` and ``:``. Each occurrence of a repeated parameter gets a ``%s``
+    (and a value) of its own, so the server infers each one's type from where it stands."""
+    sources: list[int | str] = []
+    plain = 0
+    positional = True
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal plain, positional
+        found = match.group(0)
+        if found == "%":
+            return "%%"
+        if found.startswith("?"):
+            if match.group(1):
+                positional = False
+                sources.append(int(match.group(1)) - 1)
+            else:
+                sources.append(plain)
+                plain += 1
+            return "%s"
+        if match.group(2) is not None:
+            positional = False
+            sources.append(match.group(2))
+            return "%s"
+        return found.replace("%", "%%")
+
+    typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
+    return Translated(_TOKENS.sub(replace, typed), tuple(sources), positional)
+
+
+def _query(sql: str, params: Params) -> tuple[str, Sequence[Any] | None]:
+    if not params:
+        return sql, None
+    translated = translate(sql)
+    return translated.sql, translated.values(params)
+
+
+class Result:
+    """What one statement left: its rows (already fetched) and how many rows it changed."""
+
+    def __init__(self, rows: list[Record], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    async def fetchone(self) -> Record | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[Record]:
+        return list(self._rows)
+
+
+class PostgresTransaction(Transaction):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
+        self._connection = connection
+        self._changes = 0
+
+    @property
+    def total_changes(self) -> int:
+        return self._changes
+
+    async def execute(self, sql: str, params: Params = ()) -> Result:
+        query, values = _query(sql, params)
+        cursor = await self._connection.execute(query, values)
+        rows = await cursor.fetchall() if cursor.description else []
+        if cursor.rowcount > 0 and not cursor.description:
+            self._changes += cursor.rowcount
+        return Result(rows, cursor.rowcount)
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:
+        return await (await self.execute(sql, params)).fetchall()
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        batch = list(rows)
+        if not batch:
+            return
+        translated = translate(sql)
+        values = [translated.values(row) for row in batch]
+        async with self._connection.cursor() as cursor:
+            await cursor.executemany(translated.sql, values)
+            if cursor.rowcount > 0:
+                self._changes += cursor.rowcount
+
+
+class PostgresDatabase(Database):
+    """An open PostgreSQL database: a writer connection and a pool of readers."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(
+        self, url: str, writer: psycopg.AsyncConnection[Record], pool: AsyncConnectionPool
+    ) -> None:
+        self.url = url
+        self._writer = writer
+        self._pool = pool
+        self._write_lock = asyncio.Lock()
+        self._configure: Configure | None = None
+
+    @classmethod
+    async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
+        """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
+        a write waits for another process's write lock (``lock_timeout``)."""
+        configure = _configuration(busy_timeout_ms)
+        writer = await _connect_writer(url, configure)
+        pool = AsyncConnectionPool(
+            url,
+            min_size=POOL_MIN,
+            max_size=POOL_MAX,
+            kwargs={"autocommit": True, "row_factory": records},
+            configure=configure,
+            open=False,
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+            db = cls(url, writer, pool)
+            db._configure = configure
+            await db.migrate()
+        except BaseException:
+            await pool.close()
+            await writer.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self._pool.close()
+            await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTransaction]:
+        async with self._write_lock:
+            connection = await self._begin()
+            try:
+                yield PostgresTransaction(connection)
+            except BaseException:
+                if not connection.broken:  # a lost connection's transaction is gone anyway
+                    await _shielded(connection.execute("ROLLBACK"))
+                raise
+            await _shielded(connection.execute("COMMIT"))
+
+    async def _begin(self) -> psycopg.AsyncConnection[Record]:
+        """Begin a write transaction holding the writers' lock. A writer connection the server
+        closed (a restart of the server, a cut network) is opened again once: nothing was
+        done on it yet, so beginning again on a new one is safe."""
+        for attempt in (1, 2):
+            if self._writer.broken or self._writer.closed:
+                log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+                configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+                self._writer = await _connect_writer(self.url, configure)
+            try:
+                await self._writer.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            except psycopg.OperationalError:
+                if attempt == 2 or not self._writer.broken:
+                    raise
+                continue
+            return self._writer
+        raise AssertionError("unreachable")
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
+        async with self.transaction() as tx:
+            return await tx.execute_fetchall(sql, params)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
+        query, values = _query(sql, params)
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(query, values)
+            return cast(list[Record], await cursor.fetchall())
+
+    async def fetch_report(self, sql: str, params: Params = ()) -> list[Record]:
+        return await self.fetch_all(sql, params)
+
+    async def migrate(self) -> list[int]:
+        applied: list[int] = []
+        async with self._write_lock:
+            await self._writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            await self._writer.execute(f"SELECT pg_advisory_lock({WRITER_LOCK})")
+            try:
+                cursor = await self._writer.execute("SELECT version FROM schema_migrations")
+                done = {row[0] for row in await cursor.fetchall()}
+                for version, name, sql in _migrations(MIGRATIONS_PACKAGE):
+                    if version in done:
+                        continue
+                    async with self._writer.transaction():
+                        await self._writer.execute(sql.encode())
+                        await self._writer.execute(
+                            "INSERT INTO schema_migrations (version, name, applied_at)"
+                            " VALUES (%s, %s, now()::text)",
+                            (version, name),
+                        )
+                    applied.append(version)
+            finally:
+                await self._writer.execute(f"SELECT pg_advisory_unlock({WRITER_LOCK})")
+        if applied:
+            log.info("applied migrations %s", applied)
+        return applied
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+
+    async def backup(self, destination: Path) -> None:
+        """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),
+        consistent while the bot writes (pg_dump reads one snapshot)."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        process = await asyncio.create_subprocess_exec(
+            "pg_dump",
+            "--format=custom",
+            f"--file={destination}",
+            f"--dbname={self.url}",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _, error = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+
+
+async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+    writer = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+    )
+    await configure(writer)
+    return writer
+
+
+async def _shielded(job: Any) -> None:
+    """Finish a ``COMMIT`` or ``ROLLBACK`` even if the caller is cancelled meanwhile: the
+    connection must be idle again before the next transaction."""
+    await asyncio.shield(asyncio.ensure_future(job))
