@@ -538,7 +538,8 @@ def one_bot_per_database(settings: Settings) -> Iterator[None]:
     another bot on it already: one line, exit code 2.
 
     Taken by ``run``, ``run --webhook``, ``sandbox`` (in sandbox/) and ``migrate``. The
-    other commands only read (``backup``, ``export``, ``ledger``) or write in short
+    other commands only read (``backup``, ``export``, ``ledger``, ``migrate-to``, which reads
+    the SQLite file from one snapshot) or write in short
     transactions the running bot waits for (``invite``, ``invites``, ``add-official``,
     ``import``, ``holidays``): they run alongside the bot without the lock
     (docs/hardening.md, "One bot per database").
