@@ -55,7 +55,7 @@ async def test_polling_bot_serves_healthz_and_metrics_on_their_own_port(
 ) -> None:
     base = watched[1]
     async with aiohttp.ClientSession() as session, session.get(base + "/healthz") as resp:
-        assert (resp.status, await resp.text()) == (200, "ok")
+        assert (resp.status, await resp.text()) == (200, "ok active")
     before = await scrape(base)
     assert before["liaison_instance_role[active]"] == 1
     assert before["liaison_requests_overdue"] == 0
