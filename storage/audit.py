@@ -110,7 +110,7 @@ SELECT at, number, from_status, to_status, note, action, subject, result FROM (
     UNION ALL
     SELECT at, id, 1, NULL, NULL, '', detail, action, subject, result
     FROM audit_log WHERE actor_id = ?1
-) ORDER BY at DESC, src DESC, seq DESC LIMIT ?2 OFFSET ?3
+) AS deeds ORDER BY at DESC, src DESC, seq DESC LIMIT ?2 OFFSET ?3
 """
 
 

@@ -106,6 +106,10 @@ class Database(ABC):
         )
 
     @abstractmethod
+    async def tables(self) -> list[str]:
+        """The names of the bot's tables (the backend's own catalogue left out), sorted."""
+
+    @abstractmethod
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy to ``destination`` while the bot goes on writing."""
 

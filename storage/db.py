@@ -297,6 +297,13 @@ class SqliteDatabase(Database):
             await self._writer.thread.rollback()
             raise
 
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%'"
+            " ESCAPE '\\' ORDER BY name"
+        )
+        return [row[0] for row in rows]
+
     async def backup(self, destination: Path) -> None:
         """Write a consistent copy with SQLite's online backup API, safe while the bot writes.
 

@@ -62,6 +62,11 @@ class Sql:
             return f"string_agg({expression}, '{separator}')"
         return f"group_concat({expression}, '{separator}')"
 
+    def least(self, *expressions: str) -> str:
+        """The smallest of these values (SQLite's ``min`` with several arguments)."""
+        name = "LEAST" if self.postgres else "min"
+        return f"{name}({', '.join(expressions)})"
+
     def index_hint(self, index: str) -> str:
         """SQLite's planner told which index to read (PostgreSQL's chooses by its statistics)."""
         return "" if self.postgres else f" INDEXED BY {index}"

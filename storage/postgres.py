@@ -101,13 +101,17 @@ def _configuration(
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
 _NUMBERED = re.compile(r"\?\d")
+# "? IS NULL": psycopg gives each occurrence of a parameter a number of its own, so nothing
+# tells the server the type of this one (an optional filter's "(? IS NULL OR col = ?)").
+_NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
 
 
 @lru_cache(maxsize=4096)
 def to_pyformat(sql: str, named: bool) -> str:
     """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``; ``?2`` (SQLite's
     numbered parameter) ``%(2)s``; ``:name``, when the parameters are a mapping,
-    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``."""
+    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``.
+    A parameter tested for NULL is cast to text, which any value can be."""
 
     def replace(match: re.Match[str]) -> str:
         found = match.group(0)
@@ -120,7 +124,8 @@ def to_pyformat(sql: str, named: bool) -> str:
             return f"%({match.group(2)})s" if named else found
         return found.replace("%", "%%")
 
-    return _TOKENS.sub(replace, sql)
+    typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
+    return _TOKENS.sub(replace, typed)
 
 
 def _query(sql: str, params: Params) -> tuple[str, Params | None]:
@@ -283,6 +288,12 @@ class PostgresDatabase(Database):
         if applied:
             log.info("applied migrations %s", applied)
         return applied
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        )
+        return [row[0] for row in rows]
 
     async def backup(self, destination: Path) -> None:
         """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),

@@ -17,6 +17,7 @@ from typing import Any
 from bot.clock import to_epoch
 from bot.lifecycle import Status
 from storage.db import Database, Transaction
+from storage.dialect import SQL
 from storage.rows import row_to, rows_to
 from storage.scope import EVERYWHERE, Scope
 
@@ -336,7 +337,9 @@ class RequestRepository:
         enterprise (their clock stopped) after the running ones; the id breaks ties, so that
         pages neither repeat nor skip a request."""
         where = f"official_id = ? AND status IN ({_held_marks()})"
-        return await self._page(where, (official_id, *_HELD), _DUE_FIRST, limit, offset)
+        return await self._page(
+            where, (official_id, *_HELD), _DUE_FIRST[self._db.dialect], limit, offset
+        )
 
     async def queue(self, *, limit: int, offset: int, scope: Scope = EVERYWHERE) -> Page:
         """The admins' queue: open requests nobody holds, oldest first; a city admin's, those
@@ -387,13 +390,12 @@ _HELD = (
 
 
 # The inbox's order (see RequestRepository.held_by).
-_DUE_FIRST = (
-    "status = 'waiting',"
-    " CASE WHEN acknowledged_at IS NULL"
-    " THEN MIN(COALESCE(acknowledge_due_at, 9e18), COALESCE(resolve_due_at, 9e18))"
-    " ELSE COALESCE(resolve_due_at, 9e18) END,"
-    " id"
-)
+_DUE_FIRST = {
+    dialect: "status = 'waiting', CASE WHEN acknowledged_at IS NULL"
+    f" THEN {sql.least('COALESCE(acknowledge_due_at, 9e18)', 'COALESCE(resolve_due_at, 9e18)')}"
+    " ELSE COALESCE(resolve_due_at, 9e18) END, id"
+    for dialect, sql in SQL.items()
+}
 
 
 def _held_marks() -> str:

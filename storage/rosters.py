@@ -108,7 +108,7 @@ WHERE official_channels.official_id IS DISTINCT FROM excluded.official_id
 _SET_SUPERVISOR = """
 UPDATE officials SET supervisor_id = (SELECT id FROM officials WHERE external_id = ?)
 WHERE external_id = ?
-  AND supervisor_id IS NOT (SELECT id FROM officials WHERE external_id = ?)
+  AND supervisor_id IS DISTINCT FROM (SELECT id FROM officials WHERE external_id = ?)
 """
 
 _UPSERT_ENTERPRISE = """

@@ -151,7 +151,7 @@ class SystemicIssueRepository:
             "SELECT * FROM (SELECT ev.id, ev.at, ev.actor_id, ev.kind, ev.detail,"
             " r.number AS request_number"
             " FROM systemic_issue_events ev LEFT JOIN requests r ON r.id = ev.request_id"
-            " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) ORDER BY id",
+            " WHERE ev.issue_id = ? ORDER BY ev.id DESC LIMIT ?) AS newest ORDER BY id",
             (issue_id, limit),
         )
         return rows_to(IssueEvent, rows)

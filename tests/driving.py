@@ -66,9 +66,8 @@ async def settle(standin: TelegramStandin, bot: BotApplication) -> None:
 
 async def snapshot(db: Database, *, skip: frozenset[str]) -> dict[str, list[Any]]:
     """Every row of every table but ``skip``, for comparing before and after."""
-    tables = await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
     return {
         name: sorted((tuple(row) for row in await db.fetch_all(f"SELECT * FROM {name}")), key=repr)
-        for (name,) in tables
-        if name not in skip and not name.startswith("sqlite_")
+        for name in await db.tables()
+        if name not in skip
     }

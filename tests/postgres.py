@@ -26,6 +26,8 @@ _free: list[str] = []
 _made: list[str] = []
 # The database each test folder holds (a bot restarted within a test opens the same one).
 _by_folder: dict[Path, str] = {}
+# A child process a test starts opens the test's database, named here, not one of its own.
+CHILD_DATABASE = "BOT_TEST_DATABASE_URL"
 # Empties a database the way a fresh copy of the template is: no rows, identities from 1.
 _EMPTY = """
 DO $$
@@ -97,7 +99,7 @@ def storage_for(folder: Path, file_name: str = "bot.sqlite3") -> dict[str, str]:
     if not on_postgres():
         return section
     if folder not in _by_folder:
-        _by_folder[folder] = fresh_database()
+        _by_folder[folder] = os.environ.get(CHILD_DATABASE) or fresh_database()
     return section | {"url": _by_folder[folder]}
 
 

@@ -147,9 +147,7 @@ async def test_nothing_typed_is_stored_in_clear(
         ("wechat", "w…ov"),
     ]
     values = []
-    for (table,) in await services.db.fetch_all(
-        "SELECT name FROM sqlite_master WHERE type = 'table'"
-    ):
+    for table in await services.db.tables():
         for row in await services.db.fetch_all(f"SELECT * FROM {table}"):
             values += [str(value).lower() for value in row]
     dump = "|".join(values)

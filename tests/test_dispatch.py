@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -20,7 +21,11 @@ from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID, make_cast
 from storage.db import Transaction
 from storage.requests import Attachment, NewRequest
 from storage.requests import NewMessage as ThreadPost
+from tests.postgres import CHILD_DATABASE, storage_for
 from tests.reminder_support import act, domain_settings, local, open_domain, recorder
+
+# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
+pytestmark = pytest.mark.storage
 
 
 class Crash(Exception):
@@ -169,9 +174,6 @@ from bot.clock import FakeClock
 from tests.reminder_support import domain_settings, open_domain
 from tests.test_dispatch import submit
 
-# Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
-pytestmark = pytest.mark.storage
-
 async def main() -> None:
     clock = FakeClock(datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     services = await open_domain(domain_settings(Path(sys.argv[1])), clock)
@@ -189,9 +191,12 @@ asyncio.run(main())
 async def test_sigkill_right_after_the_commit_loses_no_notice(
     tmp_path: Path, clock: FakeClock
 ) -> None:
+    # On the PostgreSQL run the child opens this test's database, not one of its own.
+    environment = os.environ | {CHILD_DATABASE: storage_for(tmp_path).get("url", "")}
     child = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", KILLED_CHILD, str(tmp_path)],
+        env=environment,
         capture_output=True,
         timeout=60,
         check=False,
