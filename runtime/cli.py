@@ -512,7 +512,10 @@ def _active_on_server(settings: Settings, *, standby: bool, webhook: bool) -> It
     assert settings.storage.url is not None
     url = settings.storage.url.get_secret_value()
     if standby:
-        lock = take_the_lead(settings, webhook=webhook)
+        try:
+            lock = take_the_lead(settings, webhook=webhook)
+        except OSError as exc:  # the standby's /healthz port taken
+            raise CommandError(f"cannot serve /healthz while standing by: {exc}") from None
     else:
         lock = ActiveLock(url, settings.failover)
         try:

@@ -273,7 +273,12 @@ def take_the_lead(settings: Settings, *, webhook: bool) -> ActiveLock | None:
     :meth:`ActiveLock.release`; None when stopped while standing by."""
     assert settings.storage.url is not None
     lock = ActiveLock(settings.storage.url.get_secret_value(), settings.failover)
-    if not asyncio.run(stand_by(lock, settings, webhook=webhook)):
+    try:
+        held = asyncio.run(stand_by(lock, settings, webhook=webhook))
+    except BaseException:
+        lock.release()
+        raise
+    if not held:
         lock.release()
         return None
     lock.watch()

@@ -213,6 +213,7 @@ async def test_the_standby_takes_over_a_killed_active_and_sends_what_was_queued(
         assert second.process.poll() is None
     finally:
         await again.stop()
+    assert again.process.returncode == 0  # a standby stopped (SIGINT) ends cleanly
 
 
 @pytest.mark.slow  # two bots as real processes
