@@ -4,7 +4,7 @@ Why psycopg 3 (with psycopg-pool) rather than asyncpg: the repositories' SQL is 
 both backends with ``?`` placeholders and loosely typed parameters (a moment is an ``int``, a
 flag ``0``/``1``, text compared with text). psycopg sends a Python ``str`` as an untyped literal
 that the server casts to what the column needs and takes ``%s`` placeholders, so the shared SQL
-needs only a mechanical rewrite (:func:`to_pyformat`); asyncpg wants ``$n`` and exactly typed
+needs only a mechanical rewrite (:func:`translate`); asyncpg wants ``$n`` and exactly typed
 parameters, which would mean casts at every call site. psycopg's pool is maintained with it.
 
 Writes are serialised as they are on SQLite: one writer connection per process behind an
@@ -22,6 +22,7 @@ import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -42,6 +43,8 @@ WRITER_LOCK = 0x6C696169736F6E
 # Connections the pool keeps for reads and reports, and the most it opens.
 POOL_MIN = 1
 POOL_MAX = 8
+# How long a write waits for another process's lock unless the settings say ([storage]).
+DEFAULT_LOCK_TIMEOUT_MS = 5000
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
 
@@ -86,9 +89,10 @@ class NumberLoader(Loader):
         return int(text) if text.lstrip("-").isdigit() else number
 
 
-def _configuration(
-    lock_timeout_ms: int,
-) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
+def _configuration(lock_timeout_ms: int) -> Configure:
     """What every connection is set up with: numbers read as SQLite gives them, and how long a
     statement waits for another process's lock (the URL's own ``options`` are kept)."""
 
@@ -100,43 +104,63 @@ def _configuration(
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
-_NUMBERED = re.compile(r"\?\d")
-# "? IS NULL": psycopg gives each occurrence of a parameter a number of its own, so nothing
-# tells the server the type of this one (an optional filter's "(? IS NULL OR col = ?)").
+# A parameter tested for NULL: nothing in "? IS NULL" tells the server its type (an optional
+# filter's "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
 _NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
 
 
+@dataclass(frozen=True)
+class Translated:
+    """The shared SQL in psycopg's terms: every placeholder a ``%s`` of its own, and where each
+    one's value comes from (its position among ``?``, a ``?N``'s N - 1, a ``:name``'s name)."""
+
+    sql: str
+    sources: tuple[int | str, ...]
+    positional: bool  # only plain "?": the parameters are passed as they are
+
+    def values(self, params: Params) -> Sequence[Any]:
+        if self.positional and not isinstance(params, Mapping):
+            return params
+        return [params[source] for source in self.sources]  # type: ignore[index]
+
+
 @lru_cache(maxsize=4096)
-def to_pyformat(sql: str, named: bool) -> str:
-    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``; ``?2`` (SQLite's
-    numbered parameter) ``%(2)s``; ``:name``, when the parameters are a mapping,
-    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``.
-    A parameter tested for NULL is cast to text, which any value can be."""
+def translate(sql: str) -> Translated:
+    """``?``, ``?N`` and ``:name`` become ``%s`` and a literal ``%`` ``%%``; quoted text and
+    comments keep their ``?`` and ``:``. Each occurrence of a repeated parameter gets a ``%s``
+    (and a value) of its own, so the server infers each one's type from where it stands."""
+    sources: list[int | str] = []
+    plain = 0
+    positional = True
 
     def replace(match: re.Match[str]) -> str:
+        nonlocal plain, positional
         found = match.group(0)
         if found == "%":
             return "%%"
         if found.startswith("?"):
-            number = match.group(1)
-            return f"%({number})s" if number else "%s"
+            if match.group(1):
+                positional = False
+                sources.append(int(match.group(1)) - 1)
+            else:
+                sources.append(plain)
+                plain += 1
+            return "%s"
         if match.group(2) is not None:
-            return f"%({match.group(2)})s" if named else found
+            positional = False
+            sources.append(match.group(2))
+            return "%s"
         return found.replace("%", "%%")
 
     typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
-    return _TOKENS.sub(replace, typed)
+    return Translated(_TOKENS.sub(replace, typed), tuple(sources), positional)
 
 
-def _query(sql: str, params: Params) -> tuple[str, Params | None]:
-    if isinstance(params, Mapping):
-        return to_pyformat(sql, True), params
+def _query(sql: str, params: Params) -> tuple[str, Sequence[Any] | None]:
     if not params:
         return sql, None
-    if _NUMBERED.search(sql):
-        numbered = {str(position): value for position, value in enumerate(params, 1)}
-        return to_pyformat(sql, False), numbered
-    return to_pyformat(sql, False), params
+    translated = translate(sql)
+    return translated.sql, translated.values(params)
 
 
 class Result:
@@ -179,11 +203,10 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, first = _query(sql, batch[0])
-        if isinstance(first, Mapping) and not isinstance(batch[0], Mapping):
-            batch = [_query(sql, row)[1] or {} for row in batch]
+        translated = translate(sql)
+        values = [translated.values(row) for row in batch]
         async with self._connection.cursor() as cursor:
-            await cursor.executemany(query, batch)
+            await cursor.executemany(translated.sql, values)
             if cursor.rowcount > 0:
                 self._changes += cursor.rowcount
 
@@ -200,19 +223,14 @@ class PostgresDatabase(Database):
         self._writer = writer
         self._pool = pool
         self._write_lock = asyncio.Lock()
+        self._configure: Configure | None = None
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
         configure = _configuration(busy_timeout_ms)
-        writer = await psycopg.AsyncConnection.connect(
-            url,
-            autocommit=True,
-            row_factory=records,
-            connect_timeout=int(CONNECT_TIMEOUT),
-        )
-        await configure(writer)
+        writer = await _connect_writer(url, configure)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
@@ -224,6 +242,7 @@ class PostgresDatabase(Database):
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
             db = cls(url, writer, pool)
+            db._configure = configure
             await db.migrate()
         except BaseException:
             await pool.close()
@@ -239,14 +258,32 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
-            connection = self._writer
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            connection = await self._begin()
             try:
                 yield PostgresTransaction(connection)
             except BaseException:
-                await _shielded(connection.execute("ROLLBACK"))
+                if not connection.broken:  # a lost connection's transaction is gone anyway
+                    await _shielded(connection.execute("ROLLBACK"))
                 raise
             await _shielded(connection.execute("COMMIT"))
+
+    async def _begin(self) -> psycopg.AsyncConnection[Record]:
+        """Begin a write transaction holding the writers' lock. A writer connection the server
+        closed (a restart of the server, a cut network) is opened again once: nothing was
+        done on it yet, so beginning again on a new one is safe."""
+        for attempt in (1, 2):
+            if self._writer.broken or self._writer.closed:
+                log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+                configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+                self._writer = await _connect_writer(self.url, configure)
+            try:
+                await self._writer.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            except psycopg.OperationalError:
+                if attempt == 2 or not self._writer.broken:
+                    raise
+                continue
+            return self._writer
+        raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
         async with self.transaction() as tx:
@@ -310,6 +347,14 @@ class PostgresDatabase(Database):
         _, error = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+
+
+async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+    writer = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+    )
+    await configure(writer)
+    return writer
 
 
 async def _shielded(job: Any) -> None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import threading
 import uuid
 from pathlib import Path
 
 import psycopg
 
+# What a broken constraint raises, on either backend.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
 STORAGE = os.environ.get("BOT_TEST_STORAGE", "sqlite")
 ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TEMPLATE = f"liaison_template_{os.getpid()}"

@@ -7,12 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
-import psycopg
 import pytest
 
 from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
-
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
+from tests.postgres import INTEGRITY_ERRORS
 
 
 @pytest.fixture
@@ -255,3 +253,20 @@ def test_every_migration_has_a_number_of_its_own() -> None:
     the second file would never be applied (schema_migrations is keyed by the number)."""
     versions = [version for version, _, _ in _migrations()]
     assert len(versions) == len(set(versions)), versions
+
+
+async def test_a_lost_connection_to_postgresql_is_opened_again(db: Database) -> None:
+    """The server closing the writer's connection (a restart, a cut network) costs nothing:
+    the next write transaction begins on a new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL backend")
+    async with db.transaction() as tx:
+        await _insert_user(tx, 1)
+        pid = (await tx.execute_fetchall("SELECT pg_backend_pid()"))[0][0]
+    await db.fetch_all("SELECT pg_terminate_backend(?)", (pid,))
+    async with db.transaction() as tx:
+        await _insert_user(tx, 2)
+    assert [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")] == [
+        1,
+        2,
+    ]
