@@ -51,6 +51,8 @@ from storage.postgres import WRITER_LOCK
 # Rows read from SQLite and written to PostgreSQL (or compared) at a time: memory stays flat
 # whatever the size of a table.
 BATCH_ROWS = 5000
+# How long to wait for the server to answer, in seconds.
+CONNECT_TIMEOUT = 10
 # The migrations' own bookkeeping: each side records its own history (SQLite every migration
 # from 0001, PostgreSQL its baseline); the schema versions are compared instead.
 BOOKKEEPING = "schema_migrations"
@@ -137,7 +139,14 @@ def _preflight(source: Path, url: str) -> None:
     or a target with rows."""
     if not source.is_file():
         raise TransferRefused(f"no SQLite database at {source}")
-    with psycopg.connect(url, autocommit=True) as connection:
+    try:
+        connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()
+        raise TransferRefused(
+            f"cannot connect to {describe_target(url)}: {reason[-1] if reason else exc}"
+        ) from None
+    with connection:
         _refuse_unless_empty(connection, url)
 
 

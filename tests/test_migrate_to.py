@@ -168,3 +168,18 @@ async def test_a_target_with_rows_is_refused_before_anything_is_written(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
     assert tables == [("notes",)]  # not migrated, not touched
+
+
+async def test_a_server_that_does_not_answer_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "small.sqlite3"
+    source.touch()
+    nowhere = "postgresql://liaison@127.0.0.1:1/liaison"  # nothing listens on port 1
+    assert await cli("--config", str(config_file(tmp_path, source)), "migrate-to", nowhere) == (
+        EXIT_USAGE
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot connect to database liaison on 127.0.0.1:1: "
+    ), lines
