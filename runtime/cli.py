@@ -32,6 +32,7 @@ from runtime.eventloop import use_fast_event_loop
 from runtime.instance import AlreadyRunning, InstanceLock
 from storage.admins import AdminRepository
 from storage.audit import AuditLog
+from storage.database import BackupFailed
 from storage.db import Database, open_database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -79,9 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     backup = sub.add_parser(
-        "backup", help="write an online backup of the database (safe while running)"
+        "backup",
+        help="write an online backup of the database (safe while running): a SQLite file,"
+        " or pg_dump's custom format on PostgreSQL",
     )
     backup.add_argument("dest", type=Path)
+    move = sub.add_parser(
+        "migrate-to",
+        help="copy the SQLite database ([storage] path) into an empty PostgreSQL database,"
+        " checked row by row",
+    )
+    move.add_argument("url", help="postgresql://user@host/database (empty)")
     invite = sub.add_parser("invite", help="create a one-time invite link")
     who = invite.add_mutually_exclusive_group(required=True)
     who.add_argument("--official", metavar="OFFICIAL_ID", help="the official's roster id")
@@ -175,10 +184,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     webhook = getattr(args, "webhook", False) or settings.webhook.enabled
     if webhook and (not settings.webhook.url or settings.webhook.secret_token is None):
         raise CommandError("webhook mode needs [webhook] url and secret_token")
-    with one_bot_per_database(settings):
-        if webhook:
-            from runtime.webhook import run_webhook
+    from runtime.webhook import run_webhook  # imported before a standby waits, not after
 
+    with one_bot_per_database(settings, standby=True, webhook=webhook) as active:
+        if not active:
+            return 0  # stopped while standing by
+        if webhook:
             run_webhook(build_application(settings), settings)
         else:
             run_polling(build_application(settings), settings)
@@ -216,15 +227,68 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """SQLite: a copy of the file by its online backup API; PostgreSQL: pg_dump's custom format
+    (docs/postgresql.md, "Backup and restore"). Both are safe while the bot runs."""
     dest: Path = args.dest
     if dest.exists():
         raise CommandError(f"{dest} already exists; choose a new file name")
 
     async def backup(db: Database) -> None:
-        await db.backup(dest)
-        print(f"backup written to {dest}")
+        try:
+            await db.backup(dest)
+        except BackupFailed as exc:
+            raise CommandError(str(exc)) from None
+        if db.dialect == "postgresql":
+            print(
+                f"backup written to {dest} (pg_dump's custom format; restore into an empty"
+                f" database with: pg_restore --no-owner --dbname=URL {dest})"
+            )
+        else:
+            print(f"backup written to {dest}")
 
     return _with_db(settings, backup)
+
+
+def cmd_migrate_to(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy ``[storage] path`` into the empty PostgreSQL database ``URL`` (storage/transfer.py).
+
+    Safe while a bot runs on the file: the copy is read from one snapshot, which it says, since
+    what the bot writes afterwards is not in it. Prints one line per table; a check that fails
+    leaves the target empty (exit code 1), a non-empty target is refused (exit code 2)."""
+    from storage.transfer import (
+        TransferRefused,
+        VerificationFailed,
+        describe_target,
+        migrate_to,
+    )
+
+    url: str = args.url
+    source = settings.storage.path
+    try:
+        if source.is_file():
+            InstanceLock(source).acquire().release()
+    except AlreadyRunning:
+        print(
+            f"note: a bot is running on {source}; the copy is of one moment (a read snapshot)"
+            " and what it writes afterwards is not in it: stop it before moving for good"
+        )
+    try:
+        transfer = asyncio.run(migrate_to(source, url))
+    except TransferRefused as exc:
+        raise CommandError(str(exc)) from None
+    except VerificationFailed as exc:
+        print(f"error: the copy differs, nothing was kept: {exc}", file=sys.stderr)
+        return 1
+    width = max(len(table.name) for table in transfer.tables)
+    for table in transfer.tables:
+        print(f"{table.name:<{width}}  {table.rows:>9} rows  same  sha256 {table.digest[:16]}")
+    print(
+        f"{len(transfer.tables)} tables, {transfer.rows} rows copied from {source} to"
+        f" {describe_target(url)} (schema version {transfer.schema_version}) and checked row by"
+        f" row in {transfer.seconds:.1f} s; identities continue after the largest ids."
+        " Now set [storage] url (or BOT_STORAGE__URL) and start the bot."
+    )
+    return 0
 
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
@@ -471,24 +535,68 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def one_bot_per_database(settings: Settings) -> Iterator[None]:
-    """Hold the database's instance lock (runtime/instance.py) for as long as the command runs;
-    another bot on it already: one line, exit code 2.
+def one_bot_per_database(
+    settings: Settings, *, standby: bool = False, webhook: bool = False
+) -> Iterator[bool]:
+    """Hold the database's instance lock for as long as the command runs; yields whether it
+    is held (False only for a standby stopped before it took over).
+
+    On SQLite (runtime/instance.py) another bot on the database already means one line and
+    exit code 2. On PostgreSQL (runtime/standby.py) ``run`` (``standby``) waits as the standby
+    until the active one stops; ``migrate`` is refused like on SQLite.
 
     Taken by ``run``, ``run --webhook``, ``sandbox`` (in sandbox/) and ``migrate``. The
-    other commands only read (``backup``, ``export``, ``ledger``) or write in short
+    other commands only read (``backup``, ``export``, ``ledger``, ``migrate-to``, which reads
+    the SQLite file from one snapshot) or write in short
     transactions the running bot waits for (``invite``, ``invites``, ``add-official``,
     ``import``, ``holidays``): they run alongside the bot without the lock
     (docs/hardening.md, "One bot per database").
     """
+    if settings.storage.url is not None:
+        with _active_on_server(settings, standby=standby, webhook=webhook) as held:
+            yield held
+        return
     try:
         lock = InstanceLock(settings.storage.path).acquire()
     except AlreadyRunning as exc:
         raise CommandError(str(exc)) from None
     try:
-        yield
+        yield True
     finally:
         lock.release()
+
+
+@contextmanager
+def _active_on_server(settings: Settings, *, standby: bool, webhook: bool) -> Iterator[bool]:
+    import psycopg
+
+    from runtime.standby import ActiveLock, describe, take_the_lead
+
+    assert settings.storage.url is not None
+    url = settings.storage.url.get_secret_value()
+    if standby:
+        try:
+            lock = take_the_lead(settings, webhook=webhook)
+        except OSError as exc:  # the standby's /healthz port taken
+            raise CommandError(f"cannot serve /healthz while standing by: {exc}") from None
+    else:
+        lock = ActiveLock(url, settings.failover)
+        try:
+            taken = lock.try_acquire()
+        except psycopg.Error as exc:
+            raise CommandError(f"cannot reach {describe(url)}: {exc}") from None
+        if not taken:
+            holder = lock.holder()
+            lock.release()
+            raise CommandError(
+                f"another bot is already running on {describe(url)} ({holder});"
+                " stop it first, or give this one another [storage] url"
+            )
+    try:
+        yield lock is not None
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def settings_bot_username(settings: Settings) -> str:
@@ -515,6 +623,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sandbox": cmd_sandbox,
     "migrate": cmd_migrate,
     "backup": cmd_backup,
+    "migrate-to": cmd_migrate_to,
     "invite": cmd_invite,
     "add-official": cmd_add_official,
     "import": cmd_import,

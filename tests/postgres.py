@@ -15,12 +15,14 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
 # What a broken constraint raises, on either backend.
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 STORAGE = os.environ.get("BOT_TEST_STORAGE", "sqlite")
 ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TEMPLATE = f"liaison_template_{os.getpid()}"
@@ -78,6 +80,7 @@ def _migrate_template() -> None:
         db = await open_database(url_of(TEMPLATE))
         await db.close()
 
+    _drop_left_behind()
     _admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
     _admin(f'CREATE DATABASE "{TEMPLATE}"')
     failed: list[BaseException] = []
@@ -86,6 +89,31 @@ def _migrate_template() -> None:
     worker.join()
     if failed:
         raise failed[0]
+
+
+def _drop_left_behind() -> None:
+    """Drop the databases of earlier runs whose process is gone (killed before its end)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'liaison\\_%'"
+            )
+        ]
+    for name in names:
+        pid = name.removeprefix("liaison_template_").removeprefix("liaison_").split("_")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_into(job: object, failed: list[BaseException]) -> None:
@@ -143,3 +171,25 @@ def drop_all() -> None:
     for name in [*_made, TEMPLATE if _template_ready else ""]:
         if name:
             _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def unreachable() -> str | None:
+    """Why the PostgreSQL server of the tests cannot be used (None when it answers)."""
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {ADMIN_URL.partition('?')[0]}: {str(exc).strip()}"
+    return None
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """The URL of a new database with nothing in it (not even migrated), dropped at the end:
+    for the tests that need a PostgreSQL target on either run (migrate-to, restores)."""
+    name = f"liaison_scratch_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield url_of(name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
