@@ -43,6 +43,7 @@ from storage.rosters import RosterRepository
 from storage.scope import EVERYWHERE, Scope
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C (128 + SIGINT)
 MAX_PORT = 65535
 
 BOTFATHER_HELP = (
@@ -279,6 +280,9 @@ def cmd_migrate_to(settings: Settings, args: argparse.Namespace) -> int:
     except VerificationFailed as exc:
         print(f"error: the copy differs, nothing was kept: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was kept (the copy is one transaction)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     width = max(len(table.name) for table in transfer.tables)
     for table in transfer.tables:
         print(f"{table.name:<{width}}  {table.rows:>9} rows  same  sha256 {table.digest[:16]}")
