@@ -100,43 +100,63 @@ def _configuration(
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
-_NUMBERED = re.compile(r"\?\d")
-# "? IS NULL": psycopg gives each occurrence of a parameter a number of its own, so nothing
-# tells the server the type of this one (an optional filter's "(? IS NULL OR col = ?)").
+# "? IS NULL": nothing tells the server the type of this parameter (an optional filter's
+# "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
 _NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
+# Which parameter each placeholder takes: a position (from 0) or a name.
+Keys = tuple[int | str, ...]
 
 
 @lru_cache(maxsize=4096)
-def to_pyformat(sql: str, named: bool) -> str:
-    """The shared SQL with psycopg's placeholders: ``?`` becomes ``%s``; ``?2`` (SQLite's
-    numbered parameter) ``%(2)s``; ``:name``, when the parameters are a mapping,
-    ``%(name)s``; a literal ``%`` ``%%``. Quoted text and comments keep their ``?`` and ``:``.
-    A parameter tested for NULL is cast to text, which any value can be."""
+def to_pyformat(sql: str, named: bool) -> tuple[str, Keys | None]:
+    """The shared SQL with psycopg's placeholders, and which parameter each one takes.
+
+    Every placeholder becomes a ``%s`` of its own: ``?``; ``?2`` (SQLite's numbered parameter,
+    which may occur more than once); ``:name`` when the parameters are a mapping. A literal
+    ``%`` becomes ``%%``; quoted text and comments keep their ``?`` and ``:``. The keys are
+    None when the parameters are taken in order as given. A parameter used twice is sent twice,
+    so that the server infers each occurrence's type from where it stands: sent once, the type
+    the first occurrence gives it (text, in a NULL test) would hold for the second (``bigint =
+    text`` when the value is NULL)."""
+    keys: list[int | str] = []
+    reordered = False
+    largest = 0
 
     def replace(match: re.Match[str]) -> str:
+        nonlocal reordered, largest
         found = match.group(0)
         if found == "%":
             return "%%"
         if found.startswith("?"):
-            number = match.group(1)
-            return f"%({number})s" if number else "%s"
+            number = int(match.group(1) or largest + 1)  # SQLite's rule for a bare "?"
+            reordered = reordered or number != len(keys) + 1
+            largest = max(largest, number)
+            keys.append(number - 1)
+            return "%s"
         if match.group(2) is not None:
-            return f"%({match.group(2)})s" if named else found
+            if not named:
+                return found
+            reordered = True
+            keys.append(match.group(2))
+            return "%s"
         return found.replace("%", "%%")
 
     typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
-    return _TOKENS.sub(replace, typed)
+    query = _TOKENS.sub(replace, typed)
+    return query, tuple(keys) if reordered else None
 
 
 def _query(sql: str, params: Params) -> tuple[str, Params | None]:
-    if isinstance(params, Mapping):
-        return to_pyformat(sql, True), params
     if not params:
         return sql, None
-    if _NUMBERED.search(sql):
-        numbered = {str(position): value for position, value in enumerate(params, 1)}
-        return to_pyformat(sql, False), numbered
-    return to_pyformat(sql, False), params
+    query, keys = to_pyformat(sql, isinstance(params, Mapping))
+    return query, _values(params, keys)
+
+
+def _values(params: Params, keys: Keys | None) -> Params:
+    if keys is None:
+        return params
+    return [params[key] for key in keys]  # type: ignore[index]
 
 
 class Result:
@@ -179,13 +199,24 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, first = _query(sql, batch[0])
-        if isinstance(first, Mapping) and not isinstance(batch[0], Mapping):
-            batch = [_query(sql, row)[1] or {} for row in batch]
+        query, keys = to_pyformat(sql, isinstance(batch[0], Mapping))
+        values = batch if keys is None else [_values(row, keys) for row in batch]
         async with self._connection.cursor() as cursor:
-            await cursor.executemany(query, batch)
+            await cursor.executemany(query, values)
             if cursor.rowcount > 0:
                 self._changes += cursor.rowcount
+
+    async def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Load ``rows`` into ``table`` with ``COPY … FROM STDIN``: one stream, not a statement a
+        row (bulk loads: demo data, benchmarks). Row triggers still fire. Returns the rows."""
+        written = 0
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        async with self._connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
+            for row in rows:
+                await copy.write_row(row)
+                written += 1
+        self._changes += written
+        return written
 
 
 class PostgresDatabase(Database):
