@@ -66,9 +66,13 @@ class Record(tuple[Any, ...]):
 
 
 def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
-    """psycopg's row factory for :class:`Record`: the column index is built once per result."""
-    names = [column.name for column in cursor.description or ()]
-    index = {name: position for position, name in enumerate(names)}
+    """psycopg's row factory for :class:`Record`: the column index is built once per result,
+    from the result's field names (``cursor.description`` would build a column object each)."""
+    result = cursor.pgresult
+    names: tuple[str, ...] = ()
+    if result is not None:
+        names = tuple((result.fname(n) or b"").decode() for n in range(result.nfields))
+    index = _index(names)
 
     def make(values: Sequence[Any]) -> Record:
         return Record(values, index)
@@ -76,14 +80,19 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
     return make
 
 
+@lru_cache(maxsize=1024)
+def _index(names: tuple[str, ...]) -> Mapping[str, int]:
+    return {name: position for position, name in enumerate(names)}
+
+
 class NumberLoader(Loader):
     """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
     when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
 
     def load(self, data: Buffer) -> int | float:
-        text = bytes(data).decode()
-        number = float(text)
-        return int(text) if text.lstrip("-").isdigit() else number
+        # A report sums tens of thousands of values: int() of the bytes, no text in between.
+        raw = bytes(data)
+        return int(raw) if raw.lstrip(b"-").isdigit() else float(raw)
 
 
 def _configuration(
@@ -173,20 +182,45 @@ class Result:
         return list(self._rows)
 
 
+_BEGIN = b"BEGIN"
+_LOCK = f"SELECT pg_advisory_xact_lock({WRITER_LOCK})".encode()
+
+
 class PostgresTransaction(Transaction):
+    """The statements of one write transaction on the writer connection.
+
+    ``BEGIN`` and the writers' advisory lock are sent only with the transaction's first
+    statement, in one pipeline with it: one round trip to the server instead of two (each is a
+    trip through psycopg and the event loop, which is most of what a write costs the bot). A
+    transaction without a statement sends nothing.
+    """
+
     dialect: Dialect = "postgresql"
 
     def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
         self._connection = connection
         self._changes = 0
+        self.begun = False
 
     @property
     def total_changes(self) -> int:
         return self._changes
 
+    async def _begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            await self._connection.execute(_BEGIN + b"; " + _LOCK)
+
     async def execute(self, sql: str, params: Params = ()) -> Result:
         query, values = _query(sql, params)
-        cursor = await self._connection.execute(query, values)
+        if self.begun:
+            cursor = await self._connection.execute(query, values)
+        else:
+            self.begun = True
+            async with self._connection.pipeline():
+                await self._connection.execute(_BEGIN)
+                await self._connection.execute(_LOCK)
+                cursor = await self._connection.execute(query, values)
         rows = await cursor.fetchall() if cursor.description else []
         if cursor.rowcount > 0 and not cursor.description:
             self._changes += cursor.rowcount
@@ -201,6 +235,7 @@ class PostgresTransaction(Transaction):
             return
         query, keys = to_pyformat(sql, isinstance(batch[0], Mapping))
         values = batch if keys is None else [_values(row, keys) for row in batch]
+        await self._begin()
         async with self._connection.cursor() as cursor:
             await cursor.executemany(query, values)
             if cursor.rowcount > 0:
@@ -211,6 +246,7 @@ class PostgresTransaction(Transaction):
         row (bulk loads: demo data, benchmarks). Row triggers still fire. Returns the rows."""
         written = 0
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        await self._begin()
         async with self._connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
             for row in rows:
                 await copy.write_row(row)
@@ -271,17 +307,25 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
             connection = self._writer
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            tx = PostgresTransaction(connection)
             try:
-                yield PostgresTransaction(connection)
+                yield tx
             except BaseException:
-                await _shielded(connection.execute("ROLLBACK"))
+                if tx.begun:
+                    await _shielded(_rollback(connection))
                 raise
-            await _shielded(connection.execute("COMMIT"))
+            if tx.begun:
+                await _shielded(connection.execute("COMMIT"))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
-        async with self.transaction() as tx:
-            return await tx.execute_fetchall(sql, params)
+        """One statement in a transaction of its own, sent with its ``BEGIN``, the writers'
+        lock and its ``COMMIT`` in one pipeline: one round trip to the server."""
+        query, values = _query(sql, params)
+        async with self._write_lock:
+            job = asyncio.ensure_future(_alone(self._writer, query, values))
+            # Finished (committed or rolled back) even if the caller is cancelled meanwhile:
+            # the connection must be idle again before the next transaction.
+            return await asyncio.shield(job)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
         query, values = _query(sql, params)
@@ -341,6 +385,28 @@ class PostgresDatabase(Database):
         _, error = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+
+
+async def _alone(
+    connection: psycopg.AsyncConnection[Record], query: str, values: Params | None
+) -> list[Record]:
+    try:
+        async with connection.pipeline():
+            await connection.execute(_BEGIN)
+            await connection.execute(_LOCK)
+            cursor = await connection.execute(query, values)
+            await connection.execute(b"COMMIT")
+    except BaseException:
+        await _rollback(connection)
+        raise
+    return await cursor.fetchall() if cursor.description else []
+
+
+async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:
+    """Roll back what the writer connection has open, if anything (a failed pipeline may have
+    left the transaction open, aborted, or never begun)."""
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        await connection.execute("ROLLBACK")
 
 
 async def _shielded(job: Any) -> None:
