@@ -80,6 +80,12 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
     return make
 
 
+def _returns_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement gave rows (``cursor.description``, without its column objects)."""
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
 @lru_cache(maxsize=1024)
 def _index(names: tuple[str, ...]) -> Mapping[str, int]:
     return {name: position for position, name in enumerate(names)}
@@ -221,8 +227,9 @@ class PostgresTransaction(Transaction):
                 await self._connection.execute(_BEGIN)
                 await self._connection.execute(_LOCK)
                 cursor = await self._connection.execute(query, values)
-        rows = await cursor.fetchall() if cursor.description else []
-        if cursor.rowcount > 0 and not cursor.description:
+        returned = _returns_rows(cursor)
+        rows = await cursor.fetchall() if returned else []
+        if cursor.rowcount > 0 and not returned:
             self._changes += cursor.rowcount
         return Result(rows, cursor.rowcount)
 
@@ -399,7 +406,7 @@ async def _alone(
     except BaseException:
         await _rollback(connection)
         raise
-    return await cursor.fetchall() if cursor.description else []
+    return await cursor.fetchall() if _returns_rows(cursor) else []
 
 
 async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:
