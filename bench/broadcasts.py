@@ -100,8 +100,12 @@ async def seed(path: Path, recipients: int, *, scheduled: bool = True, paid: boo
     return broadcast.id
 
 
-def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PTB_TIMEDELTA": "1", "BOT_CONFIG": str(config)}
+def start_bot(
+    config: Path, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m bot run`` on ``config``, its output appended to ``log``; ``env``: more
+    variables (``BOT_<SECTION>__<KEY>`` settings of this process only)."""
+    env = {**os.environ, "PTB_TIMEDELTA": "1", "BOT_CONFIG": str(config), **(env or {})}
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=out, stderr=out
@@ -109,13 +113,20 @@ def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def write_config(
-    directory: Path, standin: TelegramStandin, db: Path, paid_rate: float | None = None
+    directory: Path,
+    standin: TelegramStandin,
+    db: Path,
+    paid_rate: float | None = None,
+    url: str | None = None,
 ) -> Path:
+    """The bot's config for a bench: the stand-in, the SQLite file ``db`` or, with ``url``, a
+    PostgreSQL database."""
     config = directory / "config.toml"
+    server = "" if url is None else f'url = "{url}"\n'
     config.write_text(
         f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{standin.api_base_url}"\n'
         f'base_file_url = "{standin.file_base_url}"\npoll_timeout = 1\n'
-        f'[storage]\npath = "{db}"\n[admins]\ntelegram_ids = [{ADMIN_ID}]\n'
+        f'[storage]\npath = "{db}"\n{server}[admins]\ntelegram_ids = [{ADMIN_ID}]\n'
         '[security]\nhash_key = "bench-hash-key-0123456789"\n'
         # Quiet hours off: the benches and kill tests must behave the same at any hour.
         "[quiet_hours]\nstart = 00:00:00\nend = 00:00:00\n"

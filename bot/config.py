@@ -106,6 +106,31 @@ class StorageSettings(Section):
         return self.url is not None
 
 
+class FailoverSettings(Section):
+    """Two bots on one PostgreSQL database, one active and one standby (runtime/standby.py)."""
+
+    # How often a standby tries to take the active's lock, in seconds.
+    retry_seconds: float = Field(default=2.0, gt=0, le=60)
+    # How often the active checks its lock's connection, and how long a check may take before
+    # the connection counts as lost (the active then stops at once), in seconds.
+    check_seconds: float = Field(default=1.0, gt=0, le=60)
+    check_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # The server ends the lock's session when it has heard no check for this long (a network
+    # cut it cannot see), which lets the standby take over; above 2 checks and a time-out.
+    session_timeout_seconds: float = Field(default=8.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _the_active_stops_first(self) -> FailoverSettings:
+        """The active must notice a lost connection before the server frees its lock."""
+        if self.session_timeout_seconds <= 2 * self.check_seconds + self.check_timeout_seconds:
+            raise ValueError(
+                "failover.session_timeout_seconds must be above 2 × check_seconds +"
+                " check_timeout_seconds, so that an active cut off stops before a standby"
+                " takes over"
+            )
+        return self
+
+
 class AdminSettings(Section):
     telegram_ids: tuple[int, ...] = ()
 
@@ -356,6 +381,7 @@ class Settings(Section):
     webhook: WebhookSettings = WebhookSettings()
     metrics: MetricsSettings = MetricsSettings()
     storage: StorageSettings = StorageSettings()
+    failover: FailoverSettings = FailoverSettings()
     admins: AdminSettings = AdminSettings()
     locale: LocaleSettings = LocaleSettings()
     security: SecuritySettings = SecuritySettings()

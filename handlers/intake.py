@@ -171,7 +171,7 @@ async def add_description(update: Update, context: AppContext) -> int | None:
         return None
     await context.services.drafts.keep(actor.telegram_id, draft.to_data())
     done = _buttons(texts, [[(texts("intake.done"), "description", "done")]])
-    await message.reply_text(texts("intake.description_added"), reply_markup=done)
+    await send_here(update, context, texts("intake.description_added"), done)
     return None
 
 

@@ -27,8 +27,11 @@ it is no longer taken up by itself after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
@@ -55,6 +58,43 @@ class StoredStep(BaseHandler[Any, Any, Any]):
     start of a journey."""
 
 
+@dataclass(slots=True)
+class _TimeoutData:
+    """What python-telegram-bot's ``_trigger_timeout`` reads of a time-out (as its own
+    ``_ConversationTimeoutContext``): whose conversation, and the update and context its
+    TIMEOUT handlers run with."""
+
+    conversation_key: Any
+    update: Update
+    application: Application[Any, Any, Any, Any, Any, Any]
+    callback_context: Any
+
+
+class _Timeout:
+    """A conversation's pending time-out as a timer on the event loop.
+
+    python-telegram-bot makes each one a JobQueue (APScheduler) job: a job object, a trigger,
+    a uuid and the scheduler woken, on every step of every dialogue, and the job removed again
+    at the next step; about a tenth of the bot's CPU on the requests benchmark
+    (docs/requests.md). This offers what the conversation uses of a job: ``data``,
+    ``schedule_removal()``, and being the ``job`` of the context ``_trigger_timeout`` gets."""
+
+    __slots__ = ("data", "handle")
+
+    def __init__(self, data: _TimeoutData) -> None:
+        self.data = data
+        self.handle: asyncio.TimerHandle | None = None
+
+    @property
+    def job(self) -> _Timeout:
+        """``_trigger_timeout(context)`` reads ``context.job``: this is its own context."""
+        return self
+
+    def schedule_removal(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
 class Conversation(ConversationHandler[Any]):
     """A dialogue: a ConversationHandler that a new journey can end, with the ``user_data``
     keys it keeps its answers under (ended with it).
@@ -63,6 +103,10 @@ class Conversation(ConversationHandler[Any]):
     states take typed messages as well as button presses, which a per-message conversation
     cannot see; the buttons are matched by their prefix and each callback checks them again.
     PTB warns about that choice; it is made on purpose.
+
+    A silent conversation times out (``conversation_timeout``) by a timer on the event loop
+    rather than a JobQueue job (:class:`_Timeout`); what runs then is the library's own
+    ``_trigger_timeout``, as with a job, and not once the application has stopped.
     """
 
     def __init__(self, *, user_data_keys: Iterable[str] = (), **kwargs: Any) -> None:
@@ -70,6 +114,29 @@ class Conversation(ConversationHandler[Any]):
             warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
             super().__init__(per_message=False, **kwargs)
         self.user_data_keys = tuple(user_data_keys)
+
+    def _schedule_job(
+        self,
+        new_state: object,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        update: Update,
+        context: Any,
+        conversation_key: Any,
+    ) -> None:
+        if new_state == self.END or self.conversation_timeout is None:
+            return
+        timeout = self.conversation_timeout
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        job = _Timeout(_TimeoutData(conversation_key, update, application, context))
+        job.handle = asyncio.get_running_loop().call_later(seconds, self._time_out, job)
+        self.timeout_jobs[conversation_key] = job  # type: ignore[assignment]
+
+    def _time_out(self, job: _Timeout) -> None:
+        """The timer went off: run the TIMEOUT handlers as a task of the application (its
+        errors go to the error handler, as a job's do)."""
+        application = job.data.application
+        if application.running:
+            application.create_task(self._trigger_timeout(job))
 
     def taken_as(self, update: Update) -> Taken | None:
         """Whether this dialogue would open with the update, take it as a step, or leave it.

@@ -175,10 +175,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     webhook = getattr(args, "webhook", False) or settings.webhook.enabled
     if webhook and (not settings.webhook.url or settings.webhook.secret_token is None):
         raise CommandError("webhook mode needs [webhook] url and secret_token")
-    with one_bot_per_database(settings):
-        if webhook:
-            from runtime.webhook import run_webhook
+    from runtime.webhook import run_webhook  # imported before a standby waits, not after
 
+    with one_bot_per_database(settings, standby=True, webhook=webhook) as active:
+        if not active:
+            return 0  # stopped while standing by
+        if webhook:
             run_webhook(build_application(settings), settings)
         else:
             run_polling(build_application(settings), settings)
@@ -471,9 +473,15 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def one_bot_per_database(settings: Settings) -> Iterator[None]:
-    """Hold the database's instance lock (runtime/instance.py) for as long as the command runs;
-    another bot on it already: one line, exit code 2.
+def one_bot_per_database(
+    settings: Settings, *, standby: bool = False, webhook: bool = False
+) -> Iterator[bool]:
+    """Hold the database's instance lock for as long as the command runs; yields whether it
+    is held (False only for a standby stopped before it took over).
+
+    On SQLite (runtime/instance.py) another bot on the database already means one line and
+    exit code 2. On PostgreSQL (runtime/standby.py) ``run`` (``standby``) waits as the standby
+    until the active one stops; ``migrate`` is refused like on SQLite.
 
     Taken by ``run``, ``run --webhook``, ``sandbox`` (in sandbox/) and ``migrate``. The
     other commands only read (``backup``, ``export``, ``ledger``) or write in short
@@ -481,14 +489,51 @@ def one_bot_per_database(settings: Settings) -> Iterator[None]:
     ``import``, ``holidays``): they run alongside the bot without the lock
     (docs/hardening.md, "One bot per database").
     """
+    if settings.storage.url is not None:
+        with _active_on_server(settings, standby=standby, webhook=webhook) as held:
+            yield held
+        return
     try:
         lock = InstanceLock(settings.storage.path).acquire()
     except AlreadyRunning as exc:
         raise CommandError(str(exc)) from None
     try:
-        yield
+        yield True
     finally:
         lock.release()
+
+
+@contextmanager
+def _active_on_server(settings: Settings, *, standby: bool, webhook: bool) -> Iterator[bool]:
+    import psycopg
+
+    from runtime.standby import ActiveLock, describe, take_the_lead
+
+    assert settings.storage.url is not None
+    url = settings.storage.url.get_secret_value()
+    if standby:
+        try:
+            lock = take_the_lead(settings, webhook=webhook)
+        except OSError as exc:  # the standby's /healthz port taken
+            raise CommandError(f"cannot serve /healthz while standing by: {exc}") from None
+    else:
+        lock = ActiveLock(url, settings.failover)
+        try:
+            taken = lock.try_acquire()
+        except psycopg.Error as exc:
+            raise CommandError(f"cannot reach {describe(url)}: {exc}") from None
+        if not taken:
+            holder = lock.holder()
+            lock.release()
+            raise CommandError(
+                f"another bot is already running on {describe(url)} ({holder});"
+                " stop it first, or give this one another [storage] url"
+            )
+    try:
+        yield lock is not None
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def settings_bot_username(settings: Settings) -> str:

@@ -22,8 +22,10 @@ the gauges are read from the database at that moment.
 ``liaison_instance_role``              enum     ``active`` or ``standby``
 =====================================  =======  ==============================================
 
-One bot runs on a database (runtime/instance.py): the running one is ``active``. ``standby``
-is there for the day a second instance waits to take over (issue 21).
+``/healthz`` says the role in its body: ``ok active`` from the bot that runs, ``ok standby``
+(also 200: a healthy process doing what it should) from one waiting to take over on a
+PostgreSQL database (runtime/standby.py, :class:`StandbyMonitor`: the role is all it reports,
+the work and its figures being the active's).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from bot.config import MetricsSettings
+from bot.config import MetricsSettings, WebhookSettings
 from bot.services import Services
 from handlers.ratelimit import RateLimiter
 from runtime.sequencing import PerUserUpdateProcessor
@@ -49,7 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROLES = ["active", "standby"]
+ACTIVE, STANDBY = "active", "standby"
+ROLES = [ACTIVE, STANDBY]
 
 
 class _Counts(Collector):
@@ -117,7 +120,7 @@ class Metrics:
         self._backlog.set(count)
         self._oldest.set(0 if oldest is None else max((now - oldest).total_seconds(), 0.0))
         self._overdue.set(await services.stats.overdue_count(now=now))
-        self._role.state("active" if self._app.running else "standby")
+        self._role.state(ACTIVE if self._app.running else STANDBY)
         return generate_latest(self.registry)
 
 
@@ -146,7 +149,7 @@ class Monitor:
             log.exception("monitoring: health check failed")
             ok = False
         if ok:
-            return web.Response(status=200, text="ok")
+            return web.Response(status=200, text=f"ok {ACTIVE}")
         return web.Response(status=503, text="unavailable")
 
     async def scrape(self, request: web.Request) -> web.Response:
@@ -162,18 +165,9 @@ class Monitor:
         """Serve the routes on ``[metrics] listen``:``port`` (none when no port is set)."""
         if self._settings.port is None or self._runner is not None:
             return
-        server = web.Application()
-        server.add_routes(self.routes())
-        runner = web.AppRunner(server, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self._settings.listen, self._settings.port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = bound_port(site, self._settings.port)
+        self._runner, self.port = await serve(
+            self.routes(), self._settings.listen, self._settings.port
+        )
         log.info("monitoring: /healthz and /metrics on %s:%s", self._settings.listen, self.port)
 
     async def stop(self) -> None:
@@ -181,6 +175,77 @@ class Monitor:
         self.port = None
         if runner is not None:
             await runner.cleanup()
+
+
+class StandbyMonitor:
+    """A standby's ``/healthz`` (200 ``ok standby``) and ``/metrics`` (its role only), on the
+    ``[metrics]`` port and, in webhook mode, on the webhook's, whose path answers 503 so that
+    Telegram (or the reverse proxy, trying the other instance) delivers it again later."""
+
+    def __init__(self, settings: MetricsSettings, webhook: WebhookSettings | None) -> None:
+        self._settings = settings
+        self._webhook = webhook
+        self.registry = CollectorRegistry(auto_describe=True)
+        role = Enum(
+            "liaison_instance_role",
+            "The instance's role: active (it holds the database and runs) or standby.",
+            states=ROLES,
+            registry=self.registry,
+        )
+        role.state(STANDBY)
+        self._runners: list[web.AppRunner] = []
+        self.ports: list[int] = []  # the bound ports, while it serves
+
+    def routes(self) -> list[web.RouteDef]:
+        routes = [web.get("/healthz", self.health)]
+        if self._settings.enabled:
+            routes.append(web.get("/metrics", self.scrape))
+        return routes
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(status=200, text=f"ok {STANDBY}")
+
+    async def scrape(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def not_now(self, request: web.Request) -> web.Response:
+        return web.Response(status=503, headers={"Retry-After": "1"}, text=STANDBY)
+
+    async def start(self) -> None:
+        if self._settings.port is not None:
+            await self._serve(self.routes(), self._settings.listen, self._settings.port)
+        if self._webhook is not None:
+            path = "/" + self._webhook.path.strip("/")
+            routes = [web.post(path, self.not_now), *self.routes()]
+            await self._serve(routes, self._webhook.listen, self._webhook.port)
+
+    async def _serve(self, routes: list[web.RouteDef], listen: str, port: int) -> None:
+        runner, bound = await serve(routes, listen, port)
+        self._runners.append(runner)
+        self.ports.append(bound)
+        log.info("standby: /healthz on %s:%s", listen, bound)
+
+    async def stop(self) -> None:
+        runners, self._runners, self.ports = self._runners, [], []
+        for runner in runners:
+            await runner.cleanup()
+
+
+async def serve(routes: list[web.RouteDef], listen: str, port: int) -> tuple[web.AppRunner, int]:
+    """A small aiohttp server of ``routes`` on ``listen``:``port``; its runner and bound port."""
+    server = web.Application()
+    server.add_routes(routes)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, listen, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, bound_port(site, port)
 
 
 def bound_port(site: web.TCPSite, configured: int) -> int:

@@ -24,13 +24,13 @@ class Sql:
     def json_text(self, column: str, key: str) -> str:
         """The text (or, for an object or array, the JSON text) at ``key`` of a JSON column."""
         if self.postgres:
-            return f"({column}::jsonb ->> '{key}')"
+            return f"({column}::json ->> '{key}')"
         return f"json_extract({column}, '$.{key}')"
 
     def json_int(self, column: str, key: str) -> str:
         """The integer at ``key`` of a JSON column."""
         if self.postgres:
-            return f"CAST({column}::jsonb ->> '{key}' AS BIGINT)"
+            return f"CAST({column}::json ->> '{key}' AS BIGINT)"
         return f"json_extract({column}, '$.{key}')"
 
     def json_set_text(self, column: str, key: str) -> str:

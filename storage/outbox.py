@@ -19,7 +19,7 @@ def _columns(sql: Sql) -> str:
     return (
         f"id, recipient_id, kind, {sql.json_text('payload', 'text')} AS text, urgent,"
         " not_before, status, attempts, last_error, dedupe_key, created_at, first_attempt_at,"
-        f" {sql.json_text('payload', 'card')} AS card,"
+        f" {sql.json_int('payload', 'card')} AS card,"
         f" {sql.json_int('payload', 'reply_to')} AS reply_to,"
         " CASE WHEN media_kind IS NULL THEN NULL"
         f"  ELSE {sql.json_object(kind='media_kind', file_id='media_file_id')} END"

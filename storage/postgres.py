@@ -4,7 +4,7 @@ Why psycopg 3 (with psycopg-pool) rather than asyncpg: the repositories' SQL is 
 both backends with ``?`` placeholders and loosely typed parameters (a moment is an ``int``, a
 flag ``0``/``1``, text compared with text). psycopg sends a Python ``str`` as an untyped literal
 that the server casts to what the column needs and takes ``%s`` placeholders, so the shared SQL
-needs only a mechanical rewrite (:func:`to_pyformat`); asyncpg wants ``$n`` and exactly typed
+needs only a mechanical rewrite (:func:`translate`); asyncpg wants ``$n`` and exactly typed
 parameters, which would mean casts at every call site. psycopg's pool is maintained with it.
 
 Writes are serialised as they are on SQLite: one writer connection per process behind an
@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import select
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -42,6 +44,8 @@ WRITER_LOCK = 0x6C696169736F6E
 # Connections the pool keeps for reads and reports, and the most it opens.
 POOL_MIN = 1
 POOL_MAX = 8
+# How long a write waits for another process's lock unless the settings say ([storage]).
+DEFAULT_LOCK_TIMEOUT_MS = 5000
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
 
@@ -101,9 +105,10 @@ class NumberLoader(Loader):
         return int(raw) if raw.lstrip(b"-").isdigit() else float(raw)
 
 
-def _configuration(
-    lock_timeout_ms: int,
-) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+
+
+def _configuration(lock_timeout_ms: int) -> Configure:
     """What every connection is set up with: numbers read as SQLite gives them, and how long a
     statement waits for another process's lock (the URL's own ``options`` are kept)."""
 
@@ -115,63 +120,63 @@ def _configuration(
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|%|\?(\d*)|(?<!:):([A-Za-z_]\w*)")
-# "? IS NULL": nothing tells the server the type of this parameter (an optional filter's
-# "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
+# A parameter tested for NULL: nothing in "? IS NULL" tells the server its type (an optional
+# filter's "(? IS NULL OR col = ?)"), so it is cast to text, which any value can be.
 _NULL_TEST = re.compile(r"(\?\d*|(?<!:):[A-Za-z_]\w*) IS (NOT )?NULL")
-# Which parameter each placeholder takes: a position (from 0) or a name.
-Keys = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Translated:
+    """The shared SQL in psycopg's terms: every placeholder a ``%s`` of its own, and where each
+    one's value comes from (its position among ``?``, a ``?N``'s N - 1, a ``:name``'s name)."""
+
+    sql: str
+    sources: tuple[int | str, ...]
+    positional: bool  # only plain "?": the parameters are passed as they are
+
+    def values(self, params: Params) -> Sequence[Any]:
+        if self.positional and not isinstance(params, Mapping):
+            return params
+        return [params[source] for source in self.sources]  # type: ignore[index]
 
 
 @lru_cache(maxsize=4096)
-def to_pyformat(sql: str, named: bool) -> tuple[str, Keys | None]:
-    """The shared SQL with psycopg's placeholders, and which parameter each one takes.
-
-    Every placeholder becomes a ``%s`` of its own: ``?``; ``?2`` (SQLite's numbered parameter,
-    which may occur more than once); ``:name`` when the parameters are a mapping. A literal
-    ``%`` becomes ``%%``; quoted text and comments keep their ``?`` and ``:``. The keys are
-    None when the parameters are taken in order as given. A parameter used twice is sent twice,
-    so that the server infers each occurrence's type from where it stands: sent once, the type
-    the first occurrence gives it (text, in a NULL test) would hold for the second (``bigint =
-    text`` when the value is NULL)."""
-    keys: list[int | str] = []
-    reordered = False
-    largest = 0
+def translate(sql: str) -> Translated:
+    """``?``, ``?N`` and ``:name`` become ``%s`` and a literal ``%`` ``%%``; quoted text and
+    comments keep their ``?`` and ``:``. Each occurrence of a repeated parameter gets a ``%s``
+    (and a value) of its own, so the server infers each one's type from where it stands."""
+    sources: list[int | str] = []
+    plain = 0
+    positional = True
 
     def replace(match: re.Match[str]) -> str:
-        nonlocal reordered, largest
+        nonlocal plain, positional
         found = match.group(0)
         if found == "%":
             return "%%"
         if found.startswith("?"):
-            number = int(match.group(1) or largest + 1)  # SQLite's rule for a bare "?"
-            reordered = reordered or number != len(keys) + 1
-            largest = max(largest, number)
-            keys.append(number - 1)
+            if match.group(1):
+                positional = False
+                sources.append(int(match.group(1)) - 1)
+            else:
+                sources.append(plain)
+                plain += 1
             return "%s"
         if match.group(2) is not None:
-            if not named:
-                return found
-            reordered = True
-            keys.append(match.group(2))
+            positional = False
+            sources.append(match.group(2))
             return "%s"
         return found.replace("%", "%%")
 
     typed = _NULL_TEST.sub(r"CAST(\1 AS TEXT) IS \2NULL", sql)
-    query = _TOKENS.sub(replace, typed)
-    return query, tuple(keys) if reordered else None
+    return Translated(_TOKENS.sub(replace, typed), tuple(sources), positional)
 
 
-def _query(sql: str, params: Params) -> tuple[str, Params | None]:
+def _query(sql: str, params: Params) -> tuple[str, Sequence[Any] | None]:
     if not params:
         return sql, None
-    query, keys = to_pyformat(sql, isinstance(params, Mapping))
-    return query, _values(params, keys)
-
-
-def _values(params: Params, keys: Keys | None) -> Params:
-    if keys is None:
-        return params
-    return [params[key] for key in keys]  # type: ignore[index]
+    translated = translate(sql)
+    return translated.sql, translated.values(params)
 
 
 class Result:
@@ -195,18 +200,22 @@ _LOCK = f"SELECT pg_advisory_xact_lock({WRITER_LOCK})".encode()
 class PostgresTransaction(Transaction):
     """The statements of one write transaction on the writer connection.
 
-    ``BEGIN`` and the writers' advisory lock are sent only with the transaction's first
-    statement, in one pipeline with it: one round trip to the server instead of two (each is a
-    trip through psycopg and the event loop, which is most of what a write costs the bot). A
-    transaction without a statement sends nothing.
+    ``BEGIN`` and the writers' advisory lock are sent with the transaction's first statement, in
+    one pipeline: one round trip to the server instead of two (each trip goes through psycopg
+    and the event loop, which is most of what a write costs the bot). A transaction without a
+    statement sends nothing.
     """
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
-        self._connection = connection
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
         self._changes = 0
         self.begun = False
+
+    @property
+    def _connection(self) -> psycopg.AsyncConnection[Record]:
+        return self._database.writer
 
     @property
     def total_changes(self) -> int:
@@ -215,7 +224,7 @@ class PostgresTransaction(Transaction):
     async def _begin(self) -> None:
         if not self.begun:
             self.begun = True
-            await self._connection.execute(_BEGIN + b"; " + _LOCK)
+            await self._database.begin()
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
         query, values = _query(sql, params)
@@ -223,15 +232,30 @@ class PostgresTransaction(Transaction):
             cursor = await self._connection.execute(query, values)
         else:
             self.begun = True
-            async with self._connection.pipeline():
-                await self._connection.execute(_BEGIN)
-                await self._connection.execute(_LOCK)
-                cursor = await self._connection.execute(query, values)
+            cursor = await self._first(query, values)
         returned = _returns_rows(cursor)
         rows = await cursor.fetchall() if returned else []
         if cursor.rowcount > 0 and not returned:
             self._changes += cursor.rowcount
         return Result(rows, cursor.rowcount)
+
+    async def _first(self, query: str, values: Sequence[Any] | None) -> psycopg.AsyncCursor[Record]:
+        """``BEGIN``, the lock and the first statement in one pipeline. A writer connection the
+        server closed is opened again once: nothing was committed, so sending them again on a
+        new one is safe."""
+        for attempt in (1, 2):
+            connection = await self._database.connected()
+            try:
+                async with connection.pipeline():
+                    await connection.execute(_BEGIN)
+                    await connection.execute(_LOCK)
+                    cursor = await connection.execute(query, values)
+            except psycopg.OperationalError:
+                if attempt == 2 or not connection.broken:
+                    raise
+                continue
+            return cursor
+        raise AssertionError("unreachable")
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:
         return await (await self.execute(sql, params)).fetchall()
@@ -240,11 +264,11 @@ class PostgresTransaction(Transaction):
         batch = list(rows)
         if not batch:
             return
-        query, keys = to_pyformat(sql, isinstance(batch[0], Mapping))
-        values = batch if keys is None else [_values(row, keys) for row in batch]
+        translated = translate(sql)
+        values = [translated.values(row) for row in batch]
         await self._begin()
         async with self._connection.cursor() as cursor:
-            await cursor.executemany(query, values)
+            await cursor.executemany(translated.sql, values)
             if cursor.rowcount > 0:
                 self._changes += cursor.rowcount
 
@@ -274,19 +298,14 @@ class PostgresDatabase(Database):
         self._writer = writer
         self._pool = pool
         self._write_lock = asyncio.Lock()
+        self._configure: Configure | None = None
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
         a write waits for another process's write lock (``lock_timeout``)."""
         configure = _configuration(busy_timeout_ms)
-        writer = await psycopg.AsyncConnection.connect(
-            url,
-            autocommit=True,
-            row_factory=records,
-            connect_timeout=int(CONNECT_TIMEOUT),
-        )
-        await configure(writer)
+        writer = await _connect_writer(url, configure)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
@@ -298,6 +317,7 @@ class PostgresDatabase(Database):
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
             db = cls(url, writer, pool)
+            db._configure = configure
             await db.migrate()
         except BaseException:
             await pool.close()
@@ -313,26 +333,61 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
-            connection = self._writer
-            tx = PostgresTransaction(connection)
+            tx = PostgresTransaction(self)
             try:
                 yield tx
             except BaseException:
-                if tx.begun:
-                    await _shielded(_rollback(connection))
+                # A lost connection's transaction is gone anyway.
+                if tx.begun and not self._writer.broken:
+                    await _shielded(_rollback(self._writer))
                 raise
             if tx.begun:
-                await _shielded(connection.execute("COMMIT"))
+                await _shielded(self._writer.execute("COMMIT"))
+
+    @property
+    def writer(self) -> psycopg.AsyncConnection[Record]:
+        return self._writer
+
+    async def connected(self) -> psycopg.AsyncConnection[Record]:
+        """The writer connection, opened again if it was found lost (a restart of the server, a
+        cut network)."""
+        if self._writer.broken or self._writer.closed:
+            log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+            configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+            self._writer = await _connect_writer(self.url, configure)
+        return self._writer
+
+    async def begin(self) -> None:
+        """Begin a write transaction holding the writers' lock, on its own (before a batch).
+        A writer connection the server closed is opened again once: nothing was done on it
+        yet, so beginning again on a new one is safe."""
+        for attempt in (1, 2):
+            connection = await self.connected()
+            try:
+                await connection.execute(_BEGIN + b"; " + _LOCK)
+            except psycopg.OperationalError:
+                if attempt == 2 or not connection.broken:
+                    raise
+                continue
+            return
+        raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
-        """One statement in a transaction of its own, sent with its ``BEGIN``, the writers'
-        lock and its ``COMMIT`` in one pipeline: one round trip to the server."""
+        """One statement in a transaction of its own, sent with its ``BEGIN``, the writers' lock
+        and its ``COMMIT`` in one pipeline: one round trip to the server. Unless the idle
+        writer connection has something to read (the server's goodbye, most likely): then the
+        way that may safely open a new connection and send again, since this one's ``COMMIT``
+        could not be sent again safely."""
         query, values = _query(sql, params)
         async with self._write_lock:
-            job = asyncio.ensure_future(_alone(self._writer, query, values))
-            # Finished (committed or rolled back) even if the caller is cancelled meanwhile:
-            # the connection must be idle again before the next transaction.
-            return await asyncio.shield(job)
+            connection = await self.connected()
+            if _quiet(connection):
+                job = asyncio.ensure_future(_alone(connection, query, values))
+                # Finished (committed or rolled back) even if the caller is cancelled
+                # meanwhile: the connection must be idle again before the next transaction.
+                return await asyncio.shield(job)
+        async with self.transaction() as tx:
+            return await tx.execute_fetchall(sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
         query, values = _query(sql, params)
@@ -394,8 +449,26 @@ class PostgresDatabase(Database):
             raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
 
 
+async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+    writer = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+    )
+    await configure(writer)
+    return writer
+
+
+def _quiet(connection: psycopg.AsyncConnection[Record]) -> bool:
+    """Nothing to read on an idle connection: the server has not said goodbye (an error
+    before closing it, or the end of the stream)."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
+
+
 async def _alone(
-    connection: psycopg.AsyncConnection[Record], query: str, values: Params | None
+    connection: psycopg.AsyncConnection[Record], query: str, values: Sequence[Any] | None
 ) -> list[Record]:
     try:
         async with connection.pipeline():
@@ -404,7 +477,8 @@ async def _alone(
             cursor = await connection.execute(query, values)
             await connection.execute(b"COMMIT")
     except BaseException:
-        await _rollback(connection)
+        if not connection.broken:
+            await _rollback(connection)
         raise
     return await cursor.fetchall() if _returns_rows(cursor) else []
 

@@ -96,9 +96,9 @@ _ROUND_MEASURES = {
     "officials": "COUNT(*) FROM officials o WHERE o.active = 1"
     " AND EXISTS (SELECT 1 FROM assignments a WHERE a.official_id = o.id)",
     "enterprises": "COUNT(DISTINCT a.enterprise_id) FROM assignments a"
-    " JOIN officials o ON o.id = a.official_id WHERE 1 = 1",
+    " JOIN officials o ON o.id = a.official_id WHERE true",
     "visited": "COUNT(DISTINCT v.enterprise_id) FROM site_visits v"
-    " JOIN officials o ON o.id = v.official_id WHERE 1 = 1",
+    " JOIN officials o ON o.id = v.official_id WHERE true",
 }
 _ROUND_COUNTS = " UNION ALL ".join(
     f"SELECT '{measure}', {key}, {counted}{where} GROUP BY 2"

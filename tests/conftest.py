@@ -41,8 +41,7 @@ os.environ.setdefault("STANDIN_STRICT_PARAMETERS", "1")
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     guard_sessionfinish(session, exitstatus)
-    if postgres.on_postgres():
-        postgres.drop_all()
+    postgres.drop_all()
 
 
 TOKEN = "123456789:TEST-token-never-logged"

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import threading
 import uuid
 from pathlib import Path
 
 import psycopg
 
+# What a broken constraint raises, on either backend.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 STORAGE = os.environ.get("BOT_TEST_STORAGE", "sqlite")
 ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TEMPLATE = f"liaison_template_{os.getpid()}"
@@ -75,6 +78,7 @@ def _migrate_template() -> None:
         db = await open_database(url_of(TEMPLATE))
         await db.close()
 
+    _drop_left_behind()
     _admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
     _admin(f'CREATE DATABASE "{TEMPLATE}"')
     failed: list[BaseException] = []
@@ -83,6 +87,31 @@ def _migrate_template() -> None:
     worker.join()
     if failed:
         raise failed[0]
+
+
+def _drop_left_behind() -> None:
+    """Drop the databases of earlier runs whose process is gone (killed before its end)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'liaison\\_%'"
+            )
+        ]
+    for name in names:
+        pid = name.removeprefix("liaison_template_").removeprefix("liaison_").split("_")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_into(job: object, failed: list[BaseException]) -> None:

@@ -7,12 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
-import psycopg
 import pytest
 
 from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
-
-INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityConstraintViolation)
+from tests.postgres import INTEGRITY_ERRORS
 
 
 @pytest.fixture
@@ -269,17 +267,16 @@ async def test_a_parameter_named_twice_may_be_null(db: Database) -> None:
 async def test_a_failed_write_leaves_the_writer_ready(db: Database) -> None:
     """A lone statement that fails, and a transaction whose first statement fails (on
     PostgreSQL both are sent in one pipeline with their BEGIN), are rolled back whole."""
-    refused = (sqlite3.IntegrityError, psycopg.IntegrityError)
     insert = (
         "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
     )
     await db.execute(insert, (1,))
-    with pytest.raises(refused):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.execute(insert, (1,))
-    with pytest.raises(refused):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as tx:
             await tx.execute(insert, (1,))
-    with pytest.raises(refused):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as tx:
             await tx.execute(insert, (2,))
             await tx.execute(insert, (1,))
@@ -295,3 +292,38 @@ def test_every_migration_has_a_number_of_its_own() -> None:
     the second file would never be applied (schema_migrations is keyed by the number)."""
     versions = [version for version, _, _ in _migrations()]
     assert len(versions) == len(set(versions)), versions
+
+
+async def test_a_lost_connection_to_postgresql_is_opened_again(db: Database) -> None:
+    """The server closing the writer's connection (a restart, a cut network) costs nothing:
+    the next write transaction begins on a new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL backend")
+    async with db.transaction() as tx:
+        await _insert_user(tx, 1)
+        pid = (await tx.execute_fetchall("SELECT pg_backend_pid()"))[0][0]
+    await db.fetch_all("SELECT pg_terminate_backend(?)", (pid,))
+    async with db.transaction() as tx:
+        await _insert_user(tx, 2)
+    assert [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")] == [
+        1,
+        2,
+    ]
+
+
+async def test_a_lone_write_after_a_lost_connection_is_not_lost(db: Database) -> None:
+    """A single statement (on PostgreSQL sent with its BEGIN and COMMIT in one pipeline) after
+    the server closed the writer's connection: it notices the goodbye and goes the careful way,
+    on a new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL backend")
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    for telegram_id in (1, 2):
+        pid = (await db.execute("SELECT pg_backend_pid()"))[0][0]
+        await db.fetch_all("SELECT pg_terminate_backend(?)", (pid,))
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the writer's socket
+        await db.execute(insert, (telegram_id,))
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2]

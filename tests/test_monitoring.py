@@ -15,7 +15,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.pacing import ScaledClock
 from runtime.application import BotApplication, build_application, running
-from runtime.monitoring import monitor_of
+from runtime.monitoring import StandbyMonitor, monitor_of
 
 if TYPE_CHECKING:
     from standin import TelegramStandin
@@ -55,7 +55,7 @@ async def test_polling_bot_serves_healthz_and_metrics_on_their_own_port(
 ) -> None:
     base = watched[1]
     async with aiohttp.ClientSession() as session, session.get(base + "/healthz") as resp:
-        assert (resp.status, await resp.text()) == (200, "ok")
+        assert (resp.status, await resp.text()) == (200, "ok active")
     before = await scrape(base)
     assert before["liaison_instance_role[active]"] == 1
     assert before["liaison_requests_overdue"] == 0
@@ -72,3 +72,27 @@ async def test_polling_bot_serves_healthz_and_metrics_on_their_own_port(
 
 async def test_without_a_port_there_is_no_server_of_their_own(bot: BotApplication) -> None:
     assert monitor_of(bot).port is None
+
+
+async def test_a_standby_says_so_and_turns_the_webhook_away(settings: Settings) -> None:
+    """What a standby serves (runtime/standby.py) while it waits: /healthz 200 ``ok standby``,
+    /metrics with its role, and 503 on the webhook's path for Telegram to deliver again."""
+    metrics = settings.metrics.model_copy(update={"port": 0})
+    webhook = settings.webhook.model_copy(update={"port": 0, "path": "telegram"})
+    monitor = StandbyMonitor(metrics, webhook)
+    await monitor.start()
+    try:
+        own, hook = (f"http://127.0.0.1:{port}" for port in monitor.ports)
+        async with aiohttp.ClientSession() as session:
+            for base in (own, hook):
+                async with session.get(base + "/healthz") as resp:
+                    assert (resp.status, await resp.text()) == (200, "ok standby")
+            async with session.post(hook + "/telegram", json={"update_id": 1}) as resp:
+                assert resp.status == 503
+                assert resp.headers["Retry-After"] == "1"
+        scraped = await scrape(own)
+        assert scraped["liaison_instance_role[standby]"] == 1
+        assert scraped["liaison_instance_role[active]"] == 0
+    finally:
+        await monitor.stop()
+    assert monitor.ports == []

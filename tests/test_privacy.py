@@ -8,7 +8,6 @@ there, whole, under a pseudonym, and nothing stored names or reaches her.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +33,7 @@ from storage.models import Stage
 from storage.privacy import ERASED
 from storage.requests import NewRequest
 from storage.verification import FAILURE_KINDS
+from tests.postgres import INTEGRITY_ERRORS
 
 ALICE_ID = 700001
 NAME, USERNAME, PHONE = "张伟<b>", "zhangwei_sy", "+8613812345678"
@@ -256,7 +256,7 @@ async def test_history_stays_append_only_but_for_pseudonymising_the_actor(
         f"UPDATE request_history SET actor_id = -5, note = 'x' WHERE actor_id = {ALICE_ID}",
         "DELETE FROM request_history",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
             async with services.db.transaction() as tx:
                 await tx.execute(sql)
     async with services.db.transaction() as tx:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from scenarios.roster import (
 from storage.models import Stage
 from storage.requests import Attachment, NewMessage, NewRequest, Request
 from tests.conftest import SHANGHAI, START
-from tests.postgres import storage_for
+from tests.postgres import INTEGRITY_ERRORS, storage_for
 
 # Opens the bot's database (tests/postgres.py: on SQLite and on PostgreSQL).
 pytestmark = pytest.mark.storage
@@ -95,7 +94,7 @@ async def test_submitting_from_the_draft_uses_it_up_in_the_same_transaction(
     repo, now = desk_services.requests, desk_services.clock.now()
     await repo.save_draft(ALICE_ID, {"category": "policy"}, now)
     broken = replace(new(cast), attachments=(Attachment("sticker", "file-1"),))
-    with pytest.raises(sqlite3.IntegrityError):  # fails after the request row is written
+    with pytest.raises(INTEGRITY_ERRORS):  # fails after the request row is written
         await desk_services.desk.submit(alice, broken, from_draft=True)
     assert await repo.draft(ALICE_ID) == {"category": "policy"}
     assert await repo.by_number("LN-20260302-0001") is None

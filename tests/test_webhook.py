@@ -137,7 +137,7 @@ async def test_a_body_that_is_not_json_gets_400(hooked: tuple[BotApplication, st
 
 async def test_healthz_answers_ok(hooked: tuple[BotApplication, str]) -> None:
     async with aiohttp.ClientSession() as session, session.get(hooked[1] + "/healthz") as resp:
-        assert (resp.status, await resp.text()) == (200, "ok")
+        assert (resp.status, await resp.text()) == (200, "ok active")
 
 
 async def test_polling_deletes_the_webhook_first(
