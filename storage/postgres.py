@@ -378,11 +378,21 @@ class PostgresDatabase(Database):
         writer connection has something to read (the server's goodbye, most likely): then the
         way that may safely open a new connection and send again, since this one's ``COMMIT``
         could not be sent again safely."""
+        return await self._alone(sql, params, durable=True)
+
+    async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Committed with ``synchronous_commit = off``: the commit does not wait for the WAL to
+        reach the disk (a crash of the server, not of the bot, may lose the last moments of
+        drafts and dialogues; every later durable commit flushes them too). The durable
+        writes, those of every other table, stop waiting behind these for the disk."""
+        await self._alone(sql, params, durable=False)
+
+    async def _alone(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Record]:
         query, values = _query(sql, params)
         async with self._write_lock:
             connection = await self.connected()
             if _quiet(connection):
-                job = asyncio.ensure_future(_alone(connection, query, values))
+                job = asyncio.ensure_future(_alone(connection, query, values, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
                 return await asyncio.shield(job)
@@ -467,13 +477,21 @@ def _quiet(connection: psycopg.AsyncConnection[Record]) -> bool:
     return not readable
 
 
+_NOT_DURABLE = b"SET LOCAL synchronous_commit = off"
+
+
 async def _alone(
-    connection: psycopg.AsyncConnection[Record], query: str, values: Sequence[Any] | None
+    connection: psycopg.AsyncConnection[Record],
+    query: str,
+    values: Sequence[Any] | None,
+    durable: bool,
 ) -> list[Record]:
     try:
         async with connection.pipeline():
             await connection.execute(_BEGIN)
             await connection.execute(_LOCK)
+            if not durable:
+                await connection.execute(_NOT_DURABLE)
             cursor = await connection.execute(query, values)
             await connection.execute(b"COMMIT")
     except BaseException:

@@ -327,3 +327,17 @@ async def test_a_lone_write_after_a_lost_connection_is_not_lost(db: Database) ->
         await db.execute(insert, (telegram_id,))
     rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
     assert [row[0] for row in rows] == [1, 2]
+
+
+async def test_working_state_is_written_like_the_rest(db: Database) -> None:
+    """A draft or a dialogue (on PostgreSQL committed without waiting for the disk) is there
+    for the next read and for a transaction after it, like any write."""
+    await db.execute_working_state(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'w', 1, 1)",
+        (5,),
+    )
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE users SET first_name = 'x' WHERE telegram_id = ?", (5,))
+    assert [
+        tuple(row) for row in await db.fetch_all("SELECT telegram_id, first_name FROM users")
+    ] == [(5, "x")]
