@@ -58,6 +58,8 @@ NUMBER = re.compile(r"LN-\d{8}-\d{6}")
 Target = Path | str
 # The tables seeded with explicit ids: on PostgreSQL their identity goes on after the largest.
 SEEDED_IDS = ("officials", "enterprises", "requests")
+# Seconds from the end of the seeding to the first due reminder (the bot starts meanwhile).
+START_MARGIN = 8
 
 
 class TimingSender:
@@ -119,7 +121,7 @@ async def seed(target: Target, requests: int, per_request: int, due: int, window
         " VALUES (1, '基准企业', '91210100MA0QC0QX3P', 'shenyang', 'growth', ?)",
         [(at,)],
     )
-    start = now + timedelta(seconds=8)
+    start = now + timedelta(seconds=START_MARGIN)
     rows = []
     for i in range(1, requests + 1):
         ack_due = start + timedelta(seconds=window * i / due) if i <= due else FAR
@@ -162,6 +164,15 @@ async def seed(target: Target, requests: int, per_request: int, due: int, window
         ],
     )
     await _identities_past_seeded(db)
+    # The due moments count from the end of the seeding, however long it took (PostgreSQL's
+    # executemany takes tens of seconds where SQLite's takes one: counted from its start, the
+    # whole window would be past before the bot starts).
+    start = datetime.now(UTC) + timedelta(seconds=START_MARGIN)
+    due_at = [(to_epoch(start + timedelta(seconds=window * i / due)), i) for i in range(1, due + 1)]
+    await db.execute_many("UPDATE requests SET acknowledge_due_at = ? WHERE id = ?", due_at)
+    await db.execute_many(
+        "UPDATE reminders SET due_at = ? WHERE request_id = ? AND kind = 'ack_overdue'", due_at
+    )
     await db.close()
     return start.timestamp()
 
