@@ -63,6 +63,7 @@ def build_application(
     )
 
     async def open_services(app: BotApplication) -> None:
+        pacer.starting()
         services = await Services.open(settings, clock=clock)
         services.bot_username = app.bot.username
         app.bot_data.services = services
