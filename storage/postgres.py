@@ -211,6 +211,31 @@ class PostgresTransaction(Transaction):
                 self._changes += cursor.rowcount
 
 
+class FencedOff(Exception):
+    """A write refused: this process no longer holds the active instance's lock."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Writes only while the session ``pid`` holds the session-level advisory lock ``key``:
+    the active instance's (runtime/standby.py), checked in the round trip that begins each
+    write transaction. A process that lost the lock without knowing it yet (its lock session
+    ended alone, or it was frozen while a standby took over) writes nothing more:
+    ``on_lost`` is called and the transaction refused with :class:`FencedOff`."""
+
+    key: int
+    pid: int
+    on_lost: Callable[[BaseException], None]
+
+    @property
+    def check(self) -> str:
+        return (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            f" AND pid = {int(self.pid)} AND classid = {self.key >> 32}"
+            f" AND objid = {self.key & 0xFFFFFFFF} AND objsubid = 1"
+        )
+
+
 class PostgresDatabase(Database):
     """An open PostgreSQL database: a writer connection and a pool of readers."""
 
@@ -224,6 +249,7 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._write_lock = asyncio.Lock()
         self._configure: Configure | None = None
+        self.fence: Fence | None = None  # set by the runtime of an active instance
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
@@ -255,6 +281,19 @@ class PostgresDatabase(Database):
             await self._pool.close()
             await self._writer.close()
 
+    async def _fenced(self, cursor: psycopg.AsyncCursor[Record], fence: Fence) -> None:
+        """The fence's count, the last result of the round trip that began the transaction:
+        0 means the lock is gone, and the transaction is rolled back before anything is done."""
+        while cursor.nextset():
+            pass
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        await _shielded(self._writer.execute("ROLLBACK"))
+        lost = FencedOff("this process no longer holds the active instance's lock")
+        fence.on_lost(lost)
+        raise lost
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
@@ -276,12 +315,16 @@ class PostgresDatabase(Database):
                 log.warning("storage: the connection to PostgreSQL was lost; connecting again")
                 configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
                 self._writer = await _connect_writer(self.url, configure)
+            fence = self.fence
+            begin = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
             try:
-                await self._writer.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+                cursor = await self._writer.execute(begin + ("; " + fence.check if fence else ""))
             except psycopg.OperationalError:
                 if attempt == 2 or not self._writer.broken:
                     raise
                 continue
+            if fence is not None:
+                await self._fenced(cursor, fence)
             return self._writer
         raise AssertionError("unreachable")
 
