@@ -1,8 +1,10 @@
 """Scheduled online backups: one timestamped copy per interval, the oldest pruned.
 
-The copy is taken with SQLite's online backup API (:meth:`storage.db.Database.backup`), so it is
-consistent while the bot keeps writing. The job's tick is a plain coroutine so tests drive it
-with the FakeClock instead of waiting.
+The copy is the backend's own (:meth:`storage.db.Database.backup`), consistent while the bot
+keeps writing: on SQLite its online backup API, a database file (``backup-….sqlite3``); on
+PostgreSQL ``pg_dump``'s custom format (``backup-….dump``, restored with ``pg_restore``,
+docs/postgresql.md). Only copies with the backend's suffix are counted and pruned. The job's
+tick is a plain coroutine so tests drive it with the FakeClock instead of waiting.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock
+from storage.database import Dialect
 from storage.db import Database
 
 PREFIX = "backup-"
-SUFFIX = ".sqlite3"
+# What each backend's copy is: a SQLite database file, or pg_dump's custom-format archive.
+SUFFIXES: dict[Dialect, str] = {"sqlite": ".sqlite3", "postgresql": ".dump"}
 
 
 @dataclass
@@ -34,15 +38,20 @@ class BackupJob:
             return None
         if self.last is not None and now - self.last < self.interval:
             return None
-        destination = self.directory / f"{PREFIX}{now.strftime('%Y%m%dT%H%M%S%z')}{SUFFIX}"
+        stamp = now.strftime("%Y%m%dT%H%M%S%z")
+        destination = self.directory / f"{PREFIX}{stamp}{self.suffix}"
         await self.db.backup(destination)
         self.last = now
         self.prune()
         return destination
 
+    @property
+    def suffix(self) -> str:
+        return SUFFIXES[self.db.dialect]
+
     def prune(self) -> list[Path]:
         """Delete all but the newest ``kept`` backups; return the deleted paths."""
-        copies = sorted(self.directory.glob(f"{PREFIX}*{SUFFIX}"))
+        copies = sorted(self.directory.glob(f"{PREFIX}*{self.suffix}"))
         doomed = copies[: max(0, len(copies) - self.kept)]
         for path in doomed:
             path.unlink()

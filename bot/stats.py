@@ -318,7 +318,8 @@ def render_stats(stats: Stats, texts: Translator, *, for_official: bool, top: in
     ]
     for title, table, label in sections:
         if table:
-            rows = sorted(table.items(), key=lambda item: -item[1].received)
+            # Ties in the order of their keys, whichever order the backend grouped them in.
+            rows = sorted(table.items(), key=lambda item: (-item[1].received, str(item[0])))
             parts.append(
                 texts(title) + "\n" + "\n".join(_line(texts, label(k), v) for k, v in rows[:top])
             )

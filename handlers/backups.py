@@ -8,6 +8,7 @@ from typing import Any
 from telegram.ext import Application, BaseHandler
 
 from handlers.context import AppContext
+from storage.database import BackupFailed
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,11 @@ HANDLERS: list[BaseHandler[Any, Any, Any]] = []
 
 
 async def tick(context: AppContext) -> None:
-    written = await context.services.backups.tick()
+    try:
+        written = await context.services.backups.tick()
+    except BackupFailed as exc:  # tried again at the next interval
+        log.error("online backup failed: %s", exc)
+        return
     if written is not None:
         log.info("online backup written to %s", written)
 

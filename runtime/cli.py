@@ -33,6 +33,7 @@ from runtime.eventloop import use_fast_event_loop
 from runtime.instance import AlreadyRunning, InstanceLock
 from storage.admins import AdminRepository
 from storage.audit import AuditLog
+from storage.database import BackupFailed
 from storage.db import Database, open_database
 from storage.enterprises import EnterpriseRepository
 from storage.invites import InviteRepository
@@ -84,9 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     backup = sub.add_parser(
-        "backup", help="write an online backup of the database (safe while running)"
+        "backup",
+        help="write an online backup of the database (safe while running): a SQLite file,"
+        " or pg_dump's custom format on PostgreSQL",
     )
     backup.add_argument("dest", type=Path)
+    move = sub.add_parser(
+        "migrate-to",
+        help="copy the SQLite database ([storage] path) into an empty PostgreSQL database,"
+        " checked row by row",
+    )
+    move.add_argument("url", help="postgresql://user@host/database (empty)")
     invite = sub.add_parser("invite", help="create a one-time invite link")
     who = invite.add_mutually_exclusive_group(required=True)
     who.add_argument("--official", metavar="OFFICIAL_ID", help="the official's roster id")
@@ -224,15 +233,68 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """SQLite: a copy of the file by its online backup API; PostgreSQL: pg_dump's custom format
+    (docs/postgresql.md, "Backup and restore"). Both are safe while the bot runs."""
     dest: Path = args.dest
     if dest.exists():
         raise CommandError(f"{dest} already exists; choose a new file name")
 
     async def backup(db: Database) -> None:
-        await db.backup(dest)
-        print(f"backup written to {dest}")
+        try:
+            await db.backup(dest)
+        except BackupFailed as exc:
+            raise CommandError(str(exc)) from None
+        if db.dialect == "postgresql":
+            print(
+                f"backup written to {dest} (pg_dump's custom format; restore into an empty"
+                f" database with: pg_restore --no-owner --dbname=URL {dest})"
+            )
+        else:
+            print(f"backup written to {dest}")
 
     return _with_db(settings, backup)
+
+
+def cmd_migrate_to(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy ``[storage] path`` into the empty PostgreSQL database ``URL`` (storage/transfer.py).
+
+    Safe while a bot runs on the file: the copy is read from one snapshot, which it says, since
+    what the bot writes afterwards is not in it. Prints one line per table; a check that fails
+    leaves the target empty (exit code 1), a non-empty target is refused (exit code 2)."""
+    from storage.transfer import (
+        TransferRefused,
+        VerificationFailed,
+        describe_target,
+        migrate_to,
+    )
+
+    url: str = args.url
+    source = settings.storage.path
+    try:
+        if source.is_file():
+            InstanceLock(source).acquire().release()
+    except AlreadyRunning:
+        print(
+            f"note: a bot is running on {source}; the copy is of one moment (a read snapshot)"
+            " and what it writes afterwards is not in it: stop it before moving for good"
+        )
+    try:
+        transfer = asyncio.run(migrate_to(source, url))
+    except TransferRefused as exc:
+        raise CommandError(str(exc)) from None
+    except VerificationFailed as exc:
+        print(f"error: the copy differs, nothing was kept: {exc}", file=sys.stderr)
+        return 1
+    width = max(len(table.name) for table in transfer.tables)
+    for table in transfer.tables:
+        print(f"{table.name:<{width}}  {table.rows:>9} rows  same  sha256 {table.digest[:16]}")
+    print(
+        f"{len(transfer.tables)} tables, {transfer.rows} rows copied from {source} to"
+        f" {describe_target(url)} (schema version {transfer.schema_version}) and checked row by"
+        f" row in {transfer.seconds:.1f} s; identities continue after the largest ids."
+        " Now set [storage] url (or BOT_STORAGE__URL) and start the bot."
+    )
+    return 0
 
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
@@ -491,7 +553,8 @@ def one_bot_per_database(
     until the active one stops; ``migrate`` is refused like on SQLite.
 
     Taken by ``run``, ``run --webhook``, ``sandbox`` (in sandbox/) and ``migrate``. The
-    other commands only read (``backup``, ``export``, ``ledger``) or write in short
+    other commands only read (``backup``, ``export``, ``ledger``, ``migrate-to``, which reads
+    the SQLite file from one snapshot) or write in short
     transactions the running bot waits for (``invite``, ``invites``, ``add-official``,
     ``import``, ``holidays``): they run alongside the bot without the lock
     (docs/hardening.md, "One bot per database").
@@ -578,6 +641,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "sandbox": cmd_sandbox,
     "migrate": cmd_migrate,
     "backup": cmd_backup,
+    "migrate-to": cmd_migrate_to,
     "invite": cmd_invite,
     "add-official": cmd_add_official,
     "import": cmd_import,

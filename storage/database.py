@@ -22,6 +22,10 @@ Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any] | Mapping[str, Any]
 
 
+class BackupFailed(Exception):
+    """A backup could not be written (the message says why, for the operator)."""
+
+
 class Row(Protocol):
     """A row as either backend gives it: by position, by column name, and its column names."""
 

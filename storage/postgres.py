@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -30,10 +31,18 @@ from typing import Any, cast
 import psycopg
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
-from storage.database import Database, Dialect, Params, Transaction, _migrations
+from storage.database import (
+    BackupFailed,
+    Database,
+    Dialect,
+    Params,
+    Transaction,
+    _migrations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,9 @@ POOL_MIN = 1
 POOL_MAX = 8
 # How long a write waits for another process's lock unless the settings say ([storage]).
 DEFAULT_LOCK_TIMEOUT_MS = 5000
+# The program that writes a backup, and the suffix of its file until it has succeeded.
+PG_DUMP = "pg_dump"
+PARTIAL = ".partial"
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
 
@@ -376,20 +388,40 @@ class PostgresDatabase(Database):
         return [row[0] for row in rows]
 
     async def backup(self, destination: Path) -> None:
-        """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``),
-        consistent while the bot writes (pg_dump reads one snapshot)."""
+        """A ``pg_dump`` of the database in its custom format (restore with ``pg_restore``,
+        docs/postgresql.md), consistent while the bot writes (pg_dump reads one snapshot).
+
+        Written to ``<destination>.partial`` and renamed when pg_dump succeeded, so that a
+        failed dump never looks like a backup. The password, if the URL has one, goes to
+        pg_dump in its environment, not on its command line (which ``ps`` shows)."""
         destination.parent.mkdir(parents=True, exist_ok=True)
-        process = await asyncio.create_subprocess_exec(
-            "pg_dump",
-            "--format=custom",
-            f"--file={destination}",
-            f"--dbname={self.url}",
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        partial = destination.with_name(destination.name + PARTIAL)
+        parts = conninfo_to_dict(self.url)
+        password = parts.pop("password", None)
+        environment = dict(os.environ)
+        if password is not None:
+            environment["PGPASSWORD"] = str(password)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                PG_DUMP,
+                "--format=custom",
+                f"--file={partial}",
+                f"--dbname={make_conninfo('', **parts)}",
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=environment,
+            )
+        except FileNotFoundError:
+            raise BackupFailed(
+                f"{PG_DUMP} not found: install PostgreSQL's client programs"
+                " (Debian: postgresql-client), of the server's version or newer"
+            ) from None
         _, error = await process.communicate()
         if process.returncode != 0:
-            raise RuntimeError(f"pg_dump failed: {error.decode(errors='replace').strip()}")
+            partial.unlink(missing_ok=True)
+            reason = error.decode(errors="replace").strip().splitlines()
+            raise BackupFailed(f"{PG_DUMP} failed: {reason[0] if reason else process.returncode}")
+        partial.replace(destination)
 
 
 async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:

@@ -15,6 +15,8 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -169,3 +171,25 @@ def drop_all() -> None:
     for name in [*_made, TEMPLATE if _template_ready else ""]:
         if name:
             _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def unreachable() -> str | None:
+    """Why the PostgreSQL server of the tests cannot be used (None when it answers)."""
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {ADMIN_URL.partition('?')[0]}: {str(exc).strip()}"
+    return None
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """The URL of a new database with nothing in it (not even migrated), dropped at the end:
+    for the tests that need a PostgreSQL target on either run (migrate-to, restores)."""
+    name = f"liaison_scratch_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield url_of(name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,10 +1,12 @@
 """``/healthz`` and ``/metrics`` on a server of their own (``[metrics] port``): polling mode's
 only way to them. Over real HTTP on loopback, against the bot polling the stand-in; the same
-routes on the webhook's server are tested in tests/test_webhook.py."""
+routes on the webhook's server are tested in tests/test_webhook.py. Both files run on either
+backend (``BOT_TEST_STORAGE=postgresql``): the gauges are read from the database."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -14,13 +16,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.pacing import ScaledClock
+from bot.roles import Actor
 from runtime.application import BotApplication, build_application, running
 from runtime.monitoring import StandbyMonitor, monitor_of
+from scenarios.roster import ALICE_ID, make_cast
+from storage.requests import NewRequest
 
 if TYPE_CHECKING:
     from standin import TelegramStandin
 
 WEN_ID = 780001
+# Later than any request's deadline to acknowledge and to resolve.
+OVERDUE_LATER = timedelta(days=60)
 
 
 @pytest.fixture
@@ -72,6 +79,29 @@ async def test_polling_bot_serves_healthz_and_metrics_on_their_own_port(
 
 async def test_without_a_port_there_is_no_server_of_their_own(bot: BotApplication) -> None:
     assert monitor_of(bot).port is None
+
+
+async def test_an_overdue_request_is_counted_once_past_its_deadline(
+    watched: tuple[BotApplication, str], clock: FakeClock
+) -> None:
+    """``liaison_requests_overdue`` read from the database (either backend) at each scrape."""
+    app, base = watched
+    services = app.bot_data.services
+    cast = await make_cast(services)
+    owner = Actor(telegram_id=ALICE_ID, enterprises=(cast.alice_enterprise,))
+    new = NewRequest(
+        enterprise_id=cast.alice_enterprise.id,
+        submitted_by=ALICE_ID,
+        category="payments",
+        urgent=False,
+        summary="货款拖欠",
+        description="",
+        details={},
+    )
+    await services.desk.submit(owner, new)
+    assert (await scrape(base))["liaison_requests_overdue"] == 0
+    clock.advance(OVERDUE_LATER)
+    assert (await scrape(base))["liaison_requests_overdue"] == 1
 
 
 async def test_a_standby_says_so_and_turns_the_webhook_away(settings: Settings) -> None:
