@@ -159,6 +159,10 @@ class ActiveLock:
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None:
             watchdog.stop()
+        if self.held and self._connection is not None:
+            # Unlocked at once: the server ends a closed session a moment later.
+            with contextlib.suppress(psycopg.Error):
+                self._connection.execute("SELECT pg_advisory_unlock(%s)", (INSTANCE_LOCK,))
         self.held = False
         self._drop()
 

@@ -231,7 +231,7 @@ async def test_an_active_cut_off_from_the_database_stops_and_the_standby_takes_o
     name = f"liaison % pid {first.process.pid}"
     with psycopg.connect(database, autocommit=True) as connection:
         ended = connection.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
             " WHERE application_name LIKE %s",
             (name,),
         ).fetchone()
@@ -323,7 +323,7 @@ def test_the_watchdog_gives_up_when_the_lock_connection_is_cut(database: str) ->
         assert given_up == []  # checks that pass change nothing
         with psycopg.connect(database, autocommit=True) as connection:
             connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                 " WHERE application_name = %s",
                 (instance_name(),),
             )
@@ -352,7 +352,7 @@ async def test_a_process_that_lost_the_lock_writes_nothing_more(database: str) -
         await db.execute("INSERT INTO probe VALUES (1)")
         with psycopg.connect(database, autocommit=True) as connection:
             connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                 " WHERE application_name = %s",
                 (instance_name(),),
             )
