@@ -53,8 +53,10 @@ HUMAN_STEP = 1.0  # seconds a walker takes between an answer and their next step
 class Latencies:
     seconds: list[float] = field(default_factory=list)
     lost: int = 0
+    # (when it started, which step, how long) for each answer: the breakdowns of a long run
+    samples: list[tuple[float, str, float]] = field(default_factory=list)
 
-    async def time(self, user: TestUser, action: Awaitable[object]) -> bool:
+    async def time(self, user: TestUser, action: Awaitable[object], step: str = "") -> bool:
         """Await ``action`` (a send or a press) and the bot's next message to ``user``."""
         started = time.perf_counter()
         await action
@@ -65,6 +67,7 @@ class Latencies:
             self.lost += 1
             return False
         self.seconds.append(time.perf_counter() - started)
+        self.samples.append((started, step, self.seconds[-1]))
         return True
 
     @property
@@ -140,12 +143,12 @@ async def flood_run(args: argparse.Namespace, folder: Path) -> None:
 
 Step = Callable[[TestUser, StoredMessage], Awaitable[object]]
 # After /new: the category, the description, done, the urgency, submit.
-INTAKE_STEPS: list[Step] = [
-    lambda user, last: user.press(last, "政策落实"),
-    lambda user, last: user.send("补贴迟迟没有兑现，影响资金周转。"),
-    lambda user, last: user.press(last, "✅ 写完了"),
-    lambda user, last: user.press(last, "一般"),
-    lambda user, last: user.press(last, "✅ 提交"),
+INTAKE_STEPS: list[tuple[str, Step]] = [
+    ("category", lambda user, last: user.press(last, "政策落实")),
+    ("description", lambda user, last: user.send("补贴迟迟没有兑现，影响资金周转。")),
+    ("done", lambda user, last: user.press(last, "✅ 写完了")),
+    ("urgency", lambda user, last: user.press(last, "一般")),
+    ("submit", lambda user, last: user.press(last, "✅ 提交")),
 ]
 
 
@@ -153,12 +156,12 @@ async def walk_intake(user: TestUser, stop: asyncio.Event, into: Latencies) -> i
     """The intake, one step a second, again and again; how many requests were filed."""
     filed = 0
     while not stop.is_set():
-        if not await into.time(user, user.send("/new")):
+        if not await into.time(user, user.send("/new"), "/new"):
             continue
-        for step in INTAKE_STEPS:
+        for name, step in INTAKE_STEPS:
             await asyncio.sleep(HUMAN_STEP)
             last = [m for m in user.messages if FOOTER not in (m.text or "")][-1]
-            if not await into.time(user, step(user, last)):
+            if not await into.time(user, step(user, last), name):
                 break
         else:
             filed += 1
@@ -176,6 +179,7 @@ async def announcement_run(args: argparse.Namespace, folder: Path) -> None:
         standin.user(user_id, started=True, language_code="zh-hans")
     walkers = [standin.user(FIRST_RECIPIENT + n) for n in range(args.walkers)]
     bot = start_bot(write_config(folder, standin, db), folder / "announce.log")
+    print(f"(b) the bot's pid: {bot.pid} (for a profiler)", flush=True)
     stop = asyncio.Event()
     latencies = Latencies()
     first = last = 0.0
@@ -205,7 +209,29 @@ async def announcement_run(args: argparse.Namespace, folder: Path) -> None:
         f" twice {counts.count(2)}, never {counts.count(0)}"
     )
     print("    " + latencies.line(f"intake steps ({filed} requests filed)"))
+    for line in _breakdown(latencies, first):
+        print("      " + line)
     print(f"    429s: {standin.rate_limited} (target < 10){_refused_chats(standin)}")
+
+
+def _summary(seconds: list[float]) -> str:
+    p95 = statistics.quantiles(seconds, n=20)[-1] if len(seconds) > 1 else float("nan")
+    return f"n={len(seconds)}, median {statistics.median(seconds):.3f} s, p95 {p95:.3f} s"
+
+
+def _breakdown(latencies: Latencies, first: float) -> list[str]:
+    """The walkers' answers by step and by minute of the run: which step grows, and when."""
+    lines = []
+    for step in ["/new", *(name for name, _ in INTAKE_STEPS)]:
+        seconds = [s for _, name, s in latencies.samples if name == step]
+        if seconds:
+            lines.append(f"{step}: {_summary(seconds)}")
+    by_minute: dict[int, list[float]] = {}
+    for started, _, took in latencies.samples:
+        by_minute.setdefault(int((started - first) // 60), []).append(took)
+    for minute, minute_seconds in sorted(by_minute.items()):
+        lines.append(f"minute {minute + 1}: {_summary(minute_seconds)}")
+    return lines
 
 
 def _refused_chats(standin: TelegramStandin) -> str:

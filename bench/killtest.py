@@ -86,6 +86,7 @@ REPLY_MARK = "答复"  # how the officials' replies begin (their resolutions do 
 RECEIVED = "已收到您的诉求"  # in the receipt of a request
 THREAD_HEAD = "💬 "  # how a thread message begins
 RESENT = "（重发）"  # how a message sent again after a crash or a time-out begins
+AFTER_START_SECONDS = 5.0  # a 429 this soon after a start counts as one of the restart's
 DRAIN_SECONDS = 120.0  # the longest wait, once the load stops, for the queued to go out
 TAKEOVER_SECONDS = 15.0  # issue 21: the standby takes over within this
 ROLE_SECONDS = 60.0  # the longest wait for a started bot to say it is active or standing by
@@ -645,7 +646,7 @@ async def run(
     print(f"official replies stored, to the entrepreneur: {received.stored_replies}")
     print(f"outbox rows not sent, by kind and status: {received.outbox}")
     print(f"lost in all: {result.lost_total} (target 0); integrity_check: {integrity}")
-    print(f"429s from the stand-in: {standin.rate_limited}")
+    print(f"429s from the stand-in: {standin.rate_limited}{_refusals_after_starts(standin)}")
     if restarts:
         print(f"restart to first poll: median {statistics.median(restarts):.2f} s")
     if takeovers:
@@ -655,6 +656,18 @@ async def run(
             f" (target < {TAKEOVER_SECONDS:.0f} s)"
         )
     return result
+
+
+def _refusals_after_starts(standin: TelegramStandin) -> str:
+    """When the 429s came: within the first seconds after a (re)start of the bot (its first
+    getMe), when the new process cannot know what the killed one had just sent, or later."""
+    starts = [call.at for call in standin.api.calls if call.method == "getMe"]
+    refused = [call.at for call in standin.api.calls if call.status == 429]
+    if not refused or not starts:
+        return ""
+    after = [at - max((s for s in starts if s <= at), default=at) for at in refused]
+    early = sum(seconds < AFTER_START_SECONDS for seconds in after)
+    return f"; within {AFTER_START_SECONDS:g} s of a start: {early}, later: {len(after) - early}"
 
 
 def main() -> None:

@@ -74,6 +74,8 @@ class Courier:
         the next wake-up (one task at a time; changes while it runs make it go round once
         more)."""
         self._wanted = True
+        # A delivery under way (this one's or a wake-up's) claims them as soon as it can.
+        self.outbox.arrived(self._clock.now())
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
 

@@ -243,6 +243,7 @@ class DeliverySettings(Section):
     flood_updates_per_second: float = Field(default=2.0, gt=0)
     flood_burst: int = Field(default=10, ge=1)
     flood_quiet_seconds: float = Field(default=10.0, gt=0)
+    start_with_bursts_spent: bool = True
 
     def limits(self) -> PacingLimits:
         return PacingLimits(
@@ -257,6 +258,7 @@ class DeliverySettings(Section):
             paid_per_second=self.paid_per_second,
             global_cap=self.global_cap,
             paid_cap=self.paid_cap,
+            start_spent=self.start_with_bursts_spent,
         )
 
 

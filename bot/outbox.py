@@ -178,6 +178,18 @@ class Outbox:
         self.settings = settings
         self.accounts = accounts
         self.admins = admins
+        # Rows queued and committed while a delivery is under way (:meth:`arrived`): it claims
+        # them too, rather than after the sends it has in flight.
+        self._arrivals = asyncio.Event()
+        self._arrived_by: datetime | None = None
+
+    def arrived(self, now: datetime) -> None:
+        """Rows due by ``now`` were just queued and committed (a receipt, a notice): a
+        delivery under way claims them as soon as a slot is free. Without this, a receipt
+        queued while the delivery waits on another chat's pace (an admin's chat at its one
+        message a second) would wait for that send and the rest of the round."""
+        self._arrived_by = now if self._arrived_by is None else max(self._arrived_by, now)
+        self._arrivals.set()
 
     def message(
         self,
@@ -227,28 +239,43 @@ class Outbox:
         messages in flight in 'sending' (whether Telegram got them is unknown), never a batch
         of messages claimed but not yet tried.
         """
+        self._arrivals.clear()  # what arrived before now is due by now: claimed below
         if not await self.repository.any_due(now):
             return 0
         busy: set[int] = set()
         slots = asyncio.Semaphore(self.max_in_flight)
         tasks: set[asyncio.Task[bool]] = set()
+        arrival: asyncio.Task[bool] | None = None
         handled = sent = 0
-        while handled < self.settings.batch_size and self.keep_going():
-            await slots.acquire()
-            message = await self.repository.claim_next(now, busy=busy, first_kinds=ANSWER_KINDS)
-            if message is None:
-                slots.release()
-                if not tasks:
-                    break
-                done, _ = await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
-                sent += sum(task.result() for task in done)
-                tasks -= done
-                continue
-            handled += 1
-            busy.add(message.recipient_id)
-            task = asyncio.create_task(self._deliver(sender, message, now))
-            tasks.add(task)
-            task.add_done_callback(_releasing(slots, busy, message.recipient_id))
+        try:
+            while handled < self.settings.batch_size and self.keep_going():
+                await slots.acquire()
+                message = await self.repository.claim_next(now, busy=busy, first_kinds=ANSWER_KINDS)
+                if message is None:
+                    slots.release()
+                    if not tasks:
+                        break
+                    # Until a send in flight ends or new rows arrive, whichever is first.
+                    arrival = arrival or asyncio.create_task(self._arrivals.wait())
+                    done, _ = await asyncio.wait(
+                        {*tasks, arrival}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if arrival in done:
+                        done.discard(arrival)
+                        arrival = None
+                        self._arrivals.clear()
+                        now = max(now, self._arrived_by or now)
+                    sent += sum(task.result() for task in done)
+                    tasks -= done
+                    continue
+                handled += 1
+                busy.add(message.recipient_id)
+                task = asyncio.create_task(self._deliver(sender, message, now))
+                tasks.add(task)
+                task.add_done_callback(_releasing(slots, busy, message.recipient_id))
+        finally:
+            if arrival is not None:
+                arrival.cancel()
         if tasks:
             sent += sum(await asyncio.gather(*tasks))
         return sent

@@ -73,6 +73,9 @@ class PacingLimits:
     paid_burst: int = 10
     global_cap: int = 29  # calls under way or answered within the last second, at most
     paid_cap: int = 990
+    # Each chat starts as if its burst had just been spent at the process's start (see
+    # Pacer.starting): a restarted bot cannot know what the one before it sent just before.
+    start_spent: bool = False
 
 
 class PacingClock(Protocol):
@@ -117,10 +120,10 @@ class Bucket:
 
     __slots__ = ("_burst", "_last", "_rate", "_tokens", "held_until")
 
-    def __init__(self, rate: float, burst: int, now: float) -> None:
+    def __init__(self, rate: float, burst: int, now: float, *, spent: bool = False) -> None:
         self._rate = rate
         self._burst = float(burst)
-        self._tokens = float(burst)
+        self._tokens = 0.0 if spent else float(burst)  # spent: as if a burst just went out
         self._last = now
         self.held_until = 0.0
 
@@ -279,6 +282,18 @@ class Pacer:
         self._lanes: dict[object, _Lane] = {}
         self._recent_holds: deque[tuple[float, object]] = deque()
         self.held_calls = 0  # 429s seen, for the metrics and the benchmarks
+        self._started: float | None = None  # see starting()
+
+    def starting(self) -> None:
+        """The process starts now (in the running loop). With ``start_spent``, every chat's
+        bucket starts empty at this moment, as if its burst had just gone out: the process
+        before this one may have been killed a moment ago, right after writing to the chat,
+        and Telegram still counts those messages. A chat first written to later has had the
+        time to refill (a full bucket ``burst / per_second`` seconds after the start), so
+        only the first seconds after a start are slower. Without it, each restart under
+        load drew a few 429s (docs/hardening.md §11)."""
+        if self.limits.start_spent:
+            self._started = self.clock.now()
 
     @property
     def gate(self) -> _Gate:
@@ -357,9 +372,13 @@ class Pacer:
 
     def _bucket_for(self, chat_id: object) -> Bucket:
         limits, now = self.limits, self.clock.now()
+        if self._started is not None:  # spent at the start, refilled since
+            now, spent = self._started, True
+        else:
+            spent = False
         if is_private(chat_id):
-            return Bucket(limits.private_per_second, limits.private_burst, now)
-        return Bucket(limits.group_per_minute / 60, limits.group_burst, now)
+            return Bucket(limits.private_per_second, limits.private_burst, now, spent=spent)
+        return Bucket(limits.group_per_minute / 60, limits.group_burst, now, spent=spent)
 
     def _forget_idle_lanes(self) -> None:
         now = self.clock.now()

@@ -71,6 +71,7 @@ def build_application(
     )
 
     async def open_services(app: BotApplication) -> None:
+        pacer.starting()
         services = await Services.open(settings, clock=clock)
         if fence is not None:
             from storage.postgres import PostgresDatabase

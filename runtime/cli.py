@@ -279,7 +279,7 @@ def cmd_migrate_to(settings: Settings, args: argparse.Namespace) -> int:
             " and what it writes afterwards is not in it: stop it before moving for good"
         )
     try:
-        transfer = asyncio.run(migrate_to(source, url))
+        transfer = migrate_to(source, url)
     except TransferRefused as exc:
         raise CommandError(str(exc)) from None
     except VerificationFailed as exc:

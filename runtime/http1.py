@@ -30,9 +30,14 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import urlsplit
 
+import aiohappyeyeballs
+
 # An idle connection older than this is closed instead of reused: the server (or a NAT on
 # the way) may have dropped it meanwhile. aiohttp's default, which this replaces.
 KEEPALIVE_SECONDS: Final = 15.0
+# Connecting: the next address (IPv4 after IPv6) is tried this long after the one before, in
+# parallel, as RFC 8305 and aiohttp have it: an address family that hangs does not hold the call.
+HAPPY_EYEBALLS_DELAY: Final = 0.25
 # Longest status line plus headers read (asyncio's own stream limit).
 MAX_HEAD_BYTES: Final = 64 * 1024
 # The answer's body is read in parts of at most this many bytes, the read limit applying to each.
@@ -153,17 +158,24 @@ class Http1Client:
             if connection.usable(now):
                 return connection
             connection.close()
-        context = self._context() if origin.tls else None
-        reader, writer = await asyncio.open_connection(
-            origin.host,
-            origin.port,
-            ssl=context,
-            server_hostname=origin.host if context is not None else None,
-            limit=MAX_HEAD_BYTES,
+        addresses = await asyncio.get_running_loop().getaddrinfo(
+            origin.host, origin.port, type=socket.SOCK_STREAM
         )
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
+        sock = await aiohappyeyeballs.start_connection(
+            addresses, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
+        )
+        try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            context = self._context() if origin.tls else None
+            reader, writer = await asyncio.open_connection(
+                sock=sock,
+                ssl=context,
+                server_hostname=origin.host if context is not None else None,
+                limit=MAX_HEAD_BYTES,
+            )
+        except BaseException:
+            sock.close()
+            raise
         return _Connection(origin, reader, writer)
 
     def _context(self) -> ssl.SSLContext:

@@ -15,10 +15,13 @@
    referenced table before those referring to it), with ``COPY … FROM STDIN`` fed
    :data:`BATCH_ROWS` rows at a time. Generated columns (``requests.overdue_at``) are not
    copied: PostgreSQL computes them. A column that refers to its own table
-   (``officials.supervisor_id``) is copied empty and set once the table is in. The request
-   tallies are kept by triggers on ``requests`` on PostgreSQL as on SQLite: the triggers build
-   them while the requests go in (no superuser needed to switch triggers off), the source's
-   all-zero rows are added, and the check below compares them with the source's like any table.
+   (``officials.supervisor_id``) is copied empty and set once the table is in. The tables' own
+   triggers are off during the copy (``ALTER TABLE … DISABLE TRIGGER USER``, which the tables'
+   owner may do: no superuser, unlike ``session_replication_role``; the foreign keys are still
+   checked): the request tallies, which triggers on ``requests`` keep row by row, are built at
+   once from the copied requests (:data:`DERIVED`; the triggers would cost four upserts per
+   request), the source's all-zero rows added, and the check below compares them with the
+   source's like any table. The triggers are on again before the commit.
 5. Each identity sequence is moved past the largest id copied, so the next row gets a new id.
 6. Every table is read back in primary-key order on both sides and compared **row by row**
    (every column, the generated ones included). Only then is the transaction committed: a
@@ -38,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -51,12 +54,22 @@ from storage.postgres import WRITER_LOCK
 # Rows read from SQLite and written to PostgreSQL (or compared) at a time: memory stays flat
 # whatever the size of a table.
 BATCH_ROWS = 5000
+# How long to wait for the server to answer, in seconds.
+CONNECT_TIMEOUT = 10
 # The migrations' own bookkeeping: each side records its own history (SQLite every migration
 # from 0001, PostgreSQL its baseline); the schema versions are compared instead.
 BOOKKEEPING = "schema_migrations"
-# Tables kept by triggers from other tables: copied after every other table, adding only the
-# rows the triggers did not make (then checked like any table).
-DERIVED = ("request_tallies",)
+# Tables kept by triggers from other tables, and how to build each at once from them. The
+# triggers are off during the copy (their table's owner may switch them off: no superuser),
+# the table is built from what was copied, then the source's rows the build did not make are
+# added (the all-zero tallies SQLite keeps), and the check compares it like any table.
+DERIVED = {
+    "request_tallies": (
+        "INSERT INTO request_tallies SELECT axis, key, SUM(received), SUM(resolved),"
+        " SUM(solved), SUM(ack_tracked), SUM(responded_on_time), SUM(rated), SUM(satisfied),"
+        " SUM(open_with_deadline) FROM request_tally_rows GROUP BY axis, key"
+    ),
+}
 
 
 class TransferRefused(Exception):
@@ -115,21 +128,34 @@ def describe_target(url: str) -> str:
     return f"database {parts.get('dbname', '?')} on {host}{':' + str(port) if port else ''}"
 
 
-async def migrate_to(
+def migrate_to(
     source: Path, url: str, *, batch_rows: int = BATCH_ROWS, verify: bool = True
 ) -> Transfer:
     """Copy the SQLite database at ``source`` into the empty PostgreSQL database at ``url``
-    and check it row by row (see the module's description)."""
+    and check it row by row (see the module's description).
+
+    Synchronous, on the caller's thread, with an event loop of its own for the migrations: an
+    interruption (Ctrl-C) stops the copy where it is and rolls it back, where a copy left
+    running in a worker thread would go on to its commit."""
     if not url.startswith(POSTGRES_SCHEMES):
         raise TransferRefused(f"{url.split(':', 1)[0]}: give a postgresql:// URL")
     started = time.monotonic()
-    await asyncio.to_thread(_preflight, source, url)
-    for target in (source, url):
-        db = await open_database(target)
-        await db.close()
-    transfer = await asyncio.to_thread(_copy, source, url, batch_rows, verify)
+    _preflight(source, url)
+    asyncio.run(_migrate(source, url))
+    transfer = _copy(source, url, batch_rows, verify)
     transfer.seconds = time.monotonic() - started
     return transfer
+
+
+async def _migrate(source: Path, url: str) -> None:
+    """Both databases at the newest schema, as the bot would open them."""
+    for target in (source, url):
+        try:
+            db = await open_database(target)
+        except (sqlite3.Error, psycopg.Error) as exc:
+            where = describe_target(url) if target == url else str(source)
+            raise TransferRefused(f"cannot open {where}: {str(exc).strip()}") from None
+        await db.close()
 
 
 def _preflight(source: Path, url: str) -> None:
@@ -137,7 +163,14 @@ def _preflight(source: Path, url: str) -> None:
     or a target with rows."""
     if not source.is_file():
         raise TransferRefused(f"no SQLite database at {source}")
-    with psycopg.connect(url, autocommit=True) as connection:
+    try:
+        connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()
+        raise TransferRefused(
+            f"cannot connect to {describe_target(url)}: {reason[-1] if reason else exc}"
+        ) from None
+    with connection:
         _refuse_unless_empty(connection, url)
 
 
@@ -179,8 +212,10 @@ def _copy(source: Path, url: str, batch_rows: int, verify: bool) -> Transfer:
             _same_tables(reader, tables)
             transfer = Transfer(schema_version=version)
             order = _dependency_order(target, tables)
+            _switch_triggers(target, order, "DISABLE")
             for table in order:
                 _copy_table(reader, target, table, batch_rows, derived=table.name in DERIVED)
+            _switch_triggers(target, order, "ENABLE")
             transfer.identities = _reset_identities(target, order)
             if verify:
                 transfer.tables = [_compare(reader, target, table, batch_rows) for table in order]
@@ -312,6 +347,7 @@ def _copy_table(
         f'SELECT {_quoted(columns)} FROM "{table.name}" ORDER BY {_quoted(table.key)}'
     )
     if derived:
+        target.execute(DERIVED[table.name].encode())
         insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
             sql.Identifier(table.name),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -348,6 +384,19 @@ def _copy_table(
         pairs = [(value, row_key) for at, value, row_key in deferred if at == position]
         with target.cursor() as cursor:
             cursor.executemany(update, pairs)
+
+
+def _switch_triggers(
+    target: psycopg.Connection[Any], tables: list[_Table], how: Literal["DISABLE", "ENABLE"]
+) -> None:
+    """The tables' own triggers (not the foreign keys' checks) off for the copy, or on again:
+    within the transaction, so a failed copy leaves them on."""
+    for table in tables:
+        target.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER USER").format(
+                sql.Identifier(table.name), sql.SQL(how)
+            )
+        )
 
 
 def _reset_identities(target: psycopg.Connection[Any], tables: list[_Table]) -> dict[str, int]:

@@ -160,6 +160,11 @@ def settings(tmp_path: Path, standin: TelegramStandin, storage_section: dict[str
                 "storage": storage_section,
                 "admins": {"telegram_ids": [ADMIN_ID]},
                 "security": {"hash_key": "test-hash-key-0123456789"},
+                # A test's restart is no kill under load, and its steps expect the first
+                # answers after a start at once (in order with the first wake-up's notices);
+                # the cautious start is tested in test_pacing.py and measured by
+                # bench.killtest.
+                "delivery": {"start_with_bursts_spent": False},
             }
         )
     )

@@ -231,3 +231,18 @@ def test_what_the_client_does_not_speak_goes_elsewhere() -> None:
     target = target_of("https://api.telegram.org/bot1:x/getMe?a=1")
     assert target is not None
     assert (target.origin.port, target.origin.tls, target.path) == (443, True, "/bot1:x/getMe?a=1")
+
+
+async def test_a_name_with_several_addresses_reaches_the_one_that_listens(
+    serve: Callable[[Answer], Awaitable[tuple[Server, Target]]], client: Http1Client
+) -> None:
+    """A name is resolved and its addresses raced (``localhost`` may be ::1 as well as
+    127.0.0.1; the server listens on 127.0.0.1 only)."""
+
+    async def echo(body: bytes) -> bytes:
+        return by_length(body)
+
+    _, target = await serve(echo)
+    named = target_of(f"http://localhost:{target.origin.port}/bot123:abc/getMe")
+    assert named is not None
+    assert await client.post(named, b"{}", JSON, **LIMITS) == (200, b"{}")

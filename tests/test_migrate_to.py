@@ -24,10 +24,11 @@ import pytest
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.pacing import ScaledClock
+from bot.services import Services
 from runtime.application import BotApplication, build_application, running
 from runtime.cli import EXIT_USAGE, main
 from scenarios.roster import ADMIN_ID, make_cast
-from storage.transfer import TargetNotEmpty, migrate_to
+from storage.transfer import DERIVED, TargetNotEmpty, migrate_to
 from tests import postgres
 from tests.ledger_data import import_rosters, provincial_rosters
 from tests.round_flows import Cast, provincial_plan, record_visits, run_requests
@@ -162,9 +163,55 @@ async def test_a_target_with_rows_is_refused_before_anything_is_written(
         connection.execute("INSERT INTO notes VALUES (1)")
     source.touch()
     with pytest.raises(TargetNotEmpty, match="table notes has rows"):
-        await migrate_to(source, target)
+        await asyncio.to_thread(migrate_to, source, target)
     with psycopg.connect(target, autocommit=True) as connection:
         tables = connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
     assert tables == [("notes",)]  # not migrated, not touched
+
+
+async def test_a_server_that_does_not_answer_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "small.sqlite3"
+    source.touch()
+    nowhere = "postgresql://liaison@127.0.0.1:1/liaison"  # nothing listens on port 1
+    assert await cli("--config", str(config_file(tmp_path, source)), "migrate-to", nowhere) == (
+        EXIT_USAGE
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot connect to database liaison on 127.0.0.1:1: "
+    ), lines
+
+
+async def test_a_copy_that_differs_is_rolled_back_and_says_where(
+    sqlite_settings: Settings,
+    clock: FakeClock,
+    target: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The check is real: tallies built wrong on the server (one request too many on every
+    row) are found, nothing is kept, exit code 1."""
+    services = await Services.open(sqlite_settings, clock)
+    try:
+        await import_rosters(services, provincial_rosters(), now=clock.now())
+        officials = {o.external_id: o for o in await services.officials.all_active()}
+        await run_requests(services, Cast(services, officials), clock, provincial_plan()[:3])
+    finally:
+        await services.close()
+    wrong = DERIVED["request_tallies"].replace("SUM(received)", "SUM(received) + 1")
+    monkeypatch.setitem(DERIVED, "request_tallies", wrong)
+    source = sqlite_settings.storage.path
+    capsys.readouterr()
+    assert await cli("--config", str(config_file(tmp_path, source)), "migrate-to", target) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: the copy differs, nothing was kept: table request_tallies, row 1 in key order:"
+    ), lines
+    with psycopg.connect(target) as connection:
+        row = connection.execute("SELECT COUNT(*) FROM requests").fetchone()
+    assert row == (0,)  # rolled back: the schema is there, no row

@@ -3,6 +3,7 @@ one durable report to the admins."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -11,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.delivery import DeliveryUncertain, TemporaryFailure
+from bot.delivery import DeliveryUncertain, Outgoing, TemporaryFailure
 from bot.outbox import POLICIES, KindPolicy
 from bot.services import Services
-from scenarios.roster import ADMIN_ID, OFFICIAL_ID
+from scenarios.roster import ADMIN_ID, ALICE_ID, OFFICIAL_ID
 from storage.admins import appoint_in
 from storage.outbox import OutboxMessage
 from storage.scope import PROVINCE
@@ -180,6 +181,47 @@ async def test_an_unexpected_error_in_one_send_strands_nothing(
     clock.set(message.not_before)
     await domain.alarm.tick()
     assert recorder(domain).to(OFFICIAL_ID) == ["📥 新诉求"]
+    assert (await the_message(domain)).status == "sent"
+
+
+async def test_a_receipt_queued_mid_delivery_goes_out_while_another_chat_waits_its_turn(
+    domain: Services, clock: FakeClock
+) -> None:
+    """A delivery under way waits on one chat (an admin's chat at its one message a second,
+    while five entrepreneurs each file a request): a receipt queued and committed meanwhile
+    is sent at once, not after that send and the rest of the round. It used to wait, so the
+    intake's last step took about a second under an announcement (docs/hardening.md §10)."""
+    sender = recorder(domain)
+    record = sender.send
+    started, turn, receipt_sent = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def send(message: Outgoing) -> None:
+        if message.chat_id == OFFICIAL_ID:  # this chat's next turn is a while away
+            started.set()
+            await turn.wait()
+        await record(message)
+        if message.chat_id == ALICE_ID:
+            receipt_sent.set()
+
+    sender.send = send  # type: ignore[method-assign]
+    await domain.courier.recover()
+    await queue(domain, "new_request")
+    domain.deliver_soon()
+    await asyncio.wait_for(started.wait(), timeout=5)
+
+    try:
+        clock.advance(timedelta(seconds=1))
+        receipt = domain.outbox.message(ALICE_ID, "receipt", "已收到", at=clock.now())
+        await domain.outbox.send_later([receipt], now=clock.now())
+        domain.deliver_soon()
+        await asyncio.wait_for(receipt_sent.wait(), timeout=5)
+
+        assert sender.to(ALICE_ID) == ["已收到"]
+        assert sender.to(OFFICIAL_ID) == []  # still waiting for its turn
+    finally:
+        turn.set()
+    await domain.courier.close()
+    assert sender.to(OFFICIAL_ID) == ["📥 新诉求"]
     assert (await the_message(domain)).status == "sent"
 
 
