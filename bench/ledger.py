@@ -16,6 +16,13 @@ Figures, each printed with its target:
 Targets (issue #7): stats under 0.5 s, export under 15 s, memory under 500 MB.
 
     python -m bench.ledger [--enterprises 100000] [--requests 1000000] [--export 100000]
+                           [--storage sqlite|postgresql|both] [--keep-postgres]
+
+On PostgreSQL (``--storage postgresql``, bench/backends.py) the databases are built on the
+server the same way (then ``VACUUM ANALYZE``d, as autovacuum would soon do) in throwaway databases
+dropped at the end; ``--keep-postgres`` keeps the two ledger databases instead, named by size,
+and reuses them the next time like the SQLite files. ``--storage both`` prints the figures of
+each backend and then side by side.
 """
 
 from __future__ import annotations
@@ -29,10 +36,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
+
+from bench.backends import (
+    LABELS,
+    POSTGRESQL,
+    PREFIX,
+    add_arguments,
+    chosen,
+    create_database,
+    drop_database,
+    side_by_side,
+    throwaway_database,
+    url_of,
+)
 from bot.channels import ChannelHasher
 from bot.cities import CITIES
 from bot.clock import to_epoch
@@ -43,6 +65,7 @@ from bot.rosters import RosterKind, import_roster
 from bot.stats import compute_stats
 from bot.tables import write_table
 from storage.bulk import RequestRow, insert_requests
+from storage.database import is_postgres_url
 from storage.db import Transaction, open_database
 from storage.ledger import LedgerFilter, LedgerRepository
 from storage.models import Stage
@@ -59,6 +82,8 @@ STATS_RUNS = 5
 CATEGORIES = ("policy", "factors", "approval", "payments", "ip", "chain")
 STAGES = tuple(Stage)
 HASH_KEY = b"bench-ledger-key"
+# A database: a SQLite file or a PostgreSQL URL.
+Target = Path | str
 
 
 def credit_code(n: int) -> str:
@@ -112,8 +137,8 @@ async def _seed_roster(tx: Transaction, repo: RosterRepository, enterprises: int
     )
 
 
-async def build(path: Path, enterprises: int, requests: int) -> None:
-    db = await open_database(path)
+async def build(target: Target, enterprises: int, requests: int) -> None:
+    db = await open_database(target)
     try:
         repo = RosterRepository(db)
         async with db.transaction() as tx:
@@ -131,6 +156,11 @@ async def build(path: Path, enterprises: int, requests: int) -> None:
             )
     finally:
         await db.close()
+    if isinstance(target, str):
+        # What autovacuum would soon do after a load this size: the planner's statistics, and
+        # the visibility map that lets index-only scans skip the table.
+        with psycopg.connect(target, autocommit=True) as server:
+            server.execute("VACUUM ANALYZE")
 
 
 def _request(
@@ -170,9 +200,57 @@ async def cached_db(enterprises: int, requests: int) -> Path:
     return path
 
 
-async def time_stats(path: Path, official_id: int | None = None) -> float:
+async def cached_server_db(
+    admin_url: str, enterprises: int, requests: int, made: list[str], keep: bool
+) -> str:
+    """The PostgreSQL twin of :func:`cached_db`: a database on the server, built here unless
+    ``keep`` and a complete one of that size is there from an earlier run. Those built and not
+    to be kept are added to ``made``, to be dropped at the end."""
+    name = f"{PREFIX}ledger_{enterprises}_{requests}"
+    if keep:
+        url = url_of(admin_url, name)
+        if _complete(admin_url, name):
+            return url
+        drop_database(admin_url, url)
+        create_database_named(admin_url, name)
+    else:
+        url = create_database(admin_url, "ledger")
+        made.append(url)
+    began = time.perf_counter()
+    await build(url, enterprises, requests)
+    print(f"built {url.partition('?')[0]} in {time.perf_counter() - began:.1f} s")
+    if keep:
+        _mark_complete(url)
+    return url
+
+
+# A kept database is complete once this table exists (a build cut short leaves none).
+_COMPLETE = "bench_built"
+
+
+def _complete(admin_url: str, name: str) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if found is None:
+        return False
+    with psycopg.connect(url_of(admin_url, name), autocommit=True) as db:
+        row = db.execute("SELECT to_regclass(%s) IS NOT NULL", (_COMPLETE,)).fetchone()
+        return bool(row and row[0])
+
+
+def _mark_complete(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(f"CREATE TABLE {_COMPLETE} (at TIMESTAMPTZ DEFAULT now())")
+
+
+def create_database_named(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+
+
+async def time_stats(target: Target, official_id: int | None = None) -> float:
     """The median time of ``compute_stats``, for the whole program or for one official."""
-    db = await open_database(path)
+    db = await open_database(target)
     try:
         repo = StatsRepository(db)
         times = []
@@ -185,9 +263,9 @@ async def time_stats(path: Path, official_id: int | None = None) -> float:
         await db.close()
 
 
-async def export(path: Path, out: Path, since_days: int) -> dict[str, float]:
+async def export(target: Target, out: Path, since_days: int) -> dict[str, float]:
     """One export in this process; its time, rows and the process's peak RSS."""
-    db = await open_database(path)
+    db = await open_database(target)
     try:
         since = NOW - timedelta(days=since_days)
         began, cpu = time.perf_counter(), time.process_time()
@@ -204,11 +282,11 @@ async def export(path: Path, out: Path, since_days: int) -> dict[str, float]:
         await db.close()
 
 
-def export_in_child(path: Path, suffix: str, since_days: int) -> dict[str, float]:
+def export_in_child(target: Target, suffix: str, since_days: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"ledger{suffix}"
         result = subprocess.run(
-            [sys.executable, "-m", "bench.ledger", "--export-child", str(path), str(out),
+            [sys.executable, "-m", "bench.ledger", "--export-child", str(target), str(out),
              str(since_days)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
@@ -217,8 +295,11 @@ def export_in_child(path: Path, suffix: str, since_days: int) -> dict[str, float
         return figures
 
 
-async def time_import(rows: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
+async def time_import(rows: int, backend: str, admin_url: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        target: Target = Path(tmp) / "import.sqlite3"
+        if backend == POSTGRESQL:
+            target = stack.enter_context(throwaway_database(admin_url, "import"))
         csv_path = Path(tmp) / "enterprises.csv"
         write_table(
             csv_path,
@@ -229,7 +310,7 @@ async def time_import(rows: int) -> float:
                 for n in range(rows)
             ),
         )  # fmt: skip
-        db = await open_database(Path(tmp) / "import.sqlite3")
+        db = await open_database(target)
         try:
             began = time.perf_counter()
             report = await import_roster(
@@ -252,19 +333,31 @@ def verdict(value: float, target: float) -> str:
     return "met" if value < target else "MISSED"
 
 
-async def main(args: argparse.Namespace) -> None:
-    reproduce = (
-        "python -m bench.ledger"
-        f" --enterprises {args.enterprises} --requests {args.requests}"
-        f" --export {args.export} --roster {args.roster}"
-    )
-    baseline = await cached_db(660, 681)
-    big = await cached_db(args.enterprises, args.requests)
+async def measure(args: argparse.Namespace, backend: str, made: list[str]) -> dict[str, float]:
+    """Every figure on one backend, printed as it is measured; the numbers, to compare."""
+    if backend == POSTGRESQL:
+        baseline: Target = await cached_server_db(
+            args.postgres_url, 660, 681, made, args.keep_postgres
+        )
+        big: Target = await cached_server_db(
+            args.postgres_url, args.enterprises, args.requests, made, args.keep_postgres
+        )
+    else:
+        baseline = await cached_db(660, 681)
+        big = await cached_db(args.enterprises, args.requests)
     small_stats = await time_stats(baseline)
     big_stats = await time_stats(big)
     own_stats = await time_stats(big, official_id=1)
     since_days = days_for(args.export, args.requests)
-    print(f"ledger benchmark: {args.enterprises:,} enterprises, {args.requests:,} requests")
+    figures = {
+        "/stats, whole program, ms": big_stats * 1000,
+        "/stats, one official's own, ms": own_stats * 1000,
+        "/stats, 681-request baseline, ms": small_stats * 1000,
+    }
+    print(
+        f"ledger benchmark on {LABELS[backend]}: {args.enterprises:,} enterprises,"
+        f" {args.requests:,} requests"
+    )
     print(
         f"/stats, whole program (compute_stats, median of {STATS_RUNS}):"
         f" {big_stats * 1000:.0f} ms [target < 500 ms: {verdict(big_stats, 0.5)}]"
@@ -282,8 +375,33 @@ async def main(args: argparse.Namespace) -> None:
             f" peak RSS {fig['rss_mb']:.0f} MB [target < 500 MB:"
             f" {verdict(fig['rss_mb'], 500)}], file {fig['size_mb']:.1f} MB"
         )
-    imported = await time_import(args.roster)
+        figures[f"ledger export {suffix}, s"] = fig["seconds"]
+        figures[f"ledger export {suffix}, CPU s"] = fig["cpu"]
+        figures[f"ledger export {suffix}, peak RSS MB"] = fig["rss_mb"]
+    imported = await time_import(args.roster, backend, args.postgres_url)
     print(f"roster import, {args.roster:,} enterprises from CSV: {imported:.2f} s [no target]")
+    figures["roster import, s"] = imported
+    return figures
+
+
+async def main(args: argparse.Namespace) -> None:
+    storage = "" if args.storage == "sqlite" else f" --storage {args.storage}"
+    reproduce = (
+        "python -m bench.ledger"
+        f" --enterprises {args.enterprises} --requests {args.requests}"
+        f" --export {args.export} --roster {args.roster}{storage}"
+    )
+    made: list[str] = []
+    table: dict[str, dict[str, float]] = {}
+    try:
+        for backend in chosen(args.storage):
+            for name, value in (await measure(args, backend, made)).items():
+                table.setdefault(name, {})[backend] = value
+    finally:
+        for url in made:
+            drop_database(args.postgres_url, url)
+    if args.storage == "both":
+        print("\n".join(side_by_side(table)))
     print(f"reproduce: {reproduce}")
 
 
@@ -294,6 +412,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--export", type=int, default=100_000)
     parser.add_argument("--roster", type=int, default=10_000)
     parser.add_argument("--export-child", nargs=3, metavar=("DB", "OUT", "DAYS"))
+    parser.add_argument(
+        "--keep-postgres",
+        action="store_true",
+        help="keep the PostgreSQL ledger databases (named by size) and reuse them next time",
+    )
+    add_arguments(parser)
     return parser.parse_args()
 
 
@@ -301,6 +425,7 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.export_child:
         db_path, out_path, days = arguments.export_child
-        print(json.dumps(asyncio.run(export(Path(db_path), Path(out_path), int(days)))))
+        target: Target = db_path if is_postgres_url(db_path) else Path(db_path)
+        print(json.dumps(asyncio.run(export(target, Path(out_path), int(days)))))
     else:
         asyncio.run(main(arguments))

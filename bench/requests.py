@@ -6,7 +6,11 @@ Each enterprise sends 6 updates (/new, category, description, done, urgency, sub
 official 2 (reply button, reply text): 8 updates per enterprise. The echo users send 8 texts
 each. Latency is from a user's update to the bot's answer to it (as the user sees it).
 
-    python -m bench.requests [--enterprises 40] [--rounds 3]
+    python -m bench.requests [--enterprises 40] [--rounds 3] [--storage sqlite|postgresql|both]
+
+``--storage postgresql`` runs the application on a throwaway PostgreSQL database
+(bench/backends.py); ``--storage both`` runs it on each backend in every round, back to back
+with the same echo bots, and reports PostgreSQL's throughput over SQLite's per round.
 
 The application is measured twice: as deployed (with the delivery engine's pacing, bot/pacing.py:
 about 26 messages a second overall and 1 a second per chat) and with the pacing lifted, which is
@@ -40,14 +44,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.backends import LABELS, POSTGRESQL, SQLITE, add_arguments, chosen, throwaway_database
 from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
 from bot.pacing import Pacer, PacingLimits
@@ -136,7 +143,10 @@ UNPACED = PacingLimits(
 # -- the application ------------------------------------------------------------------------
 
 
-def settings_for(urls: tuple[str, str], folder: Path) -> Settings:
+def settings_for(urls: tuple[str, str], folder: Path, database_url: str | None) -> Settings:
+    storage: dict[str, str] = {"path": str(folder / "bench.sqlite3")}
+    if database_url is not None:
+        storage["url"] = database_url
     return Settings.model_validate(
         {
             "telegram": {
@@ -145,7 +155,7 @@ def settings_for(urls: tuple[str, str], folder: Path) -> Settings:
                 "base_file_url": urls[1],
                 "poll_timeout": 1,
             },
-            "storage": {"path": str(folder / "bench.sqlite3")},
+            "storage": storage,
             "admins": {"telegram_ids": [1]},
             # The cards must go out whatever the hour the bench runs at (not 21:00-08:00 only).
             "quiet_hours": {"start": "00:00:00", "end": "00:00:00"},
@@ -226,13 +236,19 @@ async def _seen(standin: TelegramStandin, user: TestUser, number: str, words: st
     return found
 
 
-async def bench_application(count: int, *, rate_limited: bool) -> Run:
+def application_name(backend: str, *, rate_limited: bool) -> str:
+    name = "application (rate limiter)" if rate_limited else "application"
+    return name if backend == SQLITE else f"{name}, {LABELS[backend]}"
+
+
+async def bench_application(count: int, *, rate_limited: bool, backend: str, admin_url: str) -> Run:
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
     kind = "app-limited" if rate_limited else "app"
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            async with BotProcess(kind, standin, count, Path(folder)) as bot:
+        with tempfile.TemporaryDirectory() as folder, _database(backend, admin_url) as url:
+            database = url or Path(folder) / "bench.sqlite3"
+            async with BotProcess(kind, standin, count, Path(folder), url) as bot:
                 timer = Timer()
                 # Everyone has started the bot before: a card to an official the stand-in does
                 # not know yet would be refused ("chat not found"), as Telegram would.
@@ -247,22 +263,37 @@ async def bench_application(count: int, *, rate_limited: bool) -> Run:
                             *(one_enterprise(standin, c, o, timer, locks[o]) for c, o in bot.pairs)
                         )
                     except AssertionError:
-                        _explain(standin, Path(folder) / "bench.sqlite3")
+                        _explain(standin, database)
                         raise
                 calls = _handling_calls(standin) - before
     finally:
         await standin.stop()
-    name = "application (rate limiter)" if rate_limited else "application"
+    name = application_name(backend, rate_limited=rate_limited)
     return window.run(name, count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
 
 
-def _explain(standin: TelegramStandin, database: Path) -> None:
+@contextmanager
+def _database(backend: str, admin_url: str) -> Iterator[str | None]:
+    """A throwaway PostgreSQL database's URL, or None for SQLite (a file in the run's folder)."""
+    if backend != POSTGRESQL:
+        yield None
+        return
+    with throwaway_database(admin_url, "requests") as url:
+        yield url
+
+
+def _explain(standin: TelegramStandin, database: Path | str) -> None:
     """When a message never came: what the outbox holds undelivered, and the failed calls."""
-    with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT id, recipient_id, kind, status, attempts, not_before, last_error FROM outbox"
-            " WHERE status != 'sent'"
-        ).fetchall()
+    query = (
+        "SELECT id, recipient_id, kind, status, attempts, not_before, last_error FROM outbox"
+        " WHERE status != 'sent'"
+    )
+    if isinstance(database, str):
+        with psycopg.connect(database) as server:
+            rows: list[Any] = server.execute(query).fetchall()
+    else:
+        with sqlite3.connect(database) as db:
+            rows = db.execute(query).fetchall()
     print(f"outbox rows not sent: {rows}", file=sys.stderr)
     failed = [(c.method, c.status, c.body[:200]) for c in standin.calls if c.status != 200]
     print(f"Bot API calls that failed: {failed}", file=sys.stderr)
@@ -276,8 +307,16 @@ class BotProcess:
     """A bot in a process of its own, so that its CPU time is its own: the stand-in and the
     simulated users (Telegram's side of the wire) run in this process and are not counted."""
 
-    def __init__(self, kind: str, standin: TelegramStandin, count: int, folder: Path) -> None:
-        self._args = (kind, (standin.api_base_url, standin.file_base_url), count, folder)
+    def __init__(
+        self,
+        kind: str,
+        standin: TelegramStandin,
+        count: int,
+        folder: Path,
+        database_url: str | None = None,
+    ) -> None:
+        urls = (standin.api_base_url, standin.file_base_url)
+        self._args = (kind, urls, count, folder, database_url)
         self.pairs: list[tuple[int, int]] = []
 
     async def __aenter__(self) -> BotProcess:
@@ -324,10 +363,18 @@ class Window:
         return Run(name, updates, self.seconds, latencies, calls, self.bot_cpu, self.cpu)
 
 
-def serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
+def serve_bot(
+    kind: str,
+    urls: tuple[str, str],
+    count: int,
+    folder: Path,
+    database_url: str | None,
+    conn: Any,
+) -> None:
     """The bot process: start the bot, then answer the benchmark until it says stop.
 
-    The application and the echo on its stack run on the event loop the command line gives the
+    The application (on ``database_url``, else a SQLite file in ``folder``) and the echo on its
+    stack run on the event loop the command line gives the
     deployed bot; the bare echoes on asyncio's own. With ``BENCH_PROFILE`` set to a folder, the
     application is profiled (cProfile, thread CPU clock) into a file there per run.
     """
@@ -336,16 +383,23 @@ def serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: 
         use_fast_event_loop()
     profiles = os.environ.get("BENCH_PROFILE")
     if not profiles or not kind.startswith("app"):
-        asyncio.run(_serve_bot(kind, urls, count, folder, conn))
+        asyncio.run(_serve_bot(kind, urls, count, folder, database_url, conn))
         return
     profiler = cProfile.Profile(time.thread_time)
-    profiler.runcall(asyncio.run, _serve_bot(kind, urls, count, folder, conn))
+    profiler.runcall(asyncio.run, _serve_bot(kind, urls, count, folder, database_url, conn))
     profiler.dump_stats(Path(profiles) / f"{kind}-{os.getpid()}.prof")
 
 
-async def _serve_bot(kind: str, urls: tuple[str, str], count: int, folder: Path, conn: Any) -> None:
+async def _serve_bot(
+    kind: str,
+    urls: tuple[str, str],
+    count: int,
+    folder: Path,
+    database_url: str | None,
+    conn: Any,
+) -> None:
     if kind.startswith("app"):
-        app = build_application(settings_for(urls, folder))
+        app = build_application(settings_for(urls, folder, database_url))
         if kind == "app":
             app.bot.rate_limiter.pacer = Pacer(UNPACED)
         async with running(app, poll_timeout=1):
@@ -418,31 +472,53 @@ async def bench_echo(count: int, kind: str = "echo") -> Run:
     return window.run(ECHOES[kind], count * UPDATES_PER_ENTERPRISE, timer.latencies, calls)
 
 
-async def one_round(count: int, limited: bool) -> list[Run]:
-    return [
-        await bench_echo(count),
-        await bench_echo(count, "echo-like-app"),
-        await bench_application(count, rate_limited=False),
-        await bench_echo(count, "echo-app-stack"),
-        *([await bench_application(count, rate_limited=True)] if limited else []),
-    ]
+async def one_round(
+    count: int, limited: bool, backends: tuple[str, ...], admin_url: str
+) -> dict[str, Run]:
+    """The bots back to back: the two bare echoes, the application on each backend, the echo on
+    the application's stack, and the rate-limited application on each backend."""
+    runs = [await bench_echo(count), await bench_echo(count, "echo-like-app")]
+    for backend in backends:
+        runs.append(
+            await bench_application(count, rate_limited=False, backend=backend, admin_url=admin_url)
+        )
+    runs.append(await bench_echo(count, "echo-app-stack"))
+    for backend in backends if limited else ():
+        runs.append(
+            await bench_application(count, rate_limited=True, backend=backend, admin_url=admin_url)
+        )
+    return {run.name: run for run in runs}
 
 
-async def main(count: int, rounds: int, limited: bool) -> None:
-    await one_round(count, limited=False)  # warm-up: imports, first connections, caches
+def _per_round(name: str, ratios: list[float]) -> str:
+    return (
+        f"{name}, per round: {', '.join(f'{r:.2f}' for r in ratios)};"
+        f" median {statistics.median(ratios):.2f}"
+    )
+
+
+async def main(
+    count: int, rounds: int, limited: bool, backends: tuple[str, ...], admin_url: str
+) -> None:
+    await one_round(count, False, backends, admin_url)  # warm-up: imports, connections, caches
     runs: dict[str, list[Run]] = {}
-    ratios: list[float] = []
-    same_stack: list[float] = []
+    ratios: dict[str, list[float]] = {backend: [] for backend in backends}
+    same_stack: dict[str, list[float]] = {backend: [] for backend in backends}
+    pg_over_sqlite: list[float] = []
     for _ in range(rounds):
-        done = await one_round(count, limited)
-        for run in done:
+        done = await one_round(count, limited, backends, admin_url)
+        for run in done.values():
             runs.setdefault(run.name, []).append(run)
-        echo_rate = max(done[0].rate, done[1].rate)
-        ratios.append(done[2].rate / echo_rate)
-        same_stack.append(done[2].rate / done[3].rate)
+        echo_rate = max(done[ECHOES["echo"]].rate, done[ECHOES["echo-like-app"]].rate)
+        app = {b: done[application_name(b, rate_limited=False)].rate for b in backends}
+        for backend in backends:
+            ratios[backend].append(app[backend] / echo_rate)
+            same_stack[backend].append(app[backend] / done[ECHOES["echo-app-stack"]].rate)
+        if len(backends) == 2:
+            pg_over_sqlite.append(app[POSTGRESQL] / app[SQLITE])
     print(f"{count} enterprises x {UPDATES_PER_ENTERPRISE} updates, {rounds} rounds (medians)")
     print(
-        f"{'':32} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
+        f"{'':36} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
         f" {'bot CPU ms/update':>18} {'stand-in+users CPU':>19}"
     )
     for name, measured in runs.items():
@@ -453,19 +529,35 @@ async def main(count: int, rounds: int, limited: bool) -> None:
         cpu = statistics.median(r.cpu_ms_per_update for r in measured)
         other = statistics.median(r.standin_cpu_ms_per_update for r in measured)
         print(
-            f"{name:32} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f} {cpu:18.2f} {other:19.2f}"
+            f"{name:36} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f} {cpu:18.2f} {other:19.2f}"
         )
-    print(
-        "throughput ratio application / faster echo, per round:"
-        f" {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
-        " (floor 0.6, aim 0.8: issue 16, point 8)"
+    for backend in backends:
+        on = "" if backend == SQLITE else f" ({LABELS[backend]})"
+        print(
+            _per_round(f"throughput ratio application{on} / faster echo", ratios[backend])
+            + " (floor 0.6, aim 0.8: issue 16, point 8)"
+        )
+        print(
+            _per_round(
+                f"for comparison, application{on} / echo on the application's transport and loop",
+                same_stack[backend],
+            )
+        )
+    if pg_over_sqlite:
+        print(
+            _per_round("throughput PostgreSQL / SQLite, the application", pg_over_sqlite)
+            + " (target >= 0.7)"
+        )
+    storage = (
+        ""
+        if backends == (SQLITE,)
+        else f" --storage {'both' if len(backends) == 2 else backends[0]}"
     )
+    plain = "" if limited else " --no-limited"
     print(
-        "for comparison, application / echo on the application's transport and event loop,"
-        f" per round: {', '.join(f'{r:.2f}' for r in same_stack)};"
-        f" median {statistics.median(same_stack):.2f}"
+        f"reproduce: python -m bench.requests --enterprises {count} --rounds {rounds}"
+        f"{plain}{storage}"
     )
-    print(f"reproduce: python -m bench.requests --enterprises {count} --rounds {rounds}")
 
 
 if __name__ == "__main__":
@@ -473,8 +565,17 @@ if __name__ == "__main__":
     parser.add_argument("--enterprises", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-limited", action="store_true", help="skip the rate-limited run")
+    add_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    asyncio.run(main(args.enterprises, args.rounds, not args.no_limited))
+    asyncio.run(
+        main(
+            args.enterprises,
+            args.rounds,
+            not args.no_limited,
+            chosen(args.storage),
+            args.postgres_url,
+        )
+    )

@@ -19,6 +19,7 @@ and county officials') and the totals, and ranks the cities on the three rates.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -187,13 +188,25 @@ async def compute_stats(
     repo: StatsRepository, *, now: datetime, official_id: int | None = None, cut: Cut = WHOLE
 ) -> Stats:
     """Everything /stats shows, for the whole program (from the tallies, with the rounds side
-    by side), for a cut of it, or for one official."""
+    by side), for a cut of it, or for one official.
+
+    The reads do not depend on each other and are made at once: on PostgreSQL each on a
+    connection of its own, so that the server runs the two long ones (the tallies, the rounds)
+    side by side; on SQLite the reports run in its thread while the short reads go on."""
     whole = official_id is None and cut.whole
-    if whole:
-        counts = _from_axes(await repo.axes(now=now))
-    else:
-        counts = _from_cube(await repo.cube(now=now, official_id=official_id, cut=cut))
-    names = await repo.official_names()
+    async with asyncio.TaskGroup() as reads:
+        counts_read = reads.create_task(_counts(repo, now, official_id, cut))
+        names_read = reads.create_task(repo.official_names())
+        tiers_read = reads.create_task(repo.official_tiers())
+        officials_read = reads.create_task(
+            _one() if official_id is not None else repo.officials_taking_part(cut)
+        )
+        linked_read = reads.create_task(repo.enterprises_linked(official_id, cut))
+        visited_read = reads.create_task(repo.enterprises_visited(official_id, cut))
+        overdue_read = reads.create_task(repo.overdue(now=now, official_id=official_id, cut=cut))
+        rounds_read = reads.create_task(repo.round_counts()) if whole else None
+    counts = counts_read.result()
+    names = names_read.result()
     ranking = sorted(
         (
             Ranked(oid, names.get(oid, "?"), t)
@@ -202,27 +215,45 @@ async def compute_stats(
         ),
         key=lambda r: (-(r.tally.resolution_rate or 0), -r.tally.received, r.name),
     )
-    tiers = await repo.official_tiers()
+    tiers = tiers_read.result()
     by_tier: dict[str, Tally] = defaultdict(Tally)
     for oid, tally in counts.by_official.items():
         if oid in tiers:
             by_tier[tiers[oid][0]] += tally
     return Stats(
-        officials=1 if official_id is not None else await repo.officials_taking_part(cut),
-        enterprises_linked=await repo.enterprises_linked(official_id, cut),
-        enterprises_visited=await repo.enterprises_visited(official_id, cut),
+        officials=officials_read.result(),
+        enterprises_linked=linked_read.result(),
+        enterprises_visited=visited_read.result(),
         total=counts.total,
         by_category=counts.by_category,
         by_city=counts.by_city,
         by_stage=counts.by_stage,
         ranking=tuple(ranking),
-        overdue=tuple(await repo.overdue(now=now, official_id=official_id, cut=cut)),
+        overdue=tuple(overdue_read.result()),
         by_tier=dict(by_tier),
         cut=cut,
-        rounds=await compute_rounds(repo, now=now, by_official=counts.by_official, tiers=tiers)
-        if whole
+        rounds=await compute_rounds(
+            repo,
+            now=now,
+            by_official=counts.by_official,
+            tiers=tiers,
+            counts=rounds_read.result(),
+        )
+        if rounds_read is not None
         else None,
     )
+
+
+async def _counts(
+    repo: StatsRepository, now: datetime, official_id: int | None, cut: Cut
+) -> _Breakdown:
+    if official_id is None and cut.whole:
+        return _from_axes(await repo.axes(now=now))
+    return _from_cube(await repo.cube(now=now, official_id=official_id, cut=cut))
+
+
+async def _one() -> int:
+    return 1
 
 
 async def compute_rounds(
@@ -231,6 +262,7 @@ async def compute_rounds(
     now: datetime,
     by_official: dict[int | None, Tally] | None = None,
     tiers: dict[int, tuple[str, str]] | None = None,
+    counts: dict[tuple[str, str], int] | None = None,
 ) -> Rounds:
     """The provincial round, each city's round and all cities' together: the officials'
     tallies added up by the official's tier and city (requests nobody holds are in no round)."""
@@ -248,7 +280,8 @@ async def compute_rounds(
             tallies["cities"] += tally
         else:
             tallies["province"] += tally
-    counts = await repo.round_counts()
+    if counts is None:
+        counts = await repo.round_counts()
 
     def make(key: str) -> Round:
         officials, enterprises, visited = (

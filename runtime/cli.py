@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from storage.postgres import Fence
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C (128 + SIGINT)
 MAX_PORT = 65535
 
 BOTFATHER_HELP = (
@@ -285,6 +286,9 @@ def cmd_migrate_to(settings: Settings, args: argparse.Namespace) -> int:
     except VerificationFailed as exc:
         print(f"error: the copy differs, nothing was kept: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was kept (the copy is one transaction)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     width = max(len(table.name) for table in transfer.tables)
     for table in transfer.tables:
         print(f"{table.name:<{width}}  {table.rows:>9} rows  same  sha256 {table.digest[:16]}")

@@ -83,6 +83,13 @@ class Database(ABC):
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """One write statement committed on its own; the rows of its ``RETURNING`` clause."""
 
+    async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One write of working state (drafts, dialogues: docs/hardening.md §3, which a power
+        cut may cost the last second of) committed on its own. SQLite has one durability for
+        its one file: this is :meth:`execute`. A server may commit it without waiting for the
+        disk."""
+        await self.execute(sql, params)
+
     @abstractmethod
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Any]:
         """Rows of a short read of the last committed state."""

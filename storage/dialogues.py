@@ -31,7 +31,7 @@ class DialogueRepository:
 
     async def save(self, dialogue: Dialogue) -> None:
         """Store the user's dialogue in one statement, replacing whatever they were in."""
-        await self._db.execute(
+        await self._db.execute_working_state(
             "INSERT INTO dialogues (telegram_id, kind, state, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET kind = excluded.kind,"
             " state = excluded.state, updated_at = excluded.updated_at",

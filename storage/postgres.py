@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import re
+import select
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -81,9 +82,13 @@ class Record(tuple[Any, ...]):
 
 
 def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
-    """psycopg's row factory for :class:`Record`: the column index is built once per result."""
-    names = [column.name for column in cursor.description or ()]
-    index = {name: position for position, name in enumerate(names)}
+    """psycopg's row factory for :class:`Record`: the column index is built once per result,
+    from the result's field names (``cursor.description`` would build a column object each)."""
+    result = cursor.pgresult
+    names: tuple[str, ...] = ()
+    if result is not None:
+        names = tuple((result.fname(n) or b"").decode() for n in range(result.nfields))
+    index = _index(names)
 
     def make(values: Sequence[Any]) -> Record:
         return Record(values, index)
@@ -91,14 +96,25 @@ def records(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Record]:
     return make
 
 
+def _returns_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement gave rows (``cursor.description``, without its column objects)."""
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
+@lru_cache(maxsize=1024)
+def _index(names: tuple[str, ...]) -> Mapping[str, int]:
+    return {name: position for position, name in enumerate(names)}
+
+
 class NumberLoader(Loader):
     """``numeric`` (what ``SUM`` of integers and ``AVG`` give) as SQLite gives it: an ``int``
     when whole, else a ``float``, never a ``Decimal`` the rest of the bot does not expect."""
 
     def load(self, data: Buffer) -> int | float:
-        text = bytes(data).decode()
-        number = float(text)
-        return int(text) if text.lstrip("-").isdigit() else number
+        # A report sums tens of thousands of values: int() of the bytes, no text in between.
+        raw = bytes(data)
+        return int(raw) if raw.lstrip(b"-").isdigit() else float(raw)
 
 
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
@@ -189,24 +205,73 @@ class Result:
         return list(self._rows)
 
 
+_BEGIN = b"BEGIN"
+_LOCK = f"SELECT pg_advisory_xact_lock({WRITER_LOCK})".encode()
+
+
 class PostgresTransaction(Transaction):
+    """The statements of one write transaction on the writer connection.
+
+    ``BEGIN`` and the writers' advisory lock are sent with the transaction's first statement, in
+    one pipeline: one round trip to the server instead of two (each trip goes through psycopg
+    and the event loop, which is most of what a write costs the bot). A transaction without a
+    statement sends nothing.
+    """
+
     dialect: Dialect = "postgresql"
 
-    def __init__(self, connection: psycopg.AsyncConnection[Record]) -> None:
-        self._connection = connection
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
         self._changes = 0
+        self.begun = False
+
+    @property
+    def _connection(self) -> psycopg.AsyncConnection[Record]:
+        return self._database.writer
 
     @property
     def total_changes(self) -> int:
         return self._changes
 
+    async def _begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            await self._database.begin()
+
     async def execute(self, sql: str, params: Params = ()) -> Result:
         query, values = _query(sql, params)
-        cursor = await self._connection.execute(query, values)
-        rows = await cursor.fetchall() if cursor.description else []
-        if cursor.rowcount > 0 and not cursor.description:
+        if self.begun:
+            cursor = await self._connection.execute(query, values)
+        else:
+            self.begun = True
+            cursor = await self._first(query, values)
+        returned = _returns_rows(cursor)
+        rows = await cursor.fetchall() if returned else []
+        if cursor.rowcount > 0 and not returned:
             self._changes += cursor.rowcount
         return Result(rows, cursor.rowcount)
+
+    async def _first(self, query: str, values: Sequence[Any] | None) -> psycopg.AsyncCursor[Record]:
+        """``BEGIN``, the lock and the first statement in one pipeline. A writer connection the
+        server closed is opened again once: nothing was committed, so sending them again on a
+        new one is safe."""
+        for attempt in (1, 2):
+            connection = await self._database.connected()
+            fence = self._database.fence
+            try:
+                async with connection.pipeline():
+                    await connection.execute(_BEGIN)
+                    await connection.execute(_LOCK)
+                    held = await connection.execute(fence.check) if fence else None
+                    cursor = await connection.execute(query, values)
+            except psycopg.OperationalError:
+                if attempt == 2 or not connection.broken:
+                    raise
+                continue
+            if fence is not None and held is not None:
+                await self._database._fenced(held, fence)
+            return cursor
+        raise AssertionError("unreachable")
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:
         return await (await self.execute(sql, params)).fetchall()
@@ -217,10 +282,24 @@ class PostgresTransaction(Transaction):
             return
         translated = translate(sql)
         values = [translated.values(row) for row in batch]
+        await self._begin()
         async with self._connection.cursor() as cursor:
             await cursor.executemany(translated.sql, values)
             if cursor.rowcount > 0:
                 self._changes += cursor.rowcount
+
+    async def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Load ``rows`` into ``table`` with ``COPY … FROM STDIN``: one stream, not a statement a
+        row (bulk loads: demo data, benchmarks). Row triggers still fire. Returns the rows."""
+        written = 0
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        await self._begin()
+        async with self._connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
+            for row in rows:
+                await copy.write_row(row)
+                written += 1
+        self._changes += written
+        return written
 
 
 class FencedOff(Exception):
@@ -309,38 +388,74 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         async with self._write_lock:
-            connection = await self._begin()
+            tx = PostgresTransaction(self)
             try:
-                yield PostgresTransaction(connection)
+                yield tx
             except BaseException:
-                if not connection.broken:  # a lost connection's transaction is gone anyway
-                    await _shielded(connection.execute("ROLLBACK"))
+                # A lost connection's transaction is gone anyway.
+                if tx.begun and not self._writer.broken:
+                    await _shielded(_rollback(self._writer))
                 raise
-            await _shielded(connection.execute("COMMIT"))
+            if tx.begun:
+                await _shielded(self._writer.execute("COMMIT"))
 
-    async def _begin(self) -> psycopg.AsyncConnection[Record]:
-        """Begin a write transaction holding the writers' lock. A writer connection the server
-        closed (a restart of the server, a cut network) is opened again once: nothing was
-        done on it yet, so beginning again on a new one is safe."""
+    @property
+    def writer(self) -> psycopg.AsyncConnection[Record]:
+        return self._writer
+
+    async def connected(self) -> psycopg.AsyncConnection[Record]:
+        """The writer connection, opened again if it was found lost (a restart of the server, a
+        cut network)."""
+        if self._writer.broken or self._writer.closed:
+            log.warning("storage: the connection to PostgreSQL was lost; connecting again")
+            configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
+            self._writer = await _connect_writer(self.url, configure)
+        return self._writer
+
+    async def begin(self) -> None:
+        """Begin a write transaction holding the writers' lock, on its own (before a batch).
+        A writer connection the server closed is opened again once: nothing was done on it
+        yet, so beginning again on a new one is safe."""
         for attempt in (1, 2):
-            if self._writer.broken or self._writer.closed:
-                log.warning("storage: the connection to PostgreSQL was lost; connecting again")
-                configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
-                self._writer = await _connect_writer(self.url, configure)
+            connection = await self.connected()
             fence = self.fence
-            begin = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
+            begin = _BEGIN + b"; " + _LOCK + (b"; " + fence.check.encode() if fence else b"")
             try:
-                cursor = await self._writer.execute(begin + ("; " + fence.check if fence else ""))
+                cursor = await connection.execute(begin)
             except psycopg.OperationalError:
-                if attempt == 2 or not self._writer.broken:
+                if attempt == 2 or not connection.broken:
                     raise
                 continue
             if fence is not None:
                 await self._fenced(cursor, fence)
-            return self._writer
+            return
         raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
+        """One statement in a transaction of its own, sent with its ``BEGIN``, the writers' lock
+        and its ``COMMIT`` in one pipeline: one round trip to the server. Unless the idle
+        writer connection has something to read (the server's goodbye, most likely): then the
+        way that may safely open a new connection and send again, since this one's ``COMMIT``
+        could not be sent again safely."""
+        return await self._alone(sql, params, durable=True)
+
+    async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Committed with ``synchronous_commit = off``: the commit does not wait for the WAL to
+        reach the disk (a crash of the server, not of the bot, may lose the last moments of
+        drafts and dialogues; every later durable commit flushes them too). The durable
+        writes, those of every other table, stop waiting behind these for the disk."""
+        await self._alone(sql, params, durable=False)
+
+    async def _alone(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Record]:
+        query, values = _query(sql, params)
+        async with self._write_lock:
+            connection = await self.connected()
+            # The fast path commits in its one round trip: a fenced writer checks first.
+            if _quiet(connection) and self.fence is None:
+                job = asyncio.ensure_future(_alone(connection, query, values, durable))
+                # Finished (committed or rolled back) even if the caller is cancelled
+                # meanwhile: the connection must be idle again before the next transaction.
+                return await asyncio.shield(job)
         async with self.transaction() as tx:
             return await tx.execute_fetchall(sql, params)
 
@@ -430,6 +545,47 @@ async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnec
     )
     await configure(writer)
     return writer
+
+
+def _quiet(connection: psycopg.AsyncConnection[Record]) -> bool:
+    """Nothing to read on an idle connection: the server has not said goodbye (an error
+    before closing it, or the end of the stream)."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
+
+
+_NOT_DURABLE = b"SET LOCAL synchronous_commit = off"
+
+
+async def _alone(
+    connection: psycopg.AsyncConnection[Record],
+    query: str,
+    values: Sequence[Any] | None,
+    durable: bool,
+) -> list[Record]:
+    try:
+        async with connection.pipeline():
+            await connection.execute(_BEGIN)
+            await connection.execute(_LOCK)
+            if not durable:
+                await connection.execute(_NOT_DURABLE)
+            cursor = await connection.execute(query, values)
+            await connection.execute(b"COMMIT")
+    except BaseException:
+        if not connection.broken:
+            await _rollback(connection)
+        raise
+    return await cursor.fetchall() if _returns_rows(cursor) else []
+
+
+async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:
+    """Roll back what the writer connection has open, if anything (a failed pipeline may have
+    left the transaction open, aborted, or never begun)."""
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        await connection.execute("ROLLBACK")
 
 
 async def _shielded(job: Any) -> None:

@@ -363,7 +363,7 @@ class RequestRepository:
     # -- drafts of the intake conversation ------------------------------------------------
 
     async def save_draft(self, telegram_id: int, data: Mapping[str, Any], now: datetime) -> None:
-        await self._db.execute(
+        await self._db.execute_working_state(
             "INSERT INTO drafts (telegram_id, data, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET data = excluded.data,"
             " updated_at = excluded.updated_at, left_at = NULL",

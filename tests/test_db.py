@@ -248,6 +248,45 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_database_is_locked(
         await db.close()
 
 
+async def test_a_parameter_named_twice_may_be_null(db: Database) -> None:
+    """An optional filter, "(:x IS NULL OR column = :x)", with x NULL and with a value: on
+    PostgreSQL each occurrence is a parameter of its own, typed where it stands (sent once, the
+    NULL test's text type made the comparison "bigint = text")."""
+    await db.execute(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at)"
+        " VALUES (7, 'a', 1, 1), (8, 'b', 1, 1)"
+    )
+    named = "SELECT COUNT(*) FROM users WHERE (:id IS NULL OR telegram_id = :id)"
+    numbered = "SELECT COUNT(*) FROM users WHERE (?1 IS NULL OR telegram_id = ?1)"
+    assert (await db.fetch_all(named, {"id": None}))[0][0] == 2
+    assert (await db.fetch_all(named, {"id": 7}))[0][0] == 1
+    assert (await db.fetch_all(numbered, (None,)))[0][0] == 2
+    assert (await db.fetch_all(numbered, (8,)))[0][0] == 1
+
+
+async def test_a_failed_write_leaves_the_writer_ready(db: Database) -> None:
+    """A lone statement that fails, and a transaction whose first statement fails (on
+    PostgreSQL both are sent in one pipeline with their BEGIN), are rolled back whole."""
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    await db.execute(insert, (1,))
+    with pytest.raises(INTEGRITY_ERRORS):
+        await db.execute(insert, (1,))
+    with pytest.raises(INTEGRITY_ERRORS):
+        async with db.transaction() as tx:
+            await tx.execute(insert, (1,))
+    with pytest.raises(INTEGRITY_ERRORS):
+        async with db.transaction() as tx:
+            await tx.execute(insert, (2,))
+            await tx.execute(insert, (1,))
+    async with db.transaction():
+        pass  # nothing sent
+    assert [row[0] for row in await db.execute(insert + " RETURNING telegram_id", (3,))] == [3]
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 3]
+
+
 def test_every_migration_has_a_number_of_its_own() -> None:
     """Two branches that each add the next migration must not both land with one number:
     the second file would never be applied (schema_migrations is keyed by the number)."""
@@ -270,3 +309,35 @@ async def test_a_lost_connection_to_postgresql_is_opened_again(db: Database) -> 
         1,
         2,
     ]
+
+
+async def test_a_lone_write_after_a_lost_connection_is_not_lost(db: Database) -> None:
+    """A single statement (on PostgreSQL sent with its BEGIN and COMMIT in one pipeline) after
+    the server closed the writer's connection: it notices the goodbye and goes the careful way,
+    on a new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL backend")
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    for telegram_id in (1, 2):
+        pid = (await db.execute("SELECT pg_backend_pid()"))[0][0]
+        await db.fetch_all("SELECT pg_terminate_backend(?)", (pid,))
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the writer's socket
+        await db.execute(insert, (telegram_id,))
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2]
+
+
+async def test_working_state_is_written_like_the_rest(db: Database) -> None:
+    """A draft or a dialogue (on PostgreSQL committed without waiting for the disk) is there
+    for the next read and for a transaction after it, like any write."""
+    await db.execute_working_state(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'w', 1, 1)",
+        (5,),
+    )
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE users SET first_name = 'x' WHERE telegram_id = ?", (5,))
+    assert [
+        tuple(row) for row in await db.fetch_all("SELECT telegram_id, first_name FROM users")
+    ] == [(5, "x")]

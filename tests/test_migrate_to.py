@@ -13,6 +13,9 @@ SQLite): without one they are skipped, saying why.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -215,3 +218,40 @@ async def test_a_copy_that_differs_is_rolled_back_and_says_where(
     with psycopg.connect(target) as connection:
         row = connection.execute("SELECT COUNT(*) FROM requests").fetchone()
     assert row == (0,)  # rolled back: the schema is there, no row
+
+
+async def test_a_bot_writing_meanwhile_does_not_disturb_the_copy(
+    sqlite_settings: Settings, clock: FakeClock, target: str
+) -> None:
+    """The file is read from one snapshot: rows written into it while the copy and the check
+    run (as a bot on it would) are not in the copy, and the check still finds both sides
+    the same."""
+    services = await Services.open(sqlite_settings, clock)
+    try:
+        await import_rosters(services, provincial_rosters(), now=clock.now())
+    finally:
+        await services.close()
+    source = sqlite_settings.storage.path
+    done, started = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def keep_writing() -> None:
+        with sqlite3.connect(source, isolation_level=None, timeout=10) as bot:
+            while not done.is_set():
+                bot.execute("INSERT INTO audit_log (at, action) VALUES (0, 'meanwhile')")
+                written.append(1)
+                started.set()
+                time.sleep(0.001)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        await asyncio.to_thread(started.wait)
+        transfer = await asyncio.to_thread(migrate_to, source, target)
+        during = len(written)
+    finally:
+        done.set()
+        writer.join()
+    copied = {table.name: table.rows for table in transfer.tables}
+    assert 0 < copied["audit_log"] < during
+    assert copied["enterprises"] == 660

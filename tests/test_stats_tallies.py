@@ -20,6 +20,7 @@ from bot.requests import Stale
 from bot.services import Services
 from bot.stats import Stats, Tally, compute_stats, group
 from scenarios.roster import ADMIN_ID, ALICE_ID, BOB_ID, Cast, make_cast
+from storage.bulk import RequestRow, insert_requests
 from storage.db import _migrations, open_database
 from storage.requests import NewRequest, Request
 from storage.rosters import EnterpriseRecord, RosterRepository
@@ -239,3 +240,37 @@ async def test_an_upgraded_database_gets_its_tallies(tmp_path: Path) -> None:
         assert stats.by_city["dalian"] == Tally(received=1)
     finally:
         await db.close()
+
+
+async def test_bulk_loaded_requests_are_tallied_like_one_by_one(tally_services: Services) -> None:
+    """storage/bulk.py (demo data, benchmarks; PostgreSQL loads them with COPY and adds their
+    tallies in one statement): the tallies equal a recount, after requests filed one by one."""
+    walk = Walk(tally_services, await make_cast(tally_services), seed=0)
+    await walk.submit()
+    filed = await tally_services.desk.repo.get(walk.ids[0])
+    assert filed is not None
+    at = to_epoch(tally_services.clock.now())
+    await insert_requests(
+        tally_services.db,
+        (
+            RequestRow(
+                number=f"LN-BULK-{n:04d}",
+                enterprise_id=filed.enterprise_id,
+                submitted_by=ALICE_ID,
+                category=CATEGORIES[n % len(CATEGORIES)],
+                summary="bulk",
+                status=("closed", "in_progress", "withdrawn")[n % 3],
+                official_id=filed.official_id,
+                created_at=at - 3600 * n,
+                acknowledged_at=at - 3600 * n + 60 if n % 2 else None,
+                resolved_at=at if n % 3 == 0 else None,
+                acknowledge_due_at=at - 3600 * n + 86400,
+                resolve_due_at=at + 86400 * (n % 5 - 2),
+                outcome="solved" if n % 3 == 0 else None,
+                rating=n % 5 + 1 if n % 3 == 0 else None,
+            )
+            for n in range(60)
+        ),
+    )
+    stats = await recounted(tally_services.stats, tally_services.clock.now())
+    assert stats.total.received == 1 + 40  # the withdrawn third counted nowhere
