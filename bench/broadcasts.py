@@ -58,7 +58,9 @@ FIRST_RECIPIENT = 10_000_000
 FOOTER = "政府工作人员绝不会"
 
 
-async def seed(path: Path, recipients: int, *, scheduled: bool = True, paid: bool = False) -> int:
+async def seed(
+    path: Path | str, recipients: int, *, scheduled: bool = True, paid: bool = False
+) -> int:
     """N contacts of one enterprise, and one announcement (scheduled for now unless told
     otherwise); its id.
 
@@ -160,7 +162,7 @@ def delivered(standin: TelegramStandin, ids: range) -> list[int]:
     return counts
 
 
-async def status_of(db_path: Path, broadcast_id: int) -> BroadcastStatus | None:
+async def status_of(db_path: Path | str, broadcast_id: int) -> BroadcastStatus | None:
     db = await open_database(db_path)
     try:
         return await BroadcastStore(db).status(broadcast_id)

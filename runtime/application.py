@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -30,6 +30,9 @@ from runtime.monitoring import attach_monitor
 from runtime.sequencing import PerUserUpdateProcessor
 from runtime.transport import AiohttpRequest
 
+if TYPE_CHECKING:
+    from storage.postgres import Fence
+
 log = logging.getLogger(__name__)
 
 # Sent explicitly: Telegram remembers the last list when it is omitted.
@@ -43,12 +46,17 @@ class MissingToken(Exception):
 
 
 def build_application(
-    settings: Settings, *, clock: Clock | None = None, pacing_clock: PacingClock | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    pacing_clock: PacingClock | None = None,
+    fence: Fence | None = None,
 ) -> BotApplication:
     """An Application with our handlers, opening storage in post_init and closing it after.
 
     ``pacing_clock`` is the time the pacing of sends and the flood guard run on: real time
-    unless a test or benchmark speeds it up together with its stand-in's limits.
+    unless a test or benchmark speeds it up together with its stand-in's limits. ``fence``:
+    on PostgreSQL, the active instance's lock every write checks (runtime/standby.py).
     """
     if settings.telegram.token is None:
         raise MissingToken
@@ -65,6 +73,11 @@ def build_application(
     async def open_services(app: BotApplication) -> None:
         pacer.starting()
         services = await Services.open(settings, clock=clock)
+        if fence is not None:
+            from storage.postgres import PostgresDatabase
+
+            if isinstance(services.db, PostgresDatabase):
+                services.db.fence = fence  # before anything is recovered, resumed or sent
         services.bot_username = app.bot.username
         app.bot_data.services = services
         record_transport_failures(limiter, services)

@@ -9,9 +9,10 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.channels import ChannelHasher
 from bot.cities import parse_city
@@ -41,6 +42,10 @@ from storage.models import InviteKind
 from storage.officials import OfficialRepository
 from storage.rosters import RosterRepository
 from storage.scope import EVERYWHERE, Scope
+
+if TYPE_CHECKING:
+    from runtime.standby import ActiveLock
+    from storage.postgres import Fence
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C (128 + SIGINT)
@@ -187,13 +192,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("webhook mode needs [webhook] url and secret_token")
     from runtime.webhook import run_webhook  # imported before a standby waits, not after
 
-    with one_bot_per_database(settings, standby=True, webhook=webhook) as active:
-        if not active:
+    with one_bot_per_database(settings, standby=True, webhook=webhook) as held:
+        if not held.active:
             return 0  # stopped while standing by
+        app = build_application(settings, fence=held.fence)
         if webhook:
-            run_webhook(build_application(settings), settings)
+            run_webhook(app, settings)
         else:
-            run_polling(build_application(settings), settings)
+            run_polling(app, settings)
     return 0
 
 
@@ -541,9 +547,10 @@ def cmd_holidays(settings: Settings, args: argparse.Namespace) -> int:
 @contextmanager
 def one_bot_per_database(
     settings: Settings, *, standby: bool = False, webhook: bool = False
-) -> Iterator[bool]:
+) -> Iterator[Held]:
     """Hold the database's instance lock for as long as the command runs; yields whether it
-    is held (False only for a standby stopped before it took over).
+    is held (not only for a standby stopped before it took over) and, on PostgreSQL, the
+    fence that keeps the bot's writes to while it holds it.
 
     On SQLite (runtime/instance.py) another bot on the database already means one line and
     exit code 2. On PostgreSQL (runtime/standby.py) ``run`` (``standby``) waits as the standby
@@ -558,20 +565,31 @@ def one_bot_per_database(
     """
     if settings.storage.url is not None:
         with _active_on_server(settings, standby=standby, webhook=webhook) as held:
-            yield held
+            yield Held(held is not None, None if held is None else held.fence())
         return
     try:
         lock = InstanceLock(settings.storage.path).acquire()
     except AlreadyRunning as exc:
         raise CommandError(str(exc)) from None
     try:
-        yield True
+        yield Held(active=True)
     finally:
         lock.release()
 
 
+@dataclass(frozen=True)
+class Held:
+    """What :func:`one_bot_per_database` holds: whether this process is the active bot, and on
+    PostgreSQL the fence its writes go through (storage/postgres.py :class:`Fence`)."""
+
+    active: bool
+    fence: Fence | None = None
+
+
 @contextmanager
-def _active_on_server(settings: Settings, *, standby: bool, webhook: bool) -> Iterator[bool]:
+def _active_on_server(
+    settings: Settings, *, standby: bool, webhook: bool
+) -> Iterator[ActiveLock | None]:
     import psycopg
 
     from runtime.standby import ActiveLock, describe, take_the_lead
@@ -597,7 +615,7 @@ def _active_on_server(settings: Settings, *, standby: bool, webhook: bool) -> It
                 " stop it first, or give this one another [storage] url"
             )
     try:
-        yield lock is not None
+        yield lock
     finally:
         if lock is not None:
             lock.release()

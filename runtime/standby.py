@@ -18,7 +18,10 @@ connection every ``check_seconds`` (``SELECT 1``, at most ``check_timeout_second
 thread of its own, so a blocked event loop does not delay it; a check that fails ends the
 process at once with :data:`EXIT_LOST` (systemd starts it again, as the standby). The
 settings' validator keeps the session's time-out above two checks and a time-out, so the
-active cut off has stopped before the server lets the standby in: never two actives.
+active cut off has stopped before the server lets the standby in: never two actives. And
+every write transaction of the active checks that its lock session still holds the lock
+(:meth:`ActiveLock.fence`, storage/postgres.py ``Fence``), so that one which has not noticed
+its loss yet writes nothing more.
 
 The lock's connection is synchronous psycopg: it lives beside whichever event loop the bot
 runs (python-telegram-bot's own under ``run_polling``), in threads.
@@ -43,7 +46,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bot.config import FailoverSettings, Settings
 from runtime.monitoring import StandbyMonitor
-from storage.postgres import WRITER_LOCK
+from storage.postgres import WRITER_LOCK, Fence
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,11 @@ class ActiveLock:
             raise psycopg.OperationalError("the lock's connection is closed")
         self._connection.execute("SELECT 1")
 
+    def fence(self) -> Fence:
+        """What keeps the bot's writes to while this lock is held (storage/postgres.py)."""
+        assert self._connection is not None and self.held
+        return Fence(INSTANCE_LOCK, self._connection.info.backend_pid, lost)
+
     def watch(self, on_lost: Callable[[BaseException], None] | None = None) -> None:
         """Check the held lock's connection from now on (:class:`Watchdog`) until released."""
         self._watchdog = Watchdog(self, on_lost or lost).start()
@@ -151,6 +159,10 @@ class ActiveLock:
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None:
             watchdog.stop()
+        if self.held and self._connection is not None:
+            # Unlocked at once: the server ends a closed session a moment later.
+            with contextlib.suppress(psycopg.Error):
+                self._connection.execute("SELECT pg_advisory_unlock(%s)", (INSTANCE_LOCK,))
         self.held = False
         self._drop()
 

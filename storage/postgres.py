@@ -257,15 +257,19 @@ class PostgresTransaction(Transaction):
         new one is safe."""
         for attempt in (1, 2):
             connection = await self._database.connected()
+            fence = self._database.fence
             try:
                 async with connection.pipeline():
                     await connection.execute(_BEGIN)
                     await connection.execute(_LOCK)
+                    held = await connection.execute(fence.check) if fence else None
                     cursor = await connection.execute(query, values)
             except psycopg.OperationalError:
                 if attempt == 2 or not connection.broken:
                     raise
                 continue
+            if fence is not None and held is not None:
+                await self._database._fenced(held, fence)
             return cursor
         raise AssertionError("unreachable")
 
@@ -298,6 +302,31 @@ class PostgresTransaction(Transaction):
         return written
 
 
+class FencedOff(Exception):
+    """A write refused: this process no longer holds the active instance's lock."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Writes only while the session ``pid`` holds the session-level advisory lock ``key``:
+    the active instance's (runtime/standby.py), checked in the round trip that begins each
+    write transaction. A process that lost the lock without knowing it yet (its lock session
+    ended alone, or it was frozen while a standby took over) writes nothing more:
+    ``on_lost`` is called and the transaction refused with :class:`FencedOff`."""
+
+    key: int
+    pid: int
+    on_lost: Callable[[BaseException], None]
+
+    @property
+    def check(self) -> str:
+        return (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            f" AND pid = {int(self.pid)} AND classid = {self.key >> 32}"
+            f" AND objid = {self.key & 0xFFFFFFFF} AND objsubid = 1"
+        )
+
+
 class PostgresDatabase(Database):
     """An open PostgreSQL database: a writer connection and a pool of readers."""
 
@@ -311,6 +340,7 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._write_lock = asyncio.Lock()
         self._configure: Configure | None = None
+        self.fence: Fence | None = None  # set by the runtime of an active instance
 
     @classmethod
     async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
@@ -341,6 +371,19 @@ class PostgresDatabase(Database):
         async with self._write_lock:
             await self._pool.close()
             await self._writer.close()
+
+    async def _fenced(self, cursor: psycopg.AsyncCursor[Record], fence: Fence) -> None:
+        """The fence's count, the last result of the round trip that began the transaction:
+        0 means the lock is gone, and the transaction is rolled back before anything is done."""
+        while cursor.nextset():
+            pass
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        await _shielded(self._writer.execute("ROLLBACK"))
+        lost = FencedOff("this process no longer holds the active instance's lock")
+        fence.on_lost(lost)
+        raise lost
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
@@ -375,12 +418,16 @@ class PostgresDatabase(Database):
         yet, so beginning again on a new one is safe."""
         for attempt in (1, 2):
             connection = await self.connected()
+            fence = self.fence
+            begin = _BEGIN + b"; " + _LOCK + (b"; " + fence.check.encode() if fence else b"")
             try:
-                await connection.execute(_BEGIN + b"; " + _LOCK)
+                cursor = await connection.execute(begin)
             except psycopg.OperationalError:
                 if attempt == 2 or not connection.broken:
                     raise
                 continue
+            if fence is not None:
+                await self._fenced(cursor, fence)
             return
         raise AssertionError("unreachable")
 
@@ -403,7 +450,8 @@ class PostgresDatabase(Database):
         query, values = _query(sql, params)
         async with self._write_lock:
             connection = await self.connected()
-            if _quiet(connection):
+            # The fast path commits in its one round trip: a fenced writer checks first.
+            if _quiet(connection) and self.fence is None:
                 job = asyncio.ensure_future(_alone(connection, query, values, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
