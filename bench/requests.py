@@ -54,7 +54,15 @@ import psycopg
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bench.backends import LABELS, POSTGRESQL, SQLITE, add_arguments, chosen, throwaway_database
+from bench.backends import (
+    DEFAULT_ADMIN_URL,
+    LABELS,
+    POSTGRESQL,
+    SQLITE,
+    add_arguments,
+    chosen,
+    throwaway_database,
+)
 from bot.config import Settings, TelegramSettings
 from bot.credit_code import make_credit_code
 from bot.pacing import Pacer, PacingLimits
@@ -241,7 +249,9 @@ def application_name(backend: str, *, rate_limited: bool) -> str:
     return name if backend == SQLITE else f"{name}, {LABELS[backend]}"
 
 
-async def bench_application(count: int, *, rate_limited: bool, backend: str, admin_url: str) -> Run:
+async def bench_application(
+    count: int, *, rate_limited: bool, backend: str = SQLITE, admin_url: str = DEFAULT_ADMIN_URL
+) -> Run:
     standin = TelegramStandin(bot_username="liaison_bot")
     await standin.start(host="127.0.0.1", port=0)
     kind = "app-limited" if rate_limited else "app"
