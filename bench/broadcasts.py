@@ -162,6 +162,14 @@ def delivered(standin: TelegramStandin, ids: range) -> list[int]:
     return counts
 
 
+def resumed_within_bound(counts: list[int]) -> bool:
+    """Whether a broadcast resumed after a kill kept its promise: nobody missing, nobody more
+    than twice, at most the documented bound (``duplicate_bound``) twice."""
+    settings = BroadcastSettings()
+    bound = duplicate_bound(settings.messages_per_second, settings)
+    return counts.count(0) == 0 and max(counts) <= 2 and counts.count(2) <= bound
+
+
 async def status_of(db_path: Path | str, broadcast_id: int) -> BroadcastStatus | None:
     db = await open_database(db_path)
     try:
