@@ -11,12 +11,10 @@ Towards python-telegram-bot it behaves as ``HTTPXRequest`` does: a time-out is `
 and any other transport failure ``NetworkError``; a call with files is multipart/form-data. An
 answer that is not JSON is ``TelegramError`` as there, but its body is never logged.
 
-Every call goes through aiohttp's client, uploads and getUpdates included: one client, kept
-by aiohttp's maintainers (connection reuse, racing IPv6 and IPv4, TLS, chunked answers). A
-home-made HTTP/1.1 client for the JSON calls (runtime/http1.py until 2026-12-05) spent about
-half of aiohttp's CPU per call; on the requests benchmark the difference was within the
-machine's noise (docs/requests.md, "Current figures"). httpcore, the other candidate, spent
-five to thirty times aiohttp's CPU per call under concurrent calls (its pool's retry loop).
+The calls without files (nearly all: every message, edit, button answer and getUpdates) skip
+aiohttp's client for a leaner one of our own (runtime/http1.py: one POST, one answer, kept-alive
+connections), which costs about a third of aiohttp's CPU per call; uploads and file downloads
+stay on aiohttp. Each of the two keeps up to ``pool_size`` connections.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.config import TelegramSettings
+from runtime.http1 import Http1Client, target_of
 
 JSON: Final = "application/json"
 JSON_HEADERS: Final = {"Content-Type": JSON}
@@ -47,7 +46,7 @@ class AiohttpRequest(BaseRequest):
     are sent.
     """
 
-    __slots__ = ("_connect", "_pool_size", "_read", "_session", "_upload", "_write")
+    __slots__ = ("_client", "_connect", "_pool_size", "_read", "_session", "_upload", "_write")
 
     def __init__(
         self,
@@ -61,6 +60,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = pool_size
         self._connect, self._read, self._write, self._upload = connect, read, write, upload
         self._session: aiohttp.ClientSession | None = None
+        self._client: Http1Client | None = None
 
     @classmethod
     def for_calls(cls, settings: TelegramSettings) -> AiohttpRequest:
@@ -110,11 +110,15 @@ class AiohttpRequest(BaseRequest):
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
             )
+            self._client = Http1Client(self._pool_size, self.USER_AGENT)
 
     async def shutdown(self) -> None:
+        if self._client is not None:
+            await self._client.close()
         if self._session is not None:
             await self._session.close()
         self._session = None
+        self._client = None
 
     async def do_request(
         self,
@@ -126,12 +130,23 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
+        if self._session is None or self._session.closed or self._client is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         uploads = request_data is not None and request_data.contains_files
         connect = _chosen(connect_timeout, self._connect)
         read = _chosen(read_timeout, self._read)
         write = _chosen(write_timeout, self._upload if uploads else self._write)
+        target = target_of(url) if method == "POST" and not uploads else None
+        if target is not None:
+            body = b"{}" if request_data is None else request_data.json_payload
+            try:
+                return await self._client.post(
+                    target, body, JSON, connect=connect, write=write, read=read
+                )
+            except TimeoutError as error:  # before OSError, of which it is one
+                raise TimedOut from error
+            except OSError as error:
+                raise NetworkError(f"{type(error).__name__}: {error}") from error
         # Waiting for a pooled connection counts in ``connect``: pool_timeout has no part.
         timeout = aiohttp.ClientTimeout(
             total=_whole_call(connect, write, read), connect=connect, sock_read=read
