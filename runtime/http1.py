@@ -24,8 +24,9 @@ own), httpcore's ``AsyncConnectionPool`` 425 us, and 2.3 ms with 32 callers (its
 ``ConnectionNotAvailable`` and reassigns in O(connections x requests): encode/httpcore#822,
 #1035). With every call on aiohttp, seven pairs of the requests benchmark alternating with
 this client: ratio to the bare echo 0.58 against 0.66 (issue 16's floor is 0.6), bot CPU 2.44
-against 2.15 ms per update (higher in 6 of 7 pairs). Measure again when httpcore's pool or
-aiohttp's request path changes; if a library comes within the benchmark's noise, replace this.
+against 2.15 ms per update (higher in 6 of 7 pairs). Measure again (bench/http_clients.py)
+when httpcore's pool or aiohttp's request path changes; if a library comes within the
+benchmark's noise, replace this.
 """
 
 from __future__ import annotations
