@@ -83,6 +83,15 @@ class Database(ABC):
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """One write statement committed on its own; the rows of its ``RETURNING`` clause."""
 
+    async def execute_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Any]]:
+        """Write statements committed together, in one transaction; the rows each returned
+        (its ``RETURNING`` clause). A server backend sends them in one round trip."""
+        results = []
+        async with self.transaction() as tx:
+            for sql, params in statements:
+                results.append(await tx.execute_fetchall(sql, params))
+        return results
+
     async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
         """One write of working state (drafts, dialogues: docs/hardening.md §3, which a power
         cut may cost the last second of) committed on its own. SQLite has one durability for

@@ -446,18 +446,29 @@ class PostgresDatabase(Database):
         writes, those of every other table, stop waiting behind these for the disk."""
         await self._alone(sql, params, durable=False)
 
+    async def execute_together(
+        self, statements: Sequence[tuple[str, Params]]
+    ) -> list[list[Record]]:
+        """The statements with their ``BEGIN``, the writers' lock and their ``COMMIT`` in one
+        pipeline: one round trip, as :meth:`execute` is for one."""
+        return await self._together(statements, durable=True)
+
     async def _alone(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Record]:
-        query, values = _query(sql, params)
+        return (await self._together([(sql, params)], durable=durable))[0]
+
+    async def _together(
+        self, statements: Sequence[tuple[str, Params]], *, durable: bool
+    ) -> list[list[Record]]:
+        queries = [_query(sql, params) for sql, params in statements]
         async with self._write_lock:
             connection = await self.connected()
             # The fast path commits in its one round trip: a fenced writer checks first.
             if _quiet(connection) and self.fence is None:
-                job = asyncio.ensure_future(_alone(connection, query, values, durable))
+                job = asyncio.ensure_future(_alone(connection, queries, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
                 return await asyncio.shield(job)
-        async with self.transaction() as tx:
-            return await tx.execute_fetchall(sql, params)
+        return await super().execute_together(statements)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
         query, values = _query(sql, params)
@@ -562,23 +573,23 @@ _NOT_DURABLE = b"SET LOCAL synchronous_commit = off"
 
 async def _alone(
     connection: psycopg.AsyncConnection[Record],
-    query: str,
-    values: Sequence[Any] | None,
+    queries: Sequence[tuple[str, Sequence[Any] | None]],
     durable: bool,
-) -> list[Record]:
+) -> list[list[Record]]:
+    """One transaction of ``queries`` in one pipeline; the rows of each."""
     try:
         async with connection.pipeline():
             await connection.execute(_BEGIN)
             await connection.execute(_LOCK)
             if not durable:
                 await connection.execute(_NOT_DURABLE)
-            cursor = await connection.execute(query, values)
+            cursors = [await connection.execute(query, values) for query, values in queries]
             await connection.execute(b"COMMIT")
     except BaseException:
         if not connection.broken:
             await _rollback(connection)
         raise
-    return await cursor.fetchall() if _returns_rows(cursor) else []
+    return [await c.fetchall() if _returns_rows(c) else [] for c in cursors]
 
 
 async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:

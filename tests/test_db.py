@@ -341,3 +341,20 @@ async def test_working_state_is_written_like_the_rest(db: Database) -> None:
     assert [
         tuple(row) for row in await db.fetch_all("SELECT telegram_id, first_name FROM users")
     ] == [(5, "x")]
+
+
+async def test_statements_written_together_commit_or_roll_back_together(db: Database) -> None:
+    """Several statements committed in one transaction (on PostgreSQL in one round trip):
+    each one's RETURNING rows come back; when one fails, none of them is kept."""
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    results = await db.execute_together(
+        [(insert, (1,)), (insert + " RETURNING telegram_id", (2,)), (insert, (3,))]
+    )
+    assert [[tuple(row) for row in rows] for rows in results] == [[], [(2,)], []]
+    with pytest.raises(INTEGRITY_ERRORS):
+        await db.execute_together([(insert, (4,)), (insert, (1,))])
+    await db.execute(insert, (5,))  # the writer is ready again
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2, 3, 5]
