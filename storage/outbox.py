@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,16 @@ _CLAIM = {
 _FINISH = (
     "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = 'sending'"
 )
+
+
+def _marking_sent(message_ids: Sequence[int], now: datetime) -> tuple[str, list[Any]]:
+    """The statement that marks the rows ``message_ids`` (in flight) sent at ``now``."""
+    marks = ", ".join("?" * len(message_ids))
+    return (
+        "UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?"
+        f" WHERE id IN ({marks}) AND status = 'sending'",
+        [to_epoch(now), *message_ids],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +164,16 @@ class OutboxRepository:
         return _claimed(rows)
 
     async def claim_next(
-        self, now: datetime, *, busy: set[int], first_kinds: frozenset[str]
+        self,
+        now: datetime,
+        *,
+        busy: set[int],
+        first_kinds: frozenset[str],
+        sent: Sequence[int] = (),
     ) -> OutboxMessage | None:
         """Claim the next due row for a recipient not in ``busy``: kinds in ``first_kinds``
-        first, then urgent ones, then by due time. One statement, so one trip."""
+        first, then urgent ones, then by due time. The rows ``sent`` (handed to Telegram since
+        the last claim) are marked sent in the same transaction: one trip for both."""
         skip = sorted(busy)
         kinds = sorted(first_kinds)
         # Neither dialect's "IN ()" is portable: a clause for an empty list is left out.
@@ -169,13 +186,18 @@ class OutboxRepository:
             f"{not_busy} ORDER BY {first}urgent DESC, not_before, id"
             f" LIMIT 1{_SKIP_LOCKED[self._db.dialect]}) RETURNING {self._columns}"
         )
-        rows = await self._db.execute(sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
+        claim = (sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
+        if sent:
+            _, rows = await self._db.execute_together([_marking_sent(sent, now), claim])
+        else:
+            rows = await self._db.execute(*claim)
         claimed = _claimed(rows)
         return claimed[0] if claimed else None
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Mark a message sent: one statement, committed on its own."""
-        await self._db.execute(_FINISH, ("sent", None, to_epoch(now), message_id))
+    async def mark_sent(self, message_ids: Sequence[int], now: datetime) -> None:
+        """Mark messages sent: one statement, committed on its own."""
+        if message_ids:
+            await self._db.execute(*_marking_sent(message_ids, now))
 
     async def settle_in(
         self, tx: Transaction, message_id: int, status: str, error: str | None
