@@ -66,6 +66,13 @@ class Transaction(ABC):
     @abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    async def executemany_deferred(self, sql: str, rows: Iterable[Params]) -> None:
+        """Write ``rows`` whose outcome the transaction does not read (no count, no rows back).
+        A server backend sends them with the transaction's next statement or its commit, in
+        that round trip: an error in them is raised there, and the whole transaction is
+        rolled back as for any error. Statements still run in the order they were given."""
+        await self.executemany(sql, rows)
+
 
 class Database(ABC):
     """An open database: serialised write transactions, reads that never wait for them."""
