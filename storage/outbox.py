@@ -118,7 +118,7 @@ def _claimed(rows: list[sqlite3.Row]) -> list[OutboxMessage]:
 
 async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime) -> None:
     """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
-    await tx.executemany(
+    await tx.executemany_deferred(
         "INSERT INTO outbox (recipient_id, kind, payload, urgent, not_before, created_at,"
         " dedupe_key, media_kind, media_file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",

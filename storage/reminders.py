@@ -114,11 +114,11 @@ async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Pl
     )
     stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
     if stale:
-        await tx.executemany(
+        await tx.executemany_deferred(
             "UPDATE reminders SET status = 'cancelled' WHERE id = ?", [(i,) for i in stale]
         )
     if wanted:
-        await tx.executemany(
+        await tx.executemany_deferred(
             "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
             " recipient_id = excluded.recipient_id WHERE reminders.status = 'cancelled'",
