@@ -228,7 +228,9 @@ class RequestRepository:
                 ],
             )
         if drop_draft:
-            await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
+            await tx.executemany_deferred(
+                "DELETE FROM drafts WHERE telegram_id = ?", [(new.submitted_by,)]
+            )
         return request
 
     async def transition_in(
