@@ -500,8 +500,23 @@ class PostgresDatabase(Database):
         """Committed with ``synchronous_commit = off``: the commit does not wait for the WAL to
         reach the disk (a crash of the server, not of the bot, may lose the last moments of
         drafts and dialogues; every later durable commit flushes them too). The durable
-        writes, those of every other table, stop waiting behind these for the disk."""
-        await self._alone(sql, params, durable=False)
+        writes, those of every other table, stop waiting behind these for the disk.
+
+        On a reader's connection from the pool, beside the writer rather than behind it: a
+        user's working state is one row of its own that one update at a time writes (the
+        updates of one user are handled in order), which no claim reads, so it needs neither
+        the writer connection nor the writers' lock; the row lock orders it with a write
+        transaction that deletes it. A fenced writer (an active instance beside a standby)
+        writes it through the writer connection, checked like every write."""
+        if self.fence is not None:
+            await self._alone(sql, params, durable=False)
+            return
+        query, values = _query(sql, params)
+        async with self._pool.connection() as pooled:
+            connection = cast(psycopg.AsyncConnection[Record], pooled)
+            job = asyncio.ensure_future(_alone(connection, [(query, values)], False, lock=False))
+            # Finished even if the caller is cancelled: the connection goes back idle.
+            await asyncio.shield(job)
 
     async def execute_together(
         self, statements: Sequence[tuple[str, Params]]
@@ -632,12 +647,16 @@ async def _alone(
     connection: psycopg.AsyncConnection[Record],
     queries: Sequence[tuple[str, Sequence[Any] | None]],
     durable: bool,
+    *,
+    lock: bool = True,
 ) -> list[list[Record]]:
-    """One transaction of ``queries`` in one pipeline; the rows of each."""
+    """One transaction of ``queries`` in one pipeline (holding the writers' lock unless
+    ``lock`` is false); the rows of each."""
     try:
         async with connection.pipeline():
             await connection.execute(_BEGIN)
-            await connection.execute(_LOCK)
+            if lock:
+                await connection.execute(_LOCK)
             if not durable:
                 await connection.execute(_NOT_DURABLE)
             cursors = [await connection.execute(query, values) for query, values in queries]
