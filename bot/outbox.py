@@ -235,11 +235,13 @@ class Outbox:
         chat's pace and the bot's overall budget are kept by the delivery engine the sender
         goes through, so a recipient who may not be written to yet holds only their own row.
 
-        Rows are claimed one at a time, just before each is sent: a crash then leaves only the
-        messages in flight in 'sending' (whether Telegram got them is unknown), never a batch
-        of messages claimed but not yet tried. A row Telegram took is marked sent with the
-        next claim, in its transaction (one round trip for both; a send ending frees the slot
-        that claim waits for), and the last ones when the delivery ends.
+        Rows are claimed just before each is sent, as many at once as there are free slots
+        (each for a recipient of its own, all handed to their sends at once): a crash then
+        leaves only the messages in flight in 'sending' (whether Telegram got them is
+        unknown), never a batch of messages claimed but not yet tried. A row Telegram took is
+        marked sent with the next claim, in its transaction (one round trip for both; a send
+        ending frees the slot that claim waits for), and the last ones when the delivery
+        ends.
         """
         self._arrivals.clear()  # what arrived before now is due by now: claimed below
         if not await self.repository.any_due(now):
@@ -253,16 +255,21 @@ class Outbox:
         try:
             while handled < self.settings.batch_size and self.keep_going():
                 await slots.acquire()
+                free = 1  # slots taken for this claim: the one waited for, and any more free
+                while free < self.settings.batch_size - handled and not slots.locked():
+                    await slots.acquire()
+                    free += 1
                 marking = taken.pop()
                 try:
-                    message = await self.repository.claim_next(
-                        now, busy=busy, first_kinds=ANSWER_KINDS, sent=marking
+                    claimed = await self.repository.claim_next(
+                        now, busy=busy, first_kinds=ANSWER_KINDS, sent=marking, limit=free
                     )
                 except BaseException:
                     taken.put_back(marking)  # marked at the end (close), if it can be
                     raise
-                if message is None:
+                for _ in range(free - len(claimed)):
                     slots.release()
+                if not claimed:
                     if not tasks:
                         break
                     # Until a send in flight ends or new rows arrive, whichever is first.
@@ -278,11 +285,12 @@ class Outbox:
                     sent += sum(task.result() for task in done)
                     tasks -= done
                     continue
-                handled += 1
-                busy.add(message.recipient_id)
-                task = asyncio.create_task(self._deliver(sender, message, now, taken))
-                tasks.add(task)
-                task.add_done_callback(_releasing(slots, busy, message.recipient_id))
+                for message in claimed:
+                    handled += 1
+                    busy.add(message.recipient_id)
+                    task = asyncio.create_task(self._deliver(sender, message, now, taken))
+                    tasks.add(task)
+                    task.add_done_callback(_releasing(slots, busy, message.recipient_id))
         finally:
             if arrival is not None:
                 arrival.cancel()

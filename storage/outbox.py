@@ -170,29 +170,42 @@ class OutboxRepository:
         busy: set[int],
         first_kinds: frozenset[str],
         sent: Sequence[int] = (),
-    ) -> OutboxMessage | None:
-        """Claim the next due row for a recipient not in ``busy``: kinds in ``first_kinds``
-        first, then urgent ones, then by due time. The rows ``sent`` (handed to Telegram since
-        the last claim) are marked sent in the same transaction: one trip for both."""
+        limit: int = 1,
+    ) -> list[OutboxMessage]:
+        """Claim the next due rows, up to ``limit``, each for a recipient of its own not in
+        ``busy`` (each recipient's first row): kinds in ``first_kinds`` first, then urgent
+        ones, then by due time. The rows ``sent`` (handed to Telegram since the last claim)
+        are marked sent in the same transaction. One trip, one commit, for all of them."""
         skip = sorted(busy)
         kinds = sorted(first_kinds)
         # Neither dialect's "IN ()" is portable: a clause for an empty list is left out.
-        not_busy = f"  AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+        not_busy = f" AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
         first = f"kind IN ({', '.join('?' * len(kinds))}) DESC, " if kinds else ""
+        order = f"{first}urgent DESC, not_before, id"
+        due = (
+            f"SELECT id FROM (SELECT id, kind, urgent, not_before, ROW_NUMBER() OVER"
+            f" (PARTITION BY recipient_id ORDER BY {order}) AS nth FROM outbox"
+            f" WHERE status = 'pending' AND not_before <= ?{not_busy}) AS due"
+            f" WHERE nth = 1 ORDER BY {order} LIMIT ?"
+        )
+        if self._db.dialect == "postgresql":
+            # Rows another process is claiming are skipped (no window with FOR UPDATE).
+            due = f"SELECT id FROM outbox WHERE id IN ({due}){_SKIP_LOCKED['postgresql']}"
         sql = (
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-            " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
-            " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            f"{not_busy} ORDER BY {first}urgent DESC, not_before, id"
-            f" LIMIT 1{_SKIP_LOCKED[self._db.dialect]}) RETURNING {self._columns}"
+            f" first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN ({due})"
+            f" RETURNING {self._columns}"
         )
-        claim = (sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
+        moment = to_epoch(now)
+        claim = (sql, (moment, *kinds, moment, *skip, *kinds, limit))
         if sent:
             _, rows = await self._db.execute_together([_marking_sent(sent, now), claim])
         else:
             rows = await self._db.execute(*claim)
-        claimed = _claimed(rows)
-        return claimed[0] if claimed else None
+        return sorted(
+            rows_to(OutboxMessage, rows),
+            key=lambda m: (m.kind not in first_kinds, not m.urgent, m.not_before, m.id),
+        )
 
     async def mark_sent(self, message_ids: Sequence[int], now: datetime) -> None:
         """Mark messages sent: one statement, committed on its own."""
