@@ -141,9 +141,15 @@ class Offices:
     async def office_of(self, telegram_id: int) -> str | None:
         """The office ``telegram_id`` is an admin of now, or None (read on every update, so a
         revocation holds from the next press)."""
-        if telegram_id in self.bootstrap:
-            return PROVINCE
-        return await self.repo.office_of(telegram_id)
+        appointed = (
+            None if telegram_id in self.bootstrap else await self.repo.office_of(telegram_id)
+        )
+        return self.office_given(telegram_id, appointed)
+
+    def office_given(self, telegram_id: int, appointed: str | None) -> str | None:
+        """The office ``telegram_id`` is an admin of, ``appointed`` being their serving
+        appointment's office as just read (a bootstrap admin is the province's)."""
+        return PROVINCE if telegram_id in self.bootstrap else appointed
 
     async def admins_of(self, office: str) -> tuple[int, ...]:
         """The Telegram ids of the office's admins (the bootstrap ids for the province)."""

@@ -235,9 +235,13 @@ class Outbox:
         chat's pace and the bot's overall budget are kept by the delivery engine the sender
         goes through, so a recipient who may not be written to yet holds only their own row.
 
-        Rows are claimed one at a time, just before each is sent: a crash then leaves only the
-        messages in flight in 'sending' (whether Telegram got them is unknown), never a batch
-        of messages claimed but not yet tried.
+        Rows are claimed just before each is sent, as many at once as there are free slots
+        (each for a recipient of its own, all handed to their sends at once): a crash then
+        leaves only the messages in flight in 'sending' (whether Telegram got them is
+        unknown), never a batch of messages claimed but not yet tried. A row Telegram took is
+        marked sent with the next claim, in its transaction (one round trip for both; a send
+        ending frees the slot that claim waits for), and the last ones when the delivery
+        ends.
         """
         self._arrivals.clear()  # what arrived before now is due by now: claimed below
         if not await self.repository.any_due(now):
@@ -247,12 +251,25 @@ class Outbox:
         tasks: set[asyncio.Task[bool]] = set()
         arrival: asyncio.Task[bool] | None = None
         handled = sent = 0
+        taken = _Taken(self.repository)
         try:
             while handled < self.settings.batch_size and self.keep_going():
                 await slots.acquire()
-                message = await self.repository.claim_next(now, busy=busy, first_kinds=ANSWER_KINDS)
-                if message is None:
+                free = 1  # slots taken for this claim: the one waited for, and any more free
+                while free < self.settings.batch_size - handled and not slots.locked():
+                    await slots.acquire()
+                    free += 1
+                marking = taken.pop()
+                try:
+                    claimed = await self.repository.claim_next(
+                        now, busy=busy, first_kinds=ANSWER_KINDS, sent=marking, limit=free
+                    )
+                except BaseException:
+                    taken.put_back(marking)  # marked at the end (close), if it can be
+                    raise
+                for _ in range(free - len(claimed)):
                     slots.release()
+                if not claimed:
                     if not tasks:
                         break
                     # Until a send in flight ends or new rows arrive, whichever is first.
@@ -268,22 +285,27 @@ class Outbox:
                     sent += sum(task.result() for task in done)
                     tasks -= done
                     continue
-                handled += 1
-                busy.add(message.recipient_id)
-                task = asyncio.create_task(self._deliver(sender, message, now))
-                tasks.add(task)
-                task.add_done_callback(_releasing(slots, busy, message.recipient_id))
+                for message in claimed:
+                    handled += 1
+                    busy.add(message.recipient_id)
+                    task = asyncio.create_task(self._deliver(sender, message, now, taken))
+                    tasks.add(task)
+                    task.add_done_callback(_releasing(slots, busy, message.recipient_id))
         finally:
             if arrival is not None:
                 arrival.cancel()
+            await taken.close(now)
         if tasks:
             sent += sum(await asyncio.gather(*tasks))
         return sent
 
-    async def _deliver(self, sender: Sender, message: OutboxMessage, now: datetime) -> bool:
-        """Send one claimed row and settle it: sent, or retried or failed as :meth:`_send` says."""
+    async def _deliver(
+        self, sender: Sender, message: OutboxMessage, now: datetime, taken: _Taken
+    ) -> bool:
+        """Send one claimed row and settle it: sent (:class:`_Taken`), or retried or failed as
+        :meth:`_send` says."""
         if await self._send(sender, message, now):
-            await self.repository.mark_sent(message.id, now)
+            await taken.add(message.id, now)
             return True
         return False
 
@@ -397,6 +419,36 @@ class Outbox:
             key = f"report:{message.id}:{admin_id}"
             rows.append(self.message(admin_id, "report", text, at=now, urgent=True, dedupe_key=key))
         return rows
+
+
+class _Taken:
+    """Rows Telegram took during one delivery: marked sent with the delivery's next claim,
+    in its transaction (:meth:`pop`), while the delivery claims; each on its own once it
+    stopped claiming (:meth:`close`), as the sends still in flight end."""
+
+    def __init__(self, repository: OutboxRepository) -> None:
+        self._repository = repository
+        self._ids: list[int] = []
+        self._claiming = True
+
+    def pop(self) -> list[int]:
+        """The rows to mark sent with the claim about to be made."""
+        ids, self._ids = self._ids, []
+        return ids
+
+    def put_back(self, ids: list[int]) -> None:
+        self._ids[:0] = ids
+
+    async def add(self, message_id: int, now: datetime) -> None:
+        if self._claiming:
+            self._ids.append(message_id)
+        else:
+            await self._repository.mark_sent([message_id], now)
+
+    async def close(self, now: datetime) -> None:
+        """No more claims: mark what is left now, and what ends later on its own."""
+        self._claiming = False
+        await self._repository.mark_sent(self.pop(), now)
 
 
 def _releasing(

@@ -21,6 +21,7 @@ from bot.offices import PROVINCE, Offices, may_manage, scope_of
 from storage.admins import AdminRepository
 from storage.broadcasts import BroadcastStore
 from storage.enterprises import EnterpriseRepository
+from storage.identities import IdentityRepository
 from storage.models import Enterprise, Official
 from storage.officials import OfficialRepository
 from storage.requests import RequestRepository
@@ -89,18 +90,14 @@ class Actor:
         return enterprise_id in self.enterprise_ids
 
 
-async def identify(
-    telegram_id: int,
-    *,
-    offices: Offices,
-    officials: OfficialRepository,
-    enterprises: EnterpriseRepository,
-) -> Actor:
+async def identify(telegram_id: int, *, offices: Offices, identities: IdentityRepository) -> Actor:
+    """Who ``telegram_id`` is now, read in one statement (every update asks)."""
+    found = await identities.of(telegram_id)
     return Actor(
         telegram_id=telegram_id,
-        office=await offices.office_of(telegram_id),
-        official=await officials.by_telegram_id(telegram_id),
-        enterprises=tuple(await enterprises.of_user(telegram_id)),
+        office=offices.office_given(telegram_id, found.office),
+        official=found.official,
+        enterprises=found.enterprises,
     )
 
 

@@ -40,6 +40,7 @@ from storage.dialogues import DialogueRepository
 from storage.digests import DigestRepository
 from storage.enterprises import EnterpriseRepository
 from storage.holidays import HolidayScheduleRepository
+from storage.identities import IdentityRepository
 from storage.invites import InviteRepository
 from storage.marks import MarkRepository
 from storage.officials import OfficialRepository
@@ -66,6 +67,7 @@ class Services:
         self.users = UserRepository(self.db)
         self.officials = OfficialRepository(self.db)
         self.enterprises = EnterpriseRepository(self.db)
+        self.identities = IdentityRepository(self.db)
         self.invites = Invites(InviteRepository(self.db), uow=self.db)
         self.directory = Directory(self.officials, self.enterprises, uow=self.db)
         self.audit = AuditLog(self.db)
@@ -236,12 +238,7 @@ class Services:
 
     async def actor(self, telegram_id: int) -> Actor:
         """Who ``telegram_id`` is right now: admin, official, enterprise contact, or a guest."""
-        return await identify(
-            telegram_id,
-            offices=self.offices,
-            officials=self.officials,
-            enterprises=self.enterprises,
-        )
+        return await identify(telegram_id, offices=self.offices, identities=self.identities)
 
     def deliver_soon(self) -> None:
         """Something just queued messages: send them now (:meth:`Courier.deliver_soon`)."""

@@ -66,6 +66,13 @@ class Transaction(ABC):
     @abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    async def executemany_deferred(self, sql: str, rows: Iterable[Params]) -> None:
+        """Write ``rows`` whose outcome the transaction does not read (no count, no rows back).
+        A server backend sends them with the transaction's next statement or its commit, in
+        that round trip: an error in them is raised there, and the whole transaction is
+        rolled back as for any error. Statements still run in the order they were given."""
+        await self.executemany(sql, rows)
+
 
 class Database(ABC):
     """An open database: serialised write transactions, reads that never wait for them."""
@@ -82,6 +89,15 @@ class Database(ABC):
     @abstractmethod
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """One write statement committed on its own; the rows of its ``RETURNING`` clause."""
+
+    async def execute_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Any]]:
+        """Write statements committed together, in one transaction; the rows each returned
+        (its ``RETURNING`` clause). A server backend sends them in one round trip."""
+        results = []
+        async with self.transaction() as tx:
+            for sql, params in statements:
+                results.append(await tx.execute_fetchall(sql, params))
+        return results
 
     async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
         """One write of working state (drafts, dialogues: docs/hardening.md §3, which a power

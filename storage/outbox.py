@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,16 @@ _CLAIM = {
 _FINISH = (
     "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ? AND status = 'sending'"
 )
+
+
+def _marking_sent(message_ids: Sequence[int], now: datetime) -> tuple[str, list[Any]]:
+    """The statement that marks the rows ``message_ids`` (in flight) sent at ``now``."""
+    marks = ", ".join("?" * len(message_ids))
+    return (
+        "UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?"
+        f" WHERE id IN ({marks}) AND status = 'sending'",
+        [to_epoch(now), *message_ids],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,7 @@ def _claimed(rows: list[sqlite3.Row]) -> list[OutboxMessage]:
 
 async def enqueue(tx: Transaction, messages: list[NewMessage], *, now: datetime) -> None:
     """Queue messages inside the caller's transaction; a known dedupe_key is queued only once."""
-    await tx.executemany(
+    await tx.executemany_deferred(
         "INSERT INTO outbox (recipient_id, kind, payload, urgent, not_before, created_at,"
         " dedupe_key, media_kind, media_file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
@@ -153,29 +164,53 @@ class OutboxRepository:
         return _claimed(rows)
 
     async def claim_next(
-        self, now: datetime, *, busy: set[int], first_kinds: frozenset[str]
-    ) -> OutboxMessage | None:
-        """Claim the next due row for a recipient not in ``busy``: kinds in ``first_kinds``
-        first, then urgent ones, then by due time. One statement, so one trip."""
+        self,
+        now: datetime,
+        *,
+        busy: set[int],
+        first_kinds: frozenset[str],
+        sent: Sequence[int] = (),
+        limit: int = 1,
+    ) -> list[OutboxMessage]:
+        """Claim the next due rows, up to ``limit``, each for a recipient of its own not in
+        ``busy`` (each recipient's first row): kinds in ``first_kinds`` first, then urgent
+        ones, then by due time. The rows ``sent`` (handed to Telegram since the last claim)
+        are marked sent in the same transaction. One trip, one commit, for all of them."""
         skip = sorted(busy)
         kinds = sorted(first_kinds)
         # Neither dialect's "IN ()" is portable: a clause for an empty list is left out.
-        not_busy = f"  AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+        not_busy = f" AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
         first = f"kind IN ({', '.join('?' * len(kinds))}) DESC, " if kinds else ""
+        order = f"{first}urgent DESC, not_before, id"
+        due = (
+            f"SELECT id FROM (SELECT id, kind, urgent, not_before, ROW_NUMBER() OVER"
+            f" (PARTITION BY recipient_id ORDER BY {order}) AS nth FROM outbox"
+            f" WHERE status = 'pending' AND not_before <= ?{not_busy}) AS due"
+            f" WHERE nth = 1 ORDER BY {order} LIMIT ?"
+        )
+        if self._db.dialect == "postgresql":
+            # Rows another process is claiming are skipped (no window with FOR UPDATE).
+            due = f"SELECT id FROM outbox WHERE id IN ({due}){_SKIP_LOCKED['postgresql']}"
         sql = (
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-            " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN"
-            " (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            f"{not_busy} ORDER BY {first}urgent DESC, not_before, id"
-            f" LIMIT 1{_SKIP_LOCKED[self._db.dialect]}) RETURNING {self._columns}"
+            f" first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN ({due})"
+            f" RETURNING {self._columns}"
         )
-        rows = await self._db.execute(sql, (to_epoch(now), to_epoch(now), *skip, *kinds))
-        claimed = _claimed(rows)
-        return claimed[0] if claimed else None
+        moment = to_epoch(now)
+        claim = (sql, (moment, *kinds, moment, *skip, *kinds, limit))
+        if sent:
+            _, rows = await self._db.execute_together([_marking_sent(sent, now), claim])
+        else:
+            rows = await self._db.execute(*claim)
+        return sorted(
+            rows_to(OutboxMessage, rows),
+            key=lambda m: (m.kind not in first_kinds, not m.urgent, m.not_before, m.id),
+        )
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Mark a message sent: one statement, committed on its own."""
-        await self._db.execute(_FINISH, ("sent", None, to_epoch(now), message_id))
+    async def mark_sent(self, message_ids: Sequence[int], now: datetime) -> None:
+        """Mark messages sent: one statement, committed on its own."""
+        if message_ids:
+            await self._db.execute(*_marking_sent(message_ids, now))
 
     async def settle_in(
         self, tx: Transaction, message_id: int, status: str, error: str | None

@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg.abc import Buffer
@@ -46,6 +46,7 @@ from storage.database import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATIONS_PACKAGE = "storage.migrations.postgresql"
 # The advisory lock key every write transaction takes (any constant; "liaison" in ASCII).
@@ -224,6 +225,8 @@ class PostgresTransaction(Transaction):
         self._database = database
         self._changes = 0
         self.begun = False
+        # executemany_deferred's statements, sent with the next statement or the COMMIT.
+        self._deferred: list[tuple[str, list[Sequence[Any]]]] = []
 
     @property
     def _connection(self) -> psycopg.AsyncConnection[Record]:
@@ -240,7 +243,9 @@ class PostgresTransaction(Transaction):
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
         query, values = _query(sql, params)
-        if self.begun:
+        if self._deferred:
+            cursor = await self._with_deferred(self._connection.execute(query, values))
+        elif self.begun:
             cursor = await self._connection.execute(query, values)
         else:
             self.begun = True
@@ -276,10 +281,51 @@ class PostgresTransaction(Transaction):
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:
         return await (await self.execute(sql, params)).fetchall()
 
+    async def executemany_deferred(self, sql: str, rows: Iterable[Params]) -> None:
+        """Kept until the next statement or the COMMIT, sent in its pipeline (one round trip
+        for both). Before the transaction has begun, sent at once: the round trip that begins
+        it checks the fence before anything is written."""
+        if not self.begun:
+            await self.executemany(sql, rows)
+            return
+        translated = translate(sql)
+        values = [translated.values(row) for row in rows]
+        if values:
+            self._deferred.append((translated.sql, values))
+
+    async def _with_deferred(self, last: Awaitable[T]) -> T:
+        """The deferred statements and then ``last`` in one pipeline; ``last``'s result."""
+        deferred, self._deferred = self._deferred, []
+        connection = self._connection
+        cursors = []
+        async with connection.pipeline():
+            for query, values in deferred:
+                cursor = connection.cursor()
+                cursors.append(cursor)
+                await cursor.executemany(query, values)
+            result = await last
+        for cursor in cursors:
+            self._changes += max(cursor.rowcount, 0)
+            await cursor.close()
+        return result
+
+    async def _flush(self) -> None:
+        """Send the deferred statements now (before one that cannot go in a pipeline)."""
+        if self._deferred:
+            await self._with_deferred(_nothing())
+
+    async def commit(self) -> None:
+        """``COMMIT``, with the deferred statements in its round trip."""
+        if self._deferred:
+            await self._with_deferred(self._connection.execute(b"COMMIT"))
+        else:
+            await self._connection.execute(b"COMMIT")
+
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         batch = list(rows)
         if not batch:
             return
+        await self._flush()
         translated = translate(sql)
         values = [translated.values(row) for row in batch]
         await self._begin()
@@ -293,6 +339,7 @@ class PostgresTransaction(Transaction):
         row (bulk loads: demo data, benchmarks). Row triggers still fire. Returns the rows."""
         written = 0
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        await self._flush()
         await self._begin()
         async with self._connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
             for row in rows:
@@ -300,6 +347,10 @@ class PostgresTransaction(Transaction):
                 written += 1
         self._changes += written
         return written
+
+
+async def _nothing() -> None:
+    return None
 
 
 class FencedOff(Exception):
@@ -397,7 +448,13 @@ class PostgresDatabase(Database):
                     await _shielded(_rollback(self._writer))
                 raise
             if tx.begun:
-                await _shielded(self._writer.execute("COMMIT"))
+                try:
+                    await _shielded(tx.commit())
+                except BaseException:
+                    # A deferred statement failed: the transaction is aborted, not ended.
+                    if not self._writer.broken:
+                        await _shielded(_rollback(self._writer))
+                    raise
 
     @property
     def writer(self) -> psycopg.AsyncConnection[Record]:
@@ -443,21 +500,47 @@ class PostgresDatabase(Database):
         """Committed with ``synchronous_commit = off``: the commit does not wait for the WAL to
         reach the disk (a crash of the server, not of the bot, may lose the last moments of
         drafts and dialogues; every later durable commit flushes them too). The durable
-        writes, those of every other table, stop waiting behind these for the disk."""
-        await self._alone(sql, params, durable=False)
+        writes, those of every other table, stop waiting behind these for the disk.
+
+        On a reader's connection from the pool, beside the writer rather than behind it: a
+        user's working state is one row of its own that one update at a time writes (the
+        updates of one user are handled in order), which no claim reads, so it needs neither
+        the writer connection nor the writers' lock; the row lock orders it with a write
+        transaction that deletes it. A fenced writer (an active instance beside a standby)
+        writes it through the writer connection, checked like every write."""
+        if self.fence is not None:
+            await self._alone(sql, params, durable=False)
+            return
+        query, values = _query(sql, params)
+        async with self._pool.connection() as pooled:
+            connection = cast(psycopg.AsyncConnection[Record], pooled)
+            job = asyncio.ensure_future(_alone(connection, [(query, values)], False, lock=False))
+            # Finished even if the caller is cancelled: the connection goes back idle.
+            await asyncio.shield(job)
+
+    async def execute_together(
+        self, statements: Sequence[tuple[str, Params]]
+    ) -> list[list[Record]]:
+        """The statements with their ``BEGIN``, the writers' lock and their ``COMMIT`` in one
+        pipeline: one round trip, as :meth:`execute` is for one."""
+        return await self._together(statements, durable=True)
 
     async def _alone(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Record]:
-        query, values = _query(sql, params)
+        return (await self._together([(sql, params)], durable=durable))[0]
+
+    async def _together(
+        self, statements: Sequence[tuple[str, Params]], *, durable: bool
+    ) -> list[list[Record]]:
+        queries = [_query(sql, params) for sql, params in statements]
         async with self._write_lock:
             connection = await self.connected()
             # The fast path commits in its one round trip: a fenced writer checks first.
             if _quiet(connection) and self.fence is None:
-                job = asyncio.ensure_future(_alone(connection, query, values, durable))
+                job = asyncio.ensure_future(_alone(connection, queries, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
                 return await asyncio.shield(job)
-        async with self.transaction() as tx:
-            return await tx.execute_fetchall(sql, params)
+        return await super().execute_together(statements)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
         query, values = _query(sql, params)
@@ -562,23 +645,27 @@ _NOT_DURABLE = b"SET LOCAL synchronous_commit = off"
 
 async def _alone(
     connection: psycopg.AsyncConnection[Record],
-    query: str,
-    values: Sequence[Any] | None,
+    queries: Sequence[tuple[str, Sequence[Any] | None]],
     durable: bool,
-) -> list[Record]:
+    *,
+    lock: bool = True,
+) -> list[list[Record]]:
+    """One transaction of ``queries`` in one pipeline (holding the writers' lock unless
+    ``lock`` is false); the rows of each."""
     try:
         async with connection.pipeline():
             await connection.execute(_BEGIN)
-            await connection.execute(_LOCK)
+            if lock:
+                await connection.execute(_LOCK)
             if not durable:
                 await connection.execute(_NOT_DURABLE)
-            cursor = await connection.execute(query, values)
+            cursors = [await connection.execute(query, values) for query, values in queries]
             await connection.execute(b"COMMIT")
     except BaseException:
         if not connection.broken:
             await _rollback(connection)
         raise
-    return await cursor.fetchall() if _returns_rows(cursor) else []
+    return [await c.fetchall() if _returns_rows(c) else [] for c in cursors]
 
 
 async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:

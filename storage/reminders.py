@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,22 +104,20 @@ class ReminderRepository:
 
 
 async def replace_pending(tx: Transaction, request_id: int, planned: Iterable[Planned]) -> None:
-    """Cancel pending rows not in ``planned``; add (or revive) those that are."""
+    """Cancel pending rows not in ``planned``; add (or revive) those that are. Nothing is read
+    back: both writes go deferred (on PostgreSQL with the transaction's next round trip)."""
     wanted = {(p.kind, to_epoch(p.due_at)): p for p in planned}
     # "+status": look the request's rows up by request_id (the UNIQUE index), not by status,
     # which SQLite otherwise picks and which walks every pending reminder of every request.
-    pending = await tx.execute_fetchall(
-        "SELECT id, kind, due_at FROM reminders WHERE request_id = ?"
-        f" AND {SQL[tx.dialect].unindexed('status')} = 'pending'",
-        (request_id,),
+    stale = (
+        "UPDATE reminders SET status = 'cancelled' WHERE request_id = ?"
+        f" AND {SQL[tx.dialect].unindexed('status')} = 'pending'"
     )
-    stale = [r[0] for r in pending if (r[1], r[2]) not in wanted]
-    if stale:
-        await tx.executemany(
-            "UPDATE reminders SET status = 'cancelled' WHERE id = ?", [(i,) for i in stale]
-        )
     if wanted:
-        await tx.executemany(
+        stale += f" AND (kind, due_at) NOT IN (VALUES {', '.join('(?, ?)' for _ in wanted)})"
+    await tx.executemany_deferred(stale, [(request_id, *itertools.chain(*wanted))])
+    if wanted:
+        await tx.executemany_deferred(
             "INSERT INTO reminders (request_id, kind, recipient_id, due_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (request_id, kind, due_at) DO UPDATE SET status = 'pending',"
             " recipient_id = excluded.recipient_id WHERE reminders.status = 'cancelled'",

@@ -204,7 +204,7 @@ class RequestRepository:
         ]
         if official_id is not None:
             history.append((request_id, at, None, Status.SUBMITTED, Status.ASSIGNED, route_note))
-        await tx.executemany(
+        await tx.executemany_deferred(
             "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
             " note) VALUES (?, ?, ?, ?, ?, ?)",
             history,
@@ -228,7 +228,9 @@ class RequestRepository:
                 ],
             )
         if drop_draft:
-            await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (new.submitted_by,))
+            await tx.executemany_deferred(
+                "DELETE FROM drafts WHERE telegram_id = ?", [(new.submitted_by,)]
+            )
         return request
 
     async def transition_in(
@@ -434,10 +436,10 @@ async def _transition(
     if not rows:
         return None
     (row,) = rows
-    await tx.execute(
+    await tx.executemany_deferred(
         "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
         " note) VALUES (?, ?, ?, ?, ?, ?)",
-        (request.id, to_epoch(now), actor_id, request.status, to, note),
+        [(request.id, to_epoch(now), actor_id, request.status, to, note)],
     )
     return row_to(Request, row)
 
@@ -512,9 +514,9 @@ async def move_deadlines(
     )
     if not rows:
         return None
-    await tx.execute(
+    await tx.executemany_deferred(
         "INSERT INTO request_history (request_id, at, actor_id, from_status, to_status,"
         " note) VALUES (?, ?, ?, ?, ?, ?)",
-        (request.id, to_epoch(now), actor_id, request.status, request.status, note),
+        [(request.id, to_epoch(now), actor_id, request.status, request.status, note)],
     )
     return row_to(Request, rows[0])

@@ -341,3 +341,47 @@ async def test_working_state_is_written_like_the_rest(db: Database) -> None:
     assert [
         tuple(row) for row in await db.fetch_all("SELECT telegram_id, first_name FROM users")
     ] == [(5, "x")]
+
+
+async def test_statements_written_together_commit_or_roll_back_together(db: Database) -> None:
+    """Several statements committed in one transaction (on PostgreSQL in one round trip):
+    each one's RETURNING rows come back; when one fails, none of them is kept."""
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    results = await db.execute_together(
+        [(insert, (1,)), (insert + " RETURNING telegram_id", (2,)), (insert, (3,))]
+    )
+    assert [[tuple(row) for row in rows] for rows in results] == [[], [(2,)], []]
+    with pytest.raises(INTEGRITY_ERRORS):
+        await db.execute_together([(insert, (4,)), (insert, (1,))])
+    await db.execute(insert, (5,))  # the writer is ready again
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2, 3, 5]
+
+
+async def test_deferred_writes_go_in_order_and_fail_with_their_transaction(db: Database) -> None:
+    """Rows written with executemany_deferred (on PostgreSQL sent with the next statement or
+    the COMMIT) are seen by the statements after them, committed with the transaction, and
+    an error in them rolls the whole transaction back, wherever it is raised."""
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+    )
+    count = "SELECT COUNT(*) FROM users"
+    async with db.transaction() as tx:
+        await tx.execute(insert, (1,))
+        await tx.executemany_deferred(insert, [(2,), (3,)])
+        assert (await tx.execute_fetchall(count))[0][0] == 3
+        await tx.executemany_deferred(insert, [(4,)])
+    for last in ("commit", "statement", "executemany"):
+        with pytest.raises(INTEGRITY_ERRORS):
+            async with db.transaction() as tx:
+                await tx.execute(insert, (10,))
+                await tx.executemany_deferred(insert, [(11,), (1,)])
+                if last == "statement":
+                    await tx.execute(count)
+                elif last == "executemany":
+                    await tx.executemany(insert, [(12,)])
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2, 3, 4]
+    await db.execute(insert, (5,))  # the writer is ready again

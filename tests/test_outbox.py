@@ -397,3 +397,28 @@ async def test_an_appointed_province_admin_hears_of_a_lost_message_and_a_city_ad
     [report] = recorder(domain).to(PROVINCE_ID)
     assert "未能确认送达" in report
     assert recorder(domain).to(CITY_ID) == []
+
+
+async def test_one_claim_takes_the_first_row_of_several_recipients(domain: Services) -> None:
+    """A claim with room for several takes each free recipient's first row (answers first,
+    then urgent ones, then by due time), never two of one recipient, none of a busy one."""
+    now = domain.clock.now()
+    outbox = domain.outbox
+    rows = [
+        outbox.message(1001, "new_request", "a1", at=now),
+        outbox.message(1001, "receipt", "a2", at=now),
+        outbox.message(1002, "new_request", "b1", at=now),
+        outbox.message(1002, "new_request", "b2", at=now, urgent=True),
+        outbox.message(1003, "new_request", "c1", at=now),
+        outbox.message(1004, "new_request", "d1", at=now),
+    ]
+    await outbox.send_later(rows, now=now)
+    claimed = await outbox.repository.claim_next(
+        now, busy={1004}, first_kinds=frozenset({"receipt"}), limit=5
+    )
+    assert [m.text for m in claimed] == ["a2", "b2", "c1"]
+    assert {m.status for m in claimed} == {"sending"}
+    again = await outbox.repository.claim_next(
+        now, busy={1001, 1002, 1003}, first_kinds=frozenset(), limit=1
+    )
+    assert [m.text for m in again] == ["d1"]
