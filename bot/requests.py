@@ -89,7 +89,9 @@ class Notifier(Protocol):
 class Planner(Protocol):
     """Re-plans a request's reminders in the caller's transaction (bot/reminders.py)."""
 
-    async def replan(self, tx: Transaction, request_id: int) -> None: ...
+    async def replan(
+        self, tx: Transaction, request_id: int, *, current: Request | None = None
+    ) -> None: ...
 
 
 # Something was queued and committed: deliver it now rather than at the next wake-up.
@@ -370,7 +372,8 @@ class RequestDesk:
     async def _follow_change(self, tx: Transaction, change: Change) -> int:
         """What every change writes with it, in its transaction: the request's reminders
         re-planned, then the notices it causes; how many messages were queued."""
-        await self.planner.replan(tx, change.after.id)
+        # change.after is the row the change's own statement returned: not read again.
+        await self.planner.replan(tx, change.after.id, current=change.after)
         return await self.notifier.queue_change(tx, change)
 
     async def _stale(self, request: Request) -> Stale:
