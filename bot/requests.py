@@ -302,17 +302,14 @@ class RequestDesk:
         changes = self._changes(request, action, target, now, official_id)
         try:
             async with self._uow.transaction() as tx:
-                if post is not None:
-                    await self.repo.add_message_in(tx, request.id, post, now=now)
-                changed = await self.repo.transition_in(
-                    tx,
-                    request,
-                    target,
-                    actor_id=actor_id if post is None else post.sender_id,
-                    note=note,
-                    changes=changes,
-                    now=now,
-                )
+                if post is not None:  # the message and the change in one round trip
+                    _, changed = await self.repo.post_in(
+                        tx, request, post, target, changes=changes, now=now, note=note
+                    )
+                else:
+                    changed = await self.repo.transition_in(
+                        tx, request, target, actor_id=actor_id, note=note, changes=changes, now=now
+                    )
                 if changed is None:
                     raise _Lost
                 queued = await self._follow_change(tx, Change(request, changed, action, note, now))
@@ -412,18 +409,14 @@ class RequestDesk:
         target = None if follow is None else check(request.status, follow, who)
         try:
             async with self._uow.transaction() as tx:
-                message = await self.repo.add_message_in(tx, request.id, post, now=now)
                 after, queued = request, 0
-                if follow is not None and target is not None:
+                if follow is None or target is None:
+                    message = await self.repo.add_message_in(tx, request.id, post, now=now)
+                else:
                     changes = self._changes(request, follow, target, now, None)
-                    changed = await self.repo.transition_in(
-                        tx,
-                        request,
-                        target,
-                        actor_id=post.sender_id,
-                        note="",
-                        changes=changes,
-                        now=now,
+                    # The message and the change of status in one round trip.
+                    message, changed = await self.repo.post_in(
+                        tx, request, post, target, changes=changes, now=now
                     )
                     if changed is None:
                         raise _Lost

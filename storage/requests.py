@@ -245,6 +245,30 @@ class RequestRepository:
         None (and nothing written) if it changed meanwhile."""
         return await _transition(tx, request, to, actor_id, note, changes, now)
 
+    async def post_in(
+        self,
+        tx: Transaction,
+        request: Request,
+        post: NewMessage,
+        to: Status,
+        *,
+        changes: Mapping[str, Any],
+        now: datetime,
+        note: str = "",
+    ) -> tuple[Message, Request | None]:
+        """Add ``post`` to the thread and move ``request`` (as read, at its version) to ``to``
+        in ``tx``, the message first, both sent in one round trip: the message and the
+        request as changed, or None for the request if it changed meanwhile (the caller rolls
+        the message back with it)."""
+        message, changed = await tx.fetch_together(
+            [
+                _message_statement(request.id, post, now),
+                _transition_statement(request, to, changes),
+            ]
+        )
+        after = await _transitioned(tx, changed, request, to, post.sender_id, note, now)
+        return row_to(Message, message[0]), after
+
     async def rate_in(
         self, tx: Transaction, request_id: int, *, rating: int | None, comment: str | None
     ) -> None:
@@ -437,6 +461,21 @@ class NewMessage:
     internal: bool = False
 
 
+def _transition_statement(
+    request: Request, to: Status, changes: Mapping[str, Any]
+) -> tuple[str, tuple[Any, ...]]:
+    """The optimistic ``UPDATE`` of a transition, returning the row (none if it lost)."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
+    assignments = "".join(f", {column} = ?" for column in changes)
+    return (
+        f"UPDATE requests SET status = ?, version = version + 1{assignments}"
+        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+        (to, *changes.values(), request.id, request.version),
+    )
+
+
 async def _transition(
     tx: Transaction,
     request: Request,
@@ -446,15 +485,20 @@ async def _transition(
     changes: Mapping[str, Any],
     now: datetime,
 ) -> Request | None:
-    unknown = set(changes) - CHANGEABLE
-    if unknown:
-        raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
-    assignments = "".join(f", {column} = ?" for column in changes)
-    rows = await tx.execute_fetchall(
-        f"UPDATE requests SET status = ?, version = version + 1{assignments}"
-        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
-        (to, *changes.values(), request.id, request.version),
-    )
+    rows = await tx.execute_fetchall(*_transition_statement(request, to, changes))
+    return await _transitioned(tx, rows, request, to, actor_id, note, now)
+
+
+async def _transitioned(
+    tx: Transaction,
+    rows: Sequence[Any],
+    request: Request,
+    to: Status,
+    actor_id: int | None,
+    note: str,
+    now: datetime,
+) -> Request | None:
+    """The transition's history line (deferred) once its ``UPDATE`` returned ``rows``."""
     if not rows:
         return None
     (row,) = rows
@@ -466,11 +510,11 @@ async def _transition(
     return row_to(Request, row)
 
 
-async def _insert_message(
-    tx: Transaction, request_id: int, post: NewMessage, now: datetime
-) -> Message:
+def _message_statement(
+    request_id: int, post: NewMessage, now: datetime
+) -> tuple[str, tuple[Any, ...]]:
     attachment = post.attachment
-    (row,) = await tx.execute_fetchall(
+    return (
         "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
         " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_MESSAGE_COLUMNS}",
@@ -486,6 +530,12 @@ async def _insert_message(
             None if attachment is None else attachment.file_name,
         ),
     )
+
+
+async def _insert_message(
+    tx: Transaction, request_id: int, post: NewMessage, now: datetime
+) -> Message:
+    (row,) = await tx.execute_fetchall(*_message_statement(request_id, post, now))
     return row_to(Message, row)
 
 
