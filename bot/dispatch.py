@@ -66,7 +66,8 @@ def official_label(official: Official | None, texts: Translator) -> str:
 
 class Notices:
     """The notices of changes and the thread messages, queued in the transaction that stores
-    what they tell of, reading (officials, contacts) through that transaction."""
+    what they tell of, reading (officials, contacts) through that transaction what the desk
+    did not read before it began (``Change.known``, ``Posted.known``)."""
 
     def __init__(
         self,
