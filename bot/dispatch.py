@@ -52,7 +52,7 @@ HOLDER_TEXTS = {
 }
 
 if TYPE_CHECKING:
-    from bot.requests import Change, Posted
+    from bot.requests import Change, Known, Posted
     from storage.requests import Request
 
 
@@ -66,7 +66,8 @@ def official_label(official: Official | None, texts: Translator) -> str:
 
 class Notices:
     """The notices of changes and the thread messages, queued in the transaction that stores
-    what they tell of, reading (officials, contacts) through that transaction."""
+    what they tell of, reading (officials, contacts) through that transaction what the desk
+    did not read before it began (``Change.known``, ``Posted.known``)."""
 
     def __init__(
         self,
@@ -115,15 +116,24 @@ class Notices:
             messages += await self._to_holder(tx, change, HOLDER_TEXTS[action])
         return messages
 
-    async def _official(self, tx: Transaction, official_id: int | None) -> Official | None:
-        return None if official_id is None else await self._officials.get_in(tx, official_id)
+    async def _official(
+        self, tx: Transaction, official_id: int | None, known: Known
+    ) -> Official | None:
+        """The official as read before the transaction if the desk did, else as ``tx`` sees it."""
+        if official_id is None:
+            return None
+        if official_id in known.officials:
+            return known.officials[official_id]
+        return await self._officials.get_in(tx, official_id)
 
-    async def _chat_of(self, tx: Transaction, official_id: int | None) -> int | None:
-        official = await self._official(tx, official_id)
+    async def _chat_of(self, tx: Transaction, official_id: int | None, known: Known) -> int | None:
+        official = await self._official(tx, official_id, known)
         return None if official is None else official.telegram_id
 
-    async def _owners(self, tx: Transaction, request: Request) -> list[int]:
-        contacts = await self._enterprises.contacts_in(tx, request.enterprise_id)
+    async def _owners(self, tx: Transaction, request: Request, known: Known) -> list[int]:
+        contacts = known.contacts.get(request.enterprise_id)
+        if contacts is None:
+            contacts = await self._enterprises.contacts_in(tx, request.enterprise_id)
         return [c.telegram_id for c in contacts if c.telegram_id is not None]
 
     async def _texts(self, chat_id: int) -> Translator:
@@ -146,7 +156,7 @@ class Notices:
     async def _new_request(self, tx: Transaction, change: Change) -> list[NewMessage]:
         """The card to the (new) holder; to the admins' queue when nobody can take it."""
         request = change.after
-        holder = await self._chat_of(tx, request.official_id)
+        holder = await self._chat_of(tx, request.official_id, change.known)
         if holder is not None:
             texts = await self._texts(holder)
             text = texts("requests.new_for_official", number=request.number)
@@ -161,7 +171,9 @@ class Notices:
     async def _returned(self, tx: Transaction, change: Change) -> list[NewMessage]:
         """A returned request (退单) goes back to the admins, with who returned it and why."""
         request, before = change.after, change.before
-        returned_by = None if before is None else await self._official(tx, before.official_id)
+        returned_by = (
+            None if before is None else await self._official(tx, before.official_id, change.known)
+        )
         messages = []
         for admin_id in await self._admins_for(request):
             texts = await self._texts(admin_id)
@@ -177,9 +189,9 @@ class Notices:
     async def _to_owners(self, tx: Transaction, change: Change, key: str) -> list[NewMessage]:
         """The enterprise's contacts see the request's card under what just happened."""
         request = change.after
-        holder = await self._official(tx, request.official_id)
+        holder = await self._official(tx, request.official_id, change.known)
         messages = []
-        for chat_id in dict.fromkeys(await self._owners(tx, request)):
+        for chat_id in dict.fromkeys(await self._owners(tx, request, change.known)):
             texts = await self._texts(chat_id)
             label, note = official_label(holder, texts), change.note
             # Headlines name the holder as official or sender, and the note as note or text.
@@ -192,7 +204,7 @@ class Notices:
     async def _to_holder(self, tx: Transaction, change: Change, key: str) -> list[NewMessage]:
         """The official holding the request learns what the enterprise decided."""
         request = change.after
-        chat_id = await self._chat_of(tx, request.official_id)
+        chat_id = await self._chat_of(tx, request.official_id, change.known)
         if chat_id is None:
             return []
         texts = await self._texts(chat_id)
@@ -202,8 +214,8 @@ class Notices:
     async def _auto_closed(self, tx: Transaction, change: Change) -> list[NewMessage]:
         """Nobody confirmed the resolved request in time: both sides learn it was closed."""
         request = change.after
-        recipients: list[int | None] = [*await self._owners(tx, request)]
-        recipients.append(await self._chat_of(tx, request.official_id))
+        recipients: list[int | None] = [*await self._owners(tx, request, change.known)]
+        recipients.append(await self._chat_of(tx, request.official_id, change.known))
         messages = []
         for chat_id in dict.fromkeys(r for r in recipients if r is not None):
             texts = await self._texts(chat_id)
@@ -221,10 +233,10 @@ class Notices:
         # Nobody holds it (submitted, returned): the admins, who hold the unassigned queue.
         to_admins = post.sender_role != "official" and request.official_id is None
         if post.sender_role == "official":
-            recipients = await self._owners(tx, request)
+            recipients = await self._owners(tx, request, posted.known)
             key, enterprise_name = "from_official", None
         else:
-            holder = await self._chat_of(tx, request.official_id)
+            holder = await self._chat_of(tx, request.official_id, posted.known)
             admins = list(await self._admins_for(request)) if to_admins else []
             recipients = admins if to_admins else [h for h in [holder] if h is not None]
             enterprise = await self._enterprises.get_in(tx, request.enterprise_id)

@@ -463,7 +463,7 @@ class HolidaySchedules:
             if after is None:  # cannot happen inside the one write transaction
                 continue
             await enqueue(tx, await self._notices(after, schedule, changes, now), now=now)
-            await self._planner.replan(tx, after.id)
+            await self._planner.replan(tx, after.id, current=after)
             moved.append(
                 Moved(
                     after.id,

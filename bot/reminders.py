@@ -140,9 +140,13 @@ class ReminderPlanner:
     quiet: QuietHours
     clock: Clock
 
-    async def replan(self, tx: Transaction, request_id: int) -> None:
-        """Make the request's pending reminders match its state as ``tx`` sees it."""
-        request = await request_in(tx, request_id)
+    async def replan(
+        self, tx: Transaction, request_id: int, *, current: Request | None = None
+    ) -> None:
+        """Make the request's pending reminders match its state as ``tx`` sees it: read in
+        ``tx``, or ``current`` when the caller has it as ``tx`` sees it (the row its own write
+        returned), which spares a round trip inside the write transaction."""
+        request = current if current is not None else await request_in(tx, request_id)
         wanted = [] if request is None else plan(self, request)
         now = self.clock.now()
         keep = [p for p in wanted if p.kind in ALWAYS_DUE or p.due_at > now]

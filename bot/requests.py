@@ -12,8 +12,8 @@ caller from what was stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ from bot.uow import UnitOfWork
 from bot.workdays import WorkCalendar
 from storage.db import Transaction
 from storage.enterprises import EnterpriseRepository
+from storage.models import Contact, Official
 from storage.officials import OfficialRepository
 from storage.outbox import NewMessage as QueuedMessage
 from storage.outbox import enqueue
@@ -57,6 +58,22 @@ ReceiptText = Callable[[Request], str]
 
 
 @dataclass(frozen=True, slots=True)
+class Known:
+    """Who a change's or a message's notices go to, read before its transaction began, off
+    the writer connection (on PostgreSQL a write transaction holds the one writer across each
+    of its round trips): officials by id, an enterprise's contacts by its id. The notifier
+    reads in the transaction only what is not here. Read a moment earlier than the
+    transaction's own writes: a contact bound in that moment is missed as one bound a moment
+    after the commit would be."""
+
+    officials: Mapping[int, Official | None] = field(default_factory=dict)
+    contacts: Mapping[int, Sequence[Contact]] = field(default_factory=dict)
+
+
+NOTHING_KNOWN = Known()
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A change of a request as its effects see it, inside the change's transaction."""
 
@@ -65,6 +82,7 @@ class Change:
     action: Action | None  # None for a new request
     note: str
     now: datetime
+    known: Known = NOTHING_KNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +93,7 @@ class Posted:
     post: NewMessage
     sender: Actor
     now: datetime
+    known: Known = NOTHING_KNOWN
 
 
 class Notifier(Protocol):
@@ -89,7 +108,9 @@ class Notifier(Protocol):
 class Planner(Protocol):
     """Re-plans a request's reminders in the caller's transaction (bot/reminders.py)."""
 
-    async def replan(self, tx: Transaction, request_id: int) -> None: ...
+    async def replan(
+        self, tx: Transaction, request_id: int, *, current: Request | None = None
+    ) -> None: ...
 
 
 # Something was queued and committed: deliver it now rather than at the next wake-up.
@@ -212,7 +233,11 @@ class RequestDesk:
                 now=now,
                 drop_draft=from_draft,
             )
-            queued = await self._follow_change(tx, Change(None, request, None, "", now))
+            # The holder the router read (before the transaction) is who the card goes to.
+            known = NOTHING_KNOWN if found.official is None else _official_known(found.official)
+            queued = await self._follow_change(
+                tx, Change(None, request, None, "", now, known=known)
+            )
             if receipt is not None:
                 text = receipt(Submitted(request, found))
                 queued += await queue_receipt(tx, actor.telegram_id, text, now=now)
@@ -300,17 +325,14 @@ class RequestDesk:
         changes = self._changes(request, action, target, now, official_id)
         try:
             async with self._uow.transaction() as tx:
-                if post is not None:
-                    await self.repo.add_message_in(tx, request.id, post, now=now)
-                changed = await self.repo.transition_in(
-                    tx,
-                    request,
-                    target,
-                    actor_id=actor_id if post is None else post.sender_id,
-                    note=note,
-                    changes=changes,
-                    now=now,
-                )
+                if post is not None:  # the message and the change in one round trip
+                    _, changed = await self.repo.post_in(
+                        tx, request, post, target, changes=changes, now=now, note=note
+                    )
+                else:
+                    changed = await self.repo.transition_in(
+                        tx, request, target, actor_id=actor_id, note=note, changes=changes, now=now
+                    )
                 if changed is None:
                     raise _Lost
                 queued = await self._follow_change(tx, Change(request, changed, action, note, now))
@@ -370,7 +392,8 @@ class RequestDesk:
     async def _follow_change(self, tx: Transaction, change: Change) -> int:
         """What every change writes with it, in its transaction: the request's reminders
         re-planned, then the notices it causes; how many messages were queued."""
-        await self.planner.replan(tx, change.after.id)
+        # change.after is the row the change's own statement returned: not read again.
+        await self.planner.replan(tx, change.after.id, current=change.after)
         return await self.notifier.queue_change(tx, change)
 
     async def _stale(self, request: Request) -> Stale:
@@ -407,26 +430,24 @@ class RequestDesk:
         now = self.clock.now()
         follow = _follow_up(request.status, role, internal=internal)
         target = None if follow is None else check(request.status, follow, who)
+        known = NOTHING_KNOWN if internal else await self._recipients(request, role)
         try:
             async with self._uow.transaction() as tx:
-                message = await self.repo.add_message_in(tx, request.id, post, now=now)
                 after, queued = request, 0
-                if follow is not None and target is not None:
+                if follow is None or target is None:
+                    message = await self.repo.add_message_in(tx, request.id, post, now=now)
+                else:
                     changes = self._changes(request, follow, target, now, None)
-                    changed = await self.repo.transition_in(
-                        tx,
-                        request,
-                        target,
-                        actor_id=post.sender_id,
-                        note="",
-                        changes=changes,
-                        now=now,
+                    # The message and the change of status in one round trip.
+                    message, changed = await self.repo.post_in(
+                        tx, request, post, target, changes=changes, now=now
                     )
                     if changed is None:
                         raise _Lost
                     after = changed
-                    queued += await self._follow_change(tx, Change(request, after, follow, "", now))
-                posted = Posted(after, post, actor, now)
+                    change = Change(request, after, follow, "", now, known=known)
+                    queued += await self._follow_change(tx, change)
+                posted = Posted(after, post, actor, now, known=known)
                 queued += await self.notifier.queue_posted(tx, posted)
                 if receipt is not None:
                     text = receipt(after)
@@ -435,6 +456,17 @@ class RequestDesk:
             raise await self._stale(request) from None
         self._committed(queued)
         return after, message
+
+    async def _recipients(self, request: Request, role: str) -> Known:
+        """Who a thread message from ``role`` goes to, read before its transaction: the
+        enterprise's contacts for the official's, the holder for the enterprise's."""
+        if role == "official":
+            contacts = await self.enterprises.contacts(request.enterprise_id)
+            return Known(contacts={request.enterprise_id: contacts})
+        if request.official_id is None:
+            return NOTHING_KNOWN
+        official = await self.officials.get(request.official_id)
+        return Known(officials={request.official_id: official})
 
     async def rate(
         self,
@@ -461,6 +493,10 @@ class RequestDesk:
                 queued += await queue_receipt(tx, actor.telegram_id, receipt, now=now)
         self._committed(queued)
         return request
+
+
+def _official_known(official: Official) -> Known:
+    return Known(officials={official.id: official})
 
 
 def _sender_role(who: frozenset[Party], status: Status, *, internal: bool) -> str:

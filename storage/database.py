@@ -66,6 +66,13 @@ class Transaction(ABC):
     @abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Any]]:
+        """The statements in order, each one's rows (its ``RETURNING`` clause); a server
+        backend sends them in one round trip (with the deferred writes before them, and the
+        ``BEGIN`` when they are the transaction's first). For statements that do not depend
+        on each other's results."""
+        return [await self.execute_fetchall(sql, params) for sql, params in statements]
+
     async def executemany_deferred(self, sql: str, rows: Iterable[Params]) -> None:
         """Write ``rows`` whose outcome the transaction does not read (no count, no rows back).
         A server backend sends them with the transaction's next statement or its commit, in

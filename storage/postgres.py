@@ -241,6 +241,28 @@ class PostgresTransaction(Transaction):
             self.begun = True
             await self._database.begin()
 
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Record]]:
+        """The statements in one pipeline (one round trip), with the deferred writes before
+        them or, as the transaction's first, with its ``BEGIN`` and lock."""
+        queries = [_query(sql, params) for sql, params in statements]
+        if self.begun:
+            cursors = await self._with_deferred(self._each(queries))
+        else:
+            self.begun = True
+            cursors = await self._first(queries)
+        results = []
+        for cursor in cursors:
+            returned = _returns_rows(cursor)
+            results.append(await cursor.fetchall() if returned else [])
+            if cursor.rowcount > 0 and not returned:
+                self._changes += cursor.rowcount
+        return results
+
+    async def _each(
+        self, queries: Sequence[tuple[str, Sequence[Any] | None]]
+    ) -> list[psycopg.AsyncCursor[Record]]:
+        return [await self._connection.execute(query, values) for query, values in queries]
+
     async def execute(self, sql: str, params: Params = ()) -> Result:
         query, values = _query(sql, params)
         if self._deferred:
@@ -249,15 +271,17 @@ class PostgresTransaction(Transaction):
             cursor = await self._connection.execute(query, values)
         else:
             self.begun = True
-            cursor = await self._first(query, values)
+            (cursor,) = await self._first([(query, values)])
         returned = _returns_rows(cursor)
         rows = await cursor.fetchall() if returned else []
         if cursor.rowcount > 0 and not returned:
             self._changes += cursor.rowcount
         return Result(rows, cursor.rowcount)
 
-    async def _first(self, query: str, values: Sequence[Any] | None) -> psycopg.AsyncCursor[Record]:
-        """``BEGIN``, the lock and the first statement in one pipeline. A writer connection the
+    async def _first(
+        self, queries: Sequence[tuple[str, Sequence[Any] | None]]
+    ) -> list[psycopg.AsyncCursor[Record]]:
+        """``BEGIN``, the lock and the first statements in one pipeline. A writer connection the
         server closed is opened again once: nothing was committed, so sending them again on a
         new one is safe."""
         for attempt in (1, 2):
@@ -268,14 +292,14 @@ class PostgresTransaction(Transaction):
                     await connection.execute(_BEGIN)
                     await connection.execute(_LOCK)
                     held = await connection.execute(fence.check) if fence else None
-                    cursor = await connection.execute(query, values)
+                    cursors = [await connection.execute(q, v) for q, v in queries]
             except psycopg.OperationalError:
                 if attempt == 2 or not connection.broken:
                     raise
                 continue
             if fence is not None and held is not None:
                 await self._database._fenced(held, fence)
-            return cursor
+            return cursors
         raise AssertionError("unreachable")
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:

@@ -170,33 +170,30 @@ class RequestRepository:
         at = to_epoch(now)
         status = Status.SUBMITTED if official_id is None else Status.ASSIGNED
         ack_due, resolve_due = (None, None) if due is None else (to_epoch(due[0]), to_epoch(due[1]))
-        (last,) = await tx.execute_fetchall(
-            "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
-            " ON CONFLICT (day) DO UPDATE SET last = request_numbers.last + 1 RETURNING last",
-            (day,),
+        values = (
+            new.enterprise_id,
+            new.submitted_by,
+            new.category,
+            "urgent" if new.urgent else "normal",
+            new.summary,
+            new.description,
+            json.dumps(dict(new.details), ensure_ascii=False),
+            status,
+            official_id,
+            at,
+            ack_due,
+            resolve_due,
         )
-        number = f"LN-{day}-{last[0]:04d}"
-        (created,) = await tx.execute_fetchall(
-            "INSERT INTO requests (number, enterprise_id, submitted_by, category, urgency,"
-            " summary, description, details, status, official_id, created_at,"
-            " acknowledge_due_at, resolve_due_at)"
-            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-            (
-                number,
-                new.enterprise_id,
-                new.submitted_by,
-                new.category,
-                "urgent" if new.urgent else "normal",
-                new.summary,
-                new.description,
-                json.dumps(dict(new.details), ensure_ascii=False),
-                status,
-                official_id,
-                at,
-                ack_due,
-                resolve_due,
-            ),
-        )
+        if tx.dialect == "postgresql":
+            # The day's next number and the request in one statement: one round trip while
+            # the transaction holds the writer, where there were two.
+            (created,) = await tx.execute_fetchall(_INSERT_NUMBERED, (day, day, *values))
+        else:
+            (last,) = await tx.execute_fetchall(_NEXT_NUMBER, (day,))
+            (created,) = await tx.execute_fetchall(
+                f"INSERT INTO requests ({_INSERTED}) VALUES ({_MARKS}) RETURNING {_COLUMNS}",
+                (_number(day, last[0]), *values),
+            )
         request = row_to(Request, created)
         request_id = request.id
         history: list[tuple[Any, ...]] = [
@@ -247,6 +244,30 @@ class RequestRepository:
         """Move ``request`` (as read, at its version) to ``to`` in ``tx``, with its history;
         None (and nothing written) if it changed meanwhile."""
         return await _transition(tx, request, to, actor_id, note, changes, now)
+
+    async def post_in(
+        self,
+        tx: Transaction,
+        request: Request,
+        post: NewMessage,
+        to: Status,
+        *,
+        changes: Mapping[str, Any],
+        now: datetime,
+        note: str = "",
+    ) -> tuple[Message, Request | None]:
+        """Add ``post`` to the thread and move ``request`` (as read, at its version) to ``to``
+        in ``tx``, the message first, both sent in one round trip: the message and the
+        request as changed, or None for the request if it changed meanwhile (the caller rolls
+        the message back with it)."""
+        message, changed = await tx.fetch_together(
+            [
+                _message_statement(request.id, post, now),
+                _transition_statement(request, to, changes),
+            ]
+        )
+        after = await _transitioned(tx, changed, request, to, post.sender_id, note, now)
+        return row_to(Message, message[0]), after
 
     async def rate_in(
         self, tx: Transaction, request_id: int, *, rating: int | None, comment: str | None
@@ -382,6 +403,31 @@ class RequestRepository:
         await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
 
 
+def _number(day: str, last: int) -> str:
+    """The request's number: LN-YYYYMMDD-NNNN (more digits past the 9999th of a day)."""
+    return f"LN-{day}-{last:04d}"
+
+
+_NEXT_NUMBER = (
+    "INSERT INTO request_numbers (day, last) VALUES (?, 1)"
+    " ON CONFLICT (day) DO UPDATE SET last = request_numbers.last + 1 RETURNING last"
+)
+_INSERTED = (
+    "number, enterprise_id, submitted_by, category, urgency, summary, description, details,"
+    " status, official_id, created_at, acknowledge_due_at, resolve_due_at"
+)
+_MARKS = ", ".join("?" * 13)
+# PostgreSQL: the number allocated and the request inserted by one statement (SQLite has no
+# INSERT inside WITH). The number is formatted as _number does. Parameters: day, day, then
+# the twelve values after the number.
+_INSERT_NUMBERED = (
+    f"WITH n AS ({_NEXT_NUMBER})"
+    f" INSERT INTO requests ({_INSERTED}) VALUES ((SELECT 'LN-' || CAST(? AS text) || '-'"
+    " || lpad(CAST(n.last AS text), greatest(4, length(CAST(n.last AS text))), '0') FROM n),"
+    f" {', '.join('?' * 12)}) RETURNING {_COLUMNS}"
+)
+
+
 _HELD = (
     Status.ASSIGNED,
     Status.ACKNOWLEDGED,
@@ -415,6 +461,21 @@ class NewMessage:
     internal: bool = False
 
 
+def _transition_statement(
+    request: Request, to: Status, changes: Mapping[str, Any]
+) -> tuple[str, tuple[Any, ...]]:
+    """The optimistic ``UPDATE`` of a transition, returning the row (none if it lost)."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
+    assignments = "".join(f", {column} = ?" for column in changes)
+    return (
+        f"UPDATE requests SET status = ?, version = version + 1{assignments}"
+        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+        (to, *changes.values(), request.id, request.version),
+    )
+
+
 async def _transition(
     tx: Transaction,
     request: Request,
@@ -424,15 +485,20 @@ async def _transition(
     changes: Mapping[str, Any],
     now: datetime,
 ) -> Request | None:
-    unknown = set(changes) - CHANGEABLE
-    if unknown:
-        raise ValueError(f"columns a transition may not change: {sorted(unknown)}")
-    assignments = "".join(f", {column} = ?" for column in changes)
-    rows = await tx.execute_fetchall(
-        f"UPDATE requests SET status = ?, version = version + 1{assignments}"
-        f" WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
-        (to, *changes.values(), request.id, request.version),
-    )
+    rows = await tx.execute_fetchall(*_transition_statement(request, to, changes))
+    return await _transitioned(tx, rows, request, to, actor_id, note, now)
+
+
+async def _transitioned(
+    tx: Transaction,
+    rows: Sequence[Any],
+    request: Request,
+    to: Status,
+    actor_id: int | None,
+    note: str,
+    now: datetime,
+) -> Request | None:
+    """The transition's history line (deferred) once its ``UPDATE`` returned ``rows``."""
     if not rows:
         return None
     (row,) = rows
@@ -444,11 +510,11 @@ async def _transition(
     return row_to(Request, row)
 
 
-async def _insert_message(
-    tx: Transaction, request_id: int, post: NewMessage, now: datetime
-) -> Message:
+def _message_statement(
+    request_id: int, post: NewMessage, now: datetime
+) -> tuple[str, tuple[Any, ...]]:
     attachment = post.attachment
-    (row,) = await tx.execute_fetchall(
+    return (
         "INSERT INTO request_messages (request_id, at, sender_id, sender_role, internal,"
         " text, media_kind, file_id, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_MESSAGE_COLUMNS}",
@@ -464,6 +530,12 @@ async def _insert_message(
             None if attachment is None else attachment.file_name,
         ),
     )
+
+
+async def _insert_message(
+    tx: Transaction, request_id: int, post: NewMessage, now: datetime
+) -> Message:
+    (row,) = await tx.execute_fetchall(*_message_statement(request_id, post, now))
     return row_to(Message, row)
 
 

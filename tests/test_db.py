@@ -385,3 +385,31 @@ async def test_deferred_writes_go_in_order_and_fail_with_their_transaction(db: D
     rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
     assert [row[0] for row in rows] == [1, 2, 3, 4]
     await db.execute(insert, (5,))  # the writer is ready again
+
+
+async def test_statements_fetched_together_begin_see_deferred_writes_and_fail_together(
+    db: Database,
+) -> None:
+    """fetch_together (on PostgreSQL one pipeline): as a transaction's first statements they
+    begin it; later ones run after the deferred writes; each returns its rows in order, and an
+    error in any rolls the whole transaction back."""
+    insert = (
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, 'a', 1, 1)"
+        " RETURNING telegram_id"
+    )
+    count = "SELECT COUNT(*) FROM users"
+    async with db.transaction() as tx:
+        first, second = await tx.fetch_together([(insert, (1,)), (insert, (2,))])
+        assert (first[0][0], second[0][0]) == (1, 2)
+        await tx.executemany_deferred(insert.split(" RETURNING")[0], [(3,)])
+        counted, third = await tx.fetch_together([(count, ()), (insert, (4,))])
+        assert (counted[0][0], third[0][0]) == (3, 4)
+    for first_in in (True, False):
+        with pytest.raises(INTEGRITY_ERRORS):
+            async with db.transaction() as tx:
+                if not first_in:
+                    await tx.execute(insert, (10,))
+                await tx.fetch_together([(insert, (11,)), (insert, (1,))])
+    rows = await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")
+    assert [row[0] for row in rows] == [1, 2, 3, 4]
+    await db.execute(insert, (5,))  # the writer is ready again

@@ -84,6 +84,19 @@ async def test_numbers_count_per_local_day(desk_services: Services) -> None:
     assert (await submitted(desk_services, cast)).number == "LN-20260303-0001"
 
 
+async def test_a_number_past_the_days_9999th_grows_a_digit(desk_services: Services) -> None:
+    """On PostgreSQL the number is formatted by the statement that inserts the request: it
+    reads as SQLite's, formatted in Python, does."""
+    cast = await make_cast(desk_services)
+    await desk_services.db.execute(
+        "INSERT INTO request_numbers (day, last) VALUES (?, ?)", ("20260302", 9998)
+    )
+    first = await submitted(desk_services, cast)
+    second = await submitted(desk_services, cast)
+    assert (first.number, second.number) == ("LN-20260302-9999", "LN-20260302-10000")
+    assert (await desk_services.requests.by_number("LN-20260302-10000")) == second
+
+
 async def test_submitting_from_the_draft_uses_it_up_in_the_same_transaction(
     desk_services: Services,
 ) -> None:
