@@ -70,11 +70,13 @@ from bot.services import Services
 from runtime.application import build_application, running
 from runtime.eventloop import use_fast_event_loop
 from runtime.sequencing import PerUserUpdateProcessor
+from runtime.standby import ActiveLock
 from runtime.transport import AiohttpRequest
 from scenarios.roster import bind_official
 from standin import TelegramStandin, TestUser
 from standin.waiting import wait_for
 from storage.models import Stage
+from storage.postgres import Fence
 
 TOKEN = "123456789:BENCH-token"
 ECHOES = {
@@ -409,16 +411,35 @@ async def _serve_bot(
     conn: Any,
 ) -> None:
     if kind.startswith("app"):
-        app = build_application(settings_for(urls, folder, database_url))
-        if kind == "app":
-            app.bot.rate_limiter.pacer = Pacer(UNPACED)
-        async with running(app, poll_timeout=1):
-            conn.send(await make_enterprises(app.bot_data.services, count))
-            await _answer(conn)
+        settings = settings_for(urls, folder, database_url)
+        with held_as_deployed(settings) as fence:
+            app = build_application(settings, fence=fence)
+            if kind == "app":
+                app.bot.rate_limiter.pacer = Pacer(UNPACED)
+            async with running(app, poll_timeout=1):
+                conn.send(await make_enterprises(app.bot_data.services, count))
+                await _answer(conn)
     else:
         async with running(echo_application(urls, kind), poll_timeout=1):
             conn.send([])
             await _answer(conn)
+
+
+@contextmanager
+def held_as_deployed(settings: Settings) -> Iterator[Fence | None]:
+    """On PostgreSQL, the bot runs as ``run`` deploys it: holding the database's instance lock
+    (runtime/standby.py), every write transaction checking it (the fence). Without the lock the
+    figure would be of a bot that no deployment runs. Nothing on SQLite."""
+    if settings.storage.url is None:
+        yield None
+        return
+    lock = ActiveLock(settings.storage.url.get_secret_value(), settings.failover, "bench")
+    if not lock.try_acquire():
+        raise RuntimeError("the benchmark's throwaway database has an active bot already")
+    try:
+        yield lock.fence()
+    finally:
+        lock.release()
 
 
 async def _answer(conn: Any) -> None:

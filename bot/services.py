@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.accounts import Accounts
 from bot.alarm import Alarm, Courier
@@ -54,6 +55,9 @@ from storage.systemic_issues import SystemicIssueRepository
 from storage.users import UserRepository
 from storage.verification import VerificationRepository
 from storage.visits import VisitRepository
+
+if TYPE_CHECKING:
+    from storage.postgres import Fence
 
 
 @dataclass
@@ -263,9 +267,13 @@ class Services:
         self.alarm.mark_port = port
 
     @classmethod
-    async def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
+    async def open(
+        cls, settings: Settings, clock: Clock | None = None, fence: Fence | None = None
+    ) -> Services:
+        """The services on the database the settings name; ``fence``: on PostgreSQL, the
+        active instance's of a pair (storage/postgres.py)."""
         db = await open_database(
-            settings.storage.target, busy_timeout_ms=settings.storage.busy_timeout_ms
+            settings.storage.target, busy_timeout_ms=settings.storage.busy_timeout_ms, fence=fence
         )
         try:
             services = cls(settings=settings, db=db, clock=clock or SystemClock())

@@ -72,12 +72,8 @@ def build_application(
 
     async def open_services(app: BotApplication) -> None:
         pacer.starting()
-        services = await Services.open(settings, clock=clock)
-        if fence is not None:
-            from storage.postgres import PostgresDatabase
-
-            if isinstance(services.db, PostgresDatabase):
-                services.db.fence = fence  # before anything is recovered, resumed or sent
+        # Fenced from its first session: before anything is recovered, resumed or sent.
+        services = await Services.open(settings, clock=clock, fence=fence)
         services.bot_username = app.bot.username
         app.bot_data.services = services
         record_transport_failures(limiter, services)

@@ -19,9 +19,10 @@ thread of its own, so a blocked event loop does not delay it; a check that fails
 process at once with :data:`EXIT_LOST` (systemd starts it again, as the standby). The
 settings' validator keeps the session's time-out above two checks and a time-out, so the
 active cut off has stopped before the server lets the standby in: never two actives. And
-every write transaction of the active checks that its lock session still holds the lock
-(:meth:`ActiveLock.fence`, storage/postgres.py ``Fence``), so that one which has not noticed
-its loss yet writes nothing more.
+the active's database sessions are fenced (:meth:`ActiveLock.fence`, storage/postgres.py
+``Fence``): each checks when it is opened that the lock is still held, and the standby, once
+it holds the lock, ends every one of them before it starts, so that an old active which has
+not noticed its loss yet writes nothing more.
 
 The lock's connection is synchronous psycopg: it lives beside whichever event loop the bot
 runs (python-telegram-bot's own under ``run_polling``), in threads.
@@ -46,7 +47,14 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bot.config import FailoverSettings, Settings
 from runtime.monitoring import StandbyMonitor
-from storage.postgres import WRITER_LOCK, Fence
+from storage.postgres import (
+    ACTIVE_SESSIONS,
+    END_ACTIVE_SESSIONS,
+    END_SESSION_WAIT_MS,
+    WRITER_LOCK,
+    Fence,
+    active_session_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +126,17 @@ class ActiveLock:
         return self._connection
 
     def try_acquire(self) -> bool:
-        """Take the lock if nobody holds it; never waits. Connection errors propagate."""
+        """Take the lock if nobody holds it; never waits. Having taken it, end the sessions a
+        previous active may have left open (storage/postgres.py ``Fence``) before anything
+        else is done. Connection errors propagate (and the lock is not kept)."""
         if self.held:
             return True
         try:
-            row = self._connect().execute("SELECT pg_try_advisory_lock(%s)", (INSTANCE_LOCK,))
-            self.held = bool(row.fetchone()[0])  # type: ignore[index]
+            connection = self._connect()
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (INSTANCE_LOCK,))
+            if row.fetchone()[0]:  # type: ignore[index]
+                _end_active_sessions(connection)
+                self.held = True
         except psycopg.Error:
             self._drop()
             raise
@@ -148,7 +161,8 @@ class ActiveLock:
     def fence(self) -> Fence:
         """What keeps the bot's writes to while this lock is held (storage/postgres.py)."""
         assert self._connection is not None and self.held
-        return Fence(INSTANCE_LOCK, self._connection.info.backend_pid, lost)
+        session = active_session_name(socket.gethostname(), os.getpid())
+        return Fence(INSTANCE_LOCK, self._connection.info.backend_pid, lost, session)
 
     def watch(self, on_lost: Callable[[BaseException], None] | None = None) -> None:
         """Check the held lock's connection from now on (:class:`Watchdog`) until released."""
@@ -171,6 +185,18 @@ class ActiveLock:
         if connection is not None:
             with contextlib.suppress(psycopg.Error):
                 connection.close()
+
+
+def _end_active_sessions(connection: psycopg.Connection[Any]) -> None:
+    """End the sessions of the active bot before this one (storage/postgres.py ``Fence``): a
+    process that lost the lock without noticing keeps them open, and could write on them."""
+    pattern = ACTIVE_SESSIONS.replace("%", r"\%").replace("_", r"\_") + "%"
+    row = connection.execute(END_ACTIVE_SESSIONS, (END_SESSION_WAIT_MS, pattern)).fetchone()
+    if row is not None and row[0]:
+        raise psycopg.OperationalError(
+            f"{row[0]} session(s) of the previous active bot did not end within"
+            f" {END_SESSION_WAIT_MS} ms"
+        )
 
 
 def lost(reason: BaseException) -> None:

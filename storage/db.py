@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
@@ -41,6 +41,9 @@ from storage.database import (
     _migrations,
     is_postgres_url,
 )
+
+if TYPE_CHECKING:
+    from storage.postgres import Fence
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,13 +70,18 @@ __all__ = [
 ]
 
 
-async def open_database(target: Path | str, *, busy_timeout_ms: int = 5000) -> Database:
+async def open_database(
+    target: Path | str, *, busy_timeout_ms: int = 5000, fence: Fence | None = None
+) -> Database:
     """Open the database ``target`` names and apply pending migrations: a PostgreSQL URL
-    (``postgresql://…``), else a SQLite file (or ``:memory:``)."""
+    (``postgresql://…``), else a SQLite file (or ``:memory:``). ``fence``: PostgreSQL's
+    active instance of a pair (storage/postgres.py); SQLite has one bot per file."""
     if is_postgres_url(target):
         from storage.postgres import PostgresDatabase
 
-        return await PostgresDatabase.connect(str(target), busy_timeout_ms=busy_timeout_ms)
+        return await PostgresDatabase.connect(
+            str(target), busy_timeout_ms=busy_timeout_ms, fence=fence
+        )
     return await SqliteDatabase.connect(target, busy_timeout_ms=busy_timeout_ms)
 
 

@@ -12,6 +12,12 @@ asyncio lock, and every write transaction first takes a transaction-level adviso
 (:data:`WRITER_LOCK`), so that two processes on one database (the bot and a CLI command, or
 an active bot and a standby that has just taken over) never interleave their writes, exactly
 like SQLite's ``BEGIN IMMEDIATE``. Reads go through a pool and see the last committed state.
+
+The active bot of a pair (runtime/standby.py) is fenced per connection, not per transaction
+(:class:`Fence`): each of its sessions is named :data:`ACTIVE_SESSIONS` and checks, when it
+is opened, that the instance lock is still this process's; a standby that takes the lock over
+ends every session so named before it does anything. An old active that has not noticed its
+loss yet finds its connections closed and cannot open new ones.
 """
 
 from __future__ import annotations
@@ -54,13 +60,17 @@ WRITER_LOCK = 0x6C696169736F6E
 # Connections the pool keeps for reads and reports, and the most it opens.
 POOL_MIN = 1
 POOL_MAX = 8
-# How long a write waits for another process's lock unless the settings say ([storage]).
-DEFAULT_LOCK_TIMEOUT_MS = 5000
 # The program that writes a backup, and the suffix of its file until it has succeeded.
 PG_DUMP = "pg_dump"
 PARTIAL = ".partial"
 # How long opening the pool may wait for the server, in seconds.
 CONNECT_TIMEOUT = 10.0
+# What the active bot's sessions call themselves (``application_name``), then host and pid:
+# the sessions a standby ends when it takes over. A lock's session is "liaison <host> …"
+# (runtime/standby.py), and a host name has no space, so the two never match each other.
+ACTIVE_SESSIONS = "liaison-active "
+# The longest PostgreSQL keeps of application_name (NAMEDATALEN - 1).
+APPLICATION_NAME_MAX = 63
 
 
 class Record(tuple[Any, ...]):
@@ -121,13 +131,16 @@ class NumberLoader(Loader):
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
 
 
-def _configuration(lock_timeout_ms: int) -> Configure:
-    """What every connection is set up with: numbers read as SQLite gives them, and how long a
-    statement waits for another process's lock (the URL's own ``options`` are kept)."""
+def _configuration(lock_timeout_ms: int, fence: Fence | None) -> Configure:
+    """What every connection is set up with: numbers read as SQLite gives them, how long a
+    statement waits for another process's lock (the URL's own ``options`` are kept) and, for
+    the active bot of a pair, the fence's check."""
 
     async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
         connection.adapters.register_loader("numeric", NumberLoader)
         await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        if fence is not None:
+            await fence.verify(connection)
 
     return configure
 
@@ -283,23 +296,17 @@ class PostgresTransaction(Transaction):
     ) -> list[psycopg.AsyncCursor[Record]]:
         """``BEGIN``, the lock and the first statements in one pipeline. A writer connection the
         server closed is opened again once: nothing was committed, so sending them again on a
-        new one is safe."""
+        new one is safe (and a new one is checked by the fence, if there is one)."""
         for attempt in (1, 2):
             connection = await self._database.connected()
-            fence = self._database.fence
             try:
                 async with connection.pipeline():
                     await connection.execute(_BEGIN)
                     await connection.execute(_LOCK)
-                    held = await connection.execute(fence.check) if fence else None
-                    cursors = [await connection.execute(q, v) for q, v in queries]
+                    return [await connection.execute(q, v) for q, v in queries]
             except psycopg.OperationalError:
                 if attempt == 2 or not connection.broken:
                     raise
-                continue
-            if fence is not None and held is not None:
-                await self._database._fenced(held, fence)
-            return cursors
         raise AssertionError("unreachable")
 
     async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Record]:
@@ -307,8 +314,7 @@ class PostgresTransaction(Transaction):
 
     async def executemany_deferred(self, sql: str, rows: Iterable[Params]) -> None:
         """Kept until the next statement or the COMMIT, sent in its pipeline (one round trip
-        for both). Before the transaction has begun, sent at once: the round trip that begins
-        it checks the fence before anything is written."""
+        for both). Before the transaction has begun, sent at once (with its ``BEGIN``)."""
         if not self.begun:
             await self.executemany(sql, rows)
             return
@@ -383,15 +389,23 @@ class FencedOff(Exception):
 
 @dataclass(frozen=True)
 class Fence:
-    """Writes only while the session ``pid`` holds the session-level advisory lock ``key``:
-    the active instance's (runtime/standby.py), checked in the round trip that begins each
-    write transaction. A process that lost the lock without knowing it yet (its lock session
-    ended alone, or it was frozen while a standby took over) writes nothing more:
-    ``on_lost`` is called and the transaction refused with :class:`FencedOff`."""
+    """The active instance's database sessions, kept to the time its lock is held.
+
+    The session ``pid`` holds the session-level advisory lock ``key`` (the active instance's,
+    runtime/standby.py). Every other session of the active bot is named ``session_name``
+    (:data:`ACTIVE_SESSIONS`…) and, when it is opened, checks that ``pid`` still holds the
+    lock (:meth:`verify`); a standby that takes the lock over first ends every session so
+    named (:data:`END_ACTIVE_SESSIONS`). So a process that lost the lock without knowing it
+    yet (its lock session ended alone, or it was frozen while a standby took over) writes
+    nothing more: its connections are closed under it, and a new one is refused with
+    :class:`FencedOff` after ``on_lost`` is called. Each write the old active made before the
+    takeover comes before the new active's first; no transaction pays for a check.
+    """
 
     key: int
     pid: int
     on_lost: Callable[[BaseException], None]
+    session_name: str
 
     @property
     def check(self) -> str:
@@ -401,6 +415,32 @@ class Fence:
             f" AND objid = {self.key & 0xFFFFFFFF} AND objsubid = 1"
         )
 
+    async def verify(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Refuse ``connection`` (just opened, already named) unless the lock is still held."""
+        cursor = await connection.execute(self.check.encode())
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            return
+        lost = FencedOff("this process no longer holds the active instance's lock")
+        self.on_lost(lost)
+        raise lost
+
+
+def active_session_name(host: str, pid: int) -> str:
+    """The ``application_name`` of the active bot's sessions on ``host`` as process ``pid``."""
+    return f"{ACTIVE_SESSIONS}{host} pid {pid}"[:APPLICATION_NAME_MAX]
+
+
+# What a standby that has just taken the lock runs: the old active's sessions ended, each
+# waited for up to :data:`END_SESSION_WAIT_MS` (pg_terminate_backend's time-out). The
+# parameter is the pattern of :data:`ACTIVE_SESSIONS`.
+END_SESSION_WAIT_MS = 5000
+END_ACTIVE_SESSIONS = (
+    "SELECT count(*) FILTER (WHERE NOT pg_terminate_backend(pid, %s)) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND application_name LIKE %s"
+    " AND pid <> pg_backend_pid()"
+)
+
 
 class PostgresDatabase(Database):
     """An open PostgreSQL database: a writer connection and a pool of readers."""
@@ -408,33 +448,42 @@ class PostgresDatabase(Database):
     dialect: Dialect = "postgresql"
 
     def __init__(
-        self, url: str, writer: psycopg.AsyncConnection[Record], pool: AsyncConnectionPool
+        self,
+        url: str,
+        writer: psycopg.AsyncConnection[Record],
+        pool: AsyncConnectionPool,
+        configure: Configure,
+        names: Mapping[str, Any],
     ) -> None:
         self.url = url
         self._writer = writer
         self._pool = pool
         self._write_lock = asyncio.Lock()
-        self._configure: Configure | None = None
-        self.fence: Fence | None = None  # set by the runtime of an active instance
+        self._configure = configure
+        self._names = names  # the sessions' application_name, if fenced
 
     @classmethod
-    async def connect(cls, url: str, *, busy_timeout_ms: int = 5000) -> PostgresDatabase:
+    async def connect(
+        cls, url: str, *, busy_timeout_ms: int = 5000, fence: Fence | None = None
+    ) -> PostgresDatabase:
         """Connect to ``url`` and apply pending migrations. ``busy_timeout_ms`` bounds how long
-        a write waits for another process's write lock (``lock_timeout``)."""
-        configure = _configuration(busy_timeout_ms)
-        writer = await _connect_writer(url, configure)
+        a write waits for another process's write lock (``lock_timeout``); ``fence``: the
+        active instance's of a pair (runtime/standby.py), which every session is opened
+        under."""
+        configure = _configuration(busy_timeout_ms, fence)
+        names: dict[str, Any] = {"application_name": fence.session_name} if fence else {}
+        writer = await _connect_writer(url, configure, names)
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
-            kwargs={"autocommit": True, "row_factory": records},
+            kwargs={"autocommit": True, "row_factory": records, **names},
             configure=configure,
             open=False,
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-            db = cls(url, writer, pool)
-            db._configure = configure
+            db = cls(url, writer, pool, configure, names)
             await db.migrate()
         except BaseException:
             await pool.close()
@@ -446,19 +495,6 @@ class PostgresDatabase(Database):
         async with self._write_lock:
             await self._pool.close()
             await self._writer.close()
-
-    async def _fenced(self, cursor: psycopg.AsyncCursor[Record], fence: Fence) -> None:
-        """The fence's count, the last result of the round trip that began the transaction:
-        0 means the lock is gone, and the transaction is rolled back before anything is done."""
-        while cursor.nextset():
-            pass
-        row = await cursor.fetchone()
-        if row is not None and row[0]:
-            return
-        await _shielded(self._writer.execute("ROLLBACK"))
-        lost = FencedOff("this process no longer holds the active instance's lock")
-        fence.on_lost(lost)
-        raise lost
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
@@ -489,8 +525,8 @@ class PostgresDatabase(Database):
         cut network)."""
         if self._writer.broken or self._writer.closed:
             log.warning("storage: the connection to PostgreSQL was lost; connecting again")
-            configure = self._configure or _configuration(DEFAULT_LOCK_TIMEOUT_MS)
-            self._writer = await _connect_writer(self.url, configure)
+            await self._writer.close()
+            self._writer = await _connect_writer(self.url, self._configure, self._names)
         return self._writer
 
     async def begin(self) -> None:
@@ -499,17 +535,12 @@ class PostgresDatabase(Database):
         yet, so beginning again on a new one is safe."""
         for attempt in (1, 2):
             connection = await self.connected()
-            fence = self.fence
-            begin = _BEGIN + b"; " + _LOCK + (b"; " + fence.check.encode() if fence else b"")
             try:
-                cursor = await connection.execute(begin)
+                await connection.execute(_BEGIN + b"; " + _LOCK)
+                return
             except psycopg.OperationalError:
                 if attempt == 2 or not connection.broken:
                     raise
-                continue
-            if fence is not None:
-                await self._fenced(cursor, fence)
-            return
         raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Record]:
@@ -530,11 +561,7 @@ class PostgresDatabase(Database):
         user's working state is one row of its own that one update at a time writes (the
         updates of one user are handled in order), which no claim reads, so it needs neither
         the writer connection nor the writers' lock; the row lock orders it with a write
-        transaction that deletes it. A fenced writer (an active instance beside a standby)
-        writes it through the writer connection, checked like every write."""
-        if self.fence is not None:
-            await self._alone(sql, params, durable=False)
-            return
+        transaction that deletes it. The pool's sessions are fenced like the writer's."""
         query, values = _query(sql, params)
         async with self._pool.connection() as pooled:
             connection = cast(psycopg.AsyncConnection[Record], pooled)
@@ -558,8 +585,7 @@ class PostgresDatabase(Database):
         queries = [_query(sql, params) for sql, params in statements]
         async with self._write_lock:
             connection = await self.connected()
-            # The fast path commits in its one round trip: a fenced writer checks first.
-            if _quiet(connection) and self.fence is None:
+            if _quiet(connection):
                 job = asyncio.ensure_future(_alone(connection, queries, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
@@ -646,11 +672,17 @@ class PostgresDatabase(Database):
         partial.replace(destination)
 
 
-async def _connect_writer(url: str, configure: Configure) -> psycopg.AsyncConnection[Record]:
+async def _connect_writer(
+    url: str, configure: Configure, names: Mapping[str, Any]
+) -> psycopg.AsyncConnection[Record]:
     writer = await psycopg.AsyncConnection.connect(
-        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT)
+        url, autocommit=True, row_factory=records, connect_timeout=int(CONNECT_TIMEOUT), **names
     )
-    await configure(writer)
+    try:
+        await configure(writer)
+    except BaseException:
+        await writer.close()
+        raise
     return writer
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -33,7 +34,13 @@ from runtime.cli import EXIT_USAGE, main
 from runtime.standby import EXIT_LOST, INSTANCE_LOCK, ActiveLock, instance_name
 from standin import RateLimits, TelegramStandin
 from storage.db import open_database
-from storage.postgres import WRITER_LOCK, Fence, FencedOff, PostgresDatabase
+from storage.postgres import (
+    WRITER_LOCK,
+    Fence,
+    FencedOff,
+    PostgresDatabase,
+    active_session_name,
+)
 from tests.postgres import ADMIN_URL, url_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,16 +344,19 @@ def test_the_watchdog_gives_up_when_the_lock_connection_is_cut(database: str) ->
 
 
 async def test_a_process_that_lost_the_lock_writes_nothing_more(database: str) -> None:
-    """The fence (storage/postgres.py): every write transaction checks, in the round trip that
-    begins it, that this process's lock session still holds the lock."""
+    """The fence (storage/postgres.py): the standby that takes the lock over ends the old
+    active's sessions, and a session the old active opens again is refused, so that one which
+    has not noticed its loss writes nothing more: neither through the writer nor drafts and
+    dialogues through the pool."""
     lock = ActiveLock(database, FailoverSettings(), name=instance_name())
-    db = cast(PostgresDatabase, await open_database(database))
     lost: list[BaseException] = []
+    assert lock.try_acquire()
+    fence = dataclasses.replace(lock.fence(), on_lost=lost.append)
+    db = cast(PostgresDatabase, await open_database(database, fence=fence))
     try:
-        assert lock.try_acquire()
-        db.fence = Fence(INSTANCE_LOCK, lock.fence().pid, lost.append)
         await db.execute("CREATE TABLE probe (n INTEGER)")
         await db.execute("INSERT INTO probe VALUES (1)")
+        await db.execute_working_state("INSERT INTO probe VALUES (?)", (2,))
         with psycopg.connect(database, autocommit=True) as connection:
             connection.execute(
                 "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
@@ -356,13 +366,37 @@ async def test_a_process_that_lost_the_lock_writes_nothing_more(database: str) -
         standby = ActiveLock(database, FailoverSettings(), name="standby")
         assert standby.try_acquire()  # the standby takes over at once ...
         with pytest.raises(FencedOff):  # ... and the old active's next write is refused
-            await db.execute("INSERT INTO probe VALUES (2)")
+            await db.execute("INSERT INTO probe VALUES (3)")
         assert len(lost) == 1 and isinstance(lost[0], FencedOff)
-        assert [tuple(row) for row in await db.fetch_all("SELECT n FROM probe")] == [(1,)]
+        with pytest.raises((FencedOff, psycopg.OperationalError)):
+            await db.execute_working_state("INSERT INTO probe VALUES (?)", (4,))
+        with psycopg.connect(database, autocommit=True) as connection:
+            rows = connection.execute("SELECT n FROM probe ORDER BY n").fetchall()
+        assert rows == [(1,), (2,)]
         standby.release()
     finally:
         lock.release()
         await db.close()
+
+
+async def test_taking_over_ends_the_old_actives_sessions_only(database: str) -> None:
+    """What the standby ends when it takes the lock: the sessions named as the active bot's
+    (``liaison-active …``), not a command's beside it nor another standby's."""
+    fence = Fence(INSTANCE_LOCK, 0, lambda _: None, active_session_name("elsewhere", 4242))
+    with (
+        psycopg.connect(database, autocommit=True, application_name=fence.session_name) as old,
+        psycopg.connect(database, autocommit=True, application_name="liaison-bot import") as cli,
+        psycopg.connect(database, autocommit=True, application_name="liaison other pid 7") as s,
+    ):
+        taker = ActiveLock(database, FailoverSettings(), name="taker")
+        try:
+            assert taker.try_acquire()
+            with pytest.raises(psycopg.OperationalError):
+                old.execute("SELECT 1")
+            for survivor in (cli, s):
+                assert survivor.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            taker.release()
 
 
 async def test_migrate_is_refused_while_a_bot_is_active_and_other_commands_work(
