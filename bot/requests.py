@@ -209,7 +209,8 @@ class RequestDesk:
         in it too."""
         if not actor.speaks_for(new.enterprise_id):
             raise NotFound(new.enterprise_id)
-        enterprise = await self.enterprises.get(new.enterprise_id)
+        # As read when the actor was identified (this update): not read again.
+        enterprise = actor.enterprise(new.enterprise_id)
         assert enterprise is not None
         now = self.clock.now()
         found = await route(

@@ -89,6 +89,11 @@ class Actor:
     def speaks_for(self, enterprise_id: int) -> bool:
         return enterprise_id in self.enterprise_ids
 
+    def enterprise(self, enterprise_id: int | None) -> Enterprise | None:
+        """The enterprise ``enterprise_id`` if the actor speaks for it, as read when they were
+        identified (this update): the caller need not read it again."""
+        return next((e for e in self.enterprises if e.id == enterprise_id), None)
+
 
 async def identify(telegram_id: int, *, offices: Offices, identities: IdentityRepository) -> Actor:
     """Who ``telegram_id`` is now, read in one statement (every update asks)."""

@@ -35,7 +35,6 @@ from handlers.callback_data import StepButton
 from handlers.cards import attachment_of, local_date, send_here
 from handlers.context import AppContext
 from handlers.menu import menu_pattern
-from storage.models import Enterprise
 
 # Conversation states: one per step of the draft, plus the resume question.
 ENTERPRISE, CATEGORY, QUESTION, DESCRIPTION, URGENCY, CONFIRM, RESUME = range(7)
@@ -322,7 +321,7 @@ async def _advance(update: Update, context: AppContext, draft: Draft) -> int:
     await context.services.drafts.keep(actor.telegram_id, draft.to_data())
     texts = await context.texts(update)
     step = draft.next_step()
-    text, keyboard = await _prompt(context, step, draft, texts, actor.enterprises)
+    text, keyboard = await _prompt(context, step, draft, texts, actor)
     if step == "confirm":
         description = "\n".join(draft.description)
         text += await systemic_issues.intake_suggestions(context, actor, description, texts)
@@ -335,10 +334,10 @@ async def _prompt(
     step: str,
     draft: Draft,
     texts: Translator,
-    enterprises: tuple[Enterprise, ...],
+    actor: Actor,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if step == "enterprise":
-        rows = [[(e.name, "enterprise", str(e.id))] for e in enterprises]
+        rows = [[(e.name, "enterprise", str(e.id))] for e in actor.enterprises]
         return texts("intake.ask_enterprise"), _buttons(texts, rows)
     if step == "category":
         rows = [[(texts(f"intake.category.{c}"), "category", c)] for c in CATEGORIES]
@@ -358,13 +357,17 @@ async def _prompt(
     if step == "urgency":
         rows = [[(texts(f"intake.urgency.{u}"), "urgency", u)] for u in URGENCIES]
         return texts("intake.ask_urgency"), _buttons(texts, rows)
-    return await _summary(context, draft, texts)
+    return await _summary(context, draft, texts, actor)
 
 
 async def _summary(
-    context: AppContext, draft: Draft, texts: Translator
+    context: AppContext, draft: Draft, texts: Translator, actor: Actor
 ) -> tuple[str, InlineKeyboardMarkup]:
-    enterprise = await context.services.enterprises.get(draft.enterprise_id or 0)
+    # One the user speaks for was read when they were identified (this update); another (a
+    # draft from before they stopped speaking for it) is read as before.
+    enterprise = actor.enterprise(draft.enterprise_id) or await context.services.enterprises.get(
+        draft.enterprise_id or 0
+    )
     details = "".join(
         texts("requests.detail_line", question=texts(f"intake.question_label.{k}"), answer=v)
         for k, v in draft.answers.items()
