@@ -6,7 +6,9 @@ clearing it: the conversation asks for it again and comes back to the summary.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +30,8 @@ MAX_ANSWER = 200
 MAX_DESCRIPTION = 6000
 MAX_ATTACHMENTS = 10
 SUMMARY_LENGTH = 60
+# How many users' drafts the process remembers (Drafts), the least recently used forgotten.
+MEMO_SIZE = 10_000
 _AMOUNT = re.compile(r"\d")
 
 
@@ -173,17 +177,51 @@ def summary_of(text: str) -> str:
 
 class Drafts:
     """The intake's drafts, one per user, kept at every step: ``/new`` takes up where the user
-    left off, also after a restart (each write is one statement, committed on its own)."""
+    left off, also after a restart (each write is one statement, committed on its own).
+
+    Every step reads the user's draft and writes it back, so the process remembers each
+    user's draft as it last read or wrote it and reads it from the database only when it does
+    not know it (after a start, or once :data:`MEMO_SIZE` other users came by since). This
+    holds because nothing else changes a draft while this process runs as the bot: the
+    database has one bot (SQLite's file lock; on PostgreSQL a standby starts with an empty
+    memory, after the old active's sessions were ended), no command writes drafts, and the
+    bot's own other writers say so: a submit that uses the draft up (:meth:`forget`, by the
+    request desk), an erasure (:meth:`forget`) and the pruning of old ones (:meth:`forget_all`).
+    Writes still go to the database at every step."""
 
     def __init__(self, requests: RequestRepository, clock: Clock) -> None:
         self._requests = requests
         self._clock = clock
+        # telegram id -> the draft as stored (None: none is), least recently used first.
+        self._known: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
 
     async def read(self, telegram_id: int) -> dict[str, Any] | None:
-        return await self._requests.draft(telegram_id)
+        if telegram_id in self._known:
+            self._known.move_to_end(telegram_id)
+            return copy.deepcopy(self._known[telegram_id])
+        data = await self._requests.draft(telegram_id)
+        self._remember(telegram_id, data)
+        return copy.deepcopy(data)
 
     async def keep(self, telegram_id: int, data: Mapping[str, Any]) -> None:
+        self.forget(telegram_id)  # unknown until the write has succeeded
         await self._requests.save_draft(telegram_id, data, self._clock.now())
+        self._remember(telegram_id, dict(data))
 
     async def drop(self, telegram_id: int) -> None:
+        self.forget(telegram_id)
         await self._requests.delete_draft(telegram_id)
+        self._remember(telegram_id, None)
+
+    def forget(self, telegram_id: int) -> None:
+        """The user's draft is (about to be) changed elsewhere: read it again next time."""
+        self._known.pop(telegram_id, None)
+
+    def forget_all(self) -> None:
+        self._known.clear()
+
+    def _remember(self, telegram_id: int, data: dict[str, Any] | None) -> None:
+        self._known[telegram_id] = copy.deepcopy(data)
+        self._known.move_to_end(telegram_id)
+        while len(self._known) > MEMO_SIZE:
+            self._known.popitem(last=False)

@@ -22,6 +22,7 @@ from bot.accounts import Accounts
 from bot.clock import Clock
 from bot.config import PrivacySettings
 from bot.dialogues import Dialogues
+from bot.intake import Drafts
 from bot.uow import UnitOfWork
 from storage.audit import AuditLog, record_in
 from storage.privacy import ERASED, PersonalData, PrivacyRepository
@@ -86,6 +87,7 @@ class Privacy:
         audit: AuditLog,
         accounts: Accounts,
         dialogues: Dialogues,
+        drafts: Drafts,
         clock: Clock,
         hash_key: bytes,
         tz: tzinfo,
@@ -97,6 +99,7 @@ class Privacy:
         self._audit = audit
         self._accounts = accounts
         self._dialogues = dialogues
+        self._drafts = drafts
         self._clock = clock
         self._key = hash_key
         self._tz = tz
@@ -134,14 +137,18 @@ class Privacy:
             )
         self._accounts.forget(telegram_id)
         self._dialogues.drop(telegram_id)
+        self._drafts.forget(telegram_id)
         return changed
 
     async def prune(self) -> int:
         """Delete what is kept only for a while: old drafts, old throttle records."""
         now = self._clock.now()
-        async with self._uow.transaction() as tx:
-            return await self.repository.prune(
-                tx,
-                drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
-                throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
-            )
+        try:
+            async with self._uow.transaction() as tx:
+                return await self.repository.prune(
+                    tx,
+                    drafts_before=now - timedelta(days=self.settings.keep_drafts_days),
+                    throttle_before=now - timedelta(hours=self.settings.keep_throttle_hours),
+                )
+        finally:
+            self._drafts.forget_all()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from bot.clock import Clock, to_epoch
 from bot.config import Settings
 from bot.deadlines import due_dates, extend, paused_workdays
+from bot.intake import Drafts
 from bot.lifecycle import (
     FINAL,
     Action,
@@ -179,8 +180,10 @@ class RequestDesk:
         planner: Planner,
         notifier: Notifier,
         wake: Wake,
+        drafts: Drafts,
     ) -> None:
         self.repo = repo
+        self._drafts = drafts
         self.officials = officials
         self.enterprises = enterprises
         self.settings = settings
@@ -223,6 +226,8 @@ class RequestDesk:
             urgent=new.urgent,
             start=now,
         )
+        if from_draft:
+            self._drafts.forget(new.submitted_by)  # used up in the transaction below
         async with self._uow.transaction() as tx:
             request = await self.repo.insert(
                 tx,

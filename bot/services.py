@@ -159,6 +159,7 @@ class Services:
                 offices=self.offices,
             ),
             wake=self.courier.deliver_soon,
+            drafts=self.drafts,
         )
         self.visits = SiteVisits(
             VisitRepository(self.db),
@@ -215,6 +216,7 @@ class Services:
             audit=self.audit,
             accounts=self.accounts,
             dialogues=self.dialogues,
+            drafts=self.drafts,
             clock=self.clock,
             hash_key=self.settings.security.hash_key.get_secret_value().encode(),
             tz=self.settings.locale.tz,

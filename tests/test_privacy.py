@@ -109,6 +109,21 @@ async def values_naming_alice(db: Database, story: Story) -> list[str]:
     return found
 
 
+async def test_a_draft_used_up_by_its_request_is_not_remembered(services: Services) -> None:
+    """The intake's drafts are remembered by the process (bot/intake.py Drafts); the submit
+    that uses one up in its transaction makes it forget it, so /new never offers it again."""
+    await alice_story(services)
+    alice = await services.actor(ALICE_ID)
+    await services.drafts.keep(
+        ALICE_ID, {"category": "ip", "enterprise_id": alice.enterprises[0].id}
+    )
+    assert await services.drafts.read(ALICE_ID) is not None
+    new = NewRequest(alice.enterprises[0].id, ALICE_ID, "ip", False, "商标", "商标被抢注", {})
+    await services.desk.submit(alice, new, from_draft=True)
+    assert await services.requests.draft(ALICE_ID) is None
+    assert await services.drafts.read(ALICE_ID) is None
+
+
 # --- Export -----------------------------------------------------------------------------------
 
 
@@ -185,6 +200,9 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
         "outbox.recipient_id",  # she was told that her request was acknowledged
         "dialogues.telegram_id",
     }  # fmt: skip
+    # And she has a draft, which the process remembers (bot/intake.py Drafts).
+    await services.drafts.keep(ALICE_ID, {"category": "policy"})
+    assert await services.drafts.read(ALICE_ID) == {"category": "policy"}
     await admin.send(f"/delete_user {ALICE_ID}")
     confirm = await admin.expect_message()
     assert "张伟&lt;b&gt;" in (confirm.html or "") and "1 件" in (confirm.text or "")
@@ -195,6 +213,7 @@ async def test_erasure_after_confirmation_anonymises_and_keeps_the_request_whole
     # Nothing stored names Alice any more; the database is consistent.
     assert await values_naming_alice(services.db, story) == []
     assert services.dialogues.current(ALICE_ID) is None
+    assert await services.drafts.read(ALICE_ID) is None  # not remembered past the erasure
     if services.db.dialect == "sqlite":  # PostgreSQL checks its foreign keys at each statement
         assert await services.db.fetch_all("PRAGMA foreign_key_check") == []
         assert await services.db.fetch_value("PRAGMA integrity_check") == "ok"
@@ -278,8 +297,10 @@ async def test_old_drafts_dialogues_and_throttle_records_are_pruned(
     for at in (now - timedelta(hours=49), now - timedelta(hours=47)):
         async with services.db.transaction() as tx:
             await services.verification.record_failure(tx, ALICE_ID, FAILURE_KINDS[0], at)
+    assert await services.drafts.read(ALICE_ID) == {"category": "policy"}  # remembered now
     await prune(AppContext(bot))
     assert await services.requests.draft(ALICE_ID) is None
+    assert await services.drafts.read(ALICE_ID) is None  # and forgotten with the pruning
     assert await services.requests.draft(BOB_ID) == {"category": "ip"}
     assert [d.telegram_id for d in await dialogues.all()] == [BOB_ID]
     failures = await services.verification.failures_of(ALICE_ID, now - timedelta(days=7))
