@@ -49,6 +49,7 @@ from bot.config import FailoverSettings, Settings
 from runtime.monitoring import StandbyMonitor
 from storage.postgres import (
     ACTIVE_SESSIONS,
+    APPLICATION_NAME_MAX,
     END_ACTIVE_SESSIONS,
     END_SESSION_WAIT_MS,
     WRITER_LOCK,
@@ -65,8 +66,6 @@ assert INSTANCE_LOCK != WRITER_LOCK
 EXIT_LOST = 3
 # How long connecting for the lock may take, in seconds.
 CONNECT_TIMEOUT = 5
-# The longest PostgreSQL keeps of application_name (NAMEDATALEN - 1).
-APPLICATION_NAME_MAX = 63
 # A standby repeats a connection failure in its log at most this often, in seconds.
 LOG_EVERY_SECONDS = 60.0
 
