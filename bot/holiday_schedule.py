@@ -360,7 +360,9 @@ class HolidaySchedules:
         before: WorkCalendar | None = None
         try:
             async with self._uow.transaction() as tx:
-                # Under the write lock: no other load (of this process or another) comes between.
+                # Under the write lock, taken now: no other load (of this process or another)
+                # comes between the stored schedules read here and this one's save.
+                await tx.lock()
                 await self.sync()
                 previous = calendar.schedules.get(schedule.year)
                 if previous is not None and previous.official and not schedule.official:

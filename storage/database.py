@@ -58,6 +58,12 @@ class Transaction(ABC):
         """Rows inserted, updated or deleted so far by this connection (a running count)."""
 
     @abstractmethod
+    async def lock(self) -> None:
+        """Hold the writers' lock now, before the first statement: for a transaction that reads
+        outside it (through the repositories' reads) what it must see after every other
+        writer's commit. A backend may otherwise take the lock with the first statement."""
+
+    @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> StatementResult: ...
 
     @abstractmethod

@@ -130,6 +130,9 @@ class SqliteTransaction(Transaction):
     def total_changes(self) -> int:
         return self._raw.total_changes
 
+    async def lock(self) -> None:
+        """Nothing to do: the transaction began with ``BEGIN IMMEDIATE``, holding the lock."""
+
     async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         return Cursor(self._raw.execute(sql, params))
 

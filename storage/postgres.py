@@ -249,6 +249,10 @@ class PostgresTransaction(Transaction):
     def total_changes(self) -> int:
         return self._changes
 
+    async def lock(self) -> None:
+        """``BEGIN`` and the writers' lock now, not with the first statement."""
+        await self._begin()
+
     async def _begin(self) -> None:
         if not self.begun:
             self.begun = True

@@ -493,3 +493,24 @@ async def test_two_loads_at_once_keep_both_years(domain: Services) -> None:
     assert sorted(domain.calendar.schedules) == [2027, 2028]
     assert domain.calendar.revision == 2
     assert await domain.db.fetch_value("SELECT COUNT(*) FROM holiday_schedules") == 2
+
+
+async def test_two_processes_loading_at_once_each_end_with_both_years(
+    domain: Services, tmp_path: Path
+) -> None:
+    """A load in the bot and one from the CLI (another process, another calendar) at the same
+    moment: each reads the stored schedules under the writers' lock, so neither saves its
+    year over a calendar that misses the other's, and both end up holding both years."""
+    other = await open_domain(domain_settings(tmp_path), FakeClock(domain.clock.now()))
+    try:
+        later = parse_schedule(template(2028, WorkCalendar()).encode())
+        official = parse_schedule(OFFICIAL_2027.encode())
+        await asyncio.gather(
+            domain.holidays.load(official, file_name="a", file_text="", actor_id=None),
+            other.holidays.load(later, file_name="b", file_text="", actor_id=None),
+        )
+        for services in (domain, other):
+            await services.holidays.sync()
+            assert sorted(services.calendar.schedules) == [2027, 2028]
+    finally:
+        await other.close()
