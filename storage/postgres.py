@@ -131,14 +131,18 @@ class NumberLoader(Loader):
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
 
 
-def _configuration(lock_timeout_ms: int, fence: Fence | None) -> Configure:
+def _configuration(lock_timeout_ms: int, fence: Fence | None, *, durable: bool = True) -> Configure:
     """What every connection is set up with: numbers read as SQLite gives them, how long a
-    statement waits for another process's lock (the URL's own ``options`` are kept) and, for
-    the active bot of a pair, the fence's check."""
+    statement waits for another process's lock (the URL's own ``options`` are kept), whether
+    its commits wait for the disk (``durable``) and, for the active bot of a pair, the
+    fence's check."""
+    settings = f"SET lock_timeout = {int(lock_timeout_ms)}"
+    if not durable:
+        settings += "; SET synchronous_commit = off"
 
     async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
         connection.adapters.register_loader("numeric", NumberLoader)
-        await connection.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        await connection.execute(settings.encode())
         if fence is not None:
             await fence.verify(connection)
 
@@ -477,12 +481,14 @@ class PostgresDatabase(Database):
         configure = _configuration(busy_timeout_ms, fence)
         names: dict[str, Any] = {"application_name": fence.session_name} if fence else {}
         writer = await _connect_writer(url, configure, names)
+        # The pool's sessions commit only working state (execute_working_state), which need
+        # not wait for the disk; a read commits nothing, so the setting costs reads nothing.
         pool = AsyncConnectionPool(
             url,
             min_size=POOL_MIN,
             max_size=POOL_MAX,
             kwargs={"autocommit": True, "row_factory": records, **names},
-            configure=configure,
+            configure=_configuration(busy_timeout_ms, fence, durable=False),
             open=False,
         )
         try:
@@ -553,7 +559,7 @@ class PostgresDatabase(Database):
         writer connection has something to read (the server's goodbye, most likely): then the
         way that may safely open a new connection and send again, since this one's ``COMMIT``
         could not be sent again safely."""
-        return await self._alone(sql, params, durable=True)
+        return (await self._together([(sql, params)]))[0]
 
     async def execute_working_state(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Committed with ``synchronous_commit = off``: the commit does not wait for the WAL to
@@ -565,35 +571,29 @@ class PostgresDatabase(Database):
         user's working state is one row of its own that one update at a time writes (the
         updates of one user are handled in order), which no claim reads, so it needs neither
         the writer connection nor the writers' lock; the row lock orders it with a write
-        transaction that deletes it. The pool's sessions are fenced like the writer's."""
+        transaction that deletes it. The pool's sessions are fenced like the writer's, and
+        set up not to wait for the disk: the write is one statement in autocommit, one round
+        trip with nothing around it."""
         query, values = _query(sql, params)
-        async with self._pool.connection() as pooled:
-            connection = cast(psycopg.AsyncConnection[Record], pooled)
-            job = asyncio.ensure_future(_alone(connection, [(query, values)], False, lock=False))
+        async with self._pool.connection() as connection:
             # Finished even if the caller is cancelled: the connection goes back idle.
-            await asyncio.shield(job)
+            await _to_the_end(connection.execute(query, values))
 
     async def execute_together(
         self, statements: Sequence[tuple[str, Params]]
     ) -> list[list[Record]]:
         """The statements with their ``BEGIN``, the writers' lock and their ``COMMIT`` in one
         pipeline: one round trip, as :meth:`execute` is for one."""
-        return await self._together(statements, durable=True)
+        return await self._together(statements)
 
-    async def _alone(self, sql: str, params: Sequence[Any], *, durable: bool) -> list[Record]:
-        return (await self._together([(sql, params)], durable=durable))[0]
-
-    async def _together(
-        self, statements: Sequence[tuple[str, Params]], *, durable: bool
-    ) -> list[list[Record]]:
+    async def _together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Record]]:
         queries = [_query(sql, params) for sql, params in statements]
         async with self._write_lock:
             connection = await self.connected()
             if _quiet(connection):
-                job = asyncio.ensure_future(_alone(connection, queries, durable))
                 # Finished (committed or rolled back) even if the caller is cancelled
                 # meanwhile: the connection must be idle again before the next transaction.
-                return await asyncio.shield(job)
+                return await _to_the_end(_alone(connection, queries))
         return await super().execute_together(statements)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Record]:
@@ -700,25 +700,16 @@ def _quiet(connection: psycopg.AsyncConnection[Record]) -> bool:
     return not readable
 
 
-_NOT_DURABLE = b"SET LOCAL synchronous_commit = off"
-
-
 async def _alone(
     connection: psycopg.AsyncConnection[Record],
     queries: Sequence[tuple[str, Sequence[Any] | None]],
-    durable: bool,
-    *,
-    lock: bool = True,
 ) -> list[list[Record]]:
-    """One transaction of ``queries`` in one pipeline (holding the writers' lock unless
-    ``lock`` is false); the rows of each."""
+    """One transaction of ``queries``, holding the writers' lock, in one pipeline; the rows of
+    each."""
     try:
         async with connection.pipeline():
             await connection.execute(_BEGIN)
-            if lock:
-                await connection.execute(_LOCK)
-            if not durable:
-                await connection.execute(_NOT_DURABLE)
+            await connection.execute(_LOCK)
             cursors = [await connection.execute(query, values) for query, values in queries]
             await connection.execute(b"COMMIT")
     except BaseException:
@@ -735,7 +726,26 @@ async def _rollback(connection: psycopg.AsyncConnection[Record]) -> None:
         await connection.execute("ROLLBACK")
 
 
-async def _shielded(job: Any) -> None:
+async def _to_the_end(job: Awaitable[T]) -> T:
+    """``job``'s result, the job run to its end even if the caller is cancelled meanwhile (the
+    cancellation is raised after it): a ``COMMIT`` is neither cut off nor undone, and the
+    connection is idle again before anyone else uses it."""
+    task = asyncio.ensure_future(job)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.done():
+                raise
+            cancelled = error
+            continue
+        if cancelled is not None:
+            raise cancelled
+        return result
+
+
+async def _shielded(job: Awaitable[Any]) -> None:
     """Finish a ``COMMIT`` or ``ROLLBACK`` even if the caller is cancelled meanwhile: the
     connection must be idle again before the next transaction."""
-    await asyncio.shield(asyncio.ensure_future(job))
+    await _to_the_end(job)

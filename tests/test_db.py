@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.database import is_postgres_url
 from storage.db import ON_LOOP_MAX_ROWS, Database, Transaction, _migrations, open_database
 from tests.postgres import INTEGRITY_ERRORS
 
@@ -192,6 +193,116 @@ async def test_a_cancelled_commit_still_ends_before_the_next_transaction(db: Dat
     stored = [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")]
     assert stored == [1, 2]
     assert await db.fetch_value("SELECT COUNT(*) FROM audit_log") == BULK_ROWS
+
+
+CANCELLED = 10
+
+
+async def test_cancelled_writes_give_their_connections_back(db: Database) -> None:
+    """Writes cancelled at every point of their way (waiting for the lock, mid-transaction,
+    committing) leave each transaction whole or not there at all, and the connections ready:
+    the writes and reads after them go through."""
+
+    async def transaction(n: int) -> None:
+        async with db.transaction() as tx:
+            await _insert_user(tx, n)
+            await _insert_user(tx, n + 1000)
+
+    async def working_state(n: int) -> None:
+        await db.execute_working_state(
+            "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (?, '', 0, 0)",
+            (n + 2000,),
+        )
+
+    tasks = [asyncio.create_task(transaction(n)) for n in range(CANCELLED)]
+    tasks += [asyncio.create_task(working_state(n)) for n in range(CANCELLED)]
+    for turns, task in enumerate(tasks):
+        for _ in range(turns % CANCELLED):
+            await asyncio.sleep(0)
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    await db.execute(
+        "INSERT INTO users (telegram_id, first_name, created_at, seen_at) VALUES (-1, '', 0, 0)"
+    )
+    async with db.transaction() as tx:
+        await _insert_user(tx, -2)
+    stored = {row[0] for row in await db.fetch_all("SELECT telegram_id FROM users")}
+    assert {-1, -2} <= stored
+    for n in range(CANCELLED):
+        assert (n in stored) == (n + 1000 in stored), n
+
+
+BUSY_MS = 100
+HELD_S = 0.4
+
+
+async def test_writes_wait_for_their_own_process_past_the_busy_timeout(
+    database_target: str,
+) -> None:
+    """The busy timeout bounds the wait for another process's write lock only: a write behind
+    a long transaction of this process waits for it, however long, and is not refused."""
+    db = await open_database(database_target, busy_timeout_ms=BUSY_MS)
+    try:
+        started = asyncio.Event()
+
+        async def long_transaction() -> None:
+            async with db.transaction() as tx:
+                await _insert_user(tx, 1)
+                started.set()
+                await asyncio.sleep(HELD_S)
+
+        async def lone_write() -> None:
+            await db.execute(
+                "INSERT INTO users (telegram_id, first_name, created_at, seen_at)"
+                " VALUES (3, '', 0, 0)"
+            )
+
+        async def another_transaction() -> None:
+            async with db.transaction() as tx:
+                await _insert_user(tx, 2)
+
+        holding = asyncio.create_task(long_transaction())
+        await started.wait()
+        await asyncio.gather(holding, another_transaction(), lone_write())
+        stored = [row[0] for row in await db.fetch_all("SELECT telegram_id FROM users ORDER BY 1")]
+        assert stored == [1, 2, 3]
+    finally:
+        await db.close()
+
+
+async def test_another_processs_write_lock_past_the_busy_timeout_is_an_error(
+    database_target: str,
+) -> None:
+    """On PostgreSQL, another session holding the writers' lock past the busy timeout (a CLI
+    command's long transaction) makes a write fail with the server's lock time-out, like
+    SQLite's "database is locked"; once it lets go, writes go through again."""
+    if not is_postgres_url(database_target):
+        pytest.skip("about the PostgreSQL backend (SQLite has its test of 'database is locked')")
+    import psycopg
+
+    from storage.postgres import WRITER_LOCK
+
+    db = await open_database(database_target, busy_timeout_ms=BUSY_MS)
+    other = await psycopg.AsyncConnection.connect(database_target, autocommit=True)
+    try:
+        await other.execute("BEGIN")
+        await other.execute(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            async with db.transaction() as tx:
+                await _insert_user(tx, 1)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            await db.execute(
+                "INSERT INTO users (telegram_id, first_name, created_at, seen_at)"
+                " VALUES (2, '', 0, 0)"
+            )
+        await other.execute("ROLLBACK")
+        async with db.transaction() as tx:
+            await _insert_user(tx, 3)
+        assert await db.fetch_value("SELECT COUNT(*) FROM users") == 1
+    finally:
+        await other.close()
+        await db.close()
 
 
 @pytest.mark.sqlite_only
