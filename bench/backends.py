@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -24,6 +25,10 @@ BOTH = "both"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PREFIX = "pgbench_"
 LABELS = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
+# The name the server's processes go by (/proc/<pid>/comm), and the kernel's clock ticks a
+# second, in which /proc/<pid>/stat counts CPU time.
+SERVER_PROCESS = "postgres"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,3 +97,21 @@ def side_by_side(figures: dict[str, dict[str, float]]) -> list[str]:
 
 def _cell(value: float | None) -> str:
     return f"{'-':>12}" if value is None else f"{value:12.2f}"
+
+
+def server_cpu_seconds(proc: Path = Path("/proc")) -> float:
+    """The CPU time (user and system) every process of a PostgreSQL server on this machine has
+    used so far: its sessions' backends, the WAL writer, the checkpointer. On a machine whose
+    cores the bot shares with the server, this is the server's part of the work an update
+    costs. 0 where /proc cannot tell (another OS; a server on another machine); a process that
+    ended between two readings takes its time with it."""
+    total = 0
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() != SERVER_PROCESS:
+                continue
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / CLOCK_TICKS

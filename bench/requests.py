@@ -61,6 +61,7 @@ from bench.backends import (
     SQLITE,
     add_arguments,
     chosen,
+    server_cpu_seconds,
     throwaway_database,
 )
 from bot.config import Settings, TelegramSettings
@@ -97,6 +98,7 @@ class Run:
     api_calls: int = 0  # Bot API calls the bot made while handling them (not getUpdates)
     cpu_seconds: float = 0.0  # the bot process's CPU time over the measured window
     standin_cpu_seconds: float = 0.0  # the stand-in's and the simulated users' (other process)
+    server_cpu_seconds: float = 0.0  # PostgreSQL's processes' on this machine, if it runs here
 
     @property
     def cpu_ms_per_update(self) -> float:
@@ -105,6 +107,10 @@ class Run:
     @property
     def standin_cpu_ms_per_update(self) -> float:
         return self.standin_cpu_seconds / self.updates * 1000
+
+    @property
+    def server_cpu_ms_per_update(self) -> float:
+        return self.server_cpu_seconds / self.updates * 1000
 
     @property
     def calls_per_update(self) -> float:
@@ -356,23 +362,29 @@ class BotProcess:
 
 
 class Window:
-    """Wall-clock time of a block, and the CPU time the bot and this process spent in it."""
+    """Wall-clock time of a block, and the CPU time the bot, this process and (if it runs on
+    this machine) the PostgreSQL server spent in it. The server serves only the bot here, so
+    what it spent is the bot's work, whichever backend runs (about nothing on SQLite)."""
 
     def __init__(self, bot: BotProcess) -> None:
         self._bot = bot
 
     async def __aenter__(self) -> Window:
         self._bot_cpu = await self._bot.ask("cpu")
+        self._server_cpu = server_cpu_seconds()
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._wall
         self.cpu = time.process_time() - self._cpu
+        self.server_cpu = server_cpu_seconds() - self._server_cpu
         self.bot_cpu = await self._bot.ask("cpu") - self._bot_cpu
 
     def run(self, name: str, updates: int, latencies: list[float], calls: int) -> Run:
-        return Run(name, updates, self.seconds, latencies, calls, self.bot_cpu, self.cpu)
+        return Run(
+            name, updates, self.seconds, latencies, calls, self.bot_cpu, self.cpu, self.server_cpu
+        )
 
 
 def serve_bot(
@@ -550,7 +562,7 @@ async def main(
     print(f"{count} enterprises x {UPDATES_PER_ENTERPRISE} updates, {rounds} rounds (medians)")
     print(
         f"{'':36} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'API calls/update':>17}"
-        f" {'bot CPU ms/update':>18} {'stand-in+users CPU':>19}"
+        f" {'bot CPU ms/update':>18} {'stand-in+users CPU':>19} {'PG server CPU':>14}"
     )
     for name, measured in runs.items():
         rate = statistics.median(r.rate for r in measured)
@@ -559,8 +571,10 @@ async def main(
         calls = statistics.median(r.calls_per_update for r in measured)
         cpu = statistics.median(r.cpu_ms_per_update for r in measured)
         other = statistics.median(r.standin_cpu_ms_per_update for r in measured)
+        server = statistics.median(r.server_cpu_ms_per_update for r in measured)
         print(
             f"{name:36} {rate:10.1f} {p50:8.1f} {p99:8.1f} {calls:17.2f} {cpu:18.2f} {other:19.2f}"
+            f" {server:14.2f}"
         )
     for backend in backends:
         on = "" if backend == SQLITE else f" ({LABELS[backend]})"
