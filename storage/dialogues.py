@@ -61,7 +61,11 @@ class DialogueRepository:
         return rows_to(Dialogue, rows)
 
     async def delete(self, telegram_id: int) -> None:
-        await self._db.execute("DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,))
+        """The user's dialogue ended: working state like its saves, one statement (a delete
+        that depends on another write goes in that write's transaction, as :meth:`leave`)."""
+        await self._db.execute_working_state(
+            "DELETE FROM dialogues WHERE telegram_id = ?", (telegram_id,)
+        )
 
     async def leave(self, tx: Transaction, telegram_id: int, now: datetime) -> None:
         """The user went on to another journey, in ``tx``: their short dialogue is deleted,
