@@ -86,6 +86,9 @@ ECHOES = {
     "echo-app-stack": "echo on the app's transport+loop",
 }
 UPDATES_PER_ENTERPRISE = 8
+# The Telegram profiles the simulated users write with; the set-up records them as the bot
+# would have when these users registered, so that their first update is not a change of name.
+ENTERPRISE_FIRST_NAME, OFFICIAL_FIRST_NAME, LANGUAGE_CODE = "企业", "官员", "zh-hans"
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
@@ -194,6 +197,13 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
                 external_id=f"B-{group}", name=f"官员{group}", title="处长", now=now
             )
             await bind_official(services, official, official_tid)
+            await services.accounts.seen(
+                official_tid,
+                first_name=OFFICIAL_FIRST_NAME,
+                username=None,
+                telegram_language=LANGUAGE_CODE,
+                now=now,
+            )
         enterprise = await services.directory.add_enterprise(
             name=f"基准企业{n}",
             credit_code=make_credit_code(f"9121010{n:06d}0000"),
@@ -203,7 +213,11 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
         )
         contact = 600_000 + n
         await services.accounts.seen(
-            contact, first_name="c", username=None, telegram_language="zh-hans", now=now
+            contact,
+            first_name=ENTERPRISE_FIRST_NAME,
+            username=None,
+            telegram_language=LANGUAGE_CODE,
+            now=now,
         )
         await services.directory.add_contact(enterprise.id, telegram_id=contact, now=now)
         await services.directory.assign(official.id, enterprise.id, now=now)
@@ -215,7 +229,7 @@ async def one_enterprise(
     standin: TelegramStandin, contact_id: int, official_id: int, timer: Timer, lock: asyncio.Lock
 ) -> None:
     """The whole journey: intake, then the official's reply reaching the enterprise."""
-    user = standin.user(contact_id, first_name="企业", language_code="zh-hans", started=True)
+    user = _user(standin, contact_id, ENTERPRISE_FIRST_NAME)
     ask = await timer(user.send("/new"), user.expect_message)
     await timer(user.press(ask, "政策落实"), user.expect_message)
     added = await timer(user.send("补贴迟迟没有兑现，影响资金周转。"), user.expect_message)
@@ -223,7 +237,7 @@ async def one_enterprise(
     summary = await timer(user.press(urgency, "一般"), user.expect_message)
     received = await timer(user.press(summary, "✅ 提交"), user.expect_message)
     number = received.text.split("编号 ")[1].split("。")[0]
-    official = standin.user(official_id, first_name="官员", language_code="zh-hans", started=True)
+    official = _user(standin, official_id, OFFICIAL_FIRST_NAME)
     # Officials serve ten enterprises each: one writes at a time, like a person would.
     async with lock:
         card = await _seen(standin, official, number, "新诉求")
@@ -233,6 +247,13 @@ async def one_enterprise(
         answer = f"{number} 已收到，正在协调。"
         await timer(official.send(answer), lambda: _seen(standin, official, number, "已发送"))
     await _seen(standin, user, number, "正在协调")
+
+
+def _user(standin: TelegramStandin, telegram_id: int, first_name: str) -> TestUser:
+    """The simulated user, with the profile the set-up recorded for them."""
+    return standin.user(
+        telegram_id, first_name=first_name, language_code=LANGUAGE_CODE, started=True
+    )
 
 
 async def _seen(standin: TelegramStandin, user: TestUser, number: str, words: str) -> Any:
@@ -271,8 +292,8 @@ async def bench_application(
                 # Everyone has started the bot before: a card to an official the stand-in does
                 # not know yet would be refused ("chat not found"), as Telegram would.
                 for contact, official in bot.pairs:
-                    standin.user(contact, first_name="企业", language_code="zh-hans", started=True)
-                    standin.user(official, first_name="官员", language_code="zh-hans", started=True)
+                    _user(standin, contact, ENTERPRISE_FIRST_NAME)
+                    _user(standin, official, OFFICIAL_FIRST_NAME)
                 locks = {official: asyncio.Lock() for _, official in bot.pairs}
                 before = _handling_calls(standin)
                 async with Window(bot) as window:
