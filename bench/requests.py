@@ -197,13 +197,7 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
                 external_id=f"B-{group}", name=f"官员{group}", title="处长", now=now
             )
             await bind_official(services, official, official_tid)
-            await services.accounts.seen(
-                official_tid,
-                first_name=OFFICIAL_FIRST_NAME,
-                username=None,
-                telegram_language=LANGUAGE_CODE,
-                now=now,
-            )
+            await _registered(services, official_tid, OFFICIAL_FIRST_NAME)
         enterprise = await services.directory.add_enterprise(
             name=f"基准企业{n}",
             credit_code=make_credit_code(f"9121010{n:06d}0000"),
@@ -212,17 +206,22 @@ async def make_enterprises(services: Services, count: int) -> list[tuple[int, in
             now=now,
         )
         contact = 600_000 + n
-        await services.accounts.seen(
-            contact,
-            first_name=ENTERPRISE_FIRST_NAME,
-            username=None,
-            telegram_language=LANGUAGE_CODE,
-            now=now,
-        )
+        await _registered(services, contact, ENTERPRISE_FIRST_NAME)
         await services.directory.add_contact(enterprise.id, telegram_id=contact, now=now)
         await services.directory.assign(official.id, enterprise.id, now=now)
         pairs.append((contact, official_tid))
     return pairs
+
+
+async def _registered(services: Services, telegram_id: int, first_name: str) -> None:
+    """Record the user's Telegram profile as the one they will write with."""
+    await services.accounts.seen(
+        telegram_id,
+        first_name=first_name,
+        username=None,
+        telegram_language=LANGUAGE_CODE,
+        now=services.clock.now(),
+    )
 
 
 async def one_enterprise(
