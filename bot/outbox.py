@@ -243,8 +243,12 @@ class Outbox:
         ending frees the slot that claim waits for), and the last ones when the delivery
         ends.
         """
-        self._arrivals.clear()  # what arrived before now is due by now: claimed below
-        if not await self.repository.any_due(now):
+        # Rows queued and committed since the last delivery are due: claimed below, without
+        # the read that spares an empty outbox its write (one round trip less on the path
+        # from a user's update to the answer the outbox carries).
+        queued = self._arrivals.is_set()
+        self._arrivals.clear()
+        if not queued and not await self.repository.any_due(now):
             return 0
         busy: set[int] = set()
         slots = asyncio.Semaphore(self.max_in_flight)
