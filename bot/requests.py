@@ -12,6 +12,7 @@ caller from what was stored.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -427,7 +428,13 @@ class RequestDesk:
         an official's first answer starts the work, the enterprise's answer ends a wait.
         The message, the change of status (with its reminders and notices), its delivery to
         the other side and the writer's ``receipt`` ("sent") are stored together or not at all."""
-        request = await self.find(actor, request_id=request_id)
+        # An official's message goes to the enterprise's contacts: read beside the request,
+        # not after it (on a server, one round trip less before the transaction); used only
+        # once ``find`` has found the request the official's to write on.
+        request, contacts = await asyncio.gather(
+            self.find(actor, request_id=request_id),
+            self._official_recipients(actor, request_id, internal=internal),
+        )
         who = parties(actor, request)
         role = _sender_role(who, request.status, internal=internal)
         if request.status in FINAL and not internal:
@@ -436,7 +443,7 @@ class RequestDesk:
         now = self.clock.now()
         follow = _follow_up(request.status, role, internal=internal)
         target = None if follow is None else check(request.status, follow, who)
-        known = NOTHING_KNOWN if internal else await self._recipients(request, role)
+        known = NOTHING_KNOWN if internal else await self._recipients(request, role, contacts)
         try:
             async with self._uow.transaction() as tx:
                 after, queued = request, 0
@@ -463,11 +470,24 @@ class RequestDesk:
         self._committed(queued)
         return after, message
 
-    async def _recipients(self, request: Request, role: str) -> Known:
+    async def _official_recipients(
+        self, actor: Actor, request_id: int, *, internal: bool
+    ) -> list[Contact] | None:
+        """The contacts an official's message on the request would go to; None for anyone
+        else's, or an internal note (which goes to nobody)."""
+        if internal or actor.official is None:
+            return None
+        return await self.enterprises.contacts_of_request(request_id)
+
+    async def _recipients(
+        self, request: Request, role: str, contacts: list[Contact] | None
+    ) -> Known:
         """Who a thread message from ``role`` goes to, read before its transaction: the
-        enterprise's contacts for the official's, the holder for the enterprise's."""
+        enterprise's contacts for the official's (``contacts`` if already read), the holder
+        for the enterprise's."""
         if role == "official":
-            contacts = await self.enterprises.contacts(request.enterprise_id)
+            if contacts is None:
+                contacts = await self.enterprises.contacts(request.enterprise_id)
             return Known(contacts={request.enterprise_id: contacts})
         if request.official_id is None:
             return NOTHING_KNOWN

@@ -13,6 +13,11 @@ _COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
 _CONTACT_COLUMNS = "id, enterprise_id, name, phone_last4, telegram_id"
 
 
+def _qualified(table: str, columns: str) -> str:
+    """``columns`` (a comma-separated list) each prefixed with ``table.``."""
+    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+
+
 class EnterpriseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -164,6 +169,15 @@ class EnterpriseRepository:
             f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = ?"
             " ORDER BY id",
             (enterprise_id,),
+        )
+        return rows_to(Contact, rows)
+
+    async def contacts_of_request(self, request_id: int) -> list[Contact]:
+        """:meth:`contacts` of the enterprise that filed the request, found by the request."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_qualified('c', _CONTACT_COLUMNS)} FROM enterprise_contacts c"
+            " JOIN requests r ON r.enterprise_id = c.enterprise_id WHERE r.id = ? ORDER BY c.id",
+            (request_id,),
         )
         return rows_to(Contact, rows)
 
