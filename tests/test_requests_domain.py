@@ -24,6 +24,7 @@ from scenarios.roster import (
     OFFICIAL_ID,
     OTHER_OFFICIAL_ID,
     Cast,
+    add_contact,
     make_cast,
 )
 from storage.models import Stage
@@ -294,3 +295,21 @@ async def test_a_reply_and_its_status_change_are_stored_together(
     assert [m.text for m in await repo.messages(request.id, internal=True)] == ["已收到"]
     assert await repo.history(request.id) == before
     assert (await repo.get(request.id)) == replied
+
+
+async def test_an_officials_reply_goes_to_every_contact_of_the_requests_enterprise(
+    desk_services: Services,
+) -> None:
+    """The contacts an official's message goes to are read by the request, beside it: every
+    contact of the enterprise that filed it, none of another's."""
+    cast = await make_cast(desk_services)
+    second_contact = 7_700_001
+    await add_contact(desk_services, cast.alice_enterprise, second_contact)
+    request = await submitted(desk_services, cast)
+    official = await actor(desk_services, OFFICIAL_ID)
+    await desk_services.desk.post(official, request.id, text="已收到，正在协调")
+    outbox = desk_services.outbox.repository
+    for contact in (ALICE_ID, second_contact):
+        assert any("正在协调" in row.text for row in await outbox.to_recipient(contact))
+    assert not any("正在协调" in row.text for row in await outbox.to_recipient(BOB_ID))
+    assert [c.telegram_id for c in await desk_services.enterprises.contacts_of_request(-1)] == []
