@@ -13,11 +13,6 @@ _COLUMNS = "id, name, credit_code, city, stage, industry, status, registered_by"
 _CONTACT_COLUMNS = "id, enterprise_id, name, phone_last4, telegram_id"
 
 
-def _qualified(table: str, columns: str) -> str:
-    """``columns`` (a comma-separated list) each prefixed with ``table.``."""
-    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
-
-
 class EnterpriseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -165,19 +160,20 @@ class EnterpriseRepository:
         return row_to(Contact, row)
 
     async def contacts(self, enterprise_id: int) -> list[Contact]:
-        rows = await self._db.fetch_all(
-            f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = ?"
-            " ORDER BY id",
-            (enterprise_id,),
-        )
-        return rows_to(Contact, rows)
+        return await self._contacts_of("?", enterprise_id)
 
     async def contacts_of_request(self, request_id: int) -> list[Contact]:
         """:meth:`contacts` of the enterprise that filed the request, found by the request."""
+        return await self._contacts_of(
+            "(SELECT enterprise_id FROM requests WHERE id = ?)", request_id
+        )
+
+    async def _contacts_of(self, enterprise: str, key: int) -> list[Contact]:
+        """The contacts of the enterprise whose id the SQL expression ``enterprise`` gives."""
         rows = await self._db.fetch_all(
-            f"SELECT {_qualified('c', _CONTACT_COLUMNS)} FROM enterprise_contacts c"
-            " JOIN requests r ON r.enterprise_id = c.enterprise_id WHERE r.id = ? ORDER BY c.id",
-            (request_id,),
+            f"SELECT {_CONTACT_COLUMNS} FROM enterprise_contacts WHERE enterprise_id = {enterprise}"
+            " ORDER BY id",
+            (key,),
         )
         return rows_to(Contact, rows)
 
