@@ -82,3 +82,17 @@ def test_the_shared_sql_is_rewritten_for_psycopg(
     translated = translate(sql)
     assert translated.sql == rewritten
     assert translated.values(params) == values  # type: ignore[arg-type]
+
+
+async def test_the_tally_function_keeps_its_plan(server_database: str) -> None:
+    """Every change of a request calls it twice: in SQL it would be planned again each time
+    (storage/migrations/postgresql/0021_tally_function_plans.sql)."""
+    server = await open_database(server_database)
+    try:
+        language = await server.fetch_value(
+            "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+            " WHERE p.proname = 'request_tally_change'"
+        )
+    finally:
+        await server.close()
+    assert language == "plpgsql"

@@ -1,0 +1,3 @@
+-- Nothing changes on SQLite: its tally triggers (0004_request_tallies.sql) are compiled with
+-- the statement that fires them. PostgreSQL's twin of this migration makes its tally function
+-- keep its plan (storage/migrations/postgresql/0021_tally_function_plans.sql).
