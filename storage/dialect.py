@@ -8,7 +8,10 @@ JSON comes back as text on both, as SQLite gives it, for storage/rows.py to read
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.database import Dialect
 
@@ -80,6 +83,26 @@ class Sql:
         """What orders the rows of a table without a surrogate key as they were inserted."""
         prefix = f"{alias}." if alias else ""
         return f"{prefix}ctid" if self.postgres else f"{prefix}rowid"
+
+    def in_list(self, column: str) -> str:
+        """``column`` is one of the values of the next ``?`` parameter (:meth:`list_of`): one
+        statement text whatever the number of values, so a server keeps one plan for it where
+        ``IN (?, ?, …)`` would be a statement of its own, planned again, for each length."""
+        if self.postgres:
+            return f"{column} = ANY(?)"
+        return f"{column} IN (SELECT value FROM json_each(?))"
+
+    def not_in_list(self, column: str) -> str:
+        """``column`` is none of the values of the next ``?`` parameter (:meth:`list_of`);
+        true for an empty list."""
+        if self.postgres:
+            return f"NOT ({column} = ANY(?))"
+        return f"{column} NOT IN (SELECT value FROM json_each(?))"
+
+    def list_of(self, values: Sequence[int] | Sequence[str]) -> Any:
+        """The parameter :meth:`in_list` and :meth:`not_in_list` take: an array on
+        PostgreSQL, a JSON array on SQLite (which has no arrays)."""
+        return list(values) if self.postgres else json.dumps(list(values))
 
 
 SQL: dict[Dialect, Sql] = {"sqlite": Sql("sqlite"), "postgresql": Sql("postgresql")}

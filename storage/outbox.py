@@ -48,14 +48,37 @@ _FINISH = (
 )
 
 
-def _marking_sent(message_ids: Sequence[int], now: datetime) -> tuple[str, list[Any]]:
+def _marking_sent(sql: Sql, message_ids: Sequence[int], now: datetime) -> tuple[str, list[Any]]:
     """The statement that marks the rows ``message_ids`` (in flight) sent at ``now``."""
-    marks = ", ".join("?" * len(message_ids))
     return (
         "UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?"
-        f" WHERE id IN ({marks}) AND status = 'sending'",
-        [to_epoch(now), *message_ids],
+        f" WHERE {sql.in_list('id')} AND status = 'sending'",
+        [to_epoch(now), sql.list_of(message_ids)],
     )
+
+
+def _claiming_next(sql: Sql) -> str:
+    """The claim of :meth:`OutboxRepository.claim_next`, one text for any kinds and recipients.
+    Parameters: now (first attempt), the kinds that go first, now (due by), the recipients
+    to skip, the kinds that go first again, how many."""
+    order = f"{sql.in_list('kind')} DESC, urgent DESC, not_before, id"
+    due = (
+        f"SELECT id FROM (SELECT id, kind, urgent, not_before, ROW_NUMBER() OVER"
+        f" (PARTITION BY recipient_id ORDER BY {order}) AS nth FROM outbox"
+        f" WHERE status = 'pending' AND not_before <= ? AND {sql.not_in_list('recipient_id')})"
+        f" AS due WHERE nth = 1 ORDER BY {order} LIMIT ?"
+    )
+    if sql.postgres:
+        # Rows another process is claiming are skipped (no window with FOR UPDATE).
+        due = f"SELECT id FROM outbox WHERE id IN ({due}){_SKIP_LOCKED['postgresql']}"
+    return (
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+        f" first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN ({due})"
+        f" RETURNING {_COLUMNS[sql.dialect]}"
+    )
+
+
+_CLAIM_NEXT = {dialect: _claiming_next(sql) for dialect, sql in SQL.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,30 +199,12 @@ class OutboxRepository:
         ``busy`` (each recipient's first row): kinds in ``first_kinds`` first, then urgent
         ones, then by due time. The rows ``sent`` (handed to Telegram since the last claim)
         are marked sent in the same transaction. One trip, one commit, for all of them."""
-        skip = sorted(busy)
-        kinds = sorted(first_kinds)
-        # Neither dialect's "IN ()" is portable: a clause for an empty list is left out.
-        not_busy = f" AND recipient_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
-        first = f"kind IN ({', '.join('?' * len(kinds))}) DESC, " if kinds else ""
-        order = f"{first}urgent DESC, not_before, id"
-        due = (
-            f"SELECT id FROM (SELECT id, kind, urgent, not_before, ROW_NUMBER() OVER"
-            f" (PARTITION BY recipient_id ORDER BY {order}) AS nth FROM outbox"
-            f" WHERE status = 'pending' AND not_before <= ?{not_busy}) AS due"
-            f" WHERE nth = 1 ORDER BY {order} LIMIT ?"
-        )
-        if self._db.dialect == "postgresql":
-            # Rows another process is claiming are skipped (no window with FOR UPDATE).
-            due = f"SELECT id FROM outbox WHERE id IN ({due}){_SKIP_LOCKED['postgresql']}"
-        sql = (
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-            f" first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id IN ({due})"
-            f" RETURNING {self._columns}"
-        )
-        moment = to_epoch(now)
-        claim = (sql, (moment, *kinds, moment, *skip, *kinds, limit))
+        moment, kinds = to_epoch(now), self._sql.list_of(sorted(first_kinds))
+        params = (moment, kinds, moment, self._sql.list_of(sorted(busy)), kinds, limit)
+        claim = (_CLAIM_NEXT[self._db.dialect], params)
         if sent:
-            _, rows = await self._db.execute_together([_marking_sent(sent, now), claim])
+            marking = _marking_sent(self._sql, sent, now)
+            _, rows = await self._db.execute_together([marking, claim])
         else:
             rows = await self._db.execute(*claim)
         return sorted(
@@ -210,7 +215,7 @@ class OutboxRepository:
     async def mark_sent(self, message_ids: Sequence[int], now: datetime) -> None:
         """Mark messages sent: one statement, committed on its own."""
         if message_ids:
-            await self._db.execute(*_marking_sent(message_ids, now))
+            await self._db.execute(*_marking_sent(self._sql, message_ids, now))
 
     async def settle_in(
         self, tx: Transaction, message_id: int, status: str, error: str | None
