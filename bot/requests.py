@@ -483,11 +483,12 @@ class RequestDesk:
         self, request: Request, role: str, contacts: list[Contact] | None
     ) -> Known:
         """Who a thread message from ``role`` goes to, read before its transaction: the
-        enterprise's contacts for the official's (``contacts`` if already read), the holder
+        enterprise's ``contacts`` (read beside the request) for the official's, the holder
         for the enterprise's."""
         if role == "official":
-            if contacts is None:
-                contacts = await self.enterprises.contacts(request.enterprise_id)
+            # Only the request's holder writes as its official: an official, whose
+            # recipients :meth:`_official_recipients` has read.
+            assert contacts is not None
             return Known(contacts={request.enterprise_id: contacts})
         if request.official_id is None:
             return NOTHING_KNOWN
